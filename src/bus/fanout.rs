@@ -1,0 +1,106 @@
+//! This node's connected agents and what each may see. Delivery never waits on a socket:
+//! each agent has a bounded mailbox, and an agent whose mailbox is full is cut off here
+//! and told to close, so one slow client costs a reconnect, never the hub's memory.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+
+use crate::domain::visibility::Viewer;
+use crate::store::events::LoggedEvent;
+
+/// An event for one agent's socket.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Arc<LoggedEvent>);
+
+struct Subscriber {
+    viewer: Arc<Viewer>,
+    recipient: Recipient<Deliver>,
+    overflowed: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+pub struct Fanout {
+    subscribers: DashMap<u64, Subscriber>,
+    next_id: AtomicU64,
+}
+
+/// Held by an agent; unsubscribes when dropped.
+pub struct Subscription {
+    id: u64,
+    fanout: Arc<Fanout>,
+    /// Set when this subscriber fell behind and was cut off.
+    pub overflowed: Arc<AtomicBool>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.fanout.subscribers.remove(&self.id);
+        metrics::gauge!("tickhub_ws_subscribers").set(self.fanout.subscribers.len() as f64);
+    }
+}
+
+impl Fanout {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        viewer: Arc<Viewer>,
+        recipient: Recipient<Deliver>,
+    ) -> Subscription {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        self.subscribers.insert(
+            id,
+            Subscriber {
+                viewer,
+                recipient,
+                overflowed: overflowed.clone(),
+            },
+        );
+        metrics::gauge!("tickhub_ws_subscribers").set(self.subscribers.len() as f64);
+        Subscription {
+            id,
+            fanout: self.clone(),
+            overflowed,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.subscribers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subscribers.is_empty()
+    }
+
+    pub fn deliver(&self, event: Arc<LoggedEvent>) {
+        let mut cut = Vec::new();
+        for sub in self.subscribers.iter() {
+            if !sub.viewer.can_see(&event.scope) {
+                continue;
+            }
+            match sub.recipient.try_send(Deliver(event.clone())) {
+                Ok(()) => {}
+                Err(SendError::Full(_)) => {
+                    sub.overflowed.store(true, Ordering::Release);
+                    cut.push(*sub.key());
+                }
+                Err(SendError::Closed(_)) => cut.push(*sub.key()),
+            }
+        }
+        // Removed after the iteration: a shard lock is held while iterating.
+        for id in cut {
+            if let Some((_, sub)) = self.subscribers.remove(&id) {
+                if sub.overflowed.load(Ordering::Acquire) {
+                    metrics::counter!("tickhub_ws_slow_disconnects_total").increment(1);
+                    // The mailbox is full, so a message may not get through; the flag is
+                    // what the agent checks. This wakes it if there is room after all.
+                    let _ = sub.recipient.try_send(Deliver(event.clone()));
+                }
+            }
+        }
+        metrics::counter!("tickhub_events_delivered_total").increment(1);
+    }
+}

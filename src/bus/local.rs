@@ -1,0 +1,40 @@
+//! The single-node bus: publishing is delivering to this node's fanout.
+
+use std::sync::Arc;
+
+use super::{Bus, Fanout};
+use crate::store::events::LoggedEvent;
+
+pub struct LocalBus {
+    fanout: Arc<Fanout>,
+}
+
+impl LocalBus {
+    pub fn new() -> Self {
+        LocalBus {
+            fanout: Arc::new(Fanout::default()),
+        }
+    }
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, events: Vec<LoggedEvent>) {
+        for ev in events {
+            self.fanout.deliver(Arc::new(ev));
+        }
+    }
+
+    fn publish_ephemeral(&self, event: LoggedEvent) {
+        self.fanout.deliver(Arc::new(event));
+    }
+
+    fn fanout(&self) -> &Arc<Fanout> {
+        &self.fanout
+    }
+}

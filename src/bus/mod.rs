@@ -1,0 +1,25 @@
+//! Fan-out of committed events to the agents entitled to them.
+//!
+//! A [`Bus`] carries events between nodes; every node delivers what arrives to its own
+//! connected agents through its [`Fanout`]. The in-process bus ([`local::LocalBus`]) is the
+//! single-node case; a Redis bus for clusters implements the same trait and feeds the same
+//! fanout from its subscription. Events are at-most-once on the bus: the event log in the
+//! database is the truth, and a socket that misses something resumes with `since`.
+
+pub mod fanout;
+pub mod local;
+
+use std::sync::Arc;
+
+pub use fanout::{Deliver, Fanout, Subscription};
+
+use crate::store::events::LoggedEvent;
+
+pub trait Bus: Send + Sync + 'static {
+    /// Publishes committed events, in seq order, to every node.
+    fn publish(&self, events: Vec<LoggedEvent>);
+    /// Publishes an event that is not logged (typing): no seq, no replay.
+    fn publish_ephemeral(&self, event: LoggedEvent);
+    /// This node's subscribers.
+    fn fanout(&self) -> &Arc<Fanout>;
+}

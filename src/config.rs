@@ -1,0 +1,346 @@
+//! Configuration from environment variables (and an optional `KEY=value` file that they
+//! override), validated once at start so a bad value fails with the variable's name.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {message} (got {value:?})")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        message: String,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub database_kind: DatabaseKind,
+    pub redis_url: Option<String>,
+    pub waha_url: url::Url,
+    pub waha_api_key: Option<String>,
+    pub webhook_hmac_key: Option<String>,
+    /// `None` until bound: derived from the listen address when `TICKHUB_PUBLIC_URL` is unset.
+    pub public_url: Option<url::Url>,
+    pub node_id: String,
+    pub log_filter: String,
+    /// Webhooks whose `X-Webhook-Timestamp` is older than this are refused (HMAC mode only).
+    pub webhook_replay_window: Duration,
+    pub webhook_max_body: usize,
+    /// Outbound messages per second per WhatsApp session (WhatsApp bans numbers that blast).
+    pub send_rate_per_session: f64,
+    /// How long the per-user event log keeps events for `since` replay.
+    pub event_retention: Duration,
+    /// Bounded outbox per websocket: events queued for one socket before it is closed as too slow.
+    pub ws_outbox: usize,
+}
+
+/// Reads variables through a lookup function so tests can pass a map instead of the process env.
+pub struct Source<'a> {
+    lookup: Lookup<'a>,
+}
+
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+impl<'a> Source<'a> {
+    pub fn env() -> Self {
+        Self::with_file_fallback(BTreeMap::new())
+    }
+
+    /// Process environment first, then the values read from a config file.
+    pub fn with_file_fallback(file: BTreeMap<String, String>) -> Self {
+        Source {
+            lookup: Box::new(move |k| {
+                std::env::var(k)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .or_else(|| file.get(k).cloned())
+            }),
+        }
+    }
+
+    pub fn from_map(map: &'a BTreeMap<String, String>) -> Self {
+        Source {
+            lookup: Box::new(move |k| map.get(k).cloned()),
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<String> {
+        (self.lookup)(k)
+    }
+}
+
+/// Parses a `KEY=value` file (blank lines and `#` comments allowed).
+pub fn read_file(path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(ConfigError::File {
+                path: path.to_string(),
+                message: format!("line {}: expected KEY=value", n + 1),
+            });
+        };
+        out.insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+    }
+    Ok(out)
+}
+
+fn invalid(var: &'static str, value: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        value: value.to_string(),
+        message: message.into(),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    src: &Source,
+    var: &'static str,
+    default: T,
+    what: &str,
+) -> Result<T, ConfigError> {
+    match src.get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| invalid(var, &v, format!("expected {what}"))),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        match std::env::var("TICKHUB_CONFIG") {
+            Ok(path) if !path.is_empty() => {
+                Self::load(&Source::with_file_fallback(read_file(&path)?))
+            }
+            _ => Self::load(&Source::env()),
+        }
+    }
+
+    pub fn load(src: &Source) -> Result<Config, ConfigError> {
+        let bind_raw = src
+            .get("TICKHUB_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_raw.parse().map_err(|_| {
+            invalid(
+                "TICKHUB_BIND",
+                &bind_raw,
+                "expected a socket address such as 127.0.0.1:8080",
+            )
+        })?;
+
+        let database_url = src
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://tickhub.db".into());
+        let database_kind = if database_url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            url::Url::parse(&database_url).map_err(|e| {
+                invalid(
+                    "DATABASE_URL",
+                    &database_url,
+                    format!("expected postgres://user@host:port/db ({e})"),
+                )
+            })?;
+            DatabaseKind::Postgres
+        } else {
+            return Err(invalid(
+                "DATABASE_URL",
+                &database_url,
+                "expected sqlite://FILE or postgres://user@host:port/db",
+            ));
+        };
+
+        let redis_url = src.get("REDIS_URL");
+        if let Some(r) = &redis_url {
+            if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
+                return Err(invalid("REDIS_URL", r, "expected redis://host:port"));
+            }
+            // Cluster mode (the Redis bus, session ownership) is its own piece of work; a
+            // node that silently ran single-node while the operator asked for a cluster
+            // would split the inbox, so refuse instead.
+            return Err(invalid(
+                "REDIS_URL",
+                r,
+                "cluster mode is not available in this version yet; unset REDIS_URL to run a single node",
+            ));
+        }
+
+        let waha_raw = src
+            .get("WAHA_URL")
+            .unwrap_or_else(|| "http://localhost:3000".into());
+        let waha_url = url::Url::parse(&waha_raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| invalid("WAHA_URL", &waha_raw, "expected an http(s):// URL"))?;
+
+        let public_url = match src.get("TICKHUB_PUBLIC_URL") {
+            None => None,
+            Some(p) => Some(
+                url::Url::parse(&p)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        invalid("TICKHUB_PUBLIC_URL", &p, "expected an http(s):// URL")
+                    })?,
+            ),
+        };
+
+        let node_id = src.get("TICKHUB_NODE_ID").unwrap_or_else(default_node_id);
+        let log_filter = src.get("RUST_LOG").unwrap_or_else(|| "info".into());
+
+        let window_s: u64 = parse_num(
+            src,
+            "TICKHUB_WEBHOOK_REPLAY_WINDOW_SECS",
+            600,
+            "a number of seconds",
+        )?;
+        let max_body: usize = parse_num(
+            src,
+            "TICKHUB_WEBHOOK_MAX_BYTES",
+            1024 * 1024,
+            "a number of bytes",
+        )?;
+        let send_rate: f64 = parse_num(
+            src,
+            "TICKHUB_SEND_RATE",
+            5.0,
+            "messages per second per session, e.g. 5 or 0.5",
+        )?;
+        if !(send_rate > 0.0 && send_rate.is_finite()) {
+            return Err(invalid(
+                "TICKHUB_SEND_RATE",
+                &send_rate.to_string(),
+                "expected a positive number",
+            ));
+        }
+        let retention_h: u64 = parse_num(
+            src,
+            "TICKHUB_EVENT_RETENTION_HOURS",
+            72,
+            "a number of hours",
+        )?;
+        let ws_outbox: usize = parse_num(src, "TICKHUB_WS_OUTBOX", 1024, "a number of events")?;
+        if ws_outbox == 0 {
+            return Err(invalid("TICKHUB_WS_OUTBOX", "0", "expected at least 1"));
+        }
+
+        Ok(Config {
+            bind,
+            database_url,
+            database_kind,
+            redis_url,
+            waha_url,
+            waha_api_key: src.get("WAHA_API_KEY"),
+            webhook_hmac_key: src.get("WAHA_WEBHOOK_HMAC_KEY"),
+            public_url,
+            node_id,
+            log_filter,
+            webhook_replay_window: Duration::from_secs(window_s),
+            webhook_max_body: max_body,
+            send_rate_per_session: send_rate,
+            event_retention: Duration::from_secs(retention_h * 3600),
+            ws_outbox,
+        })
+    }
+
+    /// The URL WAHA is told to call back, once the listen address is known.
+    pub fn webhook_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => format!("{}/webhooks/waha", u.as_str().trim_end_matches('/')),
+            None => format!("http://{bound}/webhooks/waha"),
+        }
+    }
+}
+
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "node".into());
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let src = Source::from_map(&map);
+        Config::load(&src)
+    }
+
+    #[test]
+    fn defaults_work_on_a_fresh_machine() {
+        let c = load(&[]).expect("defaults");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_kind, DatabaseKind::Sqlite);
+        assert_eq!(c.waha_url.as_str(), "http://localhost:3000/");
+        assert!(c.redis_url.is_none());
+        assert_eq!(
+            c.webhook_url("127.0.0.1:8080".parse().unwrap()),
+            "http://127.0.0.1:8080/webhooks/waha"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = load(&[("DATABASE_URL", "mysql://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("DATABASE_URL:"), "{e}");
+        assert!(e.contains("sqlite://") && e.contains("postgres://"), "{e}");
+        let e = load(&[("DATABASE_URL", "postgres://::bad")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("DATABASE_URL:"), "{e}");
+        let e = load(&[("TICKHUB_BIND", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_BIND:"), "{e}");
+        let e = load(&[("WAHA_URL", "ftp://x")]).unwrap_err().to_string();
+        assert!(e.starts_with("WAHA_URL:"), "{e}");
+        let e = load(&[("TICKHUB_SEND_RATE", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_SEND_RATE:"), "{e}");
+    }
+
+    #[test]
+    fn public_url_overrides_the_webhook_address() {
+        let c = load(&[("TICKHUB_PUBLIC_URL", "https://hub.example.com/")]).unwrap();
+        assert_eq!(
+            c.webhook_url("0.0.0.0:1".parse().unwrap()),
+            "https://hub.example.com/webhooks/waha"
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! `tickhub demo`: the hub on its embedded defaults, a WAHA simulator, a seeded admin and
+//! simulated customers writing in, so a newcomer sees a live inbox in one command.
+
+use std::net::SocketAddr;
+
+use rand::RngCore;
+
+use crate::config::Config;
+use crate::domain::{Clock, Role, SystemClock};
+use crate::store::users::{self, User};
+use crate::store::{Db, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("a user with email {0} already exists")]
+    Exists(String),
+    #[error("{0}")]
+    Store(StoreError),
+    #[error("{0}")]
+    Hash(String),
+}
+
+pub async fn create_admin(
+    db: &Db,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<User, AdminError> {
+    let hash =
+        crate::http::auth::hash_password(password).map_err(|e| AdminError::Hash(e.to_string()))?;
+    users::create(db, email, name, Role::Admin, &hash, SystemClock.now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::Exists(email.to_string()),
+            e => AdminError::Store(e),
+        })
+}
+
+pub const DEMO_EMAIL: &str = "admin@demo.tickhub";
+
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
+    // The simulator takes WAHA's place on WAHA_URL's port when that is local (the default).
+    let sim_addr: SocketAddr = match (
+        config.waha_url.host_str(),
+        config.waha_url.port_or_known_default(),
+    ) {
+        (Some("localhost" | "127.0.0.1"), Some(port)) => SocketAddr::from(([127, 0, 0, 1], port)),
+        _ => SocketAddr::from(([127, 0, 0, 1], 3000)),
+    };
+    let sim = crate::waha::sim::start(crate::waha::sim::SimOptions {
+        listen: sim_addr,
+        api_key: config.waha_api_key.clone(),
+        rate: Some(0.4),
+        chats: 8,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the WAHA simulator on {sim_addr}: {e}"))?;
+    config.waha_url = url::Url::parse(&format!("http://{}", sim.addr))?;
+
+    let app = crate::app::start(config).await?;
+    let mut secret = [0u8; 6];
+    rand::rng().fill_bytes(&mut secret);
+    let password = format!("demo-{}", hex::encode(secret));
+    let user = match create_admin(&app.hub.db, DEMO_EMAIL, "Demo Admin", &password).await {
+        Ok(_) => Some(password),
+        Err(AdminError::Exists(_)) => {
+            // A second demo run on the same database: give the admin a fresh password.
+            let hash =
+                crate::http::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            users::set_password(&app.hub.db, DEMO_EMAIL, &hash).await?;
+            Some(password)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    app.hub
+        .register_session("default")
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the demo WhatsApp session: {e}"))?;
+    println!();
+    println!("  tickhub demo is running");
+    println!("  open      http://{}/", app.addr);
+    println!("  email     {DEMO_EMAIL}");
+    if let Some(p) = user {
+        println!("  password  {p}");
+    }
+    println!(
+        "  WAHA simulator on http://{} — simulated customers write in every few seconds",
+        sim.addr
+    );
+    println!("  stop with Ctrl-C");
+    println!();
+    app.server.await?;
+    Ok(())
+}

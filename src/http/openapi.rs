@@ -1,0 +1,47 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{auth, contacts, conversations, error, health, sessions, webhooks, ws};
+use crate::domain::Role;
+use crate::store;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
+    paths(
+        auth::login, auth::logout, auth::me,
+        sessions::list, sessions::register, sessions::get, sessions::start, sessions::stop, sessions::logout, sessions::qr,
+        conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
+        conversations::message,
+        contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
+        webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail, auth::LoginRequest, auth::LoginResponse, store::users::User, Role,
+        store::sessions::WaSession, sessions::RegisterSession, sessions::Qr,
+        store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
+        conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
+        webhooks::WebhookAck,
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,57 @@
+//! Lists answer `{"items": [...], "next_cursor": <string or null>}`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {n}"
+            ))),
+        }
+    }
+
+    /// The cursor as an id (for lists ordered by id).
+    pub fn id_cursor(&self) -> Result<Option<i64>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
+            })
+            .transpose()
+    }
+}
+
+/// Builds a page from `limit` items, given how to make a cursor from the last one.
+pub fn page<T>(items: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor = if items.len() as i64 >= limit {
+        items.last().map(&cursor_of)
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}

@@ -1,0 +1,42 @@
+//! `GET /ws`: the agents' websocket (contract §3).
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::{authenticate, token_from};
+use super::error::ApiError;
+use crate::actors::agent::AgentActor;
+use crate::actors::Hub;
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+    since: Option<String>,
+}
+
+#[utoipa::path(get, path = "/ws", tag = "realtime",
+    params(("token" = Option<String>, Query, description = "bearer token (or the tickhub_token cookie)"),
+           ("since" = Option<u64>, Query, description = "replay every event after this seq first")),
+    responses((status = 101, description = "websocket: JSON text frames {type, seq, data}"), (status = 401, description = "no valid token")))]
+pub async fn connect(
+    hub: web::Data<Arc<Hub>>,
+    req: HttpRequest,
+    q: web::Query<WsQuery>,
+    stream: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let token = q.token.clone().or_else(|| token_from(&req));
+    let auth = authenticate(&hub, token).await?;
+    let since = match q.since.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::BadRequest(format!("since must be a seq number, got {s:?}"))
+        })?),
+    };
+    let actor = AgentActor::new(hub.get_ref().clone(), auth.user, since);
+    // 64 KiB frames are plenty for commands; a bigger one is a protocol error.
+    actix_web_actors::ws::WsResponseBuilder::new(actor, &req, stream)
+        .frame_size(64 * 1024)
+        .start()
+}

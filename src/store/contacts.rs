@@ -1,0 +1,143 @@
+//! Contacts: the people behind person chats, created on their first message and editable
+//! by the team.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Db, Result, StoreError, Tx};
+use crate::{on_pool, on_tx, on_write_pool};
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    pub session_id: i64,
+    pub chat_id: String,
+    /// `+<digits>` when the chat id carries a phone number.
+    pub phone: Option<String>,
+    /// The name the team gave the contact.
+    pub name: Option<String>,
+    /// The name the customer set in WhatsApp.
+    pub push_name: Option<String>,
+    pub email: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub notes: Option<String>,
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, session_id, chat_id, phone, name, push_name, email, notes, created_at, updated_at ",
+            "FROM contacts ",
+            $tail
+        )
+    };
+}
+
+/// Newest first by id; `q` matches name, push name, phone or chat id.
+pub async fn list(
+    db: &Db,
+    q: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Contact>> {
+    let pattern = q.map(|q| format!("%{}%", q.to_lowercase()));
+    let rows = on_pool!(db, p => sqlx::query_as(select!(
+        "WHERE ($1 IS NULL OR lower(COALESCE(name, '')) LIKE $1 OR lower(COALESCE(push_name, '')) LIKE $1
+                OR COALESCE(phone, '') LIKE $1 OR chat_id LIKE $1)
+           AND ($2 IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3"))
+        .bind(pattern).bind(before).bind(limit).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
+    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
+async fn get_on_writer(db: &Db, id: i64) -> Result<Contact> {
+    let row = on_write_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(p).await)?;
+    Ok(row)
+}
+
+pub async fn create(
+    db: &Db,
+    session_id: i64,
+    chat_id: &str,
+    phone: Option<&str>,
+    patch: &ContactPatch,
+    now: i64,
+) -> Result<Contact> {
+    let id: Option<i64> = on_write_pool!(db, p => sqlx::query_scalar(
+        "INSERT INTO contacts (session_id, chat_id, phone, name, email, notes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (session_id, chat_id) DO NOTHING RETURNING id")
+        .bind(session_id).bind(chat_id).bind(phone).bind(patch.name.as_deref())
+        .bind(patch.email.as_deref()).bind(patch.notes.as_deref()).bind(now)
+        .fetch_optional(p).await)?;
+    match id {
+        Some(id) => get_on_writer(db, id).await,
+        None => Err(StoreError::Conflict(format!(
+            "a contact for {chat_id} exists in this session"
+        ))),
+    }
+}
+
+pub async fn update(db: &Db, id: i64, patch: &ContactPatch, now: i64) -> Result<Contact> {
+    let n = on_write_pool!(db, p => sqlx::query(
+        "UPDATE contacts SET name = COALESCE($2, name), email = COALESCE($3, email),
+            notes = COALESCE($4, notes), updated_at = $5 WHERE id = $1")
+        .bind(id).bind(patch.name.as_deref()).bind(patch.email.as_deref()).bind(patch.notes.as_deref())
+        .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get_on_writer(db, id).await
+}
+
+/// Deletes a contact (`false`: there was none); its conversations stay, without a
+/// contact. Runs on the writer.
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    on_tx!(tx, c => sqlx::query("UPDATE conversations SET contact_id = NULL WHERE contact_id = $1")
+        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// The contact of a person chat, created on first sight; keeps the WhatsApp name current.
+pub async fn upsert_seen(
+    tx: &mut Tx,
+    session_id: i64,
+    chat_id: &str,
+    phone: Option<&str>,
+    push_name: Option<&str>,
+) -> Result<i64> {
+    let now = tx.now;
+    let found: Option<(i64, Option<String>)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, push_name FROM contacts WHERE session_id = $1 AND chat_id = $2")
+        .bind(session_id).bind(chat_id).fetch_optional(c).await)?;
+    match found {
+        Some((id, known)) => {
+            if push_name.is_some() && push_name != known.as_deref() {
+                on_tx!(tx, c => sqlx::query("UPDATE contacts SET push_name = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id).bind(push_name).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+            }
+            Ok(id)
+        }
+        None => {
+            let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+                "INSERT INTO contacts (session_id, chat_id, phone, push_name, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id")
+                .bind(session_id).bind(chat_id).bind(phone).bind(push_name).bind(now)
+                .fetch_one(c).await)?;
+            Ok(id)
+        }
+    }
+}

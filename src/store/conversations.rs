@@ -1,0 +1,187 @@
+//! Conversations: one per WhatsApp chat (a person or a group) within a session.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Db, Result, Tx};
+use crate::{on_pool, on_tx};
+
+/// A conversation as agents see it over HTTP and in `conversation.updated`.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: i64,
+    pub session_id: i64,
+    /// WhatsApp session name.
+    pub session: String,
+    pub chat_id: String,
+    pub contact_id: Option<i64>,
+    pub is_group: bool,
+    pub title: Option<String>,
+    /// bot | pending | open | resolved
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    /// Inbound messages since an agent last read the conversation.
+    pub unread: i64,
+    /// Milliseconds since the Unix epoch.
+    pub last_message_at: i64,
+    pub last_message_preview: Option<String>,
+    pub created_at: i64,
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.id, c.session_id, s.name AS session, c.chat_id, c.contact_id, c.is_group, c.title, ",
+            "c.status, c.assignee_id, c.unread, c.last_message_at, c.last_message_preview, c.created_at ",
+            "FROM conversations c JOIN wa_sessions s ON s.id = c.session_id ",
+            $tail
+        )
+    };
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub session_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub unassigned: bool,
+}
+
+/// A position in the activity order (newest first): `<last_message_at>.<id>`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    pub at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at, self.id)
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('.')?;
+        Some(Cursor {
+            at: a.parse().ok()?,
+            id: b.parse().ok()?,
+        })
+    }
+}
+
+pub async fn list(
+    db: &Db,
+    f: &Filter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<Conversation>> {
+    let rows = on_pool!(db, p => sqlx::query_as(select!(
+        "WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.session_id = $2)
+           AND ($3 IS NULL OR c.assignee_id = $3) AND ($4 = FALSE OR c.assignee_id IS NULL)
+           AND ($5 IS NULL OR c.last_message_at < $5 OR (c.last_message_at = $5 AND c.id < $6))
+         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $7"))
+        .bind(f.status.as_deref()).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
+        .bind(after.map(|c| c.at)).bind(after.map(|c| c.id)).bind(limit)
+        .fetch_all(p).await)?;
+    Ok(rows)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<Conversation>> {
+    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.id = $1"))
+        .bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Conversation> {
+    let row =
+        on_tx!(tx, c => sqlx::query_as(select!("WHERE c.id = $1")).bind(id).fetch_one(c).await)?;
+    Ok(row)
+}
+
+pub async fn find_in(tx: &mut Tx, session_id: i64, chat_id: &str) -> Result<Option<Conversation>> {
+    let row = on_tx!(tx, c => sqlx::query_as(select!("WHERE c.session_id = $1 AND c.chat_id = $2"))
+        .bind(session_id).bind(chat_id).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+pub struct NewConversation<'a> {
+    pub session_id: i64,
+    pub chat_id: &'a str,
+    pub contact_id: Option<i64>,
+    pub is_group: bool,
+    pub title: Option<&'a str>,
+    pub status: &'a str,
+}
+
+/// Finds or creates the conversation of a chat; `true` when it was created.
+pub async fn upsert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<(Conversation, bool)> {
+    if let Some(c) = find_in(tx, n.session_id, n.chat_id).await? {
+        return Ok((c, false));
+    }
+    let now = tx.now;
+    let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO conversations (session_id, chat_id, contact_id, is_group, title, status, unread,
+            last_message_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7) RETURNING id")
+        .bind(n.session_id).bind(n.chat_id).bind(n.contact_id).bind(n.is_group).bind(n.title)
+        .bind(n.status).bind(now)
+        .fetch_one(c).await)?;
+    Ok((get_in(tx, id).await?, true))
+}
+
+/// Records a new message in the conversation's summary and returns the conversation.
+pub async fn touch(
+    tx: &mut Tx,
+    id: i64,
+    session: &str,
+    preview: &str,
+    inbound: bool,
+    title: Option<&str>,
+) -> Result<Conversation> {
+    let now = tx.now;
+    let preview: String = preview.chars().take(140).collect();
+    let c = on_tx!(tx, c => sqlx::query_as(
+        "UPDATE conversations SET last_message_at = CASE WHEN $2 > last_message_at THEN $2 ELSE last_message_at END,
+            last_message_preview = $3, unread = unread + $4, title = COALESCE($5, title), updated_at = $2
+         WHERE id = $1
+         RETURNING id, session_id, CAST($6 AS TEXT) AS session, chat_id, contact_id, is_group, title, status,
+            assignee_id, unread, last_message_at, last_message_preview, created_at")
+        .bind(id).bind(now).bind(preview).bind(if inbound { 1i64 } else { 0 }).bind(title).bind(session)
+        .fetch_one(c).await)?;
+    Ok(c)
+}
+
+pub async fn mark_read(tx: &mut Tx, id: i64) -> Result<bool> {
+    let now = tx.now;
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE conversations SET unread = 0, updated_at = $2 WHERE id = $1 AND unread <> 0")
+        .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+pub async fn set_status(tx: &mut Tx, id: i64, status: &str) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query("UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1")
+        .bind(id).bind(status).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, session_id: i64, chat_id: &str) -> Result<Option<Conversation>> {
+    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.session_id = $1 AND c.chat_id = $2"))
+        .bind(session_id).bind(chat_id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn cursor_round_trip() {
+        let c = Cursor {
+            at: 1700000000000,
+            id: 42,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("x.1"), None);
+        assert_eq!(Cursor::decode("12"), None);
+    }
+}

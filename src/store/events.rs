@@ -1,0 +1,138 @@
+//! The event log behind websocket `seq`: every event an agent may receive is a row here,
+//! appended in the same transaction as the change it reports, so a reconnect with `since`
+//! replays exactly what was missed. A row's id is its `seq`; per user the sequence only
+//! increases (numbers the user is not entitled to are skipped).
+
+use bytestring::ByteString;
+use serde::Serialize;
+
+use super::{Db, Result, Tx};
+use crate::domain::visibility::Viewer;
+use crate::domain::{EventKind, EventScope};
+use crate::{on_pool, on_tx};
+
+/// A committed event, with its frame serialized once for every socket that receives it.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    pub seq: i64,
+    pub kind: &'static str,
+    pub scope: EventScope,
+    /// Cheap to clone: every socket shares the one buffer.
+    pub frame: ByteString,
+}
+
+pub fn frame(kind: &str, seq: Option<i64>, data: &str) -> String {
+    match seq {
+        Some(seq) => format!(r#"{{"type":"{kind}","seq":{seq},"data":{data}}}"#),
+        None => format!(r#"{{"type":"{kind}","seq":null,"data":{data}}}"#),
+    }
+}
+
+/// Appends an event to the log inside `tx`; it is published once `tx` commits.
+pub async fn append<T: Serialize>(
+    tx: &mut Tx,
+    kind: EventKind,
+    scope: EventScope,
+    data: &T,
+) -> Result<i64> {
+    let data = serde_json::to_string(data)
+        .map_err(|e| super::StoreError::Database(format!("event encoding: {e}")))?;
+    let now = tx.now;
+    let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+        .bind(kind.as_str())
+        .bind(scope.session_id)
+        .bind(scope.conversation_id)
+        .bind(scope.assignee_id)
+        .bind(scope.user_id)
+        .bind(scope.supervisors_only)
+        .bind(&data)
+        .bind(now)
+        .fetch_one(c).await)?;
+    tx.events.push(LoggedEvent {
+        seq,
+        kind: kind.as_str(),
+        scope,
+        frame: frame(kind.as_str(), Some(seq), &data).into(),
+    });
+    Ok(seq)
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    #[sqlx(rename = "type")]
+    kind: String,
+    session_id: Option<i64>,
+    conversation_id: Option<i64>,
+    assignee_id: Option<i64>,
+    user_id: Option<i64>,
+    supervisors_only: bool,
+    data: String,
+}
+
+/// The outcome of asking for the events after a `since`.
+pub enum Replay {
+    /// Events the viewer is entitled to, oldest first, and the last seq scanned.
+    Events {
+        frames: Vec<ByteString>,
+        scanned_to: i64,
+    },
+    /// The log no longer holds everything after `since` (pruned, or a seq from elsewhere).
+    ResyncRequired,
+}
+
+pub async fn last_seq(db: &Db) -> Result<i64> {
+    let seq: Option<i64> =
+        on_pool!(db, p => sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(p).await)?;
+    Ok(seq.unwrap_or(0))
+}
+
+async fn pruned_through(db: &Db) -> Result<i64> {
+    let v: Option<String> = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT value FROM hub_meta WHERE key = 'events_pruned_through'")
+        .fetch_optional(p).await)?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// One page of the events after `since` (up to `upto`) that `viewer` may see.
+pub async fn replay(db: &Db, viewer: &Viewer, since: i64, upto: i64, page: i64) -> Result<Replay> {
+    if since < pruned_through(db).await? || since > upto {
+        return Ok(Replay::ResyncRequired);
+    }
+    let rows: Vec<EventRow> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data
+         FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3")
+        .bind(since).bind(upto).bind(page)
+        .fetch_all(p).await)?;
+    let scanned_to = rows.last().map(|r| r.id).unwrap_or(upto);
+    let frames = rows
+        .into_iter()
+        .filter(|r| {
+            viewer.can_see(&EventScope {
+                session_id: r.session_id,
+                conversation_id: r.conversation_id,
+                assignee_id: r.assignee_id,
+                user_id: r.user_id,
+                supervisors_only: r.supervisors_only,
+            })
+        })
+        .map(|r| ByteString::from(frame(&r.kind, Some(r.id), &r.data)))
+        .collect();
+    Ok(Replay::Events { frames, scanned_to })
+}
+
+/// Drops events older than `before_ms` and records how far the log was cut, so a later
+/// `since` below that answers `resync_required` instead of a silent gap.
+pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {
+    let cut: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT MAX(id) FROM events WHERE created_at < $1").bind(before_ms).fetch_one(&mut *c).await)?;
+    let Some(cut) = cut else { return Ok(0) };
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM events WHERE id <= $1").bind(cut).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO hub_meta (key, value) VALUES ('events_pruned_through', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(cut.to_string()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n)
+}

@@ -1,0 +1,169 @@
+//! Durable state behind one interface for SQLite (embedded default) and PostgreSQL.
+//!
+//! Queries are written once with `$n` placeholders, which both backends accept, and run on
+//! whichever pool is configured through the `on_pool!`/`on_tx!` macros. Writes that log
+//! events go through the [`writer::Writer`], a single group-committing task, so that event
+//! `seq` numbers are assigned in commit order and thousands of webhooks per second cost a
+//! handful of transactions.
+
+pub mod contacts;
+pub mod conversations;
+pub mod events;
+pub mod inbox;
+pub mod messages;
+pub mod outbox;
+pub mod processing;
+pub mod sessions;
+pub mod users;
+pub mod writer;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::{Config, DatabaseKind};
+
+pub use writer::{Tx, Writer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the writer has stopped")]
+    WriterGone,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db) => {
+                let msg = db.message().to_string();
+                // SQLite answers "database is locked"/"busy" when another process holds it.
+                if msg.contains("locked") || msg.contains("busy") {
+                    StoreError::Unavailable(msg)
+                } else if db.is_unique_violation() {
+                    StoreError::Conflict(msg)
+                } else {
+                    StoreError::Database(msg)
+                }
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The configured backend. SQLite has one writer, so it keeps a one-connection write pool
+/// beside a read pool; PostgreSQL uses one pool for both.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Runs the same query code on whichever read pool is configured.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { read: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs the same statement code on whichever write pool is configured (outside the writer:
+/// only for writes that log no event, e.g. users and tokens).
+#[macro_export]
+macro_rules! on_write_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { write: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+impl Db {
+    pub async fn connect(config: &Config) -> Result<Db> {
+        match config.database_kind {
+            DatabaseKind::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(&config.database_url)
+                    .map_err(|e| StoreError::Unavailable(format!("DATABASE_URL: {e}")))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts.read_only(true))
+                    .await?;
+                Ok(Db::Sqlite { read, write })
+            }
+            DatabaseKind::Postgres => {
+                let opts = PgConnectOptions::from_str(&config.database_url)
+                    .map_err(|e| StoreError::Unavailable(format!("DATABASE_URL: {e}")))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite")
+                .run(write)
+                .await
+                .map_err(|e| StoreError::Migrate(e.to_string())),
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres")
+                .run(pool)
+                .await
+                .map_err(|e| StoreError::Migrate(e.to_string())),
+        }
+    }
+
+    /// A cheap round trip for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! What a WAHA event or an agent's command does to the stored inbox, as one writer job:
+//! the rows it changes and the events it logs, committed together.
+
+use serde::Deserialize;
+
+use super::conversations::{self, Conversation, NewConversation};
+use super::messages::{self, Media, Message, NewMessage, Reaction};
+use super::{contacts, events, inbox, outbox, sessions, Result, Tx};
+use crate::domain::chat::raw_message_id;
+use crate::domain::{AckStatus, ChatId, EventKind, EventScope};
+use crate::on_tx;
+use crate::waha::webhook::{
+    AckBody, Envelope, ReactionBody, RevokedBody, SessionStatusBody, WaMessage,
+};
+
+#[derive(Debug, Clone)]
+pub struct SessionRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A stored webhook on its way through its conversation (or session) actor.
+#[derive(Debug, Clone)]
+pub struct InboxEvent {
+    pub inbox_id: i64,
+    pub session: SessionRef,
+    pub envelope: std::sync::Arc<Envelope>,
+}
+
+/// What processing an event did, for the actor that asked.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub conversation: Option<Conversation>,
+    /// A new message was stored (not a duplicate).
+    pub new_message: Option<Message>,
+}
+
+pub fn conversation_scope(c: &Conversation) -> EventScope {
+    EventScope {
+        session_id: Some(c.session_id),
+        conversation_id: Some(c.id),
+        assignee_id: c.assignee_id,
+        ..Default::default()
+    }
+}
+
+async fn log_conversation(tx: &mut Tx, id: i64) -> Result<Conversation> {
+    let c = conversations::get_in(tx, id).await?;
+    events::append(
+        tx,
+        EventKind::ConversationUpdated,
+        conversation_scope(&c),
+        &c,
+    )
+    .await?;
+    Ok(c)
+}
+
+async fn log_message(
+    tx: &mut Tx,
+    kind: EventKind,
+    conv: &Conversation,
+    id: i64,
+) -> Result<Message> {
+    let m = Message::from(messages::get_in(tx, id).await?);
+    events::append(tx, kind, conversation_scope(conv), &m).await?;
+    Ok(m)
+}
+
+/// Applies one stored webhook and marks it processed, in the same transaction.
+pub async fn apply_webhook(tx: &mut Tx, ev: &InboxEvent) -> Result<Outcome> {
+    let env = &ev.envelope;
+    let p = &env.payload;
+    let outcome = match env.event.as_str() {
+        "message" | "message.any" => match WaMessage::deserialize(p) {
+            Ok(m) => store_message(tx, &ev.session, &m).await?,
+            Err(e) => skip(&env.event, e),
+        },
+        "message.ack" => match AckBody::deserialize(p) {
+            Ok(a) => apply_ack(tx, &ev.session, &a).await?,
+            Err(e) => skip(&env.event, e),
+        },
+        "message.reaction" => match ReactionBody::deserialize(p) {
+            Ok(r) => {
+                apply_reaction(tx, &ev.session, &r, env.me.as_ref().map(|m| m.id.as_str())).await?
+            }
+            Err(e) => skip(&env.event, e),
+        },
+        "message.revoked" => match RevokedBody::deserialize(p) {
+            Ok(r) => apply_revoke(tx, &ev.session, &r).await?,
+            Err(e) => skip(&env.event, e),
+        },
+        "session.status" => match SessionStatusBody::deserialize(p) {
+            Ok(s) => {
+                let me = env
+                    .me
+                    .as_ref()
+                    .map(|m| (m.id.as_str(), m.push_name.as_deref()));
+                set_session_status(tx, &ev.session, &s.status, me).await?;
+                Outcome::default()
+            }
+            Err(e) => skip(&env.event, e),
+        },
+        _ => Outcome::default(),
+    };
+    inbox::mark_processed(tx, ev.inbox_id).await?;
+    Ok(outcome)
+}
+
+/// A payload that cannot mean anything is recorded as processed: retrying cannot fix it.
+fn skip(event: &str, e: serde_json::Error) -> Outcome {
+    tracing::warn!(event, error = %e, "unusable webhook payload; skipped");
+    Outcome::default()
+}
+
+pub async fn set_session_status(
+    tx: &mut Tx,
+    s: &SessionRef,
+    status: &str,
+    me: Option<(&str, Option<&str>)>,
+) -> Result<()> {
+    if sessions::set_status(tx, s.id, status, me).await? {
+        let scope = EventScope {
+            session_id: Some(s.id),
+            ..Default::default()
+        };
+        let data = serde_json::json!({ "session": s.name, "status": status });
+        events::append(tx, EventKind::SessionStatus, scope, &data).await?;
+    }
+    Ok(())
+}
+
+async fn store_message(tx: &mut Tx, s: &SessionRef, m: &WaMessage) -> Result<Outcome> {
+    let Some(chat) = m.chat() else {
+        tracing::warn!(id = %m.id, "message without a chat id; skipped");
+        return Ok(Outcome::default());
+    };
+    // `message` and `message.any` carry the same message, and our own API sends come
+    // back as `message.any` (source: api): the raw id says whether we have it already.
+    if messages::find_by_raw_id(tx, s.id, raw_message_id(&m.id))
+        .await?
+        .is_some()
+    {
+        return Ok(Outcome::default());
+    }
+    let name = if m.from_me { None } else { m.sender_name() };
+    let conv = ensure_conversation(tx, s, &chat, name.as_deref()).await?;
+    let media = m.has_media.then(|| Media {
+        url: m.media_url().map(str::to_string),
+        mimetype: m.media.as_ref().and_then(|x| x.mimetype.clone()),
+        filename: m.media.as_ref().and_then(|x| x.filename.clone()),
+    });
+    let text = m.text();
+    let (direction, status) = if m.from_me {
+        // Typed on the business phone (or sent by another API client): show it as ours.
+        let ack = m
+            .ack
+            .and_then(AckStatus::from_waha)
+            .unwrap_or(AckStatus::Sent);
+        ("out", ack.as_str())
+    } else {
+        ("in", AckStatus::Delivered.as_str())
+    };
+    let sender = m.sender();
+    let new = NewMessage {
+        conversation_id: conv.id,
+        session_id: s.id,
+        waha_id: Some(&m.id),
+        direction,
+        text: &text,
+        status,
+        sender: sender.as_deref(),
+        sender_name: name.as_deref(),
+        media: media.as_ref(),
+        client_id: None,
+        author_id: None,
+        wa_timestamp: m.timestamp.map(|t| (t * 1000.0) as i64),
+    };
+    let Some(id) = messages::insert(tx, &new).await? else {
+        return Ok(Outcome::default());
+    };
+    let mut msg = new.stored(id, &s.name, tx.now);
+    if m.from_me {
+        if let Some(status) =
+            apply_backlogged_ack(tx, s.id, raw_message_id(&m.id), id, status).await?
+        {
+            msg.status = status.as_str().to_string();
+        }
+    }
+    let preview = if text.is_empty() {
+        media_preview(media.as_ref())
+    } else {
+        text.clone()
+    };
+    let title = if chat.is_group() {
+        None
+    } else {
+        name.as_deref()
+    };
+    let conv = conversations::touch(tx, conv.id, &s.name, &preview, !m.from_me, title).await?;
+    let scope = conversation_scope(&conv);
+    events::append(tx, EventKind::MessageCreated, scope, &msg).await?;
+    events::append(tx, EventKind::ConversationUpdated, scope, &conv).await?;
+    Ok(Outcome {
+        conversation: Some(conv),
+        new_message: Some(msg),
+    })
+}
+
+fn media_preview(media: Option<&Media>) -> String {
+    match media.and_then(|m| m.mimetype.as_deref()) {
+        Some(t) if t.starts_with("image/") => "📷 Photo".into(),
+        Some(t) if t.starts_with("video/") => "🎥 Video".into(),
+        Some(t) if t.starts_with("audio/") => "🎤 Audio".into(),
+        Some(_) => "📎 File".into(),
+        None => String::new(),
+    }
+}
+
+/// The chat's conversation, created (with its contact, for a person) on first sight. A
+/// known conversation costs one read; its contact is touched only when the customer's
+/// WhatsApp name changed.
+async fn ensure_conversation(
+    tx: &mut Tx,
+    s: &SessionRef,
+    chat: &ChatId,
+    name: Option<&str>,
+) -> Result<Conversation> {
+    if let Some(c) = conversations::find_in(tx, s.id, chat.as_str()).await? {
+        if !c.is_group && name.is_some() && c.title.as_deref() != name {
+            contacts::upsert_seen(tx, s.id, chat.as_str(), chat.phone().as_deref(), name).await?;
+        }
+        return Ok(c);
+    }
+    let contact_id = if chat.is_group() {
+        None
+    } else {
+        Some(contacts::upsert_seen(tx, s.id, chat.as_str(), chat.phone().as_deref(), name).await?)
+    };
+    let title = if chat.is_group() {
+        None
+    } else {
+        name.map(str::to_string).or_else(|| chat.phone())
+    };
+    let (c, _) = conversations::upsert(
+        tx,
+        &NewConversation {
+            session_id: s.id,
+            chat_id: chat.as_str(),
+            contact_id,
+            is_group: chat.is_group(),
+            title: title.as_deref(),
+            status: "pending",
+        },
+    )
+    .await?;
+    Ok(c)
+}
+
+async fn update_status(
+    tx: &mut Tx,
+    row: &messages::MessageRow,
+    next: AckStatus,
+) -> Result<Option<Message>> {
+    let current = AckStatus::parse(&row.status).unwrap_or(AckStatus::Pending);
+    let Some(next) = current.advance(next) else {
+        return Ok(None);
+    };
+    messages::set_status(tx, row.id, next.as_str()).await?;
+    let conv = conversations::get_in(tx, row.conversation_id).await?;
+    Ok(Some(
+        log_message(tx, EventKind::MessageUpdated, &conv, row.id).await?,
+    ))
+}
+
+async fn apply_ack(tx: &mut Tx, s: &SessionRef, a: &AckBody) -> Result<Outcome> {
+    let Some(status) = a.ack.and_then(AckStatus::from_waha) else {
+        return Ok(Outcome::default());
+    };
+    let raw = raw_message_id(&a.id);
+    match messages::find_by_raw_id(tx, s.id, raw).await? {
+        Some(row) => {
+            update_status(tx, &row, status).await?;
+        }
+        None => backlog_ack(tx, s.id, raw, status).await?,
+    }
+    Ok(Outcome::default())
+}
+
+/// An ack for a message not stored yet (WAHA does not order events): keep the best one.
+async fn backlog_ack(tx: &mut Tx, session_id: i64, raw_id: &str, status: AckStatus) -> Result<()> {
+    let now = tx.now;
+    let known: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT status FROM ack_backlog WHERE session_id = $1 AND raw_id = $2")
+        .bind(session_id).bind(raw_id).fetch_optional(c).await)?;
+    let better = match known.as_deref().and_then(AckStatus::parse) {
+        Some(k) => k.advance(status).is_some(),
+        None => true,
+    };
+    if better {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO ack_backlog (session_id, raw_id, status, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (session_id, raw_id) DO UPDATE SET status = excluded.status")
+            .bind(session_id).bind(raw_id).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Applies an ack that arrived before its message; returns the new status if any.
+async fn apply_backlogged_ack(
+    tx: &mut Tx,
+    session_id: i64,
+    raw_id: &str,
+    message_id: i64,
+    current: &str,
+) -> Result<Option<AckStatus>> {
+    let known: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "DELETE FROM ack_backlog WHERE session_id = $1 AND raw_id = $2 RETURNING status")
+        .bind(session_id).bind(raw_id).fetch_optional(c).await)?;
+    let Some(status) = known.as_deref().and_then(AckStatus::parse) else {
+        return Ok(None);
+    };
+    let current = AckStatus::parse(current).unwrap_or(AckStatus::Pending);
+    let Some(next) = current.advance(status) else {
+        return Ok(None);
+    };
+    messages::set_status(tx, message_id, next.as_str()).await?;
+    Ok(Some(next))
+}
+
+async fn apply_reaction(
+    tx: &mut Tx,
+    s: &SessionRef,
+    r: &ReactionBody,
+    me: Option<&str>,
+) -> Result<Outcome> {
+    let Some(row) =
+        messages::find_by_raw_id(tx, s.id, raw_message_id(&r.reaction.message_id)).await?
+    else {
+        tracing::debug!(target_id = %r.reaction.message_id, "reaction to an unknown message; ignored");
+        return Ok(Outcome::default());
+    };
+    let b = &r.base;
+    let sender = if b.from_me {
+        me.map(str::to_string)
+    } else {
+        b.participant
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| b.from.clone())
+    };
+    let Some(sender) = sender.map(|s| ChatId::normalise(&s).into_string()) else {
+        return Ok(Outcome::default());
+    };
+    let mut reactions: Vec<Reaction> = serde_json::from_str(&row.reactions).unwrap_or_default();
+    let before = reactions.clone();
+    reactions.retain(|x| x.sender != sender);
+    if let Some(emoji) = r.reaction.text.as_deref().filter(|t| !t.is_empty()) {
+        reactions.push(Reaction {
+            sender,
+            emoji: emoji.to_string(),
+        });
+    }
+    if reactions == before {
+        return Ok(Outcome::default());
+    }
+    messages::set_reactions(tx, row.id, &reactions).await?;
+    let conv = conversations::get_in(tx, row.conversation_id).await?;
+    log_message(tx, EventKind::MessageUpdated, &conv, row.id).await?;
+    Ok(Outcome::default())
+}
+
+async fn apply_revoke(tx: &mut Tx, s: &SessionRef, r: &RevokedBody) -> Result<Outcome> {
+    let target = r
+        .revoked_message_id
+        .clone()
+        .or_else(|| r.before.as_ref().map(|m| m.id.clone()));
+    let Some(target) = target else {
+        return Ok(Outcome::default());
+    };
+    let Some(row) = messages::find_by_raw_id(tx, s.id, raw_message_id(&target)).await? else {
+        return Ok(Outcome::default());
+    };
+    if row.revoked_at.is_some() {
+        return Ok(Outcome::default());
+    }
+    messages::set_revoked(tx, row.id).await?;
+    let conv = conversations::get_in(tx, row.conversation_id).await?;
+    log_message(tx, EventKind::MessageUpdated, &conv, row.id).await?;
+    Ok(Outcome::default())
+}
+
+/// An agent's reply, stored with its outbox row before anything is sent.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub conversation_id: i64,
+    pub text: String,
+    pub client_id: Option<String>,
+    pub author_id: i64,
+}
+
+/// Stores a reply; the same `client_id` twice gives the first message back (a client
+/// retrying its POST must not make us send twice). `None` when the conversation is gone.
+pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Option<i64>)>> {
+    if let Some(cid) = r.client_id.as_deref() {
+        if let Some(existing) = messages::find_by_client_id(tx, r.conversation_id, cid).await? {
+            return Ok(Some((Message::from(existing), None)));
+        }
+    }
+    let conv = match conversations::get_in(tx, r.conversation_id).await {
+        Ok(c) => c,
+        Err(super::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let new = NewMessage {
+        conversation_id: conv.id,
+        session_id: conv.session_id,
+        waha_id: None,
+        direction: "out",
+        text: &r.text,
+        status: AckStatus::Pending.as_str(),
+        sender: None,
+        sender_name: None,
+        media: None,
+        client_id: r.client_id.as_deref(),
+        author_id: Some(r.author_id),
+        wa_timestamp: None,
+    };
+    let id = messages::insert(tx, &new)
+        .await?
+        .ok_or_else(|| super::StoreError::Database("reply insert returned no id".into()))?;
+    let msg = new.stored(id, &conv.session, tx.now);
+    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, &r.text).await?;
+    let conv = conversations::touch(tx, conv.id, &conv.session, &r.text, false, None).await?;
+    let scope = conversation_scope(&conv);
+    events::append(tx, EventKind::MessageCreated, scope, &msg).await?;
+    events::append(tx, EventKind::ConversationUpdated, scope, &conv).await?;
+    Ok(Some((msg, Some(outbox_id))))
+}
+
+/// Marks a conversation read; logs `conversation.updated` when the count changed.
+pub async fn mark_read(tx: &mut Tx, conversation_id: i64) -> Result<Option<Conversation>> {
+    match conversations::get_in(tx, conversation_id).await {
+        Ok(_) => {}
+        Err(super::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    if conversations::mark_read(tx, conversation_id).await? {
+        Ok(Some(log_conversation(tx, conversation_id).await?))
+    } else {
+        Ok(Some(conversations::get_in(tx, conversation_id).await?))
+    }
+}
+
+/// Outcomes of one attempt to hand a message to WAHA.
+#[derive(Debug, Clone)]
+pub enum SendResult {
+    /// WAHA took it (or already had it): its id, when WAHA said.
+    Sent(Option<String>),
+    /// Try again at this time (ms).
+    Retry { at: i64, error: String },
+    /// Will never go: the message is failed.
+    Failed(String),
+}
+
+pub async fn reserve_waha_id(tx: &mut Tx, message_id: i64, waha_id: &str) -> Result<()> {
+    messages::set_waha_id(tx, message_id, waha_id).await
+}
+
+pub async fn record_send(tx: &mut Tx, outbox_id: i64, result: &SendResult) -> Result<()> {
+    let item = outbox::get_in(tx, outbox_id).await?;
+    let row = messages::get_in(tx, item.message_id).await?;
+    match result {
+        SendResult::Sent(waha_id) => {
+            if let (Some(id), None) = (waha_id.as_deref(), row.waha_id.as_deref()) {
+                messages::set_waha_id(tx, row.id, id).await?;
+            }
+            outbox::finish(tx, outbox_id, "sent", None).await?;
+            update_status(tx, &row, AckStatus::Sent).await?;
+        }
+        SendResult::Retry { at, error } => outbox::retry_at(tx, outbox_id, *at, error).await?,
+        SendResult::Failed(error) => {
+            outbox::finish(tx, outbox_id, "failed", Some(error)).await?;
+            update_status(tx, &row, AckStatus::Failed).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The single writer: every write that logs an event runs here, many to a transaction.
+//!
+//! Group commit is what makes durable webhooks cheap: while one transaction commits, the
+//! next jobs queue up and go into the following one, so the commit (an fsync) is shared.
+//! One writer per node also gives event `seq` numbers in commit order, which `since`
+//! replay relies on: a reader never sees seq 11 before seq 10 exists.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use super::events::LoggedEvent;
+use super::{Db, Result, StoreError};
+use crate::domain::clock::SharedClock;
+
+const MAX_BATCH: usize = 256;
+const QUEUE: usize = 8192;
+
+pub(crate) enum Conn {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// One open write transaction, shared by the jobs of a batch.
+pub struct Tx {
+    pub(crate) conn: Conn,
+    /// The batch's clock reading: one `now` per transaction keeps its rows consistent.
+    pub now: i64,
+    /// Events appended in this transaction, published in order once it commits.
+    pub(crate) events: Vec<LoggedEvent>,
+}
+
+/// Runs the same statement code on whichever backend the transaction is on.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.conn {
+            $crate::store::writer::Conn::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::writer::Conn::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+trait Job: Send {
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>>;
+    fn finish(self: Box<Self>, outcome: Result<()>);
+}
+
+struct TypedJob<I, O, F> {
+    input: I,
+    f: F,
+    out: Option<O>,
+    reply: oneshot::Sender<Result<O>>,
+}
+
+impl<I, O, F> Job for TypedJob<I, O, F>
+where
+    I: Send + Sync + 'static,
+    O: Send + 'static,
+    F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
+{
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let out = (self.f)(tx, &self.input).await?;
+            self.out = Some(out);
+            Ok(())
+        })
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<()>) {
+        let result = match (outcome, self.out) {
+            (Ok(()), Some(out)) => Ok(out),
+            (Ok(()), None) => Err(StoreError::Database("job produced no output".into())),
+            (Err(e), _) => Err(e),
+        };
+        // The caller may have gone away (a closed HTTP request); the write stands anyway.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Called with each committed batch's events, in seq order.
+pub type PostCommit = Arc<dyn Fn(Vec<LoggedEvent>) + Send + Sync>;
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    /// Starts the writer on the current runtime. `post_commit` sees every committed event.
+    pub fn start(db: Db, clock: SharedClock, post_commit: PostCommit) -> Writer {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, clock, post_commit, rx));
+        Writer { jobs: tx }
+    }
+
+    /// Runs `f` inside the next group-committed transaction and returns its output once
+    /// that transaction has committed. `f` may run twice (alone, after its batch failed
+    /// because of another job), so it must only write through the transaction.
+    pub async fn run<I, O, F>(&self, input: I, f: F) -> Result<O>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = Box::new(TypedJob {
+            input,
+            f,
+            out: None,
+            reply,
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        metrics::gauge!("tickhub_writer_queue_depth").set((QUEUE - self.jobs.capacity()) as f64);
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+async fn begin(db: &Db, now: i64) -> Result<Tx> {
+    let conn = match db {
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads and
+        // then writes fails at once with SQLITE_BUSY under contention.
+        Db::Sqlite { write, .. } => Conn::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+        Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+    };
+    Ok(Tx {
+        conn,
+        now,
+        events: Vec::new(),
+    })
+}
+
+async fn commit(tx: Tx) -> Result<Vec<LoggedEvent>> {
+    match tx.conn {
+        Conn::Sqlite(t) => t.commit().await?,
+        Conn::Postgres(t) => t.commit().await?,
+    }
+    Ok(tx.events)
+}
+
+async fn rollback(tx: Tx) {
+    let r = match tx.conn {
+        Conn::Sqlite(t) => t.rollback().await,
+        Conn::Postgres(t) => t.rollback().await,
+    };
+    if let Err(e) = r {
+        debug!(error = %e, "rollback failed (the connection is dropped)");
+    }
+}
+
+/// Runs jobs in one transaction; on success returns the committed events.
+async fn run_batch(
+    db: &Db,
+    now: i64,
+    jobs: &mut [Box<dyn Job>],
+) -> std::result::Result<Vec<LoggedEvent>, StoreError> {
+    let mut tx = begin(db, now).await?;
+    for job in jobs.iter_mut() {
+        if let Err(e) = job.run(&mut tx).await {
+            rollback(tx).await;
+            return Err(e);
+        }
+    }
+    commit(tx).await
+}
+
+async fn run(
+    db: Db,
+    clock: SharedClock,
+    post_commit: PostCommit,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let size = batch.len();
+        match run_batch(&db, clock.now_ms(), &mut batch).await {
+            Ok(events) => {
+                for job in batch.drain(..) {
+                    job.finish(Ok(()));
+                }
+                if !events.is_empty() {
+                    post_commit(events);
+                }
+            }
+            Err(e) if size == 1 => {
+                debug!(error = %e, "write failed");
+                if let Some(job) = batch.pop() {
+                    job.finish(Err(e));
+                }
+            }
+            Err(e) => {
+                // One job may have failed for its own reasons: run each alone so the
+                // others still commit and only the bad one reports an error.
+                warn!(error = %e, size, "batch failed; retrying its jobs one by one");
+                for mut job in batch.drain(..) {
+                    let one = std::slice::from_mut(&mut job);
+                    match run_batch(&db, clock.now_ms(), one).await {
+                        Ok(events) => {
+                            job.finish(Ok(()));
+                            if !events.is_empty() {
+                                post_commit(events);
+                            }
+                        }
+                        Err(e) => job.finish(Err(e)),
+                    }
+                }
+            }
+        }
+        metrics::histogram!("tickhub_writer_batch_size").record(size as f64);
+        metrics::histogram!("tickhub_writer_batch_seconds").record(started.elapsed().as_secs_f64());
+    }
+}

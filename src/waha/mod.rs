@@ -1,0 +1,7 @@
+//! Everything about WAHA: the webhook payloads it sends us, HMAC signatures, the REST
+//! client we call it with, and a simulator that speaks the same API for tests and demos.
+
+pub mod client;
+pub mod hmac;
+pub mod sim;
+pub mod webhook;

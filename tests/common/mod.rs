@@ -1,0 +1,323 @@
+//! Test harness: real `tickhub` processes (hub and WAHA simulator) on random ports, a
+//! fresh database per test (a SQLite file, or a new PostgreSQL database), real HTTP and
+//! real websockets. Every scenario runs against both databases.
+
+#![allow(dead_code)]
+
+pub mod db;
+pub mod proc;
+pub mod proxy;
+pub mod ws;
+
+use std::time::Duration;
+
+pub use db::{Backend, TestDb};
+pub use proc::{Hub, Sim};
+use serde_json::{json, Value};
+pub use ws::Socket;
+
+/// Runs a scenario once per backend: `both!(name)` expects `async fn name(b: Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub const ADMIN_EMAIL: &str = "admin@test.tickhub";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+/// A hub with a simulator, a registered WORKING session `default`, and an admin token.
+pub struct Setup {
+    pub db: TestDb,
+    pub sim: Sim,
+    pub hub: Hub,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+#[derive(Default, Clone)]
+pub struct Options {
+    pub hmac_key: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Setup {
+    pub async fn new(backend: Backend) -> Setup {
+        Self::with(backend, Options::default()).await
+    }
+
+    pub async fn with(backend: Backend, opts: Options) -> Setup {
+        Self::with_db(TestDb::new(backend).await, opts).await
+    }
+
+    /// Like `with`, on a database the test created first (e.g. to route it through a proxy
+    /// set in `opts.env`'s `DATABASE_URL`).
+    pub async fn with_db(db: TestDb, opts: Options) -> Setup {
+        let sim = Sim::start().await;
+        let mut env = opts.env.clone();
+        if let Some(k) = &opts.hmac_key {
+            env.push(("WAHA_WEBHOOK_HMAC_KEY".into(), k.clone()));
+        }
+        let hub = Hub::start(&db, &sim.url, env).await;
+        hub.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD);
+        let http = reqwest::Client::new();
+        let token = login(&http, &hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let setup = Setup {
+            db,
+            sim,
+            hub,
+            token,
+            http,
+        };
+        let r = setup
+            .post("/api/sessions", json!({"name": "default"}))
+            .await;
+        assert!(r.0 == 201 || r.0 == 200, "register session: {r:?}");
+        setup.wait_session_status("default", "WORKING").await;
+        setup
+    }
+
+    pub async fn wait_session_status(&self, name: &str, status: &str) {
+        self.eventually(&format!("/api/sessions/{name}"), |b| b["status"] == status)
+            .await;
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.hub.url, path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET");
+        status_json(r).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{}", self.hub.url, path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        status_json(r).await
+    }
+
+    pub async fn socket(&self, since: Option<i64>) -> Socket {
+        Socket::connect(&self.hub.url, &self.token, since).await
+    }
+
+    /// A customer writes in, through the simulator (`message` + `message.any`).
+    pub async fn customer_writes(&self, from: &str, body: &str) -> String {
+        let (code, r) = self
+            .sim
+            .control(
+                "/sim/inbound",
+                json!({"session": "default", "from": from, "body": body}),
+            )
+            .await;
+        assert_eq!(code, 201, "sim inbound: {r}");
+        r["id"]
+            .as_str()
+            .expect("sim returns the message id")
+            .to_string()
+    }
+
+    /// Waits until `pred` holds for GET `path`'s body.
+    pub async fn eventually(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.eventually_within(path, Duration::from_secs(10), pred)
+            .await
+    }
+
+    /// `eventually` with a deadline of `wait` (for conditions that wait on WAHA's retries).
+    pub async fn eventually_within(
+        &self,
+        path: &str,
+        wait: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut last = Value::Null;
+        loop {
+            let (code, body) = self.get(path).await;
+            if code == 200 && pred(&body) {
+                return body;
+            }
+            last = body;
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("condition never held for {path} within {wait:?}; last body: {last}");
+    }
+
+    /// POSTs `body` to `/webhooks/waha` as JSON bytes, with extra headers.
+    pub async fn webhook_with(
+        &self,
+        body: &[u8],
+        content_type: &str,
+        headers: &[(&str, String)],
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/webhooks/waha", self.hub.url))
+            .timeout(Duration::from_secs(60))
+            .header("content-type", content_type)
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(*k, v.as_str());
+        }
+        status_json(req.send().await.expect("POST /webhooks/waha")).await
+    }
+
+    /// POSTs a webhook envelope as WAHA does (without HMAC headers).
+    pub async fn webhook(&self, body: &Value) -> (u16, Value) {
+        self.webhook_with(body.to_string().as_bytes(), "application/json", &[])
+            .await
+    }
+
+    /// Every message of a conversation (all pages), newest first.
+    pub async fn messages(&self, conversation_id: i64) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/conversations/{conversation_id}/messages?limit=200");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (code, page) = self.get(&path).await;
+            assert_eq!(code, 200, "GET {path}: {page}");
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Every conversation (all pages), most recent activity first.
+    pub async fn conversations(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/conversations?limit=200".to_string();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", urlencode(c)));
+            }
+            let (code, page) = self.get(&path).await;
+            assert_eq!(code, 200, "GET {path}: {page}");
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Waits for the conversation of `chat_id` to exist and returns it.
+    pub async fn conversation_for(&self, chat_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(c) = self
+                .conversations()
+                .await
+                .into_iter()
+                .find(|c| c["chat_id"] == chat_id)
+            {
+                return c;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no conversation for {chat_id} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Posts any WAHA event through the simulator (full envelope, signed like WAHA).
+    pub async fn sim_event(&self, event: &str, payload: Value) -> Value {
+        let (code, r) = self
+            .sim
+            .control(
+                "/sim/event",
+                json!({"session": "default", "event": event, "payload": payload}),
+            )
+            .await;
+        assert_eq!(code, 201, "sim event {event}: {r}");
+        r
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// hex HMAC-SHA512 of `body` under `key`, as WAHA signs webhooks.
+pub fn hmac_sha512_hex(key: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
+    let code = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (code, body)
+}
+
+pub async fn login(http: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
+    let r = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    let (code, body) = status_json(r).await;
+    assert_eq!(code, 200, "login: {body}");
+    body["token"].as_str().expect("token").to_string()
+}
+
+/// A WAHA-shaped webhook envelope, as the peers' workload and WAHA send it.
+pub fn envelope(event: &str, payload: Value) -> Value {
+    json!({
+        "id": format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        "timestamp": now_ms(),
+        "event": event,
+        "session": "default",
+        "engine": "GOWS",
+        "me": {"id": "15550000000@c.us", "pushName": "Test Business"},
+        "payload": payload,
+        "environment": {"version": "2026.7.1", "engine": "GOWS", "tier": "CORE"}
+    })
+}
+
+pub fn inbound_payload(from: &str, id: &str, body: &str) -> Value {
+    json!({
+        "id": id, "timestamp": now_ms() / 1000, "from": from, "fromMe": false, "source": "app",
+        "to": "15550000000@c.us", "body": body, "hasMedia": false, "ack": 1, "ackName": "SERVER",
+        "_data": {"notifyName": "Customer"}
+    })
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
