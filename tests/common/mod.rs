@@ -149,19 +149,16 @@ impl Setup {
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
         let deadline = tokio::time::Instant::now() + wait;
-        let mut last = Value::Null;
         loop {
             let (code, body) = self.get(path).await;
             if code == 200 && pred(&body) {
                 return body;
             }
-            last = body;
             if tokio::time::Instant::now() >= deadline {
-                break;
+                panic!("condition never held for {path} within {wait:?}; last body: {body}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("condition never held for {path} within {wait:?}; last body: {last}");
     }
 
     /// POSTs `body` to `/webhooks/waha` as JSON bytes, with extra headers.

@@ -119,6 +119,14 @@ impl Socket {
         out
     }
 
+    /// Sends a raw text frame (for malformed commands).
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .expect("websocket send");
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.stream
             .send(Message::Text(v.to_string().into()))

@@ -1,0 +1,230 @@
+//! The simulator's own control API (not WAHA's): customers writing in, arbitrary events,
+//! injected faults, and what was sent. Used by tests, `tickhub demo` and load tests.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ids;
+use super::state::{SimState, ME};
+use super::webhooks::chrono_ms;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/sim")
+            .route("/inbound", web::post().to(inbound))
+            .route("/event", web::post().to(event))
+            .route("/faults", web::post().to(faults))
+            .route("/sent", web::get().to(sent))
+            .route("/stats", web::get().to(stats))
+            .route("/sessions/{name}/status", web::post().to(force_status)),
+    );
+}
+
+#[derive(Deserialize)]
+struct Media {
+    url: Option<String>,
+    mimetype: String,
+    filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Inbound {
+    #[serde(default = "default_session")]
+    session: String,
+    from: String,
+    #[serde(default)]
+    body: String,
+    participant: Option<String>,
+    notify_name: Option<String>,
+    id: Option<String>,
+    media: Option<Media>,
+    events: Option<Vec<String>>,
+}
+
+fn default_session() -> String {
+    "default".into()
+}
+
+fn bad_request(message: String) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .json(json!({"statusCode": 400, "message": [message], "error": "Bad Request"}))
+}
+
+/// The payload WAHA sends for a message a customer wrote.
+fn customer_message(sim: &SimState, m: Inbound) -> (String, Value) {
+    let id = m.id.unwrap_or_else(|| {
+        let mut id = format!("false_{}_{}", m.from, ids::raw_message_id());
+        if let Some(p) = &m.participant {
+            id.push('_');
+            id.push_str(p);
+        }
+        id
+    });
+    let media = m.media.map(|md| {
+        let ext = md
+            .mimetype
+            .split('/')
+            .nth(1)
+            .unwrap_or("bin")
+            .split(';')
+            .next()
+            .unwrap_or("bin")
+            .to_string();
+        let url = md.url.unwrap_or_else(|| {
+            format!(
+                "http://{}/api/files/{}.{ext}",
+                sim.addr,
+                ids::raw_message_id()
+            )
+        });
+        json!({"url": url, "mimetype": md.mimetype, "filename": md.filename, "error": null})
+    });
+    let payload = json!({
+        "id": id, "timestamp": chrono_ms() / 1000, "from": m.from, "fromMe": false, "source": "app", "to": ME,
+        "participant": m.participant, "body": m.body, "hasMedia": media.is_some(), "media": media,
+        "ack": 1, "ackName": "SERVER", "replyTo": null,
+        "_data": {"notifyName": m.notify_name.unwrap_or_else(|| "Customer".into())},
+    });
+    (id, payload)
+}
+
+async fn inbound(sim: web::Data<SimState>, body: web::Json<Inbound>) -> HttpResponse {
+    let body = body.into_inner();
+    if !sim.world().sessions.contains_key(&body.session) {
+        return bad_request(format!("unknown session {:?}", body.session));
+    }
+    let events = body
+        .events
+        .clone()
+        .unwrap_or_else(|| vec!["message".into(), "message.any".into()]);
+    let session = body.session.clone();
+    let (id, payload) = customer_message(&sim, body);
+    let event_ids = sim.inbound(&session, payload, &events);
+    HttpResponse::Created().json(json!({"id": id, "event_ids": event_ids}))
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(default = "default_session")]
+    session: String,
+    event: String,
+    #[serde(default)]
+    payload: Value,
+    id: Option<String>,
+    deliveries: Option<usize>,
+}
+
+async fn event(sim: web::Data<SimState>, body: web::Json<Event>) -> HttpResponse {
+    let e = body.into_inner();
+    let envelope = sim.envelope(&e.session, &e.event, e.payload, e.id);
+    let id = sim.emit_envelope(&e.session, &envelope, e.deliveries.unwrap_or(1));
+    HttpResponse::Created().json(json!({"event_id": id}))
+}
+
+#[derive(Deserialize)]
+struct Faults {
+    send_fail: Option<u32>,
+    send_fail_status: Option<u16>,
+    webhook_pause: Option<bool>,
+}
+
+async fn faults(sim: web::Data<SimState>, body: web::Json<Faults>) -> HttpResponse {
+    let f = body.into_inner();
+    {
+        let mut w = sim.world();
+        if let Some(n) = f.send_fail {
+            w.faults.send_fail = n;
+            w.faults.send_fail_status = f.send_fail_status.unwrap_or(500);
+        }
+    }
+    if let Some(p) = f.webhook_pause {
+        sim.deliverer.set_paused(p);
+    }
+    HttpResponse::Ok().json(json!({"send_fail": sim.world().faults.send_fail}))
+}
+
+async fn sent(sim: web::Data<SimState>) -> HttpResponse {
+    HttpResponse::Ok().json(&sim.world().sent)
+}
+
+async fn stats(sim: web::Data<SimState>) -> HttpResponse {
+    let s = &sim.deliverer.stats;
+    HttpResponse::Ok().json(json!({
+        "webhooks_delivered": s.delivered.load(Ordering::Relaxed),
+        "webhook_attempts_failed": s.failed_attempts.load(Ordering::Relaxed),
+        "webhooks_pending": s.pending.load(Ordering::Relaxed),
+        "sends": sim.world().sent.len(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct ForceStatus {
+    status: String,
+}
+
+async fn force_status(
+    sim: web::Data<SimState>,
+    name: web::Path<String>,
+    body: web::Json<ForceStatus>,
+) -> HttpResponse {
+    match sim.set_status(&name, &body.status) {
+        Some(_) => HttpResponse::Ok().json(json!({"name": name.as_str(), "status": body.status})),
+        None => HttpResponse::NotFound()
+            .json(json!({"statusCode": 404, "message": "Session not found", "error": "Not Found"})),
+    }
+}
+
+const TEXTS: &[&str] = &[
+    "Hi! Is this still available?",
+    "Where is my order? It was due yesterday.",
+    "Can I change the delivery address?",
+    "Do you open on Sundays?",
+    "Thanks, that worked 🙏",
+    "How much is shipping to Lisbon?",
+    "I'd like to return an item",
+    "Can someone call me back please?",
+    "Is there a discount for 3 or more?",
+    "Perfect, see you tomorrow",
+];
+
+/// Simulated customers writing in to every WORKING session, open-loop.
+pub async fn customers(sim: Arc<SimState>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let sessions: Vec<String> = sim
+            .world()
+            .sessions
+            .values()
+            .filter(|s| s.status == "WORKING")
+            .map(|s| s.name.clone())
+            .collect();
+        for session in sessions {
+            let (n, text) = {
+                let mut rng = rand::rng();
+                let n = rng.random_range(1..=sim.opts.chats.max(1));
+                (n, TEXTS.choose(&mut rng).copied().unwrap_or("Hello"))
+            };
+            let m = Inbound {
+                session: session.clone(),
+                from: format!("4477000000{n:02}@c.us"),
+                body: text.to_string(),
+                participant: None,
+                notify_name: Some(format!("Customer {n:02}")),
+                id: None,
+                media: None,
+                events: None,
+            };
+            let (_, payload) = customer_message(&sim, m);
+            sim.inbound(&session, payload, &["message".into(), "message.any".into()]);
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Contract §1 and §3: auth, lists and cursors, contacts, OpenAPI, health, the CLI.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{login, status_json, urlencode, Backend, Setup, Socket, ADMIN_EMAIL, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+fn assert_error(what: &str, got: (u16, Value), status: u16) {
+    let (code, body) = got;
+    assert_eq!(
+        code, status,
+        "{what}: expected {status}, got {code}: {body}"
+    );
+    assert!(
+        body["error"]["code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{what}: {body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{what}: {body}"
+    );
+}
+
+/// The HTTP status a refused websocket upgrade answered with.
+async fn ws_refusal(url: &str) -> u16 {
+    match tokio_tungstenite::connect_async(url).await {
+        Ok(_) => panic!("the websocket upgrade to {url} was accepted"),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("expected an HTTP refusal from {url}, got {e}"),
+    }
+}
+
+async fn auth_rules(b: Backend) {
+    let s = Setup::new(b).await;
+    let url = &s.hub.url;
+    // Login shape.
+    let r = s
+        .http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = status_json(r).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body["token"].as_str().is_some_and(|t| t.len() >= 16),
+        "{body}"
+    );
+    let u = &body["user"];
+    assert!(u["id"].as_i64().is_some(), "{body}");
+    assert_eq!(u["email"], ADMIN_EMAIL);
+    assert_eq!(u["name"], "Test Admin");
+    assert_eq!(u["role"], "admin");
+    assert!(
+        u.get("password_hash").is_none() && !body.to_string().contains("argon2"),
+        "no password hash leaks: {body}"
+    );
+
+    // Wrong credentials.
+    for (email, password) in [
+        (ADMIN_EMAIL, "wrong-password"),
+        ("nobody@test.tickhub", ADMIN_PASSWORD),
+        (ADMIN_EMAIL, ""),
+    ] {
+        let r = s
+            .http
+            .post(format!("{url}/api/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(
+            &format!("login {email}/{password}"),
+            status_json(r).await,
+            401,
+        );
+    }
+    let r = s
+        .http
+        .post(format!("{url}/api/auth/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_error("login with a malformed body", status_json(r).await, 400);
+
+    // No token, a bad token, a token from another scheme.
+    let r = s
+        .http
+        .get(format!("{url}/api/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_error("no token", status_json(r).await, 401);
+    let r = s
+        .http
+        .get(format!("{url}/api/conversations"))
+        .bearer_auth("thk_not_a_token")
+        .send()
+        .await
+        .unwrap();
+    assert_error("bad token", status_json(r).await, 401);
+    let r = s
+        .http
+        .get(format!("{url}/api/conversations"))
+        .header("authorization", format!("Basic {}", s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_error("basic auth", status_json(r).await, 401);
+    assert_eq!(s.get("/api/conversations").await.0, 200);
+    let me = s.get("/api/auth/me").await.1;
+    assert_eq!(me["email"], ADMIN_EMAIL, "{me}");
+
+    // The websocket without or with a bad token: 401 at the upgrade.
+    let ws = url.replacen("http://", "ws://", 1);
+    assert_eq!(ws_refusal(&format!("{ws}/ws")).await, 401);
+    assert_eq!(ws_refusal(&format!("{ws}/ws?token=thk_bad")).await, 401);
+    assert_eq!(ws_refusal(&format!("{ws}/ws?token=")).await, 401);
+    let sock = Socket::connect(url, &s.token, None).await;
+    assert_eq!(
+        sock.hello["data"]["user"]["email"], ADMIN_EMAIL,
+        "{}",
+        sock.hello
+    );
+    assert!(
+        sock.hello["data"]["node"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{}",
+        sock.hello
+    );
+    assert_eq!(
+        sock.hello["data"]["seq"], sock.hello["seq"],
+        "{}",
+        sock.hello
+    );
+
+    // Logout revokes the token.
+    let other = login(&s.http, url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = s
+        .http
+        .post(format!("{url}/api/auth/logout"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = s
+        .http
+        .get(format!("{url}/api/conversations"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_error("revoked token", status_json(r).await, 401);
+    assert_eq!(ws_refusal(&format!("{ws}/ws?token={other}")).await, 401);
+}
+both!(auth_rules);
+
+// ---------------------------------------------------------------- pagination
+
+async fn conversation_list_pages_newest_first(b: Backend) {
+    let s = Setup::new(b).await;
+    let mut ws = s.socket(None).await;
+    let chats: Vec<String> = (1..=5).map(|i| format!("44770200000{i}@c.us")).collect();
+    for c in &chats {
+        let id = s.customer_writes(c, &format!("hello from {c}")).await;
+        ws.expect("message.created", |d| d["waha_id"] == id.as_str())
+            .await;
+    }
+    // The first customer writes again: now the most recent.
+    let id = s.customer_writes(&chats[0], "me again").await;
+    ws.expect("message.created", |d| d["waha_id"] == id.as_str())
+        .await;
+    let expected: Vec<&str> = vec![&chats[0], &chats[4], &chats[3], &chats[2], &chats[1]];
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            None => "/api/conversations?limit=2".to_string(),
+            Some(c) => format!("/api/conversations?limit=2&cursor={}", urlencode(c)),
+        };
+        let (code, page) = s.get(&path).await;
+        assert_eq!(code, 200, "{path}: {page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(
+            items
+                .iter()
+                .map(|c| c["chat_id"].as_str().unwrap().to_string()),
+        );
+        pages += 1;
+        assert!(pages <= 4, "the cursors do not end: {seen:?}");
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => {
+                assert!(page["next_cursor"].is_null(), "{page}");
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        seen, expected,
+        "all five, newest activity first, none repeated"
+    );
+    let uniq: HashSet<_> = seen.iter().collect();
+    assert_eq!(uniq.len(), 5);
+
+    // Bad paging parameters.
+    assert_error("limit=0", s.get("/api/conversations?limit=0").await, 400);
+    assert_error("limit=-1", s.get("/api/conversations?limit=-1").await, 400);
+    assert_error(
+        "limit=abc",
+        s.get("/api/conversations?limit=abc").await,
+        400,
+    );
+    assert_error(
+        "garbage cursor",
+        s.get("/api/conversations?cursor=%%%garbage").await,
+        400,
+    );
+    assert_error(
+        "garbage cursor 2",
+        s.get("/api/conversations?cursor=bm90IGEgY3Vyc29y").await,
+        400,
+    );
+    assert_error(
+        "bad status filter",
+        s.get("/api/conversations?status=sleeping").await,
+        400,
+    );
+    let page = s.get("/api/conversations?limit=200").await.1;
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert!(page["next_cursor"].is_null(), "{page}");
+}
+both!(conversation_list_pages_newest_first);
+
+async fn message_list_pages_newest_first(b: Backend) {
+    let s = Setup::new(b).await;
+    let mut ws = s.socket(None).await;
+    let chat = "447702000010@c.us";
+    let mut ids = Vec::new();
+    for i in 1..=5 {
+        let id = s.customer_writes(chat, &format!("message {i}")).await;
+        ws.expect("message.created", |d| d["waha_id"] == id.as_str())
+            .await;
+        ids.push(id);
+    }
+    let conv = s.conversation_for(chat).await["id"].as_i64().unwrap();
+    let mut texts = Vec::new();
+    let mut msg_ids: Vec<i64> = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let path = match &cursor {
+            None => format!("/api/conversations/{conv}/messages?limit=2"),
+            Some(c) => format!(
+                "/api/conversations/{conv}/messages?limit=2&cursor={}",
+                urlencode(c)
+            ),
+        };
+        let (code, page) = s.get(&path).await;
+        assert_eq!(code, 200, "{page}");
+        for m in page["items"].as_array().unwrap() {
+            texts.push(m["text"].as_str().unwrap().to_string());
+            msg_ids.push(m["id"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        texts,
+        [
+            "message 5",
+            "message 4",
+            "message 3",
+            "message 2",
+            "message 1"
+        ]
+    );
+    assert!(msg_ids.windows(2).all(|w| w[0] > w[1]), "{msg_ids:?}");
+    assert_error(
+        "limit=0",
+        s.get(&format!("/api/conversations/{conv}/messages?limit=0"))
+            .await,
+        400,
+    );
+    assert_error(
+        "bad cursor",
+        s.get(&format!("/api/conversations/{conv}/messages?cursor=xyz"))
+            .await,
+        400,
+    );
+    assert_error(
+        "unknown conversation",
+        s.get("/api/conversations/777777/messages").await,
+        404,
+    );
+    assert_error("unknown message", s.get("/api/messages/777777").await, 404);
+    assert_error(
+        "unknown conversation",
+        s.get("/api/conversations/777777").await,
+        404,
+    );
+    assert_error("no such route", s.get("/api/no-such-thing").await, 404);
+}
+both!(message_list_pages_newest_first);
+
+// ---------------------------------------------------------------- contacts
+
+async fn contacts_crud(b: Backend) {
+    let s = Setup::new(b).await;
+    let (code, c) = s
+        .post("/api/contacts", json!({"session": "default", "phone": "+44 7700 900123".replace(' ', ""), "name": "Ann Example", "email": "ann@example.com"}))
+        .await;
+    assert_eq!(code, 201, "{c}");
+    let id = c["id"].as_i64().expect("id");
+    assert_eq!(c["name"], "Ann Example");
+    assert_eq!(c["chat_id"], "447700900123@c.us", "{c}");
+    assert_eq!(c["email"], "ann@example.com");
+
+    let (code, dup) = s
+        .post(
+            "/api/contacts",
+            json!({"session": "default", "phone": "447700900123", "name": "Ann Again"}),
+        )
+        .await;
+    assert_error("duplicate contact", (code, dup), 409);
+    assert_error(
+        "bad phone",
+        s.post(
+            "/api/contacts",
+            json!({"session": "default", "phone": "12ab"}),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        "unknown session",
+        s.post(
+            "/api/contacts",
+            json!({"session": "nope", "phone": "447700900124"}),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        "missing phone",
+        s.post("/api/contacts", json!({"session": "default"})).await,
+        400,
+    );
+
+    let (code, got) = s.get(&format!("/api/contacts/{id}")).await;
+    assert_eq!(code, 200);
+    assert_eq!(got, c, "GET returns what POST did");
+
+    let r = s
+        .http
+        .patch(format!("{}/api/contacts/{id}", s.hub.url))
+        .bearer_auth(&s.token)
+        .json(&json!({"notes": "VIP", "email": "ann@new.example"}))
+        .send()
+        .await
+        .unwrap();
+    let (code, patched) = status_json(r).await;
+    assert_eq!(code, 200, "{patched}");
+    assert_eq!(patched["notes"], "VIP");
+    assert_eq!(patched["email"], "ann@new.example");
+    assert_eq!(
+        patched["name"], "Ann Example",
+        "a patch keeps what it does not name: {patched}"
+    );
+    assert_eq!(
+        s.get(&format!("/api/contacts/{id}")).await.1["notes"],
+        "VIP"
+    );
+
+    s.post(
+        "/api/contacts",
+        json!({"session": "default", "phone": "447700900555", "name": "Bob Other"}),
+    )
+    .await;
+    let list = s.get("/api/contacts?q=ann").await.1;
+    let names: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Ann Example")], "{list}");
+    let list = s.get("/api/contacts?q=900555").await.1;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "search by phone: {list}"
+    );
+    let list = s.get("/api/contacts?q=zzzz").await.1;
+    assert_eq!(list["items"], json!([]), "{list}");
+    assert!(list["next_cursor"].is_null());
+    let all = s.get("/api/contacts").await.1;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
+
+    let r = s
+        .http
+        .delete(format!("{}/api/contacts/{id}", s.hub.url))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_error(
+        "deleted contact",
+        s.get(&format!("/api/contacts/{id}")).await,
+        404,
+    );
+    let r = s
+        .http
+        .delete(format!("{}/api/contacts/{id}", s.hub.url))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_error("deleting twice", status_json(r).await, 404);
+    let r = s
+        .http
+        .get(format!("{}/api/contacts", s.hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_error("contacts without a token", status_json(r).await, 401);
+
+    // A customer who writes in becomes a contact.
+    s.customer_writes("447700900777@c.us", "hi").await;
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = s.get("/api/contacts?q=900777").await.1;
+        if found["items"].as_array().is_some_and(|a| a.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found["items"][0]["chat_id"], "447700900777@c.us", "{found}");
+}
+both!(contacts_crud);
+
+// ---------------------------------------------------------------- documents and probes
+
+async fn openapi_health_and_metrics(b: Backend) {
+    let s = Setup::new(b).await;
+    let r = s
+        .http
+        .get(format!("{}/api/openapi.json", s.hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = serde_json::from_str(&r.text().await.unwrap()).expect("openapi.json is JSON");
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/conversations/{id}/messages",
+        "/webhooks/waha",
+        "/api/auth/login",
+        "/api/conversations",
+        "/api/contacts",
+        "/api/sessions",
+        "/ws",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "openapi lacks {p}: {:?}",
+            paths.keys().collect::<Vec<_>>()
+        );
+    }
+    assert!(paths["/api/conversations/{id}/messages"]
+        .get("post")
+        .is_some());
+    assert!(paths["/webhooks/waha"].get("post").is_some());
+
+    for p in ["/healthz", "/readyz"] {
+        let r = s
+            .http
+            .get(format!("{}{p}", s.hub.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{p}");
+    }
+    // Some traffic first, so counters exist.
+    s.customer_writes("447702000020@c.us", "count me").await;
+    s.conversation_for("447702000020@c.us").await;
+    let r = s
+        .http
+        .get(format!("{}/metrics", s.hub.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("tickhub_"), "metrics: {text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("# TYPE tickhub_")),
+        "Prometheus text format: {text}"
+    );
+    assert!(text.contains("tickhub_webhooks_total"), "{text}");
+}
+both!(openapi_health_and_metrics);
+
+async fn create_admin_twice_fails_clearly(b: Backend) {
+    let s = Setup::new(b).await;
+    let out = s.hub.run(&[
+        "create-admin",
+        "--email",
+        ADMIN_EMAIL,
+        "--name",
+        "Again",
+        "--password",
+        "another-password",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        !out.status.success(),
+        "create-admin with an existing email must fail; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("exist") || stderr.contains("already") || stderr.contains("taken"),
+        "a clear message: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    // The first admin still logs in with the first password.
+    login(&s.http, &s.hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // A new email works and that user can log in.
+    let out = s.hub.run(&[
+        "create-admin",
+        "--email",
+        "second@test.tickhub",
+        "--name",
+        "Second",
+        "--password",
+        "second-password",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    login(
+        &s.http,
+        &s.hub.url,
+        "second@test.tickhub",
+        "second-password",
+    )
+    .await;
+}
+both!(create_admin_twice_fails_clearly);
