@@ -570,3 +570,181 @@ async fn create_admin_twice_fails_clearly(b: Backend) {
     .await;
 }
 both!(create_admin_twice_fails_clearly);
+
+// ---------------------------------------------------------------- cookie auth
+
+async fn cookie_authenticates_http_and_websocket(b: Backend) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let s = Setup::new(b).await;
+    let r = s
+        .http
+        .post(format!("{}/api/auth/login", s.hub.url))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tickhub_token="))
+        .expect("login sets the tickhub_token cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = s
+        .http
+        .get(format!("{}/api/conversations", s.hub.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "HTTP with the cookie");
+    let mut req = format!("{}/ws", s.hub.url.replacen("http://", "ws://", 1))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut stream, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket with the cookie");
+    use futures_util::StreamExt;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+        .await
+        .expect("a frame")
+        .expect("open")
+        .expect("frame");
+    let v: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    assert_eq!(v["type"], "hello", "{v}");
+}
+both!(cookie_authenticates_http_and_websocket);
+
+// ---------------------------------------------------------------- sessions
+
+async fn session_registration_configures_waha(b: Backend) {
+    let key = "reg-hmac-key";
+    let s = Setup::with(
+        b,
+        common::Options {
+            hmac_key: Some(key.into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Registering again: 200, not a second session.
+    let (code, again) = s.post("/api/sessions", json!({"name": "default"})).await;
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["name"], "default");
+    let list = s.get("/api/sessions").await.1;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_error(
+        "bad session name",
+        s.post("/api/sessions", json!({"name": "no spaces allowed"}))
+            .await,
+        400,
+    );
+    assert_error("unknown session", s.get("/api/sessions/nope").await, 404);
+
+    // What WAHA was told: the hub's webhook URL, the events, the HMAC key.
+    let info = s.sim.get("/api/sessions/default").await;
+    let hooks = info["config"]["webhooks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{info}"));
+    let hook = hooks
+        .iter()
+        .find(|h| h["url"] == format!("{}/webhooks/waha", s.hub.url).as_str())
+        .unwrap_or_else(|| panic!("no webhook to the hub: {info}"));
+    let events: Vec<&str> = hook["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    for e in [
+        "message",
+        "message.any",
+        "message.ack",
+        "message.reaction",
+        "message.revoked",
+        "session.status",
+        "presence.update",
+    ] {
+        assert!(
+            events.contains(&e) || events.contains(&"*"),
+            "{e} missing: {hook}"
+        );
+    }
+    assert_eq!(hook["hmac"]["key"], key, "{hook}");
+    assert_eq!(
+        hooks.len(),
+        1,
+        "registering twice must not add a second webhook: {info}"
+    );
+}
+both!(session_registration_configures_waha);
+
+// ---------------------------------------------------------------- presence and typing
+
+async fn presence_and_typing_commands(b: Backend) {
+    let s = Setup::new(b).await;
+    let out = s.hub.run(&[
+        "create-admin",
+        "--email",
+        "other@test.tickhub",
+        "--name",
+        "Other",
+        "--password",
+        "other-password",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other_token = login(&s.http, &s.hub.url, "other@test.tickhub", "other-password").await;
+    let mut me = s.socket(None).await;
+    let mut other = Socket::connect(&s.hub.url, &other_token, None).await;
+    let my_id = me.hello["data"]["user"]["id"].clone();
+
+    me.send(json!({"type": "presence.set", "data": {"status": "busy"}}))
+        .await;
+    let p = other
+        .expect("presence.updated", |d| d["user_id"] == my_id)
+        .await;
+    assert_eq!(p["data"]["status"], "busy", "{p}");
+    assert!(
+        p["seq"].as_i64().is_some(),
+        "presence is a logged event: {p}"
+    );
+
+    let id = s.customer_writes("447702000030@c.us", "typing test").await;
+    let created = other
+        .expect("message.created", |d| d["waha_id"] == id.as_str())
+        .await;
+    let conv = created["data"]["conversation_id"].clone();
+    // Conversation fields on the first message.
+    let c = other
+        .expect("conversation.updated", |d| d["id"] == conv)
+        .await;
+    let d = &c["data"];
+    assert!(
+        ["bot", "pending", "open", "resolved"].contains(&d["status"].as_str().unwrap_or("")),
+        "{d}"
+    );
+    assert!(d["assignee_id"].is_null(), "{d}");
+    assert_eq!(d["unread"], 1, "{d}");
+    assert_eq!(d["chat_id"], "447702000030@c.us", "{d}");
+    me.send(json!({"type": "typing", "data": {"conversation_id": conv}}))
+        .await;
+    let t = other
+        .expect("typing", |d| d["conversation_id"] == conv)
+        .await;
+    assert!(t["seq"].is_null(), "{t}");
+    assert_eq!(t["data"]["who"], "agent", "{t}");
+    assert_eq!(t["data"]["user_id"], my_id, "{t}");
+    me.send(json!({"type": "typing", "data": {"conversation_id": 99999}}))
+        .await;
+    me.expect("error", |_| true).await;
+}
+both!(presence_and_typing_commands);

@@ -38,6 +38,30 @@ async fn read_all(ws: &mut Socket, want: &[String], wait: Duration) -> Vec<Value
     frames
 }
 
+/// The simulator's count of webhook deliveries that failed (and will be retried).
+async fn failed_deliveries(s: &Setup) -> u64 {
+    let stats = s.sim.get("/sim/stats").await;
+    stats["webhook_attempts_failed"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("/sim/stats: {stats}"))
+}
+
+/// Waits until the simulator saw more than `than` failed deliveries: the hub refused.
+async fn wait_failed_deliveries(s: &Setup, than: u64, wait: Duration) -> u64 {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let n = failed_deliveries(s).await;
+        if n > than {
+            return n;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no webhook delivery failed within {wait:?}: the hub acknowledged while it could not store"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 // ---------------------------------------------------------------- kill -9
 
 async fn resume_after_kill9(b: Backend) {
@@ -73,6 +97,7 @@ async fn resume_after_kill9(b: Backend) {
     for i in 0..6 {
         after.push(s.customer_writes(chats[i % 3], &format!("burst {i}")).await);
     }
+    let failed_before = failed_deliveries(&s).await;
     s.hub.kill9();
     drop(ws);
     // Customers keep writing while the hub is down; the simulator retries.
@@ -82,6 +107,8 @@ async fn resume_after_kill9(b: Backend) {
                 .await,
         );
     }
+    // Deliveries to the dead hub fail; the simulator will retry them.
+    wait_failed_deliveries(&s, failed_before, Duration::from_secs(10)).await;
     s.hub.restart();
 
     let mut ws = s.socket(Some(resume_at)).await;
@@ -170,6 +197,72 @@ async fn resume_after_kill9(b: Backend) {
         .await;
 }
 both!(resume_after_kill9);
+
+// ---------------------------------------------------------------- kill -9 while sending
+
+async fn replies_survive_kill9_and_are_sent_once(b: Backend) {
+    let mut s = Setup::new(b).await;
+    let mut ws = s.socket(None).await;
+    let chat = "447703400001@c.us";
+    let id = s.customer_writes(chat, "please answer").await;
+    let f = ws
+        .expect("message.created", |d| d["waha_id"] == id.as_str())
+        .await;
+    let conv = f["data"]["conversation_id"].as_i64().unwrap();
+    drop(ws);
+    let texts: Vec<String> = (0..4)
+        .map(|i| format!("reply {i} across a crash"))
+        .collect();
+    let mut ids = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let (code, m) = s
+            .post(
+                &format!("/api/conversations/{conv}/messages"),
+                json!({"text": t, "client_id": format!("crash-{i}")}),
+            )
+            .await;
+        assert_eq!(code, 201, "{m}");
+        ids.push(m["id"].clone());
+    }
+    // Acknowledged to the client: the hub dies before, during or after handing them to WAHA.
+    s.hub.kill9();
+    s.hub.restart();
+    for (id, t) in ids.iter().zip(&texts) {
+        s.eventually_within(
+            &format!("/api/messages/{id}"),
+            Duration::from_secs(60),
+            |m| m["status"] == "read",
+        )
+        .await;
+        let sends: Vec<Value> = s
+            .sim
+            .sent()
+            .await
+            .into_iter()
+            .filter(|x| x["text"] == t.as_str())
+            .collect();
+        assert_eq!(sends.len(), 1, "{t:?} must be sent exactly once: {sends:?}");
+    }
+    // A client retrying its POST after the crash gets the same message, no new send.
+    let (code, m) = s
+        .post(
+            &format!("/api/conversations/{conv}/messages"),
+            json!({"text": texts[0], "client_id": "crash-0"}),
+        )
+        .await;
+    assert!(code == 200 || code == 201, "{m}");
+    assert_eq!(m["id"], ids[0], "{m}");
+    assert_eq!(s.messages(conv).await.len(), 1 + texts.len());
+    let all = s.sim.sent().await;
+    assert_eq!(
+        all.iter()
+            .filter(|x| x["text"] == texts[0].as_str())
+            .count(),
+        1,
+        "{all:?}"
+    );
+}
+both!(replies_survive_kill9_and_are_sent_once);
 
 // ---------------------------------------------------------------- database down
 
@@ -281,11 +374,12 @@ async fn postgres_down_at_webhook_time() {
     expect_stored_once(&s, &mut ws, chat, id).await;
 
     // Through the simulator: a customer writes while the database is down; WAHA retries.
+    let failed_before = failed_deliveries(&s).await;
     proxy.cut();
     let chat2 = "447703100002@c.us";
     let wid = s.customer_writes(chat2, "written during the outage").await;
-    // Long enough for the hub to fail at least one delivery (its pool gives up after 5 s).
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The hub refuses (5xx) at least one delivery before the database comes back.
+    wait_failed_deliveries(&s, failed_before, Duration::from_secs(30)).await;
     let stats = s.sim.get("/sim/stats").await;
     proxy.restore();
     let frames = read_all(&mut ws, &[wid.clone()], Duration::from_secs(90)).await;
@@ -359,8 +453,9 @@ async fn sqlite_locked_at_webhook_time() {
         .await
         .expect("BEGIN EXCLUSIVE");
     let chat2 = "447703200002@c.us";
+    let failed_before = failed_deliveries(&s).await;
     let wid = s.customer_writes(chat2, "written while locked").await;
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    wait_failed_deliveries(&s, failed_before, Duration::from_secs(30)).await;
     let stats = s.sim.get("/sim/stats").await;
     sqlx::query("ROLLBACK")
         .execute(&mut lock)

@@ -529,13 +529,27 @@ async fn group_messages_share_one_conversation(b: Backend) {
     s.webhook(&envelope("message", p)).await;
     ids.push("false_120363000000000001@g.us_GRP3_447700500001@c.us".into());
 
+    // They may arrive in any order.
+    let frames = ws
+        .collect_until(Duration::from_secs(15), |f| {
+            ids.iter().all(|id| {
+                f.iter()
+                    .any(|x| x["type"] == "message.created" && x["data"]["waha_id"] == id.as_str())
+            })
+        })
+        .await;
     let mut by_id = std::collections::HashMap::new();
-    for id in &ids {
-        let f = ws
-            .expect("message.created", |d| d["waha_id"] == id.as_str())
-            .await;
-        by_id.insert(id.clone(), f["data"].clone());
+    for f in frames.iter().filter(|f| f["type"] == "message.created") {
+        let id = f["data"]["waha_id"].as_str().unwrap().to_string();
+        assert!(
+            by_id.insert(id, f["data"].clone()).is_none(),
+            "two message.created for one message: {frames:?}"
+        );
     }
+    assert!(
+        ids.iter().all(|id| by_id.contains_key(id)),
+        "missing messages: {ids:?} vs {frames:?}"
+    );
     let conv_ids: std::collections::HashSet<_> = by_id
         .values()
         .map(|d| d["conversation_id"].as_i64().unwrap())

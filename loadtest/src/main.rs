@@ -282,6 +282,18 @@ fn error_kind(e: &reqwest::Error) -> String {
     }
 }
 
+/// An error and its sources, e.g. "error sending request: … : Connection refused (os error 111)".
+fn err_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.len() <= n {
         s.to_string()
@@ -298,6 +310,7 @@ fn truncate(s: &str, n: usize) -> String {
 /// Each worker claims the next index, builds its body while waiting for its slot, takes the send
 /// instant just before the POST and records the answer. When every worker is busy the next slot is
 /// claimed late: that is the send lag.
+#[allow(clippy::too_many_arguments)]
 async fn send_phase(
     run: Arc<Run>,
     maker: Arc<BodyMaker>,
@@ -570,7 +583,7 @@ async fn login(client: &reqwest::Client, a: &Args) -> Result<String, SetupError>
         .json(&serde_json::json!({"email": a.email, "password": a.password}))
         .send()
         .await
-        .map_err(|e| SetupError(format!("POST {url}: {e}")))?;
+        .map_err(|e| SetupError(format!("POST {url}: {}", err_chain(&e))))?;
     let status = r.status();
     let body = r.text().await.unwrap_or_default();
     if status == reqwest::StatusCode::UNAUTHORIZED {
@@ -604,7 +617,7 @@ async fn ensure_session(client: &reqwest::Client, a: &Args, token: &str) -> Resu
         .json(&serde_json::json!({"name": a.session}))
         .send()
         .await
-        .map_err(|e| SetupError(format!("POST {url}: {e}")))?;
+        .map_err(|e| SetupError(format!("POST {url}: {}", err_chain(&e))))?;
     let status = r.status();
     if status.as_u16() == 200 || status.as_u16() == 201 {
         return Ok(());

@@ -84,7 +84,8 @@ CREATE TABLE messages (
     UNIQUE (session_id, waha_id)
 );
 CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
-CREATE INDEX messages_by_raw_id ON messages (session_id, raw_id);
+-- WAHA engines serialize one message id differently; its raw part is the same.
+CREATE UNIQUE INDEX messages_by_raw_id ON messages (session_id, raw_id);
 
 -- Acks that arrived before their message (WAHA never promises order).
 CREATE TABLE ack_backlog (

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use actix::prelude::*;
 use dashmap::DashMap;
 
-use super::session::{ReadCmd, ReplyCmd, Route, SessionActor};
+use super::session::{IngestCmd, ReadCmd, ReplyCmd, Route, SessionActor};
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::domain::clock::SharedClock;
 use crate::store::conversations::Conversation;
 use crate::store::messages::Message;
-use crate::store::processing::{InboxEvent, Reply, SessionRef};
+use crate::store::processing::{InboxEvent, Ingest, Ingested, Reply, SessionRef};
 use crate::store::{conversations, Db, StoreError, Writer};
 use crate::waha::client::WahaClient;
 
@@ -96,7 +96,17 @@ impl Hub {
         entry.clone()
     }
 
-    /// Hands a stored webhook to its session (and from there to its conversation).
+    /// A webhook just received: its conversation's actor stores and applies it in one
+    /// transaction; this returns once that has committed.
+    pub async fn ingest(self: &Arc<Self>, item: Ingest) -> Result<Ingested, HubError> {
+        let addr = self.session(&item.session);
+        Ok(addr
+            .send(IngestCmd(item))
+            .await
+            .map_err(|_| HubError::Stopped)??)
+    }
+
+    /// Hands a stored, unapplied webhook to its conversation's actor again (recovery).
     pub fn route(self: &Arc<Self>, ev: InboxEvent) {
         self.session(&ev.session).do_send(Route(ev));
     }

@@ -1,6 +1,6 @@
-//! One actor per WhatsApp session: it routes the session's events to conversation actors,
-//! applies session-level events (status) in order, and drains the session's outbound
-//! queue to WAHA at a bounded rate, each message once.
+//! One actor per WhatsApp session: it routes the session's events to conversation actors
+//! (session-level ones to the session's own, keyed ""), and drains the session's
+//! outbound queue to WAHA at a bounded rate, each message once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -10,18 +10,26 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::conversation::{ConversationActor, ReadResult, ReplyResult, Stop, Submit, Work};
+use super::conversation::{
+    ConversationActor, IngestResult, ReadResult, ReplyResult, Stop, Submit, Work,
+};
 use super::hub::{Hub, HubError};
-use crate::store::processing::{self, InboxEvent, Reply, SendResult, SessionRef};
+use crate::store::processing::{self, InboxEvent, Ingest, Reply, SendResult, SessionRef};
 use crate::store::{outbox, StoreError};
 use crate::waha::client::{SendText, WahaError};
 
 /// Give up on a message after this many attempts (about 10 minutes of backoff).
 const MAX_SEND_ATTEMPTS: i64 = 12;
 
+/// A stored webhook to apply again (recovery).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Route(pub InboxEvent);
+
+/// A webhook just received; answered once it is durable.
+#[derive(Message)]
+#[rtype(result = "IngestResult")]
+pub struct IngestCmd(pub Ingest);
 
 /// An agent's reply, answered with the stored message once its actor applied it.
 #[derive(Message)]
@@ -61,9 +69,6 @@ pub struct SessionActor {
     hub: Arc<Hub>,
     session: SessionRef,
     conversations: HashMap<String, ConversationEntry>,
-    /// Session-level events (status), applied in order.
-    events: VecDeque<InboxEvent>,
-    events_busy: bool,
     /// Outbox ids waiting to be sent, in order.
     outbound: VecDeque<i64>,
     sending: bool,
@@ -78,8 +83,6 @@ impl SessionActor {
             hub,
             session,
             conversations: HashMap::new(),
-            events: VecDeque::new(),
-            events_busy: false,
             outbound: VecDeque::new(),
             sending: false,
             next_send_at: Instant::now(),
@@ -118,38 +121,6 @@ impl SessionActor {
         let entry = self.conversation(chat_id, ctx);
         entry.submitted += 1;
         entry.addr.do_send(Submit(work));
-    }
-
-    fn pump_events(&mut self, ctx: &mut Context<Self>) {
-        if self.events_busy {
-            return;
-        }
-        let Some(ev) = self.events.front().cloned() else {
-            return;
-        };
-        self.events_busy = true;
-        let hub = self.hub.clone();
-        let span =
-            info_span!("session_event", session = %self.session.name, event = %ev.envelope.event);
-        let fut = async move {
-            hub.writer
-                .run(ev, |tx, ev| Box::pin(processing::apply_webhook(tx, ev)))
-                .await
-        }
-        .instrument(span);
-        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
-            act.events_busy = false;
-            match res {
-                Ok(_) => {
-                    act.events.pop_front();
-                    act.pump_events(ctx);
-                }
-                Err(e) => {
-                    warn!(session = %act.session.name, error = %e, "could not apply a session event; will retry");
-                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.pump_events(ctx));
-                }
-            }
-        }));
     }
 
     fn pump_outbound(&mut self, ctx: &mut Context<Self>) {
@@ -352,19 +323,28 @@ impl Actor for SessionActor {
     }
 }
 
+/// The conversation actor key of an event: its chat, or "" for session-level events.
+fn chat_key(envelope: &crate::waha::webhook::Envelope) -> String {
+    envelope.chat().map(|c| c.into_string()).unwrap_or_default()
+}
+
 impl Handler<Route> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, Route(ev): Route, ctx: &mut Self::Context) {
-        match ev.envelope.chat() {
-            Some(chat) => self.submit(chat.as_str(), Work::Inbox(ev), ctx),
-            None => {
-                if !self.events.iter().any(|e| e.inbox_id == ev.inbox_id) {
-                    self.events.push_back(ev);
-                }
-                self.pump_events(ctx);
-            }
-        }
+        let key = chat_key(&ev.envelope);
+        self.submit(&key, Work::Inbox(ev), ctx);
+    }
+}
+
+impl Handler<IngestCmd> for SessionActor {
+    type Result = ResponseFuture<IngestResult>;
+
+    fn handle(&mut self, IngestCmd(item): IngestCmd, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let key = chat_key(&item.envelope);
+        self.submit(&key, Work::Ingest(item, tx), ctx);
+        Box::pin(async move { rx.await.map_err(|_| StoreError::WriterGone)? })
     }
 }
 

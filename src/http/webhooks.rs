@@ -11,22 +11,12 @@ use tracing::debug;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use crate::actors::hub::WAHA_EVENTS;
 use crate::actors::Hub;
-use crate::store::inbox::{self, Received};
-use crate::store::processing::{InboxEvent, SessionRef};
+use crate::store::inbox::Received;
+use crate::store::processing::{Ingest, Ingested, SessionRef};
 use crate::store::sessions;
 use crate::waha::webhook::Envelope;
-
-/// The events the hub acts on; anything else is acknowledged and dropped.
-pub const HANDLED_EVENTS: &[&str] = &[
-    "message",
-    "message.any",
-    "message.ack",
-    "message.reaction",
-    "message.revoked",
-    "session.status",
-    "presence.update",
-];
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookAck {
@@ -126,7 +116,8 @@ pub async fn receive(
     check_signature(&hub, &req, &body)?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid webhook body: {e}")))?;
-    if !HANDLED_EVENTS.contains(&envelope.event.as_str()) {
+    // The hub acts on the events it asks WAHA for; anything else is acknowledged and dropped.
+    if !WAHA_EVENTS.contains(&envelope.event.as_str()) {
         debug!(event = %envelope.event, "ignoring an event the hub does not handle");
         metrics::counter!("tickhub_webhooks_total", "outcome" => "ignored").increment(1);
         return Ok(HttpResponse::Ok().json(WebhookAck { status: "ignored" }));
@@ -143,25 +134,17 @@ pub async fn receive(
         event: envelope.event.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let stored = hub
-        .writer
-        .run(received, |tx, r| Box::pin(inbox::insert(tx, r)))
+    let ingested = hub
+        .ingest(Ingest {
+            session,
+            received,
+            envelope: Arc::new(envelope),
+        })
         .await?;
-    match stored {
-        Some(inbox_id) => {
-            metrics::counter!("tickhub_webhooks_total", "outcome" => "stored").increment(1);
-            hub.route(InboxEvent {
-                inbox_id,
-                session,
-                envelope: Arc::new(envelope),
-            });
-            Ok(HttpResponse::Ok().json(WebhookAck { status: "stored" }))
-        }
-        None => {
-            metrics::counter!("tickhub_webhooks_total", "outcome" => "duplicate").increment(1);
-            Ok(HttpResponse::Ok().json(WebhookAck {
-                status: "duplicate",
-            }))
-        }
-    }
+    let status = match ingested {
+        Ingested::Stored(_) => "stored",
+        Ingested::Duplicate => "duplicate",
+    };
+    metrics::counter!("tickhub_webhooks_total", "outcome" => status).increment(1);
+    Ok(HttpResponse::Ok().json(WebhookAck { status }))
 }

@@ -5,6 +5,7 @@
 use super::{Db, Result, Tx};
 use crate::{on_pool, on_tx};
 
+#[derive(Debug, Clone)]
 pub struct Received {
     pub event_key: String,
     pub session_id: i64,
@@ -12,15 +13,25 @@ pub struct Received {
     pub body: String,
 }
 
-/// Stores a webhook; `None` when the same event was stored before (a duplicate delivery).
-pub async fn insert(tx: &mut Tx, r: &Received) -> Result<Option<i64>> {
+/// Stores a webhook (already processed when its effects commit with it); `None` when the
+/// same event was stored before (a duplicate delivery).
+pub async fn insert(tx: &mut Tx, r: &Received, processed: bool) -> Result<Option<i64>> {
     let now = tx.now;
     let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO inbox (event_key, session_id, event, body, received_at) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO inbox (event_key, session_id, event, body, received_at, processed_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (event_key) DO NOTHING RETURNING id")
         .bind(&r.event_key).bind(r.session_id).bind(&r.event).bind(&r.body).bind(now)
+        .bind(processed.then_some(now))
         .fetch_optional(c).await)?;
     Ok(id)
+}
+
+/// Records a failed attempt at processing a stored webhook.
+pub async fn record_failure(tx: &mut Tx, id: i64, error: &str) -> Result<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+        .bind(id).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn mark_processed(tx: &mut Tx, id: i64) -> Result<()> {
@@ -37,12 +48,17 @@ pub struct Pending {
     pub body: String,
 }
 
+/// Processing attempts after which a stored webhook is left for an operator (its error is
+/// in `inbox.last_error`) instead of blocking its conversation.
+pub const MAX_ATTEMPTS: i64 = 5;
+
 /// Unprocessed events received before `before_ms`, oldest first, after `after_id`.
 pub async fn pending(db: &Db, after_id: i64, before_ms: i64, limit: i64) -> Result<Vec<Pending>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, session_id, body FROM inbox WHERE processed_at IS NULL AND id > $1 AND received_at < $2
+        "SELECT id, session_id, body FROM inbox
+         WHERE processed_at IS NULL AND attempts < $4 AND id > $1 AND received_at < $2
          ORDER BY id LIMIT $3")
-        .bind(after_id).bind(before_ms).bind(limit).fetch_all(p).await)?;
+        .bind(after_id).bind(before_ms).bind(limit).bind(MAX_ATTEMPTS).fetch_all(p).await)?;
     Ok(rows)
 }
 

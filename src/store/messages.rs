@@ -200,7 +200,8 @@ impl NewMessage<'_> {
     }
 }
 
-/// Inserts unless the WAHA id is already stored; `None` means a duplicate.
+/// Inserts unless the WAHA id (or its raw part, however the engine serialized it) is
+/// already stored; `None` means a duplicate.
 pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
     let now = tx.now;
     let raw_id = m.waha_id.map(crate::domain::chat::raw_message_id);
@@ -209,7 +210,7 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
             sender, sender_name, media_url, media_mimetype, media_filename, client_id, author_id,
             wa_timestamp, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (session_id, waha_id) DO NOTHING RETURNING id")
+         ON CONFLICT DO NOTHING RETURNING id")
         .bind(m.conversation_id).bind(m.session_id).bind(m.waha_id).bind(raw_id)
         .bind(m.direction).bind(m.text).bind(m.status).bind(m.sender).bind(m.sender_name)
         .bind(m.media.and_then(|x| x.url.as_deref()))

@@ -55,8 +55,13 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_string();
-                // SQLite answers "database is locked"/"busy" when another process holds it.
-                if msg.contains("locked") || msg.contains("busy") {
+                let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+                // SQLite answers "database is locked"/"busy" when another process holds
+                // it; PostgreSQL's classes 08 (connection), 53 (resources) and 57P
+                // (shutdown) mean the server, not the statement, is the problem.
+                let server_away =
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P");
+                if server_away || msg.contains("database is locked") || msg.contains("busy") {
                     StoreError::Unavailable(msg)
                 } else if db.is_unique_violation() {
                     StoreError::Conflict(msg)

@@ -1,9 +1,12 @@
 //! What a WAHA event or an agent's command does to the stored inbox, as one writer job:
 //! the rows it changes and the events it logs, committed together.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::conversations::{self, Conversation, NewConversation};
+use super::inbox::Received;
 use super::messages::{self, Media, Message, NewMessage, Reaction};
 use super::{contacts, events, inbox, outbox, sessions, Result, Tx};
 use crate::domain::chat::raw_message_id;
@@ -19,12 +22,30 @@ pub struct SessionRef {
     pub name: String,
 }
 
-/// A stored webhook on its way through its conversation (or session) actor.
+/// A stored webhook on its way through its conversation actor again (recovery: a crash,
+/// or a failure, between storing it and applying it).
 #[derive(Debug, Clone)]
 pub struct InboxEvent {
     pub inbox_id: i64,
     pub session: SessionRef,
-    pub envelope: std::sync::Arc<Envelope>,
+    pub envelope: Arc<Envelope>,
+}
+
+/// A webhook just received: stored and applied in one transaction by its actor.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub session: SessionRef,
+    pub received: Received,
+    pub envelope: Arc<Envelope>,
+}
+
+/// What became of a received webhook.
+#[derive(Debug)]
+pub enum Ingested {
+    /// Stored durably and applied.
+    Stored(Outcome),
+    /// The same event was stored before.
+    Duplicate,
 }
 
 /// What processing an event did, for the actor that asked.
@@ -67,27 +88,53 @@ async fn log_message(
     Ok(m)
 }
 
-/// Applies one stored webhook and marks it processed, in the same transaction.
-pub async fn apply_webhook(tx: &mut Tx, ev: &InboxEvent) -> Result<Outcome> {
-    let env = &ev.envelope;
+/// Stores a received webhook and applies it, in the same transaction: the 2xx WAHA gets
+/// and the events agents get both follow the one commit.
+pub async fn ingest(tx: &mut Tx, item: &Ingest) -> Result<Ingested> {
+    if inbox::insert(tx, &item.received, true).await?.is_none() {
+        return Ok(Ingested::Duplicate);
+    }
+    Ok(Ingested::Stored(
+        apply(tx, &item.session, &item.envelope).await?,
+    ))
+}
+
+/// Stores received webhooks without applying them (the fallback when applying fails for
+/// a reason of its own: the rows are retried later, WAHA gets its 2xx now).
+pub async fn store_unapplied(tx: &mut Tx, items: &[Ingest]) -> Result<Vec<Option<i64>>> {
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        ids.push(inbox::insert(tx, &item.received, false).await?);
+    }
+    Ok(ids)
+}
+
+/// Applies a stored webhook again and marks it processed, in the same transaction.
+pub async fn apply_stored(tx: &mut Tx, ev: &InboxEvent) -> Result<Outcome> {
+    let outcome = apply(tx, &ev.session, &ev.envelope).await?;
+    inbox::mark_processed(tx, ev.inbox_id).await?;
+    Ok(outcome)
+}
+
+async fn apply(tx: &mut Tx, session: &SessionRef, env: &Envelope) -> Result<Outcome> {
     let p = &env.payload;
-    let outcome = match env.event.as_str() {
+    Ok(match env.event.as_str() {
         "message" | "message.any" => match WaMessage::deserialize(p) {
-            Ok(m) => store_message(tx, &ev.session, &m).await?,
+            Ok(m) => store_message(tx, session, &m).await?,
             Err(e) => skip(&env.event, e),
         },
         "message.ack" => match AckBody::deserialize(p) {
-            Ok(a) => apply_ack(tx, &ev.session, &a).await?,
+            Ok(a) => apply_ack(tx, session, &a).await?,
             Err(e) => skip(&env.event, e),
         },
         "message.reaction" => match ReactionBody::deserialize(p) {
             Ok(r) => {
-                apply_reaction(tx, &ev.session, &r, env.me.as_ref().map(|m| m.id.as_str())).await?
+                apply_reaction(tx, session, &r, env.me.as_ref().map(|m| m.id.as_str())).await?
             }
             Err(e) => skip(&env.event, e),
         },
         "message.revoked" => match RevokedBody::deserialize(p) {
-            Ok(r) => apply_revoke(tx, &ev.session, &r).await?,
+            Ok(r) => apply_revoke(tx, session, &r).await?,
             Err(e) => skip(&env.event, e),
         },
         "session.status" => match SessionStatusBody::deserialize(p) {
@@ -96,15 +143,13 @@ pub async fn apply_webhook(tx: &mut Tx, ev: &InboxEvent) -> Result<Outcome> {
                     .me
                     .as_ref()
                     .map(|m| (m.id.as_str(), m.push_name.as_deref()));
-                set_session_status(tx, &ev.session, &s.status, me).await?;
+                set_session_status(tx, session, &s.status, me).await?;
                 Outcome::default()
             }
             Err(e) => skip(&env.event, e),
         },
         _ => Outcome::default(),
-    };
-    inbox::mark_processed(tx, ev.inbox_id).await?;
-    Ok(outcome)
+    })
 }
 
 /// A payload that cannot mean anything is recorded as processed: retrying cannot fix it.

@@ -208,6 +208,14 @@ async fn run(
                     job.finish(Err(e));
                 }
             }
+            Err(StoreError::Unavailable(reason)) => {
+                // The database itself is away (down, locked, out of connections): every
+                // job would fail the same way, slowly. Fail them all now; callers retry.
+                warn!(%reason, size, "database unavailable; batch failed");
+                for job in batch.drain(..) {
+                    job.finish(Err(StoreError::Unavailable(reason.clone())));
+                }
+            }
             Err(e) => {
                 // One job may have failed for its own reasons: run each alone so the
                 // others still commit and only the bad one reports an error.

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Build tickhub, start `tickhub waha-sim` + `tickhub serve` on a fresh database, create the bench
+# admin, wait for /readyz, run `loadtest` with the given arguments, stop everything.
+#
+#   DB=sqlite   loadtest/run.sh --agents 50 --rate 2000 --seconds 10
+#   DB=postgres loadtest/run.sh --rate 5000 --json-out results.jsonl --label pg-5k
+#
+# Knobs (environment):
+#   DB=sqlite|postgres   database (default sqlite: a fresh file in a temp dir)
+#   DATABASE_URL         postgres only; default: drop + create `tickhub_bench` on 127.0.0.1:5432 as
+#                        user postgres (trust auth) with psql. When set, it is used as is.
+#   HMAC_KEY             sets WAHA_WEBHOOK_HMAC_KEY on the hub and passes --hmac-key to loadtest
+#   BENCH_PORT (8091)  SIM_PORT (3999)  RUST_LOG (warn)
+#   SKIP_BUILD=1         do not run cargo build
+#   TICKHUB_BIN          hub binary (default target/release/tickhub)
+#   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
+# Exit status: loadtest's (0 pass, 1 a check failed, 2 its setup failed); 3 when this script's
+# own setup failed (build, ports busy, database, create-admin, /readyz).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DB="${DB:-sqlite}"
+BENCH_PORT="${BENCH_PORT:-8091}"
+SIM_PORT="${SIM_PORT:-3999}"
+TICKHUB_BIN="${TICKHUB_BIN:-$ROOT/target/release/tickhub}"
+LOADTEST_BIN="$ROOT/target/release/loadtest"
+ADMIN_EMAIL="bench@acme.test"
+ADMIN_PASSWORD="s3cret-Passw0rd"
+
+die() { echo "run.sh: $*" >&2; exit 3; }
+
+TMP="$(mktemp -d /tmp/tickhub-loadtest.XXXXXX)"
+SIM_PID=""
+HUB_PID=""
+
+cleanup() {
+    local rc=$?
+    for pid in "$HUB_PID" "$SIM_PID"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for pid in "$HUB_PID" "$SIM_PID"; do
+        [[ -n "$pid" ]] || continue
+        for _ in $(seq 1 50); do # up to 5 s, then SIGKILL
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n "${KEEP_LOGS:-}" ]]; then
+        mkdir -p "$KEEP_LOGS" && cp "$TMP"/*.log "$KEEP_LOGS"/ 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+show_log() {
+    echo "---- last lines of $1" >&2
+    tail -n 30 "$TMP/$1" >&2 || true
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+case "$DB" in sqlite | postgres) ;; *) die "DB must be sqlite or postgres (got '$DB')" ;; esac
+
+# ---------------------------------------------------------------- build
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    cargo build --release --workspace || die "cargo build failed"
+fi
+[[ -x "$TICKHUB_BIN" ]] || die "no hub binary at $TICKHUB_BIN"
+[[ -x "$LOADTEST_BIN" ]] || die "no loadtest binary at $LOADTEST_BIN"
+
+port_busy "$BENCH_PORT" && die "127.0.0.1:$BENCH_PORT is already in use"
+port_busy "$SIM_PORT" && die "127.0.0.1:$SIM_PORT is already in use"
+
+# ---------------------------------------------------------------- database
+case "$DB" in
+sqlite)
+    export DATABASE_URL="sqlite://$TMP/bench.db"
+    ;;
+postgres)
+    if [[ -z "${DATABASE_URL:-}" ]]; then
+        PSQL=(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
+        "${PSQL[@]}" -c "DROP DATABASE IF EXISTS tickhub_bench WITH (FORCE)" \
+            || die "cannot reach PostgreSQL on 127.0.0.1:5432 as postgres"
+        "${PSQL[@]}" -c "CREATE DATABASE tickhub_bench" || die "CREATE DATABASE tickhub_bench failed"
+        export DATABASE_URL="postgres://postgres@127.0.0.1:5432/tickhub_bench"
+    fi
+    ;;
+*) die "DB must be sqlite or postgres (got '$DB')" ;;
+esac
+
+export TICKHUB_BIND="127.0.0.1:$BENCH_PORT"
+export WAHA_URL="http://127.0.0.1:$SIM_PORT"
+export RUST_LOG="${RUST_LOG:-warn}"
+unset REDIS_URL
+if [[ -n "${HMAC_KEY:-}" ]]; then
+    export WAHA_WEBHOOK_HMAC_KEY="$HMAC_KEY"
+else
+    unset WAHA_WEBHOOK_HMAC_KEY
+fi
+echo "run.sh: DB=$DB DATABASE_URL=$DATABASE_URL hub=$TICKHUB_BIND sim=$WAHA_URL" >&2
+
+# ---------------------------------------------------------------- simulator, schema, admin, hub
+"$TICKHUB_BIN" waha-sim --listen "127.0.0.1:$SIM_PORT" >"$TMP/waha-sim.log" 2>&1 &
+SIM_PID=$!
+
+"$TICKHUB_BIN" migrate >"$TMP/migrate.log" 2>&1 || { show_log migrate.log; die "tickhub migrate failed"; }
+"$TICKHUB_BIN" create-admin --email "$ADMIN_EMAIL" --name Bench --password "$ADMIN_PASSWORD" \
+    >"$TMP/create-admin.log" 2>&1 || { show_log create-admin.log; die "tickhub create-admin failed"; }
+
+"$TICKHUB_BIN" serve >"$TMP/serve.log" 2>&1 &
+HUB_PID=$!
+
+ready=0
+for _ in $(seq 1 300); do # up to 30 s
+    if ! kill -0 "$HUB_PID" 2>/dev/null; then
+        show_log serve.log
+        die "tickhub serve exited during startup"
+    fi
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$TICKHUB_BIND/readyz")" == 200 ]]; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+[[ $ready == 1 ]] || { show_log serve.log; die "GET /readyz did not answer 200 within 30 s"; }
+kill -0 "$SIM_PID" 2>/dev/null || { show_log waha-sim.log; die "tickhub waha-sim exited"; }
+
+# ---------------------------------------------------------------- load
+args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD")
+[[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
+set +e
+"$LOADTEST_BIN" "${args[@]}" "$@"
+rc=$?
+set -e
+if ! kill -0 "$HUB_PID" 2>/dev/null; then
+    echo "run.sh: tickhub serve died during the run" >&2
+    show_log serve.log
+fi
+exit "$rc"
