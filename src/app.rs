@@ -79,6 +79,9 @@ pub async fn start(config: Config) -> Result<RunningApp, StartError> {
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(crate::http::routes)
     })
+    // Nagle's algorithm would hold back small websocket frames until the client's
+    // delayed ACK (~40 ms): latency is what this server is for.
+    .tcp_nodelay(true)
     .listen(listener)
     .map_err(|source| StartError::Bind { addr, source })?
     .shutdown_timeout(10)

@@ -78,6 +78,7 @@ pub async fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
             .configure(control::routes)
     })
     .workers(1)
+    .tcp_nodelay(true)
     .listen(listener)?
     .disable_signals()
     .run();
