@@ -18,7 +18,7 @@ use super::hub::{Hub, HubError};
 use super::session::{ConversationIdle, Enqueue, SessionActor};
 use crate::store::conversations::Conversation;
 use crate::store::messages::Message;
-use crate::store::processing::{self, InboxEvent, Ingest, Ingested, Reply, SessionRef};
+use crate::store::processing::{self, InboxEvent, Ingest, Ingested, Known, Reply, SessionRef};
 use crate::store::{conversations, inbox, StoreError};
 
 const IDLE_AFTER: Duration = Duration::from_secs(300);
@@ -187,12 +187,19 @@ impl ConversationActor {
 
     /// The webhooks at the head of the queue, stored and applied in one transaction.
     fn ingest_batch(&mut self, ctx: &mut Context<Self>) {
+        let known = self.conversation.as_ref().map(|c| Known {
+            conversation_id: c.id,
+            title: c.title.clone(),
+        });
         let items: Vec<Ingest> = self
             .queue
             .iter()
             .take(MAX_BATCH)
             .map_while(|w| match w {
-                Work::Ingest(item, _) => Some(item.clone()),
+                Work::Ingest(item, _) => Some(Ingest {
+                    known: known.clone(),
+                    ..item.clone()
+                }),
                 _ => None,
             })
             .collect();

@@ -139,6 +139,7 @@ pub async fn receive(
             session,
             received,
             envelope: Arc::new(envelope),
+            known: None,
         })
         .await?;
     let status = match ingested {

@@ -111,11 +111,8 @@ pub struct NewConversation<'a> {
     pub status: &'a str,
 }
 
-/// Finds or creates the conversation of a chat; `true` when it was created.
-pub async fn upsert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<(Conversation, bool)> {
-    if let Some(c) = find_in(tx, n.session_id, n.chat_id).await? {
-        return Ok((c, false));
-    }
+/// Creates a chat's conversation (the caller, on the writer, has checked it is new).
+pub async fn insert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<i64> {
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO conversations (session_id, chat_id, contact_id, is_group, title, status, unread,
@@ -124,7 +121,7 @@ pub async fn upsert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<(Conversatio
         .bind(n.session_id).bind(n.chat_id).bind(n.contact_id).bind(n.is_group).bind(n.title)
         .bind(n.status).bind(now)
         .fetch_one(c).await)?;
-    Ok((get_in(tx, id).await?, true))
+    Ok(id)
 }
 
 /// Records a new message in the conversation's summary and returns the conversation.

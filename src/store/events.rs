@@ -35,28 +35,60 @@ pub async fn append<T: Serialize>(
     scope: EventScope,
     data: &T,
 ) -> Result<i64> {
-    let data = serde_json::to_string(data)
-        .map_err(|e| super::StoreError::Database(format!("event encoding: {e}")))?;
-    let now = tx.now;
-    let seq: i64 = on_tx!(tx, c => sqlx::query_scalar(
+    let seqs = append_all(tx, &[(kind, scope, encode(data)?)]).await?;
+    Ok(seqs[0])
+}
+
+pub fn encode<T: Serialize>(data: &T) -> Result<String> {
+    serde_json::to_string(data)
+        .map_err(|e| super::StoreError::Database(format!("event encoding: {e}")))
+}
+
+/// Appends events in one statement (one round trip), in the given order.
+pub async fn append_all(
+    tx: &mut Tx,
+    events: &[(EventKind, EventScope, String)],
+) -> Result<Vec<i64>> {
+    const COLS: usize = 8;
+    let rows: Vec<String> = (0..events.len())
+        .map(|r| {
+            let p: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    // Only placeholders are formatted into the text; every value is bound.
+    let sql = format!(
         "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-        .bind(kind.as_str())
-        .bind(scope.session_id)
-        .bind(scope.conversation_id)
-        .bind(scope.assignee_id)
-        .bind(scope.user_id)
-        .bind(scope.supervisors_only)
-        .bind(&data)
-        .bind(now)
-        .fetch_one(c).await)?;
-    tx.events.push(LoggedEvent {
-        seq,
-        kind: kind.as_str(),
-        scope,
-        frame: frame(kind.as_str(), Some(seq), &data).into(),
-    });
-    Ok(seq)
+         VALUES {} RETURNING id",
+        rows.join(", ")
+    );
+    let now = tx.now;
+    let mut seqs: Vec<i64> = on_tx!(tx, c => {
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+        for (kind, scope, data) in events {
+            q = q
+                .bind(kind.as_str())
+                .bind(scope.session_id)
+                .bind(scope.conversation_id)
+                .bind(scope.assignee_id)
+                .bind(scope.user_id)
+                .bind(scope.supervisors_only)
+                .bind(data.as_str())
+                .bind(now);
+        }
+        q.fetch_all(c).await
+    })?;
+    // Ids come from one counter in row order; RETURNING's own order is not promised.
+    seqs.sort_unstable();
+    for ((kind, scope, data), seq) in events.iter().zip(&seqs) {
+        tx.events.push(LoggedEvent {
+            seq: *seq,
+            kind: kind.as_str(),
+            scope: *scope,
+            frame: frame(kind.as_str(), Some(*seq), data).into(),
+        });
+    }
+    Ok(seqs)
 }
 
 #[derive(sqlx::FromRow)]

@@ -37,6 +37,15 @@ pub struct Ingest {
     pub session: SessionRef,
     pub received: Received,
     pub envelope: Arc<Envelope>,
+    /// The chat's conversation as its actor last saw it, which spares a read.
+    pub known: Option<Known>,
+}
+
+/// A conversation's id and title, as the actor holding it knows them.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub conversation_id: i64,
+    pub title: Option<String>,
 }
 
 /// What became of a received webhook.
@@ -77,6 +86,17 @@ async fn log_conversation(tx: &mut Tx, id: i64) -> Result<Conversation> {
     Ok(c)
 }
 
+/// `message.created` and `conversation.updated` for a new message, in one round trip.
+async fn log_created(tx: &mut Tx, msg: &Message, conv: &Conversation) -> Result<()> {
+    let scope = conversation_scope(conv);
+    let events = [
+        (EventKind::MessageCreated, scope, events::encode(msg)?),
+        (EventKind::ConversationUpdated, scope, events::encode(conv)?),
+    ];
+    events::append_all(tx, &events).await?;
+    Ok(())
+}
+
 async fn log_message(
     tx: &mut Tx,
     kind: EventKind,
@@ -95,7 +115,7 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest) -> Result<Ingested> {
         return Ok(Ingested::Duplicate);
     }
     Ok(Ingested::Stored(
-        apply(tx, &item.session, &item.envelope).await?,
+        apply(tx, &item.session, &item.envelope, item.known.as_ref()).await?,
     ))
 }
 
@@ -111,16 +131,21 @@ pub async fn store_unapplied(tx: &mut Tx, items: &[Ingest]) -> Result<Vec<Option
 
 /// Applies a stored webhook again and marks it processed, in the same transaction.
 pub async fn apply_stored(tx: &mut Tx, ev: &InboxEvent) -> Result<Outcome> {
-    let outcome = apply(tx, &ev.session, &ev.envelope).await?;
+    let outcome = apply(tx, &ev.session, &ev.envelope, None).await?;
     inbox::mark_processed(tx, ev.inbox_id).await?;
     Ok(outcome)
 }
 
-async fn apply(tx: &mut Tx, session: &SessionRef, env: &Envelope) -> Result<Outcome> {
+async fn apply(
+    tx: &mut Tx,
+    session: &SessionRef,
+    env: &Envelope,
+    known: Option<&Known>,
+) -> Result<Outcome> {
     let p = &env.payload;
     Ok(match env.event.as_str() {
         "message" | "message.any" => match WaMessage::deserialize(p) {
-            Ok(m) => store_message(tx, session, &m).await?,
+            Ok(m) => store_message(tx, session, &m, known).await?,
             Err(e) => skip(&env.event, e),
         },
         "message.ack" => match AckBody::deserialize(p) {
@@ -175,21 +200,21 @@ pub async fn set_session_status(
     Ok(())
 }
 
-async fn store_message(tx: &mut Tx, s: &SessionRef, m: &WaMessage) -> Result<Outcome> {
+async fn store_message(
+    tx: &mut Tx,
+    s: &SessionRef,
+    m: &WaMessage,
+    known: Option<&Known>,
+) -> Result<Outcome> {
     let Some(chat) = m.chat() else {
         tracing::warn!(id = %m.id, "message without a chat id; skipped");
         return Ok(Outcome::default());
     };
     // `message` and `message.any` carry the same message, and our own API sends come
-    // back as `message.any` (source: api): the raw id says whether we have it already.
-    if messages::find_by_raw_id(tx, s.id, raw_message_id(&m.id))
-        .await?
-        .is_some()
-    {
-        return Ok(Outcome::default());
-    }
+    // back as `message.any` (source: api): the insert below does nothing for a raw id
+    // the session has, however the engine serialized it.
     let name = if m.from_me { None } else { m.sender_name() };
-    let conv = ensure_conversation(tx, s, &chat, name.as_deref()).await?;
+    let conv_id = ensure_conversation(tx, s, &chat, name.as_deref(), known).await?;
     let media = m.has_media.then(|| Media {
         url: m.media_url().map(str::to_string),
         mimetype: m.media.as_ref().and_then(|x| x.mimetype.clone()),
@@ -208,7 +233,7 @@ async fn store_message(tx: &mut Tx, s: &SessionRef, m: &WaMessage) -> Result<Out
     };
     let sender = m.sender();
     let new = NewMessage {
-        conversation_id: conv.id,
+        conversation_id: conv_id,
         session_id: s.id,
         waha_id: Some(&m.id),
         direction,
@@ -242,10 +267,8 @@ async fn store_message(tx: &mut Tx, s: &SessionRef, m: &WaMessage) -> Result<Out
     } else {
         name.as_deref()
     };
-    let conv = conversations::touch(tx, conv.id, &s.name, &preview, !m.from_me, title).await?;
-    let scope = conversation_scope(&conv);
-    events::append(tx, EventKind::MessageCreated, scope, &msg).await?;
-    events::append(tx, EventKind::ConversationUpdated, scope, &conv).await?;
+    let conv = conversations::touch(tx, conv_id, &s.name, &preview, !m.from_me, title).await?;
+    log_created(tx, &msg, &conv).await?;
     Ok(Outcome {
         conversation: Some(conv),
         new_message: Some(msg),
@@ -262,20 +285,26 @@ fn media_preview(media: Option<&Media>) -> String {
     }
 }
 
-/// The chat's conversation, created (with its contact, for a person) on first sight. A
-/// known conversation costs one read; its contact is touched only when the customer's
-/// WhatsApp name changed.
+/// The chat's conversation id, created (with its contact, for a person) on first sight.
+/// Known to the actor, it costs nothing; else one read. The contact is touched only when
+/// the customer's WhatsApp name changed.
 async fn ensure_conversation(
     tx: &mut Tx,
     s: &SessionRef,
     chat: &ChatId,
     name: Option<&str>,
-) -> Result<Conversation> {
+    known: Option<&Known>,
+) -> Result<i64> {
+    if let Some(k) = known {
+        if chat.is_group() || name.is_none() || k.title.as_deref() == name {
+            return Ok(k.conversation_id);
+        }
+    }
     if let Some(c) = conversations::find_in(tx, s.id, chat.as_str()).await? {
         if !c.is_group && name.is_some() && c.title.as_deref() != name {
             contacts::upsert_seen(tx, s.id, chat.as_str(), chat.phone().as_deref(), name).await?;
         }
-        return Ok(c);
+        return Ok(c.id);
     }
     let contact_id = if chat.is_group() {
         None
@@ -287,7 +316,7 @@ async fn ensure_conversation(
     } else {
         name.map(str::to_string).or_else(|| chat.phone())
     };
-    let (c, _) = conversations::upsert(
+    conversations::insert(
         tx,
         &NewConversation {
             session_id: s.id,
@@ -298,8 +327,7 @@ async fn ensure_conversation(
             status: "pending",
         },
     )
-    .await?;
-    Ok(c)
+    .await
 }
 
 async fn update_status(
@@ -477,9 +505,7 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
     let msg = new.stored(id, &conv.session, tx.now);
     let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, &r.text).await?;
     let conv = conversations::touch(tx, conv.id, &conv.session, &r.text, false, None).await?;
-    let scope = conversation_scope(&conv);
-    events::append(tx, EventKind::MessageCreated, scope, &msg).await?;
-    events::append(tx, EventKind::ConversationUpdated, scope, &conv).await?;
+    log_created(tx, &msg, &conv).await?;
     Ok(Some((msg, Some(outbox_id))))
 }
 
