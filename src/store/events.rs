@@ -28,15 +28,25 @@ pub fn frame(kind: &str, seq: Option<i64>, data: &str) -> String {
     }
 }
 
-/// Appends an event to the log inside `tx`; it is published once `tx` commits.
+/// An event appended in a transaction, written to the log when the transaction ends.
+#[derive(Debug)]
+pub struct Pending {
+    kind: EventKind,
+    scope: EventScope,
+    data: String,
+}
+
+/// Appends an event to the log of `tx`; it gets its seq, and is published, when `tx`
+/// commits.
 pub async fn append<T: Serialize>(
     tx: &mut Tx,
     kind: EventKind,
     scope: EventScope,
     data: &T,
-) -> Result<i64> {
-    let seqs = append_all(tx, &[(kind, scope, encode(data)?)]).await?;
-    Ok(seqs[0])
+) -> Result<()> {
+    let data = encode(data)?;
+    tx.pending.push(Pending { kind, scope, data });
+    Ok(())
 }
 
 pub fn encode<T: Serialize>(data: &T) -> Result<String> {
@@ -44,51 +54,55 @@ pub fn encode<T: Serialize>(data: &T) -> Result<String> {
         .map_err(|e| super::StoreError::Database(format!("event encoding: {e}")))
 }
 
-/// Appends events in one statement (one round trip), in the given order.
-pub async fn append_all(
-    tx: &mut Tx,
-    events: &[(EventKind, EventScope, String)],
-) -> Result<Vec<i64>> {
-    const COLS: usize = 8;
-    let rows: Vec<String> = (0..events.len())
-        .map(|r| {
-            let p: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
-    // Only placeholders are formatted into the text; every value is bound.
-    let sql = format!(
-        "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
-         VALUES {} RETURNING id",
-        rows.join(", ")
-    );
-    let now = tx.now;
-    let mut seqs: Vec<i64> = on_tx!(tx, c => {
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
-        for (kind, scope, data) in events {
-            q = q
-                .bind(kind.as_str())
-                .bind(scope.session_id)
-                .bind(scope.conversation_id)
-                .bind(scope.assignee_id)
-                .bind(scope.user_id)
-                .bind(scope.supervisors_only)
-                .bind(data.as_str())
-                .bind(now);
+/// Rows per INSERT: 8 parameters each, well under both databases' limits.
+const ROWS_PER_INSERT: usize = 256;
+
+/// Writes the transaction's pending events, many rows per statement, in append order;
+/// called by the writer last, inside its turn, so seqs follow commit order.
+pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
+    let pending = std::mem::take(&mut tx.pending);
+    let mut logged = Vec::with_capacity(pending.len());
+    for chunk in pending.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        // Only placeholders are formatted into the text; every value is bound.
+        let sql = format!(
+            "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
+             VALUES {} RETURNING id",
+            rows.join(", ")
+        );
+        let now = tx.now;
+        let mut seqs: Vec<i64> = on_tx!(tx, c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+            for e in chunk {
+                q = q
+                    .bind(e.kind.as_str())
+                    .bind(e.scope.session_id)
+                    .bind(e.scope.conversation_id)
+                    .bind(e.scope.assignee_id)
+                    .bind(e.scope.user_id)
+                    .bind(e.scope.supervisors_only)
+                    .bind(e.data.as_str())
+                    .bind(now);
+            }
+            q.fetch_all(c).await
+        })?;
+        // Ids come from one counter in row order; RETURNING's own order is not promised.
+        seqs.sort_unstable();
+        for (e, seq) in chunk.iter().zip(seqs) {
+            logged.push(LoggedEvent {
+                seq,
+                kind: e.kind.as_str(),
+                scope: e.scope,
+                frame: frame(e.kind.as_str(), Some(seq), &e.data).into(),
+            });
         }
-        q.fetch_all(c).await
-    })?;
-    // Ids come from one counter in row order; RETURNING's own order is not promised.
-    seqs.sort_unstable();
-    for ((kind, scope, data), seq) in events.iter().zip(&seqs) {
-        tx.events.push(LoggedEvent {
-            seq: *seq,
-            kind: kind.as_str(),
-            scope: *scope,
-            frame: frame(kind.as_str(), Some(*seq), data).into(),
-        });
     }
-    Ok(seqs)
+    Ok(logged)
 }
 
 #[derive(sqlx::FromRow)]

@@ -221,10 +221,12 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
     Ok(id)
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: &str) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE messages SET status = $2 WHERE id = $1")
-        .bind(id).bind(status).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Moves a message from status `from` to `to`; `false` when it no longer had `from` (a
+/// concurrent writer moved it first: read it again and decide again).
+pub async fn set_status(tx: &mut Tx, id: i64, from: &str, to: &str) -> Result<bool> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE messages SET status = $3 WHERE id = $1 AND status = $2")
+        .bind(id).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
 }
 
 pub async fn set_waha_id(tx: &mut Tx, id: i64, waha_id: &str) -> Result<()> {

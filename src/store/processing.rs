@@ -86,15 +86,11 @@ async fn log_conversation(tx: &mut Tx, id: i64) -> Result<Conversation> {
     Ok(c)
 }
 
-/// `message.created` and `conversation.updated` for a new message, in one round trip.
+/// `message.created` and `conversation.updated` for a new message.
 async fn log_created(tx: &mut Tx, msg: &Message, conv: &Conversation) -> Result<()> {
     let scope = conversation_scope(conv);
-    let events = [
-        (EventKind::MessageCreated, scope, events::encode(msg)?),
-        (EventKind::ConversationUpdated, scope, events::encode(conv)?),
-    ];
-    events::append_all(tx, &events).await?;
-    Ok(())
+    events::append(tx, EventKind::MessageCreated, scope, msg).await?;
+    events::append(tx, EventKind::ConversationUpdated, scope, conv).await
 }
 
 async fn log_message(
@@ -335,11 +331,18 @@ async fn update_status(
     row: &messages::MessageRow,
     next: AckStatus,
 ) -> Result<Option<Message>> {
-    let current = AckStatus::parse(&row.status).unwrap_or(AckStatus::Pending);
-    let Some(next) = current.advance(next) else {
-        return Ok(None);
-    };
-    messages::set_status(tx, row.id, next.as_str()).await?;
+    let mut status = row.status.clone();
+    // Compare-and-set: on PostgreSQL another writer may move the status meanwhile.
+    loop {
+        let current = AckStatus::parse(&status).unwrap_or(AckStatus::Pending);
+        let Some(next) = current.advance(next) else {
+            return Ok(None);
+        };
+        if messages::set_status(tx, row.id, &status, next.as_str()).await? {
+            break;
+        }
+        status = messages::get_in(tx, row.id).await?.status;
+    }
     let conv = conversations::get_in(tx, row.conversation_id).await?;
     Ok(Some(
         log_message(tx, EventKind::MessageUpdated, &conv, row.id).await?,
@@ -393,11 +396,14 @@ async fn apply_backlogged_ack(
     let Some(status) = known.as_deref().and_then(AckStatus::parse) else {
         return Ok(None);
     };
-    let current = AckStatus::parse(current).unwrap_or(AckStatus::Pending);
-    let Some(next) = current.advance(status) else {
+    let Some(next) = AckStatus::parse(current)
+        .unwrap_or(AckStatus::Pending)
+        .advance(status)
+    else {
         return Ok(None);
     };
-    messages::set_status(tx, message_id, next.as_str()).await?;
+    // The row was inserted by this transaction a moment ago: nobody else has moved it.
+    messages::set_status(tx, message_id, current, next.as_str()).await?;
     Ok(Some(next))
 }
 

@@ -1,14 +1,20 @@
-//! The single writer: every write that logs an event runs here, many to a transaction.
+//! The writer: every write that logs an event runs here, many to a transaction.
 //!
 //! Group commit is what makes durable webhooks cheap: while one transaction commits, the
 //! next jobs queue up and go into the following one, so the commit (an fsync) is shared.
-//! One writer per node also gives event `seq` numbers in commit order, which `since`
-//! replay relies on: a reader never sees seq 11 before seq 10 exists.
+//!
+//! Event `seq` numbers must follow commit order, which `since` replay relies on: a reader
+//! may never see seq 11 before seq 10 exists. Jobs only queue their events; each batch
+//! ends with an ordered tail — take the turn, write the batch's events (one statement),
+//! commit, publish, release — so seqs, commits and publications go in one order. SQLite
+//! has one writer anyway; on PostgreSQL several writers run their jobs' statements in
+//! parallel and queue only for the tail, which also takes a transaction-scoped advisory
+//! lock so that nodes sharing the database keep the same order.
 
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 use tracing::{debug, warn};
 
 use super::events::LoggedEvent;
@@ -17,6 +23,10 @@ use crate::domain::clock::SharedClock;
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
+/// Parallel writers on PostgreSQL (each holds at most one pool connection at a time).
+const PG_WRITERS: usize = 4;
+/// The advisory lock that orders event appends across nodes ("tickhub" in ASCII).
+const SEQ_LOCK: i64 = 0x7469_636b_6875_62;
 
 pub(crate) enum Conn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -28,8 +38,8 @@ pub struct Tx {
     pub(crate) conn: Conn,
     /// The batch's clock reading: one `now` per transaction keeps its rows consistent.
     pub now: i64,
-    /// Events appended in this transaction, published in order once it commits.
-    pub(crate) events: Vec<LoggedEvent>,
+    /// Events appended in this transaction, written and published when it ends.
+    pub(crate) pending: Vec<super::events::Pending>,
 }
 
 /// Runs the same statement code on whichever backend the transaction is on.
@@ -89,17 +99,40 @@ where
 /// Called with each committed batch's events, in seq order.
 pub type PostCommit = Arc<dyn Fn(Vec<LoggedEvent>) + Send + Sync>;
 
-/// Handle to the writer task.
+/// Handle to the writer tasks.
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
+struct Shared {
+    db: Db,
+    clock: SharedClock,
+    post_commit: PostCommit,
+    jobs: Mutex<mpsc::Receiver<Box<dyn Job>>>,
+    /// Held from writing a batch's events to publishing them.
+    turn: Mutex<()>,
+}
+
 impl Writer {
-    /// Starts the writer on the current runtime. `post_commit` sees every committed event.
+    /// Starts the writer(s) on the current runtime. `post_commit` sees every committed
+    /// event, in seq order.
     pub fn start(db: Db, clock: SharedClock, post_commit: PostCommit) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, clock, post_commit, rx));
+        let writers = match db {
+            Db::Sqlite { .. } => 1,
+            Db::Postgres(_) => PG_WRITERS,
+        };
+        let shared = Arc::new(Shared {
+            db,
+            clock,
+            post_commit,
+            jobs: Mutex::new(rx),
+            turn: Mutex::new(()),
+        });
+        for _ in 0..writers {
+            tokio::spawn(run(shared.clone()));
+        }
         Writer { jobs: tx }
     }
 
@@ -138,16 +171,16 @@ async fn begin(db: &Db, now: i64) -> Result<Tx> {
     Ok(Tx {
         conn,
         now,
-        events: Vec::new(),
+        pending: Vec::new(),
     })
 }
 
-async fn commit(tx: Tx) -> Result<Vec<LoggedEvent>> {
+async fn commit(tx: Tx) -> Result<()> {
     match tx.conn {
         Conn::Sqlite(t) => t.commit().await?,
         Conn::Postgres(t) => t.commit().await?,
     }
-    Ok(tx.events)
+    Ok(())
 }
 
 async fn rollback(tx: Tx) {
@@ -160,46 +193,66 @@ async fn rollback(tx: Tx) {
     }
 }
 
-/// Runs jobs in one transaction; on success returns the committed events.
-async fn run_batch(
-    db: &Db,
-    now: i64,
-    jobs: &mut [Box<dyn Job>],
-) -> std::result::Result<Vec<LoggedEvent>, StoreError> {
-    let mut tx = begin(db, now).await?;
+/// The ordered tail: the batch's events get their seqs, the transaction commits, and
+/// the events are published, all in this writer's turn.
+async fn finish_batch(shared: &Shared, mut tx: Tx) -> Result<()> {
+    let _turn = shared.turn.lock().await;
+    if !tx.pending.is_empty() {
+        if let Conn::Postgres(t) = &mut tx.conn {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(SEQ_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+    }
+    let events = match super::events::flush(&mut tx).await {
+        Ok(e) => e,
+        Err(e) => {
+            rollback(tx).await;
+            return Err(e);
+        }
+    };
+    commit(tx).await?;
+    if !events.is_empty() {
+        (shared.post_commit)(events);
+    }
+    Ok(())
+}
+
+/// Runs jobs in one transaction and commits it.
+async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
+    let mut tx = begin(&shared.db, shared.clock.now_ms()).await?;
     for job in jobs.iter_mut() {
         if let Err(e) = job.run(&mut tx).await {
             rollback(tx).await;
             return Err(e);
         }
     }
-    commit(tx).await
+    finish_batch(shared, tx).await
 }
 
-async fn run(
-    db: Db,
-    clock: SharedClock,
-    post_commit: PostCommit,
-    mut rx: mpsc::Receiver<Box<dyn Job>>,
-) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+async fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
+    let mut rx = shared.jobs.lock().await;
+    let first = rx.recv().await?;
+    let mut batch = Vec::with_capacity(16);
+    batch.push(first);
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+async fn run(shared: Arc<Shared>) {
+    while let Some(mut batch) = next_batch(&shared).await {
         let started = std::time::Instant::now();
         let size = batch.len();
-        match run_batch(&db, clock.now_ms(), &mut batch).await {
-            Ok(events) => {
+        match run_batch(&shared, &mut batch).await {
+            Ok(()) => {
                 for job in batch.drain(..) {
                     job.finish(Ok(()));
-                }
-                if !events.is_empty() {
-                    post_commit(events);
                 }
             }
             Err(e) if size == 1 => {
@@ -221,16 +274,8 @@ async fn run(
                 // others still commit and only the bad one reports an error.
                 warn!(error = %e, size, "batch failed; retrying its jobs one by one");
                 for mut job in batch.drain(..) {
-                    let one = std::slice::from_mut(&mut job);
-                    match run_batch(&db, clock.now_ms(), one).await {
-                        Ok(events) => {
-                            job.finish(Ok(()));
-                            if !events.is_empty() {
-                                post_commit(events);
-                            }
-                        }
-                        Err(e) => job.finish(Err(e)),
-                    }
+                    let outcome = run_batch(&shared, std::slice::from_mut(&mut job)).await;
+                    job.finish(outcome);
                 }
             }
         }
