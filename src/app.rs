@@ -76,7 +76,9 @@ pub async fn start(config: Config) -> Result<RunningApp, StartError> {
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(data.clone())
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<
+                crate::http::request_span::RequestSpan,
+            >::new())
             .configure(crate::http::routes)
     })
     // Nagle's algorithm would hold back small websocket frames until the client's

@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod openapi;
 pub mod pagination;
+pub mod request_span;
 pub mod sessions;
 pub mod web;
 pub mod webhooks;
