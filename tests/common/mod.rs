@@ -37,10 +37,11 @@ pub const ADMIN_EMAIL: &str = "admin@test.tickhub";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 
 /// A hub with a simulator, a registered WORKING session `default`, and an admin token.
+// Fields drop in this order: the hub stops before its database is dropped.
 pub struct Setup {
-    pub db: TestDb,
-    pub sim: Sim,
     pub hub: Hub,
+    pub sim: Sim,
+    pub db: TestDb,
     pub token: String,
     pub http: reqwest::Client,
 }
