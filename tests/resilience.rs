@@ -18,7 +18,7 @@ fn created_ids(frames: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn count<'a>(ids: &'a [String]) -> HashMap<&'a str, usize> {
+fn count(ids: &[String]) -> HashMap<&str, usize> {
     let mut m = HashMap::new();
     for i in ids {
         *m.entry(i.as_str()).or_insert(0) += 1;
@@ -101,11 +101,8 @@ async fn resume_after_kill9(b: Backend) {
     s.hub.kill9();
     drop(ws);
     // Customers keep writing while the hub is down; the simulator retries.
-    for i in 0..3 {
-        after.push(
-            s.customer_writes(chats[i], &format!("while down {i}"))
-                .await,
-        );
+    for (i, chat) in chats.iter().take(3).enumerate() {
+        after.push(s.customer_writes(chat, &format!("while down {i}")).await);
     }
     // Deliveries to the dead hub fail; the simulator will retry them.
     wait_failed_deliveries(&s, failed_before, Duration::from_secs(10)).await;
@@ -382,7 +379,7 @@ async fn postgres_down_at_webhook_time() {
     wait_failed_deliveries(&s, failed_before, Duration::from_secs(30)).await;
     let stats = s.sim.get("/sim/stats").await;
     proxy.restore();
-    let frames = read_all(&mut ws, &[wid.clone()], Duration::from_secs(90)).await;
+    let frames = read_all(&mut ws, std::slice::from_ref(&wid), Duration::from_secs(90)).await;
     let ids = created_ids(&frames);
     assert_eq!(
         ids.iter().filter(|i| **i == wid).count(),
@@ -461,7 +458,7 @@ async fn sqlite_locked_at_webhook_time() {
         .execute(&mut lock)
         .await
         .expect("ROLLBACK");
-    let frames = read_all(&mut ws, &[wid.clone()], Duration::from_secs(90)).await;
+    let frames = read_all(&mut ws, std::slice::from_ref(&wid), Duration::from_secs(90)).await;
     let ids = created_ids(&frames);
     assert_eq!(
         ids.iter().filter(|i| **i == wid).count(),

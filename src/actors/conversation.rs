@@ -281,7 +281,7 @@ impl ConversationActor {
                 for (id, (session, envelope)) in ids.into_iter().zip(envelopes) {
                     if let Some(Work::Ingest(_, tx)) = act.queue.pop_front() {
                         let _ = tx.send(Ok(match id {
-                            Some(_) => Ingested::Stored(Default::default()),
+                            Some(_) => Ingested::Stored(Box::default()),
                             None => Ingested::Duplicate,
                         }));
                     }
@@ -406,12 +406,10 @@ impl Handler<Submit> for ConversationActor {
 
     fn handle(&mut self, Submit(work): Submit, ctx: &mut Self::Context) {
         match &work {
-            Work::Inbox(ev) => {
-                if !self.queued_inbox.insert(ev.inbox_id) {
-                    // Already queued here: count it as handled so the session's tally matches.
-                    self.processed += 1;
-                    return;
-                }
+            // Already queued here: count it as handled so the session's tally matches.
+            Work::Inbox(ev) if !self.queued_inbox.insert(ev.inbox_id) => {
+                self.processed += 1;
+                return;
             }
             Work::Ingest(item, _) if item.envelope.event == "presence.update" => {
                 self.typing_from_customer(&item.envelope.clone());

@@ -52,7 +52,7 @@ pub struct Known {
 #[derive(Debug)]
 pub enum Ingested {
     /// Stored durably and applied.
-    Stored(Outcome),
+    Stored(Box<Outcome>),
     /// The same event was stored before.
     Duplicate,
 }
@@ -113,9 +113,9 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest) -> Result<Ingested> {
     if inbox::insert(tx, &item.received, true).await?.is_none() {
         return Ok(Ingested::Duplicate);
     }
-    Ok(Ingested::Stored(
+    Ok(Ingested::Stored(Box::new(
         apply(tx, &item.session, &item.envelope, item.known.as_ref()).await?,
-    ))
+    )))
 }
 
 /// Stores received webhooks without applying them (the fallback when applying fails for
@@ -392,7 +392,7 @@ async fn ingest_inbound_pg(tx: &mut Tx, item: &Ingest) -> Result<Option<Ingested
         return Ok(Some(Ingested::Duplicate));
     }
     let (Some(message_id), Some(id)) = (row.message_id, row.id) else {
-        return Ok(Some(Ingested::Stored(Outcome::default())));
+        return Ok(Some(Ingested::Stored(Box::default())));
     };
     let conv = Conversation {
         id,
@@ -411,10 +411,10 @@ async fn ingest_inbound_pg(tx: &mut Tx, item: &Ingest) -> Result<Option<Ingested
     };
     let msg = new.stored(message_id, &item.session.name, tx.now);
     log_created(tx, &msg, &conv).await?;
-    Ok(Some(Ingested::Stored(Outcome {
+    Ok(Some(Ingested::Stored(Box::new(Outcome {
         conversation: Some(conv),
         new_message: Some(msg),
-    })))
+    }))))
 }
 
 #[derive(sqlx::FromRow)]

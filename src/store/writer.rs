@@ -26,7 +26,7 @@ const QUEUE: usize = 8192;
 /// Parallel writers on PostgreSQL (each holds at most one pool connection at a time).
 const PG_WRITERS: usize = 4;
 /// The advisory lock that orders event appends across nodes ("tickhub" in ASCII).
-const SEQ_LOCK: i64 = 0x7469_636b_6875_62;
+const SEQ_LOCK: i64 = 0x0074_6963_6b68_7562;
 
 pub(crate) enum Conn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),

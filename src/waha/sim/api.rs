@@ -425,7 +425,7 @@ async fn chats(
         *e = (*e).max(ts);
     }
     let mut list: Vec<_> = latest.into_iter().collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1));
+    list.sort_by_key(|c| std::cmp::Reverse(c.1));
     let out: Vec<Value> = list
         .into_iter()
         .skip(q.offset.unwrap_or(0))
