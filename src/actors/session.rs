@@ -90,12 +90,9 @@ impl SessionActor {
         }
     }
 
+    /// The chat's conversation actor, started (again) when it has none or it stopped.
     fn conversation(&mut self, chat_id: &str, ctx: &mut Context<Self>) -> &mut ConversationEntry {
-        if !self
-            .conversations
-            .get(chat_id)
-            .is_some_and(|e| e.addr.connected())
-        {
+        let start = || {
             let (hub, session, me, chat) = (
                 self.hub.clone(),
                 self.session.clone(),
@@ -105,16 +102,18 @@ impl SessionActor {
             let addr = ConversationActor::start_in_arbiter(&self.hub.arbiter(), move |_| {
                 ConversationActor::new(hub, session, me, chat)
             });
-            self.conversations.insert(
-                chat_id.to_string(),
-                ConversationEntry { addr, submitted: 0 },
-            );
+            ConversationEntry { addr, submitted: 0 }
+        };
+        match self.conversations.entry(chat_id.to_string()) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let entry = o.into_mut();
+                if !entry.addr.connected() {
+                    *entry = start();
+                }
+                entry
+            }
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(start()),
         }
-        let entry = self
-            .conversations
-            .get_mut(chat_id)
-            .expect("inserted above when missing");
-        entry
     }
 
     fn submit(&mut self, chat_id: &str, work: Work, ctx: &mut Context<Self>) {
