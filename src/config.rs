@@ -45,6 +45,9 @@ pub struct Config {
     pub event_retention: Duration,
     /// Bounded outbox per websocket: events queued for one socket before it is closed as too slow.
     pub ws_outbox: usize,
+    /// A reconnect further back than this many logged events gets `resync_required`
+    /// instead of a replay (the client reloads over HTTP).
+    pub ws_replay_limit: i64,
 }
 
 /// Reads variables through a lookup function so tests can pass a map instead of the process env.
@@ -247,6 +250,15 @@ impl Config {
         if ws_outbox == 0 {
             return Err(invalid("TICKHUB_WS_OUTBOX", "0", "expected at least 1"));
         }
+        let ws_replay_limit: i64 =
+            parse_num(src, "TICKHUB_WS_REPLAY_LIMIT", 10_000, "a number of events")?;
+        if ws_replay_limit < 1 {
+            return Err(invalid(
+                "TICKHUB_WS_REPLAY_LIMIT",
+                &ws_replay_limit.to_string(),
+                "expected at least 1",
+            ));
+        }
 
         Ok(Config {
             bind,
@@ -264,6 +276,7 @@ impl Config {
             send_rate_per_session: send_rate,
             event_retention: Duration::from_secs(retention_h * 3600),
             ws_outbox,
+            ws_replay_limit,
         })
     }
 

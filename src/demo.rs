@@ -62,34 +62,35 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let mut secret = [0u8; 6];
     rand::rng().fill_bytes(&mut secret);
     let password = format!("demo-{}", hex::encode(secret));
-    let user = match create_admin(&app.hub.db, DEMO_EMAIL, "Demo Admin", &password).await {
-        Ok(_) => Some(password),
+    let db = app.hub.db();
+    match create_admin(db, DEMO_EMAIL, "Demo Admin", &password).await {
+        Ok(_) => {}
         Err(AdminError::Exists(_)) => {
             // A second demo run on the same database: give the admin a fresh password.
             let hash =
                 crate::http::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
-            users::set_password(&app.hub.db, DEMO_EMAIL, &hash).await?;
-            Some(password)
+            users::set_password(db, DEMO_EMAIL, &hash).await?;
         }
         Err(e) => return Err(e.into()),
     };
+    let (admin, _) = users::credentials(db, DEMO_EMAIL)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo admin vanished"))?;
     app.hub
-        .register_session("default")
+        .register_session(&app.hub.viewer(&admin), "default")
         .await
         .map_err(|e| anyhow::anyhow!("registering the demo WhatsApp session: {e}"))?;
     println!();
     println!("  tickhub demo is running");
     println!("  open      http://{}/", app.addr);
     println!("  email     {DEMO_EMAIL}");
-    if let Some(p) = user {
-        println!("  password  {p}");
-    }
+    println!("  password  {password}");
     println!(
         "  WAHA simulator on http://{} — simulated customers write in every few seconds",
         sim.addr
     );
     println!("  stop with Ctrl-C");
     println!();
-    app.server.await?;
+    app.run_until_signalled().await?;
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! call on it), `store` (durable state behind one interface for SQLite and PostgreSQL),
 //! `actors` (one per WhatsApp session, conversation and connected agent), `bus` (fan-out
 //! of committed events), `http` (the API, webhooks and websockets), and `domain` (plain
-//! types and rules with no I/O). `app` wires them together.
+//! types and rules with no I/O: the access policy, the websocket protocol, what a WhatsApp
+//! event means). `app` wires them together and stops them.
 
 pub mod actors;
 pub mod app;

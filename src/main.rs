@@ -129,7 +129,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let app = tickhub::app::start(config).await?;
             println!("tickhub listening on http://{}", app.addr);
-            app.server.await.context("server")?;
+            app.run_until_signalled().await.context("server")?;
             Ok(())
         }
         Command::Migrate => {

@@ -1,26 +1,30 @@
-//! One actor per agent websocket. It replays what the agent missed (`since`), then relays
-//! live events it is entitled to, in seq order, each once. Its mailbox is its bounded
-//! outbox: when the socket cannot keep up the fanout cuts it off and the actor closes the
-//! socket with a reason, and the client resumes with `since`.
+//! One actor per agent websocket. It replays what the agent missed (`since`) page by
+//! page, then relays live events it is entitled to, in seq order, each once; its commands
+//! go through the hub's front door, checked by the same access policy as HTTP. Its
+//! mailbox is its bounded outbox: when the socket cannot keep up the fanout cuts it off,
+//! the actor closes the socket with a reason, and the client resumes with `since`.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web_actors::ws;
-use serde::Deserialize;
 use tracing::{debug, info_span, warn, Instrument};
 
-use super::hub::{Hub, HubError};
-use crate::bus::{Deliver, Subscription};
-use crate::domain::visibility::Viewer;
-use crate::store::events::{self, LoggedEvent, Replay};
-use crate::store::processing::Reply;
+use super::error::HubError;
+use super::hub::Hub;
+use crate::bus::{Deliver, Goodbye, Subscription};
+use crate::domain::event::{encode, frame};
+use crate::domain::protocol::{Command, CommandError};
+use crate::domain::{EventKind, LoggedEvent, Reply, Viewer};
+use crate::store::events::{self, Replay};
 use crate::store::users::User;
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// Events read from the log per page of a replay.
 const REPLAY_PAGE: i64 = 500;
 
 pub struct AgentActor {
@@ -31,18 +35,14 @@ pub struct AgentActor {
     subscription: Option<Subscription>,
     /// The last seq written to the socket; nothing at or below it is written again.
     last_seq: i64,
-    /// Live events that arrived while the replay was running.
+    /// Live events that arrived while the replay was running (`None` once live).
     pending: Option<Vec<Arc<LoggedEvent>>>,
     last_heard: Instant,
 }
 
 impl AgentActor {
     pub fn new(hub: Arc<Hub>, user: User, since: Option<i64>) -> Self {
-        let viewer = Arc::new(Viewer {
-            user_id: user.id,
-            role: user.role,
-            sessions: None,
-        });
+        let viewer = Arc::new(hub.viewer(&user));
         AgentActor {
             hub,
             user,
@@ -71,217 +71,196 @@ impl AgentActor {
     }
 
     fn write(&mut self, ev: &LoggedEvent, ctx: &mut ws::WebsocketContext<Self>) {
-        if ev.seq == 0 {
+        match ev.seq {
             // Ephemeral (typing): no seq, no replay.
-            ctx.text(ev.frame.clone());
-        } else if ev.seq > self.last_seq {
-            self.last_seq = ev.seq;
-            ctx.text(ev.frame.clone());
+            None => ctx.text(ev.frame.clone()),
+            Some(seq) if seq > self.last_seq => {
+                self.last_seq = seq;
+                ctx.text(ev.frame.clone());
+            }
+            Some(_) => {}
         }
     }
 
-    fn send_json(&self, ctx: &mut ws::WebsocketContext<Self>, kind: &str, data: serde_json::Value) {
-        ctx.text(events::frame(kind, None, &data.to_string()));
+    fn send(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        kind: EventKind,
+        seq: Option<i64>,
+        data: &serde_json::Value,
+    ) {
+        match encode(data) {
+            Ok(data) => ctx.text(frame(kind, seq, &data)),
+            Err(e) => warn!(error = %e, "could not encode a frame"),
+        }
     }
 
-    /// hello, then (with `since`) the missed events page by page, then the live ones
-    /// that queued meanwhile.
+    fn error(&self, ctx: &mut ws::WebsocketContext<Self>, e: CommandError) {
+        let data =
+            serde_json::json!({ "code": e.code, "message": e.message, "client_id": e.client_id });
+        self.send(ctx, EventKind::Error, None, &data);
+    }
+
+    /// hello, then (with `since`) the missed events, then the live ones that queued
+    /// meanwhile.
     fn start_stream(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let hub = self.hub.clone();
-        let viewer = self.viewer.clone();
-        let since = self.since;
-        let fut = async move {
-            let upto = events::last_seq(&hub.db).await?;
-            let mut pages = Vec::new();
-            let mut resync = false;
-            if let Some(mut from) = since {
-                loop {
-                    match events::replay(&hub.db, &viewer, from, upto, REPLAY_PAGE).await? {
-                        Replay::ResyncRequired => {
-                            resync = true;
-                            break;
-                        }
-                        Replay::Events { frames, scanned_to } => {
-                            pages.push((frames, scanned_to));
-                            if scanned_to >= upto {
-                                break;
-                            }
-                            from = scanned_to;
-                        }
-                    }
-                }
-            }
-            Ok::<_, crate::store::StoreError>((upto, pages, resync))
-        }
-        .instrument(info_span!("ws_replay", user = self.user.id, since = ?since));
+        let fut = async move { events::last_seq(hub.db()).await }
+            .instrument(info_span!("ws_start", user = self.user.id));
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok((upto, pages, resync)) => {
+            Ok(upto) => {
+                let resync = act.since.is_some_and(|since| {
+                    since > upto || upto - since > act.hub.config().ws_replay_limit
+                });
                 let hello_seq = match act.since {
                     Some(s) if !resync => s,
                     _ => upto,
                 };
                 let hello = serde_json::json!({
                     "user": act.user,
-                    "node": act.hub.config.node_id,
+                    "node": act.hub.config().node_id,
                     "seq": hello_seq,
                 });
-                ctx.text(format!(
-                    r#"{{"type":"hello","seq":{hello_seq},"data":{hello}}}"#
-                ));
+                act.send(ctx, EventKind::Hello, Some(hello_seq), &hello);
                 act.last_seq = hello_seq;
-                if resync {
-                    act.send_json(ctx, "resync_required", serde_json::json!({ "seq": upto }));
-                    act.last_seq = upto;
-                }
-                for (frames, scanned_to) in pages {
-                    for f in frames {
-                        ctx.text(f);
-                    }
-                    act.last_seq = act.last_seq.max(scanned_to);
-                }
-                let pending = act.pending.take().unwrap_or_default();
-                for ev in pending {
-                    act.write(&ev, ctx);
-                }
                 metrics::counter!("tickhub_ws_connects_total").increment(1);
+                match act.since {
+                    Some(_) if resync => act.resync(upto, ctx),
+                    Some(since) => act.replay_page(since, upto, ctx),
+                    None => act.go_live(ctx),
+                }
             }
-            Err(e) => {
-                warn!(error = %e, "could not start a websocket stream");
-                act.close(
+            Err(e) => act.log_unreadable(e, ctx),
+        }));
+    }
+
+    fn resync(&mut self, upto: i64, ctx: &mut ws::WebsocketContext<Self>) {
+        self.send(
+            ctx,
+            EventKind::ResyncRequired,
+            None,
+            &serde_json::json!({ "seq": upto }),
+        );
+        self.last_seq = upto;
+        self.go_live(ctx);
+    }
+
+    /// One page of the replay, written before the next is read: memory holds one page,
+    /// and a socket that cannot take it stalls the replay instead of growing a buffer.
+    fn replay_page(&mut self, from: i64, upto: i64, ctx: &mut ws::WebsocketContext<Self>) {
+        let hub = self.hub.clone();
+        let filter = self.viewer.events();
+        let fut = async move { events::replay(hub.db(), &filter, from, upto, REPLAY_PAGE).await }
+            .instrument(info_span!("ws_replay", user = self.user.id, from, upto));
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Replay::ResyncRequired) => act.resync(upto, ctx),
+            Ok(Replay::Page { frames, scanned_to }) => {
+                for f in frames {
+                    ctx.text(f);
+                }
+                act.last_seq = act.last_seq.max(scanned_to);
+                if scanned_to >= upto {
+                    act.go_live(ctx);
+                } else {
+                    act.replay_page(scanned_to, upto, ctx);
+                }
+            }
+            Err(e) => act.log_unreadable(e, ctx),
+        }));
+    }
+
+    fn go_live(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        for ev in self.pending.take().unwrap_or_default() {
+            self.write(&ev, ctx);
+        }
+    }
+
+    fn log_unreadable(
+        &mut self,
+        e: crate::store::StoreError,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        warn!(error = %e, "could not read the event log for a websocket");
+        self.close(
+            ctx,
+            ws::CloseCode::Error,
+            "the hub could not read its event log; reconnect".into(),
+        );
+    }
+
+    /// Runs a command's operation; a failure becomes an `error` frame.
+    fn run<T: 'static>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        client_id: Option<String>,
+        op: impl Future<Output = Result<T, HubError>> + 'static,
+    ) {
+        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| {
+            if let Err(e) = res {
+                act.error(
                     ctx,
-                    ws::CloseCode::Error,
-                    "the hub could not read its event log; reconnect".into(),
+                    CommandError {
+                        code: error_code(&e),
+                        message: e.to_string(),
+                        client_id,
+                    },
                 );
             }
         }));
     }
 
     fn handle_command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        #[derive(Deserialize)]
-        struct Command {
-            #[serde(rename = "type")]
-            kind: String,
-            #[serde(default)]
-            data: serde_json::Value,
-        }
-        #[derive(Deserialize)]
-        struct Send {
-            conversation_id: i64,
-            text: String,
-            #[serde(default)]
-            client_id: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct ConversationRef {
-            conversation_id: i64,
-        }
-        #[derive(Deserialize)]
-        struct PresenceSet {
-            status: String,
-        }
-        let cmd: Command = match serde_json::from_str(text) {
+        let cmd = match Command::parse(text) {
             Ok(c) => c,
-            Err(e) => return self.error(ctx, "bad_command", &format!("not a command: {e}"), None),
+            Err(e) => return self.error(ctx, e),
         };
-        let hub = self.hub.clone();
-        let user_id = self.user.id;
-        match cmd.kind.as_str() {
-            "message.send" => match serde_json::from_value::<Send>(cmd.data) {
-                Ok(s) if !s.text.trim().is_empty() => {
-                    let client_id = s.client_id.clone();
-                    let reply = Reply {
-                        conversation_id: s.conversation_id,
-                        text: s.text,
-                        client_id: s.client_id,
-                        author_id: user_id,
-                    };
-                    ctx.spawn(async move { hub.reply(reply).await }.into_actor(self).map(
-                        move |res, act, ctx| {
-                            if let Err(e) = res {
-                                act.error(ctx, error_code(&e), &e.to_string(), client_id);
-                            }
-                        },
-                    ));
-                }
-                Ok(s) => self.error(ctx, "invalid", "text must not be empty", s.client_id),
-                Err(e) => self.error(ctx, "invalid", &e.to_string(), None),
-            },
-            "conversation.read" => match serde_json::from_value::<ConversationRef>(cmd.data) {
-                Ok(r) => {
-                    ctx.spawn(
-                        async move { hub.mark_read(r.conversation_id).await }
-                            .into_actor(self)
-                            .map(|res, act, ctx| {
-                                if let Err(e) = res {
-                                    act.error(ctx, error_code(&e), &e.to_string(), None);
-                                }
-                            }),
-                    );
-                }
-                Err(e) => self.error(ctx, "invalid", &e.to_string(), None),
-            },
-            "typing" => match serde_json::from_value::<ConversationRef>(cmd.data) {
-                Ok(r) => {
-                    ctx.spawn(
-                        async move { hub.agent_typing(r.conversation_id, user_id).await }
-                            .into_actor(self)
-                            .map(|res, act, ctx| {
-                                if let Err(e) = res {
-                                    act.error(ctx, error_code(&e), &e.to_string(), None);
-                                }
-                            }),
-                    );
-                }
-                Err(e) => self.error(ctx, "invalid", &e.to_string(), None),
-            },
-            "presence.set" => match serde_json::from_value::<PresenceSet>(cmd.data) {
-                Ok(p) if matches!(p.status.as_str(), "online" | "away" | "busy" | "offline") => {
-                    ctx.spawn(
-                        async move { hub.set_presence(user_id, &p.status).await }
-                            .into_actor(self)
-                            .map(|res, act, ctx| {
-                                if let Err(e) = res {
-                                    act.error(ctx, error_code(&e), &e.to_string(), None);
-                                }
-                            }),
-                    );
-                }
-                Ok(_) => self.error(
+        let (hub, viewer) = (self.hub.clone(), self.viewer.clone());
+        match cmd {
+            Command::MessageSend {
+                conversation_id,
+                text,
+                client_id,
+            } => {
+                let reply = Reply {
+                    conversation_id,
+                    text,
+                    client_id: client_id.clone(),
+                    author_id: viewer.user_id,
+                };
+                self.run(
                     ctx,
-                    "invalid",
-                    "status must be online, away, busy or offline",
+                    client_id,
+                    async move { hub.reply(&viewer, reply).await },
+                );
+            }
+            Command::ConversationRead { conversation_id } => {
+                self.run(ctx, None, async move {
+                    hub.mark_read(&viewer, conversation_id).await
+                });
+            }
+            Command::Typing { conversation_id } => {
+                self.run(ctx, None, async move {
+                    hub.typing(&viewer, conversation_id).await
+                });
+            }
+            Command::PresenceSet { status } => {
+                self.run(
+                    ctx,
                     None,
-                ),
-                Err(e) => self.error(ctx, "invalid", &e.to_string(), None),
-            },
-            "ping" => self.send_json(ctx, "pong", serde_json::json!({})),
-            other => self.error(
-                ctx,
-                "unknown_command",
-                &format!("unknown command {other:?}"),
-                None,
-            ),
+                    async move { hub.set_presence(&viewer, status).await },
+                );
+            }
+            Command::Ping => self.send(ctx, EventKind::Pong, None, &serde_json::json!({})),
         }
-    }
-
-    fn error(
-        &self,
-        ctx: &mut ws::WebsocketContext<Self>,
-        code: &str,
-        message: &str,
-        client_id: Option<String>,
-    ) {
-        self.send_json(
-            ctx,
-            "error",
-            serde_json::json!({ "code": code, "message": message, "client_id": client_id }),
-        );
     }
 }
 
 fn error_code(e: &HubError) -> &'static str {
     match e {
-        HubError::ConversationNotFound(_) => "not_found",
+        HubError::NotFound(_) => "not_found",
+        HubError::Forbidden(_) => "forbidden",
+        HubError::Invalid(_) => "invalid",
+        HubError::Waha(_) => "waha_error",
         HubError::Store(_) | HubError::Stopped => "unavailable",
     }
 }
@@ -290,15 +269,14 @@ impl Actor for AgentActor {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.hub.config.ws_outbox);
+        ctx.set_mailbox_capacity(self.hub.config().ws_outbox);
         // Subscribe before reading the log: an event committed in between is then both
         // in the replay and in the mailbox, and the seq check drops the second copy.
-        self.subscription = Some(
-            self.hub
-                .bus
-                .fanout()
-                .subscribe(self.viewer.clone(), ctx.address().recipient()),
-        );
+        self.subscription = Some(self.hub.bus().fanout().subscribe(
+            self.viewer.events(),
+            ctx.address().recipient(),
+            ctx.address().recipient(),
+        ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
         self.start_stream(ctx);
         ctx.run_interval(PING_EVERY, |act, ctx| {
@@ -330,13 +308,21 @@ impl Handler<Deliver> for AgentActor {
         }
         match &mut self.pending {
             Some(p) => {
-                if p.len() >= self.hub.config.ws_outbox * 4 {
+                if p.len() >= self.hub.config().ws_outbox * 4 {
                     return self.too_slow(ctx);
                 }
                 p.push(ev);
             }
             None => self.write(&ev, ctx),
         }
+    }
+}
+
+impl Handler<Goodbye> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, Goodbye(reason): Goodbye, ctx: &mut Self::Context) {
+        self.close(ctx, ws::CloseCode::Restart, reason.to_string());
     }
 }
 
@@ -347,9 +333,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentActor {
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
             Ok(ws::Message::Pong(_)) => {}
             Ok(ws::Message::Text(t)) => self.handle_command(&t, ctx),
-            Ok(ws::Message::Binary(_)) => {
-                self.error(ctx, "bad_command", "frames are JSON text", None)
-            }
+            Ok(ws::Message::Binary(_)) => self.error(
+                ctx,
+                CommandError {
+                    code: "bad_command",
+                    message: "frames are JSON text".into(),
+                    client_id: None,
+                },
+            ),
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();

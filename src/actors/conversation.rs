@@ -1,7 +1,11 @@
-//! One actor per active conversation: every event of the chat passes through it, in
-//! arrival order, so the conversation has exactly one writer. Webhooks that queue up
-//! while a commit is under way go together into the next one. The actor holds no state
-//! the database lacks; it stops when idle and is rebuilt on the next event.
+//! One actor per active conversation: every change to the chat passes through it, in
+//! arrival order, so the conversation has exactly one writer — webhooks, agents' replies
+//! and read marks, and the outcomes of its sends. Webhooks that queue up while a commit is
+//! under way go together into the next one. The actor holds no state the database lacks;
+//! it stops when idle and is rebuilt on the next event.
+//!
+//! After a message is stored, [`ConversationActor::after_message`] is the one step where
+//! what reacts to messages (the bot, the router) plugs in.
 //!
 //! Session-level events (status changes) go through the session's own instance of this
 //! actor, keyed by an empty chat id, so they too apply one at a time and in order.
@@ -11,33 +15,73 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tracing::{debug, info_span, warn, Instrument};
 
-use super::hub::{Hub, HubError};
-use super::session::{ConversationIdle, Enqueue, SessionActor};
-use crate::store::conversations::Conversation;
+use super::services::Services;
+use crate::domain::{Author, Change, EventKind, LoggedEvent, SessionRef};
+use crate::store::conversations::{self, Conversation};
+use crate::store::events::conversation_scope;
+use crate::store::ingest::{self, Applied, Ingest, Ingested, Known, StoredWebhook};
 use crate::store::messages::Message;
-use crate::store::processing::{self, InboxEvent, Ingest, Ingested, Known, Reply, SessionRef};
-use crate::store::{conversations, inbox, StoreError};
+use crate::store::{inbox, StoreError, Tx, Writer};
 
 const IDLE_AFTER: Duration = Duration::from_secs(300);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Webhooks applied together in one transaction, at most.
 const MAX_BATCH: usize = 64;
 
-pub type ReplyResult = Result<Option<Message>, HubError>;
-pub type ReadResult = Result<Option<Conversation>, HubError>;
 pub type IngestResult = Result<Ingested, StoreError>;
 
 /// Work for the conversation, processed strictly in order.
 pub enum Work {
     /// A webhook just received: stored and applied together, then acknowledged.
     Ingest(Ingest, oneshot::Sender<IngestResult>),
-    /// A stored webhook to apply again (recovery).
-    Inbox(InboxEvent),
-    Reply(Reply, oneshot::Sender<ReplyResult>),
-    Read(i64, oneshot::Sender<ReadResult>),
+    /// A stored webhook to apply again (recovery), with the attempts it has had.
+    Stored(StoredWebhook, i64),
+    /// Any other change: a writer job whose result goes back to whoever asked.
+    Task(Task),
+}
+
+/// What a conversation asks of its session after a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followup {
+    None,
+    /// A new outbox row to send.
+    Send(i64),
+}
+
+/// A writer job for the conversation's turn, with its reply channel inside.
+pub struct Task(Box<dyn FnOnce(Writer) -> BoxFuture<'static, Followup> + Send>);
+
+impl Task {
+    /// `job` runs in the writer; its result goes back through `reply`, and `followup`
+    /// says what the session should do after a success.
+    pub fn new<I, O, F>(
+        input: I,
+        job: F,
+        reply: oneshot::Sender<Result<O, StoreError>>,
+        followup: fn(&O) -> Followup,
+    ) -> Task
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        Task(Box::new(move |writer| {
+            Box::pin(async move {
+                let res = writer.run(input, job).await;
+                let next = res.as_ref().map(followup).unwrap_or(Followup::None);
+                // The asker may have gone (a closed request): the write stands anyway.
+                let _ = reply.send(res);
+                next
+            })
+        }))
+    }
 }
 
 #[derive(Message)]
@@ -49,16 +93,38 @@ pub struct Submit(pub Work);
 #[rtype(result = "()")]
 pub struct Stop;
 
+/// Told to the session: an outbox row to send.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub outbox_id: i64,
+}
+
+/// Told to the session: this actor has been idle and may stop if nothing was sent to it
+/// since (`processed` is compared with what the session submitted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Idle {
+    pub chat_id: String,
+    pub processed: u64,
+}
+
+/// The session, as a conversation sees it.
+#[derive(Clone)]
+pub struct SessionLink {
+    pub enqueue: Recipient<Enqueue>,
+    pub idle: Recipient<Idle>,
+}
+
 pub struct ConversationActor {
-    hub: Arc<Hub>,
+    services: Arc<Services>,
     session: SessionRef,
-    session_addr: Addr<SessionActor>,
+    link: SessionLink,
     chat_id: String,
     queue: VecDeque<Work>,
     /// Stored webhooks queued, so a redelivery by the sweeper is not queued twice.
-    queued_inbox: HashSet<i64>,
+    queued_stored: HashSet<i64>,
     busy: bool,
-    failures: u32,
     /// Work items handled, compared by the session before it lets the actor stop.
     processed: u64,
     last_activity: Instant,
@@ -67,20 +133,19 @@ pub struct ConversationActor {
 
 impl ConversationActor {
     pub fn new(
-        hub: Arc<Hub>,
+        services: Arc<Services>,
         session: SessionRef,
-        session_addr: Addr<SessionActor>,
+        link: SessionLink,
         chat_id: String,
     ) -> Self {
         ConversationActor {
-            hub,
+            services,
             session,
-            session_addr,
+            link,
             chat_id,
             queue: VecDeque::new(),
-            queued_inbox: HashSet::new(),
+            queued_stored: HashSet::new(),
             busy: false,
-            failures: 0,
             processed: 0,
             last_activity: Instant::now(),
             conversation: None,
@@ -98,67 +163,25 @@ impl ConversationActor {
         match self.queue.front() {
             None => {}
             Some(Work::Ingest(..)) => self.ingest_batch(ctx),
-            Some(Work::Inbox(ev)) => {
-                let ev = ev.clone();
-                self.run(
-                    ctx,
-                    ev,
-                    |tx, ev| Box::pin(processing::apply_stored(tx, ev)),
-                    |act, res, ctx| match res {
-                        Ok(outcome) => {
-                            act.remember(outcome.conversation);
-                            if let Some(Work::Inbox(ev)) = act.queue.pop_front() {
-                                act.queued_inbox.remove(&ev.inbox_id);
-                            }
-                            act.done(1, ctx);
-                        }
-                        Err(e) => act.stored_failed(e, ctx),
-                    },
-                );
-            }
-            Some(Work::Reply(reply, _)) => {
-                let reply = reply.clone();
-                self.run(
-                    ctx,
-                    reply,
-                    |tx, r| Box::pin(processing::store_reply(tx, r)),
-                    |act, res, ctx| {
-                        let Some(Work::Reply(_, tx)) = act.queue.pop_front() else {
-                            return;
-                        };
-                        match res {
-                            Ok(stored) => {
-                                let _ = tx.send(Ok(stored.as_ref().map(|(m, _)| m.clone())));
-                                if let Some((_, Some(outbox_id))) = stored {
-                                    act.session_addr.do_send(Enqueue(outbox_id));
-                                }
-                            }
-                            Err(e) => {
-                                let _ = tx.send(Err(e.into()));
-                            }
-                        }
-                        act.done(1, ctx);
-                    },
-                );
-            }
-            Some(Work::Read(id, _)) => {
-                let id = *id;
-                self.run(
-                    ctx,
-                    id,
-                    |tx, id| Box::pin(processing::mark_read(tx, *id)),
-                    |act, res, ctx| {
-                        if let Some(Work::Read(_, tx)) = act.queue.pop_front() {
-                            let _ = tx.send(res.map_err(HubError::from));
-                        }
-                        act.done(1, ctx);
-                    },
-                );
+            Some(Work::Stored(..)) => self.apply_stored(ctx),
+            Some(Work::Task(_)) => {
+                let Some(Work::Task(Task(task))) = self.queue.pop_front() else {
+                    return;
+                };
+                self.busy = true;
+                let fut = task(self.services.writer.clone()).instrument(self.span());
+                ctx.spawn(fut.into_actor(self).map(|next, act, ctx| {
+                    act.busy = false;
+                    if let Followup::Send(outbox_id) = next {
+                        let _ = act.link.enqueue.do_send(Enqueue { outbox_id });
+                    }
+                    act.done(1, ctx);
+                }));
             }
         }
     }
 
-    /// Runs one writer job for the head of the queue; `then` sees its result.
+    /// Runs one writer job; `then` sees its result on the actor.
     fn run<I, O, F>(
         &mut self,
         ctx: &mut Context<Self>,
@@ -168,17 +191,14 @@ impl ConversationActor {
     ) where
         I: Send + Sync + 'static,
         O: Send + 'static,
-        F: for<'a> Fn(
-                &'a mut crate::store::Tx,
-                &'a I,
-            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O, StoreError>>
             + Send
             + Sync
             + 'static,
     {
         self.busy = true;
-        let hub = self.hub.clone();
-        let fut = async move { hub.writer.run(input, job).await }.instrument(self.span());
+        let writer = self.services.writer.clone();
+        let fut = async move { writer.run(input, job).await }.instrument(self.span());
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.busy = false;
             then(act, res, ctx);
@@ -211,7 +231,7 @@ impl ConversationActor {
                 Box::pin(async move {
                     let mut out = Vec::with_capacity(items.len());
                     for item in items {
-                        out.push(processing::ingest(tx, item).await?);
+                        out.push(ingest::ingest(tx, item).await?);
                     }
                     Ok(out)
                 })
@@ -219,12 +239,16 @@ impl ConversationActor {
             move |act, res, ctx| match res {
                 Ok(outcomes) => {
                     for outcome in outcomes {
-                        if let Some(Work::Ingest(_, tx)) = act.queue.pop_front() {
-                            if let Ingested::Stored(o) = &outcome {
-                                act.conversation =
-                                    o.conversation.clone().or(act.conversation.take());
-                            }
-                            let _ = tx.send(Ok(outcome));
+                        let Some(Work::Ingest(_, tx)) = act.queue.pop_front() else {
+                            continue;
+                        };
+                        let applied = match &outcome {
+                            Ingested::Stored(applied) => Some(act.remember(applied)),
+                            Ingested::Duplicate => None,
+                        };
+                        let _ = tx.send(Ok(outcome));
+                        if let Some(Some((msg, author))) = applied {
+                            act.after_message(&msg, author, ctx);
                         }
                     }
                     act.done(n, ctx);
@@ -257,14 +281,14 @@ impl ConversationActor {
                 _ => None,
             })
             .collect();
-        let envelopes: Vec<_> = items
+        let inbound: Vec<_> = items
             .iter()
-            .map(|i| (i.session.clone(), i.envelope.clone()))
+            .map(|i| (i.session.clone(), i.inbound.clone()))
             .collect();
         self.run(
             ctx,
             items,
-            |tx, items| Box::pin(processing::store_unapplied(tx, items)),
+            |tx, items| Box::pin(ingest::store_unapplied(tx, items)),
             move |act, res, ctx| {
                 let ids = match res {
                     Ok(ids) => ids,
@@ -278,7 +302,7 @@ impl ConversationActor {
                     }
                 };
                 let mut retries = Vec::new();
-                for (id, (session, envelope)) in ids.into_iter().zip(envelopes) {
+                for (id, (session, inbound)) in ids.into_iter().zip(inbound) {
                     if let Some(Work::Ingest(_, tx)) = act.queue.pop_front() {
                         let _ = tx.send(Ok(match id {
                             Some(_) => Ingested::Stored(Box::default()),
@@ -286,95 +310,147 @@ impl ConversationActor {
                         }));
                     }
                     if let Some(inbox_id) = id {
-                        retries.push(Work::Inbox(InboxEvent {
+                        retries.push(StoredWebhook {
                             inbox_id,
                             session,
-                            envelope,
-                        }));
+                            inbound,
+                        });
                     }
                 }
                 act.done(n, ctx);
                 for w in retries {
-                    if let Work::Inbox(ev) = &w {
-                        act.queued_inbox.insert(ev.inbox_id);
-                    }
-                    act.queue.push_back(w);
+                    act.queued_stored.insert(w.inbox_id);
+                    act.queue.push_back(Work::Stored(w, 0));
                 }
                 act.pump(ctx);
             },
         );
     }
 
-    fn remember(&mut self, conversation: Option<Conversation>) {
-        if conversation.is_some() {
-            self.conversation = conversation;
-        }
-    }
-
-    fn done(&mut self, n: usize, ctx: &mut Context<Self>) {
-        self.failures = 0;
-        self.processed += n as u64;
-        self.last_activity = Instant::now();
-        self.pump(ctx);
+    fn apply_stored(&mut self, ctx: &mut Context<Self>) {
+        let Some(Work::Stored(w, _)) = self.queue.front() else {
+            return;
+        };
+        let w = w.clone();
+        self.run(
+            ctx,
+            w,
+            |tx, w| Box::pin(ingest::apply_stored(tx, w)),
+            |act, res, ctx| match res {
+                Ok(applied) => {
+                    if let Some(Work::Stored(w, _)) = act.queue.pop_front() {
+                        act.queued_stored.remove(&w.inbox_id);
+                    }
+                    if let Some((msg, author)) = act.remember(&applied) {
+                        act.after_message(&msg, author, ctx);
+                    }
+                    act.done(1, ctx);
+                }
+                Err(e) => act.stored_failed(e, ctx),
+            },
+        );
     }
 
     /// A stored webhook could not be applied. While the database is away, keep it at the
-    /// head and retry with backoff so later events of this chat do not overtake it; a
-    /// webhook that keeps failing on its own is left in the inbox with its error.
+    /// head and retry with backoff so later events of this chat do not overtake it. A
+    /// failure of its own counts against the webhook's attempts (kept in its row, so they
+    /// add up across sweeps and restarts); after the last one it is left in the inbox for
+    /// an operator, and the chat moves on.
     fn stored_failed(&mut self, e: StoreError, ctx: &mut Context<Self>) {
-        self.failures += 1;
         metrics::counter!("tickhub_processing_failures_total").increment(1);
-        let gives_up =
-            !matches!(e, StoreError::Unavailable(_)) && self.failures as i64 >= inbox::MAX_ATTEMPTS;
-        if gives_up {
-            if let Some(Work::Inbox(ev)) = self.queue.pop_front() {
-                self.queued_inbox.remove(&ev.inbox_id);
-                warn!(inbox_id = ev.inbox_id, error = %e, "giving up on a stored webhook; see inbox.last_error");
-                let (hub, id, err) = (self.hub.clone(), ev.inbox_id, e.to_string());
-                actix::spawn(async move {
-                    let _ = hub
-                        .writer
-                        .run((id, err), |tx, (id, err)| {
-                            Box::pin(inbox::record_failure(tx, *id, err))
-                        })
-                        .await;
-                });
-            }
-            return self.done(1, ctx);
+        let Some(Work::Stored(w, attempts)) = self.queue.front() else {
+            return;
+        };
+        let (inbox_id, attempts) = (w.inbox_id, *attempts);
+        if matches!(e, StoreError::Unavailable(_)) {
+            return self.retry_later(attempts, &e, ctx);
         }
-        let delay = Duration::from_millis(100 * 2u64.saturating_pow(self.failures.min(10)))
+        let error = e.to_string();
+        self.run(
+            ctx,
+            (inbox_id, error),
+            |tx, (id, err)| Box::pin(inbox::record_failure(tx, *id, err)),
+            move |act, res, ctx| {
+                let attempts = match res {
+                    Ok(n) => n,
+                    // Not even the failure could be written: the database is the problem.
+                    Err(e) => return act.retry_later(attempts + 1, &e, ctx),
+                };
+                if attempts >= inbox::MAX_ATTEMPTS {
+                    if let Some(Work::Stored(w, _)) = act.queue.pop_front() {
+                        act.queued_stored.remove(&w.inbox_id);
+                    }
+                    warn!(inbox_id, attempts, error = %e,
+                        "giving up on a stored webhook; see GET /api/admin/failed-webhooks");
+                    metrics::counter!("tickhub_webhooks_given_up_total").increment(1);
+                    return act.done(1, ctx);
+                }
+                if let Some(Work::Stored(_, n)) = act.queue.front_mut() {
+                    *n = attempts;
+                }
+                act.retry_later(attempts, &e, ctx);
+            },
+        );
+    }
+
+    fn retry_later(&mut self, attempts: i64, e: &StoreError, ctx: &mut Context<Self>) {
+        let delay = Duration::from_millis(100 * 2u64.saturating_pow(attempts.clamp(0, 10) as u32))
             .min(MAX_BACKOFF);
         warn!(session = %self.session.name, chat = %self.chat_id, error = %e, retry_in_ms = delay.as_millis() as u64,
             "could not apply a stored webhook; will retry");
         ctx.run_later(delay, |act, ctx| act.pump(ctx));
     }
 
+    /// Keeps the conversation as last written; returns the new message, if any.
+    fn remember(&mut self, applied: &Applied) -> Option<(Message, Author)> {
+        if let Some(c) = &applied.conversation {
+            self.conversation = Some(c.clone());
+        }
+        applied.new_message.clone()
+    }
+
+    /// The step after a message is stored (committed, and pushed to agents): what reacts
+    /// to messages — the bot answering a customer, the router assigning a conversation,
+    /// a person on the business phone taking over — plugs in here, in this conversation's
+    /// order.
+    fn after_message(&mut self, msg: &Message, author: Author, _ctx: &mut Context<Self>) {
+        metrics::counter!("tickhub_messages_stored_total", "author" => author.as_str())
+            .increment(1);
+        debug!(
+            message_id = msg.id,
+            author = author.as_str(),
+            "message stored"
+        );
+    }
+
+    fn done(&mut self, n: usize, ctx: &mut Context<Self>) {
+        self.processed += n as u64;
+        self.last_activity = Instant::now();
+        self.pump(ctx);
+    }
+
     /// A customer's typing indicator: ephemeral, straight to the agents.
-    fn typing_from_customer(&mut self, envelope: &crate::waha::webhook::Envelope) {
-        let state = envelope
-            .payload
-            .get("presences")
-            .and_then(|p| p.as_array())
-            .and_then(|a| {
-                a.iter()
-                    .find_map(|p| p.get("lastKnownPresence").and_then(|s| s.as_str()))
-            })
-            .map(str::to_string);
-        let Some(state) = state else { return };
-        let hub = self.hub.clone();
+    fn typing_from_customer(&mut self, state: String) {
+        let services = self.services.clone();
         let cached = self.conversation.clone();
         let (session_id, chat) = (self.session.id, self.chat_id.clone());
         actix::spawn(async move {
             let conv = match cached {
                 Some(c) => Some(c),
-                None => conversations::find(&hub.db, session_id, &chat)
+                None => conversations::find(&services.db, session_id, &chat)
                     .await
                     .ok()
                     .flatten(),
             };
-            if let Some(conv) = conv {
-                let data = serde_json::json!({ "conversation_id": conv.id, "who": "contact", "state": state });
-                hub.publish_ephemeral_typing(&conv, &data);
+            let Some(conv) = conv else { return };
+            let data =
+                serde_json::json!({ "conversation_id": conv.id, "who": "contact", "state": state });
+            if let Ok(data) = crate::domain::event::encode(&data) {
+                services.bus.publish_ephemeral(LoggedEvent::ephemeral(
+                    EventKind::Typing,
+                    conversation_scope(&conv),
+                    &data,
+                ));
             }
         });
     }
@@ -388,7 +464,7 @@ impl Actor for ConversationActor {
         metrics::gauge!("tickhub_conversation_actors").increment(1.0);
         ctx.run_interval(Duration::from_secs(30), |act, _ctx| {
             if !act.busy && act.queue.is_empty() && act.last_activity.elapsed() >= IDLE_AFTER {
-                act.session_addr.do_send(ConversationIdle {
+                let _ = act.link.idle.do_send(Idle {
                     chat_id: act.chat_id.clone(),
                     processed: act.processed,
                 });
@@ -407,12 +483,14 @@ impl Handler<Submit> for ConversationActor {
     fn handle(&mut self, Submit(work): Submit, ctx: &mut Self::Context) {
         match &work {
             // Already queued here: count it as handled so the session's tally matches.
-            Work::Inbox(ev) if !self.queued_inbox.insert(ev.inbox_id) => {
+            Work::Stored(w, _) if !self.queued_stored.insert(w.inbox_id) => {
                 self.processed += 1;
                 return;
             }
-            Work::Ingest(item, _) if item.envelope.event == "presence.update" => {
-                self.typing_from_customer(&item.envelope.clone());
+            Work::Ingest(item, _) => {
+                if let Change::Typing { state } = &item.inbound.change {
+                    self.typing_from_customer(state.clone());
+                }
             }
             _ => {}
         }

@@ -1,11 +1,25 @@
-//! The actors: one [`session::SessionActor`] per WhatsApp session (routing, status, the
-//! rate-limited outbound queue), one [`conversation::ConversationActor`] per active chat
-//! (in-order processing, the single writer of its conversation) and one
-//! [`agent::AgentActor`] per websocket. [`hub::Hub`] holds what they share.
+//! The actors and the hub's front door.
+//!
+//! - [`session::SessionActor`], one per WhatsApp session: routing to its conversations,
+//!   the session's status, the rate-limited outbound queue (`outbound`).
+//! - [`conversation::ConversationActor`], one per active chat: in-order processing, the
+//!   single writer of its conversation.
+//! - [`agent::AgentActor`], one per websocket.
+//! - [`registry::SessionRegistry`] owns the session actors and decides where a session's
+//!   work runs; [`hub::Hub`] is what HTTP handlers and sockets call, through the access
+//!   policy. [`services::Services`] is what they all share.
+//!
+//! Imports go one way: agent → hub → registry → session → conversation.
 
 pub mod agent;
 pub mod conversation;
+mod error;
 pub mod hub;
+mod outbound;
+pub mod registry;
+pub mod services;
 pub mod session;
 
-pub use hub::{Hub, HubError};
+pub use error::HubError;
+pub use hub::Hub;
+pub use services::Services;

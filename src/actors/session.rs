@@ -1,8 +1,10 @@
-//! One actor per WhatsApp session: it routes the session's events to conversation actors
-//! (session-level ones to the session's own, keyed ""), and drains the session's
-//! outbound queue to WAHA at a bounded rate, each message once.
+//! One actor per WhatsApp session: it routes the session's work to conversation actors
+//! (session-level work to the session's own, keyed ""), is the one writer of the
+//! session's status, and drains the session's outbound queue to WAHA at a bounded rate,
+//! each message once (see `outbound`).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,29 +13,31 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::conversation::{
-    ConversationActor, IngestResult, ReadResult, ReplyResult, Stop, Submit, Work,
+    ConversationActor, Enqueue, Followup, Idle, IngestResult, SessionLink, Stop, Submit, Task, Work,
 };
-use super::hub::{Hub, HubError};
-use crate::store::processing::{self, InboxEvent, Ingest, Reply, SendResult, SessionRef};
-use crate::store::{outbox, StoreError};
-use crate::waha::client::{SendText, WahaError};
-
-/// Give up on a message after this many attempts (about 10 minutes of backoff).
-const MAX_SEND_ATTEMPTS: i64 = 12;
-
-/// A stored webhook to apply again (recovery).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Route(pub InboxEvent);
+use super::error::HubError;
+use super::outbound;
+use super::services::Services;
+use crate::domain::inbound::Account;
+use crate::domain::{ChatId, Reply, SessionRef};
+use crate::store::conversations::Conversation;
+use crate::store::ingest::{self, Ingest, StoredWebhook};
+use crate::store::messages::Message;
+use crate::store::{outbound as out, outbox, StoreError};
 
 /// A webhook just received; answered once it is durable.
 #[derive(Message)]
 #[rtype(result = "IngestResult")]
 pub struct IngestCmd(pub Ingest);
 
-/// An agent's reply, answered with the stored message once its actor applied it.
+/// A stored webhook to apply again (recovery), with the attempts it has had.
 #[derive(Message)]
-#[rtype(result = "ReplyResult")]
+#[rtype(result = "()")]
+pub struct Redeliver(pub StoredWebhook, pub i64);
+
+/// An agent's reply, answered with the stored message once its conversation applied it.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Message>, HubError>")]
 pub struct ReplyCmd {
     pub chat_id: String,
     pub reply: Reply,
@@ -41,23 +45,30 @@ pub struct ReplyCmd {
 
 /// An agent read the conversation.
 #[derive(Message)]
-#[rtype(result = "ReadResult")]
+#[rtype(result = "Result<Option<Conversation>, HubError>")]
 pub struct ReadCmd {
     pub chat_id: String,
     pub conversation_id: i64,
 }
 
-/// An outbox row to send.
+/// What WAHA said about the session (in answer to a call; webhooks come as `IngestCmd`).
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct Enqueue(pub i64);
+#[rtype(result = "Result<(), HubError>")]
+pub struct ReportStatus {
+    pub status: String,
+    pub me: Option<Account>,
+    /// A fresh listing at start-up replaces what is stored; any other answer is a
+    /// snapshot that `session.status` webhooks may already have overtaken, so it only
+    /// fills in an unknown status.
+    pub authoritative: bool,
+}
 
-/// A conversation actor has been idle; it may stop if nothing was sent to it since.
+/// A writer job for one of the session's conversations (the send pipeline's steps).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct ConversationIdle {
+pub(super) struct ForChat {
     pub chat_id: String,
-    pub processed: u64,
+    pub task: Task,
 }
 
 struct ConversationEntry {
@@ -66,21 +77,26 @@ struct ConversationEntry {
 }
 
 pub struct SessionActor {
-    hub: Arc<Hub>,
+    services: Arc<Services>,
     session: SessionRef,
     conversations: HashMap<String, ConversationEntry>,
-    /// Outbox ids waiting to be sent, in order.
+    /// Outbox rows waiting to be sent, in order.
     outbound: VecDeque<i64>,
     sending: bool,
     next_send_at: Instant,
     send_interval: Duration,
 }
 
+/// The conversation actor key of a change: its chat, or "" for session-level ones.
+fn chat_key(chat: Option<&ChatId>) -> String {
+    chat.map(|c| c.as_str().to_string()).unwrap_or_default()
+}
+
 impl SessionActor {
-    pub fn new(hub: Arc<Hub>, session: SessionRef) -> Self {
-        let send_interval = Duration::from_secs_f64(1.0 / hub.config.send_rate_per_session);
+    pub fn new(services: Arc<Services>, session: SessionRef) -> Self {
+        let send_interval = Duration::from_secs_f64(1.0 / services.config.send_rate_per_session);
         SessionActor {
-            hub,
+            services,
             session,
             conversations: HashMap::new(),
             outbound: VecDeque::new(),
@@ -93,14 +109,18 @@ impl SessionActor {
     /// The chat's conversation actor, started (again) when it has none or it stopped.
     fn conversation(&mut self, chat_id: &str, ctx: &mut Context<Self>) -> &mut ConversationEntry {
         let start = || {
-            let (hub, session, me, chat) = (
-                self.hub.clone(),
+            let me = ctx.address();
+            let link = SessionLink {
+                enqueue: me.clone().recipient(),
+                idle: me.recipient(),
+            };
+            let (services, session, chat) = (
+                self.services.clone(),
                 self.session.clone(),
-                ctx.address(),
                 chat_id.to_string(),
             );
-            let addr = ConversationActor::start_in_arbiter(&self.hub.arbiter(), move |_| {
-                ConversationActor::new(hub, session, me, chat)
+            let addr = ConversationActor::start_in_arbiter(&self.services.arbiter(), move |_| {
+                ConversationActor::new(services, session, link, chat)
             });
             ConversationEntry { addr, submitted: 0 }
         };
@@ -122,6 +142,35 @@ impl SessionActor {
         entry.addr.do_send(Submit(work));
     }
 
+    /// Runs `job` in the chat's conversation, in its turn, and answers with its result.
+    fn ask<I, O, F>(
+        &mut self,
+        chat_id: &str,
+        input: I,
+        job: F,
+        followup: fn(&O) -> Followup,
+        ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Result<O, HubError>> + 'static
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(
+                &'a mut crate::store::Tx,
+                &'a I,
+            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.submit(
+            chat_id,
+            Work::Task(Task::new(input, job, tx, followup)),
+            ctx,
+        );
+        async move { Ok(rx.await.map_err(|_| HubError::Stopped)??) }
+    }
+
     fn pump_outbound(&mut self, ctx: &mut Context<Self>) {
         if self.sending {
             return;
@@ -132,20 +181,19 @@ impl SessionActor {
         let now = Instant::now();
         if now < self.next_send_at {
             let wait = self.next_send_at - now;
-            self.sending = true;
-            ctx.run_later(wait, |act, ctx| {
-                act.sending = false;
-                act.pump_outbound(ctx);
-            });
-            return;
+            return self.pause_outbound(wait, ctx);
         }
         self.sending = true;
         self.next_send_at = now + self.send_interval;
-        let hub = self.hub.clone();
-        let session = self.session.clone();
-        let span = info_span!("send", session = %session.name, outbox_id);
+        let span = info_span!("send", session = %self.session.name, outbox_id);
+        let attempt = outbound::send_one(
+            self.services.clone(),
+            self.session.clone(),
+            ctx.address(),
+            outbox_id,
+        );
         ctx.spawn(
-            send_one(hub, session, outbox_id)
+            attempt
                 .instrument(span)
                 .into_actor(self)
                 .map(move |res, act, ctx| {
@@ -153,149 +201,26 @@ impl SessionActor {
                     match res {
                         Ok(None) => {
                             act.outbound.pop_front();
+                            act.pump_outbound(ctx);
                         }
-                        Ok(Some(retry_in)) => {
-                            // Head-of-line: later messages wait, so a chat's order holds.
-                            act.sending = true;
-                            ctx.run_later(retry_in, |act, ctx| {
-                                act.sending = false;
-                                act.pump_outbound(ctx);
-                            });
-                            return;
-                        }
+                        // Head-of-line: later messages wait, so a chat's order holds.
+                        Ok(Some(retry_in)) => act.pause_outbound(retry_in, ctx),
                         Err(e) => {
                             warn!(outbox_id, error = %e, "could not record a send; retrying");
-                            act.sending = true;
-                            ctx.run_later(Duration::from_secs(1), |act, ctx| {
-                                act.sending = false;
-                                act.pump_outbound(ctx);
-                            });
-                            return;
+                            act.pause_outbound(Duration::from_secs(1), ctx);
                         }
                     }
-                    act.pump_outbound(ctx);
                 }),
         );
     }
-}
 
-fn backoff(attempts: i64) -> Duration {
-    Duration::from_millis((500u64 << attempts.clamp(0, 7) as u32).min(60_000))
-}
-
-/// One attempt at one outbox row. `Ok(Some(d))`: try again after `d`.
-async fn send_one(
-    hub: Arc<Hub>,
-    session: SessionRef,
-    outbox_id: i64,
-) -> Result<Option<Duration>, StoreError> {
-    let Some(item) = outbox::get(&hub.db, outbox_id).await? else {
-        return Ok(None);
-    };
-    if item.state == "sent" || item.state == "failed" {
-        return Ok(None);
+    fn pause_outbound(&mut self, wait: Duration, ctx: &mut Context<Self>) {
+        self.sending = true;
+        ctx.run_later(wait, |act, ctx| {
+            act.sending = false;
+            act.pump_outbound(ctx);
+        });
     }
-    let now = hub.now_ms();
-    if item.next_attempt_at > now {
-        return Ok(Some(Duration::from_millis(
-            (item.next_attempt_at - now) as u64,
-        )));
-    }
-    let result = attempt(&hub, &session, &item).await?;
-    let retry = match &result {
-        SendResult::Retry { at, .. } => {
-            Some(Duration::from_millis((at - hub.now_ms()).max(0) as u64))
-        }
-        SendResult::Sent(_) => {
-            metrics::counter!("tickhub_messages_sent_total").increment(1);
-            None
-        }
-        SendResult::Failed(reason) => {
-            warn!(outbox_id, reason = %reason, "message failed");
-            metrics::counter!("tickhub_messages_failed_total").increment(1);
-            None
-        }
-    };
-    hub.writer
-        .run((outbox_id, result), |tx, (id, r)| {
-            Box::pin(processing::record_send(tx, *id, r))
-        })
-        .await?;
-    Ok(retry)
-}
-
-async fn attempt(
-    hub: &Arc<Hub>,
-    session: &SessionRef,
-    item: &outbox::OutboxItem,
-) -> Result<SendResult, StoreError> {
-    let retry = |e: &WahaError| SendResult::Retry {
-        at: hub.now_ms() + backoff(item.attempts).as_millis() as i64,
-        error: e.to_string(),
-    };
-    if item.attempts >= MAX_SEND_ATTEMPTS {
-        return Ok(SendResult::Failed(format!(
-            "gave up after {} attempts",
-            item.attempts
-        )));
-    }
-    // An earlier attempt may have reached WhatsApp before we lost track of it (a crash,
-    // a timeout): ask WAHA for the reserved id before sending again.
-    if item.attempts > 0 {
-        if let Some(id) = item.waha_id.as_deref() {
-            match hub.waha.get_message(&session.name, &item.chat_id, id).await {
-                Ok(Some(_)) => {
-                    info!(
-                        outbox_id = item.id,
-                        waha_id = id,
-                        "an earlier attempt went through; not sending again"
-                    );
-                    return Ok(SendResult::Sent(Some(id.to_string())));
-                }
-                Ok(None) => {}
-                Err(e) => return Ok(retry(&e)),
-            }
-        }
-    }
-    let raw_id = match item.waha_id.as_deref() {
-        Some(id) => Some(crate::domain::chat::raw_message_id(id).to_string()),
-        None => match hub.waha.new_message_id(&session.name).await {
-            Ok(Some(raw)) => {
-                let serialized = format!("true_{}_{}", item.chat_id, raw);
-                hub.writer
-                    .run((item.message_id, serialized), |tx, (m, id)| {
-                        Box::pin(processing::reserve_waha_id(tx, *m, id))
-                    })
-                    .await?;
-                Some(raw)
-            }
-            // Older WAHA cannot reserve ids: send without one.
-            Ok(None) => None,
-            Err(e) if e.is_retryable() => return Ok(retry(&e)),
-            Err(_) => None,
-        },
-    };
-    hub.writer
-        .run(item.id, |tx, id| Box::pin(outbox::mark_sending(tx, *id)))
-        .await?;
-    let req = SendText {
-        session: session.name.clone(),
-        chat_id: item.chat_id.clone(),
-        text: item.text.clone(),
-        reply_to: None,
-        id: raw_id.clone(),
-    };
-    Ok(match hub.waha.send_text(&req).await {
-        Ok(sent) => SendResult::Sent(
-            sent.id
-                .or_else(|| raw_id.map(|r| format!("true_{}_{}", item.chat_id, r))),
-        ),
-        Err(e) if e.is_retryable() => {
-            debug!(error = %e, "WAHA refused for now");
-            retry(&e)
-        }
-        Err(e) => SendResult::Failed(e.to_string()),
-    })
 }
 
 impl Actor for SessionActor {
@@ -303,10 +228,10 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         debug!(session = %self.session.name, "session actor started");
-        let hub = self.hub.clone();
+        let services = self.services.clone();
         let id = self.session.id;
         ctx.wait(
-            async move { outbox::open_for_session(&hub.db, id).await }
+            async move { outbox::open_for_session(&services.db, id).await }
                 .into_actor(self)
                 .map(|res, act, ctx| match res {
                     Ok(items) => {
@@ -322,66 +247,109 @@ impl Actor for SessionActor {
     }
 }
 
-/// The conversation actor key of an event: its chat, or "" for session-level events.
-fn chat_key(envelope: &crate::waha::webhook::Envelope) -> String {
-    envelope.chat().map(|c| c.into_string()).unwrap_or_default()
-}
-
-impl Handler<Route> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, Route(ev): Route, ctx: &mut Self::Context) {
-        let key = chat_key(&ev.envelope);
-        self.submit(&key, Work::Inbox(ev), ctx);
-    }
-}
-
 impl Handler<IngestCmd> for SessionActor {
     type Result = ResponseFuture<IngestResult>;
 
     fn handle(&mut self, IngestCmd(item): IngestCmd, ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        let key = chat_key(&item.envelope);
+        let key = chat_key(item.inbound.chat.as_ref());
         self.submit(&key, Work::Ingest(item, tx), ctx);
         Box::pin(async move { rx.await.map_err(|_| StoreError::WriterGone)? })
     }
 }
 
+impl Handler<Redeliver> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, Redeliver(w, attempts): Redeliver, ctx: &mut Self::Context) {
+        let key = chat_key(w.inbound.chat.as_ref());
+        self.submit(&key, Work::Stored(w, attempts), ctx);
+    }
+}
+
+fn enqueue_new(stored: &Option<(Message, Option<i64>)>) -> Followup {
+    match stored {
+        Some((_, Some(outbox_id))) => Followup::Send(*outbox_id),
+        _ => Followup::None,
+    }
+}
+
 impl Handler<ReplyCmd> for SessionActor {
-    type Result = ResponseFuture<ReplyResult>;
+    type Result = ResponseFuture<Result<Option<Message>, HubError>>;
 
     fn handle(&mut self, cmd: ReplyCmd, ctx: &mut Self::Context) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        self.submit(&cmd.chat_id, Work::Reply(cmd.reply, tx), ctx);
-        Box::pin(async move { rx.await.map_err(|_| HubError::Stopped)? })
+        let stored = self.ask(
+            &cmd.chat_id,
+            cmd.reply,
+            |tx, r| Box::pin(out::store_reply(tx, r)),
+            enqueue_new,
+            ctx,
+        );
+        Box::pin(async move { Ok(stored.await?.map(|(m, _)| m)) })
     }
 }
 
 impl Handler<ReadCmd> for SessionActor {
-    type Result = ResponseFuture<ReadResult>;
+    type Result = ResponseFuture<Result<Option<Conversation>, HubError>>;
 
     fn handle(&mut self, cmd: ReadCmd, ctx: &mut Self::Context) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        self.submit(&cmd.chat_id, Work::Read(cmd.conversation_id, tx), ctx);
-        Box::pin(async move { rx.await.map_err(|_| HubError::Stopped)? })
+        Box::pin(self.ask(
+            &cmd.chat_id,
+            cmd.conversation_id,
+            |tx, id| Box::pin(out::mark_read(tx, *id)),
+            |_| Followup::None,
+            ctx,
+        ))
+    }
+}
+
+impl Handler<ReportStatus> for SessionActor {
+    type Result = ResponseFuture<Result<(), HubError>>;
+
+    fn handle(&mut self, r: ReportStatus, ctx: &mut Self::Context) -> Self::Result {
+        // Through the session's own conversation actor, in order with `session.status`
+        // webhooks.
+        Box::pin(self.ask(
+            "",
+            (self.session.clone(), r),
+            |tx, (s, r)| {
+                Box::pin(ingest::report_status(
+                    tx,
+                    s,
+                    &r.status,
+                    r.me.as_ref(),
+                    r.authoritative,
+                ))
+            },
+            |_| Followup::None,
+            ctx,
+        ))
+    }
+}
+
+impl Handler<ForChat> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForChat, ctx: &mut Self::Context) {
+        self.submit(&msg.chat_id, Work::Task(msg.task), ctx);
     }
 }
 
 impl Handler<Enqueue> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, Enqueue(id): Enqueue, ctx: &mut Self::Context) {
-        if !self.outbound.contains(&id) {
-            self.outbound.push_back(id);
+    fn handle(&mut self, e: Enqueue, ctx: &mut Self::Context) {
+        if !self.outbound.contains(&e.outbox_id) {
+            self.outbound.push_back(e.outbox_id);
         }
         self.pump_outbound(ctx);
     }
 }
 
-impl Handler<ConversationIdle> for SessionActor {
+impl Handler<Idle> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: ConversationIdle, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: Idle, _ctx: &mut Self::Context) {
         // Only this actor submits work, so equal counts mean nothing is in flight to it.
         if let Some(entry) = self.conversations.get(&msg.chat_id) {
             if entry.submitted == msg.processed {

@@ -8,17 +8,24 @@ use std::sync::Arc;
 use actix::prelude::*;
 use dashmap::DashMap;
 
-use crate::domain::visibility::Viewer;
-use crate::store::events::LoggedEvent;
+use crate::domain::access::EventFilter;
+use crate::domain::LoggedEvent;
 
 /// An event for one agent's socket.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct Deliver(pub Arc<LoggedEvent>);
 
+/// Tells an agent's socket to close: the node is going away.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Goodbye(pub &'static str);
+
 struct Subscriber {
-    viewer: Arc<Viewer>,
+    /// What this subscriber may receive, decided once when it subscribed.
+    filter: EventFilter,
     recipient: Recipient<Deliver>,
+    goodbye: Recipient<Goodbye>,
     overflowed: Arc<AtomicBool>,
 }
 
@@ -46,16 +53,18 @@ impl Drop for Subscription {
 impl Fanout {
     pub fn subscribe(
         self: &Arc<Self>,
-        viewer: Arc<Viewer>,
+        filter: EventFilter,
         recipient: Recipient<Deliver>,
+        goodbye: Recipient<Goodbye>,
     ) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
         self.subscribers.insert(
             id,
             Subscriber {
-                viewer,
+                filter,
                 recipient,
+                goodbye,
                 overflowed: overflowed.clone(),
             },
         );
@@ -75,10 +84,17 @@ impl Fanout {
         self.subscribers.is_empty()
     }
 
+    /// Asks every socket on this node to close (shutdown).
+    pub fn close_all(&self, reason: &'static str) {
+        for sub in self.subscribers.iter() {
+            let _ = sub.goodbye.do_send(Goodbye(reason));
+        }
+    }
+
     pub fn deliver(&self, event: Arc<LoggedEvent>) {
         let mut cut = Vec::new();
         for sub in self.subscribers.iter() {
-            if !sub.viewer.can_see(&event.scope) {
+            if !sub.filter.matches(&event.scope) {
                 continue;
             }
             match sub.recipient.try_send(Deliver(event.clone())) {

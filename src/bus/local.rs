@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Bus, Fanout};
-use crate::store::events::LoggedEvent;
+use crate::domain::LoggedEvent;
 
 pub struct LocalBus {
     fanout: Arc<Fanout>,

@@ -11,9 +11,9 @@ pub mod local;
 
 use std::sync::Arc;
 
-pub use fanout::{Deliver, Fanout, Subscription};
+pub use fanout::{Deliver, Fanout, Goodbye, Subscription};
 
-use crate::store::events::LoggedEvent;
+use crate::domain::LoggedEvent;
 
 pub trait Bus: Send + Sync + 'static {
     /// Publishes committed events, in seq order, to every node.

@@ -1,33 +1,25 @@
-//! The events agents receive, and who they concern.
+//! The events agents receive, who they concern, and the one way a frame is written.
 
+use bytestring::ByteString;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum EventKind {
-    #[serde(rename = "message.created")]
-    MessageCreated,
-    #[serde(rename = "message.updated")]
-    MessageUpdated,
-    #[serde(rename = "conversation.updated")]
-    ConversationUpdated,
-    #[serde(rename = "presence.updated")]
-    PresenceUpdated,
-    #[serde(rename = "session.status")]
-    SessionStatus,
-    #[serde(rename = "typing")]
-    Typing,
-}
+use super::status::text_enum;
 
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::MessageCreated => "message.created",
-            EventKind::MessageUpdated => "message.updated",
-            EventKind::ConversationUpdated => "conversation.updated",
-            EventKind::PresenceUpdated => "presence.updated",
-            EventKind::SessionStatus => "session.status",
-            EventKind::Typing => "typing",
-        }
+text_enum! {
+    /// Every `type` a server frame can have. The first six are events of the inbox (all
+    /// logged with a `seq` except `typing`); the rest belong to the socket itself.
+    EventKind {
+        MessageCreated => "message.created",
+        MessageUpdated => "message.updated",
+        ConversationUpdated => "conversation.updated",
+        PresenceUpdated => "presence.updated",
+        SessionStatus => "session.status",
+        Typing => "typing",
+        Hello => "hello",
+        ResyncRequired => "resync_required",
+        Error => "error",
+        Pong => "pong",
     }
 }
 
@@ -44,4 +36,93 @@ pub struct EventScope {
     pub user_id: Option<i64>,
     /// Events only supervisors receive (e.g. every member's presence).
     pub supervisors_only: bool,
+}
+
+impl EventScope {
+    /// An event about one conversation.
+    pub fn conversation(session_id: i64, conversation_id: i64, assignee_id: Option<i64>) -> Self {
+        EventScope {
+            session_id: Some(session_id),
+            conversation_id: Some(conversation_id),
+            assignee_id,
+            ..Default::default()
+        }
+    }
+
+    /// An event about a session as a whole (its status).
+    pub fn session(session_id: i64) -> Self {
+        EventScope {
+            session_id: Some(session_id),
+            ..Default::default()
+        }
+    }
+
+    pub fn supervisors() -> Self {
+        EventScope {
+            supervisors_only: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// An event on its way to sockets, with its frame serialized once for every socket.
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    /// Its place in the event log; `None` for ephemeral events (typing), never replayed.
+    pub seq: Option<i64>,
+    pub kind: EventKind,
+    pub scope: EventScope,
+    /// Cheap to clone: every socket shares the one buffer.
+    pub frame: ByteString,
+}
+
+impl LoggedEvent {
+    pub fn ephemeral(kind: EventKind, scope: EventScope, data: &RawValue) -> Self {
+        LoggedEvent {
+            seq: None,
+            kind,
+            scope,
+            frame: frame(kind, None, data),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Frame<'a> {
+    #[serde(rename = "type")]
+    kind: EventKind,
+    seq: Option<i64>,
+    data: &'a RawValue,
+}
+
+/// A server frame: `{"type": …, "seq": …, "data": …}` (contract §3), with `data` already
+/// encoded (events are encoded once, when they are logged).
+pub fn frame(kind: EventKind, seq: Option<i64>, data: &RawValue) -> ByteString {
+    // Serializing a struct of a string, a number and valid raw JSON cannot fail.
+    serde_json::to_string(&Frame { kind, seq, data })
+        .unwrap_or_default()
+        .into()
+}
+
+/// Encodes a frame's data once, to be shared.
+pub fn encode<T: Serialize + ?Sized>(data: &T) -> Result<Box<RawValue>, serde_json::Error> {
+    serde_json::value::to_raw_value(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_the_contract_shape() {
+        let data = encode(&serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(
+            &*frame(EventKind::MessageCreated, Some(7), &data),
+            r#"{"type":"message.created","seq":7,"data":{"a":1}}"#
+        );
+        assert_eq!(
+            &*frame(EventKind::Typing, None, &data),
+            r#"{"type":"typing","seq":null,"data":{"a":1}}"#
+        );
+    }
 }

@@ -1,33 +1,25 @@
 //! Message direction and delivery status, and the rule that status only moves forward.
 
-use serde::{Deserialize, Serialize};
+use super::status::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    In,
-    Out,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::In => "in",
-            Direction::Out => "out",
-        }
+text_enum! {
+    /// `in` from the customer, `out` from the business (an agent, a bot, or the phone).
+    Direction {
+        In => "in",
+        Out => "out",
     }
 }
 
-/// Delivery status of a message as agents see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AckStatus {
-    Pending,
-    Sent,
-    Delivered,
-    Read,
-    Played,
-    Failed,
+text_enum! {
+    /// Delivery status of a message as agents see it.
+    AckStatus {
+        Pending => "pending",
+        Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
+        Played => "played",
+        Failed => "failed",
+    }
 }
 
 impl AckStatus {
@@ -40,29 +32,6 @@ impl AckStatus {
             2 => AckStatus::Delivered,
             3 => AckStatus::Read,
             4 => AckStatus::Played,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AckStatus::Pending => "pending",
-            AckStatus::Sent => "sent",
-            AckStatus::Delivered => "delivered",
-            AckStatus::Read => "read",
-            AckStatus::Played => "played",
-            AckStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<AckStatus> {
-        Some(match s {
-            "pending" => AckStatus::Pending,
-            "sent" => AckStatus::Sent,
-            "delivered" => AckStatus::Delivered,
-            "read" => AckStatus::Read,
-            "played" => AckStatus::Played,
-            "failed" => AckStatus::Failed,
             _ => return None,
         })
     }

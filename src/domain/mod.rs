@@ -1,15 +1,26 @@
 //! Plain types and rules of the inbox, with no I/O: what a message status may become,
-//! what a chat id means, which role sees which event.
+//! what a chat id means, what a WhatsApp event means to the inbox, who may see and do
+//! what, and the websocket protocol's frames and commands.
 
+pub mod access;
 pub mod chat;
 pub mod clock;
 pub mod event;
+pub mod inbound;
 pub mod message;
+pub mod outbound;
+pub mod protocol;
 pub mod role;
-pub mod visibility;
+pub mod session;
+pub mod status;
 
+pub use access::{ConversationFacts, Denied, Viewer};
 pub use chat::ChatId;
-pub use clock::{Clock, SystemClock};
-pub use event::{EventKind, EventScope};
+pub use clock::{Clock, SharedClock, SystemClock};
+pub use event::{EventKind, EventScope, LoggedEvent};
+pub use inbound::{Author, Change, Inbound, IncomingMessage, Media};
 pub use message::{AckStatus, Direction};
+pub use outbound::{Reply, SendOutcome};
 pub use role::Role;
+pub use session::SessionRef;
+pub use status::{ConversationStatus, OutboxState, PresenceStatus};

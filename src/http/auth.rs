@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use crate::actors::Hub;
+use crate::domain::Viewer;
 use crate::store::users::{self, User};
 
 const TOKEN_DAYS: i64 = 30;
@@ -41,7 +42,14 @@ pub async fn issue_token(hub: &Hub, user: &User) -> Result<String, ApiError> {
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("thk_{}", hex::encode(bytes));
     let now = hub.now_ms();
-    users::store_token(&hub.db, &token, user.id, now, now + TOKEN_DAYS * 86_400_000).await?;
+    users::store_token(
+        hub.db(),
+        &token,
+        user.id,
+        now,
+        now + TOKEN_DAYS * 86_400_000,
+    )
+    .await?;
     Ok(token)
 }
 
@@ -64,7 +72,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let found = users::credentials(&hub.db, &body.email).await?;
+    let found = users::credentials(hub.db(), &body.email).await?;
     // Verify against a fixed hash when the email is unknown, so timing does not tell
     // which emails exist.
     let (user, hash) = match found {
@@ -101,7 +109,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(hub: web::Data<Arc<Hub>>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    users::revoke_token(&hub.db, &auth.token).await?;
+    users::revoke_token(hub.db(), &auth.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -113,10 +121,11 @@ pub async fn me(auth: AuthUser) -> web::Json<User> {
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// The authenticated user of a request.
+/// The authenticated user of a request, and who they are to the access policy.
 pub struct AuthUser {
     pub user: User,
     pub token: String,
+    pub viewer: Viewer,
 }
 
 pub fn token_from(req: &HttpRequest) -> Option<String> {
@@ -140,8 +149,12 @@ pub fn token_from(req: &HttpRequest) -> Option<String> {
 
 pub async fn authenticate(hub: &Hub, token: Option<String>) -> Result<AuthUser, ApiError> {
     let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    match users::by_token(&hub.db, &token, hub.now_ms()).await? {
-        Some(user) => Ok(AuthUser { user, token }),
+    match users::by_token(hub.db(), &token, hub.now_ms()).await? {
+        Some(user) => Ok(AuthUser {
+            viewer: hub.viewer(&user),
+            user,
+            token,
+        }),
         None => Err(ApiError::Unauthorized("invalid or expired token".into())),
     }
 }

@@ -10,9 +10,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{page, Page, PageQuery};
 use crate::actors::Hub;
-use crate::domain::ChatId;
 use crate::store::contacts::{self, Contact, ContactPatch};
-use crate::store::sessions;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ContactQuery {
@@ -24,13 +22,14 @@ pub struct ContactQuery {
     responses((status = 200, body = inline(Page<Contact>)), (status = 400, body = ErrorBody)))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     q: web::Query<ContactQuery>,
     p: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Contact>>, ApiError> {
     let limit = p.limit()?;
     let items = contacts::list(
-        &hub.db,
+        hub.db(),
+        &auth.viewer.contacts(),
         q.q.as_deref().filter(|s| !s.is_empty()),
         p.id_cursor()?,
         limit,
@@ -54,7 +53,7 @@ pub struct NewContact {
     responses((status = 201, body = Contact), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     body: web::Json<NewContact>,
 ) -> Result<HttpResponse, ApiError> {
     let digits = body.phone.trim().trim_start_matches('+');
@@ -63,24 +62,14 @@ pub async fn create(
             "phone must be an international number of 6 to 15 digits".into(),
         ));
     }
-    let session = sessions::by_name(&hub.db, &body.session)
-        .await?
-        .ok_or_else(|| ApiError::BadRequest(format!("unknown session {:?}", body.session)))?;
-    let chat = ChatId::normalise(&format!("{digits}@c.us"));
     let patch = ContactPatch {
         name: body.name.clone(),
         email: body.email.clone(),
         notes: body.notes.clone(),
     };
-    let c = contacts::create(
-        &hub.db,
-        session.id,
-        chat.as_str(),
-        chat.phone().as_deref(),
-        &patch,
-        hub.now_ms(),
-    )
-    .await?;
+    let c = hub
+        .create_contact(&auth.viewer, &body.session, digits, &patch)
+        .await?;
     Ok(HttpResponse::Created().json(c))
 }
 
@@ -88,25 +77,22 @@ pub async fn create(
     responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
 ) -> Result<web::Json<Contact>, ApiError> {
-    contacts::get(&hub.db, *id)
-        .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::NotFound(format!("contact {id} not found")))
+    Ok(web::Json(hub.contact(&auth.viewer, *id).await?))
 }
 
 #[utoipa::path(patch, path = "/api/contacts/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = i64, Path)),
     request_body = ContactPatch, responses((status = 200, body = Contact), (status = 404, body = ErrorBody)))]
 pub async fn update(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
     body: web::Json<ContactPatch>,
 ) -> Result<web::Json<Contact>, ApiError> {
     Ok(web::Json(
-        contacts::update(&hub.db, *id, &body, hub.now_ms()).await?,
+        hub.update_contact(&auth.viewer, *id, &body).await?,
     ))
 }
 
@@ -114,15 +100,9 @@ pub async fn update(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let existed = hub
-        .writer
-        .run(*id, |tx, id| Box::pin(contacts::delete(tx, *id)))
-        .await?;
-    if !existed {
-        return Err(ApiError::NotFound(format!("contact {id} not found")));
-    }
+    hub.delete_contact(&auth.viewer, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,16 +9,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{page, Page, PageQuery};
-use crate::actors::Hub;
+use crate::actors::{Hub, HubError};
+use crate::domain::{ConversationStatus, Reply};
 use crate::store::conversations::{self, Conversation, Cursor, Filter};
 use crate::store::messages::{self, Message};
-use crate::store::processing::Reply;
-use crate::store::sessions;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ConversationQuery {
-    /// bot | pending | open | resolved
-    pub status: Option<String>,
+    pub status: Option<ConversationStatus>,
     /// WhatsApp session name.
     pub session: Option<String>,
     pub assignee_id: Option<i64>,
@@ -26,29 +24,24 @@ pub struct ConversationQuery {
     pub unassigned: Option<bool>,
 }
 
-const STATUSES: &[&str] = &["bot", "pending", "open", "resolved"];
-
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
     params(ConversationQuery, PageQuery),
     responses((status = 200, body = inline(Page<Conversation>), description = "most recent activity first"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     q: web::Query<ConversationQuery>,
     p: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Conversation>>, ApiError> {
     let limit = p.limit()?;
-    if let Some(s) = q.status.as_deref() {
-        if !STATUSES.contains(&s) {
-            return Err(ApiError::BadRequest(format!(
-                "status must be one of {STATUSES:?}"
-            )));
-        }
-    }
+    let access = auth
+        .viewer
+        .conversations()
+        .map_err(|d| HubError::denied(d, || "conversations".into()))?;
     let session_id = match q.session.as_deref() {
         None => None,
-        Some(name) => match sessions::by_name(&hub.db, name).await? {
+        Some(name) => match hub.registry().resolve(name).await? {
             Some(s) => Some(s.id),
             None => {
                 return Ok(web::Json(Page {
@@ -66,12 +59,12 @@ pub async fn list(
         })
         .transpose()?;
     let filter = Filter {
-        status: q.status.clone(),
+        status: q.status,
         session_id,
         assignee_id: q.assignee_id,
         unassigned: q.unassigned.unwrap_or(false),
     };
-    let items = conversations::list(&hub.db, &filter, after, limit).await?;
+    let items = conversations::list(hub.db(), &access, &filter, after, limit).await?;
     Ok(web::Json(page(items, limit, |c| {
         Cursor {
             at: c.last_message_at,
@@ -81,20 +74,14 @@ pub async fn list(
     })))
 }
 
-async fn conversation(hub: &Hub, id: i64) -> Result<Conversation, ApiError> {
-    conversations::get(&hub.db, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))
-}
-
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
 ) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(conversation(&hub, *id).await?))
+    Ok(web::Json(hub.conversation(&auth.viewer, *id).await?))
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
@@ -103,13 +90,13 @@ pub async fn get(
         (status = 404, body = ErrorBody)))]
 pub async fn messages(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
     p: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Message>>, ApiError> {
     let limit = p.limit()?;
-    conversation(&hub, *id).await?;
-    let items = messages::list(&hub.db, *id, p.id_cursor()?, limit).await?;
+    hub.conversation(&auth.viewer, *id).await?;
+    let items = messages::list(hub.db(), *id, p.id_cursor()?, limit).await?;
     Ok(web::Json(page(items, limit, |m| m.id.to_string())))
 }
 
@@ -119,20 +106,6 @@ pub struct SendMessage {
     /// Chosen by the client; echoed in `message.created`, and a repeat with the same id
     /// returns the first message instead of sending twice.
     pub client_id: Option<String>,
-}
-
-pub const MAX_TEXT: usize = 4096;
-
-pub fn validate_text(text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() {
-        return Err(ApiError::BadRequest("text must not be empty".into()));
-    }
-    if text.len() > MAX_TEXT {
-        return Err(ApiError::BadRequest(format!(
-            "text is longer than {MAX_TEXT} bytes"
-        )));
-    }
-    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
@@ -146,14 +119,16 @@ pub async fn reply(
     body: web::Json<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    validate_text(&body.text)?;
     let msg = hub
-        .reply(Reply {
-            conversation_id: *id,
-            text: body.text,
-            client_id: body.client_id,
-            author_id: auth.user.id,
-        })
+        .reply(
+            &auth.viewer,
+            Reply {
+                conversation_id: *id,
+                text: body.text,
+                client_id: body.client_id,
+                author_id: auth.user.id,
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(msg))
 }
@@ -162,21 +137,18 @@ pub async fn reply(
     params(("id" = i64, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 pub async fn read(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
 ) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(hub.mark_read(*id).await?))
+    Ok(web::Json(hub.mark_read(&auth.viewer, *id).await?))
 }
 
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
 pub async fn message(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     id: web::Path<i64>,
 ) -> Result<web::Json<Message>, ApiError> {
-    messages::get(&hub.db, *id)
-        .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))
+    Ok(web::Json(hub.message(&auth.viewer, *id).await?))
 }

@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "the database answers"), (status = 503, description = "the database does not answer")))]
 pub async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(2), hub.db.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(2), hub.db().ping()).await {
         Ok(Ok(())) => {
             HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" }))
         }

@@ -2,6 +2,7 @@
 //! embedded web app. Errors become JSON responses in `error`; nothing below this module
 //! knows about HTTP.
 
+pub mod admin;
 pub mod auth;
 pub mod contacts;
 pub mod conversations;
@@ -62,6 +63,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .route("/contacts/{id}", aw::get().to(contacts::get))
                 .route("/contacts/{id}", aw::patch().to(contacts::update))
                 .route("/contacts/{id}", aw::delete().to(contacts::delete))
+                .route(
+                    "/admin/failed-webhooks",
+                    aw::get().to(admin::failed_webhooks),
+                )
                 .default_service(aw::to(not_found)),
         )
         .default_service(aw::to(not_found));

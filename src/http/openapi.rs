@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, contacts, conversations, error, health, sessions, webhooks, ws};
+use super::{admin, auth, contacts, conversations, error, health, sessions, webhooks, ws};
 use crate::domain::Role;
 use crate::store;
 
@@ -17,6 +17,7 @@ use crate::store;
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
+        admin::failed_webhooks,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -24,7 +25,8 @@ use crate::store;
         store::sessions::WaSession, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
-        webhooks::WebhookAck,
+        webhooks::WebhookAck, store::inbox::FailedWebhook,
+        crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
     )),
     modifiers(&BearerAuth)
 )]

@@ -9,10 +9,9 @@ use utoipa::ToSchema;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::Page;
-use crate::actors::hub::RegisterError;
+use crate::actors::hub::SessionAction;
 use crate::actors::Hub;
-use crate::store::processing::SessionRef;
-use crate::store::sessions::{self, WaSession};
+use crate::store::sessions::WaSession;
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterSession {
@@ -37,23 +36,13 @@ fn valid_name(name: &str) -> Result<(), ApiError> {
         .ok_or_else(|| ApiError::BadRequest("name must be 1-64 letters, digits, '_' or '-'".into()))
 }
 
-impl From<RegisterError> for ApiError {
-    fn from(e: RegisterError) -> Self {
-        match e {
-            RegisterError::Store(s) => s.into(),
-            RegisterError::Hub(h) => h.into(),
-            RegisterError::Waha(w) => w.into(),
-        }
-    }
-}
-
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = inline(Page<WaSession>)), (status = 401, body = ErrorBody)))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
 ) -> Result<web::Json<Page<WaSession>>, ApiError> {
-    let items = sessions::list(&hub.db).await?;
+    let items = hub.sessions(&auth.viewer).await?;
     Ok(web::Json(Page {
         items,
         next_cursor: None,
@@ -66,11 +55,11 @@ pub async fn list(
         (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable; the session is recorded and adopted at the next start")))]
 pub async fn register(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     body: web::Json<RegisterSession>,
 ) -> Result<HttpResponse, ApiError> {
     valid_name(&body.name)?;
-    let (session, created) = hub.register_session(&body.name).await?;
+    let (session, created) = hub.register_session(&auth.viewer, &body.name).await?;
     Ok(if created {
         HttpResponse::Created()
     } else {
@@ -79,79 +68,55 @@ pub async fn register(
     .json(session))
 }
 
-async fn known(hub: &Hub, name: &str) -> Result<WaSession, ApiError> {
-    sessions::by_name(&hub.db, name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session {name:?} is not registered")))
-}
-
 #[utoipa::path(get, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody)))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     name: web::Path<String>,
 ) -> Result<web::Json<WaSession>, ApiError> {
-    Ok(web::Json(known(&hub, &name).await?))
+    Ok(web::Json(hub.session(&auth.viewer, &name).await?))
 }
 
-#[derive(Clone, Copy)]
-enum Action {
-    Start,
-    Stop,
-    Logout,
-}
-
-async fn act(hub: &Arc<Hub>, name: &str, action: Action) -> Result<web::Json<WaSession>, ApiError> {
-    let s = known(hub, name).await?;
-    let info = match action {
-        Action::Start => hub.waha.start(name).await?,
-        Action::Stop => hub.waha.stop(name).await?,
-        Action::Logout => hub.waha.logout(name).await?,
-    };
-    hub.record_waha_status(
-        &SessionRef {
-            id: s.id,
-            name: s.name.clone(),
-        },
-        &info,
-        false,
-    )
-    .await?;
-    // WAHA's answer is the freshest word; the `session.status` event follows.
-    let mut session = known(hub, name).await?;
-    session.status = info.status;
-    Ok(web::Json(session))
+async fn act(
+    hub: &Hub,
+    auth: &AuthUser,
+    name: &str,
+    action: SessionAction,
+) -> Result<web::Json<WaSession>, ApiError> {
+    Ok(web::Json(
+        hub.session_action(&auth.viewer, name, action).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/start", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn start(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     name: web::Path<String>,
 ) -> Result<web::Json<WaSession>, ApiError> {
-    act(&hub, &name, Action::Start).await
+    act(&hub, &auth, &name, SessionAction::Start).await
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/stop", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn stop(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     name: web::Path<String>,
 ) -> Result<web::Json<WaSession>, ApiError> {
-    act(&hub, &name, Action::Stop).await
+    act(&hub, &auth, &name, SessionAction::Stop).await
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/logout", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn logout(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     name: web::Path<String>,
 ) -> Result<web::Json<WaSession>, ApiError> {
-    act(&hub, &name, Action::Logout).await
+    act(&hub, &auth, &name, SessionAction::Logout).await
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}/qr", tag = "sessions", security(("bearer" = [])),
@@ -159,11 +124,10 @@ pub async fn logout(
         (status = 502, body = ErrorBody, description = "WAHA has no QR now (the session is not waiting for a scan)")))]
 pub async fn qr(
     hub: web::Data<Arc<Hub>>,
-    _auth: AuthUser,
+    auth: AuthUser,
     name: web::Path<String>,
 ) -> Result<web::Json<Qr>, ApiError> {
-    known(&hub, &name).await?;
-    let qr = hub.waha.qr(&name).await?;
+    let qr = hub.qr(&auth.viewer, &name).await?;
     Ok(web::Json(Qr {
         mimetype: qr.mimetype,
         data: qr.data,

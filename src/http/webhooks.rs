@@ -11,11 +11,10 @@ use tracing::debug;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use crate::actors::hub::WAHA_EVENTS;
 use crate::actors::Hub;
 use crate::store::inbox::Received;
-use crate::store::processing::{Ingest, Ingested, SessionRef};
-use crate::store::sessions;
+use crate::store::ingest::{Ingest, Ingested};
+use crate::waha::events::{translate, WahaEvent};
 use crate::waha::webhook::Envelope;
 
 #[derive(Serialize, ToSchema)]
@@ -42,7 +41,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 fn check_signature(hub: &Hub, req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
-    let Some(key) = hub.config.webhook_hmac_key.as_deref() else {
+    let Some(key) = hub.config().webhook_hmac_key.as_deref() else {
         return Ok(());
     };
     if let Some(alg) = header(req, "x-webhook-hmac-algorithm") {
@@ -64,8 +63,8 @@ fn check_signature(hub: &Hub, req: &HttpRequest, body: &[u8]) -> Result<(), ApiE
             .trim()
             .parse()
             .map_err(|_| ApiError::Unauthorized("X-Webhook-Timestamp is not a number".into()))?;
-        let age = hub.now_ms() - ts;
-        if age > hub.config.webhook_replay_window.as_millis() as i64 {
+        let window = hub.config().webhook_replay_window.as_millis() as i64;
+        if !within_window(hub.now_ms(), ts, window) {
             return Err(ApiError::Unauthorized(
                 "webhook timestamp outside the replay window".into(),
             ));
@@ -74,21 +73,13 @@ fn check_signature(hub: &Hub, req: &HttpRequest, body: &[u8]) -> Result<(), ApiE
     Ok(())
 }
 
-async fn session_ref(hub: &Hub, name: &str) -> Result<SessionRef, ApiError> {
-    if let Some(s) = hub.session_cache.get(name) {
-        return Ok(s.clone());
-    }
-    let s = sessions::by_name(&hub.db, name).await?.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "unknown WhatsApp session {name:?}: register it with POST /api/sessions"
-        ))
-    })?;
-    let r = SessionRef {
-        id: s.id,
-        name: s.name,
-    };
-    hub.session_cache.insert(name.to_string(), r.clone());
-    Ok(r)
+/// Whether a webhook stamped `ts` may be accepted at `now` (both ms): at most `window`
+/// old, and no further ahead than that either (clocks drift; a stamp from far in the
+/// future is a forgery or a broken clock, not a fresh request).
+fn within_window(now: i64, ts: i64, window: i64) -> bool {
+    now.checked_sub(ts)
+        .and_then(i64::checked_abs)
+        .is_some_and(|age| age <= window)
 }
 
 #[utoipa::path(post, path = "/webhooks/waha", tag = "webhooks",
@@ -112,17 +103,26 @@ pub async fn receive(
             "expected Content-Type: application/json, got {content_type:?}"
         )));
     }
-    let body = read_body(payload, hub.config.webhook_max_body).await?;
+    let body = read_body(payload, hub.config().webhook_max_body).await?;
     check_signature(&hub, &req, &body)?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("invalid webhook body: {e}")))?;
     // The hub acts on the events it asks WAHA for; anything else is acknowledged and dropped.
-    if !WAHA_EVENTS.contains(&envelope.event.as_str()) {
+    if WahaEvent::parse(&envelope.event).is_none() {
         debug!(event = %envelope.event, "ignoring an event the hub does not handle");
         metrics::counter!("tickhub_webhooks_total", "outcome" => "ignored").increment(1);
         return Ok(HttpResponse::Ok().json(WebhookAck { status: "ignored" }));
     }
-    let session = session_ref(&hub, &envelope.session).await?;
+    let session = hub
+        .registry()
+        .resolve(&envelope.session)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "unknown WhatsApp session {:?}: register it with POST /api/sessions",
+                envelope.session
+            ))
+        })?;
     let event_key = match envelope.id.as_deref().filter(|id| !id.is_empty()) {
         Some(id) => id.to_string(),
         // Old WAHA sends no event id; its retries resend the same bytes.
@@ -135,10 +135,11 @@ pub async fn receive(
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     let ingested = hub
+        .registry()
         .ingest(Ingest {
             session,
-            received,
-            envelope: Arc::new(envelope),
+            row: received,
+            inbound: Arc::new(translate(&envelope)),
             known: None,
         })
         .await?;
@@ -148,4 +149,22 @@ pub async fn receive(
     };
     metrics::counter!("tickhub_webhooks_total", "outcome" => status).increment(1);
     Ok(HttpResponse::Ok().json(WebhookAck { status }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_window;
+
+    #[test]
+    fn the_replay_window_bounds_both_ways_without_overflow() {
+        let now = 1_700_000_000_000;
+        assert!(within_window(now, now, 600_000));
+        assert!(within_window(now, now - 600_000, 600_000));
+        assert!(!within_window(now, now - 600_001, 600_000));
+        assert!(within_window(now, now + 5_000, 600_000));
+        assert!(!within_window(now, now + 600_001, 600_000));
+        assert!(!within_window(now, i64::MIN, 600_000));
+        assert!(!within_window(now, i64::MAX, 600_000));
+        assert!(!within_window(-1, i64::MAX, 600_000));
+    }
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Db, Result, StoreError, Tx};
-use crate::{on_pool, on_tx, on_write_pool};
+use super::{id_list, Db, Result, StoreError, Tx};
+use crate::domain::access::ContactFilter;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Contact {
@@ -44,6 +44,7 @@ macro_rules! select {
 /// Newest first by id; `q` matches name, push name, phone or chat id.
 pub async fn list(
     db: &Db,
+    access: &ContactFilter,
     q: Option<&str>,
     before: Option<i64>,
     limit: i64,
@@ -53,8 +54,10 @@ pub async fn list(
         "WHERE ($1 IS NULL OR lower(COALESCE(name, '')) LIKE $1 OR lower(COALESCE(push_name, '')) LIKE $1
                 OR COALESCE(phone, '') LIKE $1 OR chat_id LIKE $1)
            AND ($2 IS NULL OR id < $2)
+           AND ($4 IS NULL OR (',' || $4 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
          ORDER BY id DESC LIMIT $3"))
-        .bind(pattern).bind(before).bind(limit).fetch_all(p).await)?;
+        .bind(pattern).bind(before).bind(limit).bind(id_list(access.sessions.as_deref()))
+        .fetch_all(p).await)?;
     Ok(rows)
 }
 

@@ -3,8 +3,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, Result, Tx};
-use crate::{on_pool, on_tx};
+use super::{id_list, Db, Result, Tx};
+use crate::domain::access::ConversationFilter;
+use crate::domain::{ConversationFacts, ConversationStatus};
 
 /// A conversation as agents see it over HTTP and in `conversation.updated`.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -17,8 +18,8 @@ pub struct Conversation {
     pub contact_id: Option<i64>,
     pub is_group: bool,
     pub title: Option<String>,
-    /// bot | pending | open | resolved
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ConversationStatus,
     pub assignee_id: Option<i64>,
     /// Inbound messages since an agent last read the conversation.
     pub unread: i64,
@@ -41,7 +42,7 @@ macro_rules! select {
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
-    pub status: Option<String>,
+    pub status: Option<ConversationStatus>,
     pub session_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
@@ -67,8 +68,19 @@ impl Cursor {
     }
 }
 
+impl Conversation {
+    pub fn facts(&self) -> ConversationFacts {
+        ConversationFacts {
+            session_id: self.session_id,
+            assignee_id: self.assignee_id,
+        }
+    }
+}
+
+/// The conversations `access` lets through, filtered by `f`, newest activity first.
 pub async fn list(
     db: &Db,
+    access: &ConversationFilter,
     f: &Filter,
     after: Option<Cursor>,
     limit: i64,
@@ -77,11 +89,29 @@ pub async fn list(
         "WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.session_id = $2)
            AND ($3 IS NULL OR c.assignee_id = $3) AND ($4 = FALSE OR c.assignee_id IS NULL)
            AND ($5 IS NULL OR c.last_message_at < $5 OR (c.last_message_at = $5 AND c.id < $6))
+           AND ($8 IS NULL OR (',' || $8 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND ($9 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $9)
          ORDER BY c.last_message_at DESC, c.id DESC LIMIT $7"))
-        .bind(f.status.as_deref()).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
+        .bind(f.status.map(|s| s.as_str())).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
         .bind(after.map(|c| c.at)).bind(after.map(|c| c.id)).bind(limit)
+        .bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned)
         .fetch_all(p).await)?;
     Ok(rows)
+}
+
+/// A conversation, only when `access` lets it through (else it does not exist).
+pub async fn get_visible(
+    db: &Db,
+    access: &ConversationFilter,
+    id: i64,
+) -> Result<Option<Conversation>> {
+    let row = on_pool!(db, p => sqlx::query_as(select!(
+        "WHERE c.id = $1
+           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND ($3 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $3)"))
+        .bind(id).bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned)
+        .fetch_optional(p).await)?;
+    Ok(row)
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Conversation>> {
@@ -108,7 +138,7 @@ pub struct NewConversation<'a> {
     pub contact_id: Option<i64>,
     pub is_group: bool,
     pub title: Option<&'a str>,
-    pub status: &'a str,
+    pub status: ConversationStatus,
 }
 
 /// Creates a chat's conversation (the caller, on the writer, has checked it is new).
@@ -119,7 +149,7 @@ pub async fn insert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<i64> {
             last_message_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7) RETURNING id")
         .bind(n.session_id).bind(n.chat_id).bind(n.contact_id).bind(n.is_group).bind(n.title)
-        .bind(n.status).bind(now)
+        .bind(n.status.as_str()).bind(now)
         .fetch_one(c).await)?;
     Ok(id)
 }
@@ -154,10 +184,10 @@ pub async fn mark_read(tx: &mut Tx, id: i64) -> Result<bool> {
     Ok(n > 0)
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: &str) -> Result<()> {
+pub async fn set_status(tx: &mut Tx, id: i64, status: ConversationStatus) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query("UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1")
-        .bind(id).bind(status).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(id).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

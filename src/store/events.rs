@@ -5,35 +5,21 @@
 
 use bytestring::ByteString;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
-use super::{Db, Result, Tx};
-use crate::domain::visibility::Viewer;
-use crate::domain::{EventKind, EventScope};
-use crate::{on_pool, on_tx};
-
-/// A committed event, with its frame serialized once for every socket that receives it.
-#[derive(Debug, Clone)]
-pub struct LoggedEvent {
-    pub seq: i64,
-    pub kind: &'static str,
-    pub scope: EventScope,
-    /// Cheap to clone: every socket shares the one buffer.
-    pub frame: ByteString,
-}
-
-pub fn frame(kind: &str, seq: Option<i64>, data: &str) -> String {
-    match seq {
-        Some(seq) => format!(r#"{{"type":"{kind}","seq":{seq},"data":{data}}}"#),
-        None => format!(r#"{{"type":"{kind}","seq":null,"data":{data}}}"#),
-    }
-}
+use super::conversations::{self, Conversation};
+use super::messages::{self, Message};
+use super::{id_list, Db, Result, StoreError, Tx};
+use crate::domain::access::{ConversationEvents, EventFilter};
+use crate::domain::event::{encode, frame};
+use crate::domain::{EventKind, EventScope, LoggedEvent};
 
 /// An event appended in a transaction, written to the log when the transaction ends.
 #[derive(Debug)]
 pub struct Pending {
     kind: EventKind,
     scope: EventScope,
-    data: String,
+    data: Box<RawValue>,
 }
 
 /// Appends an event to the log of `tx`; it gets its seq, and is published, when `tx`
@@ -44,14 +30,45 @@ pub async fn append<T: Serialize>(
     scope: EventScope,
     data: &T,
 ) -> Result<()> {
-    let data = encode(data)?;
+    let data = encode(data).map_err(|e| StoreError::Database(format!("event encoding: {e}")))?;
     tx.pending.push(Pending { kind, scope, data });
     Ok(())
 }
 
-pub fn encode<T: Serialize>(data: &T) -> Result<String> {
-    serde_json::to_string(data)
-        .map_err(|e| super::StoreError::Database(format!("event encoding: {e}")))
+pub fn conversation_scope(c: &Conversation) -> EventScope {
+    EventScope::conversation(c.session_id, c.id, c.assignee_id)
+}
+
+/// Logs `conversation.updated` with the conversation as it now is.
+pub async fn log_conversation(tx: &mut Tx, id: i64) -> Result<Conversation> {
+    let c = conversations::get_in(tx, id).await?;
+    append(
+        tx,
+        EventKind::ConversationUpdated,
+        conversation_scope(&c),
+        &c,
+    )
+    .await?;
+    Ok(c)
+}
+
+/// `message.created` and `conversation.updated` for a new message.
+pub async fn log_created(tx: &mut Tx, msg: &Message, conv: &Conversation) -> Result<()> {
+    let scope = conversation_scope(conv);
+    append(tx, EventKind::MessageCreated, scope, msg).await?;
+    append(tx, EventKind::ConversationUpdated, scope, conv).await
+}
+
+/// Logs `kind` with the message as it now is.
+pub async fn log_message(
+    tx: &mut Tx,
+    kind: EventKind,
+    conv: &Conversation,
+    id: i64,
+) -> Result<Message> {
+    let m = Message::from(messages::get_in(tx, id).await?);
+    append(tx, kind, conversation_scope(conv), &m).await?;
+    Ok(m)
 }
 
 /// Rows per INSERT: 8 parameters each, well under both databases' limits.
@@ -86,7 +103,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
                     .bind(e.scope.assignee_id)
                     .bind(e.scope.user_id)
                     .bind(e.scope.supervisors_only)
-                    .bind(e.data.as_str())
+                    .bind(e.data.get())
                     .bind(now);
             }
             q.fetch_all(c).await
@@ -95,10 +112,10 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
         seqs.sort_unstable();
         for (e, seq) in chunk.iter().zip(seqs) {
             logged.push(LoggedEvent {
-                seq,
-                kind: e.kind.as_str(),
+                seq: Some(seq),
+                kind: e.kind,
                 scope: e.scope,
-                frame: frame(e.kind.as_str(), Some(seq), &e.data).into(),
+                frame: frame(e.kind, Some(seq), &e.data),
             });
         }
     }
@@ -108,20 +125,16 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
 #[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
-    #[sqlx(rename = "type")]
-    kind: String,
-    session_id: Option<i64>,
-    conversation_id: Option<i64>,
-    assignee_id: Option<i64>,
-    user_id: Option<i64>,
-    supervisors_only: bool,
+    #[sqlx(rename = "type", try_from = "String")]
+    kind: EventKind,
     data: String,
 }
 
-/// The outcome of asking for the events after a `since`.
+/// One page of a replay.
 pub enum Replay {
-    /// Events the viewer is entitled to, oldest first, and the last seq scanned.
-    Events {
+    /// Events the viewer is entitled to, oldest first, and the seq the page reaches (every
+    /// event up to it has been considered).
+    Page {
         frames: Vec<ByteString>,
         scanned_to: i64,
     },
@@ -142,31 +155,47 @@ async fn pruned_through(db: &Db) -> Result<i64> {
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-/// One page of the events after `since` (up to `upto`) that `viewer` may see.
-pub async fn replay(db: &Db, viewer: &Viewer, since: i64, upto: i64, page: i64) -> Result<Replay> {
+/// One page (at most `page` events) of those after `since`, up to `upto`, that the
+/// filter lets through — filtered in SQL, the same rule as `EventFilter::matches`.
+pub async fn replay(
+    db: &Db,
+    filter: &EventFilter,
+    since: i64,
+    upto: i64,
+    page: i64,
+) -> Result<Replay> {
     if since < pruned_through(db).await? || since > upto {
         return Ok(Replay::ResyncRequired);
     }
+    let (conversations, mine) = match &filter.conversations {
+        ConversationEvents::None => (false, None),
+        ConversationEvents::Visible { mine_or_unassigned } => (true, *mine_or_unassigned),
+    };
     let rows: Vec<EventRow> = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data
-         FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3")
+        "SELECT id, type, data FROM events
+         WHERE id > $1 AND id <= $2
+           AND (user_id IS NULL OR user_id = $4)
+           AND (user_id IS NOT NULL OR (
+                (supervisors_only = FALSE OR $5)
+            AND ($6 IS NULL OR session_id IS NULL
+                 OR (',' || $6 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
+            AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))))
+         ORDER BY id LIMIT $3")
         .bind(since).bind(upto).bind(page)
+        .bind(filter.user_id).bind(filter.supervisor).bind(id_list(filter.sessions.as_deref()))
+        .bind(conversations).bind(mine)
         .fetch_all(p).await)?;
-    let scanned_to = rows.last().map(|r| r.id).unwrap_or(upto);
-    let frames = rows
-        .into_iter()
-        .filter(|r| {
-            viewer.can_see(&EventScope {
-                session_id: r.session_id,
-                conversation_id: r.conversation_id,
-                assignee_id: r.assignee_id,
-                user_id: r.user_id,
-                supervisors_only: r.supervisors_only,
-            })
-        })
-        .map(|r| ByteString::from(frame(&r.kind, Some(r.id), &r.data)))
-        .collect();
-    Ok(Replay::Events { frames, scanned_to })
+    let scanned_to = match rows.last() {
+        Some(last) if rows.len() as i64 >= page => last.id,
+        _ => upto,
+    };
+    let mut frames = Vec::with_capacity(rows.len());
+    for r in rows {
+        let data = RawValue::from_string(r.data)
+            .map_err(|e| StoreError::Database(format!("event {} holds bad JSON: {e}", r.id)))?;
+        frames.push(frame(r.kind, Some(r.id), &data));
+    }
+    Ok(Replay::Page { frames, scanned_to })
 }
 
 /// Drops events older than `before_ms` and records how far the log was cut, so a later

@@ -3,7 +3,6 @@
 //! replays it instead of losing it. Unique on the event key, so WAHA's retries are absorbed.
 
 use super::{Db, Result, Tx};
-use crate::{on_pool, on_tx};
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -27,11 +26,12 @@ pub async fn insert(tx: &mut Tx, r: &Received, processed: bool) -> Result<Option
     Ok(id)
 }
 
-/// Records a failed attempt at processing a stored webhook.
-pub async fn record_failure(tx: &mut Tx, id: i64, error: &str) -> Result<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
-        .bind(id).bind(error).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Records a failed attempt at processing a stored webhook; returns the attempts so far.
+pub async fn record_failure(tx: &mut Tx, id: i64, error: &str) -> Result<i64> {
+    let attempts: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts")
+        .bind(id).bind(error).fetch_one(c).await)?;
+    Ok(attempts)
 }
 
 pub async fn mark_processed(tx: &mut Tx, id: i64) -> Result<()> {
@@ -46,6 +46,7 @@ pub struct Pending {
     pub id: i64,
     pub session_id: i64,
     pub body: String,
+    pub attempts: i64,
 }
 
 /// Processing attempts after which a stored webhook is left for an operator (its error is
@@ -55,7 +56,7 @@ pub const MAX_ATTEMPTS: i64 = 5;
 /// Unprocessed events received before `before_ms`, oldest first, after `after_id`.
 pub async fn pending(db: &Db, after_id: i64, before_ms: i64, limit: i64) -> Result<Vec<Pending>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, session_id, body FROM inbox
+        "SELECT id, session_id, body, attempts FROM inbox
          WHERE processed_at IS NULL AND attempts < $4 AND id > $1 AND received_at < $2
          ORDER BY id LIMIT $3")
         .bind(after_id).bind(before_ms).bind(limit).bind(MAX_ATTEMPTS).fetch_all(p).await)?;
@@ -67,5 +68,41 @@ pub async fn pending(db: &Db, after_id: i64, before_ms: i64, limit: i64) -> Resu
 pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < $1")
         .bind(before_ms).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n)
+}
+
+/// A stored webhook the hub gave up applying, for operators.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct FailedWebhook {
+    pub id: i64,
+    /// WhatsApp session name.
+    pub session: String,
+    /// WAHA's event name.
+    pub event: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub received_at: i64,
+    /// The webhook body as WAHA sent it.
+    pub body: String,
+}
+
+/// Webhooks given up on (unprocessed after [`MAX_ATTEMPTS`]), newest first, before the
+/// cursor `before` (an inbox id).
+pub async fn failed(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<FailedWebhook>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT i.id, s.name AS session, i.event, i.attempts, i.last_error, i.received_at, i.body
+         FROM inbox i JOIN wa_sessions s ON s.id = i.session_id
+         WHERE i.processed_at IS NULL AND i.attempts >= $1 AND ($2 IS NULL OR i.id < $2)
+         ORDER BY i.id DESC LIMIT $3")
+        .bind(MAX_ATTEMPTS).bind(before).bind(limit).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// How many webhooks were given up on (for /metrics).
+pub async fn count_failed(db: &Db) -> Result<i64> {
+    let n: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL AND attempts >= $1")
+        .bind(MAX_ATTEMPTS).fetch_one(p).await)?;
     Ok(n)
 }

@@ -5,14 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Db, Result, Tx};
-use crate::{on_pool, on_tx};
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Media {
-    pub url: Option<String>,
-    pub mimetype: Option<String>,
-    pub filename: Option<String>,
-}
+pub use crate::domain::Media;
+use crate::domain::{AckStatus, Direction};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Reaction {
@@ -28,14 +23,11 @@ pub struct Message {
     pub conversation_id: i64,
     /// WhatsApp session name.
     pub session: String,
-    /// `in` from the customer, `out` from the business (an agent, a bot, or the phone).
-    #[schema(example = "in")]
-    pub direction: String,
+    pub direction: Direction,
     pub text: String,
     /// WAHA's message id (`null` for an outbound message not yet handed to WAHA).
     pub waha_id: Option<String>,
-    /// pending | sent | delivered | read | played | failed
-    pub status: String,
+    pub status: AckStatus,
     /// The sender's WhatsApp id (the member, in groups).
     pub sender: Option<String>,
     pub sender_name: Option<String>,
@@ -58,9 +50,11 @@ pub struct MessageRow {
     pub session: String,
     pub waha_id: Option<String>,
     pub raw_id: Option<String>,
-    pub direction: String,
+    #[sqlx(try_from = "String")]
+    pub direction: Direction,
     pub text: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AckStatus,
     pub sender: Option<String>,
     pub sender_name: Option<String>,
     pub media_url: Option<String>,
@@ -166,9 +160,9 @@ pub struct NewMessage<'a> {
     pub conversation_id: i64,
     pub session_id: i64,
     pub waha_id: Option<&'a str>,
-    pub direction: &'a str,
+    pub direction: Direction,
     pub text: &'a str,
-    pub status: &'a str,
+    pub status: AckStatus,
     pub sender: Option<&'a str>,
     pub sender_name: Option<&'a str>,
     pub media: Option<&'a Media>,
@@ -184,10 +178,10 @@ impl NewMessage<'_> {
             id,
             conversation_id: self.conversation_id,
             session: session.to_string(),
-            direction: self.direction.to_string(),
+            direction: self.direction,
             text: self.text.to_string(),
             waha_id: self.waha_id.map(str::to_string),
-            status: self.status.to_string(),
+            status: self.status,
             sender: self.sender.map(str::to_string),
             sender_name: self.sender_name.map(str::to_string),
             media: self.media.cloned(),
@@ -212,7 +206,7 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT DO NOTHING RETURNING id")
         .bind(m.conversation_id).bind(m.session_id).bind(m.waha_id).bind(raw_id)
-        .bind(m.direction).bind(m.text).bind(m.status).bind(m.sender).bind(m.sender_name)
+        .bind(m.direction.as_str()).bind(m.text).bind(m.status.as_str()).bind(m.sender).bind(m.sender_name)
         .bind(m.media.and_then(|x| x.url.as_deref()))
         .bind(m.media.and_then(|x| x.mimetype.as_deref()))
         .bind(m.media.and_then(|x| x.filename.as_deref()))
@@ -221,12 +215,12 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
     Ok(id)
 }
 
-/// Moves a message from status `from` to `to`; `false` when it no longer had `from` (a
-/// concurrent writer moved it first: read it again and decide again).
-pub async fn set_status(tx: &mut Tx, id: i64, from: &str, to: &str) -> Result<bool> {
-    let n = on_tx!(tx, c => sqlx::query("UPDATE messages SET status = $3 WHERE id = $1 AND status = $2")
-        .bind(id).bind(from).bind(to).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n > 0)
+/// Sets a message's status. Every change to a message goes through its conversation's
+/// actor, one at a time, so the caller's decision (acks only move forward) stands.
+pub async fn set_status(tx: &mut Tx, id: i64, to: AckStatus) -> Result<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE messages SET status = $2 WHERE id = $1")
+        .bind(id).bind(to.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn set_waha_id(tx: &mut Tx, id: i64, waha_id: &str) -> Result<()> {

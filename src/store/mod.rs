@@ -1,18 +1,61 @@
-//! Durable state behind one interface for SQLite (embedded default) and PostgreSQL.
+//! Durable state behind one interface for SQLite (embedded default) and PostgreSQL:
+//! one file per aggregate (reads and the statements that change it), and transaction
+//! scripts over domain types for what the actors do (`ingest` for what arrives from
+//! WhatsApp, `outbound` for what the business sends); PostgreSQL-only SQL sits in its own
+//! file (`ingest_pg`).
 //!
 //! Queries are written once with `$n` placeholders, which both backends accept, and run on
 //! whichever pool is configured through the `on_pool!`/`on_tx!` macros. Writes that log
-//! events go through the [`writer::Writer`], a single group-committing task, so that event
-//! `seq` numbers are assigned in commit order and thousands of webhooks per second cost a
+//! events go through the [`writer::Writer`], a group-committing task, so that event `seq`
+//! numbers are assigned in commit order and thousands of webhooks per second cost a
 //! handful of transactions.
+
+/// Runs the same query code on whichever read pool is configured.
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { read: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs the same statement code on whichever write pool is configured (outside the writer:
+/// only for writes that log no event, e.g. users and tokens).
+macro_rules! on_write_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { write: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs the same statement code on whichever backend the transaction is on.
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.conn {
+            $crate::store::writer::Conn::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::store::writer::Conn::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
 
 pub mod contacts;
 pub mod conversations;
 pub mod events;
 pub mod inbox;
+pub mod ingest;
+mod ingest_pg;
 pub mod messages;
+pub mod outbound;
 pub mod outbox;
-pub mod processing;
 pub mod sessions;
 pub mod users;
 pub mod writer;
@@ -87,27 +130,11 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// Runs the same query code on whichever read pool is configured.
-#[macro_export]
-macro_rules! on_pool {
-    ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite { read: $p, .. } => $body,
-            $crate::store::Db::Postgres($p) => $body,
-        }
-    };
-}
-
-/// Runs the same statement code on whichever write pool is configured (outside the writer:
-/// only for writes that log no event, e.g. users and tokens).
-#[macro_export]
-macro_rules! on_write_pool {
-    ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite { write: $p, .. } => $body,
-            $crate::store::Db::Postgres($p) => $body,
-        }
-    };
+/// A list of ids as one bound text value (`"1,2,3"`), matched in SQL with
+/// `(',' || $n || ',') LIKE ('%,' || CAST(col AS TEXT) || ',%')`: the same statement on
+/// both backends, whatever the list's length. `None` stays `NULL` (no restriction).
+pub(crate) fn id_list(ids: Option<&[i64]>) -> Option<String> {
+    ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
 impl Db {

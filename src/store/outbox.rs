@@ -3,7 +3,7 @@
 //! timeout mid-request) is checked against WAHA before it is ever sent again.
 
 use super::{Db, Result, Tx};
-use crate::{on_pool, on_tx};
+use crate::domain::OutboxState;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxItem {
@@ -12,8 +12,8 @@ pub struct OutboxItem {
     pub session_id: i64,
     pub chat_id: String,
     pub text: String,
-    /// queued | sending | sent | failed
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: OutboxState,
     pub attempts: i64,
     pub next_attempt_at: i64,
     /// The WAHA id reserved for this message, once known.
@@ -40,8 +40,8 @@ pub async fn insert(
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO outbox (message_id, session_id, chat_id, text, state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $5) RETURNING id")
-        .bind(message_id).bind(session_id).bind(chat_id).bind(text).bind(now)
+         VALUES ($1, $2, $3, $4, $6, 0, $5, $5, $5) RETURNING id")
+        .bind(message_id).bind(session_id).bind(chat_id).bind(text).bind(now).bind(OutboxState::Queued.as_str())
         .fetch_one(c).await)?;
     Ok(id)
 }
@@ -49,8 +49,8 @@ pub async fn insert(
 /// Everything not yet sent for a session, oldest first (read at start-up).
 pub async fn open_for_session(db: &Db, session_id: i64) -> Result<Vec<OutboxItem>> {
     let rows = on_pool!(db, p => sqlx::query_as(select!(
-        "WHERE o.session_id = $1 AND o.state IN ('queued', 'sending') ORDER BY o.id"))
-        .bind(session_id).fetch_all(p).await)?;
+        "WHERE o.session_id = $1 AND o.state IN ($2, $3) ORDER BY o.id"))
+        .bind(session_id).bind(OutboxState::Queued.as_str()).bind(OutboxState::Sending.as_str()).fetch_all(p).await)?;
     Ok(rows)
 }
 
@@ -64,23 +64,23 @@ pub async fn get_in(tx: &mut Tx, id: i64) -> Result<OutboxItem> {
 pub async fn mark_sending(tx: &mut Tx, id: i64) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query(
-        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = $2 WHERE id = $1")
-        .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        "UPDATE outbox SET state = $3, attempts = attempts + 1, updated_at = $2 WHERE id = $1")
+        .bind(id).bind(now).bind(OutboxState::Sending.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-pub async fn finish(tx: &mut Tx, id: i64, state: &str, error: Option<&str>) -> Result<()> {
+pub async fn finish(tx: &mut Tx, id: i64, state: OutboxState, error: Option<&str>) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query("UPDATE outbox SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
-        .bind(id).bind(state).bind(error).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(id).bind(state.as_str()).bind(error).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn retry_at(tx: &mut Tx, id: i64, at: i64, error: &str) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $1")
-        .bind(id).bind(at).bind(error).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        "UPDATE outbox SET state = $5, next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $1")
+        .bind(id).bind(at).bind(error).bind(now).bind(OutboxState::Queued.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -4,7 +4,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Db, Result, Tx};
-use crate::{on_pool, on_tx, on_write_pool};
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct WaSession {
@@ -35,6 +34,16 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
         "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(p).await)?;
     Ok(s)
+}
+
+/// The sessions among `ids` (`None`: all), by name.
+pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions
+         WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
+         ORDER BY name")
+        .bind(super::id_list(ids)).fetch_all(p).await)?;
+    Ok(rows)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<WaSession>> {

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::{Db, Result, StoreError};
 use crate::domain::Role;
-use crate::{on_pool, on_write_pool};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {

@@ -14,12 +14,13 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::events::LoggedEvent;
 use super::{Db, Result, StoreError};
 use crate::domain::clock::SharedClock;
+use crate::domain::LoggedEvent;
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
@@ -40,23 +41,6 @@ pub struct Tx {
     pub now: i64,
     /// Events appended in this transaction, written and published when it ends.
     pub(crate) pending: Vec<super::events::Pending>,
-}
-
-/// Runs the same statement code on whichever backend the transaction is on.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, $c:ident => $body:expr) => {
-        match &mut $tx.conn {
-            $crate::store::writer::Conn::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::store::writer::Conn::Postgres(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
 }
 
 trait Job: Send {
@@ -103,6 +87,12 @@ pub type PostCommit = Arc<dyn Fn(Vec<LoggedEvent>) + Send + Sync>;
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    control: Arc<Control>,
+}
+
+struct Control {
+    closing: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -130,10 +120,33 @@ impl Writer {
             jobs: Mutex::new(rx),
             turn: Mutex::new(()),
         });
-        for _ in 0..writers {
-            tokio::spawn(run(shared.clone()));
+        let (closing, closed) = watch::channel(false);
+        let tasks = (0..writers)
+            .map(|_| tokio::spawn(run(shared.clone(), closed.clone())))
+            .collect();
+        Writer {
+            jobs: tx,
+            control: Arc::new(Control {
+                closing,
+                tasks: std::sync::Mutex::new(tasks),
+            }),
         }
-        Writer { jobs: tx }
+    }
+
+    /// Stops taking jobs, commits every job already queued, and returns once the writer
+    /// tasks have finished.
+    pub async fn close(&self) {
+        let _ = self.control.closing.send(true);
+        let tasks = std::mem::take(
+            &mut *self
+                .control
+                .tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for t in tasks {
+            let _ = t.await;
+        }
     }
 
     /// Runs `f` inside the next group-committed transaction and returns its output once
@@ -145,6 +158,9 @@ impl Writer {
         O: Send + 'static,
         F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
     {
+        if *self.control.closing.borrow() {
+            return Err(StoreError::WriterGone);
+        }
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
             input,
@@ -231,9 +247,21 @@ async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
     finish_batch(shared, tx).await
 }
 
-async fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
+/// The next batch: waits for a job, then takes what else is queued. Once `closed` is set,
+/// only what is already queued (`None` when nothing is).
+async fn next_batch(
+    shared: &Shared,
+    closed: &mut watch::Receiver<bool>,
+) -> Option<Vec<Box<dyn Job>>> {
     let mut rx = shared.jobs.lock().await;
-    let first = rx.recv().await?;
+    let first = if *closed.borrow() {
+        rx.try_recv().ok()?
+    } else {
+        tokio::select! {
+            job = rx.recv() => job?,
+            _ = closed.wait_for(|c| *c) => rx.try_recv().ok()?,
+        }
+    };
     let mut batch = Vec::with_capacity(16);
     batch.push(first);
     while batch.len() < MAX_BATCH {
@@ -245,8 +273,8 @@ async fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
     Some(batch)
 }
 
-async fn run(shared: Arc<Shared>) {
-    while let Some(mut batch) = next_batch(&shared).await {
+async fn run(shared: Arc<Shared>, mut closed: watch::Receiver<bool>) {
+    while let Some(mut batch) = next_batch(&shared, &mut closed).await {
         let started = std::time::Instant::now();
         let size = batch.len();
         match run_batch(&shared, &mut batch).await {

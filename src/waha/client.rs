@@ -2,7 +2,6 @@
 //! every answer is read leniently: any 2xx is success, unknown fields are ignored and
 //! missing ones tolerated.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -59,36 +58,6 @@ pub struct SessionInfo {
 
 fn unknown() -> String {
     "UNKNOWN".into()
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct SessionConfig {
-    pub webhooks: Vec<WebhookConfig>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookConfig {
-    pub url: String,
-    pub events: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hmac: Option<HmacConfig>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retries: Option<RetriesConfig>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HmacConfig {
-    pub key: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RetriesConfig {
-    pub delay_seconds: u32,
-    pub attempts: u32,
-    pub policy: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,11 +180,11 @@ impl WahaClient {
     }
 
     /// Creates the session with this config and starts it; when WAHA has it already,
-    /// replaces its config and makes sure it runs.
+    /// replaces its config (the caller merges what should survive) and makes sure it runs.
     pub async fn upsert_session(
         &self,
         name: &str,
-        config: &SessionConfig,
+        config: &Value,
     ) -> Result<SessionInfo, WahaError> {
         let create = serde_json::json!({ "name": name, "start": true, "config": config });
         match self

@@ -1,7 +1,9 @@
-//! Everything about WAHA: the webhook payloads it sends us, HMAC signatures, the REST
-//! client we call it with, and a simulator that speaks the same API for tests and demos.
+//! Everything about WAHA: the webhook payloads it sends us and what they mean to the
+//! inbox (`events`), HMAC signatures, the REST client we call it with, and a simulator
+//! that speaks the same API for tests and demos.
 
 pub mod client;
+pub mod events;
 pub mod hmac;
 pub mod sim;
 pub mod webhook;

@@ -193,6 +193,27 @@ impl Hub {
         }
     }
 
+    /// SIGTERM, then waits (at most `wait`) for the hub to exit; its exit status.
+    pub async fn terminate(&mut self, wait: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("the hub is running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(status) = c.try_wait().expect("wait for the hub") {
+                return status;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = c.kill();
+                panic!("the hub did not exit within {wait:?} of SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Starts the hub again on the same port and database.
     pub fn restart(&mut self) {
         self.kill9();

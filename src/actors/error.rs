@@ -1,0 +1,38 @@
+//! What can go wrong behind the hub's front door, for the HTTP layer to map in one place.
+
+use crate::domain::Denied;
+use crate::store::StoreError;
+use crate::waha::client::WahaError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("WAHA: {0}")]
+    Waha(#[from] WahaError),
+    /// Absent, or hidden from the one asking (its existence does not leak).
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the hub is shutting down")]
+    Stopped,
+}
+
+impl HubError {
+    /// The policy's refusal, for `what` (e.g. "conversation 7").
+    pub fn denied(d: Denied, what: impl FnOnce() -> String) -> HubError {
+        match d {
+            Denied::Hidden => HubError::NotFound(what()),
+            Denied::Forbidden(why) => HubError::Forbidden(why),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for HubError {
+    fn from(_: actix::MailboxError) -> Self {
+        HubError::Stopped
+    }
+}

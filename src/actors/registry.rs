@@ -1,0 +1,163 @@
+//! The session registry: the only owner of the session actors' addresses and of the
+//! name → session cache, and the one place that decides where a session's work runs —
+//! this node's actor, or (in cluster mode, later) the node that owns the session.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+
+use super::error::HubError;
+use super::services::Services;
+use super::session::{IngestCmd, ReadCmd, Redeliver, ReplyCmd, ReportStatus, SessionActor};
+use crate::domain::inbound::Account;
+use crate::domain::{Reply, SessionRef};
+use crate::store::conversations::Conversation;
+use crate::store::ingest::{Ingest, Ingested, StoredWebhook};
+use crate::store::messages::Message;
+use crate::store::sessions::{self, WaSession};
+use crate::store::StoreError;
+
+/// Where a session's work goes.
+enum Owner {
+    /// This node runs the session's actor.
+    Local(Addr<SessionActor>),
+}
+
+pub struct SessionRegistry {
+    services: Arc<Services>,
+    actors: DashMap<i64, Addr<SessionActor>>,
+    /// Session name → session (sessions are never renamed or deleted).
+    names: DashMap<String, SessionRef>,
+}
+
+impl SessionRegistry {
+    pub fn new(services: Arc<Services>) -> SessionRegistry {
+        SessionRegistry {
+            services,
+            actors: DashMap::new(),
+            names: DashMap::new(),
+        }
+    }
+
+    /// The session called `name`, if the hub knows it.
+    pub async fn resolve(&self, name: &str) -> Result<Option<SessionRef>, StoreError> {
+        if let Some(s) = self.names.get(name) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(s) = sessions::by_name(&self.services.db, name).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.remember(&s)))
+    }
+
+    /// The session's record, created if missing (`true`: it was), with its actor started.
+    pub async fn ensure(&self, name: &str) -> Result<(WaSession, bool), StoreError> {
+        let (s, created) =
+            sessions::ensure(&self.services.db, name, self.services.now_ms()).await?;
+        let r = self.remember(&s);
+        self.owner(&r);
+        Ok((s, created))
+    }
+
+    /// Starts the actors of every session the database knows (so unsent replies resume).
+    pub async fn start_all(&self) -> Result<usize, StoreError> {
+        let all = sessions::list(&self.services.db).await?;
+        for s in &all {
+            let r = self.remember(s);
+            self.owner(&r);
+        }
+        Ok(all.len())
+    }
+
+    fn remember(&self, s: &WaSession) -> SessionRef {
+        let r = SessionRef {
+            id: s.id,
+            name: s.name.clone(),
+        };
+        self.names.insert(r.name.clone(), r.clone());
+        r
+    }
+
+    /// The session's actor, started on first use. The map entry is held while starting,
+    /// so two threads can never start two actors (two writers) for one session.
+    fn owner(&self, s: &SessionRef) -> Owner {
+        let start = || {
+            let (services, s) = (self.services.clone(), s.clone());
+            SessionActor::start_in_arbiter(&self.services.arbiter(), move |_| {
+                SessionActor::new(services, s)
+            })
+        };
+        let mut entry = self.actors.entry(s.id).or_insert_with(start);
+        if !entry.connected() {
+            *entry = start();
+        }
+        Owner::Local(entry.clone())
+    }
+
+    /// A webhook just received: its conversation stores and applies it in one
+    /// transaction; this returns once that has committed.
+    pub async fn ingest(&self, item: Ingest) -> Result<Ingested, HubError> {
+        match self.owner(&item.session) {
+            Owner::Local(a) => Ok(a.send(IngestCmd(item)).await??),
+        }
+    }
+
+    /// A stored, unapplied webhook, handed to its conversation again (recovery).
+    pub fn redeliver(&self, w: StoredWebhook, attempts: i64) {
+        match self.owner(&w.session) {
+            Owner::Local(a) => a.do_send(Redeliver(w, attempts)),
+        }
+    }
+
+    fn of(conv: &Conversation) -> SessionRef {
+        SessionRef {
+            id: conv.session_id,
+            name: conv.session.clone(),
+        }
+    }
+
+    /// An agent's reply in `conv`: stored by its conversation (with its outbox row), then
+    /// sent by the session's queue. `None` when the conversation is gone.
+    pub async fn reply(
+        &self,
+        conv: &Conversation,
+        reply: Reply,
+    ) -> Result<Option<Message>, HubError> {
+        let cmd = ReplyCmd {
+            chat_id: conv.chat_id.clone(),
+            reply,
+        };
+        match self.owner(&Self::of(conv)) {
+            Owner::Local(a) => a.send(cmd).await?,
+        }
+    }
+
+    pub async fn mark_read(&self, conv: &Conversation) -> Result<Option<Conversation>, HubError> {
+        let cmd = ReadCmd {
+            chat_id: conv.chat_id.clone(),
+            conversation_id: conv.id,
+        };
+        match self.owner(&Self::of(conv)) {
+            Owner::Local(a) => a.send(cmd).await?,
+        }
+    }
+
+    /// What WAHA answered about a session, recorded by its actor.
+    pub async fn report_status(
+        &self,
+        s: &SessionRef,
+        status: String,
+        me: Option<Account>,
+        authoritative: bool,
+    ) -> Result<(), HubError> {
+        let cmd = ReportStatus {
+            status,
+            me,
+            authoritative,
+        };
+        match self.owner(s) {
+            Owner::Local(a) => a.send(cmd).await?,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What every actor and the hub's front door share: configuration, the database and its
+//! writer, the WAHA client, the clock, the bus, and the threads actors run on.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix::ArbiterHandle;
+
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::domain::SharedClock;
+use crate::store::{Db, Writer};
+use crate::waha::client::WahaClient;
+
+pub struct Services {
+    pub config: Config,
+    pub db: Db,
+    pub(crate) writer: Writer,
+    pub waha: WahaClient,
+    pub clock: SharedClock,
+    pub bus: Arc<dyn Bus>,
+    /// The URL WAHA is told to call back.
+    pub webhook_url: String,
+    /// Conversation and session actors are spread over these threads.
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: AtomicUsize,
+}
+
+impl Services {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Config,
+        db: Db,
+        writer: Writer,
+        waha: WahaClient,
+        clock: SharedClock,
+        bus: Arc<dyn Bus>,
+        webhook_url: String,
+        arbiters: Vec<ArbiterHandle>,
+    ) -> Arc<Services> {
+        Arc::new(Services {
+            config,
+            db,
+            writer,
+            waha,
+            clock,
+            bus,
+            webhook_url,
+            arbiters,
+            next_arbiter: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The next thread to start an actor on (round robin).
+    pub(crate) fn arbiter(&self) -> ArbiterHandle {
+        let i = self.next_arbiter.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        self.arbiters[i].clone()
+    }
+}

@@ -1,0 +1,277 @@
+//! Composition: builds the hub from its configuration — database, writer, bus, WAHA
+//! client, clock, actors, HTTP server and background jobs — and stops it cleanly. Tests and
+//! `demo` start it the same way `serve` does; tests may swap the clock, the bus or the WAHA
+//! client through [`AppBuilder`].
+//!
+//! Shutdown (SIGTERM, SIGINT, or [`RunningApp::stop`]): stop accepting, close agents'
+//! sockets (they reconnect elsewhere or later with `since`), let in-flight requests finish
+//! (a webhook in flight is answered after its commit), stop the background jobs, commit
+//! what the writer still holds, close the database.
+
+mod background;
+pub mod shutdown;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Arbiter;
+use actix_web::{web, HttpServer};
+use tracing::info;
+
+use crate::actors::{Hub, Services};
+use crate::bus::local::LocalBus;
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::domain::{SharedClock, SystemClock};
+use crate::store::{Db, StoreError, Writer};
+use crate::waha::client::WahaClient;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// How long in-flight requests get to finish once shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn connect_db(config: &Config) -> Result<Db, StartError> {
+    let db = Db::connect(config).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Builds a hub: the configuration, plus the parts tests may replace (defaults: the
+/// system clock, the in-process bus, a WAHA client for `WAHA_URL`).
+pub struct AppBuilder {
+    config: Config,
+    clock: Option<SharedClock>,
+    bus: Option<Arc<dyn Bus>>,
+    waha: Option<WahaClient>,
+}
+
+impl AppBuilder {
+    pub fn new(config: Config) -> AppBuilder {
+        AppBuilder {
+            config,
+            clock: None,
+            bus: None,
+            waha: None,
+        }
+    }
+
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    pub fn bus(mut self, bus: Arc<dyn Bus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    pub fn waha(mut self, waha: WahaClient) -> Self {
+        self.waha = Some(waha);
+        self
+    }
+
+    /// Starts everything; must run inside an actix System (`#[actix_web::main]`).
+    pub async fn start(self) -> Result<RunningApp, StartError> {
+        let config = self.config;
+        crate::metrics::install();
+        let db = connect_db(&config).await?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let bus = self.bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
+        let waha = self.waha.unwrap_or_else(|| {
+            WahaClient::new(config.waha_url.as_str(), config.waha_api_key.clone())
+        });
+        let publisher = bus.clone();
+        let writer = Writer::start(
+            db.clone(),
+            clock.clone(),
+            Arc::new(move |evs| publisher.publish(evs)),
+        );
+        let listener =
+            std::net::TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let webhook_url = config.webhook_url(addr);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+        let services = Services::new(
+            config.clone(),
+            db,
+            writer,
+            waha,
+            clock,
+            bus,
+            webhook_url,
+            arbiters.iter().map(Arbiter::handle).collect(),
+        );
+        let hub = Hub::new(services.clone());
+
+        let data = web::Data::new(hub.clone());
+        let server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(data.clone())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::http::request_span::RequestSpan,
+                >::new())
+                .configure(crate::http::routes)
+        })
+        // Nagle's algorithm would hold back small websocket frames until the client's
+        // delayed ACK (~40 ms): latency is what this server is for.
+        .tcp_nodelay(true)
+        .listen(listener)
+        .map_err(|source| StartError::Bind { addr, source })?
+        // Signals are ours: sockets must be closed before the drain can end.
+        .disable_signals()
+        .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
+        .run();
+
+        // Sessions known here get their actor now, so unsent replies resume at once.
+        hub.registry().start_all().await?;
+        let (trigger, shutdown) = shutdown::channel();
+        let tasks = vec![
+            actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
+            actix_rt::spawn(background::adopt_waha_sessions(
+                hub.clone(),
+                shutdown.clone(),
+            )),
+            actix_rt::spawn(background::prune(services.clone(), shutdown)),
+        ];
+        info!(%addr, node = %config.node_id, database = ?config.database_kind, waha = %config.waha_url, "tickhub started");
+        Ok(RunningApp {
+            addr,
+            hub,
+            services,
+            handle: server.handle(),
+            server: Some(server),
+            trigger,
+            tasks,
+            arbiters,
+        })
+    }
+}
+
+/// Starts a hub with the default parts.
+pub async fn start(config: Config) -> Result<RunningApp, StartError> {
+    AppBuilder::new(config).start().await
+}
+
+/// A started hub: its address, its front door, and what it takes to stop it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub hub: Arc<Hub>,
+    services: Arc<Services>,
+    handle: actix_web::dev::ServerHandle,
+    server: Option<actix_web::dev::Server>,
+    trigger: shutdown::ShutdownTrigger,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    arbiters: Vec<Arbiter>,
+}
+
+impl RunningApp {
+    /// Runs until SIGTERM or SIGINT (or the server ends on its own), then shuts down.
+    pub async fn run_until_signalled(mut self) -> std::io::Result<()> {
+        let Some(server) = self.server.take() else {
+            return Ok(());
+        };
+        tokio::pin!(server);
+        let ended = tokio::select! {
+            r = &mut server => Some(r),
+            s = signal() => {
+                info!(signal = s, "shutting down");
+                None
+            }
+        };
+        match ended {
+            Some(r) => {
+                self.finish().await;
+                r
+            }
+            None => {
+                self.begin_stop();
+                let r = server.await;
+                self.finish().await;
+                r
+            }
+        }
+    }
+
+    /// Shuts down as on SIGTERM.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        self.begin_stop();
+        let r = match self.server.take() {
+            Some(server) => server.await,
+            None => Ok(()),
+        };
+        self.finish().await;
+        r
+    }
+
+    fn begin_stop(&self) {
+        self.trigger.trigger();
+        self.services
+            .bus
+            .fanout()
+            .close_all("the hub is restarting; reconnect with since");
+        let handle = self.handle.clone();
+        actix_rt::spawn(async move { handle.stop(true).await });
+    }
+
+    /// After the server has stopped: background jobs end, the writer commits what it
+    /// holds, the database closes.
+    async fn finish(&mut self) {
+        self.trigger.trigger();
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.services.writer.close().await;
+        self.services.db.close().await;
+        for a in self.arbiters.drain(..) {
+            a.stop();
+        }
+        info!("tickhub stopped");
+    }
+}
+
+/// The first of SIGTERM and SIGINT.
+async fn signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}

@@ -1,0 +1,368 @@
+//! The access policy: the one place that answers "may this person see / do this". HTTP
+//! handlers, list queries (through the filters below, turned into SQL by the store),
+//! websocket delivery, `since` replay and websocket commands all ask it.
+//!
+//! The floor is CONTRACT §3a: agents and sales work their sessions' unassigned
+//! conversations and their own; marketing has no inbox; managers see everything in their
+//! sessions; admins see everything and run the sessions and the team.
+
+use super::{EventScope, Role};
+
+/// Which WhatsApp sessions a member may work in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionAccess {
+    /// Every session (admins; and everyone until session access lists exist).
+    All,
+    /// Only these session ids.
+    Only(Vec<i64>),
+}
+
+/// Who is asking: built once per request and once per socket.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub role: Role,
+    pub sessions: SessionAccess,
+}
+
+/// What the policy needs to know about a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationFacts {
+    pub session_id: i64,
+    pub assignee_id: Option<i64>,
+}
+
+/// The conversations a viewer may see, as a filter the store turns into SQL, so lists
+/// never fetch and then filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationFilter {
+    /// `Some`: only these sessions.
+    pub sessions: Option<Vec<i64>>,
+    /// `Some(user)`: only conversations assigned to `user` or to nobody.
+    pub mine_or_unassigned: Option<i64>,
+}
+
+/// The contacts a viewer may see, likewise.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContactFilter {
+    pub sessions: Option<Vec<i64>>,
+}
+
+/// Why something was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The thing is outside what the viewer may see: answer as if it did not exist.
+    Hidden,
+    /// The viewer knows the thing exists but may not do this to it.
+    Forbidden(&'static str),
+}
+
+pub type Decision = Result<(), Denied>;
+
+fn allow(ok: bool, why: &'static str) -> Decision {
+    if ok {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden(why))
+    }
+}
+
+impl Viewer {
+    pub fn may_access_session(&self, session_id: i64) -> bool {
+        match &self.sessions {
+            SessionAccess::All => true,
+            SessionAccess::Only(ids) => ids.contains(&session_id),
+        }
+    }
+
+    fn session_list(&self) -> Option<Vec<i64>> {
+        match &self.sessions {
+            SessionAccess::All => None,
+            SessionAccess::Only(ids) => Some(ids.clone()),
+        }
+    }
+
+    /// Whether this role works the inbox at all.
+    pub fn has_inbox(&self) -> bool {
+        !matches!(self.role, Role::Marketing)
+    }
+
+    // ---- conversations and their messages
+
+    /// The conversations this viewer may list; `Err` when the inbox is not theirs at all.
+    pub fn conversations(&self) -> Result<ConversationFilter, Denied> {
+        allow(self.has_inbox(), "this role has no inbox")?;
+        Ok(ConversationFilter {
+            sessions: self.session_list(),
+            mine_or_unassigned: (!self.role.supervises()).then_some(self.user_id),
+        })
+    }
+
+    pub fn may_see_conversation(&self, c: ConversationFacts) -> Decision {
+        let filter = self.conversations()?;
+        let visible = self.may_access_session(c.session_id)
+            && filter
+                .mine_or_unassigned
+                .is_none_or(|me| c.assignee_id.is_none_or(|a| a == me));
+        if visible {
+            Ok(())
+        } else {
+            Err(Denied::Hidden)
+        }
+    }
+
+    /// Reply, mark read, type: whoever may see a conversation may work in it.
+    pub fn may_act_on_conversation(&self, c: ConversationFacts) -> Decision {
+        self.may_see_conversation(c)
+    }
+
+    // ---- sessions
+
+    pub fn may_see_session(&self, session_id: i64) -> Decision {
+        if self.may_access_session(session_id) {
+            Ok(())
+        } else {
+            Err(Denied::Hidden)
+        }
+    }
+
+    /// The sessions this viewer may list (`None`: all).
+    pub fn sessions_filter(&self) -> Option<Vec<i64>> {
+        self.session_list()
+    }
+
+    /// Register, start, stop, log out, pair: admins only.
+    pub fn may_manage_sessions(&self) -> Decision {
+        allow(
+            self.role == Role::Admin,
+            "only admins manage WhatsApp sessions",
+        )
+    }
+
+    // ---- contacts
+
+    pub fn contacts(&self) -> ContactFilter {
+        ContactFilter {
+            sessions: self.session_list(),
+        }
+    }
+
+    pub fn may_see_contact(&self, session_id: i64) -> Decision {
+        self.may_see_session(session_id)
+    }
+
+    /// Create, edit and delete contacts: everyone but agents, who only read them.
+    pub fn may_write_contacts(&self, session_id: i64) -> Decision {
+        self.may_see_contact(session_id)?;
+        allow(
+            self.role != Role::Agent,
+            "agents read contacts but do not edit them",
+        )
+    }
+
+    // ---- the team and operations
+
+    pub fn may_manage_members(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers manage the team",
+        )
+    }
+
+    /// Operator views (webhooks that could not be applied, …): admins only.
+    pub fn may_operate(&self) -> Decision {
+        allow(self.role == Role::Admin, "only admins see operator views")
+    }
+
+    // ---- events, live and on replay
+
+    /// The events this viewer receives: applied to each live event, and by the store, in
+    /// SQL, to the event log on replay.
+    pub fn events(&self) -> EventFilter {
+        EventFilter {
+            user_id: self.user_id,
+            supervisor: self.role.supervises(),
+            sessions: self.session_list(),
+            conversations: match self.conversations() {
+                Ok(f) => ConversationEvents::Visible {
+                    mine_or_unassigned: f.mine_or_unassigned,
+                },
+                Err(_) => ConversationEvents::None,
+            },
+        }
+    }
+
+    pub fn can_see(&self, scope: &EventScope) -> bool {
+        self.events().matches(scope)
+    }
+}
+
+/// Which conversation events a viewer receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConversationEvents {
+    /// None at all (no inbox).
+    None,
+    /// Those of conversations it may see.
+    Visible { mine_or_unassigned: Option<i64> },
+}
+
+/// The event rule in a form the store can also write as SQL (`store::events::replay`
+/// must say exactly what [`EventFilter::matches`] says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilter {
+    pub user_id: i64,
+    pub supervisor: bool,
+    /// `Some`: only events of these sessions (and events of no session).
+    pub sessions: Option<Vec<i64>>,
+    pub conversations: ConversationEvents,
+}
+
+impl EventFilter {
+    pub fn matches(&self, scope: &EventScope) -> bool {
+        if let Some(user) = scope.user_id {
+            return user == self.user_id;
+        }
+        if scope.supervisors_only && !self.supervisor {
+            return false;
+        }
+        if let (Some(session), Some(ids)) = (scope.session_id, &self.sessions) {
+            if !ids.contains(&session) {
+                return false;
+            }
+        }
+        if scope.conversation_id.is_none() {
+            return true;
+        }
+        match &self.conversations {
+            ConversationEvents::None => false,
+            ConversationEvents::Visible { mine_or_unassigned } => {
+                mine_or_unassigned.is_none_or(|me| scope.assignee_id.is_none_or(|a| a == me))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(role: Role, sessions: SessionAccess) -> Viewer {
+        Viewer {
+            user_id: 5,
+            role,
+            sessions,
+        }
+    }
+
+    fn conv(session_id: i64, assignee_id: Option<i64>) -> ConversationFacts {
+        ConversationFacts {
+            session_id,
+            assignee_id,
+        }
+    }
+
+    fn scope(assignee: Option<i64>) -> EventScope {
+        EventScope {
+            session_id: Some(1),
+            conversation_id: Some(7),
+            assignee_id: assignee,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn agents_see_their_own_and_unassigned() {
+        let agent = viewer(Role::Agent, SessionAccess::All);
+        assert!(agent.can_see(&scope(None)));
+        assert!(agent.can_see(&scope(Some(5))));
+        assert!(!agent.can_see(&scope(Some(6))));
+        assert_eq!(
+            agent.may_see_conversation(conv(1, Some(6))),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            agent.may_act_on_conversation(conv(1, Some(6))),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            agent.conversations(),
+            Ok(ConversationFilter {
+                sessions: None,
+                mine_or_unassigned: Some(5)
+            })
+        );
+        let boss = viewer(Role::Manager, SessionAccess::All);
+        assert!(boss.can_see(&scope(Some(6))));
+        assert_eq!(boss.may_act_on_conversation(conv(1, Some(6))), Ok(()));
+        assert_eq!(boss.conversations().map(|f| f.mine_or_unassigned), Ok(None));
+    }
+
+    #[test]
+    fn nothing_of_a_session_without_access() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![2]));
+            assert!(!v.can_see(&scope(None)), "{role}");
+            let session_event = EventScope {
+                session_id: Some(1),
+                ..Default::default()
+            };
+            assert!(!v.can_see(&session_event), "{role}");
+            assert_eq!(v.may_see_session(1), Err(Denied::Hidden), "{role}");
+            assert_eq!(v.may_see_contact(1), Err(Denied::Hidden), "{role}");
+            assert!(v.may_see_conversation(conv(1, None)).is_err(), "{role}");
+            assert!(v.may_see_conversation(conv(1, Some(5))).is_err(), "{role}");
+        }
+        let v = viewer(Role::Agent, SessionAccess::Only(vec![2]));
+        assert_eq!(v.conversations().map(|f| f.sessions), Ok(Some(vec![2])));
+    }
+
+    #[test]
+    fn marketing_has_no_inbox() {
+        let m = viewer(Role::Marketing, SessionAccess::All);
+        assert!(matches!(m.conversations(), Err(Denied::Forbidden(_))));
+        assert!(m.may_see_conversation(conv(1, None)).is_err());
+        assert!(!m.can_see(&scope(None)));
+        assert!(!m.can_see(&scope(Some(5))));
+        assert_eq!(m.may_write_contacts(1), Ok(()));
+    }
+
+    #[test]
+    fn only_admins_manage_sessions_and_operate() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::All);
+            assert_eq!(
+                v.may_manage_sessions().is_ok(),
+                *role == Role::Admin,
+                "{role}"
+            );
+            assert_eq!(v.may_operate().is_ok(), *role == Role::Admin, "{role}");
+            assert_eq!(v.may_manage_members().is_ok(), role.supervises(), "{role}");
+            assert_eq!(
+                v.may_write_contacts(1).is_ok(),
+                *role != Role::Agent,
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn presence_is_for_supervisors_and_personal_events_for_their_user() {
+        let presence = EventScope {
+            supervisors_only: true,
+            ..Default::default()
+        };
+        assert!(!viewer(Role::Agent, SessionAccess::All).can_see(&presence));
+        assert!(viewer(Role::Admin, SessionAccess::All).can_see(&presence));
+        let personal = EventScope {
+            user_id: Some(9),
+            ..Default::default()
+        };
+        assert!(!viewer(Role::Admin, SessionAccess::All).can_see(&personal));
+        assert!(Viewer {
+            user_id: 9,
+            role: Role::Agent,
+            sessions: SessionAccess::All
+        }
+        .can_see(&personal));
+    }
+}

@@ -1,0 +1,190 @@
+//! What clients send over the websocket: commands, parsed into types before anything acts
+//! on them. A command that cannot be read is answered with an `error` frame, never dropped.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::PresenceStatus;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Answered by the `message.created` event echoing `client_id`.
+    MessageSend {
+        conversation_id: i64,
+        text: String,
+        client_id: Option<String>,
+    },
+    ConversationRead {
+        conversation_id: i64,
+    },
+    Typing {
+        conversation_id: i64,
+    },
+    PresenceSet {
+        status: PresenceStatus,
+    },
+    Ping,
+}
+
+/// Why a command was refused, as the `error` frame says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// `bad_command` (not a command at all), `unknown_command`, `invalid` (bad data).
+    pub code: &'static str,
+    pub message: String,
+    /// Echoed so the client can match the error to what it sent.
+    pub client_id: Option<String>,
+}
+
+impl CommandError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError {
+            code,
+            message: message.into(),
+            client_id: None,
+        }
+    }
+}
+
+/// The longest message text accepted, in bytes (WhatsApp's own limit is near 65k chars;
+/// agents' replies are far shorter).
+pub const MAX_TEXT: usize = 4096;
+
+/// The rule for a message an agent sends, over HTTP and the websocket alike.
+pub fn validate_text(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("text must not be empty".into());
+    }
+    if text.len() > MAX_TEXT {
+        return Err(format!("text is longer than {MAX_TEXT} bytes"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    data: Value,
+}
+
+#[derive(Deserialize)]
+struct Send {
+    conversation_id: i64,
+    text: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConversationRef {
+    conversation_id: i64,
+}
+
+#[derive(Deserialize)]
+struct PresenceSet {
+    status: String,
+}
+
+fn data<T: DeserializeOwned>(v: Value) -> Result<T, CommandError> {
+    serde_json::from_value(v).map_err(|e| CommandError::new("invalid", e.to_string()))
+}
+
+impl Command {
+    pub fn parse(text: &str) -> Result<Command, CommandError> {
+        let env: Envelope = serde_json::from_str(text)
+            .map_err(|e| CommandError::new("bad_command", format!("not a command: {e}")))?;
+        Ok(match env.kind.as_str() {
+            "message.send" => {
+                let s: Send = data(env.data)?;
+                validate_text(&s.text).map_err(|m| CommandError {
+                    client_id: s.client_id.clone(),
+                    ..CommandError::new("invalid", m)
+                })?;
+                Command::MessageSend {
+                    conversation_id: s.conversation_id,
+                    text: s.text,
+                    client_id: s.client_id,
+                }
+            }
+            "conversation.read" => Command::ConversationRead {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "typing" => Command::Typing {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "presence.set" => {
+                let p: PresenceSet = data(env.data)?;
+                let status = PresenceStatus::parse(&p.status).ok_or_else(|| {
+                    CommandError::new("invalid", "status must be online, away, busy or offline")
+                })?;
+                Command::PresenceSet { status }
+            }
+            "ping" => Command::Ping,
+            other => {
+                return Err(CommandError::new(
+                    "unknown_command",
+                    format!("unknown command {other:?}"),
+                ))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(
+            Command::parse(
+                r#"{"type":"message.send","data":{"conversation_id":3,"text":"hi","client_id":"c1"}}"#
+            ),
+            Ok(Command::MessageSend {
+                conversation_id: 3,
+                text: "hi".into(),
+                client_id: Some("c1".into())
+            })
+        );
+        assert_eq!(
+            Command::parse(r#"{"type":"presence.set","data":{"status":"busy"}}"#),
+            Ok(Command::PresenceSet {
+                status: PresenceStatus::Busy
+            })
+        );
+        assert_eq!(Command::parse(r#"{"type":"ping"}"#), Ok(Command::Ping));
+        assert_eq!(
+            Command::parse(r#"{"type":"typing","data":{"conversation_id":1}}"#),
+            Ok(Command::Typing { conversation_id: 1 })
+        );
+    }
+
+    #[test]
+    fn refuses_with_a_reason() {
+        assert_eq!(Command::parse("nope").unwrap_err().code, "bad_command");
+        assert_eq!(
+            Command::parse(r#"{"type":"dance"}"#).unwrap_err().code,
+            "unknown_command"
+        );
+        assert_eq!(
+            Command::parse(r#"{"type":"conversation.read","data":{"conversation_id":"x"}}"#)
+                .unwrap_err()
+                .code,
+            "invalid"
+        );
+        let e = Command::parse(
+            r#"{"type":"message.send","data":{"conversation_id":1,"text":"  ","client_id":"c9"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.client_id.as_deref()), ("invalid", Some("c9")));
+        assert_eq!(
+            Command::parse(r#"{"type":"presence.set","data":{"status":"asleep"}}"#)
+                .unwrap_err()
+                .code,
+            "invalid"
+        );
+    }
+}

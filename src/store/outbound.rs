@@ -1,0 +1,91 @@
+//! Transaction scripts for what the business sends and does in a conversation: a reply
+//! stored with its outbox row before anything is sent, each attempt counted before it is
+//! made, each outcome recorded, read marks.
+
+use super::conversations::{self, Conversation};
+use super::messages::{self, Message, NewMessage};
+use super::{events, outbox, Result, StoreError, Tx};
+use crate::domain::{AckStatus, Direction, OutboxState, Reply, SendOutcome};
+
+/// Stores a reply; the same `client_id` twice gives the first message back (a client
+/// retrying its POST must not make us send twice). `None` when the conversation is gone;
+/// the outbox row's id when there is something new to send.
+pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Option<i64>)>> {
+    if let Some(cid) = r.client_id.as_deref() {
+        if let Some(existing) = messages::find_by_client_id(tx, r.conversation_id, cid).await? {
+            return Ok(Some((Message::from(existing), None)));
+        }
+    }
+    let conv = match conversations::get_in(tx, r.conversation_id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let new = NewMessage {
+        conversation_id: conv.id,
+        session_id: conv.session_id,
+        waha_id: None,
+        direction: Direction::Out,
+        text: &r.text,
+        status: AckStatus::Pending,
+        sender: None,
+        sender_name: None,
+        media: None,
+        client_id: r.client_id.as_deref(),
+        author_id: Some(r.author_id),
+        wa_timestamp: None,
+    };
+    let id = messages::insert(tx, &new)
+        .await?
+        .ok_or_else(|| StoreError::Database("reply insert returned no id".into()))?;
+    let msg = new.stored(id, &conv.session, tx.now);
+    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, &r.text).await?;
+    let conv = conversations::touch(tx, conv.id, &conv.session, &r.text, false, None).await?;
+    events::log_created(tx, &msg, &conv).await?;
+    Ok(Some((msg, Some(outbox_id))))
+}
+
+/// Marks a conversation read; logs `conversation.updated` when the count changed.
+pub async fn mark_read(tx: &mut Tx, conversation_id: i64) -> Result<Option<Conversation>> {
+    match conversations::get_in(tx, conversation_id).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    if conversations::mark_read(tx, conversation_id).await? {
+        Ok(Some(events::log_conversation(tx, conversation_id).await?))
+    } else {
+        Ok(Some(conversations::get_in(tx, conversation_id).await?))
+    }
+}
+
+/// Before an attempt: keeps the WAHA id reserved for the message (when newly reserved)
+/// and counts the attempt, so a crash during it leaves a trace.
+pub async fn begin_attempt(tx: &mut Tx, outbox_id: i64, reserved: Option<&str>) -> Result<()> {
+    if let Some(waha_id) = reserved {
+        let item = outbox::get_in(tx, outbox_id).await?;
+        messages::set_waha_id(tx, item.message_id, waha_id).await?;
+    }
+    outbox::mark_sending(tx, outbox_id).await
+}
+
+/// After an attempt: the outbox row and the message's status follow its outcome.
+pub async fn record_send(tx: &mut Tx, outbox_id: i64, outcome: &SendOutcome) -> Result<()> {
+    let item = outbox::get_in(tx, outbox_id).await?;
+    let row = messages::get_in(tx, item.message_id).await?;
+    match outcome {
+        SendOutcome::Sent(waha_id) => {
+            if let (Some(id), None) = (waha_id.as_deref(), row.waha_id.as_deref()) {
+                messages::set_waha_id(tx, row.id, id).await?;
+            }
+            outbox::finish(tx, outbox_id, OutboxState::Sent, None).await?;
+            super::ingest::update_status(tx, &row, AckStatus::Sent).await?;
+        }
+        SendOutcome::Retry { at, error } => outbox::retry_at(tx, outbox_id, *at, error).await?,
+        SendOutcome::Failed(error) => {
+            outbox::finish(tx, outbox_id, OutboxState::Failed, Some(error)).await?;
+            super::ingest::update_status(tx, &row, AckStatus::Failed).await?;
+        }
+    }
+    Ok(())
+}
