@@ -4,28 +4,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{login, status_json, urlencode, Backend, Setup, Socket, ADMIN_EMAIL, ADMIN_PASSWORD};
+use common::{assert_error, login, urlencode, Backend, Setup, Socket, ADMIN_EMAIL, ADMIN_PASSWORD};
+use reqwest::Method;
 use serde_json::{json, Value};
-
-fn assert_error(what: &str, got: (u16, Value), status: u16) {
-    let (code, body) = got;
-    assert_eq!(
-        code, status,
-        "{what}: expected {status}, got {code}: {body}"
-    );
-    assert!(
-        body["error"]["code"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty()),
-        "{what}: {body}"
-    );
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty()),
-        "{what}: {body}"
-    );
-}
 
 /// The HTTP status a refused websocket upgrade answered with.
 async fn ws_refusal(url: &str) -> u16 {
@@ -40,14 +21,11 @@ async fn auth_rules(b: Backend) {
     let s = Setup::new(b).await;
     let url = &s.hub.url;
     // Login shape.
-    let r = s
-        .http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let (code, body) = status_json(r).await;
+    let (code, body) = s
+        .request(Method::POST, "/api/auth/login", |r| {
+            r.json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        })
+        .await;
     assert_eq!(code, 200, "{body}");
     assert!(
         body["token"].as_str().is_some_and(|t| t.len() >= 16),
@@ -69,53 +47,36 @@ async fn auth_rules(b: Backend) {
         ("nobody@test.tickhub", ADMIN_PASSWORD),
         (ADMIN_EMAIL, ""),
     ] {
-        let r = s
-            .http
-            .post(format!("{url}/api/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_error(
-            &format!("login {email}/{password}"),
-            status_json(r).await,
-            401,
-        );
+        let got = s
+            .request(Method::POST, "/api/auth/login", |r| {
+                r.json(&json!({"email": email, "password": password}))
+            })
+            .await;
+        assert_error(&format!("login {email}/{password}"), got, 401);
     }
-    let r = s
-        .http
-        .post(format!("{url}/api/auth/login"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_error("login with a malformed body", status_json(r).await, 400);
+    let got = s
+        .request(Method::POST, "/api/auth/login", |r| {
+            r.header("content-type", "application/json")
+                .body("{not json")
+        })
+        .await;
+    assert_error("login with a malformed body", got, 400);
 
     // No token, a bad token, a token from another scheme.
-    let r = s
-        .http
-        .get(format!("{url}/api/conversations"))
-        .send()
-        .await
-        .unwrap();
-    assert_error("no token", status_json(r).await, 401);
-    let r = s
-        .http
-        .get(format!("{url}/api/conversations"))
-        .bearer_auth("thk_not_a_token")
-        .send()
-        .await
-        .unwrap();
-    assert_error("bad token", status_json(r).await, 401);
-    let r = s
-        .http
-        .get(format!("{url}/api/conversations"))
-        .header("authorization", format!("Basic {}", s.token))
-        .send()
-        .await
-        .unwrap();
-    assert_error("basic auth", status_json(r).await, 401);
+    let conversations = "/api/conversations";
+    assert_error("no token", s.get_anonymous(conversations).await, 401);
+    let got = s
+        .request(Method::GET, conversations, |r| {
+            r.bearer_auth("thk_not_a_token")
+        })
+        .await;
+    assert_error("bad token", got, 401);
+    let got = s
+        .request(Method::GET, conversations, |r| {
+            r.header("authorization", format!("Basic {}", s.token))
+        })
+        .await;
+    assert_error("basic auth", got, 401);
     assert_eq!(s.get("/api/conversations").await.0, 200);
     let me = s.get("/api/auth/me").await.1;
     assert_eq!(me["email"], ADMIN_EMAIL, "{me}");
@@ -146,22 +107,14 @@ async fn auth_rules(b: Backend) {
 
     // Logout revokes the token.
     let other = login(&s.http, url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = s
-        .http
-        .post(format!("{url}/api/auth/logout"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let r = s
-        .http
-        .get(format!("{url}/api/conversations"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_error("revoked token", status_json(r).await, 401);
+    let (code, body) = s
+        .request(Method::POST, "/api/auth/logout", |r| r.bearer_auth(&other))
+        .await;
+    assert!((200..300).contains(&code), "{code}: {body}");
+    let got = s
+        .request(Method::GET, conversations, |r| r.bearer_auth(&other))
+        .await;
+    assert_error("revoked token", got, 401);
     assert_eq!(ws_refusal(&format!("{ws}/ws?token={other}")).await, 401);
 }
 both!(auth_rules);
@@ -366,15 +319,12 @@ async fn contacts_crud(b: Backend) {
     assert_eq!(code, 200);
     assert_eq!(got, c, "GET returns what POST did");
 
-    let r = s
-        .http
-        .patch(format!("{}/api/contacts/{id}", s.hub.url))
-        .bearer_auth(&s.token)
-        .json(&json!({"notes": "VIP", "email": "ann@new.example"}))
-        .send()
-        .await
-        .unwrap();
-    let (code, patched) = status_json(r).await;
+    let (code, patched) = s
+        .request(Method::PATCH, &format!("/api/contacts/{id}"), |r| {
+            r.bearer_auth(&s.token)
+                .json(&json!({"notes": "VIP", "email": "ann@new.example"}))
+        })
+        .await;
     assert_eq!(code, 200, "{patched}");
     assert_eq!(patched["notes"], "VIP");
     assert_eq!(patched["email"], "ann@new.example");
@@ -412,34 +362,16 @@ async fn contacts_crud(b: Backend) {
     let all = s.get("/api/contacts").await.1;
     assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
 
-    let r = s
-        .http
-        .delete(format!("{}/api/contacts/{id}", s.hub.url))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
+    let contact = format!("/api/contacts/{id}");
+    let delete = || s.request(Method::DELETE, &contact, |r| r.bearer_auth(&s.token));
+    assert_eq!(delete().await.0, 204);
+    assert_error("deleted contact", s.get(&contact).await, 404);
+    assert_error("deleting twice", delete().await, 404);
     assert_error(
-        "deleted contact",
-        s.get(&format!("/api/contacts/{id}")).await,
-        404,
+        "contacts without a token",
+        s.get_anonymous("/api/contacts").await,
+        401,
     );
-    let r = s
-        .http
-        .delete(format!("{}/api/contacts/{id}", s.hub.url))
-        .bearer_auth(&s.token)
-        .send()
-        .await
-        .unwrap();
-    assert_error("deleting twice", status_json(r).await, 404);
-    let r = s
-        .http
-        .get(format!("{}/api/contacts", s.hub.url))
-        .send()
-        .await
-        .unwrap();
-    assert_error("contacts without a token", status_json(r).await, 401);
 
     // A customer who writes in becomes a contact.
     s.customer_writes("447700900777@c.us", "hi").await;
@@ -459,14 +391,9 @@ both!(contacts_crud);
 
 async fn openapi_health_and_metrics(b: Backend) {
     let s = Setup::new(b).await;
-    let r = s
-        .http
-        .get(format!("{}/api/openapi.json", s.hub.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let doc: Value = serde_json::from_str(&r.text().await.unwrap()).expect("openapi.json is JSON");
+    let (code, doc) = s.get_anonymous("/api/openapi.json").await;
+    assert_eq!(code, 200);
+    assert!(doc.is_object(), "openapi.json is a JSON document: {doc}");
     assert!(
         doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
         "{}",
@@ -494,13 +421,7 @@ async fn openapi_health_and_metrics(b: Backend) {
     assert!(paths["/webhooks/waha"].get("post").is_some());
 
     for p in ["/healthz", "/readyz"] {
-        let r = s
-            .http
-            .get(format!("{}{p}", s.hub.url))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{p}");
+        assert_eq!(s.get_anonymous(p).await.0, 200, "{p}");
     }
     // Some traffic first, so counters exist.
     s.customer_writes("447702000020@c.us", "count me").await;
@@ -594,14 +515,12 @@ async fn cookie_authenticates_http_and_websocket(b: Backend) {
         .next()
         .unwrap()
         .to_string();
-    let r = s
-        .http
-        .get(format!("{}/api/conversations", s.hub.url))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "HTTP with the cookie");
+    let (code, body) = s
+        .request(Method::GET, "/api/conversations", |r| {
+            r.header("cookie", &cookie)
+        })
+        .await;
+    assert_eq!(code, 200, "HTTP with the cookie: {body}");
     let mut req = format!("{}/ws", s.hub.url.replacen("http://", "ws://", 1))
         .into_client_request()
         .unwrap();

@@ -53,27 +53,14 @@ async fn duplicate_deliveries_store_once(b: Backend) {
         inbound_payload("447700000002@c.us", "false_447700000002@c.us_DUP1", "twice"),
     );
     for expected in ["stored", "duplicate", "duplicate"] {
-        let r = s
-            .http
-            .post(format!("{}/webhooks/waha", s.hub.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let (code, ack) = common::status_json(r).await;
+        let (code, ack) = s.webhook(&body).await;
         assert_eq!((code, ack["status"].as_str()), (200, Some(expected)));
     }
     // The same message under another envelope id (a global + session webhook pair).
     let mut again = body.clone();
     again["id"] = json!("evt_other");
-    let r = s
-        .http
-        .post(format!("{}/webhooks/waha", s.hub.url))
-        .json(&again)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (code, ack) = s.webhook(&again).await;
+    assert_eq!(code, 200, "{ack}");
     // Old WAHA: no envelope id at all, delivered twice.
     let mut old = envelope(
         "message",
@@ -85,14 +72,8 @@ async fn duplicate_deliveries_store_once(b: Backend) {
     );
     old.as_object_mut().unwrap().remove("id");
     for _ in 0..2 {
-        let r = s
-            .http
-            .post(format!("{}/webhooks/waha", s.hub.url))
-            .json(&old)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (code, ack) = s.webhook(&old).await;
+        assert_eq!(code, 200, "{ack}");
     }
     let frames = ws.drain(Duration::from_secs(1)).await;
     let created: Vec<_> = frames

@@ -336,26 +336,12 @@ async fn postgres_down_at_webhook_time() {
     );
     let (code, err) = s.webhook(&body).await;
     assert_unavailable(code, &err);
-    let r = s
-        .http
-        .get(format!("{}/readyz", s.hub.url))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status().as_u16(),
+        s.get_anonymous("/readyz").await.0,
         503,
         "/readyz while the database is down"
     );
-    assert_eq!(
-        s.http
-            .get(format!("{}/healthz", s.hub.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(s.get_anonymous("/healthz").await.0, 200);
     proxy.restore();
     let ack = retry_until_2xx(&s, &body, Duration::from_secs(30)).await;
     assert_eq!(
@@ -389,14 +375,8 @@ async fn postgres_down_at_webhook_time() {
     let conv = s.conversation_for(chat2).await;
     let msgs = s.messages(conv["id"].as_i64().unwrap()).await;
     assert_eq!(msgs.len(), 1, "{msgs:?}");
-    let r = s
-        .http
-        .get(format!("{}/readyz", s.hub.url))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status().as_u16(),
+        s.get_anonymous("/readyz").await.0,
         200,
         "/readyz after the database is back"
     );

@@ -35,14 +35,8 @@ async fn slow_client_is_cut_off_and_resumes(b: Backend) {
             "message",
             inbound_payload("447700000009@c.us", &id, &format!("{i} {filler}")),
         );
-        let r = s
-            .http
-            .post(format!("{}/webhooks/waha", s.hub.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (code, ack) = s.webhook(&body).await;
+        assert_eq!(code, 200, "{ack}");
         sent.insert(id);
     }
 

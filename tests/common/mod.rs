@@ -93,27 +93,39 @@ impl Setup {
             .await;
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
+    /// `method path` on the hub with what `build` adds to the request (a token, another header,
+    /// a body, or nothing), as (status, JSON body).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (u16, Value) {
+        let req = self
             .http
-            .get(format!("{}{}", self.hub.url, path))
-            .bearer_auth(&self.token)
+            .request(method.clone(), format!("{}{}", self.hub.url, path));
+        let r = build(req)
             .send()
             .await
-            .expect("GET");
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         status_json(r).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{}", self.hub.url, path))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::GET, path, |r| r.bearer_auth(&self.token))
             .await
-            .expect("POST");
-        status_json(r).await
+    }
+
+    /// GET `path` without any credentials.
+    pub async fn get_anonymous(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::GET, path, |r| r).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::POST, path, |r| {
+            r.bearer_auth(&self.token).json(&body)
+        })
+        .await
     }
 
     pub async fn socket(&self, since: Option<i64>) -> Socket {
@@ -122,14 +134,13 @@ impl Setup {
 
     /// A customer writes in, through the simulator (`message` + `message.any`).
     pub async fn customer_writes(&self, from: &str, body: &str) -> String {
-        let (code, r) = self
+        let r = self
             .sim
-            .control(
+            .control_created(
                 "/sim/inbound",
                 json!({"session": "default", "from": from, "body": body}),
             )
             .await;
-        assert_eq!(code, 201, "sim inbound: {r}");
         r["id"]
             .as_str()
             .expect("sim returns the message id")
@@ -189,29 +200,24 @@ impl Setup {
 
     /// Every message of a conversation (all pages), newest first.
     pub async fn messages(&self, conversation_id: i64) -> Vec<Value> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/api/conversations/{conversation_id}/messages?limit=200");
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
-            }
-            let (code, page) = self.get(&path).await;
-            assert_eq!(code, 200, "GET {path}: {page}");
-            out.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_string()),
-                None => return out,
-            }
-        }
+        self.all_pages(&format!(
+            "/api/conversations/{conversation_id}/messages?limit=200"
+        ))
+        .await
     }
 
     /// Every conversation (all pages), most recent activity first.
     pub async fn conversations(&self) -> Vec<Value> {
+        self.all_pages("/api/conversations?limit=200").await
+    }
+
+    /// The items of every page of the list at `first` (a path with a query), following
+    /// `next_cursor` until there is none.
+    async fn all_pages(&self, first: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = "/api/conversations?limit=200".to_string();
+            let mut path = first.to_string();
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={}", urlencode(c)));
             }
@@ -247,15 +253,12 @@ impl Setup {
 
     /// Posts any WAHA event through the simulator (full envelope, signed like WAHA).
     pub async fn sim_event(&self, event: &str, payload: Value) -> Value {
-        let (code, r) = self
-            .sim
-            .control(
+        self.sim
+            .control_created(
                 "/sim/event",
                 json!({"session": "default", "event": event, "payload": payload}),
             )
-            .await;
-        assert_eq!(code, 201, "sim event {event}: {r}");
-        r
+            .await
     }
 }
 
@@ -270,6 +273,27 @@ pub fn hmac_sha512_hex(key: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha512>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// A 4xx/5xx answer must carry `{"error": {"code", "message"}}`.
+pub fn assert_error(what: &str, got: (u16, Value), status: u16) {
+    let (code, body) = got;
+    assert_eq!(
+        code, status,
+        "{what}: expected {status}, got {code}: {body}"
+    );
+    assert!(
+        body["error"]["code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{what}: the error body needs error.code: {body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: the error body needs error.message: {body}"
+    );
 }
 
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {

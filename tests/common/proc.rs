@@ -78,6 +78,13 @@ impl Sim {
         super::status_json(r).await
     }
 
+    /// A control call that must answer 201 Created; returns its body.
+    pub async fn control_created(&self, path: &str, body: Value) -> Value {
+        let (code, r) = self.control(path, body.clone()).await;
+        assert_eq!(code, 201, "sim {path} {body}: {r}");
+        r
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let r = self
             .http

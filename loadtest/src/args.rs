@@ -1,0 +1,54 @@
+//! The command line: every flag, its default and its help text.
+
+use clap::Parser;
+
+/// Open-loop WAHA webhook -> websocket fan-out load test for tickhub.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "loadtest", version, about, long_about = None)]
+pub struct Args {
+    /// Base URL of the hub (http://host:port)
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Login email (an admin or manager, so it receives every event of the session)
+    #[arg(long, default_value = "bench@acme.test")]
+    pub email: String,
+    /// Login password
+    #[arg(long, default_value = "s3cret-Passw0rd")]
+    pub password: String,
+    /// Websocket connections (agents), all with the one login
+    #[arg(long, default_value_t = 50)]
+    pub agents: usize,
+    /// Webhooks per second (open loop)
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Seconds of measured sending
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Distinct customer chats the messages are spread over
+    #[arg(long, default_value_t = 200)]
+    pub chats: usize,
+    /// WAHA session name in the webhooks (registered with POST /api/sessions first)
+    #[arg(long, default_value = "default")]
+    pub session: String,
+    /// Sign each body as WAHA does: X-Webhook-Hmac = hex HMAC-SHA512 of the raw body
+    #[arg(long)]
+    pub hmac_key: Option<String>,
+    /// Unmeasured webhooks sent first at the same rate
+    #[arg(long, default_value_t = 200)]
+    pub warmup: usize,
+    /// Keep-alive HTTP connections = maximum webhook requests in flight
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Append the JSON summary line to this file
+    #[arg(long)]
+    pub json_out: Option<String>,
+    /// Name of this run in the output
+    #[arg(long, default_value = "tickhub")]
+    pub label: String,
+    /// Seconds to wait for outstanding deliveries once every webhook has been answered
+    #[arg(long, default_value_t = 10.0)]
+    pub drain: f64,
+    /// Per-request timeout of a webhook POST, seconds (a timeout counts as an HTTP error)
+    #[arg(long, default_value_t = 30.0)]
+    pub post_timeout: f64,
+}

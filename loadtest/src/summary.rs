@@ -1,0 +1,144 @@
+//! The run's result: [`Summary`] (the JSON line, field order fixed) and the human table.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub mode: &'static str,
+    pub target: &'static str,
+    pub label: String,
+    pub url: String,
+    pub agents: usize,
+    pub rate: f64,
+    pub seconds: f64,
+    pub chats: usize,
+    pub connections: usize,
+    pub warmup: usize,
+    pub sent: u64,
+    pub messages: u64,
+    pub http_ok: u64,
+    pub http_errors: u64,
+    pub http_error_kinds: BTreeMap<String, u64>,
+    pub send_rate: f64,
+    pub achieved_rate: f64,
+    pub send_lag_max_ms: f64,
+    pub post_p50_ms: Option<f64>,
+    pub post_p99_ms: Option<f64>,
+    pub post_max_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub expected: u64,
+    pub delivered: u64,
+    pub missing: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub seq_errors: u64,
+    pub unexpected: u64,
+    pub delivered_unacked: u64,
+    pub warmup_missing: u64,
+    pub frames: u64,
+    pub bad_frames: u64,
+    pub disconnects: u64,
+    pub drain_s: f64,
+    pub passed: bool,
+}
+
+pub fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn q_ms(h: &Histogram<u64>, q: f64) -> Option<f64> {
+    (!h.is_empty()).then(|| r2(h.value_at_quantile(q) as f64 / 1000.0))
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into())
+}
+
+pub fn print_table(s: &Summary) {
+    let kinds = if s.http_error_kinds.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "  ({})",
+            s.http_error_kinds
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let rows: Vec<(&str, String)> = vec![
+        ("label", s.label.clone()),
+        ("url", s.url.clone()),
+        (
+            "agents / chats / connections",
+            format!("{} / {} / {}", s.agents, s.chats, s.connections),
+        ),
+        (
+            "rate target / sent / achieved",
+            format!(
+                "{}/s x {} s: {} sent at {:.1}/s, {:.1} 2xx/s",
+                s.rate, s.seconds, s.sent, s.send_rate, s.achieved_rate
+            ),
+        ),
+        ("send lag max", format!("{:.1} ms", s.send_lag_max_ms)),
+        (
+            "HTTP 2xx / errors",
+            format!("{} / {}{}", s.http_ok, s.http_errors, kinds),
+        ),
+        (
+            "webhook answer p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms",
+                opt(s.post_p50_ms),
+                opt(s.post_p99_ms),
+                opt(s.post_max_ms)
+            ),
+        ),
+        (
+            "webhook -> ws p50 / p90 / p99",
+            format!(
+                "{} / {} / {} ms",
+                opt(s.p50_ms),
+                opt(s.p90_ms),
+                opt(s.p99_ms)
+            ),
+        ),
+        (
+            "webhook -> ws p99.9 / max / mean",
+            format!(
+                "{} / {} / {} ms",
+                opt(s.p999_ms),
+                opt(s.max_ms),
+                opt(s.mean_ms)
+            ),
+        ),
+        (
+            "delivered / expected",
+            format!("{} / {}", s.delivered, s.expected),
+        ),
+        ("missing", s.missing.to_string()),
+        ("duplicates", s.duplicates.to_string()),
+        ("seq errors", s.seq_errors.to_string()),
+        ("unexpected frames", s.unexpected.to_string()),
+        (
+            "frames read / unparsable",
+            format!("{} / {}", s.frames, s.bad_frames),
+        ),
+        ("sockets closed early", s.disconnects.to_string()),
+        ("drain", format!("{:.2} s", s.drain_s)),
+        ("result", if s.passed { "PASS" } else { "FAIL" }.into()),
+    ];
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("{k:<w$}  {v}");
+    }
+}
