@@ -68,7 +68,11 @@ pub async fn start(config: Config) -> Result<RunningApp, StartError> {
         addr: config.bind,
         source,
     })?;
-    let waha = WahaClient::new(config.waha_url.as_str(), config.waha_api_key.clone());
+    let waha = WahaClient::new(
+        config.waha_url.as_str(),
+        config.waha_api_key.clone(),
+        config.waha_timeout,
+    );
     let webhook_url = config.webhook_url(addr);
     let hub = Hub::new(config.clone(), db, writer, bus, waha, clock, webhook_url);
 
