@@ -31,6 +31,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub waha_url: url::Url,
     pub waha_api_key: Option<String>,
+    /// How long one call to WAHA may take before it counts as a timeout (and is retried).
+    pub waha_timeout: Duration,
     pub webhook_hmac_key: Option<String>,
     /// `None` until bound: derived from the listen address when `TICKHUB_PUBLIC_URL` is unset.
     pub public_url: Option<url::Url>,
@@ -200,6 +202,20 @@ impl Config {
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| invalid("WAHA_URL", &waha_raw, "expected an http(s):// URL"))?;
 
+        let waha_timeout_ms: u64 = parse_num(
+            src,
+            "TICKHUB_WAHA_TIMEOUT_MS",
+            15_000,
+            "a number of milliseconds",
+        )?;
+        if waha_timeout_ms == 0 {
+            return Err(invalid(
+                "TICKHUB_WAHA_TIMEOUT_MS",
+                "0",
+                "expected at least 1",
+            ));
+        }
+
         let public_url = match src.get("TICKHUB_PUBLIC_URL") {
             None => None,
             Some(p) => Some(
@@ -267,6 +283,7 @@ impl Config {
             redis_url,
             waha_url,
             waha_api_key: src.get("WAHA_API_KEY"),
+            waha_timeout: Duration::from_millis(waha_timeout_ms),
             webhook_hmac_key: src.get("WAHA_WEBHOOK_HMAC_KEY"),
             public_url,
             node_id,
@@ -319,6 +336,7 @@ mod tests {
         assert_eq!(c.database_kind, DatabaseKind::Sqlite);
         assert_eq!(c.waha_url.as_str(), "http://localhost:3000/");
         assert!(c.redis_url.is_none());
+        assert_eq!(c.waha_timeout, Duration::from_secs(15));
         assert_eq!(
             c.webhook_url("127.0.0.1:8080".parse().unwrap()),
             "http://127.0.0.1:8080/webhooks/waha"
@@ -346,6 +364,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("TICKHUB_SEND_RATE:"), "{e}");
+        for bad in ["0", "1.5", "soon"] {
+            let e = load(&[("TICKHUB_WAHA_TIMEOUT_MS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("TICKHUB_WAHA_TIMEOUT_MS:"), "{e}");
+        }
+        let c = load(&[("TICKHUB_WAHA_TIMEOUT_MS", "1500")]).unwrap();
+        assert_eq!(c.waha_timeout, Duration::from_millis(1500));
     }
 
     #[test]

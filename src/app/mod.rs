@@ -89,7 +89,11 @@ impl AppBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let bus = self.bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
         let waha = self.waha.unwrap_or_else(|| {
-            WahaClient::new(config.waha_url.as_str(), config.waha_api_key.clone())
+            WahaClient::new(
+                config.waha_url.as_str(),
+                config.waha_api_key.clone(),
+                config.waha_timeout,
+            )
         });
         let publisher = bus.clone();
         let writer = Writer::start(

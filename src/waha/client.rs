@@ -98,10 +98,12 @@ fn seg(s: &str) -> String {
 }
 
 impl WahaClient {
-    pub fn new(base: &str, api_key: Option<String>) -> WahaClient {
+    /// `timeout` bounds each whole call; a send that outlives it has an unknown outcome,
+    /// which the session actor resolves by asking WAHA for the message before resending.
+    pub fn new(base: &str, api_key: Option<String>, timeout: Duration) -> WahaClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(2).min(timeout))
+            .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ids;
-use super::state::{Sent, Session, SimState, ME};
+use super::state::{AfterSend, Sent, Session, SimState, ME};
 use super::webhooks::chrono_ms;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -306,15 +307,9 @@ async fn send(
         let mut w = sim.world();
         if w.faults.send_fail > 0 {
             w.faults.send_fail -= 1;
-            let status = actix_web::http::StatusCode::from_u16(w.faults.send_fail_status)
-                .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-            return HttpResponse::build(status).json(json!({
-                "statusCode": status.as_u16(),
-                "timestamp": chrono_ms(),
-                "exception": {"message": "simulated failure", "name": "Error"},
-                "request": {"path": req.path(), "method": "POST"},
-                "version": {"version": "2026.7.1", "engine": sim.opts.engine, "tier": "CORE"},
-            }));
+            let status = StatusCode::from_u16(w.faults.send_fail_status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return server_error(&sim, &req, status);
         }
     }
     let chat = chat_id(&body.chat_id);
@@ -333,13 +328,17 @@ async fn send(
         "ackName": "PENDING", "replyTo": null, "_data": {},
     });
     sim.remember(&session, message.clone());
-    sim.world().sent.push(Sent {
-        session: session.clone(),
-        chat_id: chat.clone(),
-        text,
-        id: id.clone(),
-        at_ms: now,
-    });
+    let after = {
+        let mut w = sim.world();
+        w.sent.push(Sent {
+            session: session.clone(),
+            chat_id: chat.clone(),
+            text,
+            id: id.clone(),
+            at_ms: now,
+        });
+        w.faults.after_send()
+    };
     let state: Arc<SimState> = sim.clone().into_inner();
     let answer = json!({"id": id, "_data": {}});
     actix_rt::spawn(async move {
@@ -352,7 +351,23 @@ async fn send(
             }));
         }
     });
+    match after {
+        AfterSend::Answer => {}
+        AfterSend::Fail => return server_error(&sim, &req, StatusCode::INTERNAL_SERVER_ERROR),
+        AfterSend::Hang(hold) => tokio::time::sleep(hold).await,
+    }
     HttpResponse::Created().json(answer)
+}
+
+/// WAHA's (NestJS's) body for an error in a handler.
+fn server_error(sim: &SimState, req: &HttpRequest, status: StatusCode) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "statusCode": status.as_u16(),
+        "timestamp": chrono_ms(),
+        "exception": {"message": "simulated failure", "name": "Error"},
+        "request": {"path": req.path(), "method": "POST"},
+        "version": {"version": "2026.7.1", "engine": sim.opts.engine, "tier": "CORE"},
+    }))
 }
 
 #[derive(Deserialize)]

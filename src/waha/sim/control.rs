@@ -128,26 +128,56 @@ async fn event(sim: web::Data<SimState>, body: web::Json<Event>) -> HttpResponse
     HttpResponse::Created().json(json!({"event_id": id}))
 }
 
+/// `POST /sim/faults`: every field is optional and only the fields given change; the
+/// answer is how many sends each fault still has to hit (`{}` just reads them).
+/// - `send_fail: N` (+ `send_fail_status`, default 500): the next N sends are refused
+///   before anything is sent.
+/// - `send_fail_after: N`: the next N sends go out (listed in `/sim/sent`, found by
+///   `GET /api/{session}/chats/{chat}/messages/{id}`, echoed and acked as usual), then
+///   answer 500.
+/// - `send_hang: N` (+ `send_hang_ms`, default 20000): the next N sends go out like that,
+///   then hold their answer for `send_hang_ms` before the usual 201, so a client with a
+///   shorter timeout gives up on a send that reached the customer.
+/// - `webhook_pause: true|false`: hold webhook deliveries (they queue) or let them go.
+///
+/// A send meets `send_fail` first; of the faults after sending, `send_fail_after` first.
 #[derive(Deserialize)]
 struct Faults {
     send_fail: Option<u32>,
     send_fail_status: Option<u16>,
+    send_fail_after: Option<u32>,
+    send_hang: Option<u32>,
+    send_hang_ms: Option<u64>,
     webhook_pause: Option<bool>,
 }
 
+const DEFAULT_HANG_MS: u64 = 20_000;
+
 async fn faults(sim: web::Data<SimState>, body: web::Json<Faults>) -> HttpResponse {
     let f = body.into_inner();
-    {
+    let left = {
         let mut w = sim.world();
         if let Some(n) = f.send_fail {
             w.faults.send_fail = n;
             w.faults.send_fail_status = f.send_fail_status.unwrap_or(500);
         }
-    }
+        if let Some(n) = f.send_fail_after {
+            w.faults.send_fail_after = n;
+        }
+        if let Some(n) = f.send_hang {
+            w.faults.send_hang = n;
+            w.faults.send_hang_ms = f.send_hang_ms.unwrap_or(DEFAULT_HANG_MS);
+        }
+        json!({
+            "send_fail": w.faults.send_fail,
+            "send_fail_after": w.faults.send_fail_after,
+            "send_hang": w.faults.send_hang,
+        })
+    };
     if let Some(p) = f.webhook_pause {
         sim.deliverer.set_paused(p);
     }
-    HttpResponse::Ok().json(json!({"send_fail": sim.world().faults.send_fail}))
+    HttpResponse::Ok().json(left)
 }
 
 async fn sent(sim: web::Data<SimState>) -> HttpResponse {

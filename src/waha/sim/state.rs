@@ -49,10 +49,40 @@ pub struct Sent {
     pub at_ms: i64,
 }
 
+/// Faults for the next sends, each a count that every send it hits takes one from.
 #[derive(Default)]
 pub struct Faults {
+    /// Refused before anything is sent: the customer gets nothing.
     pub send_fail: u32,
     pub send_fail_status: u16,
+    /// Sent to the customer, then answered 500: the sender cannot tell it went out.
+    pub send_fail_after: u32,
+    /// Sent to the customer, then the answer is held for `send_hang_ms` (a timeout).
+    pub send_hang: u32,
+    pub send_hang_ms: u64,
+}
+
+/// What a send that went out answers, by the faults in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSend {
+    Answer,
+    Fail,
+    Hang(Duration),
+}
+
+impl Faults {
+    /// Takes one from the first fault that hits a send that went out.
+    pub fn after_send(&mut self) -> AfterSend {
+        if self.send_fail_after > 0 {
+            self.send_fail_after -= 1;
+            AfterSend::Fail
+        } else if self.send_hang > 0 {
+            self.send_hang -= 1;
+            AfterSend::Hang(Duration::from_millis(self.send_hang_ms))
+        } else {
+            AfterSend::Answer
+        }
+    }
 }
 
 #[derive(Default)]
@@ -250,5 +280,23 @@ impl SimState {
             .iter()
             .map(|e| self.emit(session, e, payload.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_after_a_send_hit_in_turn_and_run_out() {
+        let mut f = Faults {
+            send_fail_after: 1,
+            send_hang: 2,
+            send_hang_ms: 40,
+            ..Faults::default()
+        };
+        let hang = AfterSend::Hang(Duration::from_millis(40));
+        let got: Vec<AfterSend> = (0..4).map(|_| f.after_send()).collect();
+        assert_eq!(got, [AfterSend::Fail, hang, hang, AfterSend::Answer]);
     }
 }
