@@ -12,7 +12,7 @@
 #   HMAC_KEY             sets WAHA_WEBHOOK_HMAC_KEY on the hub and passes --hmac-key to loadtest
 #   BENCH_PORT (8091)  SIM_PORT (3999)  RUST_LOG (warn)
 #   SKIP_BUILD=1         do not run cargo build
-#   TICKHUB_BIN          hub binary (default target/release/tickhub)
+#   TICKHUB_BIN          hub binary (default $CARGO_TARGET_DIR or target, then release/tickhub)
 #   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
 # Exit status: loadtest's (0 pass, 1 a check failed, 2 its setup failed); 3 when this script's
 # own setup failed (build, ports busy, database, create-admin, /readyz).
@@ -24,8 +24,9 @@ cd "$ROOT"
 DB="${DB:-sqlite}"
 BENCH_PORT="${BENCH_PORT:-8091}"
 SIM_PORT="${SIM_PORT:-3999}"
-TICKHUB_BIN="${TICKHUB_BIN:-$ROOT/target/release/tickhub}"
-LOADTEST_BIN="$ROOT/target/release/loadtest"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TICKHUB_BIN="${TICKHUB_BIN:-$TARGET_DIR/release/tickhub}"
+LOADTEST_BIN="$TARGET_DIR/release/loadtest"
 ADMIN_EMAIL="bench@acme.test"
 ADMIN_PASSWORD="s3cret-Passw0rd"
 

@@ -10,39 +10,11 @@ use std::time::Duration;
 use common::{envelope, inbound_payload, login, Backend, Setup, ADMIN_EMAIL};
 use serde_json::{json, Value};
 
-async fn exec_sql(s: &Setup, b: Backend, sql: &str) {
-    use sqlx::Connection;
-    match b {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&s.db.url)
-                .await
-                .expect("open SQLite");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut c)
-                .await
-                .expect("statement");
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&s.db.url)
-                .await
-                .expect("open PostgreSQL");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-                .execute(&mut c)
-                .await
-                .expect("statement");
-        }
-    }
-}
-
 /// A member with `role`, logged in; returns their token and id.
-async fn member(s: &Setup, b: Backend, email: &str, role: &str) -> (String, i64) {
+async fn member(s: &Setup, email: &str, role: &str) -> (String, i64) {
     s.hub.create_admin(email, "member-password-1");
-    exec_sql(
-        s,
-        b,
-        &format!("UPDATE users SET role = '{role}' WHERE email = '{email}'"),
-    )
-    .await;
+    let sql = format!("UPDATE users SET role = '{role}' WHERE email = '{email}'");
+    s.db.exec(&sql, &[&sql]).await;
     let token = login(&s.http, &s.hub.url, email, "member-password-1").await;
     let me = as_user(s, &token, "GET", "/api/auth/me", None).await;
     assert_eq!(me.1["role"], role, "{me:?}");
@@ -86,8 +58,8 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
         assert_eq!(me["email"], ADMIN_EMAIL);
         me["id"].as_i64().expect("id")
     };
-    let (agent, agent_id) = member(&s, b, "agent@test.tickhub", "agent").await;
-    let (marketer, _) = member(&s, b, "marketing@test.tickhub", "marketing").await;
+    let (agent, agent_id) = member(&s, "agent@test.tickhub", "agent").await;
+    let (marketer, _) = member(&s, "marketing@test.tickhub", "marketing").await;
 
     let theirs = "447700600001@c.us";
     let open = "447700600002@c.us";
@@ -95,12 +67,8 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
     customer_writes(&s, open, "false_447700600002@c.us_B1", "for anyone").await;
     let hidden = s.conversation_for(theirs).await["id"].as_i64().expect("id");
     let visible = s.conversation_for(open).await["id"].as_i64().expect("id");
-    exec_sql(
-        &s,
-        b,
-        &format!("UPDATE conversations SET assignee_id = {admin_id} WHERE id = {hidden}"),
-    )
-    .await;
+    let sql = format!("UPDATE conversations SET assignee_id = {admin_id} WHERE id = {hidden}");
+    s.db.exec(&sql, &[&sql]).await;
     let hidden_msg = s.messages(hidden).await[0]["id"].as_i64().expect("id");
 
     // Lists leave out what the agent may not see; the admin sees both.

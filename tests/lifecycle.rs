@@ -11,33 +11,6 @@ use std::time::Duration;
 use common::{envelope, hmac_sha512_hex, inbound_payload, now_ms, Backend, Options, Setup};
 use serde_json::{json, Value};
 
-/// Runs one statement on the test's database, beside the running hub.
-async fn exec_sql(s: &Setup, b: Backend, sqlite: &str, postgres: &[&str]) {
-    use sqlx::Connection;
-    match b {
-        Backend::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(&s.db.url)
-                .await
-                .expect("open the test's SQLite database");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_string()))
-                .execute(&mut c)
-                .await
-                .expect("sqlite statement");
-        }
-        Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&s.db.url)
-                .await
-                .expect("open the test's PostgreSQL database");
-            for stmt in postgres {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
-                    .execute(&mut c)
-                    .await
-                    .expect("postgres statement");
-            }
-        }
-    }
-}
-
 /// SIGTERM while webhooks stream in: the hub stops accepting, finishes what it took,
 /// exits 0, and every webhook it answered 2xx is stored — once.
 async fn sigterm_keeps_every_acknowledged_webhook(b: Backend) {
@@ -99,9 +72,7 @@ both!(sigterm_keeps_every_acknowledged_webhook);
 /// admin endpoint and counted in /metrics, while the chat's later messages go on.
 async fn a_poison_webhook_is_given_up_and_shown(b: Backend) {
     let s = Setup::new(b).await;
-    exec_sql(
-        &s,
-        b,
+    s.db.exec(
         "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text = 'poison'
          BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END;",
         &[

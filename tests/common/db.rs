@@ -66,6 +66,35 @@ impl TestDb {
         u.to_string()
     }
 
+    /// Runs statements on the test's database beside the running hub (to set up what no
+    /// API makes yet, or to inject a fault): `sqlite` on SQLite, each of `postgres` on
+    /// PostgreSQL.
+    pub async fn exec(&self, sqlite: &str, postgres: &[&str]) {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("open the test's SQLite database");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .expect("sqlite statement");
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("open the test's PostgreSQL database");
+                for stmt in postgres {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(stmt.to_string()))
+                        .execute(&mut c)
+                        .await
+                        .expect("postgres statement");
+                }
+            }
+        }
+    }
+
     /// The PostgreSQL server's host:port.
     pub fn pg_addr(&self) -> String {
         let u = url::Url::parse(&self.url).expect("url");
