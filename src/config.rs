@@ -50,6 +50,8 @@ pub struct Config {
     /// A reconnect further back than this many logged events gets `resync_required`
     /// instead of a replay (the client reloads over HTTP).
     pub ws_replay_limit: i64,
+    /// How often the hub compares WAHA's sessions with its own and repairs the difference.
+    pub waha_reconcile: Duration,
 }
 
 /// Reads variables through a lookup function so tests can pass a map instead of the process env.
@@ -266,6 +268,14 @@ impl Config {
         if ws_outbox == 0 {
             return Err(invalid("TICKHUB_WS_OUTBOX", "0", "expected at least 1"));
         }
+        let reconcile_s: u64 = parse_num(src, "TICKHUB_WAHA_RECONCILE_SECS", 60, "seconds")?;
+        if reconcile_s == 0 {
+            return Err(invalid(
+                "TICKHUB_WAHA_RECONCILE_SECS",
+                "0",
+                "expected at least 1",
+            ));
+        }
         let ws_replay_limit: i64 =
             parse_num(src, "TICKHUB_WS_REPLAY_LIMIT", 10_000, "a number of events")?;
         if ws_replay_limit < 1 {
@@ -294,6 +304,7 @@ impl Config {
             event_retention: Duration::from_secs(retention_h * 3600),
             ws_outbox,
             ws_replay_limit,
+            waha_reconcile: Duration::from_secs(reconcile_s),
         })
     }
 

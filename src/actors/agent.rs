@@ -260,6 +260,7 @@ fn error_code(e: &HubError) -> &'static str {
         HubError::NotFound(_) => "not_found",
         HubError::Forbidden(_) => "forbidden",
         HubError::Invalid(_) => "invalid",
+        HubError::Conflict(_) => "conflict",
         HubError::Waha(_) => "waha_error",
         HubError::Store(_) | HubError::Stopped => "unavailable",
     }

@@ -17,6 +17,9 @@ pub enum HubError {
     Forbidden(&'static str),
     #[error("{0}")]
     Invalid(String),
+    /// Not possible in the present state of things (e.g. a QR code before WAHA has one).
+    #[error("{0}")]
+    Conflict(String),
     #[error("the hub is shutting down")]
     Stopped,
 }

@@ -19,6 +19,7 @@ mod outbound;
 pub mod registry;
 pub mod services;
 pub mod session;
+pub mod waha_health;
 
 pub use error::HubError;
 pub use hub::Hub;

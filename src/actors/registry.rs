@@ -149,13 +149,8 @@ impl SessionRegistry {
         s: &SessionRef,
         status: String,
         me: Option<Account>,
-        authoritative: bool,
     ) -> Result<(), HubError> {
-        let cmd = ReportStatus {
-            status,
-            me,
-            authoritative,
-        };
+        let cmd = ReportStatus { status, me };
         match self.owner(s) {
             Owner::Local(a) => a.send(cmd).await?,
         }

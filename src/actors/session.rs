@@ -57,10 +57,6 @@ pub struct ReadCmd {
 pub struct ReportStatus {
     pub status: String,
     pub me: Option<Account>,
-    /// A fresh listing at start-up replaces what is stored; any other answer is a
-    /// snapshot that `session.status` webhooks may already have overtaken, so it only
-    /// fills in an unknown status.
-    pub authoritative: bool,
 }
 
 /// A writer job for one of the session's conversations (the send pipeline's steps).
@@ -312,15 +308,7 @@ impl Handler<ReportStatus> for SessionActor {
         Box::pin(self.ask(
             "",
             (self.session.clone(), r),
-            |tx, (s, r)| {
-                Box::pin(ingest::report_status(
-                    tx,
-                    s,
-                    &r.status,
-                    r.me.as_ref(),
-                    r.authoritative,
-                ))
-            },
+            |tx, (s, r)| Box::pin(ingest::report_status(tx, s, &r.status, r.me.as_ref())),
             |_| Followup::None,
             ctx,
         ))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::shutdown::Shutdown;
 use crate::actors::{Hub, Services};
@@ -20,6 +20,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Processed inbox rows are kept this long to absorb WAHA's late retries.
 const INBOX_KEEP: Duration = Duration::from_secs(7 * 86_400);
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often to try WAHA again while it does not answer.
+const RETRY_WHILE_DOWN: Duration = Duration::from_secs(3);
 
 /// Hands stored-but-unprocessed webhooks to their actors: all of them at start-up (a
 /// crash between the 2xx and processing), then any that waited too long (an actor that
@@ -84,26 +86,39 @@ async fn redeliver_pending(hub: &Arc<Hub>, before_ms: i64) -> Result<usize, Stor
     Ok(count)
 }
 
-/// Reads WAHA's sessions and adopts them; retried while WAHA is unreachable.
-pub async fn adopt_waha_sessions(hub: Arc<Hub>, mut shutdown: Shutdown) {
-    let mut delay = Duration::from_secs(2);
+/// Keeps WAHA in line with the hub (`Hub::reconcile`): at start, then every
+/// `TICKHUB_WAHA_RECONCILE_SECS`, and every few seconds while WAHA is unreachable, so the
+/// first answer after an outage (WAHA restarted, its configs forgotten) repairs at once.
+pub async fn reconcile_waha(hub: Arc<Hub>, mut shutdown: Shutdown) {
+    let every = hub.config().waha_reconcile;
+    let mut check_version = true;
     loop {
-        let adopted = tokio::select! {
-            r = hub.adopt_sessions() => r,
+        let result = tokio::select! {
+            r = async {
+                if check_version {
+                    if let Err(e) = hub.check_waha().await {
+                        warn!(error = %e, "could not read WAHA's version");
+                    }
+                }
+                hub.reconcile().await
+            } => r,
             _ = shutdown.wait() => return,
         };
-        match adopted {
+        let wait = match result {
             Ok(n) => {
-                info!(count = n, "adopted WAHA's sessions");
-                return;
+                debug!(sessions = n, "reconciled with WAHA");
+                check_version = false;
+                every
             }
             Err(e) => {
-                warn!(error = %e, retry_in_s = delay.as_secs(), "could not read WAHA's sessions");
-                if !shutdown.sleep(delay).await {
-                    return;
-                }
-                delay = (delay * 2).min(Duration::from_secs(300));
+                warn!(error = %e, "could not reconcile with WAHA");
+                // WAHA may come back as another version.
+                check_version = true;
+                every.min(RETRY_WHILE_DOWN)
             }
+        };
+        if !shutdown.sleep(wait).await {
+            return;
         }
     }
 }

@@ -152,10 +152,7 @@ impl AppBuilder {
         let (trigger, shutdown) = shutdown::channel();
         let tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
-            actix_rt::spawn(background::adopt_waha_sessions(
-                hub.clone(),
-                shutdown.clone(),
-            )),
+            actix_rt::spawn(background::reconcile_waha(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
         info!(%addr, node = %config.node_id, database = ?config.database_kind, waha = %config.waha_url, "tickhub started");

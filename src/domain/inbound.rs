@@ -11,6 +11,31 @@ pub struct Inbound {
     pub change: Change,
 }
 
+impl Inbound {
+    /// What makes two deliveries the same event when WAHA sends no envelope id (older
+    /// versions): the business key of the change, within its session. `None` for changes
+    /// that are never duplicates — a status repeated (WORKING again after a reconnect) is
+    /// a real event, applied idempotently; typing is ephemeral.
+    pub fn dedupe_key(&self) -> Option<String> {
+        Some(match &self.change {
+            Change::Message(m) => format!("msg:{}", super::chat::raw_message_id(&m.waha_id)),
+            Change::Ack { raw_id, status } => format!("ack:{raw_id}:{}", status.as_str()),
+            Change::Reaction {
+                raw_id,
+                sender,
+                emoji,
+            } => format!(
+                "reaction:{raw_id}:{sender}:{}",
+                emoji.as_deref().unwrap_or("")
+            ),
+            Change::Revoke { raw_id } => format!("revoke:{raw_id}"),
+            Change::SessionStatus { .. } | Change::Typing { .. } | Change::Nothing { .. } => {
+                return None
+            }
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Message(IncomingMessage),
@@ -31,6 +56,8 @@ pub enum Change {
     SessionStatus {
         status: String,
         me: Option<Account>,
+        /// WAHA's time for the change (ms), when its version says.
+        at: Option<i64>,
     },
     /// The customer is typing (or stopped): ephemeral, never stored.
     Typing {

@@ -121,6 +121,7 @@ impl From<HubError> for ApiError {
             HubError::Forbidden(why) => ApiError::Forbidden(why.to_string()),
             // Kept as 400 for what the API already answered so (an empty reply text).
             HubError::Invalid(m) => ApiError::BadRequest(m),
+            HubError::Conflict(m) => ApiError::Conflict(m),
             HubError::Stopped => ApiError::Unavailable("the hub is shutting down".into()),
         }
     }

@@ -13,16 +13,24 @@ pub async fn healthz() -> HttpResponse {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "the database answers"), (status = 503, description = "the database does not answer")))]
+    responses((status = 200, description = "the database answers (`waha`: whether WAHA answers, a detail)"), (status = 503, description = "the database does not answer")))]
 pub async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    // WAHA's reachability is a detail, not a failure: the hub still stores what arrives
+    // and serves the inbox; sends wait.
+    let waha = if hub.health().reachable() {
+        "reachable"
+    } else {
+        "unreachable"
+    };
     match tokio::time::timeout(Duration::from_secs(2), hub.db().ping()).await {
-        Ok(Ok(())) => {
-            HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" }))
-        }
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({ "status": "unavailable", "database": e.to_string() })),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({ "status": "unavailable", "database": "timed out" })),
+        Ok(Ok(())) => HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ready", "database": "ok", "waha": waha })),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "unavailable", "database": e.to_string(), "waha": waha }),
+        ),
+        Err(_) => HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({ "status": "unavailable", "database": "timed out", "waha": waha }),
+        ),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::store;
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail, auth::LoginRequest, auth::LoginResponse, store::users::User, Role,
-        store::sessions::WaSession, sessions::RegisterSession, sessions::Qr,
+        store::sessions::WaSession, crate::actors::hub::SessionView, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
         webhooks::WebhookAck, store::inbox::FailedWebhook,

@@ -9,9 +9,8 @@ use utoipa::ToSchema;
 use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::Page;
-use crate::actors::hub::SessionAction;
+use crate::actors::hub::{SessionAction, SessionView};
 use crate::actors::Hub;
-use crate::store::sessions::WaSession;
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterSession {
@@ -37,11 +36,11 @@ fn valid_name(name: &str) -> Result<(), ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = inline(Page<WaSession>)), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = inline(Page<SessionView>)), (status = 401, body = ErrorBody)))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
-) -> Result<web::Json<Page<WaSession>>, ApiError> {
+) -> Result<web::Json<Page<SessionView>>, ApiError> {
     let items = hub.sessions(&auth.viewer).await?;
     Ok(web::Json(Page {
         items,
@@ -50,7 +49,7 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", security(("bearer" = [])), request_body = RegisterSession,
-    responses((status = 201, body = WaSession, description = "registered"), (status = 200, body = WaSession, description = "already registered; WAHA's config refreshed"),
+    responses((status = 201, body = SessionView, description = "registered"), (status = 200, body = SessionView, description = "already registered; WAHA's config refreshed"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable; the session is recorded and adopted at the next start")))]
 pub async fn register(
@@ -69,12 +68,12 @@ pub async fn register(
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     name: web::Path<String>,
-) -> Result<web::Json<WaSession>, ApiError> {
+) -> Result<web::Json<SessionView>, ApiError> {
     Ok(web::Json(hub.session(&auth.viewer, &name).await?))
 }
 
@@ -83,45 +82,46 @@ async fn act(
     auth: &AuthUser,
     name: &str,
     action: SessionAction,
-) -> Result<web::Json<WaSession>, ApiError> {
+) -> Result<web::Json<SessionView>, ApiError> {
     Ok(web::Json(
         hub.session_action(&auth.viewer, name, action).await?,
     ))
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/start", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn start(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     name: web::Path<String>,
-) -> Result<web::Json<WaSession>, ApiError> {
+) -> Result<web::Json<SessionView>, ApiError> {
     act(&hub, &auth, &name, SessionAction::Start).await
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/stop", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn stop(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     name: web::Path<String>,
-) -> Result<web::Json<WaSession>, ApiError> {
+) -> Result<web::Json<SessionView>, ApiError> {
     act(&hub, &auth, &name, SessionAction::Stop).await
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/logout", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn logout(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     name: web::Path<String>,
-) -> Result<web::Json<WaSession>, ApiError> {
+) -> Result<web::Json<SessionView>, ApiError> {
     act(&hub, &auth, &name, SessionAction::Logout).await
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}/qr", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path)), responses((status = 200, body = Qr), (status = 404, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "WAHA has no QR now (the session is not waiting for a scan)")))]
+        (status = 409, body = ErrorBody, description = "WAHA has no QR code yet: the session is not waiting for a scan (its status is in the message, and `session.status` follows)"),
+        (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable")))]
 pub async fn qr(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tracing::debug;
 use utoipa::ToSchema;
 
@@ -38,6 +37,24 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Counts a refused webhook by reason (`tickhub_webhooks_rejected_total`).
+fn refuse(reason: &'static str, e: ApiError) -> ApiError {
+    metrics::counter!("tickhub_webhooks_rejected_total", "reason" => reason).increment(1);
+    e
+}
+
+/// The session a body names, read without trusting it (for saying whose webhooks are
+/// being refused).
+fn session_named(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        session: String,
+    }
+    serde_json::from_slice::<Named>(body)
+        .ok()
+        .map(|n| n.session)
 }
 
 fn check_signature(hub: &Hub, req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
@@ -99,14 +116,28 @@ pub async fn receive(
         .to_ascii_lowercase()
         .starts_with("application/json")
     {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "expected Content-Type: application/json, got {content_type:?}"
-        )));
+        return Err(refuse(
+            "content_type",
+            ApiError::UnsupportedMediaType(format!(
+                "expected Content-Type: application/json, got {content_type:?}"
+            )),
+        ));
     }
-    let body = read_body(payload, hub.config().webhook_max_body).await?;
-    check_signature(&hub, &req, &body)?;
-    let envelope: Envelope = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid webhook body: {e}")))?;
+    let body = read_body(payload, hub.config().webhook_max_body)
+        .await
+        .map_err(|e| refuse("body", e))?;
+    if let Err(e) = check_signature(&hub, &req, &body) {
+        let session = session_named(&body);
+        hub.health()
+            .refused(session.as_deref(), &e.to_string(), hub.now_ms());
+        return Err(refuse("signature", e));
+    }
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            "invalid_body",
+            ApiError::BadRequest(format!("invalid webhook body: {e}")),
+        )
+    })?;
     // The hub acts on the events it asks WAHA for; anything else is acknowledged and dropped.
     if WahaEvent::parse(&envelope.event).is_none() {
         debug!(event = %envelope.event, "ignoring an event the hub does not handle");
@@ -118,15 +149,24 @@ pub async fn receive(
         .resolve(&envelope.session)
         .await?
         .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "unknown WhatsApp session {:?}: register it with POST /api/sessions",
-                envelope.session
-            ))
+            refuse(
+                "unknown_session",
+                ApiError::NotFound(format!(
+                    "unknown WhatsApp session {:?}: register it with POST /api/sessions",
+                    envelope.session
+                )),
+            )
         })?;
+    hub.health().accepted(&session.name);
+    let inbound = translate(&envelope);
     let event_key = match envelope.id.as_deref().filter(|id| !id.is_empty()) {
         Some(id) => id.to_string(),
-        // Old WAHA sends no event id; its retries resend the same bytes.
-        None => format!("sha256:{}", hex::encode(Sha256::digest(&body))),
+        // Old WAHA sends no event id: the change's business key says what a repeat is
+        // (identical bodies can be real repeats, e.g. a status after a reconnect).
+        None => match inbound.dedupe_key() {
+            Some(key) => format!("s{}:{key}", session.id),
+            None => format!("once:{}", uuid::Uuid::new_v4().simple()),
+        },
     };
     let received = Received {
         event_key,
@@ -139,7 +179,7 @@ pub async fn receive(
         .ingest(Ingest {
             session,
             row: received,
-            inbound: Arc::new(translate(&envelope)),
+            inbound: Arc::new(inbound),
             known: None,
         })
         .await?;

@@ -111,8 +111,9 @@ async fn apply(
             apply_revoke(tx, session.id, raw_id).await?;
             Ok(Applied::default())
         }
-        Change::SessionStatus { status, me } => {
-            set_session_status(tx, session, status, me.as_ref()).await?;
+        Change::SessionStatus { status, me, at } => {
+            let at = at.unwrap_or(tx.now);
+            set_session_status(tx, session, status, me.as_ref(), at).await?;
             Ok(Applied::default())
         }
         Change::Typing { .. } => Ok(Applied::default()),
@@ -123,15 +124,17 @@ async fn apply(
     }
 }
 
-/// Records a session's status; logs `session.status` when it changed.
+/// Records a session's status as reported at `at` (newest report wins); logs
+/// `session.status` when it changed.
 pub async fn set_session_status(
     tx: &mut Tx,
     s: &SessionRef,
     status: &str,
     me: Option<&Account>,
+    at: i64,
 ) -> Result<()> {
     let me = me.map(|m| (m.id.as_str(), m.name.as_deref()));
-    if sessions::set_status(tx, s.id, status, me).await? {
+    if sessions::set_status(tx, s.id, status, me, at).await? {
         let data = serde_json::json!({ "session": s.name, "status": status });
         events::append(
             tx,
@@ -350,18 +353,14 @@ async fn apply_revoke(tx: &mut Tx, session_id: i64, raw_id: &str) -> Result<()> 
     Ok(())
 }
 
-/// Records what WAHA answered about a session. Unless `authoritative` (a fresh listing at
-/// start-up), an answer only fills in an unknown status: `session.status` webhooks may
-/// already have overtaken it.
+/// Records what WAHA answered about a session (to start, stop, logout, get, list): a
+/// report as of its arrival.
 pub async fn report_status(
     tx: &mut Tx,
     s: &SessionRef,
     status: &str,
     me: Option<&Account>,
-    authoritative: bool,
 ) -> Result<()> {
-    if !authoritative && sessions::status_in(tx, s.id).await? != "UNKNOWN" {
-        return Ok(());
-    }
-    set_session_status(tx, s, status, me).await
+    let at = tx.now;
+    set_session_status(tx, s, status, me, at).await
 }

@@ -14,6 +14,8 @@ pub struct WaSession {
     /// The business's own WhatsApp id once paired.
     pub me_id: Option<String>,
     pub me_name: Option<String>,
+    /// `false` after a stop or logout through the hub: the hub leaves it stopped.
+    pub wants_running: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -31,7 +33,7 @@ pub async fn ensure(db: &Db, name: &str, now: i64) -> Result<(WaSession, bool)> 
 // Read back on the write pool: SQLite's read pool may not yet see the row just written.
 async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
     let s = on_write_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(p).await)?;
     Ok(s)
 }
@@ -39,7 +41,7 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
 /// The sessions among `ids` (`None`: all), by name.
 pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions
+        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions
          WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
          ORDER BY name")
         .bind(super::id_list(ids)).fetch_all(p).await)?;
@@ -48,36 +50,45 @@ pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
 
 pub async fn list(db: &Db) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions ORDER BY name")
+        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions ORDER BY name")
         .fetch_all(p).await)?;
     Ok(rows)
 }
 
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_optional(p).await)?;
     Ok(row)
 }
 
-/// Updates status and identity; `true` when the status changed.
+/// Records a status reported at `at` (ms) unless a newer report is stored; `true` when
+/// the stored status changed.
 pub async fn set_status(
     tx: &mut Tx,
     id: i64,
     status: &str,
     me: Option<(&str, Option<&str>)>,
+    at: i64,
 ) -> Result<bool> {
+    let (before, stored_at): (String, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT status, status_at FROM wa_sessions WHERE id = $1")
+        .bind(id).fetch_one(&mut *c).await)?;
+    if at < stored_at {
+        return Ok(false);
+    }
     let now = tx.now;
-    let n = on_tx!(tx, c => sqlx::query(
+    on_tx!(tx, c => sqlx::query(
         "UPDATE wa_sessions SET status = $2, me_id = COALESCE($3, me_id), me_name = COALESCE($4, me_name),
-            updated_at = $5 WHERE id = $1 AND status <> $2")
-        .bind(id).bind(status).bind(me.map(|m| m.0)).bind(me.and_then(|m| m.1)).bind(now)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n > 0)
+            status_at = $6, updated_at = $5 WHERE id = $1")
+        .bind(id).bind(status).bind(me.map(|m| m.0)).bind(me.and_then(|m| m.1)).bind(now).bind(at)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(before != status)
 }
 
-pub async fn status_in(tx: &mut Tx, id: i64) -> Result<String> {
-    let s: String = on_tx!(tx, c => sqlx::query_scalar("SELECT status FROM wa_sessions WHERE id = $1")
-        .bind(id).fetch_one(c).await)?;
-    Ok(s)
+/// Whether the hub wants the session running (false after a stop or logout through it).
+pub async fn set_wants_running(db: &Db, id: i64, wants: bool) -> Result<()> {
+    on_write_pool!(db, p => sqlx::query("UPDATE wa_sessions SET wants_running = $2 WHERE id = $1")
+        .bind(id).bind(wants).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }

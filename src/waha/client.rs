@@ -161,6 +161,19 @@ impl WahaClient {
 
     const NO_BODY: Option<&'static Value> = None;
 
+    /// WAHA's version (`/api/server/version`, or `/api/version` on older WAHA).
+    pub async fn version(&self) -> Result<crate::waha::version::WahaVersion, WahaError> {
+        match self
+            .json(Method::GET, "/api/server/version", Self::NO_BODY)
+            .await
+        {
+            Err(e) if e.is_not_found() => {
+                self.json(Method::GET, "/api/version", Self::NO_BODY).await
+            }
+            r => r,
+        }
+    }
+
     pub async fn list_sessions(&self) -> Result<Vec<SessionInfo>, WahaError> {
         self.json(Method::GET, "/api/sessions?all=true", Self::NO_BODY)
             .await
@@ -181,14 +194,16 @@ impl WahaClient {
         }
     }
 
-    /// Creates the session with this config and starts it; when WAHA has it already,
-    /// replaces its config (the caller merges what should survive) and makes sure it runs.
+    /// Creates the session with this config (started when `start`); when WAHA has it
+    /// already, replaces its config (the caller merges what should survive) and, when
+    /// `start`, makes sure it runs.
     pub async fn upsert_session(
         &self,
         name: &str,
         config: &Value,
+        start: bool,
     ) -> Result<SessionInfo, WahaError> {
-        let create = serde_json::json!({ "name": name, "start": true, "config": config });
+        let create = serde_json::json!({ "name": name, "start": start, "config": config });
         match self
             .json::<SessionInfo>(Method::POST, "/api/sessions", Some(&create))
             .await
@@ -203,7 +218,7 @@ impl WahaClient {
                         Some(&update),
                     )
                     .await?;
-                if s.status == "STOPPED" || s.status == "FAILED" {
+                if start && (s.status == "STOPPED" || s.status == "FAILED") {
                     self.start(name).await
                 } else {
                     Ok(s)

@@ -119,6 +119,7 @@ pub fn translate(env: &Envelope) -> Inbound {
                     id: m.id.clone(),
                     name: m.push_name.clone(),
                 }),
+                at: env.timestamp.map(|t| t as i64),
             },
             Err(e) => unusable(&env.event, e),
         },

@@ -6,4 +6,5 @@ pub mod client;
 pub mod events;
 pub mod hmac;
 pub mod sim;
+pub mod version;
 pub mod webhook;

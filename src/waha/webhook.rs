@@ -11,6 +11,9 @@ pub struct Envelope {
     /// `evt_…`; absent in WAHA before late 2024.
     #[serde(default)]
     pub id: Option<String>,
+    /// ms since the epoch; absent in WAHA before late 2024.
+    #[serde(default)]
+    pub timestamp: Option<f64>,
     pub event: String,
     pub session: String,
     #[serde(default)]

@@ -11,23 +11,29 @@ use std::sync::Arc;
 
 use super::registry::SessionRegistry;
 use super::services::Services;
+use super::waha_health::WahaHealth;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::domain::Viewer;
 use crate::store::users::User;
 use crate::store::Db;
 
-pub use sessions::SessionAction;
+pub use sessions::{SessionAction, SessionView};
 
 pub struct Hub {
     services: Arc<Services>,
     registry: Arc<SessionRegistry>,
+    health: WahaHealth,
 }
 
 impl Hub {
     pub fn new(services: Arc<Services>) -> Arc<Hub> {
         let registry = Arc::new(SessionRegistry::new(services.clone()));
-        Arc::new(Hub { services, registry })
+        Arc::new(Hub {
+            services,
+            registry,
+            health: WahaHealth::default(),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -41,6 +47,10 @@ impl Hub {
 
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.services.bus
+    }
+
+    pub fn health(&self) -> &WahaHealth {
+        &self.health
     }
 
     pub fn registry(&self) -> &Arc<SessionRegistry> {

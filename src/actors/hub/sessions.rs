@@ -8,8 +8,19 @@ use crate::actors::error::HubError;
 use crate::domain::inbound::Account;
 use crate::domain::{SessionRef, Viewer};
 use crate::store::sessions::{self, WaSession};
-use crate::waha::client::{Qr, SessionInfo};
+use crate::waha::client::{Qr, SessionInfo, WahaError};
 use crate::waha::events::WahaEvent;
+
+/// A session as the API shows it: its record, and whether its events get through.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub session: WaSession,
+    /// `false` when the hub knows its webhooks are not getting through.
+    pub receiving_events: bool,
+    /// Why not, and what to do about it.
+    pub events_problem: Option<String>,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub enum SessionAction {
@@ -34,6 +45,32 @@ fn webhooks(config: Option<&Value>) -> &[Value] {
         .unwrap_or(&[])
 }
 
+/// Whether two webhook configs are the same for the hub's purposes (events in any order).
+fn same_webhook(theirs: &Value, ours: &Value) -> bool {
+    let events = |h: &Value| {
+        let mut e: Vec<String> = h
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        e.sort();
+        e
+    };
+    let key = |h: &Value| h.pointer("/hmac/key").cloned().filter(|k| !k.is_null());
+    let retries = |h: &Value| {
+        ["delaySeconds", "attempts", "policy"]
+            .map(|f| h.get("retries").and_then(|r| r.get(f)).cloned())
+    };
+    theirs.get("url") == ours.get("url")
+        && events(theirs) == events(ours)
+        && key(theirs) == key(ours)
+        && retries(theirs) == retries(ours)
+}
+
 /// `existing` (WAHA's config of a session) with the hub's webhook in place of any earlier
 /// one of the hub's: other tools' webhooks and every other setting survive.
 pub fn merged_config(existing: Option<&Value>, ours: Value) -> Value {
@@ -53,6 +90,35 @@ pub fn merged_config(existing: Option<&Value>, ours: Value) -> Value {
 }
 
 impl Hub {
+    fn view(&self, session: WaSession) -> SessionView {
+        let events_problem = self.health.problem(&session.name);
+        SessionView {
+            receiving_events: events_problem.is_none(),
+            events_problem,
+            session,
+        }
+    }
+
+    /// Asks WAHA its version and says loudly when it cannot deliver what the hub needs:
+    /// with `WAHA_WEBHOOK_HMAC_KEY` set, a WAHA before 2024.11.5 sends unsigned webhooks
+    /// (and never retries), so every one of them would be refused.
+    pub async fn check_waha(&self) -> Result<(), HubError> {
+        let v = self.services.waha.version().await?;
+        let problem = (self.services.config.webhook_hmac_key.is_some() && !v.signs_webhooks())
+            .then(|| {
+                format!(
+                    "WAHA {} does not sign webhooks (HMAC came with 2024.11.5), so the hub refuses                      all of them: upgrade WAHA, or unset WAHA_WEBHOOK_HMAC_KEY on a trusted network",
+                    v.version
+                )
+            });
+        match &problem {
+            Some(p) => tracing::warn!(waha = %v.version, "{p}"),
+            None => tracing::info!(waha = %v.version, engine = ?v.engine, "WAHA version"),
+        }
+        self.health.set_waha_problem(problem);
+        Ok(())
+    }
+
     /// The webhook WAHA must call for every session of this hub.
     pub fn our_webhook(&self) -> Value {
         let mut hook = json!({
@@ -66,30 +132,36 @@ impl Hub {
         hook
     }
 
+    /// Whether WAHA's config of the session carries our webhook exactly as we want it
+    /// (URL, events, HMAC key, retries).
     fn calls_us(&self, info: &SessionInfo) -> bool {
-        let url = &self.services.webhook_url;
+        let ours = self.our_webhook();
         webhooks(info.config.as_ref())
             .iter()
-            .any(|h| h.get("url").and_then(Value::as_str) == Some(url.as_str()))
+            .any(|h| same_webhook(h, &ours))
     }
 
     /// Brings one session under the hub: recorded here (its actor started), WAHA's config
-    /// carrying our webhook (updated when `refresh`, or when it lacks it), its status
-    /// recorded. `existing` is what WAHA said about it, if it has it.
+    /// carrying our webhook (re-applied when `registering`, or when it differs), started
+    /// when the hub wants it running, its status recorded. `existing` is what WAHA said
+    /// about it, if it has it.
     async fn provision(
         &self,
         name: &str,
         existing: Option<SessionInfo>,
-        refresh: bool,
-        authoritative: bool,
+        registering: bool,
     ) -> Result<(WaSession, bool), HubError> {
         let (session, created) = self.registry.ensure(name).await?;
+        let start = registering || session.wants_running;
         let info = match existing {
-            Some(info) if !refresh && self.calls_us(&info) => info,
+            Some(info) if !registering && self.calls_us(&info) => info,
             existing => {
                 let config =
                     merged_config(existing.and_then(|i| i.config).as_ref(), self.our_webhook());
-                self.services.waha.upsert_session(name, &config).await?
+                self.services
+                    .waha
+                    .upsert_session(name, &config, start)
+                    .await?
             }
         };
         let sref = SessionRef {
@@ -97,7 +169,7 @@ impl Hub {
             name: session.name.clone(),
         };
         self.registry
-            .report_status(&sref, info.status.clone(), account(&info), authoritative)
+            .report_status(&sref, info.status.clone(), account(&info))
             .await?;
         let session = sessions::by_name(self.db(), name).await?.unwrap_or(session);
         Ok((session, created))
@@ -109,26 +181,77 @@ impl Hub {
         &self,
         v: &Viewer,
         name: &str,
-    ) -> Result<(WaSession, bool), HubError> {
+    ) -> Result<(SessionView, bool), HubError> {
         v.may_manage_sessions()
             .map_err(|d| HubError::denied(d, || format!("session {name:?}")))?;
+        if let Err(e) = self.check_waha().await {
+            tracing::warn!(error = %e, "could not read WAHA's version");
+        }
         let existing = self.services.waha.get_session(name).await?;
-        self.provision(name, existing, true, false).await
+        let (session, created) = self.provision(name, existing, true).await?;
+        sessions::set_wants_running(self.db(), session.id, true).await?;
+        Ok((self.view(session), created))
     }
 
-    /// Adopts the sessions WAHA already has: known here, and calling our webhook.
-    pub async fn adopt_sessions(&self) -> Result<usize, HubError> {
-        let list = self.services.waha.list_sessions().await?;
-        let n = list.len();
-        for info in list {
+    /// Brings WAHA in line with the hub: every session WAHA has is known here; every
+    /// session's config carries our webhook exactly (re-applied, merged with other tools'
+    /// webhooks, where it differs — WAHA Core forgets configs when it restarts); sessions
+    /// the hub wants running and WAHA has stopped (or lost) are started; every status WAHA
+    /// reports is recorded. Returns how many sessions it looked at.
+    pub async fn reconcile(&self) -> Result<usize, HubError> {
+        let listed = match self.services.waha.list_sessions().await {
+            Ok(l) => {
+                self.health.set_reachable(true);
+                l
+            }
+            Err(e) => {
+                if matches!(e, WahaError::Transport(_)) || e.is_retryable() {
+                    self.health.set_reachable(false);
+                }
+                return Err(e.into());
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        for info in listed {
             let name = info.name.clone();
-            self.provision(&name, Some(info), false, true).await?;
+            seen.insert(name.clone());
+            self.reconcile_one(&name, Some(info)).await?;
         }
-        Ok(n)
+        for s in sessions::list(self.db()).await? {
+            if !seen.contains(&s.name) && s.wants_running {
+                self.reconcile_one(&s.name, None).await?;
+            }
+        }
+        Ok(seen.len())
+    }
+
+    async fn reconcile_one(
+        &self,
+        name: &str,
+        existing: Option<SessionInfo>,
+    ) -> Result<(), HubError> {
+        let (session, _) = self.provision(name, existing, false).await?;
+        let stopped = matches!(session.status.as_str(), "STOPPED" | "FAILED");
+        if stopped && session.wants_running {
+            tracing::info!(session = name, status = %session.status, "starting a session the hub expects running");
+            let info = self.services.waha.start(name).await?;
+            let sref = SessionRef {
+                id: session.id,
+                name: session.name.clone(),
+            };
+            self.registry
+                .report_status(&sref, info.status.clone(), account(&info))
+                .await?;
+        }
+        Ok(())
     }
 
     /// A session the viewer may see.
-    pub async fn session(&self, v: &Viewer, name: &str) -> Result<WaSession, HubError> {
+    pub async fn session(&self, v: &Viewer, name: &str) -> Result<SessionView, HubError> {
+        Ok(self.view(self.session_record(v, name).await?))
+    }
+
+    async fn session_record(&self, v: &Viewer, name: &str) -> Result<WaSession, HubError> {
         let not_found = || HubError::NotFound(format!("session {name:?}"));
         let s = sessions::by_name(self.db(), name)
             .await?
@@ -137,8 +260,9 @@ impl Hub {
         Ok(s)
     }
 
-    pub async fn sessions(&self, v: &Viewer) -> Result<Vec<WaSession>, HubError> {
-        Ok(sessions::list_for(self.db(), v.sessions_filter().as_deref()).await?)
+    pub async fn sessions(&self, v: &Viewer) -> Result<Vec<SessionView>, HubError> {
+        let all = sessions::list_for(self.db(), v.sessions_filter().as_deref()).await?;
+        Ok(all.into_iter().map(|s| self.view(s)).collect())
     }
 
     /// Starts, stops or logs out a session in WAHA; answers the session with WAHA's word
@@ -148,11 +272,13 @@ impl Hub {
         v: &Viewer,
         name: &str,
         action: SessionAction,
-    ) -> Result<WaSession, HubError> {
-        let mut s = self.session(v, name).await?;
+    ) -> Result<SessionView, HubError> {
+        let mut s = self.session_record(v, name).await?;
         v.may_manage_sessions()
             .map_err(|d| HubError::denied(d, || format!("session {name:?}")))?;
         let waha = &self.services.waha;
+        let wants_running = matches!(action, SessionAction::Start);
+        sessions::set_wants_running(self.db(), s.id, wants_running).await?;
         let info = match action {
             SessionAction::Start => waha.start(name).await?,
             SessionAction::Stop => waha.stop(name).await?,
@@ -163,17 +289,43 @@ impl Hub {
             name: s.name.clone(),
         };
         self.registry
-            .report_status(&sref, info.status.clone(), account(&info), false)
+            .report_status(&sref, info.status.clone(), account(&info))
             .await?;
         s.status = info.status;
-        Ok(s)
+        Ok(self.view(s))
     }
 
+    /// The QR code to pair the session. WAHA has one only while the session is in
+    /// SCAN_QR_CODE (it answers 422 before): then the hub answers a conflict naming the
+    /// session's status, recorded (and pushed as `session.status`) so the app knows when
+    /// to ask again.
     pub async fn qr(&self, v: &Viewer, name: &str) -> Result<Qr, HubError> {
-        self.session(v, name).await?;
+        let s = self.session_record(v, name).await?;
         v.may_manage_sessions()
             .map_err(|d| HubError::denied(d, || format!("session {name:?}")))?;
-        Ok(self.services.waha.qr(name).await?)
+        let waha = &self.services.waha;
+        match waha.qr(name).await {
+            Ok(qr) => Ok(qr),
+            Err(WahaError::Http { status: 422, .. }) => {
+                let status = match waha.get_session(name).await {
+                    Ok(Some(info)) => {
+                        let sref = SessionRef {
+                            id: s.id,
+                            name: s.name.clone(),
+                        };
+                        self.registry
+                            .report_status(&sref, info.status.clone(), account(&info))
+                            .await?;
+                        info.status
+                    }
+                    _ => s.status,
+                };
+                Err(HubError::Conflict(format!(
+                    "the session is {status}: the QR code appears when it reaches SCAN_QR_CODE"
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -102,6 +102,8 @@ struct ListQuery {
 }
 
 async fn list_sessions(sim: web::Data<SimState>, q: web::Query<ListQuery>) -> HttpResponse {
+    sim.session_lists
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let w = sim.world();
     let mut list: Vec<&Session> = w
         .sessions

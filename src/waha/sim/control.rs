@@ -191,6 +191,7 @@ async fn stats(sim: web::Data<SimState>) -> HttpResponse {
         "webhook_attempts_failed": s.failed_attempts.load(Ordering::Relaxed),
         "webhooks_pending": s.pending.load(Ordering::Relaxed),
         "sends": sim.world().sent.len(),
+        "session_lists": sim.session_lists.load(Ordering::Relaxed),
     }))
 }
 

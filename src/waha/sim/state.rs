@@ -99,6 +99,8 @@ pub struct SimState {
     pub addr: SocketAddr,
     world: Mutex<World>,
     pub deliverer: Arc<Deliverer>,
+    /// `GET /api/sessions` calls answered (tests see the hub's reconcile loop go round).
+    pub session_lists: std::sync::atomic::AtomicU64,
 }
 
 impl SimState {
@@ -107,6 +109,7 @@ impl SimState {
             opts,
             addr,
             world: Mutex::new(World::default()),
+            session_lists: std::sync::atomic::AtomicU64::new(0),
             deliverer: Arc::new(Deliverer::new()),
         })
     }
