@@ -24,7 +24,7 @@ use crate::store;
         store::sessions::WaSession, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
-        webhooks::WebhookAck,
+        webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe,
     )),
     modifiers(&BearerAuth)
 )]

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, NotFoundError};
 use super::pagination::Page;
+use super::validate::is_session_name;
 use crate::actors::hub::RegisterError;
 use crate::actors::Hub;
 use crate::store::processing::SessionRef;
@@ -17,6 +18,7 @@ use crate::store::sessions::{self, WaSession};
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterSession {
     /// WAHA's session name: letters, digits, `_` and `-`, at most 64.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
 }
 
@@ -28,13 +30,22 @@ pub struct Qr {
 }
 
 fn valid_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    ok.then_some(())
+    is_session_name(name)
+        .then_some(())
         .ok_or_else(|| ApiError::BadRequest("name must be 1-64 letters, digits, '_' or '-'".into()))
+}
+
+/// What an operation that calls WAHA adds to its answers.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses for the OpenAPI document only
+enum WahaErrors {
+    /// WAHA refused for the session's state (e.g. no QR while it is not waiting for a scan).
+    #[response(status = 409)]
+    WrongState(ErrorBody),
+    /// WAHA failed or is unreachable (a registered session is recorded and adopted at the
+    /// next start).
+    #[response(status = 502)]
+    Waha(ErrorBody),
 }
 
 impl From<RegisterError> for ApiError {
@@ -48,7 +59,7 @@ impl From<RegisterError> for ApiError {
 }
 
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = inline(Page<WaSession>)), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = inline(Page<WaSession>)), AuthErrors))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -62,8 +73,7 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", security(("bearer" = [])), request_body = RegisterSession,
     responses((status = 201, body = WaSession, description = "registered"), (status = 200, body = WaSession, description = "already registered; WAHA's config refreshed"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable; the session is recorded and adopted at the next start")))]
+        JsonBodyErrors, AuthErrors, WahaErrors))]
 pub async fn register(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -80,13 +90,15 @@ pub async fn register(
 }
 
 async fn known(hub: &Hub, name: &str) -> Result<WaSession, ApiError> {
-    sessions::by_name(&hub.db, name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session {name:?} is not registered")))
+    let unknown = || ApiError::NotFound(format!("session {name:?} is not registered"));
+    if !is_session_name(name) {
+        return Err(unknown());
+    }
+    sessions::by_name(&hub.db, name).await?.ok_or_else(unknown)
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = WaSession), NotFoundError, AuthErrors))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -125,7 +137,7 @@ async fn act(hub: &Arc<Hub>, name: &str, action: Action) -> Result<web::Json<WaS
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/start", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = WaSession), NotFoundError, AuthErrors, WahaErrors))]
 pub async fn start(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -135,7 +147,7 @@ pub async fn start(
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/stop", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = WaSession), NotFoundError, AuthErrors, WahaErrors))]
 pub async fn stop(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -145,7 +157,7 @@ pub async fn stop(
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/logout", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = WaSession), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = WaSession), NotFoundError, AuthErrors, WahaErrors))]
 pub async fn logout(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
@@ -155,8 +167,7 @@ pub async fn logout(
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}/qr", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = Qr), (status = 404, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "WAHA has no QR now (the session is not waiting for a scan)")))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = Qr), NotFoundError, AuthErrors, WahaErrors))]
 pub async fn qr(
     hub: web::Data<Arc<Hub>>,
     _auth: AuthUser,
