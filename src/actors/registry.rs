@@ -149,8 +149,13 @@ impl SessionRegistry {
         s: &SessionRef,
         status: String,
         me: Option<Account>,
+        asked_at: i64,
     ) -> Result<(), HubError> {
-        let cmd = ReportStatus { status, me };
+        let cmd = ReportStatus {
+            status,
+            me,
+            asked_at,
+        };
         match self.owner(s) {
             Owner::Local(a) => a.send(cmd).await?,
         }

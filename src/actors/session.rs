@@ -57,6 +57,8 @@ pub struct ReadCmd {
 pub struct ReportStatus {
     pub status: String,
     pub me: Option<Account>,
+    /// When the hub asked (ms): what WAHA stamped later is newer.
+    pub asked_at: i64,
 }
 
 /// A writer job for one of the session's conversations (the send pipeline's steps).
@@ -308,7 +310,15 @@ impl Handler<ReportStatus> for SessionActor {
         Box::pin(self.ask(
             "",
             (self.session.clone(), r),
-            |tx, (s, r)| Box::pin(ingest::report_status(tx, s, &r.status, r.me.as_ref())),
+            |tx, (s, r)| {
+                Box::pin(ingest::report_status(
+                    tx,
+                    s,
+                    &r.status,
+                    r.me.as_ref(),
+                    r.asked_at,
+                ))
+            },
             |_| Followup::None,
             ctx,
         ))

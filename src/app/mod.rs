@@ -161,7 +161,8 @@ impl AppBuilder {
             hub,
             services,
             handle: server.handle(),
-            server: Some(server),
+            // Serving from now on (an actix server does nothing until polled).
+            server: Some(actix_rt::spawn(server)),
             trigger,
             tasks,
             arbiters,
@@ -180,7 +181,7 @@ pub struct RunningApp {
     pub hub: Arc<Hub>,
     services: Arc<Services>,
     handle: actix_web::dev::ServerHandle,
-    server: Option<actix_web::dev::Server>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     trigger: shutdown::ShutdownTrigger,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     arbiters: Vec<Arbiter>,
@@ -200,18 +201,15 @@ impl RunningApp {
                 None
             }
         };
-        match ended {
-            Some(r) => {
-                self.finish().await;
-                r
-            }
+        let r = match ended {
+            Some(r) => r,
             None => {
                 self.begin_stop();
-                let r = server.await;
-                self.finish().await;
-                r
+                server.await
             }
-        }
+        };
+        self.finish().await;
+        r.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     /// Shuts down as on SIGTERM.
@@ -219,10 +217,10 @@ impl RunningApp {
         self.begin_stop();
         let r = match self.server.take() {
             Some(server) => server.await,
-            None => Ok(()),
+            None => Ok(Ok(())),
         };
         self.finish().await;
-        r
+        r.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     fn begin_stop(&self) {

@@ -47,17 +47,22 @@ impl CommandError {
     }
 }
 
-/// The longest message text accepted, in bytes (WhatsApp's own limit is near 65k chars;
-/// agents' replies are far shorter).
+/// The longest message text accepted, in characters as WhatsApp counts them (and JSON
+/// Schema's `maxLength`); WhatsApp's own limit is far higher, agents' replies far shorter.
 pub const MAX_TEXT: usize = 4096;
 
-/// The rule for a message an agent sends, over HTTP and the websocket alike.
+/// The rule for a message an agent sends, over HTTP and the websocket alike: not empty or
+/// only whitespace (what `str::trim` strips), at most `MAX_TEXT` characters, no U+0000
+/// (PostgreSQL cannot store it).
 pub fn validate_text(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        return Err("text must not contain U+0000".into());
+    }
     if text.trim().is_empty() {
         return Err("text must not be empty".into());
     }
-    if text.len() > MAX_TEXT {
-        return Err(format!("text is longer than {MAX_TEXT} bytes"));
+    if text.chars().count() > MAX_TEXT {
+        return Err(format!("text is longer than {MAX_TEXT} characters"));
     }
     Ok(())
 }

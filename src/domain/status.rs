@@ -1,11 +1,12 @@
 //! The states things move through, stored as text and spoken as text in the API.
 
-/// Declares a text-valued enum: `as_str`, `parse`, and the conversions sqlx uses to read
-/// it from a text column (`#[sqlx(try_from = "String")]`).
+/// Declares a text-valued enum: `as_str`, `parse`, serde, its OpenAPI schema (a string
+/// enum of the texts), and the conversions sqlx uses to read it from a text column
+/// (`#[sqlx(try_from = "String")]`).
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -32,6 +33,18 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // Written by hand: utoipa's derive does not see serde's renames through a macro.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                ::utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(::utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
 
         impl TryFrom<String> for $name {
             type Error = String;
@@ -85,6 +98,16 @@ text_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Role;
+
+    #[test]
+    fn the_openapi_schema_lists_the_texts() {
+        let schema = serde_json::to_value(<Role as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["admin", "manager", "agent", "sales", "marketing"])
+        );
+    }
 
     #[test]
     fn text_round_trips() {

@@ -12,7 +12,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors};
+use super::validate::no_nul;
 use crate::actors::Hub;
 use crate::domain::Viewer;
 use crate::store::users::{self, User};
@@ -55,6 +56,7 @@ pub async fn issue_token(hub: &Hub, user: &User) -> Result<String, ApiError> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub email: String,
     pub password: String,
 }
@@ -66,12 +68,14 @@ pub struct LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "wrong email or password"),
+        (status = 503, body = ErrorBody, description = "the database is away; try again"), JsonBodyErrors))]
 pub async fn login(
     hub: web::Data<Arc<Hub>>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    no_nul("email", &body.email)?;
     let found = users::credentials(hub.db(), &body.email).await?;
     // Verify against a fixed hash when the email is unknown, so timing does not tell
     // which emails exist.
@@ -107,14 +111,14 @@ pub async fn login(
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "the token is revoked"), AuthErrors))]
 pub async fn logout(hub: web::Data<Arc<Hub>>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     users::revoke_token(hub.db(), &auth.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User), AuthErrors))]
 pub async fn me(auth: AuthUser) -> web::Json<User> {
     web::Json(auth.user)
 }
@@ -149,6 +153,9 @@ pub fn token_from(req: &HttpRequest) -> Option<String> {
 
 pub async fn authenticate(hub: &Hub, token: Option<String>) -> Result<AuthUser, ApiError> {
     let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    if token.contains('\0') {
+        return Err(ApiError::Unauthorized("invalid or expired token".into()));
+    }
     match users::by_token(hub.db(), &token, hub.now_ms()).await? {
         Some(user) => Ok(AuthUser {
             viewer: hub.viewer(&user),

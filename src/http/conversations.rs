@@ -7,17 +7,20 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
-use super::error::{ApiError, ErrorBody};
-use super::pagination::{page, Page, PageQuery};
+use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, NotFoundError};
+use super::pagination::{page, ActivityPageQuery, Page, PageQuery};
+use super::validate::{is_session_name, no_nul_opt};
 use crate::actors::{Hub, HubError};
 use crate::domain::{ConversationStatus, Reply};
 use crate::store::conversations::{self, Conversation, Cursor, Filter};
 use crate::store::messages::{self, Message};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
     /// WhatsApp session name.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: Option<String>,
     pub assignee_id: Option<i64>,
     /// Only conversations nobody is assigned to.
@@ -25,20 +28,32 @@ pub struct ConversationQuery {
 }
 
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
-    params(ConversationQuery, PageQuery),
+    params(ConversationQuery, ActivityPageQuery),
     responses((status = 200, body = inline(Page<Conversation>), description = "most recent activity first"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"), AuthErrors))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     q: web::Query<ConversationQuery>,
-    p: web::Query<PageQuery>,
+    p: web::Query<ActivityPageQuery>,
 ) -> Result<web::Json<Page<Conversation>>, ApiError> {
     let limit = p.limit()?;
     let access = auth
         .viewer
         .conversations()
         .map_err(|d| HubError::denied(d, || "conversations".into()))?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Cursor::decode(c).ok_or_else(|| ApiError::BadRequest(format!("invalid cursor {c:?}")))
+        })
+        .transpose()?;
+    if let Some(name) = q.session.as_deref().filter(|n| !is_session_name(n)) {
+        return Err(ApiError::BadRequest(format!(
+            "session must be a session name, got {name:?}"
+        )));
+    }
     let session_id = match q.session.as_deref() {
         None => None,
         Some(name) => match hub.registry().resolve(name).await? {
@@ -51,13 +66,6 @@ pub async fn list(
             }
         },
     };
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| {
-            Cursor::decode(c).ok_or_else(|| ApiError::BadRequest(format!("invalid cursor {c:?}")))
-        })
-        .transpose()?;
     let filter = Filter {
         status: q.status,
         session_id,
@@ -75,7 +83,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 200, body = Conversation), NotFoundError, AuthErrors))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -87,7 +95,7 @@ pub async fn get(
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path), PageQuery),
     responses((status = 200, body = inline(Page<Message>), description = "newest first; the cursor pages back in time"),
-        (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"), NotFoundError, AuthErrors))]
 pub async fn messages(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -102,16 +110,22 @@ pub async fn messages(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessage {
+    /// At most 4096 characters, not only whitespace, without U+0000.
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\u0000]*[^\u0000\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
+    )]
     pub text: String,
     /// Chosen by the client; echoed in `message.created`, and a repeat with the same id
     /// returns the first message instead of sending twice.
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub client_id: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = SendMessage,
     responses((status = 201, body = Message, description = "stored and queued; sent through WAHA at the session's rate"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        JsonBodyErrors, NotFoundError, AuthErrors))]
 pub async fn reply(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -119,6 +133,7 @@ pub async fn reply(
     body: web::Json<SendMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    no_nul_opt("client_id", body.client_id.as_deref())?;
     let msg = hub
         .reply(
             &auth.viewer,
@@ -134,7 +149,7 @@ pub async fn reply(
 }
 
 #[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 200, body = Conversation), NotFoundError, AuthErrors))]
 pub async fn read(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -144,7 +159,7 @@ pub async fn read(
 }
 
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "messages", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Message), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 200, body = Message), NotFoundError, AuthErrors))]
 pub async fn message(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,

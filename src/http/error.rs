@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::actors::HubError;
 use crate::store::StoreError;
@@ -20,6 +20,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -48,6 +50,37 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// The errors every operation behind a bearer token can answer.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    /// No valid bearer token (nor `tickhub_token` cookie).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The database is away; try again.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// The errors every operation that takes a JSON body can answer.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    /// Malformed JSON, a missing field or a refused value (the message names the field).
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// The body is larger than 256 KiB.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The body is not `Content-Type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+}
+
+/// The answer for an id (or name) in the path that names nothing.
+#[derive(IntoResponses)]
+#[response(status = 404)]
+#[allow(dead_code)] // describes a response for the OpenAPI document only
+pub struct NotFoundError(ErrorBody);
+
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
@@ -55,6 +88,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable(_) => "invalid",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -73,6 +107,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -87,7 +122,11 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(detail) = self {
             tracing::error!(%detail, "internal error");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        }
+        response.json(ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message: self.to_string(),
@@ -129,7 +168,12 @@ impl From<HubError> for ApiError {
 
 impl From<WahaError> for ApiError {
     fn from(e: WahaError) -> Self {
-        ApiError::BadGateway(e.to_string())
+        match e {
+            // WAHA's 422: the session is not in a state for this (no QR to show while it is
+            // not waiting for a scan, ...). That is the caller's timing, not WAHA failing.
+            WahaError::Http { status: 422, .. } => ApiError::Conflict(e.to_string()),
+            e => ApiError::BadGateway(e.to_string()),
+        }
     }
 }
 

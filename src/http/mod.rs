@@ -12,64 +12,144 @@ pub mod openapi;
 pub mod pagination;
 pub mod request_span;
 pub mod sessions;
+pub mod validate;
 pub mod web;
 pub mod webhooks;
 pub mod ws;
 
+use actix_web::http::Method;
 use actix_web::web as aw;
 
 use error::ApiError;
 
 pub fn routes(cfg: &mut aw::ServiceConfig) {
+    use Method as M;
     cfg.app_data(error::json_config())
         .app_data(error::query_config())
         .app_data(error::path_config())
-        .route("/", aw::get().to(web::index))
-        .route("/healthz", aw::get().to(health::healthz))
-        .route("/readyz", aw::get().to(health::readyz))
-        .route("/metrics", aw::get().to(health::metrics))
-        .route("/webhooks/waha", aw::post().to(webhooks::receive))
-        .route("/ws", aw::get().to(ws::connect))
+        .service(resource("/", vec![(M::GET, aw::to(web::index))]))
+        .service(resource(
+            "/healthz",
+            vec![(M::GET, aw::to(health::healthz))],
+        ))
+        .service(resource("/readyz", vec![(M::GET, aw::to(health::readyz))]))
+        .service(resource(
+            "/metrics",
+            vec![(M::GET, aw::to(health::metrics))],
+        ))
+        .service(resource(
+            "/webhooks/waha",
+            vec![(M::POST, aw::to(webhooks::receive))],
+        ))
+        .service(resource("/ws", vec![(M::GET, aw::to(ws::connect))]))
         .service(
             aw::scope("/api")
-                .route("/openapi.json", aw::get().to(openapi::document))
-                .route("/auth/login", aw::post().to(auth::login))
-                .route("/auth/logout", aw::post().to(auth::logout))
-                .route("/auth/me", aw::get().to(auth::me))
-                .route("/sessions", aw::get().to(sessions::list))
-                .route("/sessions", aw::post().to(sessions::register))
-                .route("/sessions/{name}", aw::get().to(sessions::get))
-                .route("/sessions/{name}/start", aw::post().to(sessions::start))
-                .route("/sessions/{name}/stop", aw::post().to(sessions::stop))
-                .route("/sessions/{name}/logout", aw::post().to(sessions::logout))
-                .route("/sessions/{name}/qr", aw::get().to(sessions::qr))
-                .route("/conversations", aw::get().to(conversations::list))
-                .route("/conversations/{id}", aw::get().to(conversations::get))
-                .route(
+                .service(resource(
+                    "/openapi.json",
+                    vec![(M::GET, aw::to(openapi::document))],
+                ))
+                .service(resource(
+                    "/auth/login",
+                    vec![(M::POST, aw::to(auth::login))],
+                ))
+                .service(resource(
+                    "/auth/logout",
+                    vec![(M::POST, aw::to(auth::logout))],
+                ))
+                .service(resource("/auth/me", vec![(M::GET, aw::to(auth::me))]))
+                .service(resource(
+                    "/sessions",
+                    vec![
+                        (M::GET, aw::to(sessions::list)),
+                        (M::POST, aw::to(sessions::register)),
+                    ],
+                ))
+                .service(resource(
+                    "/sessions/{name}",
+                    vec![(M::GET, aw::to(sessions::get))],
+                ))
+                .service(resource(
+                    "/sessions/{name}/start",
+                    vec![(M::POST, aw::to(sessions::start))],
+                ))
+                .service(resource(
+                    "/sessions/{name}/stop",
+                    vec![(M::POST, aw::to(sessions::stop))],
+                ))
+                .service(resource(
+                    "/sessions/{name}/logout",
+                    vec![(M::POST, aw::to(sessions::logout))],
+                ))
+                .service(resource(
+                    "/sessions/{name}/qr",
+                    vec![(M::GET, aw::to(sessions::qr))],
+                ))
+                .service(resource(
+                    "/conversations",
+                    vec![(M::GET, aw::to(conversations::list))],
+                ))
+                .service(resource(
+                    "/conversations/{id}",
+                    vec![(M::GET, aw::to(conversations::get))],
+                ))
+                .service(resource(
                     "/conversations/{id}/messages",
-                    aw::get().to(conversations::messages),
-                )
-                .route(
-                    "/conversations/{id}/messages",
-                    aw::post().to(conversations::reply),
-                )
-                .route(
+                    vec![
+                        (M::GET, aw::to(conversations::messages)),
+                        (M::POST, aw::to(conversations::reply)),
+                    ],
+                ))
+                .service(resource(
                     "/conversations/{id}/read",
-                    aw::post().to(conversations::read),
-                )
-                .route("/messages/{id}", aw::get().to(conversations::message))
-                .route("/contacts", aw::get().to(contacts::list))
-                .route("/contacts", aw::post().to(contacts::create))
-                .route("/contacts/{id}", aw::get().to(contacts::get))
-                .route("/contacts/{id}", aw::patch().to(contacts::update))
-                .route("/contacts/{id}", aw::delete().to(contacts::delete))
-                .route(
+                    vec![(M::POST, aw::to(conversations::read))],
+                ))
+                .service(resource(
+                    "/messages/{id}",
+                    vec![(M::GET, aw::to(conversations::message))],
+                ))
+                .service(resource(
+                    "/contacts",
+                    vec![
+                        (M::GET, aw::to(contacts::list)),
+                        (M::POST, aw::to(contacts::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/contacts/{id}",
+                    vec![
+                        (M::GET, aw::to(contacts::get)),
+                        (M::PATCH, aw::to(contacts::update)),
+                        (M::DELETE, aw::to(contacts::delete)),
+                    ],
+                ))
+                .service(resource(
                     "/admin/failed-webhooks",
-                    aw::get().to(admin::failed_webhooks),
-                )
+                    vec![(M::GET, aw::to(admin::failed_webhooks))],
+                ))
                 .default_service(aw::to(not_found)),
         )
         .default_service(aw::to(not_found));
+}
+
+/// One path and its methods: any other method on it is 405 with `Allow`, not 404.
+fn resource(path: &str, methods: Vec<(Method, actix_web::Route)>) -> actix_web::Resource {
+    let allow = methods
+        .iter()
+        .map(|(m, _)| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let resource = methods
+        .into_iter()
+        .fold(aw::resource(path), |r, (m, route)| r.route(route.method(m)));
+    resource.default_service(aw::to(move |req: actix_web::HttpRequest| {
+        let allow = allow.clone();
+        async move {
+            Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed {
+                method: req.method().to_string(),
+                allow,
+            })
+        }
+    }))
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

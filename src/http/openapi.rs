@@ -25,7 +25,7 @@ use crate::store;
         store::sessions::WaSession, crate::actors::hub::SessionView, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
-        webhooks::WebhookAck, store::inbox::FailedWebhook,
+        webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
     )),
     modifiers(&BearerAuth)

@@ -15,26 +15,46 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Paging of lists ordered by id (a cursor is the last item's id).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = r"^[+-]?[0-9]{1,18}$")]
     pub cursor: Option<String>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+}
+
+/// Paging of lists ordered by activity (a cursor is `<last_message_at>.<id>`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityPageQuery {
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = r"^[+-]?[0-9]{1,18}\.[+-]?[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {n}"
+        ))),
+    }
 }
 
 impl PageQuery {
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(n) => Err(ApiError::BadRequest(format!(
-                "limit must be between 1 and {MAX_LIMIT}, got {n}"
-            ))),
-        }
+        checked_limit(self.limit)
     }
 
-    /// The cursor as an id (for lists ordered by id).
+    /// The cursor as an id.
     pub fn id_cursor(&self) -> Result<Option<i64>, ApiError> {
         self.cursor
             .as_deref()
@@ -43,6 +63,12 @@ impl PageQuery {
                     .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
             })
             .transpose()
+    }
+}
+
+impl ActivityPageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        checked_limit(self.limit)
     }
 }
 

@@ -7,14 +7,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, NotFoundError};
 use super::pagination::Page;
+use super::validate::is_session_name;
 use crate::actors::hub::{SessionAction, SessionView};
 use crate::actors::Hub;
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterSession {
     /// WAHA's session name: letters, digits, `_` and `-`, at most 64.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
 }
 
@@ -26,17 +28,26 @@ pub struct Qr {
 }
 
 fn valid_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    ok.then_some(())
+    is_session_name(name)
+        .then_some(())
         .ok_or_else(|| ApiError::BadRequest("name must be 1-64 letters, digits, '_' or '-'".into()))
 }
 
+/// What an operation that calls WAHA adds to its answers.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses for the OpenAPI document only
+enum WahaErrors {
+    /// WAHA refused for the session's state (e.g. no QR while it is not waiting for a scan).
+    #[response(status = 409)]
+    WrongState(ErrorBody),
+    /// WAHA failed or is unreachable (a registered session is recorded and adopted at the
+    /// next start).
+    #[response(status = 502)]
+    Waha(ErrorBody),
+}
+
 #[utoipa::path(get, path = "/api/sessions", tag = "sessions", security(("bearer" = [])),
-    responses((status = 200, body = inline(Page<SessionView>)), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = inline(Page<SessionView>)), AuthErrors))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -50,8 +61,8 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", security(("bearer" = [])), request_body = RegisterSession,
     responses((status = 201, body = SessionView, description = "registered"), (status = 200, body = SessionView, description = "already registered; WAHA's config refreshed"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable; the session is recorded and adopted at the next start")))]
+        (status = 403, body = ErrorBody, description = "only admins manage WhatsApp sessions"),
+        JsonBodyErrors, AuthErrors, WahaErrors))]
 pub async fn register(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -68,7 +79,7 @@ pub async fn register(
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = SessionView), NotFoundError, AuthErrors))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -89,7 +100,9 @@ async fn act(
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/start", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = SessionView),
+        (status = 403, body = ErrorBody, description = "only admins manage WhatsApp sessions"),
+        NotFoundError, AuthErrors, WahaErrors))]
 pub async fn start(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -99,7 +112,9 @@ pub async fn start(
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/stop", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = SessionView),
+        (status = 403, body = ErrorBody, description = "only admins manage WhatsApp sessions"),
+        NotFoundError, AuthErrors, WahaErrors))]
 pub async fn stop(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -109,7 +124,9 @@ pub async fn stop(
 }
 
 #[utoipa::path(post, path = "/api/sessions/{name}/logout", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = SessionView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = SessionView),
+        (status = 403, body = ErrorBody, description = "only admins manage WhatsApp sessions"),
+        NotFoundError, AuthErrors, WahaErrors))]
 pub async fn logout(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
@@ -119,9 +136,9 @@ pub async fn logout(
 }
 
 #[utoipa::path(get, path = "/api/sessions/{name}/qr", tag = "sessions", security(("bearer" = [])),
-    params(("name" = String, Path)), responses((status = 200, body = Qr), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "WAHA has no QR code yet: the session is not waiting for a scan (its status is in the message, and `session.status` follows)"),
-        (status = 502, body = ErrorBody, description = "WAHA refused or is unreachable")))]
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), responses((status = 200, body = Qr),
+        (status = 403, body = ErrorBody, description = "only admins manage WhatsApp sessions"),
+        NotFoundError, AuthErrors, WahaErrors))]
 pub async fn qr(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,

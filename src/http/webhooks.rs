@@ -10,11 +10,38 @@ use tracing::debug;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::validate::{no_nul, no_nul_opt};
 use crate::actors::Hub;
 use crate::store::inbox::Received;
 use crate::store::ingest::{Ingest, Ingested};
 use crate::waha::events::{translate, WahaEvent};
 use crate::waha::webhook::Envelope;
+
+/// WAHA's webhook envelope: the fields the hub reads (the rest is stored as sent).
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the body for the OpenAPI document
+pub struct WebhookEnvelope {
+    /// WAHA's event id (`evt_…`); absent before late 2024.
+    #[schema(pattern = r"^[^\u0000]*$")]
+    id: Option<String>,
+    /// e.g. `message`; events the hub does not handle are acknowledged and ignored.
+    event: String,
+    /// The WAHA session the event belongs to; it must be registered (404 otherwise).
+    #[schema(pattern = r"^[^\u0000]*$")]
+    session: String,
+    me: Option<WebhookMe>,
+    /// The event's own body.
+    payload: Option<serde_json::Value>,
+}
+
+/// The business's own WhatsApp account.
+#[derive(ToSchema)]
+#[allow(dead_code)] // as above
+pub struct WebhookMe {
+    id: String,
+    #[schema(rename = "pushName")]
+    push_name: Option<String>,
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookAck {
@@ -100,12 +127,16 @@ fn within_window(now: i64, ts: i64, window: i64) -> bool {
 }
 
 #[utoipa::path(post, path = "/webhooks/waha", tag = "webhooks",
-    request_body(content = String, content_type = "application/json", description = "WAHA's webhook body, unchanged"),
+    request_body(content = WebhookEnvelope, content_type = "application/json", description = "WAHA's webhook body, unchanged"),
     params(("X-Webhook-Hmac" = Option<String>, Header, description = "hex HMAC-SHA512 of the raw body (required when WAHA_WEBHOOK_HMAC_KEY is set)"),
            ("X-Webhook-Timestamp" = Option<String>, Header, description = "ms since epoch; checked against the replay window")),
     responses((status = 200, body = WebhookAck, description = "stored durably (or a duplicate, or an event the hub ignores)"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, body = ErrorBody, description = "not a webhook envelope"),
+        (status = 401, body = ErrorBody, description = "a missing or wrong HMAC, or a timestamp outside the replay window"),
+        (status = 404, body = ErrorBody, description = "the session is not registered"),
+        (status = 413, body = ErrorBody, description = "the body is larger than the limit (TICKHUB_WEBHOOK_MAX_BYTES)"),
+        (status = 415, body = ErrorBody, description = "the body is not `Content-Type: application/json`"),
+        (status = 503, body = ErrorBody, description = "not stored (the database is away): WAHA retries")))]
 pub async fn receive(
     hub: web::Data<Arc<Hub>>,
     req: HttpRequest,
@@ -138,6 +169,8 @@ pub async fn receive(
             ApiError::BadRequest(format!("invalid webhook body: {e}")),
         )
     })?;
+    no_nul("session", &envelope.session).map_err(|e| refuse("invalid_body", e))?;
+    no_nul_opt("id", envelope.id.as_deref()).map_err(|e| refuse("invalid_body", e))?;
     // The hub acts on the events it asks WAHA for; anything else is acknowledged and dropped.
     if WahaEvent::parse(&envelope.event).is_none() {
         debug!(event = %envelope.event, "ignoring an event the hub does not handle");

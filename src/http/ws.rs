@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::{authenticate, token_from};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::actors::agent::AgentActor;
 use crate::actors::Hub;
 
@@ -18,14 +18,21 @@ pub struct WsQuery {
 
 #[utoipa::path(get, path = "/ws", tag = "realtime",
     params(("token" = Option<String>, Query, description = "bearer token (or the tickhub_token cookie)"),
-           ("since" = Option<u64>, Query, description = "replay every event after this seq first")),
-    responses((status = 101, description = "websocket: JSON text frames {type, seq, data}"), (status = 401, description = "no valid token")))]
+           ("since" = Option<i64>, Query, minimum = 0, description = "replay every event after this seq first"),
+           ("Upgrade" = String, Header, pattern = "[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]", description = "`websocket`"),
+           ("Connection" = String, Header, pattern = "^[Uu][Pp][Gg][Rr][Aa][Dd][Ee]$", description = "`Upgrade`"),
+           ("Sec-WebSocket-Version" = String, Header, pattern = "^(13|8|7)$"),
+           ("Sec-WebSocket-Key" = String, Header)),
+    responses((status = 101, description = "websocket: JSON text frames {type, seq, data}"),
+        (status = 400, body = ErrorBody, description = "not a websocket handshake, or a bad `since`"),
+        (status = 401, body = ErrorBody, description = "no valid token"),
+        (status = 503, body = ErrorBody, description = "the database is away; try again")))]
 pub async fn connect(
     hub: web::Data<Arc<Hub>>,
     req: HttpRequest,
     q: web::Query<WsQuery>,
     stream: web::Payload,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, ApiError> {
     let token = q.token.clone().or_else(|| token_from(&req));
     let auth = authenticate(&hub, token).await?;
     let since = match q.since.as_deref() {
@@ -39,4 +46,5 @@ pub async fn connect(
     actix_web_actors::ws::WsResponseBuilder::new(actor, &req, stream)
         .frame_size(64 * 1024)
         .start()
+        .map_err(|e| ApiError::BadRequest(format!("not a websocket handshake: {e}")))
 }

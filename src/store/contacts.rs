@@ -26,8 +26,11 @@ pub struct Contact {
 
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 pub struct ContactPatch {
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub name: Option<String>,
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub email: Option<String>,
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub notes: Option<String>,
 }
 

@@ -112,8 +112,7 @@ async fn apply(
             Ok(Applied::default())
         }
         Change::SessionStatus { status, me, at } => {
-            let at = at.unwrap_or(tx.now);
-            set_session_status(tx, session, status, me.as_ref(), at).await?;
+            set_session_status(tx, session, status, me.as_ref(), *at).await?;
             Ok(Applied::default())
         }
         Change::Typing { .. } => Ok(Applied::default()),
@@ -124,14 +123,14 @@ async fn apply(
     }
 }
 
-/// Records a session's status as reported at `at` (newest report wins); logs
-/// `session.status` when it changed.
+/// Records a session's status (stamped by WAHA at `at`, when it says; the newest stamp
+/// wins); logs `session.status` when it changed.
 pub async fn set_session_status(
     tx: &mut Tx,
     s: &SessionRef,
     status: &str,
     me: Option<&Account>,
-    at: i64,
+    at: Option<i64>,
 ) -> Result<()> {
     let me = me.map(|m| (m.id.as_str(), m.name.as_deref()));
     if sessions::set_status(tx, s.id, status, me, at).await? {
@@ -353,14 +352,14 @@ async fn apply_revoke(tx: &mut Tx, session_id: i64, raw_id: &str) -> Result<()> 
     Ok(())
 }
 
-/// Records what WAHA answered about a session (to start, stop, logout, get, list): a
-/// report as of its arrival.
+/// Records what WAHA answered about a session (to start, stop, logout, get, list),
+/// stamped with when the hub asked: a webhook WAHA stamped later is newer news.
 pub async fn report_status(
     tx: &mut Tx,
     s: &SessionRef,
     status: &str,
     me: Option<&Account>,
+    asked_at: i64,
 ) -> Result<()> {
-    let at = tx.now;
-    set_session_status(tx, s, status, me, at).await
+    set_session_status(tx, s, status, me, Some(asked_at)).await
 }

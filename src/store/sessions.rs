@@ -62,21 +62,23 @@ pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     Ok(row)
 }
 
-/// Records a status reported at `at` (ms) unless a newer report is stored; `true` when
-/// the stored status changed.
+/// Records a reported status; `true` when the stored status changed. A report stamped
+/// `at` (ms: WAHA's time for a webhook, the hub's time of asking for an answer) is dropped
+/// when a newer one is stored; an unstamped one is news as of its arrival.
 pub async fn set_status(
     tx: &mut Tx,
     id: i64,
     status: &str,
     me: Option<(&str, Option<&str>)>,
-    at: i64,
+    at: Option<i64>,
 ) -> Result<bool> {
     let (before, stored_at): (String, i64) = on_tx!(tx, c => sqlx::query_as(
         "SELECT status, status_at FROM wa_sessions WHERE id = $1")
         .bind(id).fetch_one(&mut *c).await)?;
-    if at < stored_at {
+    if at.is_some_and(|at| at < stored_at) {
         return Ok(false);
     }
+    let at = at.unwrap_or(tx.now);
     let now = tx.now;
     on_tx!(tx, c => sqlx::query(
         "UPDATE wa_sessions SET status = $2, me_id = COALESCE($3, me_id), me_name = COALESCE($4, me_name),

@@ -150,18 +150,22 @@ impl Hub {
         name: &str,
         existing: Option<SessionInfo>,
         registering: bool,
+        asked: i64,
     ) -> Result<(WaSession, bool), HubError> {
         let (session, created) = self.registry.ensure(name).await?;
         let start = registering || session.wants_running;
-        let info = match existing {
-            Some(info) if !registering && self.calls_us(&info) => info,
+        let (info, asked) = match existing {
+            Some(info) if !registering && self.calls_us(&info) => (info, asked),
             existing => {
+                let asked = self.now_ms();
                 let config =
                     merged_config(existing.and_then(|i| i.config).as_ref(), self.our_webhook());
-                self.services
+                let info = self
+                    .services
                     .waha
                     .upsert_session(name, &config, start)
-                    .await?
+                    .await?;
+                (info, asked)
             }
         };
         let sref = SessionRef {
@@ -169,7 +173,7 @@ impl Hub {
             name: session.name.clone(),
         };
         self.registry
-            .report_status(&sref, info.status.clone(), account(&info))
+            .report_status(&sref, info.status.clone(), account(&info), asked)
             .await?;
         let session = sessions::by_name(self.db(), name).await?.unwrap_or(session);
         Ok((session, created))
@@ -187,8 +191,9 @@ impl Hub {
         if let Err(e) = self.check_waha().await {
             tracing::warn!(error = %e, "could not read WAHA's version");
         }
+        let asked = self.now_ms();
         let existing = self.services.waha.get_session(name).await?;
-        let (session, created) = self.provision(name, existing, true).await?;
+        let (session, created) = self.provision(name, existing, true, asked).await?;
         sessions::set_wants_running(self.db(), session.id, true).await?;
         Ok((self.view(session), created))
     }
@@ -199,6 +204,7 @@ impl Hub {
     /// the hub wants running and WAHA has stopped (or lost) are started; every status WAHA
     /// reports is recorded. Returns how many sessions it looked at.
     pub async fn reconcile(&self) -> Result<usize, HubError> {
+        let asked = self.now_ms();
         let listed = match self.services.waha.list_sessions().await {
             Ok(l) => {
                 self.health.set_reachable(true);
@@ -215,11 +221,11 @@ impl Hub {
         for info in listed {
             let name = info.name.clone();
             seen.insert(name.clone());
-            self.reconcile_one(&name, Some(info)).await?;
+            self.reconcile_one(&name, Some(info), asked).await?;
         }
         for s in sessions::list(self.db()).await? {
             if !seen.contains(&s.name) && s.wants_running {
-                self.reconcile_one(&s.name, None).await?;
+                self.reconcile_one(&s.name, None, asked).await?;
             }
         }
         Ok(seen.len())
@@ -229,18 +235,20 @@ impl Hub {
         &self,
         name: &str,
         existing: Option<SessionInfo>,
+        asked: i64,
     ) -> Result<(), HubError> {
-        let (session, _) = self.provision(name, existing, false).await?;
+        let (session, _) = self.provision(name, existing, false, asked).await?;
         let stopped = matches!(session.status.as_str(), "STOPPED" | "FAILED");
         if stopped && session.wants_running {
             tracing::info!(session = name, status = %session.status, "starting a session the hub expects running");
+            let asked = self.now_ms();
             let info = self.services.waha.start(name).await?;
             let sref = SessionRef {
                 id: session.id,
                 name: session.name.clone(),
             };
             self.registry
-                .report_status(&sref, info.status.clone(), account(&info))
+                .report_status(&sref, info.status.clone(), account(&info), asked)
                 .await?;
         }
         Ok(())
@@ -279,6 +287,7 @@ impl Hub {
         let waha = &self.services.waha;
         let wants_running = matches!(action, SessionAction::Start);
         sessions::set_wants_running(self.db(), s.id, wants_running).await?;
+        let asked = self.now_ms();
         let info = match action {
             SessionAction::Start => waha.start(name).await?,
             SessionAction::Stop => waha.stop(name).await?,
@@ -289,7 +298,7 @@ impl Hub {
             name: s.name.clone(),
         };
         self.registry
-            .report_status(&sref, info.status.clone(), account(&info))
+            .report_status(&sref, info.status.clone(), account(&info), asked)
             .await?;
         s.status = info.status;
         Ok(self.view(s))
@@ -307,6 +316,7 @@ impl Hub {
         match waha.qr(name).await {
             Ok(qr) => Ok(qr),
             Err(WahaError::Http { status: 422, .. }) => {
+                let asked = self.now_ms();
                 let status = match waha.get_session(name).await {
                     Ok(Some(info)) => {
                         let sref = SessionRef {
@@ -314,7 +324,7 @@ impl Hub {
                             name: s.name.clone(),
                         };
                         self.registry
-                            .report_status(&sref, info.status.clone(), account(&info))
+                            .report_status(&sref, info.status.clone(), account(&info), asked)
                             .await?;
                         info.status
                     }

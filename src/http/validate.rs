@@ -1,0 +1,28 @@
+//! Checks on text the API takes, each stated as a pattern in the OpenAPI document too.
+
+use super::error::ApiError;
+
+/// PostgreSQL's text cannot hold U+0000, so no field takes it, on either backend (the
+/// document's `^[^\u0000]*$`).
+pub fn no_nul(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not contain U+0000"
+        )));
+    }
+    Ok(())
+}
+
+/// `no_nul` for an optional field.
+pub fn no_nul_opt(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+    value.map_or(Ok(()), |v| no_nul(field, v))
+}
+
+/// A WAHA session name: 1 to 64 letters, digits, `_` or `-` (`^[A-Za-z0-9_-]{1,64}$`).
+pub fn is_session_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
