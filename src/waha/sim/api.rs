@@ -138,7 +138,6 @@ struct ListQuery {
 }
 
 async fn list_sessions(sim: web::Data<SimState>, q: web::Query<ListQuery>) -> HttpResponse {
-    let engine = sim.engine();
     let w = sim.world();
     let mut list: Vec<&Session> = w
         .sessions
@@ -146,6 +145,7 @@ async fn list_sessions(sim: web::Data<SimState>, q: web::Query<ListQuery>) -> Ht
         .filter(|s| q.all.unwrap_or(false) || s.status != "STOPPED")
         .collect();
     list.sort_by(|a, b| a.name.cmp(&b.name));
+    let engine = sim.engine();
     HttpResponse::Ok().json(list.iter().map(|s| s.info(&engine)).collect::<Vec<_>>())
 }
 

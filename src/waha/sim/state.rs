@@ -115,8 +115,8 @@ impl SimState {
             opts,
             addr,
             world: Mutex::new(World::default()),
-            boot_hold: watch::channel(None).0,
             deliverer: Arc::new(Deliverer::new()),
+            boot_hold: watch::channel(None).0,
         })
     }
 
