@@ -52,8 +52,14 @@ enum Command {
         /// How many simulated customers.
         #[arg(long, default_value_t = 20)]
         chats: usize,
-        #[arg(long, default_value = "GOWS")]
-        engine: String,
+        /// The engine reported (default: GOWS, or WEBJS for releases before 2025.1.3).
+        #[arg(long)]
+        engine: Option<String>,
+        /// The WAHA release to behave as, e.g. 2024.10.8: below 2024.11.5 webhooks are
+        /// unsigned and sent once, below 2025.3.1 envelopes have no id or timestamp, below
+        /// 2026.4.3 there is no new-message-id.
+        #[arg(long, default_value_t = tickhub::waha::sim::WahaVersion::CURRENT)]
+        waha_version: tickhub::waha::sim::WahaVersion,
     },
     /// The hub, a WAHA simulator and customers writing in: a live inbox in one command.
     Demo,
@@ -97,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             rate,
             chats,
             engine,
+            waha_version,
         } => {
             init_tracing(&log_filter);
             let opts = tickhub::waha::sim::SimOptions {
@@ -104,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
                 webhook_url,
                 hmac_key,
                 api_key,
+                waha_version,
                 engine,
                 rate,
                 chats,

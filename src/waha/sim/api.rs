@@ -1,5 +1,5 @@
 //! WAHA's REST API, as far as the hub uses it: paths, bodies and status codes as WAHA's
-//! (NestJS) server answers them.
+//! (NestJS) server answers them, as the release played does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +16,12 @@ use super::state::{AfterSend, Sent, Session, SimState, ME};
 use super::webhooks::chrono_ms;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/ping",
-        web::get().to(|| async { HttpResponse::Ok().json(json!({"message": "pong"})) }),
-    )
-    .service(
+    cfg.route("/ping", web::get().to(ping)).service(
         web::scope("/api")
             .wrap(actix_web::middleware::from_fn(api_key))
+            .wrap(actix_web::middleware::from_fn(restarting))
+            .route("/version", web::get().to(version))
+            .route("/server/version", web::get().to(version))
             .route("/sessions", web::get().to(list_sessions))
             .route("/sessions", web::post().to(create_session))
             .route("/sessions/{name}", web::get().to(get_session))
@@ -49,6 +48,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(chat_message),
             ),
     );
+}
+
+/// While a simulated restart is under way WAHA's API answers 503, like a reverse proxy in
+/// front of a WAHA that is not up yet. (Not a refused connection: the control API on the
+/// same port stays up, so that a test can drive and watch the simulator meanwhile.)
+async fn restarting(
+    req: ServiceRequest,
+    next: Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let down = req
+        .app_data::<web::Data<SimState>>()
+        .is_some_and(|s| s.is_down());
+    if down {
+        return Ok(req.into_response(unavailable()).map_into_right_body());
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
+}
+
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable().json(json!({
+        "statusCode": 503, "message": "WAHA is restarting", "error": "Service Unavailable",
+    }))
+}
+
+async fn ping(sim: web::Data<SimState>) -> HttpResponse {
+    if sim.is_down() {
+        return unavailable();
+    }
+    HttpResponse::Ok().json(json!({"message": "pong"}))
+}
+
+/// `WAHAEnvironment` of the release played.
+async fn version(sim: web::Data<SimState>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.environment())
 }
 
 async fn api_key(
@@ -111,7 +147,8 @@ async fn list_sessions(sim: web::Data<SimState>, q: web::Query<ListQuery>) -> Ht
         .filter(|s| q.all.unwrap_or(false) || s.status != "STOPPED")
         .collect();
     list.sort_by(|a, b| a.name.cmp(&b.name));
-    HttpResponse::Ok().json(list.iter().map(|s| s.info()).collect::<Vec<_>>())
+    let engine = sim.engine();
+    HttpResponse::Ok().json(list.iter().map(|s| s.info(&engine)).collect::<Vec<_>>())
 }
 
 #[derive(Deserialize)]
@@ -150,13 +187,18 @@ async fn create_session(sim: web::Data<SimState>, body: web::Json<CreateSession>
     if body.start.unwrap_or(true) {
         sim.clone().into_inner().boot(&name);
     }
-    let info = sim.world().sessions.get(&name).map(Session::info);
+    let info = info(&sim, &name);
     HttpResponse::Created().json(info)
 }
 
+fn info(sim: &SimState, name: &str) -> Option<Value> {
+    let engine = sim.engine();
+    sim.world().sessions.get(name).map(|s| s.info(&engine))
+}
+
 async fn get_session(sim: web::Data<SimState>, name: web::Path<String>) -> HttpResponse {
-    match sim.world().sessions.get(name.as_str()) {
-        Some(s) => HttpResponse::Ok().json(s.info()),
+    match info(&sim, &name) {
+        Some(info) => HttpResponse::Ok().json(info),
         None => session_not_found(),
     }
 }
@@ -184,7 +226,7 @@ async fn update_session(
     if running {
         sim.clone().into_inner().boot(&name);
     }
-    let info = sim.world().sessions.get(name.as_str()).map(Session::info);
+    let info = info(&sim, &name);
     HttpResponse::Ok().json(info)
 }
 
@@ -225,7 +267,7 @@ async fn session_action(
         "restart" | "logout" => sim_arc.boot(&name),
         _ => return not_found(&format!("Cannot POST /api/sessions/{name}/{action}")),
     }
-    let info = sim.world().sessions.get(&name).map(Session::info);
+    let info = info(&sim, &name);
     HttpResponse::Created().json(info)
 }
 
@@ -267,7 +309,17 @@ async fn qr(
     }
 }
 
-async fn new_message_id(sim: web::Data<SimState>, session: web::Path<String>) -> HttpResponse {
+async fn new_message_id(
+    sim: web::Data<SimState>,
+    session: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    if !sim.version().message_ids() {
+        // NestJS's answer for a route the release does not have.
+        return HttpResponse::NotFound().json(json!({
+            "message": format!("Cannot GET {}", req.path()), "error": "Not Found", "statusCode": 404,
+        }));
+    }
     if status_of(&sim, &session).is_none() {
         return session_not_found();
     }
@@ -315,7 +367,11 @@ async fn send(
         }
     }
     let chat = chat_id(&body.chat_id);
-    let raw = body.id.clone().unwrap_or_else(ids::raw_message_id);
+    let raw = body
+        .id
+        .clone()
+        .filter(|_| sim.version().message_ids())
+        .unwrap_or_else(ids::raw_message_id);
     let id = format!("true_{chat}_{raw}");
     let text = body
         .text
@@ -368,7 +424,7 @@ fn server_error(sim: &SimState, req: &HttpRequest, status: StatusCode) -> HttpRe
         "timestamp": chrono_ms(),
         "exception": {"message": "simulated failure", "name": "Error"},
         "request": {"path": req.path(), "method": "POST"},
-        "version": {"version": "2026.7.1", "engine": sim.opts.engine, "tier": "CORE"},
+        "version": sim.environment(),
     }))
 }
 

@@ -1,5 +1,22 @@
 //! The simulator's own control API (not WAHA's): customers writing in, arbitrary events,
 //! injected faults, and what was sent. Used by tests, `tickhub demo` and load tests.
+//!
+//! - `POST /sim/inbound` `{session?, from, body?, participant?, notify_name?, id?, media?,
+//!   events?}`: a customer writes in (201 `{id, event_ids}`; an event id is null when the
+//!   release played has no envelope ids).
+//! - `POST /sim/event` `{session?, event, payload?, id?, deliveries?}`: any event, posted
+//!   `deliveries` times (201 `{event_id}`).
+//! - `POST /sim/sessions/{name}/status` `{status}`: the session moves to `status` and the
+//!   webhooks hear `session.status`, even when it is already there (WORKING again after a
+//!   reconnect: twice gives two byte-identical bodies on releases before 2025.3.1).
+//! - `POST /sim/faults`: see [`Faults`]; among them `boot_hold`, which keeps booting
+//!   sessions at STARTING (WAHA answers the QR with 422 then) or SCAN_QR_CODE.
+//! - `POST /sim/restart` `{down_ms?}`: WAHA restarts and forgets every session's config
+//!   (all STOPPED, `config: null`, no webhook says so); for `down_ms` (default 0) WAHA's
+//!   API (`/api/…`, `/ping`) answers 503 first. Answers `{sessions, down_ms}`.
+//! - `POST /sim/version` `{version?}`: plays another WAHA release from now on (`{}` just
+//!   reads it); answers `GET /api/version`'s body.
+//! - `GET /sim/sent`, `GET /sim/stats`: what was sent, webhook counters.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,6 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/inbound", web::post().to(inbound))
             .route("/event", web::post().to(event))
             .route("/faults", web::post().to(faults))
+            .route("/restart", web::post().to(restart))
+            .route("/version", web::post().to(version))
             .route("/sent", web::get().to(sent))
             .route("/stats", web::get().to(stats))
             .route("/sessions/{name}/status", web::post().to(force_status)),
@@ -139,6 +158,9 @@ async fn event(sim: web::Data<SimState>, body: web::Json<Event>) -> HttpResponse
 ///   then hold their answer for `send_hang_ms` before the usual 201, so a client with a
 ///   shorter timeout gives up on a send that reached the customer.
 /// - `webhook_pause: true|false`: hold webhook deliveries (they queue) or let them go.
+/// - `boot_hold: "STARTING"|"SCAN_QR_CODE"|null`: a session that starts (or restarts)
+///   goes no further than that status while it is set; moving the hold on, or `null`,
+///   lets held sessions go on, each change a `session.status` webhook as usual.
 ///
 /// A send meets `send_fail` first; of the faults after sending, `send_fail_after` first.
 #[derive(Deserialize)]
@@ -149,13 +171,32 @@ struct Faults {
     send_hang: Option<u32>,
     send_hang_ms: Option<u64>,
     webhook_pause: Option<bool>,
+    /// Absent: unchanged; `null`: no hold.
+    #[serde(default, deserialize_with = "present")]
+    boot_hold: Option<Option<String>>,
 }
+
+/// A field that is there, `null` included (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+const HOLDABLE: [&str; 2] = ["STARTING", "SCAN_QR_CODE"];
 
 const DEFAULT_HANG_MS: u64 = 20_000;
 
 async fn faults(sim: web::Data<SimState>, body: web::Json<Faults>) -> HttpResponse {
     let f = body.into_inner();
-    let left = {
+    if let Some(Some(status)) = &f.boot_hold {
+        if !HOLDABLE.contains(&status.as_str()) {
+            return bad_request(format!("boot_hold must be one of {HOLDABLE:?} or null"));
+        }
+    }
+    let mut left = {
         let mut w = sim.world();
         if let Some(n) = f.send_fail {
             w.faults.send_fail = n;
@@ -177,7 +218,37 @@ async fn faults(sim: web::Data<SimState>, body: web::Json<Faults>) -> HttpRespon
     if let Some(p) = f.webhook_pause {
         sim.deliverer.set_paused(p);
     }
+    if let Some(hold) = f.boot_hold {
+        sim.set_boot_hold(hold);
+    }
+    left["boot_hold"] = json!(sim.boot_hold());
     HttpResponse::Ok().json(left)
+}
+
+#[derive(Deserialize)]
+struct Restart {
+    #[serde(default)]
+    down_ms: u64,
+}
+
+async fn restart(sim: web::Data<SimState>, body: web::Json<Restart>) -> HttpResponse {
+    let sessions = sim.restart(Duration::from_millis(body.down_ms));
+    HttpResponse::Ok().json(json!({"sessions": sessions, "down_ms": body.down_ms}))
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: Option<String>,
+}
+
+async fn version(sim: web::Data<SimState>, body: web::Json<Version>) -> HttpResponse {
+    if let Some(v) = &body.version {
+        match v.parse() {
+            Ok(v) => sim.set_version(v),
+            Err(e) => return bad_request(format!("{e}")),
+        }
+    }
+    HttpResponse::Ok().json(sim.environment())
 }
 
 async fn sent(sim: web::Data<SimState>) -> HttpResponse {

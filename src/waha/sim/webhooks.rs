@@ -1,5 +1,7 @@
 //! Webhook delivery like WAHA's: one POST per event and webhook, HMAC over the raw body,
-//! retries of the identical body on failure, deliveries concurrent (so unordered).
+//! retries of the identical body on failure, deliveries concurrent (so unordered). What a
+//! delivery carries depends on the release played (see `version`): Core before 2024.11.5
+//! posts once, unsigned, with no request id or timestamp header.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::sync::watch;
+
+use super::version::WahaVersion;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +75,37 @@ impl Target {
     }
 }
 
+/// What one delivery sends, by what the release can do.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    attempts: u32,
+    /// `X-Webhook-Hmac` (sha512, hex) over the raw body.
+    signature: Option<String>,
+    /// `X-Webhook-Request-Id` and `X-Webhook-Timestamp`.
+    request_headers: bool,
+    user_agent: String,
+}
+
+impl Plan {
+    fn new(target: &Target, version: WahaVersion, body: &[u8]) -> Plan {
+        let core = version.core_webhooks();
+        Plan {
+            attempts: if core {
+                target.retries.attempts.max(1)
+            } else {
+                1
+            },
+            signature: target
+                .hmac_key
+                .as_deref()
+                .filter(|_| core)
+                .map(|k| crate::waha::hmac::sign(k.as_bytes(), body)),
+            request_headers: core,
+            user_agent: format!("WAHA/{version}"),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Stats {
     pub delivered: AtomicU64,
@@ -101,30 +136,29 @@ impl Deliverer {
         self.pause.send_replace(paused);
     }
 
-    /// Delivers `body` to `target` in the background, retrying per its policy.
-    pub fn deliver(self: &Arc<Self>, target: Target, body: Bytes) {
+    /// Delivers `body` to `target` in the background as `version` would: retrying per
+    /// its policy and signed when that release does.
+    pub fn deliver(self: &Arc<Self>, target: Target, body: Bytes, version: WahaVersion) {
         let me = self.clone();
         me.stats.pending.fetch_add(1, Ordering::Relaxed);
         actix_rt::spawn(async move {
-            let signature = target
-                .hmac_key
-                .as_deref()
-                .map(|k| crate::waha::hmac::sign(k.as_bytes(), &body));
+            let plan = Plan::new(&target, version, &body);
             let mut paused = me.pause.subscribe();
-            let attempts = target.retries.attempts.max(1);
-            for attempt in 1..=attempts {
+            for attempt in 1..=plan.attempts {
                 // A paused simulator holds deliveries; it loses none.
                 let _ = paused.wait_for(|p| !*p).await;
-                let now = chrono_ms();
                 let mut req = me
                     .http
                     .post(&target.url)
                     .header("Content-Type", "application/json")
-                    .header("User-Agent", "WAHA/2026.7.1")
-                    .header("X-Webhook-Request-Id", uuid::Uuid::new_v4().to_string())
-                    .header("X-Webhook-Timestamp", now.to_string())
+                    .header("User-Agent", &plan.user_agent)
                     .body(body.clone());
-                if let Some(sig) = &signature {
+                if plan.request_headers {
+                    req = req
+                        .header("X-Webhook-Request-Id", uuid::Uuid::new_v4().to_string())
+                        .header("X-Webhook-Timestamp", chrono_ms().to_string());
+                }
+                if let Some(sig) = &plan.signature {
                     req = req
                         .header("X-Webhook-Hmac", sig)
                         .header("X-Webhook-Hmac-Algorithm", "sha512");
@@ -142,10 +176,10 @@ impl Deliverer {
                     }
                 }
                 me.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                if attempt < attempts {
+                if attempt < plan.attempts {
                     tokio::time::sleep(target.retries.delay(attempt)).await;
                 } else {
-                    tracing::warn!(url = %target.url, attempts, "webhook given up");
+                    tracing::warn!(url = %target.url, attempts = plan.attempts, "webhook given up");
                 }
             }
             me.stats.pending.fetch_sub(1, Ordering::Relaxed);
@@ -162,8 +196,38 @@ pub fn chrono_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::Retries;
+    use super::{Plan, Retries, Target};
+    use crate::waha::sim::WahaVersion;
     use std::time::Duration;
+
+    #[test]
+    fn old_core_posts_once_unsigned_without_request_headers() {
+        let target = Target {
+            url: "http://hub/webhooks".into(),
+            events: vec!["*".into()],
+            hmac_key: Some("k".into()),
+            retries: Retries::default(),
+        };
+        let body = br#"{"event":"message"}"#;
+        let old = Plan::new(&target, "2024.10.8".parse().expect("version"), body);
+        assert_eq!(
+            old,
+            Plan {
+                attempts: 1,
+                signature: None,
+                request_headers: false,
+                user_agent: "WAHA/2024.10.8".into(),
+            }
+        );
+        let now = Plan::new(&target, WahaVersion::CURRENT, body);
+        assert_eq!(now.attempts, 15);
+        assert_eq!(
+            now.signature.as_deref(),
+            Some(crate::waha::hmac::sign(b"k", body).as_str())
+        );
+        assert!(now.request_headers);
+        assert_eq!(now.user_agent, "WAHA/2026.7.1");
+    }
 
     #[test]
     fn retry_policies() {
