@@ -116,13 +116,13 @@ async fn every_status_is_recorded_newest_first(b: Backend) {
     s.wait_session_status("default", "FAILED").await;
     // Older than what is stored: accepted, but it does not win.
     assert_eq!(ack_of(&s, &stamped("WORKING", at)).await, "stored");
-    assert_eq!(
-        ack_of(&s, &stamped("SCAN_QR_CODE", at + 2)).await,
-        "stored"
-    );
+    assert_eq!(ack_of(&s, &stamped("SCAN_QR_CODE", at + 2)).await, "stored");
     s.wait_session_status("default", "SCAN_QR_CODE").await;
     let (_, now) = s.get("/api/sessions/default").await;
-    assert_eq!(now["status"], "SCAN_QR_CODE", "the older WORKING did not win: {now}");
+    assert_eq!(
+        now["status"], "SCAN_QR_CODE",
+        "the older WORKING did not win: {now}"
+    );
 
     let (code, r) = s.post("/api/sessions/default/stop", json!({})).await;
     assert_eq!((code, r["status"].as_str()), (200, Some("STOPPED")), "{r}");
@@ -261,3 +261,127 @@ async fn the_hub_repairs_what_waha_forgot(b: Backend) {
     assert_eq!(waha["status"], "STOPPED", "{waha}");
 }
 both!(the_hub_repairs_what_waha_forgot);
+
+/// A WAHA too old to sign webhooks, with the hub requiring signatures: the hub says so
+/// loudly — on the session, with the version and the two ways out.
+async fn an_old_waha_with_hmac_is_named_on_the_session(b: Backend) {
+    let s = Setup::with(
+        b,
+        Options {
+            hmac_key: Some("old-key".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, r) = s
+        .sim
+        .control("/sim/version", json!({"version": "2024.10.8"}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    let (code, r) = s.post("/api/sessions", json!({"name": "default"})).await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["receiving_events"], false, "{r}");
+    let problem = r["events_problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("2024.10.8"), "{r}");
+    assert!(problem.contains("upgrade WAHA"), "{r}");
+    assert!(problem.contains("WAHA_WEBHOOK_HMAC_KEY"), "{r}");
+    // Back on a current WAHA, registering again clears it.
+    s.sim
+        .control("/sim/version", json!({"version": "2026.7.1"}))
+        .await;
+    let (_, r) = s.post("/api/sessions", json!({"name": "default"})).await;
+    assert_eq!(r["receiving_events"], true, "{r}");
+}
+both!(an_old_waha_with_hmac_is_named_on_the_session);
+
+/// Asking for the QR code while the session is still starting is a 409 naming the
+/// status (not a 502), and the status reaches agents so the app knows when to ask again.
+async fn the_qr_while_starting_is_a_clear_conflict(b: Backend) {
+    let s = Setup::new(b).await;
+    let (code, r) = s
+        .sim
+        .control("/sim/faults", json!({"boot_hold": "STARTING"}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    let mut ws = s.socket(None).await;
+    let (code, _) = s.post("/api/sessions/default/stop", json!({})).await;
+    assert_eq!(code, 200);
+    let (code, r) = s.post("/api/sessions/default/start", json!({})).await;
+    assert_eq!(code, 200, "{r}");
+    ws.expect("session.status", |d| d["status"] == "STARTING")
+        .await;
+    let (code, r) = s.get("/api/sessions/default/qr").await;
+    assert_eq!(code, 409, "{r}");
+    assert_eq!(r["error"]["code"], "conflict", "{r}");
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("STARTING") && message.contains("SCAN_QR_CODE"),
+        "{r}"
+    );
+    s.sim
+        .control("/sim/faults", json!({"boot_hold": null}))
+        .await;
+    ws.expect("session.status", |d| d["status"] != "STARTING")
+        .await;
+}
+both!(the_qr_while_starting_is_a_clear_conflict);
+
+/// WAHA restarts and forgets every session's config: the hub sees it go away (readyz
+/// shows it, without failing) and, when it is back, re-applies its webhook and starts
+/// the session again.
+async fn after_a_waha_restart_the_hub_reapplies_everything(b: Backend) {
+    let s = Setup::with(
+        b,
+        Options {
+            env: vec![("TICKHUB_WAHA_RECONCILE_SECS".into(), "1".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, r) = s
+        .sim
+        .control("/sim/restart", json!({"down_ms": 4000}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::get(format!("{}/readyz", s.hub.url))
+            .await
+            .expect("readyz");
+        assert_eq!(r.status().as_u16(), 200, "WAHA's absence is not a failure");
+        let body: Value = r.json().await.expect("json");
+        if body["waha"] == "unreachable" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "readyz never showed WAHA unreachable: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ours = format!("{}/webhooks/waha", s.hub.url);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waha = s.sim.get("/api/sessions/default").await;
+        let configured = waha["config"]["webhooks"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| h["url"] == ours.as_str()));
+        if configured && waha["status"] == "WORKING" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hub never repaired WAHA after its restart: {waha}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.wait_session_status("default", "WORKING").await;
+    let body: Value = reqwest::get(format!("{}/readyz", s.hub.url))
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["waha"], "reachable", "{body}");
+}
+both!(after_a_waha_restart_the_hub_reapplies_everything);
