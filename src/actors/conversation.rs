@@ -173,7 +173,7 @@ impl ConversationActor {
                 ctx.spawn(fut.into_actor(self).map(|next, act, ctx| {
                     act.busy = false;
                     if let Followup::Send(outbox_id) = next {
-                        let _ = act.link.enqueue.do_send(Enqueue { outbox_id });
+                        act.link.enqueue.do_send(Enqueue { outbox_id });
                     }
                     act.done(1, ctx);
                 }));
@@ -464,7 +464,7 @@ impl Actor for ConversationActor {
         metrics::gauge!("tickhub_conversation_actors").increment(1.0);
         ctx.run_interval(Duration::from_secs(30), |act, _ctx| {
             if !act.busy && act.queue.is_empty() && act.last_activity.elapsed() >= IDLE_AFTER {
-                let _ = act.link.idle.do_send(Idle {
+                act.link.idle.do_send(Idle {
                     chat_id: act.chat_id.clone(),
                     processed: act.processed,
                 });

@@ -87,7 +87,7 @@ impl Fanout {
     /// Asks every socket on this node to close (shutdown).
     pub fn close_all(&self, reason: &'static str) {
         for sub in self.subscribers.iter() {
-            let _ = sub.goodbye.do_send(Goodbye(reason));
+            sub.goodbye.do_send(Goodbye(reason));
         }
     }
 
