@@ -90,6 +90,22 @@ pub fn merged_config(existing: Option<&Value>, ours: Value) -> Value {
 }
 
 impl Hub {
+    /// Records what WAHA answered about `session` (asked at `asked`) through its actor.
+    async fn record(
+        &self,
+        session: &WaSession,
+        info: &SessionInfo,
+        asked: i64,
+    ) -> Result<(), HubError> {
+        let sref = SessionRef {
+            id: session.id,
+            name: session.name.clone(),
+        };
+        self.registry
+            .report_status(&sref, info.status.clone(), account(info), asked)
+            .await
+    }
+
     fn view(&self, session: WaSession) -> SessionView {
         let events_problem = self.health.problem(&session.name);
         SessionView {
@@ -168,13 +184,7 @@ impl Hub {
                 (info, asked)
             }
         };
-        let sref = SessionRef {
-            id: session.id,
-            name: session.name.clone(),
-        };
-        self.registry
-            .report_status(&sref, info.status.clone(), account(&info), asked)
-            .await?;
+        self.record(&session, &info, asked).await?;
         let session = sessions::by_name(self.db(), name).await?.unwrap_or(session);
         Ok((session, created))
     }
@@ -243,13 +253,7 @@ impl Hub {
             tracing::info!(session = name, status = %session.status, "starting a session the hub expects running");
             let asked = self.now_ms();
             let info = self.services.waha.start(name).await?;
-            let sref = SessionRef {
-                id: session.id,
-                name: session.name.clone(),
-            };
-            self.registry
-                .report_status(&sref, info.status.clone(), account(&info), asked)
-                .await?;
+            self.record(&session, &info, asked).await?;
         }
         Ok(())
     }
@@ -293,13 +297,7 @@ impl Hub {
             SessionAction::Stop => waha.stop(name).await?,
             SessionAction::Logout => waha.logout(name).await?,
         };
-        let sref = SessionRef {
-            id: s.id,
-            name: s.name.clone(),
-        };
-        self.registry
-            .report_status(&sref, info.status.clone(), account(&info), asked)
-            .await?;
+        self.record(&s, &info, asked).await?;
         s.status = info.status;
         Ok(self.view(s))
     }
@@ -319,13 +317,7 @@ impl Hub {
                 let asked = self.now_ms();
                 let status = match waha.get_session(name).await {
                     Ok(Some(info)) => {
-                        let sref = SessionRef {
-                            id: s.id,
-                            name: s.name.clone(),
-                        };
-                        self.registry
-                            .report_status(&sref, info.status.clone(), account(&info), asked)
-                            .await?;
+                        self.record(&s, &info, asked).await?;
                         info.status
                     }
                     _ => s.status,
