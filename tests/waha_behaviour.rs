@@ -385,3 +385,23 @@ async fn after_a_waha_restart_the_hub_reapplies_everything(b: Backend) {
     assert_eq!(body["waha"], "reachable", "{body}");
 }
 both!(after_a_waha_restart_the_hub_reapplies_everything);
+
+/// The simulator as WAHA 2024.10.8: identical `session.status` bodies (no envelope id, no
+/// timestamp) after a reconnect are real repeats, and the stored status follows them.
+async fn an_old_wahas_identical_status_bodies_all_count(b: Backend) {
+    let s = Setup::new(b).await;
+    let (code, r) = s
+        .sim
+        .control("/sim/version", json!({"version": "2024.10.8"}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    for status in ["WORKING", "FAILED", "WORKING", "FAILED", "WORKING"] {
+        let (code, r) = s
+            .sim
+            .control("/sim/sessions/default/status", json!({"status": status}))
+            .await;
+        assert!(code < 300, "{code} {r}");
+        s.wait_session_status("default", status).await;
+    }
+}
+both!(an_old_wahas_identical_status_bodies_all_count);
