@@ -27,21 +27,11 @@ async fn open_conversation(s: &Setup, ws: &mut Socket, chat: &str) -> i64 {
     f["data"]["conversation_id"].as_i64().unwrap()
 }
 
-/// Sends of `text` WAHA accepted.
-async fn sent_with(s: &Setup, text: &str) -> Vec<Value> {
-    s.sim
-        .sent()
-        .await
-        .into_iter()
-        .filter(|m| m["text"] == text)
-        .collect()
-}
-
 /// Waits (up to `wait`) until WAHA accepted a send of `text`; returns all of them.
 async fn wait_sent(s: &Setup, text: &str, wait: Duration) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let got = sent_with(s, text).await;
+        let got = s.sim.sent_with(text).await;
         if !got.is_empty() {
             return got;
         }
@@ -163,7 +153,7 @@ async fn reply_is_sent_once_and_acked_to_read(b: Backend) {
         "a retried POST or stale acks made events: {rest:?}"
     );
     assert_eq!(
-        sent_with(&s, text).await.len(),
+        s.sim.sent_with(text).await.len(),
         1,
         "a retried POST sent again"
     );
@@ -455,7 +445,7 @@ async fn waha_500_then_201_sends_exactly_once(b: Backend) {
     assert_eq!(code, 201, "{m}");
     let statuses = follow_status(&mut ws, &m["id"], "read", Duration::from_secs(60)).await;
     assert!(!statuses.is_empty());
-    let sends = sent_with(&s, text).await;
+    let sends = s.sim.sent_with(text).await;
     assert_eq!(
         sends.len(),
         1,
@@ -472,7 +462,7 @@ async fn waha_500_then_201_sends_exactly_once(b: Backend) {
         !rest.iter().any(|f| f["type"] == "message.created"),
         "{rest:?}"
     );
-    assert_eq!(sent_with(&s, text).await.len(), 1, "stats: {stats}");
+    assert_eq!(s.sim.sent_with(text).await.len(), 1, "stats: {stats}");
     let http = s.get(&format!("/api/messages/{}", m["id"])).await.1;
     assert_eq!(http["status"], "read", "{http}");
     assert_eq!(http["waha_id"], sends[0]["id"], "{http}");

@@ -55,16 +55,6 @@ async fn reply(s: &Setup, conv: i64, text: &str) -> Value {
     m
 }
 
-/// Sends of `text` WAHA put through to the customer.
-async fn sent_with(s: &Setup, text: &str) -> Vec<Value> {
-    s.sim
-        .sent()
-        .await
-        .into_iter()
-        .filter(|m| m["text"] == text)
-        .collect()
-}
-
 /// Waits until message `id` has a status in `want`; a `failed` on the way fails the test.
 async fn wait_status(s: &Setup, id: &Value, want: &[&str]) -> Value {
     s.eventually_within(&format!("/api/messages/{id}"), SETTLE, |m| {
@@ -93,7 +83,7 @@ async fn reply_reaches_customer_once(b: Backend, chat: &str, fault: Value, armed
     let marker = format!("Anything else? ({armed})");
     reply(&s, conv, &marker).await;
     let deadline = tokio::time::Instant::now() + SETTLE;
-    while sent_with(&s, &marker).await.is_empty() {
+    while s.sim.sent_with(&marker).await.is_empty() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the reply after the faulted one never went out within {SETTLE:?}"
@@ -101,7 +91,7 @@ async fn reply_reaches_customer_once(b: Backend, chat: &str, fault: Value, armed
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let sends = sent_with(&s, &text).await;
+    let sends = s.sim.sent_with(&text).await;
     assert_eq!(sends.len(), 1, "the customer got it once: {sends:?}");
     let (_, left) = s.sim.control("/sim/faults", json!({})).await;
     assert_eq!(left[armed], 0, "every armed fault was met: {left}");

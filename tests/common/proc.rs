@@ -95,6 +95,15 @@ impl Sim {
         super::status_json(r).await.1
     }
 
+    /// The sends of `text` WAHA put through to the customer.
+    pub async fn sent_with(&self, text: &str) -> Vec<Value> {
+        self.sent()
+            .await
+            .into_iter()
+            .filter(|m| m["text"] == text)
+            .collect()
+    }
+
     /// Every send WAHA accepted, in order.
     pub async fn sent(&self) -> Vec<Value> {
         self.get("/sim/sent")
