@@ -26,10 +26,6 @@ impl Shutdown {
         let _ = self.0.wait_for(|stop| *stop).await;
     }
 
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
-
     /// Sleeps for `d`; `false` when shutdown began first.
     pub async fn sleep(&mut self, d: std::time::Duration) -> bool {
         tokio::select! {

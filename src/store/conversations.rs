@@ -114,12 +114,6 @@ pub async fn get_visible(
     Ok(row)
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<Conversation>> {
-    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.id = $1"))
-        .bind(id).fetch_optional(p).await)?;
-    Ok(row)
-}
-
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Conversation> {
     let row =
         on_tx!(tx, c => sqlx::query_as(select!("WHERE c.id = $1")).bind(id).fetch_one(c).await)?;
