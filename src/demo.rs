@@ -76,8 +76,12 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let (admin, _) = users::credentials(db, DEMO_EMAIL)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo admin vanished"))?;
+    let admin = app
+        .hub
+        .viewer(&admin, crate::domain::audit::Origin::cli())
+        .await?;
     app.hub
-        .register_session(&app.hub.viewer(&admin), "default")
+        .register_session(&admin, "default")
         .await
         .map_err(|e| anyhow::anyhow!("registering the demo WhatsApp session: {e}"))?;
     println!();

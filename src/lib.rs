@@ -11,6 +11,7 @@ pub mod actors;
 pub mod app;
 pub mod bus;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod domain;
 pub mod http;

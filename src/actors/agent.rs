@@ -38,20 +38,24 @@ pub struct AgentActor {
     /// Live events that arrived while the replay was running (`None` once live).
     pending: Option<Vec<Arc<LoggedEvent>>>,
     last_heard: Instant,
+    /// This socket among the member's (they may have several tabs and devices).
+    socket: u64,
 }
 
+static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl AgentActor {
-    pub fn new(hub: Arc<Hub>, user: User, since: Option<i64>) -> Self {
-        let viewer = Arc::new(hub.viewer(&user));
+    pub fn new(hub: Arc<Hub>, user: User, viewer: Viewer, since: Option<i64>) -> Self {
         AgentActor {
             hub,
             user,
-            viewer,
+            viewer: Arc::new(viewer),
             since,
             subscription: None,
             last_seq: 0,
             pending: Some(Vec::new()),
             last_heard: Instant::now(),
+            socket: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -250,6 +254,40 @@ impl AgentActor {
                     async move { hub.set_presence(&viewer, status).await },
                 );
             }
+            Command::ConversationView { conversation_id }
+            | Command::ConversationLeave { conversation_id } => {
+                let looking = matches!(cmd, Command::ConversationView { .. });
+                let (name, socket) = (self.user.name.clone(), self.socket);
+                self.run(ctx, None, async move {
+                    hub.set_viewing(&viewer, &name, socket, conversation_id, looking)
+                        .await
+                });
+            }
+            Command::ConversationAssign {
+                conversation_id,
+                assignee_id,
+                note,
+            } => {
+                self.run(ctx, None, async move {
+                    hub.assign(&viewer, conversation_id, assignee_id, note)
+                        .await
+                });
+            }
+            Command::ConversationResolve { conversation_id }
+            | Command::ConversationReopen { conversation_id } => {
+                let resolved = matches!(cmd, Command::ConversationResolve { .. });
+                self.run(ctx, None, async move {
+                    hub.set_resolved(&viewer, conversation_id, resolved).await
+                });
+            }
+            Command::ConversationNote {
+                conversation_id,
+                text,
+            } => {
+                self.run(ctx, None, async move {
+                    hub.add_note(&viewer, conversation_id, text).await
+                });
+            }
             Command::Ping => self.send(ctx, EventKind::Pong, None, &serde_json::json!({})),
         }
     }
@@ -259,10 +297,11 @@ fn error_code(e: &HubError) -> &'static str {
     match e {
         HubError::NotFound(_) => "not_found",
         HubError::Forbidden(_) => "forbidden",
-        HubError::Invalid(_) => "invalid",
+        HubError::Invalid(_) | HubError::Unprocessable(_) => "invalid",
         HubError::Conflict(_) => "conflict",
         HubError::Waha(_) => "waha_error",
         HubError::Store(_) | HubError::Stopped => "unavailable",
+        HubError::Credentials(_) => "internal",
     }
 }
 
@@ -292,6 +331,8 @@ impl Actor for AgentActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.subscription = None;
+        let (hub, user, socket) = (self.hub.clone(), self.user.id, self.socket);
+        actix::spawn(async move { hub.socket_closed(user, socket).await });
         metrics::gauge!("tickhub_ws_connections").decrement(1.0);
     }
 }

@@ -20,8 +20,13 @@ pub enum HubError {
     /// Not possible in the present state of things (e.g. a QR code before WAHA has one).
     #[error("{0}")]
     Conflict(String),
+    /// A value the hub refuses (422); the message names the field.
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the hub is shutting down")]
     Stopped,
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialError),
 }
 
 impl HubError {

@@ -22,5 +22,5 @@ pub mod session;
 pub mod waha_health;
 
 pub use error::HubError;
-pub use hub::Hub;
+pub use hub::{Hub, MemberInput, MemberPatch};
 pub use services::Services;

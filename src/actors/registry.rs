@@ -7,9 +7,12 @@ use std::sync::Arc;
 use actix::prelude::*;
 use dashmap::DashMap;
 
+use super::conversation::{Followup, Task};
 use super::error::HubError;
 use super::services::Services;
-use super::session::{IngestCmd, ReadCmd, Redeliver, ReplyCmd, ReportStatus, SessionActor};
+use super::session::{
+    ForChat, IngestCmd, ReadCmd, Redeliver, ReplyCmd, ReportStatus, SessionActor,
+};
 use crate::domain::inbound::Account;
 use crate::domain::{Reply, SessionRef};
 use crate::store::conversations::Conversation;
@@ -131,6 +134,37 @@ impl SessionRegistry {
         match self.owner(&Self::of(conv)) {
             Owner::Local(a) => a.send(cmd).await?,
         }
+    }
+
+    /// Runs `job` in `conv`'s actor, in its turn with every other change of the
+    /// conversation, and answers its result.
+    pub async fn in_conversation<I, O, F>(
+        &self,
+        conv: &Conversation,
+        input: I,
+        job: F,
+    ) -> Result<O, HubError>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(
+                &'a mut crate::store::Tx,
+                &'a I,
+            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = Task::new(input, job, tx, |_| Followup::None);
+        let cmd = ForChat {
+            chat_id: conv.chat_id.clone(),
+            task,
+        };
+        match self.owner(&Self::of(conv)) {
+            Owner::Local(a) => a.do_send(cmd),
+        }
+        Ok(rx.await.map_err(|_| HubError::Stopped)??)
     }
 
     pub async fn mark_read(&self, conv: &Conversation) -> Result<Option<Conversation>, HubError> {

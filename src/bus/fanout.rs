@@ -91,6 +91,15 @@ impl Fanout {
         }
     }
 
+    /// Asks every socket of `user_id` on this node to close.
+    pub fn close_user(&self, user_id: i64, reason: &'static str) {
+        for sub in self.subscribers.iter() {
+            if sub.filter.user_id == user_id {
+                sub.goodbye.do_send(Goodbye(reason));
+            }
+        }
+    }
+
     pub fn deliver(&self, event: Arc<LoggedEvent>) {
         let mut cut = Vec::new();
         for sub in self.subscribers.iter() {

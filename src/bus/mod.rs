@@ -22,4 +22,9 @@ pub trait Bus: Send + Sync + 'static {
     fn publish_ephemeral(&self, event: LoggedEvent);
     /// This node's subscribers.
     fn fanout(&self) -> &Arc<Fanout>;
+    /// Closes every socket of `user_id`, on every node (deactivated, access changed): they
+    /// reconnect, if they still may, under the new rules.
+    fn disconnect_user(&self, user_id: i64, reason: &'static str) {
+        self.fanout().close_user(user_id, reason);
+    }
 }

@@ -6,6 +6,8 @@
 //! conversations and their own; marketing has no inbox; managers see everything in their
 //! sessions; admins see everything and run the sessions and the team.
 
+use super::audit::Origin;
+use super::session::ReplyPolicy;
 use super::{EventScope, Role};
 
 /// Which WhatsApp sessions a member may work in.
@@ -23,6 +25,8 @@ pub struct Viewer {
     pub user_id: i64,
     pub role: Role,
     pub sessions: SessionAccess,
+    /// How the request reached the hub (recorded in the audit log with each change).
+    pub origin: Origin,
 }
 
 /// What the policy needs to know about a conversation.
@@ -68,6 +72,17 @@ fn allow(ok: bool, why: &'static str) -> Decision {
 }
 
 impl Viewer {
+    /// The hub acting by itself (returning a deactivated member's conversations to the
+    /// queue, the router later): sees and may do everything; audited as the system.
+    pub fn system() -> Viewer {
+        Viewer {
+            user_id: 0,
+            role: Role::Admin,
+            sessions: SessionAccess::All,
+            origin: Origin::system(),
+        }
+    }
+
     pub fn may_access_session(&self, session_id: i64) -> bool {
         match &self.sessions {
             SessionAccess::All => true,
@@ -111,9 +126,45 @@ impl Viewer {
         }
     }
 
-    /// Reply, mark read, type: whoever may see a conversation may work in it.
+    /// Mark read, type, resolve, reopen, write a note: whoever may see a conversation
+    /// may work in it.
     pub fn may_act_on_conversation(&self, c: ConversationFacts) -> Decision {
         self.may_see_conversation(c)
+    }
+
+    /// Reply to the customer: whoever may work in the conversation, unless the session
+    /// keeps replies to the assignee (then: the assignee and supervisors).
+    pub fn may_reply(&self, c: ConversationFacts, policy: ReplyPolicy) -> Decision {
+        self.may_act_on_conversation(c)?;
+        match policy {
+            ReplyPolicy::Anyone => Ok(()),
+            ReplyPolicy::Assignee => allow(
+                self.role.supervises() || c.assignee_id == Some(self.user_id),
+                "only the assignee replies in this session's conversations: take the conversation first",
+            ),
+        }
+    }
+
+    /// Change who a conversation is assigned to (`to`: the new assignee, or nobody).
+    /// Supervisors assign anything they see; agents and sales take an unassigned
+    /// conversation for themselves, and hand their own to a colleague or back to the queue.
+    pub fn may_assign(&self, c: ConversationFacts, to: Option<i64>) -> Decision {
+        self.may_see_conversation(c)?;
+        if self.role.supervises() {
+            return Ok(());
+        }
+        let mine = c.assignee_id == Some(self.user_id);
+        let taking = c.assignee_id.is_none() && to == Some(self.user_id);
+        allow(
+            mine || taking,
+            "agents take unassigned conversations for themselves or hand on their own",
+        )
+    }
+
+    /// Whether a supervisor's own choice may put a member past their capacity (agents
+    /// handing on or taking conversations may not).
+    pub fn may_exceed_capacity(&self) -> bool {
+        self.role.supervises()
     }
 
     // ---- sessions
@@ -131,7 +182,7 @@ impl Viewer {
         self.session_list()
     }
 
-    /// Register, start, stop, log out, pair: admins only.
+    /// Register, start, stop, log out, pair, change settings: admins only.
     pub fn may_manage_sessions(&self) -> Decision {
         allow(
             self.role == Role::Admin,
@@ -162,10 +213,31 @@ impl Viewer {
 
     // ---- the team and operations
 
+    /// See the team list and members' profiles.
     pub fn may_manage_members(&self) -> Decision {
         allow(
             self.role.supervises(),
             "only admins and managers manage the team",
+        )
+    }
+
+    /// Create, edit, deactivate or reset the password of a member with `role` (before and
+    /// after the change): admins any; managers agents, sales and marketing.
+    pub fn may_manage_member(&self, role: Role) -> Decision {
+        self.may_manage_members()?;
+        allow(
+            self.role == Role::Admin || !role.supervises(),
+            "managers manage agents, sales and marketing; admins manage everyone",
+        )
+    }
+
+    /// Grant or withdraw access to these sessions: admins any; managers only sessions
+    /// they work in themselves.
+    pub fn may_grant_sessions(&self, session_ids: &[i64]) -> Decision {
+        self.may_manage_members()?;
+        allow(
+            session_ids.iter().all(|s| self.may_access_session(*s)),
+            "managers grant only the sessions they work in",
         )
     }
 
@@ -251,6 +323,7 @@ mod tests {
             user_id: 5,
             role,
             sessions,
+            origin: Origin::system(),
         }
     }
 
@@ -361,8 +434,96 @@ mod tests {
         assert!(Viewer {
             user_id: 9,
             role: Role::Agent,
-            sessions: SessionAccess::All
+            sessions: SessionAccess::All,
+            origin: Origin::system(),
         }
         .can_see(&personal));
+    }
+
+    #[test]
+    fn who_may_assign() {
+        let agent = viewer(Role::Agent, SessionAccess::Only(vec![1]));
+        // Take an unassigned one for oneself, not for a colleague.
+        assert_eq!(agent.may_assign(conv(1, None), Some(5)), Ok(()));
+        assert!(matches!(
+            agent.may_assign(conv(1, None), Some(6)),
+            Err(Denied::Forbidden(_))
+        ));
+        // Hand on one's own: to a colleague, or back to the queue.
+        assert_eq!(agent.may_assign(conv(1, Some(5)), Some(6)), Ok(()));
+        assert_eq!(agent.may_assign(conv(1, Some(5)), None), Ok(()));
+        // A colleague's is hidden; another session's too.
+        assert_eq!(
+            agent.may_assign(conv(1, Some(6)), Some(5)),
+            Err(Denied::Hidden)
+        );
+        assert_eq!(
+            agent.may_assign(conv(2, None), Some(5)),
+            Err(Denied::Hidden)
+        );
+        assert!(!agent.may_exceed_capacity());
+        let sales = viewer(Role::Sales, SessionAccess::Only(vec![1]));
+        assert_eq!(sales.may_assign(conv(1, None), Some(5)), Ok(()));
+        let manager = viewer(Role::Manager, SessionAccess::Only(vec![1]));
+        assert_eq!(manager.may_assign(conv(1, Some(6)), Some(7)), Ok(()));
+        assert_eq!(
+            manager.may_assign(conv(2, Some(6)), Some(7)),
+            Err(Denied::Hidden)
+        );
+        assert!(manager.may_exceed_capacity());
+        let marketing = viewer(Role::Marketing, SessionAccess::All);
+        assert!(marketing.may_assign(conv(1, None), Some(5)).is_err());
+    }
+
+    #[test]
+    fn the_reply_rule() {
+        let agent = viewer(Role::Agent, SessionAccess::All);
+        assert_eq!(agent.may_reply(conv(1, None), ReplyPolicy::Anyone), Ok(()));
+        assert!(matches!(
+            agent.may_reply(conv(1, None), ReplyPolicy::Assignee),
+            Err(Denied::Forbidden(_))
+        ));
+        assert_eq!(
+            agent.may_reply(conv(1, Some(5)), ReplyPolicy::Assignee),
+            Ok(())
+        );
+        assert_eq!(
+            agent.may_reply(conv(1, Some(6)), ReplyPolicy::Anyone),
+            Err(Denied::Hidden)
+        );
+        let manager = viewer(Role::Manager, SessionAccess::All);
+        assert_eq!(
+            manager.may_reply(conv(1, Some(6)), ReplyPolicy::Assignee),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn who_manages_whom() {
+        for role in Role::ALL {
+            let admin = viewer(Role::Admin, SessionAccess::All);
+            assert_eq!(admin.may_manage_member(*role), Ok(()), "{role}");
+            let manager = viewer(Role::Manager, SessionAccess::Only(vec![1]));
+            assert_eq!(
+                manager.may_manage_member(*role).is_ok(),
+                !role.supervises(),
+                "{role}"
+            );
+            for other in [Role::Agent, Role::Sales, Role::Marketing] {
+                assert!(viewer(other, SessionAccess::All)
+                    .may_manage_member(*role)
+                    .is_err());
+            }
+        }
+        let manager = viewer(Role::Manager, SessionAccess::Only(vec![1, 2]));
+        assert_eq!(manager.may_grant_sessions(&[1, 2]), Ok(()));
+        assert!(manager.may_grant_sessions(&[1, 3]).is_err());
+        assert_eq!(
+            viewer(Role::Admin, SessionAccess::All).may_grant_sessions(&[9]),
+            Ok(())
+        );
+        assert!(viewer(Role::Agent, SessionAccess::Only(vec![1]))
+            .may_grant_sessions(&[1])
+            .is_err());
     }
 }

@@ -7,14 +7,21 @@ use serde_json::value::RawValue;
 use super::status::text_enum;
 
 text_enum! {
-    /// Every `type` a server frame can have. The first six are events of the inbox (all
-    /// logged with a `seq` except `typing`); the rest belong to the socket itself.
+    /// Every `type` a server frame can have: events of the inbox and the team (logged with
+    /// a `seq`, except `typing` and `conversation.viewers`), then those of the socket itself.
     EventKind {
         MessageCreated => "message.created",
         MessageUpdated => "message.updated",
         ConversationUpdated => "conversation.updated",
+        /// To a member who could see a conversation and no longer can (reassigned).
+        ConversationRemoved => "conversation.removed",
+        NoteCreated => "note.created",
+        /// Who is looking at a conversation (ephemeral).
+        Viewers => "conversation.viewers",
+        MemberUpdated => "member.updated",
         PresenceUpdated => "presence.updated",
         SessionStatus => "session.status",
+        SessionSettings => "session.settings",
         Typing => "typing",
         Hello => "hello",
         ResyncRequired => "resync_required",

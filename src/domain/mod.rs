@@ -3,12 +3,16 @@
 //! what, and the websocket protocol's frames and commands.
 
 pub mod access;
+pub mod audit;
 pub mod chat;
 pub mod clock;
 pub mod event;
+pub mod hours;
 pub mod inbound;
+pub mod member;
 pub mod message;
 pub mod outbound;
+pub mod password;
 pub mod protocol;
 pub mod role;
 pub mod session;
@@ -22,5 +26,5 @@ pub use inbound::{Author, Change, Inbound, IncomingMessage, Media};
 pub use message::{AckStatus, Direction};
 pub use outbound::{Reply, SendOutcome};
 pub use role::Role;
-pub use session::SessionRef;
+pub use session::{ReplyPolicy, SessionRef};
 pub use status::{ConversationStatus, OutboxState, PresenceStatus};

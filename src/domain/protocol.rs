@@ -24,6 +24,29 @@ pub enum Command {
     PresenceSet {
         status: PresenceStatus,
     },
+    /// The member has the conversation open on screen (until `conversation.leave` or the
+    /// socket closes): the others who see it are told who is looking.
+    ConversationView {
+        conversation_id: i64,
+    },
+    ConversationLeave {
+        conversation_id: i64,
+    },
+    ConversationAssign {
+        conversation_id: i64,
+        assignee_id: Option<i64>,
+        note: Option<String>,
+    },
+    ConversationResolve {
+        conversation_id: i64,
+    },
+    ConversationReopen {
+        conversation_id: i64,
+    },
+    ConversationNote {
+        conversation_id: i64,
+        text: String,
+    },
     Ping,
 }
 
@@ -89,6 +112,32 @@ struct ConversationRef {
 }
 
 #[derive(Deserialize)]
+struct Assign {
+    conversation_id: i64,
+    /// Required: a member's id, or null for nobody.
+    assignee_id: Value,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Note {
+    conversation_id: i64,
+    text: String,
+}
+
+/// An id or null, where the field must be present.
+pub fn id_or_null(field: &str, v: &Value) -> Result<Option<i64>, String> {
+    match v {
+        Value::Null => Ok(None),
+        v => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("{field}: a member id or null, got {v}")),
+    }
+}
+
+#[derive(Deserialize)]
 struct PresenceSet {
     status: String,
 }
@@ -127,6 +176,34 @@ impl Command {
                 })?;
                 Command::PresenceSet { status }
             }
+            "conversation.view" => Command::ConversationView {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "conversation.leave" => Command::ConversationLeave {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "conversation.assign" => {
+                let a: Assign = data(env.data)?;
+                Command::ConversationAssign {
+                    conversation_id: a.conversation_id,
+                    assignee_id: id_or_null("assignee_id", &a.assignee_id)
+                        .map_err(|m| CommandError::new("invalid", m))?,
+                    note: a.note,
+                }
+            }
+            "conversation.resolve" => Command::ConversationResolve {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "conversation.reopen" => Command::ConversationReopen {
+                conversation_id: data::<ConversationRef>(env.data)?.conversation_id,
+            },
+            "conversation.note" => {
+                let n: Note = data(env.data)?;
+                Command::ConversationNote {
+                    conversation_id: n.conversation_id,
+                    text: n.text,
+                }
+            }
             "ping" => Command::Ping,
             other => {
                 return Err(CommandError::new(
@@ -164,6 +241,49 @@ mod tests {
         assert_eq!(
             Command::parse(r#"{"type":"typing","data":{"conversation_id":1}}"#),
             Ok(Command::Typing { conversation_id: 1 })
+        );
+        assert_eq!(
+            Command::parse(
+                r#"{"type":"conversation.assign","data":{"conversation_id":2,"assignee_id":null}}"#
+            ),
+            Ok(Command::ConversationAssign {
+                conversation_id: 2,
+                assignee_id: None,
+                note: None
+            })
+        );
+        assert_eq!(
+            Command::parse(
+                r#"{"type":"conversation.assign","data":{"conversation_id":2,"assignee_id":7,"note":"vip"}}"#
+            ),
+            Ok(Command::ConversationAssign {
+                conversation_id: 2,
+                assignee_id: Some(7),
+                note: Some("vip".into())
+            })
+        );
+        assert_eq!(
+            Command::parse(r#"{"type":"conversation.view","data":{"conversation_id":4}}"#),
+            Ok(Command::ConversationView { conversation_id: 4 })
+        );
+    }
+
+    #[test]
+    fn assigning_names_the_assignee_or_null() {
+        // Leaving assignee_id out must not unassign.
+        assert_eq!(
+            Command::parse(r#"{"type":"conversation.assign","data":{"conversation_id":2}}"#)
+                .unwrap_err()
+                .code,
+            "invalid"
+        );
+        assert_eq!(
+            Command::parse(
+                r#"{"type":"conversation.assign","data":{"conversation_id":2,"assignee_id":"x"}}"#
+            )
+            .unwrap_err()
+            .code,
+            "invalid"
         );
     }
 

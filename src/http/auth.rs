@@ -6,8 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Argon2, PasswordHash};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,26 +13,18 @@ use utoipa::ToSchema;
 use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors};
 use super::validate::no_nul;
 use crate::actors::Hub;
+use crate::domain::audit::Origin;
 use crate::domain::Viewer;
 use crate::store::users::{self, User};
 
 const TOKEN_DAYS: i64 = 30;
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+    crate::credentials::hash(password).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    crate::credentials::verify(password, hash)
 }
 
 /// Creates a token for `user` and stores its hash.
@@ -132,6 +122,11 @@ pub struct AuthUser {
     pub viewer: Viewer,
 }
 
+/// The client's address as this hub saw it (no forwarding header is trusted).
+pub fn peer_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 pub fn token_from(req: &HttpRequest) -> Option<String> {
     if let Some(h) = req
         .headers()
@@ -151,14 +146,18 @@ pub fn token_from(req: &HttpRequest) -> Option<String> {
     None
 }
 
-pub async fn authenticate(hub: &Hub, token: Option<String>) -> Result<AuthUser, ApiError> {
+pub async fn authenticate(
+    hub: &Hub,
+    token: Option<String>,
+    origin: Origin,
+) -> Result<AuthUser, ApiError> {
     let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
     if token.contains('\0') {
         return Err(ApiError::Unauthorized("invalid or expired token".into()));
     }
     match users::by_token(hub.db(), &token, hub.now_ms()).await? {
         Some(user) => Ok(AuthUser {
-            viewer: hub.viewer(&user),
+            viewer: hub.viewer(&user, origin).await?,
             user,
             token,
         }),
@@ -173,9 +172,10 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let hub = req.app_data::<web::Data<Arc<Hub>>>().cloned();
         let token = token_from(req);
+        let origin = Origin::http(peer_ip(req));
         Box::pin(async move {
             let hub = hub.ok_or_else(|| ApiError::Internal("hub missing from app data".into()))?;
-            authenticate(&hub, token).await
+            authenticate(&hub, token, origin).await
         })
     }
 }

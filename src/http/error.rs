@@ -24,6 +24,9 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     Conflict(String),
+    /// A well-formed request with a value the hub refuses; the message names the field.
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -73,6 +76,18 @@ pub enum JsonBodyErrors {
     UnsupportedMediaType(ErrorBody),
 }
 
+/// A value the hub refuses, naming the field (nothing was saved).
+#[derive(IntoResponses)]
+#[response(status = 422)]
+#[allow(dead_code)] // describes a response for the OpenAPI document only
+pub struct UnprocessableError(ErrorBody);
+
+/// The role may not do this.
+#[derive(IntoResponses)]
+#[response(status = 403)]
+#[allow(dead_code)] // describes a response for the OpenAPI document only
+pub struct ForbiddenError(ErrorBody);
+
 /// The answer for an id (or name) in the path that names nothing.
 #[derive(IntoResponses)]
 #[response(status = 404)]
@@ -88,6 +103,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Unprocessable(_) => "invalid",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
@@ -106,6 +122,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -157,7 +174,9 @@ impl From<HubError> for ApiError {
             // Kept as 400 for what the API already answered so (an empty reply text).
             HubError::Invalid(m) => ApiError::BadRequest(m),
             HubError::Conflict(m) => ApiError::Conflict(m),
+            HubError::Unprocessable(m) => ApiError::Unprocessable(m),
             HubError::Stopped => ApiError::Unavailable("the hub is shutting down".into()),
+            HubError::Credentials(e) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -4,14 +4,17 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod contacts;
 pub mod conversations;
 pub mod error;
+pub mod handling;
 pub mod health;
 pub mod openapi;
 pub mod pagination;
 pub mod request_span;
 pub mod sessions;
+pub mod team;
 pub mod validate;
 pub mod web;
 pub mod webhooks;
@@ -66,7 +69,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 ))
                 .service(resource(
                     "/sessions/{name}",
-                    vec![(M::GET, aw::to(sessions::get))],
+                    vec![
+                        (M::GET, aw::to(sessions::get)),
+                        (M::PATCH, aw::to(sessions::settings)),
+                    ],
                 ))
                 .service(resource(
                     "/sessions/{name}/start",
@@ -102,6 +108,51 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/conversations/{id}/read",
                     vec![(M::POST, aw::to(conversations::read))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/assign",
+                    vec![(M::POST, aw::to(handling::assign))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/resolve",
+                    vec![(M::POST, aw::to(handling::resolve))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/reopen",
+                    vec![(M::POST, aw::to(handling::reopen))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/notes",
+                    vec![
+                        (M::GET, aw::to(handling::notes)),
+                        (M::POST, aw::to(handling::add_note)),
+                    ],
+                ))
+                .service(resource(
+                    "/team-members",
+                    vec![
+                        (M::GET, aw::to(team::list)),
+                        (M::POST, aw::to(team::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/team-members/{id}",
+                    vec![
+                        (M::GET, aw::to(team::get)),
+                        (M::PATCH, aw::to(team::update)),
+                    ],
+                ))
+                .service(resource(
+                    "/team-members/{id}/deactivate",
+                    vec![(M::POST, aw::to(team::deactivate))],
+                ))
+                .service(resource(
+                    "/team-members/{id}/activate",
+                    vec![(M::POST, aw::to(team::activate))],
+                ))
+                .service(resource(
+                    "/team-members/{id}/password",
+                    vec![(M::POST, aw::to(team::reset_password))],
                 ))
                 .service(resource(
                     "/messages/{id}",

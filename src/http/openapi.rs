@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth, contacts, conversations, error, health, sessions, webhooks, ws};
+use super::{
+    admin, auth, contacts, conversations, error, handling, health, sessions, team, webhooks, ws,
+};
 use crate::domain::Role;
 use crate::store;
 
@@ -13,9 +15,11 @@ use crate::store;
     info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
     paths(
         auth::login, auth::logout, auth::me,
-        sessions::list, sessions::register, sessions::get, sessions::start, sessions::stop, sessions::logout, sessions::qr,
+        sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message,
+        handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
+        team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         admin::failed_webhooks,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
@@ -27,6 +31,10 @@ use crate::store;
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
         webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
+        sessions::SessionSettings, crate::domain::ReplyPolicy, crate::domain::PresenceStatus,
+        handling::AssignBody, handling::NoteBody, store::notes::Note,
+        team::CreateMember, team::PatchMember, team::NewPassword, store::members::Member,
+        crate::domain::hours::WeeklyHours,
     )),
     modifiers(&BearerAuth)
 )]

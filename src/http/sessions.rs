@@ -150,3 +150,26 @@ pub async fn qr(
         data: qr.data,
     }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SessionSettings {
+    /// `anyone` who may see a conversation replies, or only its `assignee` (and supervisors).
+    pub reply_policy: crate::domain::ReplyPolicy,
+}
+
+#[utoipa::path(patch, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), request_body = SessionSettings,
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody, description = "admins only"),
+        (status = 422, body = ErrorBody, description = "a value the hub refuses, naming the field"),
+        NotFoundError, JsonBodyErrors, AuthErrors))]
+pub async fn settings(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    name: web::Path<String>,
+    body: super::body::Checked<SessionSettings>,
+) -> Result<web::Json<SessionView>, ApiError> {
+    Ok(web::Json(
+        hub.set_reply_policy(&auth.viewer, &name, body.0.reply_policy)
+            .await?,
+    ))
+}

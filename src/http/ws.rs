@@ -5,10 +5,11 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{authenticate, token_from};
+use super::auth::{authenticate, peer_ip, token_from};
 use super::error::{ApiError, ErrorBody};
 use crate::actors::agent::AgentActor;
 use crate::actors::Hub;
+use crate::domain::audit::Origin;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -34,14 +35,14 @@ pub async fn connect(
     stream: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let token = q.token.clone().or_else(|| token_from(&req));
-    let auth = authenticate(&hub, token).await?;
+    let auth = authenticate(&hub, token, Origin::websocket(peer_ip(&req))).await?;
     let since = match q.since.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
             ApiError::BadRequest(format!("since must be a seq number, got {s:?}"))
         })?),
     };
-    let actor = AgentActor::new(hub.get_ref().clone(), auth.user, since);
+    let actor = AgentActor::new(hub.get_ref().clone(), auth.user, auth.viewer, since);
     // 64 KiB frames are plenty for commands; a bigger one is a protocol error.
     actix_web_actors::ws::WsResponseBuilder::new(actor, &req, stream)
         .frame_size(64 * 1024)

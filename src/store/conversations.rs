@@ -140,8 +140,8 @@ pub async fn insert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<i64> {
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO conversations (session_id, chat_id, contact_id, is_group, title, status, unread,
-            last_message_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7) RETURNING id")
+            last_message_at, created_at, updated_at, waiting_since)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7, $7) RETURNING id")
         .bind(n.session_id).bind(n.chat_id).bind(n.contact_id).bind(n.is_group).bind(n.title)
         .bind(n.status.as_str()).bind(now)
         .fetch_one(c).await)?;
@@ -176,6 +176,25 @@ pub async fn mark_read(tx: &mut Tx, id: i64) -> Result<bool> {
         "UPDATE conversations SET unread = 0, updated_at = $2 WHERE id = $1 AND unread <> 0")
         .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
+}
+
+/// Who handles a conversation and where it stands, with how long it has waited: set while
+/// it is unassigned and not resolved (kept when it already waited), cleared otherwise.
+pub async fn set_handling(
+    tx: &mut Tx,
+    id: i64,
+    assignee_id: Option<i64>,
+    status: ConversationStatus,
+) -> Result<()> {
+    let now = tx.now;
+    let waits = assignee_id.is_none() && status != ConversationStatus::Resolved;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE conversations SET assignee_id = $2, status = $3, updated_at = $4,
+            waiting_since = CASE WHEN $5 THEN COALESCE(waiting_since, $4) ELSE NULL END
+         WHERE id = $1")
+        .bind(id).bind(assignee_id).bind(status.as_str()).bind(now).bind(waits)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn set_status(tx: &mut Tx, id: i64, status: ConversationStatus) -> Result<()> {

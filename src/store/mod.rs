@@ -47,13 +47,17 @@ macro_rules! on_tx {
     };
 }
 
+pub mod audit;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod handling;
 pub mod inbox;
 pub mod ingest;
 mod ingest_pg;
+pub mod members;
 pub mod messages;
+pub mod notes;
 pub mod outbound;
 pub mod outbox;
 pub mod sessions;

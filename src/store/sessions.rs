@@ -4,6 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Db, Result, Tx};
+use crate::domain::ReplyPolicy;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct WaSession {
@@ -16,6 +17,10 @@ pub struct WaSession {
     pub me_name: Option<String>,
     /// `false` after a stop or logout through the hub: the hub leaves it stopped.
     pub wants_running: bool,
+    /// Who may reply in its conversations: `anyone` who may see one, or only its `assignee`
+    /// (and supervisors).
+    #[sqlx(try_from = "String")]
+    pub reply_policy: ReplyPolicy,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -33,7 +38,7 @@ pub async fn ensure(db: &Db, name: &str, now: i64) -> Result<(WaSession, bool)> 
 // Read back on the write pool: SQLite's read pool may not yet see the row just written.
 async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
     let s = on_write_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(p).await)?;
     Ok(s)
 }
@@ -41,7 +46,7 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
 /// The sessions among `ids` (`None`: all), by name.
 pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, created_at, updated_at FROM wa_sessions
          WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
          ORDER BY name")
         .bind(super::id_list(ids)).fetch_all(p).await)?;
@@ -50,14 +55,14 @@ pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
 
 pub async fn list(db: &Db) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions ORDER BY name")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, created_at, updated_at FROM wa_sessions ORDER BY name")
         .fetch_all(p).await)?;
     Ok(rows)
 }
 
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_optional(p).await)?;
     Ok(row)
 }
@@ -93,4 +98,17 @@ pub async fn set_wants_running(db: &Db, id: i64, wants: bool) -> Result<()> {
     on_write_pool!(db, p => sqlx::query("UPDATE wa_sessions SET wants_running = $2 WHERE id = $1")
         .bind(id).bind(wants).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+pub async fn set_reply_policy(tx: &mut Tx, id: i64, policy: ReplyPolicy) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query("UPDATE wa_sessions SET reply_policy = $2, updated_at = $3 WHERE id = $1")
+        .bind(id).bind(policy.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn reply_policy(db: &Db, id: i64) -> Result<ReplyPolicy> {
+    let p: String = on_pool!(db, p => sqlx::query_scalar("SELECT reply_policy FROM wa_sessions WHERE id = $1")
+        .bind(id).fetch_one(p).await)?;
+    Ok(ReplyPolicy::parse(&p).unwrap_or(ReplyPolicy::Anyone))
 }

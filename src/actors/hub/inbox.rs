@@ -45,7 +45,10 @@ impl Hub {
     pub async fn reply(&self, v: &Viewer, reply: Reply) -> Result<Message, HubError> {
         crate::domain::protocol::validate_text(&reply.text).map_err(HubError::Invalid)?;
         let id = reply.conversation_id;
-        let conv = self.workable(v, id).await?;
+        let conv = self.conversation(v, id).await?;
+        let policy = crate::store::sessions::reply_policy(self.db(), conv.session_id).await?;
+        v.may_reply(conv.facts(), policy)
+            .map_err(|d| HubError::denied(d, conversation_not_found(id)))?;
         let reply = Reply {
             author_id: v.user_id,
             ..reply

@@ -4,26 +4,34 @@
 //! store directly, filtered by the same policy.
 
 mod contacts;
+mod handling;
 mod inbox;
+mod session_settings;
 mod sessions;
+mod team;
+mod viewing;
 
 use std::sync::Arc;
 
+use super::error::HubError;
 use super::registry::SessionRegistry;
 use super::services::Services;
 use super::waha_health::WahaHealth;
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::domain::access::SessionAccess;
 use crate::domain::Viewer;
 use crate::store::users::User;
 use crate::store::Db;
 
 pub use sessions::{SessionAction, SessionView};
+pub use team::{MemberInput, MemberPatch};
 
 pub struct Hub {
     services: Arc<Services>,
     registry: Arc<SessionRegistry>,
     health: WahaHealth,
+    viewing: viewing::Viewing,
 }
 
 impl Hub {
@@ -33,6 +41,7 @@ impl Hub {
             services,
             registry,
             health: WahaHealth::default(),
+            viewing: viewing::Viewing::default(),
         })
     }
 
@@ -61,26 +70,45 @@ impl Hub {
         self.services.now_ms()
     }
 
-    /// Who `user` is to the access policy. (Session access lists come with the team.)
-    pub fn viewer(&self, user: &User) -> Viewer {
-        Viewer {
+    /// Who `user` is to the access policy: their role and the sessions they work in
+    /// (admins: all), read afresh for each request and each socket.
+    pub async fn viewer(
+        &self,
+        user: &User,
+        origin: crate::domain::audit::Origin,
+    ) -> Result<Viewer, crate::store::StoreError> {
+        let sessions = if user.role == crate::domain::Role::Admin {
+            SessionAccess::All
+        } else {
+            SessionAccess::Only(crate::store::members::session_ids(self.db(), user.id).await?)
+        };
+        Ok(Viewer {
             user_id: user.id,
             role: user.role,
-            sessions: crate::domain::access::SessionAccess::All,
-        }
+            sessions,
+            origin,
+        })
     }
 }
 
 impl Hub {
+    /// A member's presence.
+    pub async fn presence_of(
+        &self,
+        user_id: i64,
+    ) -> Result<crate::domain::PresenceStatus, HubError> {
+        Ok(crate::store::members::last_presence(self.db(), user_id).await?)
+    }
+
     /// Stored webhooks the hub gave up applying (operators only).
     pub async fn failed_webhooks(
         &self,
         v: &Viewer,
         before: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<crate::store::inbox::FailedWebhook>, super::HubError> {
+    ) -> Result<Vec<crate::store::inbox::FailedWebhook>, HubError> {
         v.may_operate()
-            .map_err(|d| super::HubError::denied(d, || "failed webhooks".into()))?;
+            .map_err(|d| HubError::denied(d, || "failed webhooks".into()))?;
         Ok(crate::store::inbox::failed(self.db(), before, limit).await?)
     }
 }

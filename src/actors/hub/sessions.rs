@@ -106,7 +106,7 @@ impl Hub {
             .await
     }
 
-    fn view(&self, session: WaSession) -> SessionView {
+    pub(super) fn view(&self, session: WaSession) -> SessionView {
         let events_problem = self.health.problem(&session.name);
         SessionView {
             receiving_events: events_problem.is_none(),
@@ -263,7 +263,11 @@ impl Hub {
         Ok(self.view(self.session_record(v, name).await?))
     }
 
-    async fn session_record(&self, v: &Viewer, name: &str) -> Result<WaSession, HubError> {
+    pub(super) async fn session_record(
+        &self,
+        v: &Viewer,
+        name: &str,
+    ) -> Result<WaSession, HubError> {
         let not_found = || HubError::NotFound(format!("session {name:?}"));
         let s = sessions::by_name(self.db(), name)
             .await?

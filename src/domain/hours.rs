@@ -1,0 +1,165 @@
+//! Weekly hours in a time zone: a member's working hours (and, later, a bot's business
+//! hours). `{"time_zone": "Europe/London", "weekly": {"mon": [["09:00", "17:00"]], …}}`:
+//! each day has zero or more intervals, start before end, none overlapping; "24:00" ends a
+//! day. Validation names the exact field that is wrong.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Hours as the API takes and answers them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WeeklyHours {
+    /// An IANA time zone name, e.g. `Europe/London`.
+    pub time_zone: String,
+    /// Day (`mon` … `sun`) → intervals `["HH:MM", "HH:MM"]`; a missing day has no hours.
+    #[schema(value_type = Object, example = json!({"mon": [["09:00", "17:00"]]}))]
+    pub weekly: BTreeMap<String, Vec<[String; 2]>>,
+}
+
+/// Minutes since midnight of "HH:MM" (00:00 to 24:00).
+fn minutes(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    match (h, m) {
+        (24, 0) => Some(24 * 60),
+        (0..=23, 0..=59) => Some(h * 60 + m),
+        _ => None,
+    }
+}
+
+impl WeeklyHours {
+    /// Checks every part; the error starts with the field's path under `field`.
+    pub fn validate(&self, field: &str) -> Result<(), String> {
+        if self.time_zone.parse::<Tz>().is_err() {
+            return Err(format!(
+                "{field}.time_zone: unknown time zone {:?} (use an IANA name such as Europe/London)",
+                self.time_zone
+            ));
+        }
+        for (day, intervals) in &self.weekly {
+            if !DAYS.contains(&day.as_str()) {
+                return Err(format!(
+                    "{field}.weekly: unknown day {day:?} (use mon, tue, wed, thu, fri, sat, sun)"
+                ));
+            }
+            let mut spans = Vec::with_capacity(intervals.len());
+            for (i, [from, to]) in intervals.iter().enumerate() {
+                let at = format!("{field}.weekly.{day}[{i}]");
+                let (Some(a), Some(b)) = (minutes(from), minutes(to)) else {
+                    return Err(format!("{at}: times are \"HH:MM\" from 00:00 to 24:00"));
+                };
+                if a >= b {
+                    return Err(format!("{at}: {from} is not before {to}"));
+                }
+                spans.push((a, b, i));
+            }
+            spans.sort_unstable();
+            for w in spans.windows(2) {
+                if w[1].0 < w[0].1 {
+                    return Err(format!(
+                        "{field}.weekly.{day}[{}]: overlaps {day}[{}]",
+                        w[1].2, w[0].2
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `at` falls inside the hours (assumes `validate` passed).
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        let Ok(tz) = self.time_zone.parse::<Tz>() else {
+            return false;
+        };
+        let local = at.with_timezone(&tz);
+        let day = match local.weekday() {
+            Weekday::Mon => "mon",
+            Weekday::Tue => "tue",
+            Weekday::Wed => "wed",
+            Weekday::Thu => "thu",
+            Weekday::Fri => "fri",
+            Weekday::Sat => "sat",
+            Weekday::Sun => "sun",
+        };
+        let now = local.hour() * 60 + local.minute();
+        self.weekly.get(day).is_some_and(|spans| {
+            spans.iter().any(|[a, b]| match (minutes(a), minutes(b)) {
+                (Some(a), Some(b)) => a <= now && now < b,
+                _ => false,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn hours(tz: &str, weekly: serde_json::Value) -> WeeklyHours {
+        serde_json::from_value(serde_json::json!({"time_zone": tz, "weekly": weekly})).unwrap()
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let ok = hours(
+            "Europe/London",
+            serde_json::json!({"mon": [["09:00", "12:00"], ["13:00", "24:00"]]}),
+        );
+        assert_eq!(ok.validate("working_hours"), Ok(()));
+        let cases = [
+            (
+                hours("Mars/Olympus", serde_json::json!({})),
+                "working_hours.time_zone",
+            ),
+            (
+                hours("UTC", serde_json::json!({"funday": []})),
+                "working_hours.weekly: unknown day",
+            ),
+            (
+                hours("UTC", serde_json::json!({"tue": [["9:00", "10:00"]]})),
+                "working_hours.weekly.tue[0]",
+            ),
+            (
+                hours("UTC", serde_json::json!({"tue": [["10:00", "09:00"]]})),
+                "is not before",
+            ),
+            (
+                hours(
+                    "UTC",
+                    serde_json::json!({"wed": [["09:00", "12:00"], ["11:00", "13:00"]]}),
+                ),
+                "wed[1]: overlaps wed[0]",
+            ),
+            (
+                hours("UTC", serde_json::json!({"wed": [["09:00", "24:30"]]})),
+                "HH:MM",
+            ),
+        ];
+        for (h, want) in cases {
+            let e = h.validate("working_hours").expect_err(want);
+            assert!(e.contains(want), "{e} should contain {want}");
+        }
+    }
+
+    #[test]
+    fn contains_follows_the_time_zone() {
+        let h = hours(
+            "America/New_York",
+            serde_json::json!({"mon": [["09:00", "17:00"]]}),
+        );
+        // Monday 2026-12-07 14:00 UTC is 09:00 in New York (EST, UTC-5).
+        assert!(h.contains(Utc.with_ymd_and_hms(2026, 12, 7, 14, 0, 0).unwrap()));
+        assert!(!h.contains(Utc.with_ymd_and_hms(2026, 12, 7, 13, 59, 0).unwrap()));
+        assert!(!h.contains(Utc.with_ymd_and_hms(2026, 12, 7, 22, 0, 0).unwrap()));
+    }
+}
