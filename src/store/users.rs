@@ -63,10 +63,10 @@ pub async fn create(
     }
 }
 
-/// The user and their password hash, for login.
+/// The user and their password hash, for login (a deactivated member has none).
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, String)>> {
     let row: Option<UserRow> = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1")
+        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1 AND active")
         .bind(email.trim().to_lowercase()).fetch_optional(p).await)?;
     Ok(row.map(|r| (r.user(), r.password_hash)))
 }
@@ -97,7 +97,7 @@ pub async fn store_token(
 pub async fn by_token(db: &Db, token: &str, now: i64) -> Result<Option<User>> {
     let row: Option<UserRow> = on_pool!(db, p => sqlx::query_as(
         "SELECT u.id, u.email, u.name, u.role, u.password_hash FROM auth_tokens t
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2")
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.active")
         .bind(token_hash(token)).bind(now).fetch_optional(p).await)?;
     Ok(row.map(|r| r.user()))
 }
