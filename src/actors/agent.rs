@@ -40,6 +40,8 @@ pub struct AgentActor {
     last_heard: Instant,
     /// This socket among the member's (they may have several tabs and devices).
     socket: u64,
+    /// The `ref` of the command being handled.
+    reference: Option<serde_json::Value>,
 }
 
 static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -56,6 +58,7 @@ impl AgentActor {
             pending: Some(Vec::new()),
             last_heard: Instant::now(),
             socket: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
+            reference: None,
         }
     }
 
@@ -99,9 +102,17 @@ impl AgentActor {
         }
     }
 
-    fn error(&self, ctx: &mut ws::WebsocketContext<Self>, e: CommandError) {
-        let data =
+    fn error(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        e: CommandError,
+        reference: Option<serde_json::Value>,
+    ) {
+        let mut data =
             serde_json::json!({ "code": e.code, "message": e.message, "client_id": e.client_id });
+        if let Some(r) = reference {
+            data["ref"] = r;
+        }
         self.send(ctx, EventKind::Error, None, &data);
     }
 
@@ -192,31 +203,41 @@ impl AgentActor {
         );
     }
 
-    /// Runs a command's operation; a failure becomes an `error` frame.
+    /// Runs a command's operation; a failure becomes an `error` frame, a success an `ack`
+    /// when the command carried a `ref`.
     fn run<T: 'static>(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
         client_id: Option<String>,
         op: impl Future<Output = Result<T, HubError>> + 'static,
     ) {
-        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| {
-            if let Err(e) = res {
-                act.error(
-                    ctx,
-                    CommandError {
-                        code: error_code(&e),
-                        message: e.to_string(),
-                        client_id,
-                    },
-                );
+        let reference = self.reference.take();
+        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(_) => {
+                if let Some(r) = reference {
+                    act.send(ctx, EventKind::Ack, None, &serde_json::json!({ "ref": r }));
+                }
             }
+            Err(e) => act.error(
+                ctx,
+                CommandError {
+                    code: error_code(&e),
+                    message: e.to_string(),
+                    client_id,
+                },
+                reference,
+            ),
         }));
     }
 
     fn handle_command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        self.reference = crate::domain::protocol::reference(text);
         let cmd = match Command::parse(text) {
             Ok(c) => c,
-            Err(e) => return self.error(ctx, e),
+            Err(e) => {
+                let r = self.reference.take();
+                return self.error(ctx, e, r);
+            }
         };
         let (hub, viewer) = (self.hub.clone(), self.viewer.clone());
         match cmd {
@@ -288,7 +309,13 @@ impl AgentActor {
                     hub.add_note(&viewer, conversation_id, text).await
                 });
             }
-            Command::Ping => self.send(ctx, EventKind::Pong, None, &serde_json::json!({})),
+            Command::Ping => {
+                let data = match self.reference.take() {
+                    Some(r) => serde_json::json!({ "ref": r }),
+                    None => serde_json::json!({}),
+                };
+                self.send(ctx, EventKind::Pong, None, &data)
+            }
         }
     }
 }
@@ -382,6 +409,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentActor {
                     message: "frames are JSON text".into(),
                     client_id: None,
                 },
+                None,
             ),
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);

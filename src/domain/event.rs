@@ -25,6 +25,8 @@ text_enum! {
         Typing => "typing",
         Hello => "hello",
         ResyncRequired => "resync_required",
+        /// A command (sent with a `ref`) was carried out.
+        Ack => "ack",
         Error => "error",
         Pong => "pong",
     }

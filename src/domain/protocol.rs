@@ -99,6 +99,21 @@ struct Envelope {
 }
 
 #[derive(Deserialize)]
+struct RefOnly {
+    #[serde(default, rename = "ref")]
+    reference: Option<Value>,
+}
+
+/// The client's `ref` on a command, if any: echoed in the `ack` (done) or `error` frame
+/// that answers it, so a client knows when what it asked for happened.
+pub fn reference(text: &str) -> Option<Value> {
+    serde_json::from_str::<RefOnly>(text)
+        .ok()
+        .and_then(|r| r.reference)
+        .filter(|r| r.is_string() || r.is_number())
+}
+
+#[derive(Deserialize)]
 struct Send {
     conversation_id: i64,
     text: String,
@@ -266,6 +281,20 @@ mod tests {
             Command::parse(r#"{"type":"conversation.view","data":{"conversation_id":4}}"#),
             Ok(Command::ConversationView { conversation_id: 4 })
         );
+    }
+
+    #[test]
+    fn a_ref_is_echoed_when_it_is_a_string_or_a_number() {
+        assert_eq!(
+            reference(r#"{"type":"ping","ref":"r1"}"#),
+            Some(Value::from("r1"))
+        );
+        assert_eq!(
+            reference(r#"{"type":"ping","ref":7}"#),
+            Some(Value::from(7))
+        );
+        assert_eq!(reference(r#"{"type":"ping","ref":{"x":1}}"#), None);
+        assert_eq!(reference("not json"), None);
     }
 
     #[test]

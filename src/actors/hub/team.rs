@@ -47,10 +47,18 @@ fn member_not_found(id: i64) -> HubError {
     HubError::NotFound(format!("member {id}"))
 }
 
-/// Logs `member.updated` (for supervisors: the board and the team list follow it).
+/// Logs `member.updated` for supervisors (the board and the team list follow it) and for
+/// the member themself (their capacity, sessions, hours).
 async fn log_member(tx: &mut Tx, id: i64) -> Result<Member, StoreError> {
     let m = members::get_in(tx, id).await?;
     events::append(tx, EventKind::MemberUpdated, EventScope::supervisors(), &m).await?;
+    if !m.role.supervises() {
+        let own = EventScope {
+            user_id: Some(id),
+            ..Default::default()
+        };
+        events::append(tx, EventKind::MemberUpdated, own, &m).await?;
+    }
     Ok(m)
 }
 
