@@ -330,6 +330,12 @@ impl Hub {
     /// A supervisor sets a member's password; every token of the member stops working.
     pub async fn reset_password(&self, v: &Viewer, id: i64, new: String) -> Result<(), HubError> {
         let current = self.member(v, id, false).await?;
+        if id == v.user_id {
+            // A token alone must not be enough to take over an account.
+            return Err(HubError::Conflict(
+                "members change their own password with POST /api/auth/password, giving the current one".into(),
+            ));
+        }
         v.may_manage_member(current.role)
             .map_err(|d| HubError::denied(d, || format!("member {id}")))?;
         password::check(&new, &current.email).map_err(|e| invalid(format!("password: {e}")))?;
