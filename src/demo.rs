@@ -26,8 +26,9 @@ pub async fn create_admin(
     name: &str,
     password: &str,
 ) -> Result<User, AdminError> {
-    let hash =
-        crate::http::auth::hash_password(password).map_err(|e| AdminError::Hash(e.to_string()))?;
+    let hash = crate::credentials::hash_async(password.to_string())
+        .await
+        .map_err(|e| AdminError::Hash(e.to_string()))?;
     users::create(db, email, name, Role::Admin, &hash, SystemClock.now_ms())
         .await
         .map_err(|e| match e {
@@ -103,6 +104,13 @@ async fn seed_member(
     }
 }
 
+/// A fresh random password for a demo login (strong enough for `domain::password::check`).
+pub fn demo_password() -> String {
+    let mut secret = [0u8; 6];
+    rand::rng().fill_bytes(&mut secret);
+    format!("demo-{}", hex::encode(secret))
+}
+
 pub async fn run(mut config: Config) -> anyhow::Result<()> {
     // The simulator takes WAHA's place on WAHA_URL's port when that is local (the default).
     let sim_addr: SocketAddr = match (
@@ -124,16 +132,15 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     config.waha_url = url::Url::parse(&format!("http://{}", sim.addr))?;
 
     let app = crate::app::start(config).await?;
-    let mut secret = [0u8; 6];
-    rand::rng().fill_bytes(&mut secret);
-    let password = format!("demo-{}", hex::encode(secret));
+    let password = demo_password();
     let db = app.hub.db();
     match create_admin(db, DEMO_EMAIL, "Demo Admin", &password).await {
         Ok(_) => {}
         Err(AdminError::Exists(_)) => {
             // A second demo run on the same database: give the admin a fresh password.
-            let hash =
-                crate::http::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = crate::credentials::hash_async(password.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             users::set_password(db, DEMO_EMAIL, &hash).await?;
         }
         Err(e) => return Err(e.into()),
@@ -176,4 +183,19 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     println!();
     app.run_until_signalled().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_passwords_are_strong_enough() {
+        for _ in 0..500 {
+            let p = super::demo_password();
+            assert_eq!(
+                crate::domain::password::check(&p, super::DEMO_EMAIL),
+                Ok(()),
+                "{p}"
+            );
+        }
+    }
 }

@@ -155,11 +155,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 Some(p) => p,
                 None => read_password()?,
             };
-            if password.len() < 8 {
-                bail!("the password must have at least 8 characters");
-            }
             if !email.contains('@') {
                 bail!("{email:?} is not an email address");
+            }
+            if let Err(why) = tickhub::domain::password::check(&password, &email) {
+                bail!("the password is too weak: it {why}");
             }
             let db = tickhub::app::connect_db(&config).await?;
             let user = tickhub::demo::create_admin(&db, &email, &name, &password).await;

@@ -475,7 +475,7 @@ async fn create_admin_twice_fails_clearly(b: Backend) {
         "--name",
         "Second",
         "--password",
-        "second-password",
+        "kettle-banjo-42",
     ]);
     assert!(
         out.status.success(),
@@ -486,7 +486,7 @@ async fn create_admin_twice_fails_clearly(b: Backend) {
         &s.http,
         &s.hub.url,
         "second@test.tickhub",
-        "second-password",
+        "kettle-banjo-42",
     )
     .await;
 }
@@ -525,6 +525,9 @@ async fn cookie_authenticates_http_and_websocket(b: Backend) {
         .into_client_request()
         .unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    // As a browser on the hub's own page sends it (a cookie websocket needs it).
+    req.headers_mut()
+        .insert("origin", s.hub.url.parse().unwrap());
     let (mut stream, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("websocket with the cookie");
@@ -614,14 +617,14 @@ async fn presence_and_typing_commands(b: Backend) {
         "--name",
         "Other",
         "--password",
-        "other-password",
+        "zebra-orchard-7",
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let other_token = login(&s.http, &s.hub.url, "other@test.tickhub", "other-password").await;
+    let other_token = login(&s.http, &s.hub.url, "other@test.tickhub", "zebra-orchard-7").await;
     let mut me = s.socket(None).await;
     let mut other = Socket::connect(&s.hub.url, &other_token, None).await;
     let my_id = me.hello["data"]["user"]["id"].clone();

@@ -222,7 +222,7 @@ impl AgentActor {
                 ctx,
                 CommandError {
                     code: error_code(&e),
-                    message: e.to_string(),
+                    message: e.public_message(),
                     client_id,
                 },
                 reference,

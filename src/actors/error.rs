@@ -30,6 +30,37 @@ pub enum HubError {
 }
 
 impl HubError {
+    /// What a client may be told (the websocket's `error` frames; HTTP maps the same way
+    /// in `http::error`): the database's and WAHA's own words go to the log instead.
+    pub fn public_message(&self) -> String {
+        match self {
+            HubError::Store(StoreError::Database(detail) | StoreError::Migrate(detail)) => {
+                tracing::error!(%detail, "database error");
+                "the database could not do this; try again".into()
+            }
+            HubError::Store(StoreError::Unavailable(detail)) => {
+                tracing::warn!(%detail, "database unavailable");
+                "the database is unavailable; try again".into()
+            }
+            HubError::Waha(w) => {
+                tracing::warn!(error = %w, "WAHA call failed");
+                match w {
+                    WahaError::Http { status, .. } => format!("WAHA answered {status}"),
+                    WahaError::Transport(_) => "WAHA did not answer".into(),
+                    WahaError::Decode(_) => "WAHA's answer could not be read".into(),
+                }
+            }
+            HubError::Credentials(e @ crate::credentials::CredentialError::Busy { .. }) => {
+                e.to_string()
+            }
+            HubError::Credentials(e) => {
+                tracing::error!(error = %e, "password hashing failed");
+                "internal error".into()
+            }
+            e => e.to_string(),
+        }
+    }
+
     /// The policy's refusal, for `what` (e.g. "conversation 7").
     pub fn denied(d: Denied, what: impl FnOnce() -> String) -> HubError {
         match d {

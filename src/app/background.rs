@@ -1,5 +1,6 @@
 //! The hub's background jobs: handing stored webhooks to their actors again, adopting
-//! WAHA's sessions, pruning old rows. Each stops when shutdown begins.
+//! WAHA's sessions, pruning old rows, purging expired tokens. Each stops when shutdown
+//! begins.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use tracing::{debug, info, warn};
 use super::shutdown::Shutdown;
 use crate::actors::{Hub, Services};
 use crate::domain::SessionRef;
+use crate::http::login_limit::LoginLimiter;
 use crate::store::ingest::StoredWebhook;
-use crate::store::{events, inbox, sessions, StoreError};
+use crate::store::{events, inbox, sessions, tokens, StoreError};
 use crate::waha::webhook::Envelope;
 
 /// How long a stored webhook may wait for its actor before the sweeper hands it over again.
@@ -143,5 +145,30 @@ pub async fn prune(services: Arc<Services>, mut shutdown: Shutdown) {
             Ok((ev, ib)) => info!(events = ev, inbox = ib, "pruned old events and webhooks"),
             Err(e) => warn!(error = %e, "pruning failed"),
         }
+    }
+}
+
+const TOKEN_PURGE_EVERY: Duration = Duration::from_secs(3600);
+const LIMITER_TIDY_EVERY: Duration = Duration::from_secs(60);
+
+/// Deletes expired tokens at start and then hourly, and lets the login limiter forget
+/// keys whose budget is whole again every minute (its memory follows recent attempts,
+/// not every email ever tried).
+pub async fn auth_upkeep(hub: Arc<Hub>, limiter: Arc<LoginLimiter>, mut shutdown: Shutdown) {
+    let mut since_purge = TOKEN_PURGE_EVERY;
+    loop {
+        if since_purge >= TOKEN_PURGE_EVERY {
+            since_purge = Duration::ZERO;
+            match tokens::purge_expired(hub.db(), hub.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => info!(tokens = n, "purged expired tokens"),
+                Err(e) => warn!(error = %e, "purging expired tokens failed"),
+            }
+        }
+        limiter.tidy();
+        if !shutdown.sleep(LIMITER_TIDY_EVERY).await {
+            return;
+        }
+        since_purge += LIMITER_TIDY_EVERY;
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use actix::Arbiter;
 use actix_web::{web, HttpServer};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::actors::{Hub, Services};
 use crate::bus::local::LocalBus;
@@ -31,6 +31,8 @@ use crate::waha::client::WahaClient;
 pub enum StartError {
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("password hashing: {0}")]
+    Credentials(#[from] crate::credentials::CredentialError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -85,6 +87,12 @@ impl AppBuilder {
     pub async fn start(self) -> Result<RunningApp, StartError> {
         let config = self.config;
         crate::metrics::install();
+        // The hash unknown emails are checked against is made now, not on the first one.
+        crate::credentials::start(crate::credentials::Limits {
+            concurrency: config.hash_concurrency,
+            wait: config.hash_wait,
+        })
+        .await?;
         let db = connect_db(&config).await?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let bus = self.bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
@@ -110,6 +118,13 @@ impl AppBuilder {
             addr: config.bind,
             source,
         })?;
+        if !config.bind.ip().is_loopback() && config.webhook_hmac_key.is_none() {
+            warn!(
+                bind = %config.bind,
+                "listening beyond loopback without WAHA_WEBHOOK_HMAC_KEY: anyone who can reach \
+                 this port can forge WAHA webhooks; set WAHA_WEBHOOK_HMAC_KEY (and the same key in WAHA)"
+            );
+        }
         let webhook_url = config.webhook_url(addr);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -129,9 +144,15 @@ impl AppBuilder {
         let hub = Hub::new(services.clone());
 
         let data = web::Data::new(hub.clone());
+        let limiter = Arc::new(crate::http::login_limit::LoginLimiter::new(
+            config.login_rate_per_account,
+            config.login_rate_per_ip,
+        ));
+        let limiter_data = web::Data::from(limiter.clone());
         let server = HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(data.clone())
+                .app_data(limiter_data.clone())
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::http::request_span::RequestSpan,
                 >::new())
@@ -153,9 +174,14 @@ impl AppBuilder {
         let tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::reconcile_waha(hub.clone(), shutdown.clone())),
+            actix_rt::spawn(background::auth_upkeep(
+                hub.clone(),
+                limiter,
+                shutdown.clone(),
+            )),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
-        info!(%addr, node = %config.node_id, database = ?config.database_kind, waha = %config.waha_url, "tickhub started");
+        info!(%addr, node = %config.node_id, database = ?config.database_kind, waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");
         Ok(RunningApp {
             addr,
             hub,

@@ -49,7 +49,73 @@ pub fn check(password: &str, email: &str) -> Result<(), String> {
     {
         return Err("is too common".into());
     }
+    // The same with its letters disguised ("p@ssw0rd") or other characters around it
+    // ("2026password!"): a common word with a few characters added is still guessed early.
+    let plain: String = lower.chars().map(unleet).collect();
+    if COMMON
+        .iter()
+        .any(|c| (lower.contains(c) || plain.contains(c)) && chars - c.chars().count() < MIN_EXTRA)
+    {
+        return Err("is too common".into());
+    }
+    if chars - longest_sequence(&lower) < MIN_EXTRA {
+        return Err("must not be mostly a keyboard or alphabet sequence".into());
+    }
     Ok(())
+}
+
+/// Characters a password needs besides a common word or a sequence inside it.
+const MIN_EXTRA: usize = 6;
+
+/// Runs guessers try first, forwards and backwards.
+const SEQUENCES: &[&str] = &[
+    "abcdefghijklmnopqrstuvwxyz",
+    "01234567890",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "qazwsxedcrfvtgbyhnujmikolp",
+];
+
+/// The usual letter-for-digit disguises undone.
+fn unleet(c: char) -> char {
+    match c {
+        '0' => 'o',
+        '1' | '!' | '|' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' | '+' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        c => c,
+    }
+}
+
+/// The length (in characters) of the longest part of `lower` that runs along one of
+/// `SEQUENCES`, either way; runs shorter than 3 do not count.
+fn longest_sequence(lower: &str) -> usize {
+    let p: Vec<char> = lower.chars().collect();
+    let mut best = 0;
+    for seq in SEQUENCES {
+        for seq in [seq.to_string(), seq.chars().rev().collect::<String>()] {
+            let s: Vec<char> = seq.chars().collect();
+            for i in 0..p.len() {
+                for j in 0..s.len() {
+                    let mut n = 0;
+                    while i + n < p.len() && j + n < s.len() && p[i + n] == s[j + n] {
+                        n += 1;
+                    }
+                    best = best.max(n);
+                }
+            }
+        }
+    }
+    if best >= 3 {
+        best
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +150,31 @@ mod tests {
             assert!(e.contains(why), "{p}: {e}");
         }
         assert!(check(&"ab1".repeat(100), "x@y.z").is_err());
+    }
+
+    #[test]
+    fn refuses_disguised_common_words_and_sequences() {
+        let cases = [
+            ("p@ssw0rd123", "too common"),
+            ("2026password!", "too common"),
+            ("Adm1n-202!", "too common"),
+            ("1234567890a!", "sequence"),
+            ("asdfghjkl-1", "sequence"),
+            ("zyxwvutsr-1", "sequence"),
+            ("abcdefgh12", "sequence"),
+        ];
+        for (p, why) in cases {
+            let e = check(p, "someone@example.com").expect_err(p);
+            assert!(e.contains(why), "{p}: {e}");
+        }
+        // A sequence or a common word inside a long enough password is fine.
+        for p in [
+            "member-password-1",
+            "s3cret-Passw0rd",
+            "abc-kettle-banjo-7",
+            "kettle-banjo-42",
+        ] {
+            assert_eq!(check(p, "someone@example.com"), Ok(()), "{p}");
+        }
     }
 }

@@ -1,47 +1,72 @@
-//! Login with argon2-hashed passwords; bearer tokens (or the `tickhub_token` cookie, or
-//! `?token=` on the websocket) identify the user on every other call.
+//! Login with argon2-hashed passwords (rate-limited, through the bounded hashing pool);
+//! bearer tokens (or the `tickhub_token` cookie, or `?token=` on the websocket) identify
+//! the member on every other call. A request authenticated by the cookie is also checked
+//! against cross-site use (`csrf`). See docs/security.md.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors};
+use super::body::Checked;
+use super::csrf::{self, TokenVia};
+use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, UnprocessableError};
+use super::login_limit::LoginLimiter;
 use super::validate::no_nul;
 use crate::actors::Hub;
 use crate::domain::audit::Origin;
 use crate::domain::Viewer;
+use crate::store::tokens;
 use crate::store::users::{self, User};
 
-const TOKEN_DAYS: i64 = 30;
+/// The cookie the web app is authenticated by.
+pub const COOKIE: &str = "tickhub_token";
 
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    crate::credentials::hash(password).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    crate::credentials::verify(password, hash)
-}
-
-/// Creates a token for `user` and stores its hash.
+/// Creates a token for `user` (lasting `TICKHUB_TOKEN_TTL_HOURS`) and stores its hash.
 pub async fn issue_token(hub: &Hub, user: &User) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("thk_{}", hex::encode(bytes));
     let now = hub.now_ms();
-    users::store_token(
-        hub.db(),
-        &token,
-        user.id,
-        now,
-        now + TOKEN_DAYS * 86_400_000,
-    )
-    .await?;
+    let ttl_ms = i64::try_from(hub.config().token_ttl.as_millis()).unwrap_or(i64::MAX);
+    tokens::store(hub.db(), &token, user.id, now, now.saturating_add(ttl_ms)).await?;
     Ok(token)
+}
+
+/// The login cookie: only over https when the hub is public over https, never readable by
+/// script, never sent by another site, gone when the token is.
+fn session_cookie(hub: &Hub, token: String) -> Cookie<'static> {
+    let ttl = i64::try_from(hub.config().token_ttl.as_secs()).unwrap_or(i64::MAX);
+    Cookie::build(COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(public_is_https(hub))
+        .max_age(time::Duration::seconds(ttl))
+        .finish()
+}
+
+/// The same cookie, expired: the browser drops it.
+fn removal_cookie(hub: &Hub) -> Cookie<'static> {
+    let mut c = session_cookie(hub, String::new());
+    c.make_removal();
+    c
+}
+
+fn public_is_https(hub: &Hub) -> bool {
+    hub.config()
+        .public_url
+        .as_ref()
+        .is_some_and(|u| u.scheme() == "https")
+}
+
+fn public_origin(hub: &Hub) -> Option<String> {
+    hub.config().public_url.as_ref().map(csrf::origin_of)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -58,53 +83,53 @@ pub struct LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody, description = "wrong email or password"),
-        (status = 503, body = ErrorBody, description = "the database is away; try again"), JsonBodyErrors))]
+    responses((status = 200, body = LoginResponse, description = "also sets the `tickhub_token` cookie (HttpOnly, SameSite=Strict, Max-Age = the token's lifetime, Secure when the hub is public over https)"),
+        (status = 401, body = ErrorBody, description = "wrong email or password, or a deactivated account"),
+        (status = 429, body = ErrorBody, description = "too many attempts for this account or from this address",
+            headers(("Retry-After" = u64, description = "whole seconds to wait"))),
+        (status = 503, body = ErrorBody, description = "the database is away, or too many password checks at once; try again",
+            headers(("Retry-After" = u64, description = "whole seconds to wait (password checks)"))),
+        JsonBodyErrors))]
 pub async fn login(
     hub: web::Data<Arc<Hub>>,
+    limiter: web::Data<LoginLimiter>,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     no_nul("email", &body.email)?;
-    let found = users::credentials(hub.db(), &body.email).await?;
-    // Verify against a fixed hash when the email is unknown, so timing does not tell
-    // which emails exist.
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), Some(h)),
-        None => (None, None),
-    };
-    let password = body.password;
-    let ok = web::block(move || {
-        let hash = hash.unwrap_or_else(|| {
-            DUMMY_HASH
-                .get_or_init(|| hash_password("no user has this password").unwrap_or_default())
-                .clone()
-        });
-        verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = match (ok, user) {
-        (true, Some(u)) => u,
+    limiter.check_login(&body.email, req.peer_addr().map(|a| a.ip()))?;
+    let found = users::for_login(hub.db(), &body.email).await?;
+    // An unknown email is checked against a hash made at start, so that timing does not
+    // tell which emails exist.
+    let hash = found.as_ref().map(|f| f.password_hash.clone());
+    let ok = crate::credentials::verify_async(body.password, hash).await?;
+    let user = match (ok, found) {
+        (true, Some(f)) if f.active => f.user,
+        // Said only to whoever knows the password.
+        (true, Some(_)) => {
+            return Err(ApiError::Unauthorized(
+                "this account is deactivated; ask an admin".into(),
+            ))
+        }
         _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
     };
     let token = issue_token(&hub, &user).await?;
     Ok(HttpResponse::Ok()
-        .cookie(
-            actix_web::cookie::Cookie::build("tickhub_token", token.clone())
-                .path("/")
-                .http_only(true)
-                .same_site(actix_web::cookie::SameSite::Strict)
-                .finish(),
-        )
+        .cookie(session_cookie(&hub, token.clone()))
         .json(LoginResponse { token, user }))
 }
 
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204, description = "the token is revoked"), AuthErrors))]
+    responses((status = 204, description = "the token is revoked, the cookie cleared and the member's sockets closed (others reconnect with their own tokens)"), AuthErrors))]
 pub async fn logout(hub: web::Data<Arc<Hub>>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    users::revoke_token(hub.db(), &auth.token).await?;
-    Ok(HttpResponse::NoContent().finish())
+    tokens::revoke(hub.db(), &auth.token).await?;
+    // A socket opened with this token would otherwise listen on after it is revoked.
+    hub.bus()
+        .disconnect_user(auth.user.id, "logged out: reconnect with a valid token");
+    Ok(HttpResponse::NoContent()
+        .cookie(removal_cookie(&hub))
+        .finish())
 }
 
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
@@ -113,13 +138,47 @@ pub async fn me(auth: AuthUser) -> web::Json<User> {
     web::Json(auth.user)
 }
 
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+#[derive(Deserialize, ToSchema)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// At least 10 characters mixing two of letters, digits and other characters; not
+    /// the email, not a common password.
+    pub new_password: String,
+}
 
-/// The authenticated user of a request, and who they are to the access policy.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses((status = 204, description = "changed; every other token of the member is revoked (this one keeps working)"),
+        (status = 403, body = ErrorBody, description = "`current_password` is wrong"),
+        (status = 429, body = ErrorBody, description = "too many attempts for this account",
+            headers(("Retry-After" = u64, description = "whole seconds to wait"))),
+        UnprocessableError, JsonBodyErrors, AuthErrors))]
+pub async fn change_password(
+    hub: web::Data<Arc<Hub>>,
+    limiter: web::Data<LoginLimiter>,
+    auth: AuthUser,
+    body: Checked<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    // Proving the current password spends the account's login budget.
+    limiter.check_account(&auth.user.email)?;
+    hub.change_own_password(
+        &auth.viewer,
+        &auth.token,
+        b.current_password,
+        b.new_password,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The authenticated member of a request, and who they are to the access policy.
 pub struct AuthUser {
     pub user: User,
     pub token: String,
     pub viewer: Viewer,
+    /// How the request proved it (the cookie is checked against cross-site use).
+    pub via: TokenVia,
 }
 
 /// The client's address as this hub saw it (no forwarding header is trusted).
@@ -127,7 +186,9 @@ pub fn peer_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-pub fn token_from(req: &HttpRequest) -> Option<String> {
+/// The request's token and how it came: the `Authorization: Bearer` header first, then
+/// the cookie.
+pub fn credentials_from(req: &HttpRequest) -> Option<(String, TokenVia)> {
     if let Some(h) = req
         .headers()
         .get("authorization")
@@ -137,32 +198,41 @@ pub fn token_from(req: &HttpRequest) -> Option<String> {
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))
         {
-            return Some(t.trim().to_string());
+            return Some((t.trim().to_string(), TokenVia::Header));
         }
     }
-    if let Some(c) = req.cookie("tickhub_token") {
-        return Some(c.value().to_string());
-    }
-    None
+    req.cookie(COOKIE)
+        .map(|c| (c.value().to_string(), TokenVia::Cookie))
+}
+
+pub fn token_from(req: &HttpRequest) -> Option<String> {
+    credentials_from(req).map(|(t, _)| t)
 }
 
 pub async fn authenticate(
     hub: &Hub,
-    token: Option<String>,
+    credentials: Option<(String, TokenVia)>,
     origin: Origin,
 ) -> Result<AuthUser, ApiError> {
-    let token = token.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    let (token, via) =
+        credentials.ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
     if token.contains('\0') {
         return Err(ApiError::Unauthorized("invalid or expired token".into()));
     }
-    match users::by_token(hub.db(), &token, hub.now_ms()).await? {
+    match tokens::by_token(hub.db(), &token, hub.now_ms()).await? {
         Some(user) => Ok(AuthUser {
             viewer: hub.viewer(&user, origin).await?,
             user,
             token,
+            via,
         }),
         None => Err(ApiError::Unauthorized("invalid or expired token".into())),
     }
+}
+
+/// Checks a websocket upgrade's credentials against cross-site use (before the upgrade).
+pub fn check_websocket_origin(hub: &Hub, req: &HttpRequest, via: TokenVia) -> Result<(), ApiError> {
+    csrf::check_websocket(via, req.headers(), public_origin(hub).as_deref())
 }
 
 impl FromRequest for AuthUser {
@@ -171,11 +241,22 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let hub = req.app_data::<web::Data<Arc<Hub>>>().cloned();
-        let token = token_from(req);
+        let credentials = credentials_from(req);
         let origin = Origin::http(peer_ip(req));
+        // Decided here, from the request's headers, before anything is looked up.
+        let cross_site = match (&hub, &credentials) {
+            (Some(hub), Some((_, via))) => csrf::check_request(
+                req.method(),
+                *via,
+                req.headers(),
+                public_origin(hub).as_deref(),
+            ),
+            _ => Ok(()),
+        };
         Box::pin(async move {
             let hub = hub.ok_or_else(|| ApiError::Internal("hub missing from app data".into()))?;
-            authenticate(&hub, token, origin).await
+            cross_site?;
+            authenticate(&hub, credentials, origin).await
         })
     }
 }

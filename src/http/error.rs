@@ -1,5 +1,7 @@
 //! Every error the API answers with, mapped to a status and a JSON body in one place:
-//! `{"error": {"code": "...", "message": "..."}}`.
+//! `{"error": {"code": "...", "message": "..."}}`. The database's and WAHA's own words
+//! never reach a client: they are logged here, and the client gets a plain message with a
+//! stable code (`database_unavailable`, `database_error`, `waha_unreachable`, ...).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -33,8 +35,28 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
-    #[error("WAHA: {0}")]
-    BadGateway(String),
+    /// 503 with a stable code of its own (the message is already safe to show).
+    #[error("{message}")]
+    UnavailableCode { code: &'static str, message: String },
+    /// 503 with `Retry-After`: the hub is too busy for this now (e.g. password checks).
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// 429 with `Retry-After` (whole seconds): too many attempts (login rate limits).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// 403: a state-changing request authenticated by the cookie without a matching
+    /// `Origin` (or `X-Tickhub-Request: 1`), i.e. possibly sent by another site's page.
+    #[error("{0}")]
+    CrossOrigin(String),
+    /// 502 with a stable code; the message is the hub's own, never WAHA's text.
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -107,7 +129,11 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::BadGateway(_) => "waha_error",
+            ApiError::UnavailableCode { code, .. } => *code,
+            ApiError::Busy { .. } => "busy",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::CrossOrigin(_) => "cross_origin_refused",
+            ApiError::BadGateway { code, .. } => *code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -125,8 +151,12 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) | ApiError::UnavailableCode { .. } | ApiError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,8 +166,22 @@ impl ResponseError for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            }
+            | ApiError::Busy {
+                retry_after_secs, ..
+            } => {
+                response.insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    (*retry_after_secs).max(1).to_string(),
+                ));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: ErrorDetail {
@@ -153,13 +197,36 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::Unavailable(m) => {
-                ApiError::Unavailable(format!("database unavailable: {m}"))
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                ApiError::UnavailableCode {
+                    code: "database_unavailable",
+                    message: "the database is unavailable; try again".into(),
+                }
             }
             StoreError::WriterGone => ApiError::Unavailable("the hub is shutting down".into()),
             // A failed write is retried by WAHA and by clients: answer so they do.
-            StoreError::Database(m) => ApiError::Unavailable(format!("database error: {m}")),
-            StoreError::Migrate(m) => ApiError::Internal(m),
+            StoreError::Database(detail) => {
+                tracing::error!(%detail, "database error");
+                ApiError::UnavailableCode {
+                    code: "database_error",
+                    message: "the database could not do this; try again".into(),
+                }
+            }
+            StoreError::Migrate(m) => ApiError::Internal(format!("migration: {m}")),
+        }
+    }
+}
+
+impl From<crate::credentials::CredentialError> for ApiError {
+    fn from(e: crate::credentials::CredentialError) -> Self {
+        use crate::credentials::CredentialError as C;
+        match e {
+            C::Busy { retry_after_secs } => ApiError::Busy {
+                message: "too many password checks at once; try again shortly".into(),
+                retry_after_secs,
+            },
+            e => ApiError::Internal(e.to_string()),
         }
     }
 }
@@ -176,18 +243,34 @@ impl From<HubError> for ApiError {
             HubError::Conflict(m) => ApiError::Conflict(m),
             HubError::Unprocessable(m) => ApiError::Unprocessable(m),
             HubError::Stopped => ApiError::Unavailable("the hub is shutting down".into()),
-            HubError::Credentials(e) => ApiError::Internal(e.to_string()),
+            HubError::Credentials(e) => e.into(),
         }
     }
 }
 
 impl From<WahaError> for ApiError {
     fn from(e: WahaError) -> Self {
+        // WAHA's answer may hold anything (its stack traces, its configuration, the API
+        // key it was given): it goes to the log, the client gets the status alone.
+        tracing::warn!(error = %e, "WAHA call failed");
         match e {
             // WAHA's 422: the session is not in a state for this (no QR to show while it is
             // not waiting for a scan, ...). That is the caller's timing, not WAHA failing.
-            WahaError::Http { status: 422, .. } => ApiError::Conflict(e.to_string()),
-            e => ApiError::BadGateway(e.to_string()),
+            WahaError::Http { status: 422, .. } => ApiError::Conflict(
+                "WAHA answered 422: the session is not in a state for this; try again later".into(),
+            ),
+            WahaError::Http { status, .. } => ApiError::BadGateway {
+                code: "waha_error",
+                message: format!("WAHA answered {status}"),
+            },
+            WahaError::Transport(_) => ApiError::BadGateway {
+                code: "waha_unreachable",
+                message: "WAHA did not answer".into(),
+            },
+            WahaError::Decode(_) => ApiError::BadGateway {
+                code: "waha_bad_answer",
+                message: "WAHA's answer could not be read".into(),
+            },
         }
     }
 }

@@ -7,9 +7,11 @@ pub mod auth;
 pub mod body;
 pub mod contacts;
 pub mod conversations;
+pub mod csrf;
 pub mod error;
 pub mod handling;
 pub mod health;
+pub mod login_limit;
 pub mod openapi;
 pub mod pagination;
 pub mod request_span;
@@ -60,6 +62,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::POST, aw::to(auth::logout))],
                 ))
                 .service(resource("/auth/me", vec![(M::GET, aw::to(auth::me))]))
+                .service(resource(
+                    "/auth/password",
+                    vec![(M::POST, aw::to(auth::change_password))],
+                ))
                 .service(resource(
                     "/sessions",
                     vec![

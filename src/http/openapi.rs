@@ -14,7 +14,7 @@ use crate::store;
 #[openapi(
     info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
     paths(
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, auth::change_password,
         sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message,
@@ -25,7 +25,7 @@ use crate::store;
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
-        error::ErrorBody, error::ErrorDetail, auth::LoginRequest, auth::LoginResponse, store::users::User, Role,
+        error::ErrorBody, error::ErrorDetail, auth::LoginRequest, auth::LoginResponse, auth::ChangePassword, store::users::User, Role,
         store::sessions::WaSession, crate::actors::hub::SessionView, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,

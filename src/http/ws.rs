@@ -5,7 +5,8 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{authenticate, peer_ip, token_from};
+use super::auth::{authenticate, check_websocket_origin, credentials_from, peer_ip};
+use super::csrf::TokenVia;
 use super::error::{ApiError, ErrorBody};
 use crate::actors::agent::AgentActor;
 use crate::actors::Hub;
@@ -27,6 +28,7 @@ pub struct WsQuery {
     responses((status = 101, description = "websocket: JSON text frames {type, seq, data}"),
         (status = 400, body = ErrorBody, description = "not a websocket handshake, or a bad `since`"),
         (status = 401, body = ErrorBody, description = "no valid token"),
+        (status = 403, body = ErrorBody, description = "authenticated by the cookie without an Origin of this hub"),
         (status = 503, body = ErrorBody, description = "the database is away; try again")))]
 pub async fn connect(
     hub: web::Data<Arc<Hub>>,
@@ -34,8 +36,16 @@ pub async fn connect(
     q: web::Query<WsQuery>,
     stream: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let token = q.token.clone().or_else(|| token_from(&req));
-    let auth = authenticate(&hub, token, Origin::websocket(peer_ip(&req))).await?;
+    let credentials = match q.token.clone() {
+        Some(t) => Some((t, TokenVia::Query)),
+        None => credentials_from(&req),
+    };
+    // Another site's page can open a websocket that carries the member's cookie: only
+    // the hub's own pages may listen that way.
+    if let Some((_, via)) = &credentials {
+        check_websocket_origin(&hub, &req, *via)?;
+    }
+    let auth = authenticate(&hub, credentials, Origin::websocket(peer_ip(&req))).await?;
     let since = match q.since.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {

@@ -61,6 +61,7 @@ pub mod notes;
 pub mod outbound;
 pub mod outbox;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 pub mod writer;
 
@@ -114,7 +115,10 @@ impl From<sqlx::Error> for StoreError {
                 if server_away || msg.contains("database is locked") || msg.contains("busy") {
                     StoreError::Unavailable(msg)
                 } else if db.is_unique_violation() {
-                    StoreError::Conflict(msg)
+                    // The database's own words name tables and constraints: they go to
+                    // the log, the caller gets a plain conflict.
+                    tracing::debug!(detail = %msg, "unique violation");
+                    StoreError::Conflict("something with the same unique value exists".into())
                 } else {
                     StoreError::Database(msg)
                 }

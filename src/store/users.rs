@@ -1,8 +1,7 @@
-//! Users (team members) and their bearer tokens. Passwords are argon2 hashes; tokens are
-//! random and stored only as a SHA-256 hash, so a database dump holds no usable secret.
+//! Users (team members) as login sees them. Passwords are argon2 hashes; tokens live in
+//! `tokens`.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{Db, Result, StoreError};
@@ -71,41 +70,45 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, String)>>
     Ok(row.map(|r| (r.user(), r.password_hash)))
 }
 
+/// What login needs to know about the member with `email`.
+pub struct LoginFacts {
+    pub user: User,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+pub async fn for_login(db: &Db, email: &str) -> Result<Option<LoginFacts>> {
+    let row: Option<(i64, String, String, String, String, bool)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, email, name, role, password_hash, active FROM users WHERE email = $1")
+        .bind(email.trim().to_lowercase()).fetch_optional(p).await)?;
+    Ok(row.map(
+        |(id, email, name, role, password_hash, active)| LoginFacts {
+            user: UserRow {
+                id,
+                email,
+                name,
+                role,
+                password_hash: String::new(),
+            }
+            .user(),
+            password_hash,
+            active,
+        },
+    ))
+}
+
+/// The member's email and password hash, by id (a member changing their own password).
+pub async fn password_of(db: &Db, id: i64) -> Result<Option<(String, String)>> {
+    let row: Option<(String, String)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT email, password_hash FROM users WHERE id = $1")
+        .bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
 pub async fn count(db: &Db) -> Result<i64> {
     let n: i64 =
         on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await)?;
     Ok(n)
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub async fn store_token(
-    db: &Db,
-    token: &str,
-    user_id: i64,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    on_write_pool!(db, p => sqlx::query(
-        "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash(token)).bind(user_id).bind(now).bind(expires_at).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn by_token(db: &Db, token: &str, now: i64) -> Result<Option<User>> {
-    let row: Option<UserRow> = on_pool!(db, p => sqlx::query_as(
-        "SELECT u.id, u.email, u.name, u.role, u.password_hash FROM auth_tokens t
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.expires_at > $2 AND u.active")
-        .bind(token_hash(token)).bind(now).fetch_optional(p).await)?;
-    Ok(row.map(|r| r.user()))
-}
-
-pub async fn revoke_token(db: &Db, token: &str) -> Result<()> {
-    on_write_pool!(db, p => sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
-        .bind(token_hash(token)).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<()> {

@@ -58,6 +58,8 @@ pub struct Setup {
 pub struct Options {
     pub hmac_key: Option<String>,
     pub env: Vec<(String, String)>,
+    /// Keep the hub's stderr (its logs) for `s.hub.logs()`.
+    pub capture_logs: bool,
 }
 
 impl Setup {
@@ -77,7 +79,11 @@ impl Setup {
         if let Some(k) = &opts.hmac_key {
             env.push(("WAHA_WEBHOOK_HMAC_KEY".into(), k.clone()));
         }
-        let hub = Hub::start(&db, &sim.url, env).await;
+        let hub = if opts.capture_logs {
+            Hub::start_logged(&db, &sim.url, env).await
+        } else {
+            Hub::start(&db, &sim.url, env).await
+        };
         hub.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD);
         let http = reqwest::Client::new();
         let token = login(&http, &hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -10,12 +11,55 @@ use super::TestDb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tickhub");
 
+/// What a hub wrote to stderr (its logs), kept when the test asks for it.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<String>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Copies `stderr` into the buffer (and on to the test's own stderr, as an inherited
+    /// one would show it) until it closes.
+    fn follow(&self, stderr: std::process::ChildStderr) -> std::thread::JoinHandle<()> {
+        let buf = self.0.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Ok(mut b) = buf.lock() {
+                    b.push_str(&line);
+                    b.push('\n');
+                }
+            }
+        })
+    }
+}
+
 /// Starts a child and waits for its "<what> listening on http://ADDR" line.
-fn spawn(mut cmd: Command, what: &str) -> (Child, String) {
+fn spawn(cmd: Command, what: &str) -> (Child, String) {
+    let (child, url, _) = spawn_logged(cmd, what, None);
+    (child, url)
+}
+
+/// `spawn`, with the child's stderr copied into `logs` when given.
+fn spawn_logged(
+    mut cmd: Command,
+    what: &str,
+    logs: Option<&Logs>,
+) -> (Child, String, Option<std::thread::JoinHandle<()>>) {
     cmd.stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if logs.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .stdin(Stdio::null());
     let mut child = cmd.spawn().expect("spawn tickhub");
+    let reader = match (logs, child.stderr.take()) {
+        (Some(logs), Some(stderr)) => Some(logs.follow(stderr)),
+        _ => None,
+    };
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     let prefix = format!("{what} listening on ");
@@ -32,7 +76,7 @@ fn spawn(mut cmd: Command, what: &str) -> (Child, String) {
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => (child, url),
+        Ok(url) => (child, url, reader),
         Err(_) => {
             let _ = child.kill();
             panic!("{what} did not start within 60 s");
@@ -126,10 +170,27 @@ pub struct Hub {
     pub url: String,
     pub port: u16,
     env: Vec<(String, String)>,
+    /// Set by `start_logged`: everything the hub wrote to stderr.
+    logs: Option<Logs>,
+    log_readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Hub {
     pub async fn start(db: &TestDb, waha_url: &str, extra: Vec<(String, String)>) -> Hub {
+        Self::start_with(db, waha_url, extra, None).await
+    }
+
+    /// `start`, keeping what the hub writes to stderr (its logs) for `logs`.
+    pub async fn start_logged(db: &TestDb, waha_url: &str, extra: Vec<(String, String)>) -> Hub {
+        Self::start_with(db, waha_url, extra, Some(Logs::default())).await
+    }
+
+    async fn start_with(
+        db: &TestDb,
+        waha_url: &str,
+        extra: Vec<(String, String)>,
+        logs: Option<Logs>,
+    ) -> Hub {
         let port = free_port();
         let mut env = vec![
             ("DATABASE_URL".to_string(), db.url.clone()),
@@ -149,6 +210,8 @@ impl Hub {
             url: String::new(),
             port,
             env,
+            logs,
+            log_readers: Vec::new(),
         };
         hub.spawn();
         hub
@@ -165,9 +228,44 @@ impl Hub {
     fn spawn(&mut self) {
         let mut cmd = self.command();
         cmd.arg("serve");
-        let (child, url) = spawn(cmd, "tickhub");
+        let (child, url, reader) = spawn_logged(cmd, "tickhub", self.logs.as_ref());
         self.child = Some(child);
         self.url = url;
+        self.log_readers.extend(reader);
+    }
+
+    /// What the hub has written to stderr so far (`start_logged` only).
+    pub fn logs(&self) -> String {
+        self.logs
+            .as_ref()
+            .expect("start the hub with start_logged to read its logs")
+            .text()
+    }
+
+    /// Waits (at most `wait`) until the hub's logs hold `needle`; the logs.
+    pub async fn wait_for_log(&self, needle: &str, wait: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("the hub never logged {needle:?} within {wait:?}; logs:\n{logs}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the hub (SIGTERM, as an operator would) and returns everything it logged,
+    /// to the last line: its stderr has closed.
+    pub async fn stop_and_logs(&mut self) -> String {
+        let status = self.terminate(Duration::from_secs(30)).await;
+        assert!(status.success(), "the hub exited with {status}");
+        for r in self.log_readers.drain(..) {
+            let _ = r.join();
+        }
+        self.logs()
     }
 
     pub fn create_admin(&self, email: &str, password: &str) {

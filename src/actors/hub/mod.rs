@@ -3,6 +3,7 @@
 //! what it changes, through the session registry. Reads that change nothing go to the
 //! store directly, filtered by the same policy.
 
+mod account;
 mod contacts;
 mod handling;
 mod inbox;

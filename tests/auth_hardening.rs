@@ -1,0 +1,885 @@
+//! Auth hardening (issue 12, item 8), end to end on real hubs: login rate limits per account
+//! and per address, password checks through a bounded pool, tokens that expire, are
+//! revoked and purged, a member changing their password, password strength at
+//! `create-admin`, the cookie and its Origin rule (another site's page can neither act nor
+//! listen), error bodies without the database's or WAHA's words, and the warning for a
+//! hub reachable beyond loopback without a webhook HMAC key.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::{
+    login, status_json, Backend, Hub, Options, Setup, Sim, Socket, TestDb, ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A client whose connections come from `ip` (every 127.x address is this machine).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<IpAddr>().expect("ip"))
+        .build()
+        .expect("client")
+}
+
+async fn try_login(
+    http: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value, HeaderMap) {
+    let mut req = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.expect("login request");
+    let headers = r.headers().clone();
+    let (code, body) = status_json(r).await;
+    (code, body, headers)
+}
+
+/// `Retry-After` in whole seconds (it must be there and be a number).
+fn retry_after(h: &HeaderMap) -> u64 {
+    h.get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a Retry-After of whole seconds: {h:?}"))
+}
+
+/// The `tickhub_token` Set-Cookie line of a response.
+fn token_cookie(h: &HeaderMap) -> String {
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tickhub_token="))
+        .unwrap_or_else(|| panic!("no tickhub_token cookie: {h:?}"))
+        .to_string()
+}
+
+/// Whether a Set-Cookie line has the attribute (`HttpOnly`, `Max-Age=60`, ...).
+fn has_attr(cookie: &str, attr: &str) -> bool {
+    cookie
+        .split(';')
+        .skip(1)
+        .any(|a| a.trim().eq_ignore_ascii_case(attr))
+}
+
+/// A member made with `create-admin` and given `role`; their id.
+async fn member(s: &Setup, email: &str, password: &str, role: &str) -> i64 {
+    s.hub.create_admin(email, password);
+    let sql = format!("UPDATE users SET role = '{role}' WHERE email = '{email}'");
+    s.db.exec(&sql, &[&sql]).await;
+    let token = login(&s.http, &s.hub.url, email, password).await;
+    me(s, &token).await.1["id"].as_i64().expect("id")
+}
+
+async fn me(s: &Setup, token: &str) -> (u16, Value) {
+    s.request(Method::GET, "/api/auth/me", |r| r.bearer_auth(token))
+        .await
+}
+
+/// One number from the test's database.
+async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url)
+                .await
+                .expect("sqlite");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .expect("query")
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&db.url)
+                .await
+                .expect("postgres");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .expect("query")
+        }
+    }
+}
+
+// ---------------------------------------------------------------- 1. rate limits
+
+const VICTIM: &str = "victim@test.tickhub";
+const VICTIM_PASSWORD: &str = "kettle-banjo-42";
+
+async fn login_is_rate_limited_per_account_and_per_address(b: Backend) {
+    let s = Setup::with(
+        b,
+        Options {
+            env: env(&[
+                ("TICKHUB_LOGIN_RATE_PER_ACCOUNT", "3"),
+                ("TICKHUB_LOGIN_RATE_PER_IP", "8"),
+            ]),
+            ..Default::default()
+        },
+    )
+    .await;
+    s.hub.create_admin(VICTIM, VICTIM_PASSWORD);
+    let url = &s.hub.url;
+    let (a, b2) = (client_from("127.0.0.2"), client_from("127.0.0.3"));
+
+    // Per account: three guesses, whatever address they come from…
+    for (i, c) in [&a, &b2, &a].into_iter().enumerate() {
+        let (code, body, _) = try_login(c, url, VICTIM, "wrong-guess-1", &[]).await;
+        assert_eq!(code, 401, "guess {i}: {body}");
+    }
+    // …then the account is refused for a while, from a fresh address too, in another
+    // case, and even with the right password; a forged proxy header changes nothing.
+    let (code, body, h) = try_login(
+        &client_from("127.0.0.4"),
+        url,
+        "VICTIM@test.tickhub",
+        VICTIM_PASSWORD,
+        &[("x-forwarded-for", "203.0.113.7")],
+    )
+    .await;
+    assert_eq!(code, 429, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("account") && m.contains("try again")),
+        "{body}"
+    );
+    let wait = retry_after(&h);
+    assert!((1..=20).contains(&wait), "one attempt every 20 s: {wait}");
+    // Another account from the same addresses is not affected.
+    let (code, body, _) = try_login(&a, url, ADMIN_EMAIL, ADMIN_PASSWORD, &[]).await;
+    assert_eq!(code, 200, "{body}");
+
+    // Per address: eight attempts on any accounts, then the address is refused…
+    let c = client_from("127.0.0.5");
+    for i in 0..8 {
+        let (code, body, _) = try_login(
+            &c,
+            url,
+            &format!("nobody{i}@test.tickhub"),
+            "wrong-guess-1",
+            &[],
+        )
+        .await;
+        assert_eq!(code, 401, "attempt {i}: {body}");
+    }
+    for forged in [None, Some("198.51.100.9")] {
+        let headers: Vec<(&str, &str)> =
+            forged.map(|f| ("x-forwarded-for", f)).into_iter().collect();
+        let (code, body, h) = try_login(&c, url, "nobody-else@test.tickhub", "x", &headers).await;
+        assert_eq!(code, 429, "{forged:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("address")),
+            "{body}"
+        );
+        assert!((1..=8).contains(&retry_after(&h)), "{h:?}");
+    }
+    // …while another address still gets an answer.
+    let (code, body, _) = try_login(
+        &client_from("127.0.0.6"),
+        url,
+        "nobody-else@test.tickhub",
+        "x",
+        &[],
+    )
+    .await;
+    assert_eq!(code, 401, "{body}");
+}
+both!(login_is_rate_limited_per_account_and_per_address);
+
+// ---------------------------------------------------------------- 2. bounded hashing
+
+async fn password_checks_run_bounded_and_overflow_is_a_503(b: Backend) {
+    // One check at a time and no waiting: concurrent logins must overflow.
+    let s = Setup::with(
+        b,
+        Options {
+            env: env(&[
+                ("TICKHUB_HASH_CONCURRENCY", "1"),
+                ("TICKHUB_HASH_WAIT_MS", "0"),
+                ("TICKHUB_LOGIN_RATE_PER_IP", "100000"),
+            ]),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut refused = 0;
+    for round in 0..5 {
+        let emails: Vec<String> = (0..16)
+            .map(|i| format!("flood{round}-{i}@test.tickhub"))
+            .collect();
+        let attempts = emails
+            .iter()
+            .map(|e| try_login(&s.http, &s.hub.url, e, "wrong-guess-1", &[]));
+        for (code, body, h) in futures_util::future::join_all(attempts).await {
+            match code {
+                // Unknown emails are checked too (against the hash made at start).
+                401 => {}
+                503 => {
+                    assert_eq!(body["error"]["code"], "busy", "{body}");
+                    assert!(retry_after(&h) >= 1);
+                    refused += 1;
+                }
+                other => panic!("a flood of logins gets 401 or 503, not {other}: {body}"),
+            }
+        }
+        if refused > 0 {
+            break;
+        }
+    }
+    assert!(
+        refused > 0,
+        "16 concurrent password checks with one permit and no wait must overflow"
+    );
+    // The flood is over: a login goes through.
+    login(&s.http, &s.hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
+both!(password_checks_run_bounded_and_overflow_is_a_503);
+
+// ---------------------------------------------------------------- 3. tokens
+
+async fn tokens_expire_are_revoked_refused_when_inactive_and_purged(b: Backend) {
+    let mut s = Setup::new(b).await;
+    let url = s.hub.url.clone();
+
+    // Expired: refused at once, and the row is purged by the background job (at start,
+    // then hourly).
+    let expired = login(&s.http, &url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(me(&s, &expired).await.0, 200);
+    let hash = tickhub::store::tokens::token_hash(&expired);
+    let sql = format!("UPDATE auth_tokens SET expires_at = 1 WHERE token_hash = '{hash}'");
+    s.db.exec(&sql, &[&sql]).await;
+    let (code, body) = me(&s, &expired).await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(me(&s, &s.token).await.0, 200, "other tokens still work");
+    let count = format!("SELECT COUNT(*) FROM auth_tokens WHERE token_hash = '{hash}'");
+    assert_eq!(scalar(&s.db, &count).await, 1, "not purged yet");
+
+    // Logout: the token is revoked and the cookie cleared.
+    let gone = login(&s.http, &url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = s
+        .http
+        .post(format!("{url}/api/auth/logout"))
+        .bearer_auth(&gone)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status().as_u16(), 204);
+    let cleared = token_cookie(r.headers());
+    assert!(cleared.starts_with("tickhub_token=;"), "{cleared}");
+    assert!(has_attr(&cleared, "Max-Age=0"), "{cleared}");
+    assert_eq!(
+        me(&s, &gone).await.0,
+        401,
+        "a logged-out token stops working"
+    );
+
+    // A deactivated member: their token stops working and they cannot log in.
+    let id = member(&s, "leaver@test.tickhub", "orchard-zebra-99", "agent").await;
+    let theirs = login(&s.http, &url, "leaver@test.tickhub", "orchard-zebra-99").await;
+    assert_eq!(me(&s, &theirs).await.0, 200);
+    s.db.exec(
+        &format!("UPDATE users SET active = 0 WHERE id = {id}"),
+        &[&format!("UPDATE users SET active = FALSE WHERE id = {id}")],
+    )
+    .await;
+    assert_eq!(me(&s, &theirs).await.0, 401, "an inactive member's token");
+    let (code, body, _) = try_login(
+        &s.http,
+        &url,
+        "leaver@test.tickhub",
+        "orchard-zebra-99",
+        &[],
+    )
+    .await;
+    assert_eq!(code, 401, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("deactivated")),
+        "{body}"
+    );
+    let (code, body, _) =
+        try_login(&s.http, &url, "leaver@test.tickhub", "wrong-guess-1", &[]).await;
+    assert_eq!(code, 401);
+    assert_eq!(
+        body["error"]["message"], "wrong email or password",
+        "{body}"
+    );
+
+    // The purge: a restarted hub deletes the expired row at start.
+    s.hub.restart();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while scalar(&s.db, &count).await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expired token was never purged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(me(&s, &s.token).await.0, 200, "live tokens are kept");
+}
+both!(tokens_expire_are_revoked_refused_when_inactive_and_purged);
+
+/// The store functions the team code calls (`revoke_all`, `purge_expired`), on each
+/// backend.
+async fn the_token_store_revokes_all_but_one_and_purges(b: Backend) {
+    use tickhub::store::{tokens, users};
+    let db = TestDb::new(b).await;
+    let vars = std::collections::BTreeMap::from([("DATABASE_URL".to_string(), db.url.clone())]);
+    let config =
+        tickhub::config::Config::load(&tickhub::config::Source::from_map(&vars)).expect("config");
+    let store = tickhub::app::connect_db(&config).await.expect("database");
+    let u = users::create(
+        &store,
+        "t@test.tickhub",
+        "T",
+        tickhub::domain::Role::Agent,
+        "x",
+        0,
+    )
+    .await
+    .expect("user");
+    let far = i64::MAX / 2;
+    tokens::store(&store, "old", u.id, 0, 100).await.unwrap();
+    tokens::store(&store, "mine", u.id, 0, far).await.unwrap();
+    tokens::store(&store, "other", u.id, 0, far).await.unwrap();
+    assert!(
+        tokens::by_token(&store, "old", 200)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert_eq!(tokens::purge_expired(&store, 200).await.unwrap(), 1);
+    assert_eq!(
+        tokens::revoke_all(&store, u.id, Some("mine"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tokens::by_token(&store, "mine", 200)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(u.id)
+    );
+    assert!(tokens::by_token(&store, "other", 200)
+        .await
+        .unwrap()
+        .is_none());
+    db.exec(
+        "UPDATE users SET active = 0",
+        &["UPDATE users SET active = FALSE"],
+    )
+    .await;
+    assert!(
+        tokens::by_token(&store, "mine", 200)
+            .await
+            .unwrap()
+            .is_none(),
+        "an inactive member's token"
+    );
+    assert_eq!(tokens::revoke_all(&store, u.id, None).await.unwrap(), 1);
+    assert_eq!(tokens::count_for(&store, u.id).await.unwrap(), 0);
+    assert!(!tokens::revoke(&store, "mine").await.unwrap());
+    store.close().await;
+}
+both!(the_token_store_revokes_all_but_one_and_purges);
+
+// ---------------------------------------------------------------- 3 + 4. passwords
+
+async fn change_password(s: &Setup, token: String, body: Value) -> (u16, Value) {
+    s.request(Method::POST, "/api/auth/password", |r| {
+        r.bearer_auth(token).json(&body)
+    })
+    .await
+}
+
+async fn a_member_changes_their_password_and_weak_ones_are_refused(b: Backend) {
+    // Not the rate limit's test: room for every attempt below.
+    let s = Setup::with(
+        b,
+        Options {
+            env: env(&[("TICKHUB_LOGIN_RATE_PER_ACCOUNT", "100")]),
+            ..Default::default()
+        },
+    )
+    .await;
+    let url = s.hub.url.clone();
+    let (email, first, second) = ("ann@test.tickhub", "kettle-banjo-42", "orchard-zebra-99");
+    member(&s, email, first, "agent").await;
+    let here = login(&s.http, &url, email, first).await;
+    let elsewhere = login(&s.http, &url, email, first).await;
+    let mut elsewhere_ws = Socket::connect(&url, &elsewhere, None).await;
+
+    let change = |token: String, body: Value| change_password(&s, token, body);
+    let (code, r) = change(
+        here.clone(),
+        json!({"current_password": "not-it-at-all-1", "new_password": second}),
+    )
+    .await;
+    assert_eq!(code, 403, "a wrong current password: {r}");
+    for (weak, why) in [
+        ("short-1", "at least"),
+        ("ann-2026-xyz!", "email"),
+        (first, "differ"),
+    ] {
+        let (code, r) = change(
+            here.clone(),
+            json!({"current_password": first, "new_password": weak}),
+        )
+        .await;
+        assert_eq!(code, 422, "{weak}: {r}");
+        let m = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            m.starts_with("new_password") && m.contains(why),
+            "{weak}: {r}"
+        );
+    }
+    let (code, r) = change(here.clone(), json!({"current_password": first})).await;
+    assert_eq!(code, 422, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("new_password"),
+        "{r}"
+    );
+    // Nothing changed so far.
+    assert_eq!(me(&s, &elsewhere).await.0, 200);
+
+    let (code, r) = change(
+        here.clone(),
+        json!({"current_password": first, "new_password": second}),
+    )
+    .await;
+    assert_eq!(code, 204, "{r}");
+    assert_eq!(
+        me(&s, &here).await.0,
+        200,
+        "the token that changed it stays"
+    );
+    assert_eq!(
+        me(&s, &elsewhere).await.0,
+        401,
+        "every other token is revoked"
+    );
+    // The other device's socket is closed and cannot come back with its token.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while elsewhere_ws.next(Duration::from_secs(60)).await.is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the revoked token's socket must be closed");
+    let refused = tokio_tungstenite::connect_async(format!(
+        "{}/ws?token={elsewhere}",
+        url.replacen("http://", "ws://", 1)
+    ))
+    .await;
+    match refused {
+        Err(tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 401),
+        other => panic!(
+            "a revoked token's websocket must be refused: {:?}",
+            other.map(|_| ())
+        ),
+    }
+    let (code, _, _) = try_login(&s.http, &url, email, first, &[]).await;
+    assert_eq!(code, 401, "the old password is gone");
+    login(&s.http, &url, email, second).await;
+}
+both!(a_member_changes_their_password_and_weak_ones_are_refused);
+
+async fn create_admin_refuses_a_weak_password(b: Backend) {
+    let s = Setup::new(b).await;
+    let create = |email: &str, password: &str| {
+        s.hub.run(&[
+            "create-admin",
+            "--email",
+            email,
+            "--name",
+            "Someone",
+            "--password",
+            password,
+        ])
+    };
+    for (email, weak, why) in [
+        ("weak1@test.tickhub", "short-1", "at least 10"),
+        ("weak2@test.tickhub", "p@ssw0rd123", "too common"),
+        ("carol@test.tickhub", "carol-2026-xyz", "email"),
+    ] {
+        let out = create(email, weak);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{weak} was accepted");
+        assert!(
+            stderr.contains("too weak") && stderr.contains(why),
+            "{weak}: a clear message: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let (code, _, _) = try_login(&s.http, &s.hub.url, email, weak, &[]).await;
+        assert_eq!(code, 401, "{email} must not exist");
+    }
+    // From standard input (here: empty) the same rule holds.
+    let out = s.hub.run(&[
+        "create-admin",
+        "--email",
+        "stdin@test.tickhub",
+        "--name",
+        "S",
+    ]);
+    assert!(!out.status.success());
+    let out = create("strong@test.tickhub", "orchard-zebra-99");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    login(
+        &s.http,
+        &s.hub.url,
+        "strong@test.tickhub",
+        "orchard-zebra-99",
+    )
+    .await;
+}
+both!(create_admin_refuses_a_weak_password);
+
+// ---------------------------------------------------------------- 5. the cookie
+
+async fn ws_with(url: &str, query: &str, headers: &[(&str, &str)]) -> Result<Value, u16> {
+    use futures_util::StreamExt;
+    use tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}/ws{query}", url.replacen("http://", "ws://", 1))
+        .into_client_request()
+        .expect("request");
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+            v.parse().expect("value"),
+        );
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((mut stream, _)) => {
+            let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("a frame")
+                .expect("open")
+                .expect("frame");
+            Ok(serde_json::from_str(first.to_text().expect("text")).expect("json"))
+        }
+        Err(tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("websocket: {e}"),
+    }
+}
+
+fn with_cookie(
+    r: reqwest::RequestBuilder,
+    cookie: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
+    extra
+        .iter()
+        .fold(r.header("cookie", cookie), |r, (k, v)| r.header(*k, *v))
+}
+
+async fn the_cookie_is_hardened_and_bound_to_the_hubs_origin(b: Backend) {
+    let s = Setup::with(
+        b,
+        Options {
+            env: env(&[("TICKHUB_TOKEN_TTL_HOURS", "2")]),
+            ..Default::default()
+        },
+    )
+    .await;
+    let url = s.hub.url.clone();
+    let (code, body, h) = try_login(&s.http, &url, ADMIN_EMAIL, ADMIN_PASSWORD, &[]).await;
+    assert_eq!(code, 200, "{body}");
+    let set = token_cookie(&h);
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=7200"] {
+        assert!(has_attr(&set, attr), "{attr} missing: {set}");
+    }
+    assert!(!has_attr(&set, "Secure"), "plain http: no Secure: {set}");
+    let cookie = set.split(';').next().expect("name=value").to_string();
+    let register = json!({"name": "default"});
+
+    // Reading with the cookie needs nothing more, and nothing lets another origin read it.
+    let r = s
+        .http
+        .get(format!("{url}/api/auth/me"))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "no CORS: another origin's script cannot read the answer"
+    );
+
+    // Acting with the cookie: refused without an Origin of this hub or the custom header.
+    for extra in [
+        &[][..],
+        &[("origin", "http://evil.example")][..],
+        &[("origin", "null")][..],
+        &[
+            ("origin", "http://evil.example"),
+            ("x-tickhub-request", "0"),
+        ][..],
+    ] {
+        let (code, r) = s
+            .request(Method::POST, "/api/sessions", |r| {
+                with_cookie(r, &cookie, extra).json(&register)
+            })
+            .await;
+        assert_eq!(code, 403, "{extra:?}: {r}");
+        assert_eq!(r["error"]["code"], "cross_origin_refused", "{r}");
+    }
+    let own = url.as_str();
+    for extra in [&[("origin", own)][..], &[("x-tickhub-request", "1")][..]] {
+        let (code, r) = s
+            .request(Method::POST, "/api/sessions", |r| {
+                with_cookie(r, &cookie, extra).json(&register)
+            })
+            .await;
+        assert_eq!(code, 200, "{extra:?}: {r}");
+    }
+    // A bearer token is never sent by a browser on its own: no Origin rule for it.
+    let (code, r) = s
+        .request(Method::POST, "/api/sessions", |r| {
+            r.bearer_auth(&s.token)
+                .header("origin", "http://evil.example")
+                .json(&register)
+        })
+        .await;
+    assert_eq!(code, 200, "{r}");
+
+    // Listening with the cookie: only the hub's own pages.
+    for headers in [
+        vec![
+            ("cookie", cookie.as_str()),
+            ("origin", "http://evil.example"),
+        ],
+        vec![("cookie", cookie.as_str())],
+    ] {
+        assert_eq!(ws_with(&url, "", &headers).await, Err(403), "{headers:?}");
+    }
+    let hello = ws_with(&url, "", &[("cookie", cookie.as_str()), ("origin", own)])
+        .await
+        .expect("the hub's own page listens");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    let hello = ws_with(
+        &url,
+        &format!("?token={}", s.token),
+        &[("origin", "http://evil.example")],
+    )
+    .await
+    .expect("a token in the URL is not the cookie");
+    assert_eq!(hello["type"], "hello");
+
+    // Logging out through the cookie clears it; the cookie stops working.
+    let r = s
+        .http
+        .post(format!("{url}/api/auth/logout"))
+        .header("cookie", &cookie)
+        .header("x-tickhub-request", "1")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status().as_u16(), 204);
+    let cleared = token_cookie(r.headers());
+    assert!(
+        has_attr(&cleared, "Max-Age=0") && has_attr(&cleared, "HttpOnly"),
+        "{cleared}"
+    );
+    let (code, _) = s
+        .request(Method::GET, "/api/auth/me", |r| {
+            with_cookie(r, &cookie, &[])
+        })
+        .await;
+    assert_eq!(code, 401);
+
+    // A hub public over https: the cookie is Secure, and its public origin is its own.
+    let db = TestDb::new(b).await;
+    let https = Hub::start(
+        &db,
+        &s.sim.url,
+        env(&[("TICKHUB_PUBLIC_URL", "https://hub.example.com/")]),
+    )
+    .await;
+    https.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD);
+    let (code, _, h) = try_login(&s.http, &https.url, ADMIN_EMAIL, ADMIN_PASSWORD, &[]).await;
+    assert_eq!(code, 200);
+    let set = token_cookie(&h);
+    assert!(
+        has_attr(&set, "Secure") && has_attr(&set, "Max-Age=2592000"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().expect("name=value").to_string();
+    for (origin, expected) in [
+        ("https://evil.example", 403),
+        ("https://hub.example.com", 204),
+    ] {
+        let r = s
+            .http
+            .post(format!("{}/api/auth/logout", https.url))
+            .header("cookie", &cookie)
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("logout");
+        assert_eq!(r.status().as_u16(), expected, "{origin}");
+    }
+}
+both!(the_cookie_is_hardened_and_bound_to_the_hubs_origin);
+
+// ---------------------------------------------------------------- 6. error bodies
+
+/// A WAHA that answers every call with a 500 whose body holds `secret`.
+async fn failing_waha(secret: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = format!(
+                    r#"{{"statusCode":500,"message":"{secret}","exception":{{"stack":"Error: {secret}\n at /app/dist/core.js:1:1"}}}}"#
+                );
+                let response = format!(
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(response.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn error_bodies_never_carry_database_or_waha_words(b: Backend) {
+    // The database's words: a table gone under the hub.
+    let s = Setup::with(
+        b,
+        Options {
+            capture_logs: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    s.customer_writes("447700900001@c.us", "hello").await;
+    let id = s.conversation_for("447700900001@c.us").await["id"]
+        .as_i64()
+        .expect("id");
+    let sql = "ALTER TABLE notes RENAME TO notes_moved_away";
+    s.db.exec(sql, &[sql]).await;
+    let (code, r) = s.get(&format!("/api/conversations/{id}/notes")).await;
+    assert_eq!(code, 503, "{r}");
+    assert_eq!(r["error"]["code"], "database_error", "{r}");
+    let text = r.to_string().to_lowercase();
+    for raw in [
+        "notes",
+        "no such table",
+        "relation",
+        "does not exist",
+        "sqlite",
+        "postgres",
+    ] {
+        assert!(!text.contains(raw), "{raw:?} in the error body: {r}");
+    }
+    // The detail is in the log, for the operator.
+    let detail = match b {
+        Backend::Sqlite => "no such table: notes",
+        Backend::Postgres => "relation \"notes\" does not exist",
+    };
+    s.hub.wait_for_log(detail, Duration::from_secs(10)).await;
+
+    // WAHA's words: a WAHA answering 500 with its internals.
+    let secret = "SECRET-WAHA-STACK-7f3a";
+    let db = TestDb::new(b).await;
+    let hub = Hub::start_logged(&db, &failing_waha(secret).await, vec![]).await;
+    hub.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD);
+    let token = login(&s.http, &hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = s
+        .http
+        .post(format!("{}/api/sessions", hub.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": "default"}))
+        .send()
+        .await
+        .expect("register");
+    let (code, r) = status_json(r).await;
+    assert_eq!(code, 502, "{r}");
+    assert_eq!(r["error"]["code"], "waha_error", "{r}");
+    assert!(
+        !r.to_string().contains(secret),
+        "WAHA's body in the error: {r}"
+    );
+    assert!(!r.to_string().contains("core.js"), "{r}");
+    hub.wait_for_log(secret, Duration::from_secs(10)).await;
+}
+both!(error_bodies_never_carry_database_or_waha_words);
+
+// ---------------------------------------------------------------- 7. the start-up warning
+
+const WARNING: &str = "listening beyond loopback without WAHA_WEBHOOK_HMAC_KEY";
+
+async fn a_hub_beyond_loopback_without_hmac_warns_once(b: Backend) {
+    let sim = Sim::start().await;
+    let cases: [(&[(&str, &str)], bool); 3] = [
+        (&[("TICKHUB_BIND", "0.0.0.0:0")], true),
+        (
+            &[
+                ("TICKHUB_BIND", "0.0.0.0:0"),
+                ("WAHA_WEBHOOK_HMAC_KEY", "a-key"),
+            ],
+            false,
+        ),
+        (&[("TICKHUB_BIND", "127.0.0.1:0")], false),
+    ];
+    for (vars, warns) in cases {
+        let db = TestDb::new(b).await;
+        let mut hub = Hub::start_logged(&db, &sim.url, env(vars)).await;
+        // It serves (and so has finished starting) before it is stopped.
+        let r = reqwest::get(format!("{}/healthz", hub.url))
+            .await
+            .expect("healthz");
+        assert_eq!(r.status().as_u16(), 200);
+        let logs = hub.stop_and_logs().await;
+        let n = logs.matches(WARNING).count();
+        assert_eq!(n, usize::from(warns), "{vars:?}: warned {n} times:\n{logs}");
+    }
+}
+both!(a_hub_beyond_loopback_without_hmac_warns_once);
