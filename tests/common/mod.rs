@@ -76,6 +76,12 @@ impl Setup {
     pub async fn with_db(db: TestDb, opts: Options) -> Setup {
         let sim = Sim::start().await;
         let mut env = opts.env.clone();
+        // Tests log in far more often than people do; the limits' own tests set theirs.
+        for var in ["TICKHUB_LOGIN_RATE_PER_IP", "TICKHUB_LOGIN_RATE_PER_ACCOUNT"] {
+            if !env.iter().any(|(k, _)| k == var) {
+                env.push((var.into(), "100000".into()));
+            }
+        }
         if let Some(k) = &opts.hmac_key {
             env.push(("WAHA_WEBHOOK_HMAC_KEY".into(), k.clone()));
         }
