@@ -52,6 +52,11 @@ pub struct Config {
     pub ws_replay_limit: i64,
     /// How often the hub compares WAHA's sessions with its own and repairs the difference.
     pub waha_reconcile: Duration,
+    /// After a member's last socket closes, how long until they are offline: a reload or a
+    /// phone switching networks reconnects within it without a flicker (0: at once).
+    pub presence_grace: Duration,
+    /// No activity for this long makes an online member away.
+    pub presence_idle: Duration,
 }
 
 /// Reads variables through a lookup function so tests can pass a map instead of the process env.
@@ -286,6 +291,26 @@ impl Config {
             ));
         }
 
+        let presence_grace_s: u64 = parse_num(
+            src,
+            "TICKHUB_PRESENCE_GRACE_SECS",
+            15,
+            "a number of seconds",
+        )?;
+        let presence_idle_s: u64 = parse_num(
+            src,
+            "TICKHUB_PRESENCE_IDLE_SECS",
+            300,
+            "a number of seconds",
+        )?;
+        if presence_idle_s == 0 {
+            return Err(invalid(
+                "TICKHUB_PRESENCE_IDLE_SECS",
+                "0",
+                "expected at least 1",
+            ));
+        }
+
         Ok(Config {
             bind,
             database_url,
@@ -305,6 +330,8 @@ impl Config {
             ws_outbox,
             ws_replay_limit,
             waha_reconcile: Duration::from_secs(reconcile_s),
+            presence_grace: Duration::from_secs(presence_grace_s),
+            presence_idle: Duration::from_secs(presence_idle_s),
         })
     }
 
@@ -348,6 +375,8 @@ mod tests {
         assert_eq!(c.waha_url.as_str(), "http://localhost:3000/");
         assert!(c.redis_url.is_none());
         assert_eq!(c.waha_timeout, Duration::from_secs(15));
+        assert_eq!(c.presence_grace, Duration::from_secs(15));
+        assert_eq!(c.presence_idle, Duration::from_secs(300));
         assert_eq!(
             c.webhook_url("127.0.0.1:8080".parse().unwrap()),
             "http://127.0.0.1:8080/webhooks/waha"
@@ -381,6 +410,14 @@ mod tests {
                 .to_string();
             assert!(e.starts_with("TICKHUB_WAHA_TIMEOUT_MS:"), "{e}");
         }
+        let e = load(&[("TICKHUB_PRESENCE_IDLE_SECS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_PRESENCE_IDLE_SECS:"), "{e}");
+        let e = load(&[("TICKHUB_PRESENCE_GRACE_SECS", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_PRESENCE_GRACE_SECS:"), "{e}");
         let c = load(&[("TICKHUB_WAHA_TIMEOUT_MS", "1500")]).unwrap();
         assert_eq!(c.waha_timeout, Duration::from_millis(1500));
     }

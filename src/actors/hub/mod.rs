@@ -3,9 +3,11 @@
 //! what it changes, through the session registry. Reads that change nothing go to the
 //! store directly, filtered by the same policy.
 
+mod board;
 mod contacts;
 mod handling;
 mod inbox;
+mod presence;
 mod session_settings;
 mod sessions;
 mod team;
@@ -32,16 +34,20 @@ pub struct Hub {
     registry: Arc<SessionRegistry>,
     health: WahaHealth,
     viewing: viewing::Viewing,
+    presence: super::presence::Presence,
 }
 
 impl Hub {
     pub fn new(services: Arc<Services>) -> Arc<Hub> {
         let registry = Arc::new(SessionRegistry::new(services.clone()));
+        let presence = super::presence::Presence::start(services.clone());
+        super::board::BoardWatcher::start(services.clone(), presence.clone());
         Arc::new(Hub {
             services,
             registry,
             health: WahaHealth::default(),
             viewing: viewing::Viewing::default(),
+            presence,
         })
     }
 

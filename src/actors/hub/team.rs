@@ -312,6 +312,7 @@ impl Hub {
             )
             .await?;
         if !active {
+            self.presence().deactivated(id);
             self.bus()
                 .disconnect_user(id, "your account was deactivated");
             self.return_to_queue(id).await;
