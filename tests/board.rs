@@ -118,7 +118,9 @@ async fn the_board_answers_and_pushes(b: Backend) {
 
     // A supervisor's socket gets the whole board when it arrives, then what changes.
     let mut boss = connect(&s, &manager).await;
-    let full = boss.expect("dashboard.updated", |d| d["full"] == true).await;
+    let full = boss
+        .expect("dashboard.updated", |d| d["full"] == true)
+        .await;
     assert_eq!(
         ids(&full["data"]["members"], "user_id"),
         vec![admin_id, agent_id, boss_id]
@@ -185,14 +187,19 @@ async fn the_board_answers_and_pushes(b: Backend) {
     assert_eq!(updates.len(), 1, "{updates:?}");
     assert_eq!(updates[0]["data"]["sessions"].as_array().unwrap().len(), 1);
     assert!(
-        frames.iter().all(|x| x.to_string().find("elsewhere").is_none()),
+        frames
+            .iter()
+            .all(|x| x.to_string().find("elsewhere").is_none()),
         "{frames:?}"
     );
 
     // The board as read now agrees with what was pushed.
     let (_, now) = get_as(&s, &manager, "/api/dashboard").await;
     assert_eq!(now["waiting_conversations"], 1, "{now}");
-    assert_eq!(row(&now["members"], "user_id", agent_id).unwrap()["open"], 1);
+    assert_eq!(
+        row(&now["members"], "user_id", agent_id).unwrap()["open"],
+        1
+    );
 }
 both!(the_board_answers_and_pushes);
 
@@ -213,7 +220,9 @@ async fn counts_are_pushed_when_they_change(b: Backend) {
         json!({"mine": 0, "unassigned": 0, "by_status": {"bot": 0, "pending": 0, "open": 0, "resolved": 0}})
     );
     let mut far_ws = connect(&s, &far).await;
-    far_ws.expect("counts.updated", |d| d["unassigned"] == 0).await;
+    far_ws
+        .expect("counts.updated", |d| d["unassigned"] == 0)
+        .await;
 
     // A new conversation in the agent's session.
     customer(&s, "default", "447700900011@c.us", "hello").await;
@@ -247,7 +256,9 @@ async fn counts_are_pushed_when_they_change(b: Backend) {
     // A message in a conversation whose status and assignee stay the same changes no
     // count: the agent's next counts are those of the next real change.
     customer(&s, "default", "447700900011@c.us", "again").await;
-    let (code, r) = s.post(&format!("/api/conversations/{conv}/resolve"), json!({})).await;
+    let (code, r) = s
+        .post(&format!("/api/conversations/{conv}/resolve"), json!({}))
+        .await;
     assert_eq!(code, 200, "{r}");
     let f = ws.expect("counts.updated", |_| true).await;
     assert_eq!(f["data"]["mine"], 0, "{f}");

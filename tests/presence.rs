@@ -98,7 +98,12 @@ async fn sockets_tabs_grace_and_who_hears(b: Backend) {
         next_presence(&mut admin_ws, a1).await,
         pair("busy", "set_by_member")
     );
-    assert_eq!(s.get(&format!("/api/team-members/{a1}?include=presence")).await.1["presence"], "busy");
+    assert_eq!(
+        s.get(&format!("/api/team-members/{a1}?include=presence"))
+            .await
+            .1["presence"],
+        "busy"
+    );
 
     // An agent does not hear of a colleague's presence: agent2 comes online (supervisors
     // hear it), then agent1's own change arrives with nothing of agent2's before it.

@@ -130,7 +130,10 @@ impl Socket {
     /// Sends websocket-level ping and pong frames, as a hidden tab answering the hub's
     /// pings does (they keep the socket alive but are no activity of the member).
     pub async fn send_keepalive(&mut self) {
-        for m in [Message::Ping(Vec::new().into()), Message::Pong(Vec::new().into())] {
+        for m in [
+            Message::Ping(Vec::new().into()),
+            Message::Pong(Vec::new().into()),
+        ] {
             self.stream.send(m).await.expect("websocket send");
         }
     }
