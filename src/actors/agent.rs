@@ -232,7 +232,12 @@ impl AgentActor {
 
     fn handle_command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
         self.reference = crate::domain::protocol::reference(text);
-        let cmd = match Command::parse(text) {
+        let parsed = Command::parse(text);
+        // Anything the member sends shows them at work, but the keep-alive `ping`.
+        if parsed.as_ref().map_or(true, Command::is_activity) {
+            self.hub.presence().activity(self.user.id);
+        }
+        let cmd = match parsed {
             Ok(c) => c,
             Err(e) => {
                 let r = self.reference.take();
@@ -316,6 +321,8 @@ impl AgentActor {
                 };
                 self.send(ctx, EventKind::Pong, None, &data)
             }
+            // Counted above.
+            Command::Activity => {}
         }
     }
 }
@@ -345,6 +352,9 @@ impl Actor for AgentActor {
             ctx.address().recipient(),
         ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
+        // After subscribing: what the member's presence brings (their own
+        // `presence.updated`, their counts) reaches this socket.
+        self.hub.presence().socket_opened(self.user.id);
         self.start_stream(ctx);
         ctx.run_interval(PING_EVERY, |act, ctx| {
             if act.last_heard.elapsed() > SILENCE_LIMIT {
@@ -358,6 +368,7 @@ impl Actor for AgentActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.subscription = None;
+        self.hub.presence().socket_closed(self.user.id);
         let (hub, user, socket) = (self.hub.clone(), self.user.id, self.socket);
         actix::spawn(async move { hub.socket_closed(user, socket).await });
         metrics::gauge!("tickhub_ws_connections").decrement(1.0);

@@ -48,6 +48,17 @@ pub enum Command {
         text: String,
     },
     Ping,
+    /// The member did something (the web app sends it on user input, throttled): keeps
+    /// them from going idle, and brings an idle member back online.
+    Activity,
+}
+
+impl Command {
+    /// Whether this command shows the member at work. Every command does but `ping`, a
+    /// keep-alive a hidden tab sends as well (websocket-level pongs do not count either).
+    pub fn is_activity(&self) -> bool {
+        !matches!(self, Command::Ping)
+    }
 }
 
 /// Why a command was refused, as the `error` frame says it.
@@ -220,6 +231,7 @@ impl Command {
                 }
             }
             "ping" => Command::Ping,
+            "activity" => Command::Activity,
             other => {
                 return Err(CommandError::new(
                     "unknown_command",
@@ -253,6 +265,15 @@ mod tests {
             })
         );
         assert_eq!(Command::parse(r#"{"type":"ping"}"#), Ok(Command::Ping));
+        assert_eq!(
+            Command::parse(r#"{"type":"activity","data":{}}"#),
+            Ok(Command::Activity)
+        );
+        assert_eq!(
+            Command::parse(r#"{"type":"activity"}"#),
+            Ok(Command::Activity)
+        );
+        assert!(Command::Activity.is_activity() && !Command::Ping.is_activity());
         assert_eq!(
             Command::parse(r#"{"type":"typing","data":{"conversation_id":1}}"#),
             Ok(Command::Typing { conversation_id: 1 })

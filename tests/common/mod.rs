@@ -77,7 +77,10 @@ impl Setup {
         let sim = Sim::start().await;
         let mut env = opts.env.clone();
         // Tests log in far more often than people do; the limits' own tests set theirs.
-        for var in ["TICKHUB_LOGIN_RATE_PER_IP", "TICKHUB_LOGIN_RATE_PER_ACCOUNT"] {
+        for var in [
+            "TICKHUB_LOGIN_RATE_PER_IP",
+            "TICKHUB_LOGIN_RATE_PER_ACCOUNT",
+        ] {
             if !env.iter().any(|(k, _)| k == var) {
                 env.push((var.into(), "100000".into()));
             }

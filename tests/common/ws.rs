@@ -144,6 +144,17 @@ impl Socket {
             .expect("websocket send");
     }
 
+    /// Sends websocket-level ping and pong frames, as a hidden tab answering the hub's
+    /// pings does (they keep the socket alive but are no activity of the member).
+    pub async fn send_keepalive(&mut self) {
+        for m in [
+            Message::Ping(Vec::new().into()),
+            Message::Pong(Vec::new().into()),
+        ] {
+            self.stream.send(m).await.expect("websocket send");
+        }
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.stream
             .send(Message::Text(v.to_string().into()))

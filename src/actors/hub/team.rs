@@ -95,7 +95,7 @@ impl Hub {
         let mut items = members::list(self.db(), after, limit).await?;
         if with_presence {
             for m in &mut items {
-                m.presence = Some(self.presence_of(m.id).await?);
+                m.presence = Some(self.presence().current(m.id));
             }
         }
         Ok(items)
@@ -113,7 +113,7 @@ impl Hub {
             .await?
             .ok_or_else(|| member_not_found(id))?;
         if with_presence {
-            m.presence = Some(self.presence_of(m.id).await?);
+            m.presence = Some(self.presence().current(m.id));
         }
         Ok(m)
     }
@@ -320,6 +320,7 @@ impl Hub {
             )
             .await?;
         if !active {
+            self.presence().deactivated(id);
             self.bus()
                 .disconnect_user(id, "your account was deactivated");
             self.return_to_queue(id).await;
