@@ -42,6 +42,8 @@ pub struct AgentActor {
     socket: u64,
     /// The `ref` of the command being handled.
     reference: Option<serde_json::Value>,
+    /// Counted among the member's sockets by presence (from hello on).
+    present: bool,
 }
 
 static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -59,6 +61,7 @@ impl AgentActor {
             last_heard: Instant::now(),
             socket: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
             reference: None,
+            present: false,
         }
     }
 
@@ -138,6 +141,11 @@ impl AgentActor {
                 });
                 act.send(ctx, EventKind::Hello, Some(hello_seq), &hello);
                 act.last_seq = hello_seq;
+                // After hello: what the member's presence brings (their own
+                // `presence.updated`, their counts) is logged after the seq hello gave,
+                // so it reaches this socket.
+                act.hub.presence().socket_opened(act.user.id);
+                act.present = true;
                 metrics::counter!("tickhub_ws_connects_total").increment(1);
                 match act.since {
                     Some(_) if resync => act.resync(upto, ctx),
@@ -352,9 +360,6 @@ impl Actor for AgentActor {
             ctx.address().recipient(),
         ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
-        // After subscribing: what the member's presence brings (their own
-        // `presence.updated`, their counts) reaches this socket.
-        self.hub.presence().socket_opened(self.user.id);
         self.start_stream(ctx);
         ctx.run_interval(PING_EVERY, |act, ctx| {
             if act.last_heard.elapsed() > SILENCE_LIMIT {
@@ -368,7 +373,9 @@ impl Actor for AgentActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.subscription = None;
-        self.hub.presence().socket_closed(self.user.id);
+        if self.present {
+            self.hub.presence().socket_closed(self.user.id);
+        }
         let (hub, user, socket) = (self.hub.clone(), self.user.id, self.socket);
         actix::spawn(async move { hub.socket_closed(user, socket).await });
         metrics::gauge!("tickhub_ws_connections").decrement(1.0);
