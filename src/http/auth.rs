@@ -27,20 +27,14 @@ fn verify_password(password: &str, hash: &str) -> bool {
     crate::credentials::verify(password, hash)
 }
 
-/// Creates a token for `user` and stores its hash.
-pub async fn issue_token(hub: &Hub, user: &User) -> Result<String, ApiError> {
+/// Creates a token for `user` and stores its hash, with the login's audit entry.
+pub async fn issue_token(hub: &Hub, user: &User, origin: Origin) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("thk_{}", hex::encode(bytes));
-    let now = hub.now_ms();
-    users::store_token(
-        hub.db(),
-        &token,
-        user.id,
-        now,
-        now + TOKEN_DAYS * 86_400_000,
-    )
-    .await?;
+    let expires_at = hub.now_ms() + TOKEN_DAYS * 86_400_000;
+    hub.record_login(user, token.clone(), expires_at, origin)
+        .await?;
     Ok(token)
 }
 
@@ -62,8 +56,10 @@ pub struct LoginResponse {
         (status = 503, body = ErrorBody, description = "the database is away; try again"), JsonBodyErrors))]
 pub async fn login(
     hub: web::Data<Arc<Hub>>,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = Origin::http(peer_ip(&req));
     let body = body.into_inner();
     no_nul("email", &body.email)?;
     let found = users::credentials(hub.db(), &body.email).await?;
@@ -86,9 +82,13 @@ pub async fn login(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
-        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
+        (_, user) => {
+            hub.record_login_failed(&body.email, user.map(|u| u.id), origin)
+                .await?;
+            return Err(ApiError::Unauthorized("wrong email or password".into()));
+        }
     };
-    let token = issue_token(&hub, &user).await?;
+    let token = issue_token(&hub, &user, origin).await?;
     Ok(HttpResponse::Ok()
         .cookie(
             actix_web::cookie::Cookie::build("tickhub_token", token.clone())
@@ -103,7 +103,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "the token is revoked"), AuthErrors))]
 pub async fn logout(hub: web::Data<Arc<Hub>>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    users::revoke_token(hub.db(), &auth.token).await?;
+    hub.record_logout(&auth.viewer, auth.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -3,6 +3,7 @@
 //! knows about HTTP.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod contacts;
@@ -172,6 +173,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::PATCH, aw::to(contacts::update)),
                         (M::DELETE, aw::to(contacts::delete)),
                     ],
+                ))
+                .service(resource(
+                    "/audit-log",
+                    vec![(M::GET, aw::to(audit::list))],
                 ))
                 .service(resource(
                     "/admin/failed-webhooks",

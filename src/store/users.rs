@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{Db, Result, StoreError};
+use super::{Db, Result, StoreError, Tx};
 use crate::domain::Role;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -112,4 +112,50 @@ pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<(
     on_write_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $2 WHERE email = $1")
         .bind(email.trim().to_lowercase()).bind(password_hash).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+// ---- in a writer transaction, beside the change's audit entry
+
+/// `create` in a writer transaction (`create-admin` records itself in the same one).
+pub async fn create_in(
+    tx: &mut Tx,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+) -> Result<User> {
+    let email = email.trim().to_lowercase();
+    let now = tx.now;
+    let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING RETURNING id")
+        .bind(&email).bind(name).bind(role.as_str()).bind(password_hash).bind(now)
+        .fetch_optional(c).await)?;
+    match id {
+        Some(id) => Ok(User {
+            id,
+            email,
+            name: name.to_string(),
+            role,
+        }),
+        None => Err(StoreError::Conflict(format!(
+            "a user with email {email} exists"
+        ))),
+    }
+}
+
+/// Stores a new token's hash in a writer transaction (a login records itself beside it).
+pub async fn store_token_in(tx: &mut Tx, token: &str, user_id: i64, expires_at: i64) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(token)).bind(user_id).bind(now).bind(expires_at).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Revokes one token in a writer transaction; `true` when it was there.
+pub async fn revoke_token_in(tx: &mut Tx, token: &str) -> Result<bool> {
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
+        .bind(token_hash(token)).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
 }

@@ -3,11 +3,13 @@
 //! what it changes, through the session registry. Reads that change nothing go to the
 //! store directly, filtered by the same policy.
 
+mod audit;
 mod contacts;
 mod handling;
 mod inbox;
 mod session_settings;
 mod sessions;
+mod sign_in;
 mod team;
 mod viewing;
 
