@@ -204,14 +204,14 @@ pub async fn list(
             } else {
                 hub.audit_log(&access, &query, None, CSV_PAGE).await?
             };
-            Ok(csv_response(hub.into_inner(), access, query, first))
+            Ok(csv_response(hub.get_ref().clone(), access, query, first))
         }
     }
 }
 
 /// What the CSV stream still has to write.
 struct Export {
-    hub: Arc<Arc<Hub>>,
+    hub: Arc<Hub>,
     access: AuditFilter,
     query: AuditQuery,
     /// The next rows to write (`None`: done).
@@ -220,7 +220,7 @@ struct Export {
 }
 
 fn csv_response(
-    hub: Arc<Arc<Hub>>,
+    hub: Arc<Hub>,
     access: AuditFilter,
     query: AuditQuery,
     first: Vec<AuditItem>,
@@ -334,7 +334,12 @@ mod tests {
     fn params(pairs: &[(&str, &str)]) -> AuditParams {
         let q = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
         web::Query::<AuditParams>::from_query(&q)

@@ -174,10 +174,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::DELETE, aw::to(contacts::delete)),
                     ],
                 ))
-                .service(resource(
-                    "/audit-log",
-                    vec![(M::GET, aw::to(audit::list))],
-                ))
+                .service(resource("/audit-log", vec![(M::GET, aw::to(audit::list))]))
                 .service(resource(
                     "/admin/failed-webhooks",
                     vec![(M::GET, aw::to(admin::failed_webhooks))],

@@ -5,7 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, contacts, conversations, error, handling, health, sessions, team, webhooks, ws,
+    admin, audit, auth, contacts, conversations, error, handling, health, sessions, team, webhooks,
+    ws,
 };
 use crate::domain::Role;
 use crate::store;

@@ -71,7 +71,8 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
 
 /// A contact read in a writer transaction.
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Contact> {
-    let row = on_tx!(tx, c => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(c).await)?;
+    let row =
+        on_tx!(tx, c => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(c).await)?;
     Ok(row)
 }
 

@@ -29,7 +29,7 @@ fn changes(before: &Contact, after: &Contact) -> Option<(Value, Value)> {
             is.insert(field.into(), json!(a));
         }
     }
-    (!was.is_empty()).then(|| (Value::Object(was), Value::Object(is)))
+    (!was.is_empty()).then_some((Value::Object(was), Value::Object(is)))
 }
 
 impl Hub {
