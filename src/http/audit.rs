@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, AuthErrors, ForbiddenError, UnprocessableError};
+use super::error::{ApiError, AuthErrors, ErrorBody, ForbiddenError, UnprocessableError};
 use super::pagination::{page, Page, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::actors::Hub;
 use crate::domain::access::AuditFilter;
@@ -160,12 +160,14 @@ impl AuditParams {
     }
 }
 
-#[utoipa::path(get, path = "/api/audit-log", tag = "audit", security(("bearer" = [])), params(AuditParams),
+#[utoipa::path(get, path = "/api/audit-log", operation_id = "list_audit_log", tag = "audit",
+    security(("bearer" = [])), params(AuditParams),
     responses(
         (status = 200, description = "entries, newest first; with `format=csv` every matching entry as a CSV download \
             (columns id, at, at_utc, actor_id, actor_email, via, action, target_type, target_id, session_id, before, after, ip)",
             content((inline(Page<AuditItem>) = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"audit-log.csv\"` on a CSV export"))),
+        (status = 400, body = ErrorBody, description = "a query that cannot be read at all (a parameter given twice)"),
         UnprocessableError, ForbiddenError, AuthErrors))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
