@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 
 use rand::RngCore;
 
+use std::sync::Arc;
+
 use crate::config::Config;
-use crate::domain::{Clock, Role, SystemClock};
+use crate::domain::audit::{AuditEntry, Origin};
+use crate::domain::{Role, SystemClock};
 use crate::store::users::{self, User};
-use crate::store::{Db, StoreError};
+use crate::store::{audit, Db, StoreError, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -29,12 +32,27 @@ pub async fn create_admin(
     let hash = crate::credentials::hash_async(password.to_string())
         .await
         .map_err(|e| AdminError::Hash(e.to_string()))?;
-    users::create(db, email, name, Role::Admin, &hash, SystemClock.now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AdminError::Exists(email.to_string()),
-            e => AdminError::Store(e),
+    // A writer of its own (the command line runs no hub): the admin and its `member.create`
+    // audit entry, by the command line, in one transaction.
+    let writer = Writer::start(db.clone(), Arc::new(SystemClock), Arc::new(|_| {}));
+    let input = (email.to_string(), name.to_string(), hash);
+    let created = writer
+        .run(input, |tx, (email, name, hash)| {
+            Box::pin(async move {
+                let user = users::create_in(tx, email, name, Role::Admin, hash).await?;
+                let entry = AuditEntry::new("member.create", "member", user.id).after(
+                    serde_json::json!({"email": user.email, "name": user.name, "role": user.role, "active": true}),
+                );
+                audit::record_as(tx, None, &Origin::cli(), &entry).await?;
+                Ok(user)
+            })
         })
+        .await;
+    writer.close().await;
+    created.map_err(|e| match e {
+        StoreError::Conflict(_) => AdminError::Exists(email.to_string()),
+        e => AdminError::Store(e),
+    })
 }
 
 pub const DEMO_EMAIL: &str = "admin@demo.tickhub";

@@ -14,7 +14,7 @@ use super::session::{
     ForChat, IngestCmd, ReadCmd, Redeliver, ReplyCmd, ReportStatus, SessionActor,
 };
 use crate::domain::inbound::Account;
-use crate::domain::{Reply, SessionRef};
+use crate::domain::{Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
 use crate::store::ingest::{Ingest, Ingested, StoredWebhook};
 use crate::store::messages::Message;
@@ -126,10 +126,12 @@ impl SessionRegistry {
         &self,
         conv: &Conversation,
         reply: Reply,
+        by: &Viewer,
     ) -> Result<Option<Message>, HubError> {
         let cmd = ReplyCmd {
             chat_id: conv.chat_id.clone(),
             reply,
+            by: by.clone(),
         };
         match self.owner(&Self::of(conv)) {
             Owner::Local(a) => a.send(cmd).await?,

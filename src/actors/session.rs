@@ -19,7 +19,7 @@ use super::error::HubError;
 use super::outbound;
 use super::services::Services;
 use crate::domain::inbound::Account;
-use crate::domain::{ChatId, Reply, SessionRef};
+use crate::domain::{ChatId, Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
 use crate::store::ingest::{self, Ingest, StoredWebhook};
 use crate::store::messages::Message;
@@ -41,6 +41,8 @@ pub struct Redeliver(pub StoredWebhook, pub i64);
 pub struct ReplyCmd {
     pub chat_id: String,
     pub reply: Reply,
+    /// Who replies (recorded in the audit log with the new message).
+    pub by: Viewer,
 }
 
 /// An agent read the conversation.
@@ -278,8 +280,8 @@ impl Handler<ReplyCmd> for SessionActor {
     fn handle(&mut self, cmd: ReplyCmd, ctx: &mut Self::Context) -> Self::Result {
         let stored = self.ask(
             &cmd.chat_id,
-            cmd.reply,
-            |tx, r| Box::pin(out::store_reply(tx, r)),
+            (cmd.reply, cmd.by, self.session.id),
+            |tx, (r, by, session_id)| Box::pin(out::store_member_reply(tx, r, by, *session_id)),
             enqueue_new,
             ctx,
         );

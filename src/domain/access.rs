@@ -52,6 +52,24 @@ pub struct ContactFilter {
     pub sessions: Option<Vec<i64>>,
 }
 
+/// The audit entries a viewer may read, likewise: the store writes it into its SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    /// `Some`: only entries of these sessions, and entries that belong to no session
+    /// (the team, logins); `None`: every entry.
+    pub sessions: Option<Vec<i64>>,
+}
+
+impl AuditFilter {
+    /// Whether an entry of `session_id` is readable (what the store's SQL says too).
+    pub fn admits(&self, session_id: Option<i64>) -> bool {
+        match (&self.sessions, session_id) {
+            (None, _) | (_, None) => true,
+            (Some(ids), Some(s)) => ids.contains(&s),
+        }
+    }
+}
+
 /// Why something was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
@@ -275,6 +293,25 @@ impl Viewer {
     /// Operator views (webhooks that could not be applied, …): admins only.
     pub fn may_operate(&self) -> Decision {
         allow(self.role == Role::Admin, "only admins see operator views")
+    }
+
+    // ---- the audit log
+
+    /// Read the audit log: admins and managers.
+    pub fn may_read_audit(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers read the audit log",
+        )
+    }
+
+    /// The audit entries this viewer may read: admins every entry; managers those of the
+    /// sessions they work in and those of no session.
+    pub fn audit_log(&self) -> Result<AuditFilter, Denied> {
+        self.may_read_audit()?;
+        Ok(AuditFilter {
+            sessions: self.session_list(),
+        })
     }
 
     // ---- events, live and on replay
@@ -550,6 +587,35 @@ mod tests {
         assert!(manager.sees_on_board(5, Role::Manager, &[]));
         let admin = viewer(Role::Admin, SessionAccess::All);
         assert!(admin.sees_on_board(6, Role::Agent, &[]));
+    }
+
+    #[test]
+    fn who_reads_the_audit_log() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![1, 2]));
+            let supervises = matches!(role, Role::Admin | Role::Manager);
+            assert_eq!(v.may_read_audit().is_ok(), supervises, "{role}");
+            if !supervises {
+                assert!(
+                    matches!(v.may_read_audit(), Err(Denied::Forbidden(_))),
+                    "{role}: a 403, not a 404"
+                );
+                assert!(v.audit_log().is_err(), "{role}");
+            }
+        }
+        let admin = viewer(Role::Admin, SessionAccess::All);
+        assert_eq!(admin.audit_log(), Ok(AuditFilter { sessions: None }));
+        let f = admin.audit_log().unwrap();
+        assert!(f.admits(Some(9)) && f.admits(None));
+        let manager = viewer(Role::Manager, SessionAccess::Only(vec![1, 2]));
+        let f = manager.audit_log().unwrap();
+        assert_eq!(f.sessions, Some(vec![1, 2]));
+        assert!(f.admits(Some(1)));
+        assert!(f.admits(None), "entries of no session (the team, logins)");
+        assert!(!f.admits(Some(3)), "another session's entries");
+        let no_sessions = viewer(Role::Manager, SessionAccess::Only(vec![]));
+        let f = no_sessions.audit_log().unwrap();
+        assert!(f.admits(None) && !f.admits(Some(1)));
     }
 
     #[test]

@@ -83,3 +83,77 @@ impl AuditEntry {
         self
     }
 }
+
+/// How a reader picks entries by action: `member.create` exactly, or every action under
+/// a prefix ending in `.` (`member.`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionMatch {
+    Exact(String),
+    Prefix(String),
+}
+
+impl ActionMatch {
+    pub fn parse(s: &str) -> Result<ActionMatch, String> {
+        if s.is_empty() {
+            return Err(
+                "action: give an action (member.create) or a prefix ending in . (member.)".into(),
+            );
+        }
+        // No stored text holds U+0000 (PostgreSQL's text cannot).
+        if s.contains('\0') {
+            return Err("action: must not contain U+0000".into());
+        }
+        Ok(if s.ends_with('.') {
+            ActionMatch::Prefix(s.to_string())
+        } else {
+            ActionMatch::Exact(s.to_string())
+        })
+    }
+
+    /// What the store's SQL says too.
+    pub fn matches(&self, action: &str) -> bool {
+        match self {
+            ActionMatch::Exact(a) => action == a,
+            ActionMatch::Prefix(p) => action.starts_with(p.as_str()),
+        }
+    }
+}
+
+/// What a reader of the audit log asks for; every part is optional and narrows the
+/// answer. (Who may read which entries is the access policy's `AuditFilter`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub actor_id: Option<i64>,
+    pub action: Option<ActionMatch>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub session_id: Option<i64>,
+    /// From this time on (ms, inclusive).
+    pub from: Option<i64>,
+    /// Before this time (ms, exclusive).
+    pub to: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_match_exactly_or_by_prefix() {
+        let exact = ActionMatch::parse("member.create").unwrap();
+        assert!(exact.matches("member.create"));
+        assert!(!exact.matches("member.create_x"));
+        assert!(!exact.matches("member"));
+        let prefix = ActionMatch::parse("member.").unwrap();
+        assert_eq!(prefix, ActionMatch::Prefix("member.".into()));
+        assert!(prefix.matches("member.create"));
+        assert!(prefix.matches("member.deactivate"));
+        assert!(!prefix.matches("members.create"));
+        assert!(!prefix.matches("member"));
+        // `_` and `%` are plain characters, not patterns.
+        let odd = ActionMatch::parse("a_b.").unwrap();
+        assert!(!odd.matches("axb.c"));
+        assert!(ActionMatch::parse("").is_err());
+        assert!(ActionMatch::parse("a\u{0}b").is_err());
+    }
+}

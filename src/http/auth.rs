@@ -27,14 +27,17 @@ use crate::store::users::{self, User};
 /// The cookie the web app is authenticated by.
 pub const COOKIE: &str = "tickhub_token";
 
-/// Creates a token for `user` (lasting `TICKHUB_TOKEN_TTL_HOURS`) and stores its hash.
-pub async fn issue_token(hub: &Hub, user: &User) -> Result<String, ApiError> {
+/// Creates a token for `user` (lasting `TICKHUB_TOKEN_TTL_HOURS`) and stores its hash,
+/// with the login's audit entry.
+pub async fn issue_token(hub: &Hub, user: &User, origin: Origin) -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("thk_{}", hex::encode(bytes));
-    let now = hub.now_ms();
     let ttl_ms = i64::try_from(hub.config().token_ttl.as_millis()).unwrap_or(i64::MAX);
-    tokens::store(hub.db(), &token, user.id, now, now.saturating_add(ttl_ms)).await?;
+    let expires_at = hub.now_ms().saturating_add(ttl_ms);
+    hub.record_login(user, token.clone(), expires_at, origin)
+        .await?;
+
     Ok(token)
 }
 
@@ -96,6 +99,7 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = Origin::http(peer_ip(&req));
     let body = body.into_inner();
     no_nul("email", &body.email)?;
     limiter.check_login(&body.email, req.peer_addr().map(|a| a.ip()))?;
@@ -106,15 +110,18 @@ pub async fn login(
     let ok = crate::credentials::verify_async(body.password, hash).await?;
     let user = match (ok, found) {
         (true, Some(f)) if f.active => f.user,
-        // Said only to whoever knows the password.
-        (true, Some(_)) => {
-            return Err(ApiError::Unauthorized(
-                "this account is deactivated; ask an admin".into(),
-            ))
+        (ok, found) => {
+            let member = found.as_ref().map(|f| f.user.id);
+            hub.record_login_failed(&body.email, member, origin).await?;
+            return Err(ApiError::Unauthorized(if ok {
+                // Said only to whoever knows the password.
+                "this account is deactivated; ask an admin".into()
+            } else {
+                "wrong email or password".into()
+            }));
         }
-        _ => return Err(ApiError::Unauthorized("wrong email or password".into())),
     };
-    let token = issue_token(&hub, &user).await?;
+    let token = issue_token(&hub, &user, origin).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&hub, token.clone()))
         .json(LoginResponse { token, user }))
@@ -123,7 +130,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "the token is revoked, the cookie cleared and the member's sockets closed (others reconnect with their own tokens)"), AuthErrors))]
 pub async fn logout(hub: web::Data<Arc<Hub>>, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    tokens::revoke(hub.db(), &auth.token).await?;
+    hub.record_logout(&auth.viewer, auth.token).await?;
     // A socket opened with this token would otherwise listen on after it is revoked.
     hub.bus()
         .disconnect_user(auth.user.id, "logged out: reconnect with a valid token");

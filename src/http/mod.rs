@@ -3,6 +3,7 @@
 //! knows about HTTP.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod board;
 pub mod body;
@@ -193,6 +194,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::DELETE, aw::to(contacts::delete)),
                     ],
                 ))
+                .service(resource("/audit-log", vec![(M::GET, aw::to(audit::list))]))
                 .service(resource(
                     "/admin/failed-webhooks",
                     vec![(M::GET, aw::to(admin::failed_webhooks))],

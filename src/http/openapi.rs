@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, auth, board, contacts, conversations, error, handling, health, sessions, team, webhooks,
-    ws,
+    admin, audit, auth, board, contacts, conversations, error, handling, health, sessions, team,
+    webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -24,6 +24,7 @@ use crate::store;
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         admin::failed_webhooks,
         board::dashboard, board::counts, board::presence_history,
+        audit::list,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -40,6 +41,7 @@ use crate::store;
         crate::domain::board::Board, crate::domain::board::MemberRow, crate::domain::board::SessionRow,
         crate::domain::board::Counts, crate::domain::board::ByStatus, crate::domain::board::BoardUpdate,
         store::presence::PresenceEntry, crate::domain::presence::PresenceCause,
+        store::audit::AuditItem,
     )),
     modifiers(&BearerAuth)
 )]

@@ -69,43 +69,46 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
     Ok(row)
 }
 
-async fn get_on_writer(db: &Db, id: i64) -> Result<Contact> {
-    let row = on_write_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(p).await)?;
+/// A contact read in a writer transaction.
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Contact> {
+    let row =
+        on_tx!(tx, c => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(c).await)?;
     Ok(row)
 }
 
+/// Creates a contact in a writer transaction (with its audit entry beside it).
 pub async fn create(
-    db: &Db,
+    tx: &mut Tx,
     session_id: i64,
     chat_id: &str,
     phone: Option<&str>,
     patch: &ContactPatch,
-    now: i64,
 ) -> Result<Contact> {
-    let id: Option<i64> = on_write_pool!(db, p => sqlx::query_scalar(
+    let now = tx.now;
+    let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO contacts (session_id, chat_id, phone, name, email, notes, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (session_id, chat_id) DO NOTHING RETURNING id")
         .bind(session_id).bind(chat_id).bind(phone).bind(patch.name.as_deref())
         .bind(patch.email.as_deref()).bind(patch.notes.as_deref()).bind(now)
-        .fetch_optional(p).await)?;
+        .fetch_optional(c).await)?;
     match id {
-        Some(id) => get_on_writer(db, id).await,
+        Some(id) => get_in(tx, id).await,
         None => Err(StoreError::Conflict(format!(
             "a contact for {chat_id} exists in this session"
         ))),
     }
 }
 
-pub async fn update(db: &Db, id: i64, patch: &ContactPatch, now: i64) -> Result<Contact> {
-    let n = on_write_pool!(db, p => sqlx::query(
+/// Applies `patch` in a writer transaction; answers the contact before and after.
+pub async fn update(tx: &mut Tx, id: i64, patch: &ContactPatch) -> Result<(Contact, Contact)> {
+    let before = get_in(tx, id).await?;
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
         "UPDATE contacts SET name = COALESCE($2, name), email = COALESCE($3, email),
             notes = COALESCE($4, notes), updated_at = $5 WHERE id = $1")
         .bind(id).bind(patch.name.as_deref()).bind(patch.email.as_deref()).bind(patch.notes.as_deref())
-        .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    get_on_writer(db, id).await
+        .bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok((before, get_in(tx, id).await?))
 }
 
 /// Deletes a contact (`false`: there was none); its conversations stay, without a

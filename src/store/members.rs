@@ -314,10 +314,3 @@ pub async fn open_conversations(db: &Db, user_id: i64) -> Result<Vec<i64>> {
         .bind(user_id).fetch_all(p).await)?;
     Ok(ids)
 }
-
-/// Every token of the member stops working.
-pub async fn revoke_tokens_in(tx: &mut Tx, user_id: i64) -> Result<u64> {
-    let n = on_tx!(tx, c => sqlx::query("DELETE FROM auth_tokens WHERE user_id = $1")
-        .bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n)
-}

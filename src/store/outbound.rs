@@ -5,7 +5,8 @@
 use super::conversations::{self, Conversation};
 use super::messages::{self, Message, NewMessage};
 use super::{events, outbox, Result, StoreError, Tx};
-use crate::domain::{AckStatus, Direction, OutboxState, Reply, SendOutcome};
+use crate::domain::audit::AuditEntry;
+use crate::domain::{AckStatus, Direction, OutboxState, Reply, SendOutcome, Viewer};
 
 /// Stores a reply; the same `client_id` twice gives the first message back (a client
 /// retrying its POST must not make us send twice). `None` when the conversation is gone;
@@ -43,6 +44,24 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
     let conv = conversations::touch(tx, conv.id, &conv.session, &r.text, false, None).await?;
     events::log_created(tx, &msg, &conv).await?;
     Ok(Some((msg, Some(outbox_id))))
+}
+
+/// A member's reply (`store_reply`): a new message is recorded in the audit log as
+/// `message.send` by `by`, with the message's id and never its text.
+pub async fn store_member_reply(
+    tx: &mut Tx,
+    r: &Reply,
+    by: &Viewer,
+    session_id: i64,
+) -> Result<Option<(Message, Option<i64>)>> {
+    let stored = store_reply(tx, r).await?;
+    if let Some((m, Some(_))) = &stored {
+        let entry = AuditEntry::new("message.send", "message", m.id)
+            .session(session_id)
+            .after(serde_json::json!({"conversation_id": m.conversation_id}));
+        super::audit::record(tx, by, &entry).await?;
+    }
+    Ok(stored)
 }
 
 /// Marks a conversation read; logs `conversation.updated` when the count changed.

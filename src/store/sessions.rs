@@ -35,6 +35,20 @@ pub async fn ensure(db: &Db, name: &str, now: i64) -> Result<(WaSession, bool)> 
     Ok((session, created.is_some()))
 }
 
+/// `ensure` inside a writer transaction (registering a session records who did it in the
+/// same transaction).
+pub async fn ensure_in(tx: &mut Tx, name: &str) -> Result<(WaSession, bool)> {
+    let now = tx.now;
+    let created: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO wa_sessions (name, status, created_at, updated_at) VALUES ($1, 'UNKNOWN', $2, $2)
+         ON CONFLICT (name) DO NOTHING RETURNING id")
+        .bind(name).bind(now).fetch_optional(c).await)?;
+    let session = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        .bind(name).fetch_one(c).await)?;
+    Ok((session, created.is_some()))
+}
+
 // Read back on the write pool: SQLite's read pool may not yet see the row just written.
 async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
     let s = on_write_pool!(db, p => sqlx::query_as(
@@ -93,11 +107,14 @@ pub async fn set_status(
     Ok(before != status)
 }
 
-/// Whether the hub wants the session running (false after a stop or logout through it).
-pub async fn set_wants_running(db: &Db, id: i64, wants: bool) -> Result<()> {
-    on_write_pool!(db, p => sqlx::query("UPDATE wa_sessions SET wants_running = $2 WHERE id = $1")
-        .bind(id).bind(wants).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Whether the hub wants the session running (false after a stop or logout through it),
+/// set in the transaction that records who asked; answers what it was before.
+pub async fn set_wants_running(tx: &mut Tx, id: i64, wants: bool) -> Result<bool> {
+    let before: bool = on_tx!(tx, c => sqlx::query_scalar("SELECT wants_running FROM wa_sessions WHERE id = $1")
+        .bind(id).fetch_one(c).await)?;
+    on_tx!(tx, c => sqlx::query("UPDATE wa_sessions SET wants_running = $2 WHERE id = $1")
+        .bind(id).bind(wants).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(before)
 }
 
 pub async fn set_reply_policy(tx: &mut Tx, id: i64, policy: ReplyPolicy) -> Result<()> {

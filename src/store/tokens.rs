@@ -84,3 +84,19 @@ pub async fn count_for(db: &Db, user_id: i64) -> Result<i64> {
         .bind(user_id).fetch_one(p).await)?;
     Ok(n)
 }
+
+/// Stores a new token's hash in a writer transaction (a login records itself beside it).
+pub async fn store_in(tx: &mut Tx, token: &str, user_id: i64, expires_at: i64) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(token)).bind(user_id).bind(now).bind(expires_at).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Revokes one token in a writer transaction; `true` when it was there.
+pub async fn revoke_in(tx: &mut Tx, token: &str) -> Result<bool> {
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
+        .bind(token_hash(token)).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, Result, StoreError};
+use super::{Db, Result, StoreError, Tx};
 use crate::domain::Role;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -115,4 +115,34 @@ pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<(
     on_write_pool!(db, p => sqlx::query("UPDATE users SET password_hash = $2 WHERE email = $1")
         .bind(email.trim().to_lowercase()).bind(password_hash).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+// ---- in a writer transaction, beside the change's audit entry
+
+/// `create` in a writer transaction (`create-admin` records itself in the same one).
+pub async fn create_in(
+    tx: &mut Tx,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+) -> Result<User> {
+    let email = email.trim().to_lowercase();
+    let now = tx.now;
+    let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING RETURNING id")
+        .bind(&email).bind(name).bind(role.as_str()).bind(password_hash).bind(now)
+        .fetch_optional(c).await)?;
+    match id {
+        Some(id) => Ok(User {
+            id,
+            email,
+            name: name.to_string(),
+            role,
+        }),
+        None => Err(StoreError::Conflict(format!(
+            "a user with email {email} exists"
+        ))),
+    }
 }

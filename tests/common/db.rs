@@ -95,6 +95,31 @@ impl TestDb {
         }
     }
 
+    /// `exec` for a statement that may be refused: the database's error as text.
+    pub async fn try_exec(&self, sqlite: &str, postgres: &str) -> Result<(), String> {
+        use sqlx::Connection;
+        let e = |e: sqlx::Error| e.to_string();
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .map_err(e)?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .map_err(e)?;
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.map_err(e)?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_string()))
+                    .execute(&mut c)
+                    .await
+                    .map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The PostgreSQL server's host:port.
     pub fn pg_addr(&self) -> String {
         let u = url::Url::parse(&self.url).expect("url");

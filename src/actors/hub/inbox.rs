@@ -54,7 +54,7 @@ impl Hub {
             ..reply
         };
         self.registry
-            .reply(&conv, reply)
+            .reply(&conv, reply, v)
             .await?
             .ok_or_else(|| HubError::NotFound(conversation_not_found(id)()))
     }

@@ -4,6 +4,7 @@
 //! store directly, filtered by the same policy.
 
 mod account;
+mod audit;
 mod board;
 mod contacts;
 mod handling;
@@ -11,6 +12,7 @@ mod inbox;
 mod presence;
 mod session_settings;
 mod sessions;
+mod sign_in;
 mod team;
 mod viewing;
 

@@ -5,8 +5,10 @@ use serde_json::{json, Value};
 
 use super::Hub;
 use crate::actors::error::HubError;
+use crate::domain::audit::AuditEntry;
 use crate::domain::inbound::Account;
 use crate::domain::{SessionRef, Viewer};
+use crate::store::audit;
 use crate::store::sessions::{self, WaSession};
 use crate::waha::client::{Qr, SessionInfo, WahaError};
 use crate::waha::events::WahaEvent;
@@ -27,6 +29,17 @@ pub enum SessionAction {
     Start,
     Stop,
     Logout,
+}
+
+impl SessionAction {
+    /// Its name in the audit log.
+    fn audit_action(self) -> &'static str {
+        match self {
+            SessionAction::Start => "session.start",
+            SessionAction::Stop => "session.stop",
+            SessionAction::Logout => "session.logout",
+        }
+    }
 }
 
 fn account(info: &SessionInfo) -> Option<Account> {
@@ -203,8 +216,27 @@ impl Hub {
         }
         let asked = self.now_ms();
         let existing = self.services.waha.get_session(name).await?;
-        let (session, created) = self.provision(name, existing, true, asked).await?;
-        sessions::set_wants_running(self.db(), session.id, true).await?;
+        // The hub's record of the session (and that it wants it running) is written with
+        // the audit entry of who registered it; WAHA is then brought in line.
+        let created = self
+            .services
+            .writer
+            .run((v.clone(), name.to_string()), |tx, (v, name)| {
+                Box::pin(async move {
+                    let (s, created) = sessions::ensure_in(tx, name).await?;
+                    let before = sessions::set_wants_running(tx, s.id, true).await?;
+                    let mut entry = AuditEntry::new("session.register", "session", name)
+                        .session(s.id)
+                        .after(json!({"name": name, "wants_running": true}));
+                    if !created {
+                        entry = entry.before(json!({"name": name, "wants_running": before}));
+                    }
+                    audit::record(tx, v, &entry).await?;
+                    Ok(created)
+                })
+            })
+            .await?;
+        let (session, _) = self.provision(name, existing, true, asked).await?;
         Ok((self.view(session), created))
     }
 
@@ -294,7 +326,22 @@ impl Hub {
             .map_err(|d| HubError::denied(d, || format!("session {name:?}")))?;
         let waha = &self.services.waha;
         let wants_running = matches!(action, SessionAction::Start);
-        sessions::set_wants_running(self.db(), s.id, wants_running).await?;
+        self.services
+            .writer
+            .run(
+                (v.clone(), s.id, s.name.clone(), action, wants_running),
+                |tx, (v, id, name, action, wants)| {
+                    Box::pin(async move {
+                        let before = sessions::set_wants_running(tx, *id, *wants).await?;
+                        let entry = AuditEntry::new(action.audit_action(), "session", name)
+                            .session(*id)
+                            .before(json!({"wants_running": before}))
+                            .after(json!({"wants_running": *wants}));
+                        audit::record(tx, v, &entry).await
+                    })
+                },
+            )
+            .await?;
         let asked = self.now_ms();
         let info = match action {
             SessionAction::Start => waha.start(name).await?,

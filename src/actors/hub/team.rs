@@ -11,7 +11,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::hours::WeeklyHours;
 use crate::domain::{member as rules, password, EventKind, EventScope, Role, Viewer};
 use crate::store::members::{self, Member, NewMember, Profile};
-use crate::store::{audit, events, sessions, StoreError, Tx};
+use crate::store::{audit, events, sessions, tokens, StoreError, Tx};
 
 /// A new member, as asked for (validated here).
 #[derive(Debug, Clone)]
@@ -297,7 +297,7 @@ impl Hub {
                         }
                         if members::set_active(tx, *id, *active).await? {
                             if !*active {
-                                members::revoke_tokens_in(tx, *id).await?;
+                                tokens::revoke_all_in(tx, *id, None).await?;
                             }
                             let action = if *active {
                                 "member.activate"
@@ -346,7 +346,7 @@ impl Hub {
             .run((v.clone(), id, hash), |tx, (v, id, hash)| {
                 Box::pin(async move {
                     members::set_password(tx, *id, hash).await?;
-                    members::revoke_tokens_in(tx, *id).await?;
+                    tokens::revoke_all_in(tx, *id, None).await?;
                     audit::record(
                         tx,
                         v,
