@@ -66,6 +66,11 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// How long a login waits for its turn to check a password before a 503.
     pub hash_wait: Duration,
+    /// After a member's last socket closes, how long until they are offline: a reload or a
+    /// phone switching networks reconnects within it without a flicker (0: at once).
+    pub presence_grace: Duration,
+    /// No activity for this long makes an online member away.
+    pub presence_idle: Duration,
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -345,6 +350,25 @@ impl Config {
                 "expected at least 1",
             ));
         }
+        let presence_grace_s: u64 = parse_num(
+            src,
+            "TICKHUB_PRESENCE_GRACE_SECS",
+            15,
+            "a number of seconds",
+        )?;
+        let presence_idle_s: u64 = parse_num(
+            src,
+            "TICKHUB_PRESENCE_IDLE_SECS",
+            300,
+            "a number of seconds",
+        )?;
+        if presence_idle_s == 0 {
+            return Err(invalid(
+                "TICKHUB_PRESENCE_IDLE_SECS",
+                "0",
+                "expected at least 1",
+            ));
+        }
         let hash_wait_ms: u64 = parse_num(
             src,
             "TICKHUB_HASH_WAIT_MS",
@@ -376,6 +400,8 @@ impl Config {
             token_ttl: Duration::from_secs(ttl_h * 3600),
             hash_concurrency,
             hash_wait: Duration::from_millis(hash_wait_ms),
+            presence_grace: Duration::from_secs(presence_grace_s),
+            presence_idle: Duration::from_secs(presence_idle_s),
         })
     }
 
@@ -419,6 +445,8 @@ mod tests {
         assert_eq!(c.waha_url.as_str(), "http://localhost:3000/");
         assert!(c.redis_url.is_none());
         assert_eq!(c.waha_timeout, Duration::from_secs(15));
+        assert_eq!(c.presence_grace, Duration::from_secs(15));
+        assert_eq!(c.presence_idle, Duration::from_secs(300));
         assert_eq!(
             c.webhook_url("127.0.0.1:8080".parse().unwrap()),
             "http://127.0.0.1:8080/webhooks/waha"
@@ -452,6 +480,14 @@ mod tests {
                 .to_string();
             assert!(e.starts_with("TICKHUB_WAHA_TIMEOUT_MS:"), "{e}");
         }
+        let e = load(&[("TICKHUB_PRESENCE_IDLE_SECS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_PRESENCE_IDLE_SECS:"), "{e}");
+        let e = load(&[("TICKHUB_PRESENCE_GRACE_SECS", "-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_PRESENCE_GRACE_SECS:"), "{e}");
         let c = load(&[("TICKHUB_WAHA_TIMEOUT_MS", "1500")]).unwrap();
         assert_eq!(c.waha_timeout, Duration::from_millis(1500));
     }

@@ -39,6 +39,71 @@ pub async fn create_admin(
 
 pub const DEMO_EMAIL: &str = "admin@demo.tickhub";
 
+/// Two WhatsApp numbers, so the seeded members can differ in what they see.
+const DEMO_SESSIONS: [&str; 2] = ["default", "sales"];
+
+struct DemoMember {
+    email: &'static str,
+    name: &'static str,
+    role: Role,
+    sessions: &'static [&'static str],
+    capacity: Option<i64>,
+}
+
+/// A manager over both numbers and two agents with one number each: logging in as each
+/// shows what the access policy lets them see.
+const DEMO_TEAM: [DemoMember; 3] = [
+    DemoMember {
+        email: "manager@demo.tickhub",
+        name: "Mina Manager",
+        role: Role::Manager,
+        sessions: &["default", "sales"],
+        capacity: None,
+    },
+    DemoMember {
+        email: "agent1@demo.tickhub",
+        name: "Ali Support",
+        role: Role::Agent,
+        sessions: &["default"],
+        capacity: Some(5),
+    },
+    DemoMember {
+        email: "agent2@demo.tickhub",
+        name: "Bea Sales",
+        role: Role::Agent,
+        sessions: &["sales"],
+        capacity: Some(5),
+    },
+];
+
+/// Creates the member, or on a later demo run sets its password to this run's.
+async fn seed_member(
+    hub: &crate::actors::Hub,
+    admin: &crate::domain::Viewer,
+    m: &DemoMember,
+    password: &str,
+) -> anyhow::Result<()> {
+    let input = crate::actors::MemberInput {
+        email: m.email.into(),
+        name: m.name.into(),
+        role: m.role,
+        password: password.into(),
+        sessions: m.sessions.iter().map(|s| s.to_string()).collect(),
+        capacity: m.capacity,
+        working_hours: None,
+        skills: Vec::new(),
+    };
+    match hub.create_member(admin, input).await {
+        Ok(_) => Ok(()),
+        Err(crate::actors::HubError::Store(StoreError::Conflict(_))) => {
+            let hash = crate::credentials::hash_async(password.into()).await?;
+            users::set_password(hub.db(), m.email, &hash).await?;
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("seeding the demo member {}: {e}", m.email)),
+    }
+}
+
 /// A fresh random password for a demo login (strong enough for `domain::password::check`).
 pub fn demo_password() -> String {
     let mut secret = [0u8; 6];
@@ -87,15 +152,29 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         .hub
         .viewer(&admin, crate::domain::audit::Origin::cli())
         .await?;
-    app.hub
-        .register_session(&admin, "default")
-        .await
-        .map_err(|e| anyhow::anyhow!("registering the demo WhatsApp session: {e}"))?;
+    for session in DEMO_SESSIONS {
+        app.hub
+            .register_session(&admin, session)
+            .await
+            .map_err(|e| anyhow::anyhow!("registering the demo WhatsApp session {session}: {e}"))?;
+    }
+    for m in &DEMO_TEAM {
+        seed_member(&app.hub, &admin, m, &password).await?;
+    }
     println!();
     println!("  tickhub demo is running");
     println!("  open      http://{}/", app.addr);
-    println!("  email     {DEMO_EMAIL}");
-    println!("  password  {password}");
+    println!("  password  {password}  (the same for everyone below)");
+    println!("  {:<26} {:<8} works in", "email", "role");
+    println!("  {DEMO_EMAIL:<26} {:<8} every session", "admin");
+    for m in &DEMO_TEAM {
+        println!(
+            "  {:<26} {:<8} {}",
+            m.email,
+            m.role.as_str(),
+            m.sessions.join(", ")
+        );
+    }
     println!(
         "  WAHA simulator on http://{} — simulated customers write in every few seconds",
         sim.addr

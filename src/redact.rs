@@ -35,6 +35,8 @@ impl std::fmt::Debug for Config {
             token_ttl,
             hash_concurrency,
             hash_wait,
+            presence_grace,
+            presence_idle,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -64,6 +66,8 @@ impl std::fmt::Debug for Config {
             .field("token_ttl", token_ttl)
             .field("hash_concurrency", hash_concurrency)
             .field("hash_wait", hash_wait)
+            .field("presence_grace", presence_grace)
+            .field("presence_idle", presence_idle)
             .finish()
     }
 }

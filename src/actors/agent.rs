@@ -40,6 +40,8 @@ pub struct AgentActor {
     last_heard: Instant,
     /// This socket among the member's (they may have several tabs and devices).
     socket: u64,
+    /// The `ref` of the command being handled.
+    reference: Option<serde_json::Value>,
 }
 
 static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -56,6 +58,7 @@ impl AgentActor {
             pending: Some(Vec::new()),
             last_heard: Instant::now(),
             socket: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
+            reference: None,
         }
     }
 
@@ -99,9 +102,17 @@ impl AgentActor {
         }
     }
 
-    fn error(&self, ctx: &mut ws::WebsocketContext<Self>, e: CommandError) {
-        let data =
+    fn error(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        e: CommandError,
+        reference: Option<serde_json::Value>,
+    ) {
+        let mut data =
             serde_json::json!({ "code": e.code, "message": e.message, "client_id": e.client_id });
+        if let Some(r) = reference {
+            data["ref"] = r;
+        }
         self.send(ctx, EventKind::Error, None, &data);
     }
 
@@ -192,31 +203,46 @@ impl AgentActor {
         );
     }
 
-    /// Runs a command's operation; a failure becomes an `error` frame.
+    /// Runs a command's operation; a failure becomes an `error` frame, a success an `ack`
+    /// when the command carried a `ref`.
     fn run<T: 'static>(
         &mut self,
         ctx: &mut ws::WebsocketContext<Self>,
         client_id: Option<String>,
         op: impl Future<Output = Result<T, HubError>> + 'static,
     ) {
-        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| {
-            if let Err(e) = res {
-                act.error(
-                    ctx,
-                    CommandError {
-                        code: error_code(&e),
-                        message: e.public_message(),
-                        client_id,
-                    },
-                );
+        let reference = self.reference.take();
+        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(_) => {
+                if let Some(r) = reference {
+                    act.send(ctx, EventKind::Ack, None, &serde_json::json!({ "ref": r }));
+                }
             }
+            Err(e) => act.error(
+                ctx,
+                CommandError {
+                    code: error_code(&e),
+                    message: e.public_message(),
+                    client_id,
+                },
+                reference,
+            ),
         }));
     }
 
     fn handle_command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        let cmd = match Command::parse(text) {
+        self.reference = crate::domain::protocol::reference(text);
+        let parsed = Command::parse(text);
+        // Anything the member sends shows them at work, but the keep-alive `ping`.
+        if parsed.as_ref().map_or(true, Command::is_activity) {
+            self.hub.presence().activity(self.user.id);
+        }
+        let cmd = match parsed {
             Ok(c) => c,
-            Err(e) => return self.error(ctx, e),
+            Err(e) => {
+                let r = self.reference.take();
+                return self.error(ctx, e, r);
+            }
         };
         let (hub, viewer) = (self.hub.clone(), self.viewer.clone());
         match cmd {
@@ -288,7 +314,15 @@ impl AgentActor {
                     hub.add_note(&viewer, conversation_id, text).await
                 });
             }
-            Command::Ping => self.send(ctx, EventKind::Pong, None, &serde_json::json!({})),
+            Command::Ping => {
+                let data = match self.reference.take() {
+                    Some(r) => serde_json::json!({ "ref": r }),
+                    None => serde_json::json!({}),
+                };
+                self.send(ctx, EventKind::Pong, None, &data)
+            }
+            // Counted above.
+            Command::Activity => {}
         }
     }
 }
@@ -318,6 +352,9 @@ impl Actor for AgentActor {
             ctx.address().recipient(),
         ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
+        // After subscribing: what the member's presence brings (their own
+        // `presence.updated`, their counts) reaches this socket.
+        self.hub.presence().socket_opened(self.user.id);
         self.start_stream(ctx);
         ctx.run_interval(PING_EVERY, |act, ctx| {
             if act.last_heard.elapsed() > SILENCE_LIMIT {
@@ -331,6 +368,7 @@ impl Actor for AgentActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.subscription = None;
+        self.hub.presence().socket_closed(self.user.id);
         let (hub, user, socket) = (self.hub.clone(), self.user.id, self.socket);
         actix::spawn(async move { hub.socket_closed(user, socket).await });
         metrics::gauge!("tickhub_ws_connections").decrement(1.0);
@@ -382,6 +420,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentActor {
                     message: "frames are JSON text".into(),
                     client_id: None,
                 },
+                None,
             ),
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);

@@ -5,6 +5,8 @@
 //! - [`conversation::ConversationActor`], one per active chat: in-order processing, the
 //!   single writer of its conversation.
 //! - [`agent::AgentActor`], one per websocket.
+//! - [`presence`]: members' presence, bound to their sockets; [`board::BoardWatcher`]
+//!   pushes the supervisors' board and members' counts.
 //! - [`registry::SessionRegistry`] owns the session actors and decides where a session's
 //!   work runs; [`hub::Hub`] is what HTTP handlers and sockets call, through the access
 //!   policy. [`services::Services`] is what they all share.
@@ -12,10 +14,12 @@
 //! Imports go one way: agent → hub → registry → session → conversation.
 
 pub mod agent;
+pub mod board;
 pub mod conversation;
 mod error;
 pub mod hub;
 mod outbound;
+pub mod presence;
 pub mod registry;
 pub mod services;
 pub mod session;

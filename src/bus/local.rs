@@ -2,17 +2,20 @@
 
 use std::sync::Arc;
 
-use super::{Bus, Fanout};
+use super::presence::LocalPresenceLink;
+use super::{Bus, Fanout, PresenceLink};
 use crate::domain::LoggedEvent;
 
 pub struct LocalBus {
     fanout: Arc<Fanout>,
+    presence: LocalPresenceLink,
 }
 
 impl LocalBus {
     pub fn new() -> Self {
         LocalBus {
             fanout: Arc::new(Fanout::default()),
+            presence: LocalPresenceLink::default(),
         }
     }
 }
@@ -36,5 +39,9 @@ impl Bus for LocalBus {
 
     fn fanout(&self) -> &Arc<Fanout> {
         &self.fanout
+    }
+
+    fn presence(&self) -> &dyn PresenceLink {
+        &self.presence
     }
 }

@@ -8,10 +8,12 @@
 
 pub mod fanout;
 pub mod local;
+pub mod presence;
 
 use std::sync::Arc;
 
 pub use fanout::{Deliver, Fanout, Goodbye, Subscription};
+pub use presence::{PresenceLink, PresenceSignal, SignalKind};
 
 use crate::domain::LoggedEvent;
 
@@ -22,6 +24,8 @@ pub trait Bus: Send + Sync + 'static {
     fn publish_ephemeral(&self, event: LoggedEvent);
     /// This node's subscribers.
     fn fanout(&self) -> &Arc<Fanout>;
+    /// Members' presence between nodes (socket counts, activity, status).
+    fn presence(&self) -> &dyn PresenceLink;
     /// Closes every socket of `user_id`, on every node (deactivated, access changed): they
     /// reconnect, if they still may, under the new rules.
     fn disconnect_user(&self, user_id: i64, reason: &'static str) {

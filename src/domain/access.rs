@@ -241,6 +241,37 @@ impl Viewer {
         )
     }
 
+    /// A member's presence and its history: supervisors (everyone's, CONTRACT §3a), and
+    /// each member their own.
+    pub fn may_read_presence(&self, user_id: i64) -> Decision {
+        allow(
+            self.role.supervises() || self.user_id == user_id,
+            "only admins and managers read other members' presence",
+        )
+    }
+
+    /// The supervisors' board: admins and managers.
+    pub fn may_see_board(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers see the board",
+        )
+    }
+
+    /// Whether member `id` (with `role`, working in `sessions`) is on this viewer's board:
+    /// admins see everyone; a manager, the members who share a session with them (admins
+    /// work in every session) and themself.
+    pub fn sees_on_board(&self, id: i64, role: Role, sessions: &[i64]) -> bool {
+        match &self.sessions {
+            SessionAccess::All => true,
+            SessionAccess::Only(mine) => {
+                id == self.user_id
+                    || role == Role::Admin
+                    || sessions.iter().any(|s| mine.contains(s))
+            }
+        }
+    }
+
     /// Operator views (webhooks that could not be applied, …): admins only.
     pub fn may_operate(&self) -> Decision {
         allow(self.role == Role::Admin, "only admins see operator views")
@@ -496,6 +527,29 @@ mod tests {
             manager.may_reply(conv(1, Some(6)), ReplyPolicy::Assignee),
             Ok(())
         );
+    }
+
+    #[test]
+    fn presence_and_the_board() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![1]));
+            // Their own presence: everyone; another's: supervisors only.
+            assert_eq!(v.may_read_presence(5), Ok(()), "{role}");
+            assert_eq!(v.may_read_presence(6).is_ok(), role.supervises(), "{role}");
+            assert_eq!(v.may_see_board().is_ok(), role.supervises(), "{role}");
+        }
+        assert!(matches!(
+            viewer(Role::Agent, SessionAccess::All).may_read_presence(6),
+            Err(Denied::Forbidden(_))
+        ));
+        let manager = viewer(Role::Manager, SessionAccess::Only(vec![1, 2]));
+        assert!(manager.sees_on_board(6, Role::Agent, &[2, 3]));
+        assert!(!manager.sees_on_board(6, Role::Agent, &[3]));
+        assert!(!manager.sees_on_board(6, Role::Manager, &[]));
+        assert!(manager.sees_on_board(6, Role::Admin, &[]));
+        assert!(manager.sees_on_board(5, Role::Manager, &[]));
+        let admin = viewer(Role::Admin, SessionAccess::All);
+        assert!(admin.sees_on_board(6, Role::Agent, &[]));
     }
 
     #[test]

@@ -20,11 +20,17 @@ text_enum! {
         Viewers => "conversation.viewers",
         MemberUpdated => "member.updated",
         PresenceUpdated => "presence.updated",
+        /// Changed rows of the supervisors' board, to each supervisor (see docs/websocket.md).
+        DashboardUpdated => "dashboard.updated",
+        /// A member's conversation counts (mine, unassigned, per status), to that member.
+        CountsUpdated => "counts.updated",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",
         Hello => "hello",
         ResyncRequired => "resync_required",
+        /// A command (sent with a `ref`) was carried out.
+        Ack => "ack",
         Error => "error",
         Pong => "pong",
     }
@@ -60,6 +66,14 @@ impl EventScope {
     pub fn session(session_id: i64) -> Self {
         EventScope {
             session_id: Some(session_id),
+            ..Default::default()
+        }
+    }
+
+    /// An event for one user only.
+    pub fn user(user_id: i64) -> Self {
+        EventScope {
+            user_id: Some(user_id),
             ..Default::default()
         }
     }

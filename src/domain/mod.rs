@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod board;
 pub mod chat;
 pub mod clock;
 pub mod event;
@@ -13,6 +14,7 @@ pub mod member;
 pub mod message;
 pub mod outbound;
 pub mod password;
+pub mod presence;
 pub mod protocol;
 pub mod role;
 pub mod session;

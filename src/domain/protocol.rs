@@ -48,6 +48,17 @@ pub enum Command {
         text: String,
     },
     Ping,
+    /// The member did something (the web app sends it on user input, throttled): keeps
+    /// them from going idle, and brings an idle member back online.
+    Activity,
+}
+
+impl Command {
+    /// Whether this command shows the member at work. Every command does but `ping`, a
+    /// keep-alive a hidden tab sends as well (websocket-level pongs do not count either).
+    pub fn is_activity(&self) -> bool {
+        !matches!(self, Command::Ping)
+    }
 }
 
 /// Why a command was refused, as the `error` frame says it.
@@ -96,6 +107,21 @@ struct Envelope {
     kind: String,
     #[serde(default)]
     data: Value,
+}
+
+#[derive(Deserialize)]
+struct RefOnly {
+    #[serde(default, rename = "ref")]
+    reference: Option<Value>,
+}
+
+/// The client's `ref` on a command, if any: echoed in the `ack` (done) or `error` frame
+/// that answers it, so a client knows when what it asked for happened.
+pub fn reference(text: &str) -> Option<Value> {
+    serde_json::from_str::<RefOnly>(text)
+        .ok()
+        .and_then(|r| r.reference)
+        .filter(|r| r.is_string() || r.is_number())
 }
 
 #[derive(Deserialize)]
@@ -205,6 +231,7 @@ impl Command {
                 }
             }
             "ping" => Command::Ping,
+            "activity" => Command::Activity,
             other => {
                 return Err(CommandError::new(
                     "unknown_command",
@@ -239,6 +266,15 @@ mod tests {
         );
         assert_eq!(Command::parse(r#"{"type":"ping"}"#), Ok(Command::Ping));
         assert_eq!(
+            Command::parse(r#"{"type":"activity","data":{}}"#),
+            Ok(Command::Activity)
+        );
+        assert_eq!(
+            Command::parse(r#"{"type":"activity"}"#),
+            Ok(Command::Activity)
+        );
+        assert!(Command::Activity.is_activity() && !Command::Ping.is_activity());
+        assert_eq!(
             Command::parse(r#"{"type":"typing","data":{"conversation_id":1}}"#),
             Ok(Command::Typing { conversation_id: 1 })
         );
@@ -266,6 +302,20 @@ mod tests {
             Command::parse(r#"{"type":"conversation.view","data":{"conversation_id":4}}"#),
             Ok(Command::ConversationView { conversation_id: 4 })
         );
+    }
+
+    #[test]
+    fn a_ref_is_echoed_when_it_is_a_string_or_a_number() {
+        assert_eq!(
+            reference(r#"{"type":"ping","ref":"r1"}"#),
+            Some(Value::from("r1"))
+        );
+        assert_eq!(
+            reference(r#"{"type":"ping","ref":7}"#),
+            Some(Value::from(7))
+        );
+        assert_eq!(reference(r#"{"type":"ping","ref":{"x":1}}"#), None);
+        assert_eq!(reference("not json"), None);
     }
 
     #[test]

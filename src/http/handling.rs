@@ -21,16 +21,23 @@ use crate::store::notes::Note;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignBody {
     /// A member's id, or null to return the conversation to the queue. Required.
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, required = true)]
     pub assignee_id: serde_json::Value,
     /// A private note kept with the change (a transfer's reason).
-    #[schema(max_length = 4096)]
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\u0000]*[^\u0000\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
+    )]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteBody {
-    #[schema(max_length = 4096)]
+    /// At most 4096 characters, not only whitespace, without U+0000.
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\u0000]*[^\u0000\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
+    )]
     pub text: String,
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod board;
 pub mod body;
 pub mod contacts;
 pub mod conversations;
@@ -100,6 +101,11 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     "/conversations",
                     vec![(M::GET, aw::to(conversations::list))],
                 ))
+                // Before `/conversations/{id}`, which would take "counts" for an id.
+                .service(resource(
+                    "/conversations/counts",
+                    vec![(M::GET, aw::to(board::counts))],
+                ))
                 .service(resource(
                     "/conversations/{id}",
                     vec![(M::GET, aw::to(conversations::get))],
@@ -159,6 +165,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/team-members/{id}/password",
                     vec![(M::POST, aw::to(team::reset_password))],
+                ))
+                .service(resource(
+                    "/team-members/{id}/presence",
+                    vec![(M::GET, aw::to(board::presence_history))],
+                ))
+                .service(resource(
+                    "/dashboard",
+                    vec![(M::GET, aw::to(board::dashboard))],
                 ))
                 .service(resource(
                     "/messages/{id}",

@@ -5,7 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, auth, contacts, conversations, error, handling, health, sessions, team, webhooks, ws,
+    admin, auth, board, contacts, conversations, error, handling, health, sessions, team, webhooks,
+    ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -22,6 +23,7 @@ use crate::store;
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
         admin::failed_webhooks,
+        board::dashboard, board::counts, board::presence_history,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -35,6 +37,9 @@ use crate::store;
         handling::AssignBody, handling::NoteBody, store::notes::Note,
         team::CreateMember, team::PatchMember, team::NewPassword, store::members::Member,
         crate::domain::hours::WeeklyHours,
+        crate::domain::board::Board, crate::domain::board::MemberRow, crate::domain::board::SessionRow,
+        crate::domain::board::Counts, crate::domain::board::ByStatus, crate::domain::board::BoardUpdate,
+        store::presence::PresenceEntry, crate::domain::presence::PresenceCause,
     )),
     modifiers(&BearerAuth)
 )]

@@ -41,10 +41,19 @@ impl IncludeQuery {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateMember {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f]+@[^@\s.\u0000-\u001f][^@\s\u0000-\u001f]*\.[^@\s.\u0000-\u001f]+$"
+    )]
     pub email: String,
+    #[schema(
+        max_length = 200,
+        pattern = r"^\s*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
+    )]
     pub name: String,
     pub role: Role,
     /// At least 10 characters mixing two of letters, digits and other characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// WhatsApp session names the member works in.
     #[serde(default)]
@@ -59,7 +68,15 @@ pub struct CreateMember {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PatchMember {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001f]+@[^@\s.\u0000-\u001f][^@\s\u0000-\u001f]*\.[^@\s.\u0000-\u001f]+$"
+    )]
     pub email: Option<String>,
+    #[schema(
+        max_length = 200,
+        pattern = r"^\s*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
+    )]
     pub name: Option<String>,
     pub role: Option<Role>,
     /// Replaces the sessions (a manager's change keeps those they do not work in).
@@ -77,6 +94,8 @@ pub struct PatchMember {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewPassword {
+    /// At least 10 characters mixing two of letters, digits and other characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
@@ -197,6 +216,7 @@ pub async fn activate(
 #[utoipa::path(post, path = "/api/team-members/{id}/password", tag = "team", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewPassword,
     responses((status = 204, description = "set; every token of the member is revoked"),
+        (status = 409, body = ErrorBody, description = "one's own password (POST /api/auth/password)"),
         ForbiddenError, NotFoundError, UnprocessableError, JsonBodyErrors, AuthErrors))]
 pub async fn reset_password(
     hub: web::Data<Arc<Hub>>,

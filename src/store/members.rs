@@ -321,12 +321,3 @@ pub async fn revoke_tokens_in(tx: &mut Tx, user_id: i64) -> Result<u64> {
         .bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n)
 }
-
-/// The member's presence as last logged (offline when nothing is).
-pub async fn last_presence(db: &Db, user_id: i64) -> Result<PresenceStatus> {
-    let s: Option<String> = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT status FROM presence_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1")
-        .bind(user_id).fetch_optional(p).await)?;
-    Ok(s.and_then(|s| PresenceStatus::parse(&s))
-        .unwrap_or(PresenceStatus::Offline))
-}

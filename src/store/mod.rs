@@ -48,6 +48,7 @@ macro_rules! on_tx {
 }
 
 pub mod audit;
+pub mod board;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
@@ -60,6 +61,7 @@ pub mod messages;
 pub mod notes;
 pub mod outbound;
 pub mod outbox;
+pub mod presence;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -62,10 +62,10 @@ pub async fn create(
     }
 }
 
-/// The user and their password hash, for login.
+/// The user and their password hash, for login (a deactivated member has none).
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, String)>> {
     let row: Option<UserRow> = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1")
+        "SELECT id, email, name, role, password_hash FROM users WHERE email = $1 AND active")
         .bind(email.trim().to_lowercase()).fetch_optional(p).await)?;
     Ok(row.map(|r| (r.user(), r.password_hash)))
 }

@@ -36,6 +36,14 @@ macro_rules! both {
 
 pub const ADMIN_EMAIL: &str = "admin@test.tickhub";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+pub const MEMBER_PASSWORD: &str = "member-password-1";
+
+/// A member made by `Setup::member`.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: i64,
+    pub token: String,
+}
 
 /// A hub with a simulator, a registered WORKING session `default`, and an admin token.
 // Fields drop in this order: the hub stops before its database is dropped.
@@ -69,6 +77,15 @@ impl Setup {
     pub async fn with_db(db: TestDb, opts: Options) -> Setup {
         let sim = Sim::start().await;
         let mut env = opts.env.clone();
+        // Tests log in far more often than people do; the limits' own tests set theirs.
+        for var in [
+            "TICKHUB_LOGIN_RATE_PER_IP",
+            "TICKHUB_LOGIN_RATE_PER_ACCOUNT",
+        ] {
+            if !env.iter().any(|(k, _)| k == var) {
+                env.push((var.into(), "100000".into()));
+            }
+        }
         if let Some(k) = &opts.hmac_key {
             env.push(("WAHA_WEBHOOK_HMAC_KEY".into(), k.clone()));
         }
@@ -131,6 +148,42 @@ impl Setup {
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::POST, path, |r| {
             r.bearer_auth(&self.token).json(&body)
+        })
+        .await
+    }
+
+    /// A new team member made through the API by the admin, logged in.
+    pub async fn member(&self, email: &str, role: &str, sessions: &[&str]) -> Member {
+        let (code, m) = self
+            .post(
+                "/api/team-members",
+                json!({"email": email, "name": email.split('@').next().unwrap_or(email),
+                    "role": role, "password": MEMBER_PASSWORD, "sessions": sessions}),
+            )
+            .await;
+        assert_eq!(code, 201, "create member {email}: {m}");
+        let token = login(&self.http, &self.hub.url, email, MEMBER_PASSWORD).await;
+        Member {
+            id: m["id"].as_i64().expect("member id"),
+            token,
+        }
+    }
+
+    /// `method path` as the holder of `token`, with an optional JSON body.
+    pub async fn as_user(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        self.request(method, path, |r| {
+            let r = r.bearer_auth(token);
+            match body {
+                Some(b) => r.json(&b),
+                None => r,
+            }
         })
         .await
     }

@@ -119,12 +119,40 @@ impl Socket {
         out
     }
 
+    /// Reads until the server closes the socket; its close reason (`None` if the socket
+    /// did not close within `wait`).
+    pub async fn closed_within(&mut self, wait: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(None) => return Some(String::new()),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some(frame.map(|f| f.reason.to_string()).unwrap_or_default())
+                }
+                Ok(Some(Err(_))) => return Some(String::new()),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Sends a raw text frame (for malformed commands).
     pub async fn send_text(&mut self, text: &str) {
         self.stream
             .send(Message::Text(text.to_string().into()))
             .await
             .expect("websocket send");
+    }
+
+    /// Sends websocket-level ping and pong frames, as a hidden tab answering the hub's
+    /// pings does (they keep the socket alive but are no activity of the member).
+    pub async fn send_keepalive(&mut self) {
+        for m in [
+            Message::Ping(Vec::new().into()),
+            Message::Pong(Vec::new().into()),
+        ] {
+            self.stream.send(m).await.expect("websocket send");
+        }
     }
 
     pub async fn send(&mut self, v: Value) {

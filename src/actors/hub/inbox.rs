@@ -1,10 +1,10 @@
-//! Conversations: seeing one, replying, reading, typing; and members' presence.
+//! Conversations: seeing one, replying, reading, typing.
 
 use super::Hub;
 use crate::actors::error::HubError;
-use crate::domain::{EventKind, EventScope, LoggedEvent, PresenceStatus, Reply, Viewer};
+use crate::domain::{EventKind, LoggedEvent, Reply, Viewer};
 use crate::store::conversations::{self, Conversation};
-use crate::store::events::{self, conversation_scope};
+use crate::store::events::conversation_scope;
 use crate::store::messages::{self, Message};
 
 fn conversation_not_found(id: i64) -> impl FnOnce() -> String {
@@ -78,24 +78,6 @@ impl Hub {
             conversation_scope(&conv),
             &data,
         ));
-        Ok(())
-    }
-
-    /// Records a member's presence and tells the supervisors. (Presence bound to live
-    /// sockets, idle detection and the supervisors' board come with the team.)
-    pub async fn set_presence(&self, v: &Viewer, status: PresenceStatus) -> Result<(), HubError> {
-        let data = serde_json::json!({ "user_id": v.user_id, "status": status });
-        self.services
-            .writer
-            .run(data, |tx, data| {
-                Box::pin(events::append(
-                    tx,
-                    EventKind::PresenceUpdated,
-                    EventScope::supervisors(),
-                    data,
-                ))
-            })
-            .await?;
         Ok(())
     }
 }

@@ -4,9 +4,11 @@
 //! store directly, filtered by the same policy.
 
 mod account;
+mod board;
 mod contacts;
 mod handling;
 mod inbox;
+mod presence;
 mod session_settings;
 mod sessions;
 mod team;
@@ -33,16 +35,20 @@ pub struct Hub {
     registry: Arc<SessionRegistry>,
     health: WahaHealth,
     viewing: viewing::Viewing,
+    presence: super::presence::Presence,
 }
 
 impl Hub {
     pub fn new(services: Arc<Services>) -> Arc<Hub> {
         let registry = Arc::new(SessionRegistry::new(services.clone()));
+        let presence = super::presence::Presence::start(services.clone());
+        super::board::BoardWatcher::start(services.clone(), presence.clone());
         Arc::new(Hub {
             services,
             registry,
             health: WahaHealth::default(),
             viewing: viewing::Viewing::default(),
+            presence,
         })
     }
 
@@ -93,14 +99,6 @@ impl Hub {
 }
 
 impl Hub {
-    /// A member's presence.
-    pub async fn presence_of(
-        &self,
-        user_id: i64,
-    ) -> Result<crate::domain::PresenceStatus, HubError> {
-        Ok(crate::store::members::last_presence(self.db(), user_id).await?)
-    }
-
     /// Stored webhooks the hub gave up applying (operators only).
     pub async fn failed_webhooks(
         &self,

@@ -47,10 +47,18 @@ fn member_not_found(id: i64) -> HubError {
     HubError::NotFound(format!("member {id}"))
 }
 
-/// Logs `member.updated` (for supervisors: the board and the team list follow it).
+/// Logs `member.updated` for supervisors (the board and the team list follow it) and for
+/// the member themself (their capacity, sessions, hours).
 async fn log_member(tx: &mut Tx, id: i64) -> Result<Member, StoreError> {
     let m = members::get_in(tx, id).await?;
     events::append(tx, EventKind::MemberUpdated, EventScope::supervisors(), &m).await?;
+    if !m.role.supervises() {
+        let own = EventScope {
+            user_id: Some(id),
+            ..Default::default()
+        };
+        events::append(tx, EventKind::MemberUpdated, own, &m).await?;
+    }
     Ok(m)
 }
 
@@ -87,7 +95,7 @@ impl Hub {
         let mut items = members::list(self.db(), after, limit).await?;
         if with_presence {
             for m in &mut items {
-                m.presence = Some(self.presence_of(m.id).await?);
+                m.presence = Some(self.presence().current(m.id));
             }
         }
         Ok(items)
@@ -105,7 +113,7 @@ impl Hub {
             .await?
             .ok_or_else(|| member_not_found(id))?;
         if with_presence {
-            m.presence = Some(self.presence_of(m.id).await?);
+            m.presence = Some(self.presence().current(m.id));
         }
         Ok(m)
     }
@@ -312,6 +320,7 @@ impl Hub {
             )
             .await?;
         if !active {
+            self.presence().deactivated(id);
             self.bus()
                 .disconnect_user(id, "your account was deactivated");
             self.return_to_queue(id).await;
@@ -322,6 +331,12 @@ impl Hub {
     /// A supervisor sets a member's password; every token of the member stops working.
     pub async fn reset_password(&self, v: &Viewer, id: i64, new: String) -> Result<(), HubError> {
         let current = self.member(v, id, false).await?;
+        if id == v.user_id {
+            // A token alone must not be enough to take over an account.
+            return Err(HubError::Conflict(
+                "members change their own password with POST /api/auth/password, giving the current one".into(),
+            ));
+        }
         v.may_manage_member(current.role)
             .map_err(|d| HubError::denied(d, || format!("member {id}")))?;
         password::check(&new, &current.email).map_err(|e| invalid(format!("password: {e}")))?;

@@ -1,0 +1,431 @@
+//! Members' presence, bound to their live sockets: the rules are `domain::presence`'s;
+//! this actor (the keeper) feeds them, runs their timers (grace period, idle), and logs
+//! every transition with its cause through the writer, so each `presence.updated` has a
+//! seq and the log says why someone was marked offline.
+//!
+//! [`Presence`] is the handle sockets and the hub call. Sockets are counted per member on
+//! each node and sent to the member's keeper as that node's count (`bus::presence`): all
+//! tabs and devices of a member are one presence, on one node or several. In-process this
+//! node keeps everyone.
+//!
+//! At start the keeper first logs `hub_restart` → offline for members the log still shows
+//! present (their sockets died with the previous process), and reads what members chose
+//! (busy, away, offline), which stays until they change it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use dashmap::mapref::entry::Entry;
+use dashmap::{DashMap, DashSet};
+use tracing::{debug, warn};
+
+use super::services::Services;
+use crate::bus::{PresenceSignal, SignalKind};
+use crate::domain::presence::{Input, MemberPresence, PresenceCause};
+use crate::domain::PresenceStatus;
+use crate::store::presence::{self as log, Transition};
+use crate::store::StoreError;
+
+/// After a failed write, when to try logging the transitions again.
+const RETRY: Duration = Duration::from_secs(1);
+/// Transitions held while the database is away; the oldest go first beyond this.
+const MAX_QUEUED: usize = 10_000;
+
+/// A member came back after having had no socket (and no grace period): pushes they may
+/// have missed meanwhile are sent again as whole states.
+#[derive(Message, Clone, Copy, Debug)]
+#[rtype(result = "()")]
+pub struct Arrived(pub i64);
+
+/// Members' presence: cheap to clone, callable from any thread.
+#[derive(Clone)]
+pub struct Presence {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    services: Arc<Services>,
+    node: Arc<str>,
+    /// This node's sockets per member.
+    sockets: DashMap<i64, u32>,
+    /// When activity was last passed on per member: at most every `activity_every`.
+    activity_sent: DashMap<i64, Instant>,
+    activity_every: Duration,
+    /// What `current` answers (absent: offline), kept from the keepers' announcements.
+    statuses: DashMap<i64, PresenceStatus>,
+    /// Members kept here who have a socket or are within their grace period.
+    present: DashSet<i64>,
+    arrivals: OnceLock<Recipient<Arrived>>,
+}
+
+impl Presence {
+    /// Starts this node's keeper (on the current arbiter) and registers it with the bus.
+    pub fn start(services: Arc<Services>) -> Presence {
+        let idle = services.config.presence_idle;
+        let inner = Arc::new(Inner {
+            node: services.config.node_id.as_str().into(),
+            sockets: DashMap::new(),
+            activity_sent: DashMap::new(),
+            // Idle time is measured from the last activity passed on, so it may come this
+            // much early; far below any idle time worth configuring.
+            activity_every: (idle / 10).min(Duration::from_secs(1)),
+            statuses: DashMap::new(),
+            present: DashSet::new(),
+            arrivals: OnceLock::new(),
+            services: services.clone(),
+        });
+        let keeper = Keeper {
+            inner: inner.clone(),
+            members: HashMap::new(),
+            choices: HashMap::new(),
+            queue: Vec::new(),
+            writing: false,
+        }
+        .start();
+        services.bus.presence().register(keeper.recipient());
+        Presence { inner }
+    }
+
+    /// A member's presence now (offline for anyone unknown).
+    pub fn current(&self, user_id: i64) -> PresenceStatus {
+        self.inner
+            .statuses
+            .get(&user_id)
+            .map(|s| *s)
+            .unwrap_or(PresenceStatus::Offline)
+    }
+
+    /// The member was deactivated: offline now (cause `deactivated`), their choice
+    /// forgotten.
+    pub fn deactivated(&self, user_id: i64) {
+        self.signal(user_id, SignalKind::Deactivated);
+    }
+
+    /// The member chose a status (`presence.set`).
+    pub fn set(&self, user_id: i64, status: PresenceStatus) {
+        self.signal(user_id, SignalKind::Set(status));
+    }
+
+    /// Has a socket or is within the grace period (members kept by this node).
+    pub fn is_present(&self, user_id: i64) -> bool {
+        self.inner.present.contains(&user_id)
+    }
+
+    pub fn socket_opened(&self, user_id: i64) {
+        let mut n = self.inner.sockets.entry(user_id).or_insert(0);
+        *n += 1;
+        // Sent while the entry is held, so counts leave in the order they were made.
+        self.signal(user_id, SignalKind::Sockets(*n));
+    }
+
+    pub fn socket_closed(&self, user_id: i64) {
+        if let Entry::Occupied(mut e) = self.inner.sockets.entry(user_id) {
+            let n = e.get().saturating_sub(1);
+            *e.get_mut() = n;
+            self.signal(user_id, SignalKind::Sockets(n));
+            if n == 0 {
+                e.remove();
+                self.inner.activity_sent.remove(&user_id);
+            }
+        }
+    }
+
+    /// The member did something on a socket (any command but `ping`).
+    pub fn activity(&self, user_id: i64) {
+        let now = Instant::now();
+        let pass_on = match self.inner.activity_sent.entry(user_id) {
+            Entry::Occupied(mut e) => {
+                let due = now.duration_since(*e.get()) >= self.inner.activity_every;
+                if due {
+                    e.insert(now);
+                }
+                due
+            }
+            Entry::Vacant(e) => {
+                e.insert(now);
+                true
+            }
+        };
+        if pass_on {
+            self.signal(user_id, SignalKind::Activity);
+        }
+    }
+
+    /// Where to say that a member arrived (the board and counts).
+    pub(crate) fn on_arrival(&self, to: Recipient<Arrived>) {
+        if self.inner.arrivals.set(to).is_err() {
+            warn!("presence arrivals already go elsewhere");
+        }
+    }
+
+    fn signal(&self, user_id: i64, kind: SignalKind) {
+        self.inner
+            .services
+            .bus
+            .presence()
+            .to_keeper(PresenceSignal {
+                user_id,
+                node: self.inner.node.clone(),
+                kind,
+            });
+    }
+}
+
+impl Inner {
+    fn set_status(&self, user_id: i64, status: PresenceStatus) {
+        if status == PresenceStatus::Offline {
+            self.statuses.remove(&user_id);
+        } else {
+            self.statuses.insert(user_id, status);
+        }
+    }
+}
+
+/// One member kept here.
+struct Kept {
+    state: MemberPresence,
+    /// Sockets per node.
+    nodes: HashMap<Arc<str>, u32>,
+    last_activity: Instant,
+    grace: Option<SpawnHandle>,
+    idle: Option<SpawnHandle>,
+}
+
+struct Keeper {
+    inner: Arc<Inner>,
+    members: HashMap<i64, Kept>,
+    /// Choices read at start, for members not yet seen.
+    choices: HashMap<i64, PresenceStatus>,
+    /// Transitions to log, in order; one writer job at a time keeps that order.
+    queue: Vec<Transition>,
+    writing: bool,
+}
+
+impl Actor for Keeper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let services = self.inner.services.clone();
+        let node = self.inner.node.to_string();
+        // `wait`: no signal is handled before the previous process's members are offline.
+        ctx.wait(
+            async move { restart(&services, node).await }
+                .into_actor(self)
+                .map(|res, act, _| match res {
+                    Ok(choices) => act.choices = choices.into_iter().collect(),
+                    Err(e) => {
+                        warn!(error = %e, "presence: could not clear the previous run's members")
+                    }
+                }),
+        );
+    }
+}
+
+/// Members the log shows present are offline now (`hub_restart`); returns what members
+/// chose to keep.
+async fn restart(
+    services: &Services,
+    node: String,
+) -> Result<Vec<(i64, PresenceStatus)>, StoreError> {
+    let choices = log::choices(&services.db).await?;
+    let stale = log::not_offline(&services.db).await?;
+    if !stale.is_empty() {
+        let at = services.now_ms();
+        let transitions: Vec<Transition> = stale
+            .into_iter()
+            .map(|user_id| Transition {
+                user_id,
+                status: PresenceStatus::Offline,
+                cause: PresenceCause::HubRestart,
+                at,
+            })
+            .collect();
+        services
+            .writer
+            .run((node, transitions), |tx, (node, ts)| {
+                Box::pin(log::log(tx, node, ts))
+            })
+            .await?;
+    }
+    Ok(choices)
+}
+
+impl Handler<PresenceSignal> for Keeper {
+    type Result = ();
+
+    fn handle(&mut self, s: PresenceSignal, ctx: &mut Self::Context) {
+        let user_id = s.user_id;
+        let input = match s.kind {
+            SignalKind::Status(status) => {
+                // This node's own transitions are applied when decided.
+                if s.node != self.inner.node {
+                    self.inner.set_status(user_id, status);
+                }
+                return;
+            }
+            SignalKind::Sockets(n) => {
+                let m = self.member(user_id);
+                if m.state.sockets == 0 {
+                    // Opening the app is activity.
+                    m.last_activity = Instant::now();
+                }
+                if n == 0 {
+                    m.nodes.remove(&s.node);
+                } else {
+                    m.nodes.insert(s.node.clone(), n);
+                }
+                Input::Sockets(m.nodes.values().sum())
+            }
+            SignalKind::Activity => {
+                self.member(user_id).last_activity = Instant::now();
+                Input::Activity
+            }
+            SignalKind::Set(status) => {
+                self.member(user_id).last_activity = Instant::now();
+                Input::Set(status)
+            }
+            SignalKind::Deactivated => Input::Deactivated,
+        };
+        self.step(user_id, input, ctx);
+    }
+}
+
+impl Keeper {
+    fn member(&mut self, user_id: i64) -> &mut Kept {
+        let choices = &mut self.choices;
+        self.members.entry(user_id).or_insert_with(|| Kept {
+            state: MemberPresence::new(choices.remove(&user_id)),
+            nodes: HashMap::new(),
+            last_activity: Instant::now(),
+            grace: None,
+            idle: None,
+        })
+    }
+
+    /// Applies an input to a member and carries out what the rules ask.
+    fn step(&mut self, user_id: i64, input: Input, ctx: &mut Context<Self>) {
+        let grace = self.inner.services.config.presence_grace;
+        let m = self.member(user_id);
+        let e = m.state.step(input, !grace.is_zero());
+        if e.cancel_grace || e.start_grace {
+            if let Some(h) = m.grace.take() {
+                ctx.cancel_future(h);
+            }
+        }
+        if e.start_grace {
+            m.grace = Some(ctx.run_later(grace, move |act, ctx| {
+                if let Some(m) = act.members.get_mut(&user_id) {
+                    m.grace = None;
+                }
+                act.step(user_id, Input::GraceExpired, ctx);
+            }));
+        }
+        let present = m.state.present();
+        if present {
+            self.inner.present.insert(user_id);
+        } else {
+            self.inner.present.remove(&user_id);
+        }
+        if let Some((status, cause)) = e.transition {
+            self.transition(user_id, status, cause, ctx);
+        }
+        if e.arrived {
+            if let Some(to) = self.inner.arrivals.get() {
+                to.do_send(Arrived(user_id));
+            }
+        }
+        self.arm_idle(user_id, ctx);
+    }
+
+    fn transition(
+        &mut self,
+        user_id: i64,
+        status: PresenceStatus,
+        cause: PresenceCause,
+        ctx: &mut Context<Self>,
+    ) {
+        let at = self.inner.services.now_ms();
+        debug!(user_id, %status, %cause, "presence");
+        self.inner.set_status(user_id, status);
+        self.inner.services.bus.presence().to_all(PresenceSignal {
+            user_id,
+            node: self.inner.node.clone(),
+            kind: SignalKind::Status(status),
+        });
+        self.queue.push(Transition {
+            user_id,
+            status,
+            cause,
+            at,
+        });
+        self.write(ctx);
+    }
+
+    /// While a member is online by the automatic rules, one timer per member checks for
+    /// idleness when it would be due (activity only moves the time, not the timer).
+    fn arm_idle(&mut self, user_id: i64, ctx: &mut Context<Self>) {
+        let idle = self.inner.services.config.presence_idle;
+        let Some(m) = self.members.get_mut(&user_id) else {
+            return;
+        };
+        if m.idle.is_some() || !m.state.watching_idle() {
+            return;
+        }
+        let wait = idle.saturating_sub(m.last_activity.elapsed());
+        m.idle = Some(ctx.run_later(wait, move |act, ctx| {
+            let Some(m) = act.members.get_mut(&user_id) else {
+                return;
+            };
+            m.idle = None;
+            if m.state.watching_idle() && m.last_activity.elapsed() >= idle {
+                act.step(user_id, Input::Idle, ctx);
+            } else {
+                act.arm_idle(user_id, ctx);
+            }
+        }));
+    }
+
+    /// Logs the queued transitions in one writer job, one job at a time so they commit
+    /// (and get their seqs) in the order they happened.
+    fn write(&mut self, ctx: &mut Context<Self>) {
+        if self.writing || self.queue.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.queue);
+        let again = batch.clone();
+        self.writing = true;
+        let writer = self.inner.services.writer.clone();
+        let node = self.inner.node.to_string();
+        let job = async move {
+            writer
+                .run((node, batch), |tx, (node, ts)| {
+                    Box::pin(log::log(tx, node, ts))
+                })
+                .await
+        };
+        ctx.spawn(job.into_actor(self).map(move |res, act, ctx| {
+            act.writing = false;
+            match res {
+                Ok(()) => act.write(ctx),
+                Err(StoreError::WriterGone) => debug!("presence not logged: the hub is stopping"),
+                Err(e) => {
+                    warn!(error = %e, count = again.len(), "could not log presence; retrying");
+                    let mut queue = again;
+                    queue.append(&mut act.queue);
+                    if queue.len() > MAX_QUEUED {
+                        let dropped = queue.len() - MAX_QUEUED;
+                        warn!(
+                            dropped,
+                            "presence transitions dropped while the database is away"
+                        );
+                        queue.drain(..dropped);
+                    }
+                    act.queue = queue;
+                    ctx.run_later(RETRY, |act, ctx| act.write(ctx));
+                }
+            }
+        }));
+    }
+}

@@ -1,0 +1,107 @@
+//! The presence log: every transition of a member's presence, with its cause and the node
+//! that decided it, each logged with its `presence.updated` event in one transaction.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{events, Db, Result, Tx};
+use crate::domain::presence::PresenceCause;
+use crate::domain::{EventKind, EventScope, PresenceStatus, Role};
+
+/// One transition, as `presence.updated` carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub user_id: i64,
+    pub status: PresenceStatus,
+    pub cause: PresenceCause,
+    /// When it happened (ms since the Unix epoch).
+    pub at: i64,
+}
+
+/// A logged transition, as the history answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PresenceEntry {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub status: PresenceStatus,
+    #[sqlx(try_from = "String")]
+    pub cause: PresenceCause,
+    /// The hub node that decided it.
+    pub node: String,
+    /// When it happened (ms since the Unix epoch).
+    pub at: i64,
+}
+
+/// Logs `transitions` in order, each with `presence.updated` to the supervisors and to
+/// the member (unless a supervisor, who has it already).
+pub async fn log(tx: &mut Tx, node: &str, transitions: &[Transition]) -> Result<()> {
+    for t in transitions {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO presence_log (user_id, status, cause, node, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(t.user_id).bind(t.status.as_str()).bind(t.cause.as_str()).bind(node).bind(t.at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        events::append(tx, EventKind::PresenceUpdated, EventScope::supervisors(), t).await?;
+        let role: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+            "SELECT role FROM users WHERE id = $1").bind(t.user_id).fetch_optional(c).await)?;
+        let supervises = role
+            .and_then(|r| Role::parse(&r))
+            .is_some_and(Role::supervises);
+        if !supervises {
+            events::append(
+                tx,
+                EventKind::PresenceUpdated,
+                EventScope::user(t.user_id),
+                t,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A member's transitions, newest first, before the cursor (an entry's id).
+pub async fn history(
+    db: &Db,
+    user_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PresenceEntry>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, status, cause, node, created_at AS at FROM presence_log
+         WHERE user_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
+        .bind(user_id).bind(before).bind(limit).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+pub async fn member_exists(db: &Db, user_id: i64) -> Result<bool> {
+    let n: i64 = on_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
+        .bind(user_id).fetch_one(p).await)?;
+    Ok(n > 0)
+}
+
+/// Members whose last logged status is not offline (at start: their sockets died with
+/// the process before).
+pub async fn not_offline(db: &Db) -> Result<Vec<i64>> {
+    let ids = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT p.user_id FROM presence_log p
+         JOIN (SELECT user_id, MAX(id) AS id FROM presence_log GROUP BY user_id) last ON last.id = p.id
+         WHERE p.status <> 'offline' ORDER BY p.user_id")
+        .fetch_all(p).await)?;
+    Ok(ids)
+}
+
+/// What active members last chose and keep (busy, away, offline): their last choice,
+/// unless a deactivation came after it.
+pub async fn choices(db: &Db) -> Result<Vec<(i64, PresenceStatus)>> {
+    let rows: Vec<(i64, String)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT p.user_id, p.status FROM presence_log p
+         JOIN (SELECT user_id, MAX(id) AS id FROM presence_log
+               WHERE cause IN ('set_by_member', 'deactivated') GROUP BY user_id) last ON last.id = p.id
+         JOIN users u ON u.id = p.user_id
+         WHERE p.cause = 'set_by_member' AND p.status <> 'online' AND u.active")
+        .fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, s)| PresenceStatus::parse(&s).map(|s| (id, s)))
+        .collect())
+}
