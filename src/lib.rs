@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod redact;
 pub mod store;
 pub mod waha;
 

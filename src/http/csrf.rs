@@ -55,10 +55,7 @@ fn same_origin(origin: &str, host: Option<&str>, public: Option<&str>) -> bool {
     }
 }
 
-fn header<'a>(
-    headers: &'a HeaderMap,
-    name: impl actix_web::http::header::AsHeaderName,
-) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: impl actix_web::http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -129,11 +129,11 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
-            ApiError::UnavailableCode { code, .. } => *code,
+            ApiError::UnavailableCode { code, .. } => code,
             ApiError::Busy { .. } => "busy",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::CrossOrigin(_) => "cross_origin_refused",
-            ApiError::BadGateway { code, .. } => *code,
+            ApiError::BadGateway { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }

@@ -25,9 +25,13 @@ pub async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
     match tokio::time::timeout(Duration::from_secs(2), hub.db().ping()).await {
         Ok(Ok(())) => HttpResponse::Ok()
             .json(serde_json::json!({ "status": "ready", "database": "ok", "waha": waha })),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(
-            serde_json::json!({ "status": "unavailable", "database": e.to_string(), "waha": waha }),
-        ),
+        Ok(Err(e)) => {
+            // The database's own words (hosts, users) go to the log, not to whoever asks.
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            HttpResponse::ServiceUnavailable().json(
+                serde_json::json!({ "status": "unavailable", "database": "unavailable", "waha": waha }),
+            )
+        }
         Err(_) => HttpResponse::ServiceUnavailable().json(
             serde_json::json!({ "status": "unavailable", "database": "timed out", "waha": waha }),
         ),
