@@ -197,13 +197,6 @@ pub async fn set_handling(
     Ok(())
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: ConversationStatus) -> Result<()> {
-    let now = tx.now;
-    on_tx!(tx, c => sqlx::query("UPDATE conversations SET status = $2, updated_at = $3 WHERE id = $1")
-        .bind(id).bind(status.as_str()).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
 pub async fn find(db: &Db, session_id: i64, chat_id: &str) -> Result<Option<Conversation>> {
     let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.session_id = $1 AND c.chat_id = $2"))
         .bind(session_id).bind(chat_id).fetch_optional(p).await)?;
