@@ -10,16 +10,14 @@ use dashmap::DashMap;
 use super::conversation::{Followup, Task};
 use super::error::HubError;
 use super::services::Services;
-use super::session::{
-    ForChat, IngestCmd, ReadCmd, Redeliver, ReplyCmd, ReportStatus, SessionActor,
-};
+use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
 use crate::domain::inbound::Account;
 use crate::domain::{Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
-use crate::store::ingest::{Ingest, Ingested, StoredWebhook};
+use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::sessions::{self, WaSession};
-use crate::store::StoreError;
+use crate::store::{outbound as out, StoreError};
 
 /// Where a session's work goes.
 enum Owner {
@@ -120,22 +118,34 @@ impl SessionRegistry {
         }
     }
 
-    /// An agent's reply in `conv`: stored by its conversation (with its outbox row), then
-    /// sent by the session's queue. `None` when the conversation is gone.
-    pub async fn reply(
+    /// Runs `job` in the actor of the conversation `chat_id` of session `s` (`""`: the
+    /// session's own), in its turn with every other change there, and answers its result;
+    /// `followup` tells the session what to do after (send a new outbox row).
+    async fn run_in<I, O, F>(
         &self,
-        conv: &Conversation,
-        reply: Reply,
-        by: &Viewer,
-    ) -> Result<Option<Message>, HubError> {
-        let cmd = ReplyCmd {
-            chat_id: conv.chat_id.clone(),
-            reply,
-            by: by.clone(),
-        };
-        match self.owner(&Self::of(conv)) {
-            Owner::Local(a) => a.send(cmd).await?,
+        s: &SessionRef,
+        chat_id: String,
+        input: I,
+        job: F,
+        followup: fn(&O) -> Followup,
+    ) -> Result<O, HubError>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(
+                &'a mut crate::store::Tx,
+                &'a I,
+            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = Task::new(input, job, tx, followup);
+        match self.owner(s) {
+            Owner::Local(a) => a.do_send(ForChat { chat_id, task }),
         }
+        Ok(rx.await.map_err(|_| HubError::Stopped)??)
     }
 
     /// Runs `job` in `conv`'s actor, in its turn with every other change of the
@@ -157,29 +167,43 @@ impl SessionRegistry {
             + Sync
             + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = Task::new(input, job, tx, |_| Followup::None);
-        let cmd = ForChat {
-            chat_id: conv.chat_id.clone(),
-            task,
-        };
-        match self.owner(&Self::of(conv)) {
-            Owner::Local(a) => a.do_send(cmd),
-        }
-        Ok(rx.await.map_err(|_| HubError::Stopped)??)
+        let chat = conv.chat_id.clone();
+        self.run_in(&Self::of(conv), chat, input, job, |_| Followup::None)
+            .await
+    }
+
+    /// An agent's reply in `conv`: stored by its conversation (with its outbox row), then
+    /// sent by the session's queue. `None` when the conversation is gone.
+    pub async fn reply(
+        &self,
+        conv: &Conversation,
+        reply: Reply,
+        by: &Viewer,
+    ) -> Result<Option<Message>, HubError> {
+        let input = (reply, by.clone(), conv.session_id);
+        let stored = self
+            .run_in(
+                &Self::of(conv),
+                conv.chat_id.clone(),
+                input,
+                |tx, (r, by, session_id)| Box::pin(out::store_member_reply(tx, r, by, *session_id)),
+                |stored| match stored {
+                    Some((_, Some(outbox_id))) => Followup::Send(*outbox_id),
+                    _ => Followup::None,
+                },
+            )
+            .await?;
+        Ok(stored.map(|(m, _)| m))
     }
 
     pub async fn mark_read(&self, conv: &Conversation) -> Result<Option<Conversation>, HubError> {
-        let cmd = ReadCmd {
-            chat_id: conv.chat_id.clone(),
-            conversation_id: conv.id,
-        };
-        match self.owner(&Self::of(conv)) {
-            Owner::Local(a) => a.send(cmd).await?,
-        }
+        self.in_conversation(conv, conv.id, |tx, id| Box::pin(out::mark_read(tx, *id)))
+            .await
     }
 
-    /// What WAHA answered about a session, recorded by its actor.
+    /// What WAHA answered about a session (`asked_at`: when the hub asked), recorded
+    /// through the session's own conversation actor, in order with `session.status`
+    /// webhooks.
     pub async fn report_status(
         &self,
         s: &SessionRef,
@@ -187,13 +211,16 @@ impl SessionRegistry {
         me: Option<Account>,
         asked_at: i64,
     ) -> Result<(), HubError> {
-        let cmd = ReportStatus {
-            status,
-            me,
-            asked_at,
-        };
-        match self.owner(s) {
-            Owner::Local(a) => a.send(cmd).await?,
-        }
+        let input = (s.clone(), status, me, asked_at);
+        self.run_in(
+            s,
+            String::new(),
+            input,
+            |tx, (s, status, me, at)| {
+                Box::pin(ingest::report_status(tx, s, status, me.as_ref(), *at))
+            },
+            |_| Followup::None,
+        )
+        .await
     }
 }

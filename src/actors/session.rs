@@ -4,7 +4,6 @@
 //! each message once (see `outbound`).
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,17 +12,13 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::conversation::{
-    ConversationActor, Enqueue, Followup, Idle, IngestResult, SessionLink, Stop, Submit, Task, Work,
+    ConversationActor, Enqueue, Idle, IngestResult, SessionLink, Stop, Submit, Task, Work,
 };
-use super::error::HubError;
 use super::outbound;
 use super::services::Services;
-use crate::domain::inbound::Account;
-use crate::domain::{ChatId, Reply, SessionRef, Viewer};
-use crate::store::conversations::Conversation;
-use crate::store::ingest::{self, Ingest, StoredWebhook};
-use crate::store::messages::Message;
-use crate::store::{outbound as out, outbox, StoreError};
+use crate::domain::{ChatId, SessionRef};
+use crate::store::ingest::{Ingest, StoredWebhook};
+use crate::store::{outbox, StoreError};
 
 /// A webhook just received; answered once it is durable.
 #[derive(Message)]
@@ -34,34 +29,6 @@ pub struct IngestCmd(pub Ingest);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Redeliver(pub StoredWebhook, pub i64);
-
-/// An agent's reply, answered with the stored message once its conversation applied it.
-#[derive(Message)]
-#[rtype(result = "Result<Option<Message>, HubError>")]
-pub struct ReplyCmd {
-    pub chat_id: String,
-    pub reply: Reply,
-    /// Who replies (recorded in the audit log with the new message).
-    pub by: Viewer,
-}
-
-/// An agent read the conversation.
-#[derive(Message)]
-#[rtype(result = "Result<Option<Conversation>, HubError>")]
-pub struct ReadCmd {
-    pub chat_id: String,
-    pub conversation_id: i64,
-}
-
-/// What WAHA said about the session (in answer to a call; webhooks come as `IngestCmd`).
-#[derive(Message)]
-#[rtype(result = "Result<(), HubError>")]
-pub struct ReportStatus {
-    pub status: String,
-    pub me: Option<Account>,
-    /// When the hub asked (ms): what WAHA stamped later is newer.
-    pub asked_at: i64,
-}
 
 /// A writer job for one of the session's conversations (the send pipeline's steps).
 #[derive(Message)]
@@ -140,35 +107,6 @@ impl SessionActor {
         let entry = self.conversation(chat_id, ctx);
         entry.submitted += 1;
         entry.addr.do_send(Submit(work));
-    }
-
-    /// Runs `job` in the chat's conversation, in its turn, and answers with its result.
-    fn ask<I, O, F>(
-        &mut self,
-        chat_id: &str,
-        input: I,
-        job: F,
-        followup: fn(&O) -> Followup,
-        ctx: &mut Context<Self>,
-    ) -> impl Future<Output = Result<O, HubError>> + 'static
-    where
-        I: Send + Sync + 'static,
-        O: Send + 'static,
-        F: for<'a> Fn(
-                &'a mut crate::store::Tx,
-                &'a I,
-            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        self.submit(
-            chat_id,
-            Work::Task(Task::new(input, job, tx, followup)),
-            ctx,
-        );
-        async move { Ok(rx.await.map_err(|_| HubError::Stopped)??) }
     }
 
     fn pump_outbound(&mut self, ctx: &mut Context<Self>) {
@@ -264,66 +202,6 @@ impl Handler<Redeliver> for SessionActor {
     fn handle(&mut self, Redeliver(w, attempts): Redeliver, ctx: &mut Self::Context) {
         let key = chat_key(w.inbound.chat.as_ref());
         self.submit(&key, Work::Stored(w, attempts), ctx);
-    }
-}
-
-fn enqueue_new(stored: &Option<(Message, Option<i64>)>) -> Followup {
-    match stored {
-        Some((_, Some(outbox_id))) => Followup::Send(*outbox_id),
-        _ => Followup::None,
-    }
-}
-
-impl Handler<ReplyCmd> for SessionActor {
-    type Result = ResponseFuture<Result<Option<Message>, HubError>>;
-
-    fn handle(&mut self, cmd: ReplyCmd, ctx: &mut Self::Context) -> Self::Result {
-        let stored = self.ask(
-            &cmd.chat_id,
-            (cmd.reply, cmd.by, self.session.id),
-            |tx, (r, by, session_id)| Box::pin(out::store_member_reply(tx, r, by, *session_id)),
-            enqueue_new,
-            ctx,
-        );
-        Box::pin(async move { Ok(stored.await?.map(|(m, _)| m)) })
-    }
-}
-
-impl Handler<ReadCmd> for SessionActor {
-    type Result = ResponseFuture<Result<Option<Conversation>, HubError>>;
-
-    fn handle(&mut self, cmd: ReadCmd, ctx: &mut Self::Context) -> Self::Result {
-        Box::pin(self.ask(
-            &cmd.chat_id,
-            cmd.conversation_id,
-            |tx, id| Box::pin(out::mark_read(tx, *id)),
-            |_| Followup::None,
-            ctx,
-        ))
-    }
-}
-
-impl Handler<ReportStatus> for SessionActor {
-    type Result = ResponseFuture<Result<(), HubError>>;
-
-    fn handle(&mut self, r: ReportStatus, ctx: &mut Self::Context) -> Self::Result {
-        // Through the session's own conversation actor, in order with `session.status`
-        // webhooks.
-        Box::pin(self.ask(
-            "",
-            (self.session.clone(), r),
-            |tx, (s, r)| {
-                Box::pin(ingest::report_status(
-                    tx,
-                    s,
-                    &r.status,
-                    r.me.as_ref(),
-                    r.asked_at,
-                ))
-            },
-            |_| Followup::None,
-            ctx,
-        ))
     }
 }
 
