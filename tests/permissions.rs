@@ -506,8 +506,8 @@ async fn every_event_reaches_whom_it_should_live_and_on_replay(b: Backend) {
                 } else {
                     "spare"
                 };
-                let policy = if n % 2 == 0 { "assignee" } else { "anyone" };
-                for p in ["anyone", "assignee", policy] {
+                // From whatever it is to `assignee` and back: at least one change each way.
+                for p in ["assignee", "anyone"] {
                     let (code, _) =
                         fx.s.request(
                             reqwest::Method::PATCH,
