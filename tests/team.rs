@@ -219,6 +219,39 @@ async fn members_are_made_edited_and_refused_clearly(b: Backend) {
         401,
     );
     login(&s.http, &s.hub.url, "al@example.com", "a-new-secret-42").await;
+
+    // Every change is in the audit log, with who made it and the settings before and
+    // after; no password anywhere.
+    let (code, log) = s
+        .get(&format!(
+            "/api/audit-log?target_type=member&target_id={ann}"
+        ))
+        .await;
+    assert_eq!(code, 200, "{log}");
+    let entries = log["items"].as_array().expect("items");
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["member.update", "member.update", "member.create"],
+        "{log}"
+    );
+    let by_mia = &entries[0];
+    assert_eq!(by_mia["actor_id"], manager.id);
+    assert_eq!(by_mia["before"]["sessions"], json!(["default", "second"]));
+    assert_eq!(by_mia["after"]["sessions"], json!(["second"]));
+    let (_, resets) = s.get("/api/audit-log?action=member.reset_password").await;
+    assert_eq!(
+        resets["items"][0]["target_id"],
+        agent.id.to_string(),
+        "{resets}"
+    );
+    assert!(
+        !log.to_string().contains(MEMBER_PASSWORD)
+            && !resets.to_string().contains("a-new-secret-42")
+    );
 }
 both!(members_are_made_edited_and_refused_clearly);
 
@@ -573,6 +606,56 @@ async fn assignment_moves_who_sees_a_conversation(b: Backend) {
         .await;
     let e = w2.expect("error", |_| true).await;
     assert_eq!(e["data"]["code"], "not_found", "{e}");
+
+    // Each change of hands is audited with its reason and note; a refused one leaves none.
+    let (code, log) = s
+        .get(&format!(
+            "/api/audit-log?action=conversation.&target_id={conv}"
+        ))
+        .await;
+    assert_eq!(code, 200, "{log}");
+    let items = log["items"].as_array().expect("items");
+    let handed_on = items
+        .iter()
+        .find(|e| {
+            e["action"] == "conversation.assign"
+                && e["actor_id"] == a1.id
+                && e["after"]["assignee_id"] == a2.id
+        })
+        .unwrap_or_else(|| panic!("a1 handing on to a2: {log}"));
+    assert_eq!(handed_on["after"]["reason"], "handed on");
+    assert_eq!(handed_on["before"]["assignee_id"], a1.id);
+    assert!(
+        items
+            .iter()
+            .any(|e| e["action"] == "conversation.resolve" && e["via"] == "websocket"),
+        "{log}"
+    );
+    assert!(
+        items.iter().any(|e| e["action"] == "conversation.note"),
+        "{log}"
+    );
+    assert!(
+        handed_on["after"]["note_id"].is_i64(),
+        "the transfer's note is kept with it: {handed_on}"
+    );
+    // The refused hand-on to a full colleague left no entry.
+    let (_, other) = s
+        .get(&format!(
+            "/api/audit-log?action=conversation.assign&target_id={marker_conv}"
+        ))
+        .await;
+    let actors: Vec<i64> = other["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["actor_id"].as_i64())
+        .collect();
+    assert_eq!(
+        actors.iter().filter(|a| **a == a1.id).count(),
+        1,
+        "only a1 taking it: {other}"
+    );
 }
 both!(assignment_moves_who_sees_a_conversation);
 
