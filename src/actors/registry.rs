@@ -14,6 +14,7 @@ use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
 use crate::domain::inbound::Account;
 use crate::domain::{Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
+use crate::store::handling::{self, Outcome};
 use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::sessions::{self, WaSession};
@@ -172,28 +173,27 @@ impl SessionRegistry {
             .await
     }
 
-    /// An agent's reply in `conv`: stored by its conversation (with its outbox row), then
-    /// sent by the session's queue. `None` when the conversation is gone.
+    /// A member's reply in `conv`: checked and stored by its conversation (with its outbox
+    /// row), then sent by the session's queue. `Ok(None)` when the conversation is gone.
     pub async fn reply(
         &self,
         conv: &Conversation,
         reply: Reply,
         by: &Viewer,
-    ) -> Result<Option<Message>, HubError> {
-        let input = (reply, by.clone(), conv.session_id);
+    ) -> Result<Outcome<Option<Message>>, HubError> {
         let stored = self
             .run_in(
                 &Self::of(conv),
                 conv.chat_id.clone(),
-                input,
-                |tx, (r, by, session_id)| Box::pin(out::store_member_reply(tx, r, by, *session_id)),
+                (reply, by.clone()),
+                |tx, input| Box::pin(handling::reply(tx, input)),
                 |stored| match stored {
-                    Some((_, Some(outbox_id))) => Followup::Send(*outbox_id),
+                    Ok(Some((_, Some(outbox_id)))) => Followup::Send(*outbox_id),
                     _ => Followup::None,
                 },
             )
             .await?;
-        Ok(stored.map(|(m, _)| m))
+        Ok(stored.map(|s| s.map(|(m, _)| m)))
     }
 
     pub async fn mark_read(&self, conv: &Conversation) -> Result<Option<Conversation>, HubError> {

@@ -8,10 +8,11 @@ use serde_json::json;
 
 use super::conversations::{self, Conversation};
 use super::members::{self, MemberFacts};
+use super::messages::Message;
 use super::notes::{self, Note};
-use super::{audit, events, Result, StoreError, Tx};
+use super::{audit, events, outbound, sessions, Result, StoreError, Tx};
 use crate::domain::audit::AuditEntry;
-use crate::domain::{ConversationStatus, Denied, EventKind, EventScope, Viewer};
+use crate::domain::{ConversationStatus, Denied, EventKind, EventScope, Reply, Viewer};
 
 /// Why a change was refused (nothing was written).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +229,26 @@ pub async fn set_resolved(
     )
     .await?;
     Ok(Ok(events::log_conversation(tx, conv.id).await?))
+}
+
+/// A member's reply, refused unless `by` may reply in the conversation as it is now
+/// (the session's `reply_policy` against its assignee at this moment); see
+/// `outbound::store_member_reply`.
+pub async fn reply(
+    tx: &mut Tx,
+    (r, by): &(Reply, Viewer),
+) -> Result<Outcome<Option<(Message, Option<i64>)>>> {
+    let conv = match visible(tx, by, r.conversation_id).await? {
+        Ok(c) => c,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let policy = sessions::reply_policy_in(tx, conv.session_id).await?;
+    if let Err(d) = by.may_reply(conv.facts(), policy) {
+        return Ok(Err(d.into()));
+    }
+    Ok(Ok(
+        outbound::store_member_reply(tx, r, by, conv.session_id).await?
+    ))
 }
 
 /// A private note by `by`.

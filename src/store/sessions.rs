@@ -124,8 +124,9 @@ pub async fn set_reply_policy(tx: &mut Tx, id: i64, policy: ReplyPolicy) -> Resu
     Ok(())
 }
 
-pub async fn reply_policy(db: &Db, id: i64) -> Result<ReplyPolicy> {
-    let p: String = on_pool!(db, p => sqlx::query_scalar("SELECT reply_policy FROM wa_sessions WHERE id = $1")
-        .bind(id).fetch_one(p).await)?;
+/// Who may reply in the session's conversations, read in the transaction that replies.
+pub async fn reply_policy_in(tx: &mut Tx, id: i64) -> Result<ReplyPolicy> {
+    let p: String = on_tx!(tx, c => sqlx::query_scalar("SELECT reply_policy FROM wa_sessions WHERE id = $1")
+        .bind(id).fetch_one(c).await)?;
     Ok(ReplyPolicy::parse(&p).unwrap_or(ReplyPolicy::Anyone))
 }

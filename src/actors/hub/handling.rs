@@ -9,7 +9,7 @@ use crate::store::conversations::Conversation;
 use crate::store::handling::{self, Assign, Handled, Outcome, Refused};
 use crate::store::notes::{self, Note};
 
-fn refused(r: Refused, id: i64) -> HubError {
+pub(super) fn refused(r: Refused, id: i64) -> HubError {
     match r {
         Refused::Denied(d) => HubError::denied(d, || format!("conversation {id}")),
         Refused::Invalid(m) => HubError::Unprocessable(m),

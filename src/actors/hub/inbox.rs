@@ -46,16 +46,15 @@ impl Hub {
         crate::domain::protocol::validate_text(&reply.text).map_err(HubError::Invalid)?;
         let id = reply.conversation_id;
         let conv = self.conversation(v, id).await?;
-        let policy = crate::store::sessions::reply_policy(self.db(), conv.session_id).await?;
-        v.may_reply(conv.facts(), policy)
-            .map_err(|d| HubError::denied(d, conversation_not_found(id)))?;
         let reply = Reply {
             author_id: v.user_id,
             ..reply
         };
+        // The reply rule is checked in the conversation's turn, against its assignee then.
         self.registry
             .reply(&conv, reply, v)
             .await?
+            .map_err(|r| super::handling::refused(r, id))?
             .ok_or_else(|| HubError::NotFound(conversation_not_found(id)()))
     }
 
