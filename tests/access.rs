@@ -14,32 +14,9 @@ use serde_json::{json, Value};
 /// token and id.
 async fn member(s: &Setup, email: &str, role: &str) -> (String, i64) {
     let m = s.member(email, role, &["default"]).await;
-    let me = as_user(s, &m.token, "GET", "/api/auth/me", None).await;
+    let me = s.as_user(&m.token, "GET", "/api/auth/me", None).await;
     assert_eq!(me.1["role"], role, "{me:?}");
     (m.token, m.id)
-}
-
-async fn as_user(
-    s: &Setup,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("{}{}", s.hub.url, path);
-    let req = match method {
-        "GET" => s.http.get(url),
-        "POST" => s.http.post(url),
-        "PATCH" => s.http.patch(url),
-        "DELETE" => s.http.delete(url),
-        m => panic!("method {m}"),
-    };
-    let req = req.bearer_auth(token);
-    let req = match body {
-        Some(b) => req.json(&b),
-        None => req,
-    };
-    common::status_json(req.send().await.expect("request")).await
 }
 
 async fn customer_writes(s: &Setup, chat: &str, id: &str, text: &str) {
@@ -75,7 +52,7 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
     let hidden_msg = s.messages(hidden).await[0]["id"].as_i64().expect("id");
 
     // Lists leave out what the agent may not see; the admin sees both.
-    let (code, list) = as_user(&s, &agent, "GET", "/api/conversations", None).await;
+    let (code, list) = s.as_user(&agent, "GET", "/api/conversations", None).await;
     assert_eq!(code, 200, "{list}");
     let ids: Vec<i64> = list["items"]
         .as_array()
@@ -99,19 +76,19 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
         ("GET", format!("/api/messages/{hidden_msg}"), None),
     ];
     for (method, path, body) in denied {
-        let (code, r) = as_user(&s, &agent, method, &path, body).await;
+        let (code, r) = s.as_user(&agent, method, &path, body).await;
         assert_eq!(code, 404, "{method} {path}: {r}");
         assert_eq!(r["error"]["code"], "not_found", "{r}");
     }
     // …while the unassigned one is the agent's to work.
-    let (code, r) = as_user(
-        &s,
-        &agent,
-        "POST",
-        &format!("/api/conversations/{visible}/messages"),
-        Some(json!({"text": "hello from the agent"})),
-    )
-    .await;
+    let (code, r) = s
+        .as_user(
+            &agent,
+            "POST",
+            &format!("/api/conversations/{visible}/messages"),
+            Some(json!({"text": "hello from the agent"})),
+        )
+        .await;
     assert_eq!(code, 201, "{r}");
     assert_eq!(r["author_id"], agent_id);
 
@@ -129,18 +106,18 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
     ];
     for (who, method, path, body) in forbidden {
         let token = if who == "agent" { &agent } else { &marketer };
-        let (code, r) = as_user(&s, token, method, path, body).await;
+        let (code, r) = s.as_user(token, method, path, body).await;
         assert_eq!(code, 403, "{who} {method} {path}: {r}");
         assert_eq!(r["error"]["code"], "forbidden", "{r}");
     }
-    let (code, r) = as_user(
-        &s,
-        &marketer,
-        "GET",
-        &format!("/api/conversations/{visible}"),
-        None,
-    )
-    .await;
+    let (code, r) = s
+        .as_user(
+            &marketer,
+            "GET",
+            &format!("/api/conversations/{visible}"),
+            None,
+        )
+        .await;
     assert_eq!(code, 403, "marketing has no inbox: {r}");
     let (code, contact) = s
         .post(
@@ -149,26 +126,26 @@ async fn the_policy_refuses_what_a_role_may_not_see_or_do(b: Backend) {
         )
         .await;
     assert_eq!(code, 201, "{contact}");
-    let (code, r) = as_user(
-        &s,
-        &agent,
-        "DELETE",
-        &format!("/api/contacts/{}", contact["id"]),
-        None,
-    )
-    .await;
+    let (code, r) = s
+        .as_user(
+            &agent,
+            "DELETE",
+            &format!("/api/contacts/{}", contact["id"]),
+            None,
+        )
+        .await;
     assert_eq!(
         code, 403,
         "agents read contacts but do not delete them: {r}"
     );
-    let (code, _) = as_user(
-        &s,
-        &agent,
-        "GET",
-        &format!("/api/contacts/{}", contact["id"]),
-        None,
-    )
-    .await;
+    let (code, _) = s
+        .as_user(
+            &agent,
+            "GET",
+            &format!("/api/contacts/{}", contact["id"]),
+            None,
+        )
+        .await;
     assert_eq!(code, 200);
 
     // The websocket: commands go through the same policy, and live pushes leave out the

@@ -12,29 +12,6 @@ use serde_json::{json, Value};
 
 const MEMBER_PASSWORD: &str = "member-password-1";
 
-async fn as_user(
-    s: &Setup,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let url = format!("{}{}", s.hub.url, path);
-    let req = match method {
-        "GET" => s.http.get(url),
-        "POST" => s.http.post(url),
-        "PATCH" => s.http.patch(url),
-        "DELETE" => s.http.delete(url),
-        m => panic!("method {m}"),
-    };
-    let req = req.bearer_auth(token);
-    let req = match body {
-        Some(b) => req.json(&b),
-        None => req,
-    };
-    common::status_json(req.send().await.expect("request")).await
-}
-
 /// Every entry `token` may read that matches `query` (`&name=value…`), all pages, newest
 /// first.
 async fn entries(s: &Setup, token: &str, query: &str) -> Vec<Value> {
@@ -45,7 +22,7 @@ async fn entries(s: &Setup, token: &str, query: &str) -> Vec<Value> {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let (code, page) = as_user(s, token, "GET", &path, None).await;
+        let (code, page) = s.as_user(token, "GET", &path, None).await;
         assert_eq!(code, 200, "GET {path}: {page}");
         out.extend(page["items"].as_array().cloned().expect("items"));
         match page["next_cursor"].as_str() {
@@ -82,7 +59,7 @@ fn count(all: &[Value], action: &str, pred: impl Fn(&Value) -> bool) -> usize {
 }
 
 async fn me(s: &Setup, token: &str) -> i64 {
-    let (code, me) = as_user(s, token, "GET", "/api/auth/me", None).await;
+    let (code, me) = s.as_user(token, "GET", "/api/auth/me", None).await;
     assert_eq!(code, 200, "{me}");
     me["id"].as_i64().expect("id")
 }
@@ -209,10 +186,10 @@ async fn every_change_is_recorded_with_who_how_and_what(b: Backend) {
         json!({"name": "Anne", "email": "ann@example.com"}),
         json!({"name": "Anne"}),
     ] {
-        let (code, r) = as_user(&s, &s.token, "PATCH", &path, Some(body)).await;
+        let (code, r) = s.as_user(&s.token, "PATCH", &path, Some(body)).await;
         assert_eq!(code, 200, "{r}");
     }
-    let (code, r) = as_user(&s, &s.token, "DELETE", &path, None).await;
+    let (code, r) = s.as_user(&s.token, "DELETE", &path, None).await;
     assert_eq!(code, 204, "{r}");
 
     // Replies over HTTP (sent twice with one client id: one message, one entry) and over
@@ -254,7 +231,7 @@ async fn every_change_is_recorded_with_who_how_and_what(b: Backend) {
 
     // A second login, then its logout.
     let second = login(&s.http, &s.hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let (code, r) = as_user(&s, &second, "POST", "/api/auth/logout", None).await;
+    let (code, r) = s.as_user(&second, "POST", "/api/auth/logout", None).await;
     assert_eq!(code, 204, "{r}");
 
     let all = entries(&s, &s.token, "").await;
@@ -374,14 +351,14 @@ async fn filters_paging_and_csv(b: Backend) {
         assert_eq!(code, 201, "{c}");
         contacts.push(c["id"].as_i64().expect("id"));
     }
-    let (code, r) = as_user(
-        &s,
-        &s.token,
-        "PATCH",
-        &format!("/api/contacts/{}", contacts[0]),
-        Some(json!({"notes": "VIP"})),
-    )
-    .await;
+    let (code, r) = s
+        .as_user(
+            &s.token,
+            "PATCH",
+            &format!("/api/contacts/{}", contacts[0]),
+            Some(json!({"notes": "VIP"})),
+        )
+        .await;
     assert_eq!(code, 200, "{r}");
     let tricky = "=HYPERLINK(\"http://x\"),\"quoted\"\nsecond line";
     failed_login(&s, tricky, "whatever-it-was").await;
@@ -576,7 +553,7 @@ async fn admins_and_managers_read_it_within_their_sessions(b: Backend) {
         ("marketing", &marketing),
     ] {
         for path in ["/api/audit-log", "/api/audit-log?format=csv"] {
-            let (code, body) = as_user(&s, token, "GET", path, None).await;
+            let (code, body) = s.as_user(token, "GET", path, None).await;
             assert_eq!(code, 403, "{who} {path}: {body}");
             assert_eq!(body["error"]["code"], "forbidden", "{body}");
         }
@@ -585,14 +562,9 @@ async fn admins_and_managers_read_it_within_their_sessions(b: Backend) {
     assert_eq!(code, 401, "{body}");
 
     // A refused change leaves no entry.
-    let (code, _) = as_user(
-        &s,
-        &agent,
-        "DELETE",
-        &format!("/api/contacts/{}", ids[0]),
-        None,
-    )
-    .await;
+    let (code, _) = s
+        .as_user(&agent, "DELETE", &format!("/api/contacts/{}", ids[0]), None)
+        .await;
     assert_eq!(code, 403);
 
     // The admin reads everything.
@@ -626,7 +598,9 @@ async fn admins_and_managers_read_it_within_their_sessions(b: Backend) {
             .filter(|e| e["session_id"].is_null() || e["session_id"] == default)
             .count()
     );
-    let (code, page) = as_user(&s, &manager, "GET", "/api/audit-log?session=other", None).await;
+    let (code, page) = s
+        .as_user(&manager, "GET", "/api/audit-log?session=other", None)
+        .await;
     assert_eq!(code, 200, "{page}");
     assert_eq!(page["items"], json!([]), "another session matches nothing");
     let (code, _, _, text) = raw(&s, &manager, "/api/audit-log?format=csv").await;

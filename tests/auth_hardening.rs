@@ -242,22 +242,15 @@ both!(tokens_expire_are_revoked_refused_when_inactive_and_purged);
 /// The store functions the team code calls (`revoke_all`, `purge_expired`), on each
 /// backend.
 async fn the_token_store_revokes_all_but_one_and_purges(b: Backend) {
-    use tickhub::store::{tokens, users};
+    use tickhub::store::tokens;
     let db = TestDb::new(b).await;
     let vars = std::collections::BTreeMap::from([("DATABASE_URL".to_string(), db.url.clone())]);
     let config =
         tickhub::config::Config::load(&tickhub::config::Source::from_map(&vars)).expect("config");
     let store = tickhub::app::connect_db(&config).await.expect("database");
-    let u = users::create(
-        &store,
-        "t@test.tickhub",
-        "T",
-        tickhub::domain::Role::Agent,
-        "x",
-        0,
-    )
-    .await
-    .expect("user");
+    let u = tickhub::demo::create_admin(&store, "t@test.tickhub", "T", "a-long-pass-42")
+        .await
+        .expect("user");
     let far = i64::MAX / 2;
     tokens::store(&store, "old", u.id, 0, 100).await.unwrap();
     tokens::store(&store, "mine", u.id, 0, far).await.unwrap();

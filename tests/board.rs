@@ -7,27 +7,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{login, Backend, Options, Setup, Socket};
+use common::{Backend, Options, Setup, Socket};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "member-pass-123";
-
 async fn member(s: &Setup, email: &str, role: &str, sessions: &[&str]) -> (String, i64) {
-    let (code, m) = s
-        .post(
-            "/api/team-members",
-            json!({"email": email, "name": email, "role": role, "password": PASSWORD,
-                "sessions": sessions, "capacity": 5}),
-        )
+    let m = s
+        .member_with(email, role, json!({ "sessions": sessions, "capacity": 5 }))
         .await;
-    assert_eq!(code, 201, "create {email}: {m}");
-    let token = login(&s.http, &s.hub.url, email, PASSWORD).await;
-    (token, m["id"].as_i64().expect("id"))
-}
-
-async fn get_as(s: &Setup, token: &str, path: &str) -> (u16, Value) {
-    s.request(reqwest::Method::GET, path, |r| r.bearer_auth(token))
-        .await
+    (m.token, m.id)
 }
 
 async fn connect(s: &Setup, token: &str) -> Socket {
@@ -101,7 +88,7 @@ async fn the_board_answers_and_pushes(b: Backend) {
         "{a}"
     );
     assert_eq!(all["waiting_conversations"], 0);
-    let (code, mine) = get_as(&s, &manager, "/api/dashboard").await;
+    let (code, mine) = s.as_user(&manager, "GET", "/api/dashboard", None).await;
     assert_eq!(code, 200, "{mine}");
     assert_eq!(
         ids(&mine["members"], "user_id"),
@@ -111,7 +98,7 @@ async fn the_board_answers_and_pushes(b: Backend) {
     assert_eq!(mine["sessions"].as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(mine["sessions"][0]["session"], "default");
     for (who, token) in [("agent", &agent), ("marketing", &marketer)] {
-        let (code, r) = get_as(&s, token, "/api/dashboard").await;
+        let (code, r) = s.as_user(token, "GET", "/api/dashboard", None).await;
         assert_eq!(code, 403, "{who}: {r}");
         assert_eq!(r["error"]["code"], "forbidden");
     }
@@ -194,7 +181,7 @@ async fn the_board_answers_and_pushes(b: Backend) {
     );
 
     // The board as read now agrees with what was pushed.
-    let (_, now) = get_as(&s, &manager, "/api/dashboard").await;
+    let (_, now) = s.as_user(&manager, "GET", "/api/dashboard", None).await;
     assert_eq!(now["waiting_conversations"], 1, "{now}");
     assert_eq!(
         row(&now["members"], "user_id", agent_id).unwrap()["open"],
@@ -243,7 +230,9 @@ async fn counts_are_pushed_when_they_change(b: Backend) {
     assert_eq!(code, 200, "{r}");
     let f = ws.expect("counts.updated", |d| d["mine"] == 1).await;
     assert_eq!(f["data"]["unassigned"], 0, "{f}");
-    let (code, read) = get_as(&s, &agent, "/api/conversations/counts").await;
+    let (code, read) = s
+        .as_user(&agent, "GET", "/api/conversations/counts", None)
+        .await;
     assert_eq!(code, 200, "{read}");
     assert_eq!(read, f["data"], "what is read is what was pushed");
 
@@ -268,7 +257,9 @@ async fn counts_are_pushed_when_they_change(b: Backend) {
     let (_, all) = s.get("/api/conversations/counts").await;
     assert_eq!(total(&all["by_status"]), 2, "{all}");
     assert_eq!(all["unassigned"], 1, "{all}");
-    let (code, r) = get_as(&s, &marketer, "/api/conversations/counts").await;
+    let (code, r) = s
+        .as_user(&marketer, "GET", "/api/conversations/counts", None)
+        .await;
     assert_eq!(code, 403, "{r}");
 }
 both!(counts_are_pushed_when_they_change);

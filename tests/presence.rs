@@ -8,10 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{login, Backend, Options, Setup, Socket};
+use common::{Backend, Options, Setup, Socket};
 use serde_json::{json, Value};
-
-const PASSWORD: &str = "member-pass-123";
 
 fn env(grace: u64, idle: u64) -> Options {
     Options {
@@ -25,20 +23,10 @@ fn env(grace: u64, idle: u64) -> Options {
 
 /// A team member made through the team API, logged in: (token, id).
 async fn member(s: &Setup, email: &str, role: &str, sessions: &[&str]) -> (String, i64) {
-    let (code, m) = s
-        .post(
-            "/api/team-members",
-            json!({"email": email, "name": email, "role": role, "password": PASSWORD, "sessions": sessions}),
-        )
+    let m = s
+        .member_with(email, role, json!({ "sessions": sessions }))
         .await;
-    assert_eq!(code, 201, "create {email}: {m}");
-    let token = login(&s.http, &s.hub.url, email, PASSWORD).await;
-    (token, m["id"].as_i64().expect("id"))
-}
-
-async fn get_as(s: &Setup, token: &str, path: &str) -> (u16, Value) {
-    s.request(reqwest::Method::GET, path, |r| r.bearer_auth(token))
-        .await
+    (m.token, m.id)
 }
 
 async fn connect(s: &Setup, token: &str) -> Socket {
@@ -179,9 +167,9 @@ async fn sockets_tabs_grace_and_who_hears(b: Backend) {
     assert_eq!(rest["next_cursor"], Value::Null);
 
     // Who may read it: supervisors and the member; a colleague is refused.
-    assert_eq!(get_as(&s, &manager, &path).await.0, 200);
-    assert_eq!(get_as(&s, &agent1, &path).await.0, 200);
-    let (code, r) = get_as(&s, &agent2, &path).await;
+    assert_eq!(s.as_user(&manager, "GET", &path, None).await.0, 200);
+    assert_eq!(s.as_user(&agent1, "GET", &path, None).await.0, 200);
+    let (code, r) = s.as_user(&agent2, "GET", &path, None).await;
     assert_eq!(code, 403, "{r}");
     assert_eq!(r["error"]["code"], "forbidden");
     assert_eq!(s.get("/api/team-members/999999/presence").await.0, 404);

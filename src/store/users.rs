@@ -35,33 +35,6 @@ impl UserRow {
     }
 }
 
-pub async fn create(
-    db: &Db,
-    email: &str,
-    name: &str,
-    role: Role,
-    password_hash: &str,
-    now: i64,
-) -> Result<User> {
-    let email = email.trim().to_lowercase();
-    let id: Option<i64> = on_write_pool!(db, p => sqlx::query_scalar(
-        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING RETURNING id")
-        .bind(&email).bind(name).bind(role.as_str()).bind(password_hash).bind(now)
-        .fetch_optional(p).await)?;
-    match id {
-        Some(id) => Ok(User {
-            id,
-            email,
-            name: name.to_string(),
-            role,
-        }),
-        None => Err(StoreError::Conflict(format!(
-            "a user with email {email} exists"
-        ))),
-    }
-}
-
 /// The user and their password hash, for login (a deactivated member has none).
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<(User, String)>> {
     let row: Option<UserRow> = on_pool!(db, p => sqlx::query_as(
@@ -119,7 +92,7 @@ pub async fn set_password(db: &Db, email: &str, password_hash: &str) -> Result<(
 
 // ---- in a writer transaction, beside the change's audit entry
 
-/// `create` in a writer transaction (`create-admin` records itself in the same one).
+/// A new user, in a writer transaction (`create-admin` records itself in the same one).
 pub async fn create_in(
     tx: &mut Tx,
     email: &str,

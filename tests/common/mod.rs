@@ -154,13 +154,18 @@ impl Setup {
 
     /// A new team member made through the API by the admin, logged in.
     pub async fn member(&self, email: &str, role: &str, sessions: &[&str]) -> Member {
-        let (code, m) = self
-            .post(
-                "/api/team-members",
-                json!({"email": email, "name": email.split('@').next().unwrap_or(email),
-                    "role": role, "password": MEMBER_PASSWORD, "sessions": sessions}),
-            )
-            .await;
+        self.member_with(email, role, json!({ "sessions": sessions }))
+            .await
+    }
+
+    /// `member` with more of the member's fields (`sessions`, `capacity`, …) in `fields`.
+    pub async fn member_with(&self, email: &str, role: &str, fields: Value) -> Member {
+        let mut body = json!({"email": email, "name": email.split('@').next().unwrap_or(email),
+            "role": role, "password": MEMBER_PASSWORD});
+        if let (Some(b), Some(extra)) = (body.as_object_mut(), fields.as_object()) {
+            b.extend(extra.clone());
+        }
+        let (code, m) = self.post("/api/team-members", body).await;
         assert_eq!(code, 201, "create member {email}: {m}");
         let token = login(&self.http, &self.hub.url, email, MEMBER_PASSWORD).await;
         Member {
