@@ -1,10 +1,11 @@
 //! Plain types and rules of the inbox, with no I/O: what a message status may become,
 //! what a chat id means, what a WhatsApp event means to the inbox, who may see and do
-//! what, and the websocket protocol's frames and commands.
+//! what, the websocket protocol's frames and commands, and the bot engine.
 
 pub mod access;
 pub mod audit;
 pub mod board;
+pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod event;

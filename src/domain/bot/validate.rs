@@ -1,0 +1,165 @@
+//! Validation of bots and triggers when they are saved. Every error starts with the path of
+//! the field that is wrong (`pattern: required for contains`, `keywords[2]: empty`,
+//! `business_hours.holidays[1]: not a date YYYY-MM-DD`), so the API can answer 422 with it.
+
+use super::matcher::check_regex;
+use super::normalize::{fold, Folding};
+use super::template::Template;
+use super::{BotDef, MatchKind, TriggerAction, TriggerDef};
+
+/// The longest pattern or keyword, in characters.
+pub const MAX_PATTERN_CHARS: usize = 1_000;
+/// The most keywords one `any_keyword` trigger (or a bot's handoff list) may hold.
+pub const MAX_KEYWORDS: usize = 200;
+/// The longest template, in characters.
+pub const MAX_TEMPLATE_CHARS: usize = 4_096;
+
+fn check_literal(field: &str, text: &str, folding: Folding) -> Result<(), String> {
+    if text.chars().count() > MAX_PATTERN_CHARS {
+        return Err(format!(
+            "{field}: longer than {MAX_PATTERN_CHARS} characters"
+        ));
+    }
+    if fold(text, folding).is_empty() {
+        return Err(format!("{field}: empty"));
+    }
+    Ok(())
+}
+
+fn check_keywords(field: &str, keywords: &[String], folding: Folding) -> Result<(), String> {
+    if keywords.len() > MAX_KEYWORDS {
+        return Err(format!("{field}: at most {MAX_KEYWORDS} keywords"));
+    }
+    for (i, k) in keywords.iter().enumerate() {
+        check_literal(&format!("{field}[{i}]"), k, folding)?;
+    }
+    Ok(())
+}
+
+/// Parses a template, naming `field` in the error.
+pub(crate) fn parse_template(field: &str, src: &str) -> Result<Template, String> {
+    if src.chars().count() > MAX_TEMPLATE_CHARS {
+        return Err(format!(
+            "{field}: longer than {MAX_TEMPLATE_CHARS} characters"
+        ));
+    }
+    if src.trim().is_empty() {
+        return Err(format!("{field}: empty"));
+    }
+    Template::parse(src).map_err(|e| format!("{field}: {e}"))
+}
+
+fn check_template(field: &str, src: Option<&str>) -> Result<(), String> {
+    src.map_or(Ok(()), |s| parse_template(field, s).map(drop))
+}
+
+/// `name`, `email`, `notes` or `attributes.<key>`.
+fn is_contact_field(field: &str) -> bool {
+    match field.strip_prefix("attributes.") {
+        Some(key) => !key.is_empty() && !key.contains(char::is_whitespace),
+        None => matches!(field, "name" | "email" | "notes"),
+    }
+}
+
+impl TriggerDef {
+    /// The folding this trigger's literals are matched under.
+    pub fn folding(&self) -> Folding {
+        Folding::for_sensitivity(self.case_sensitive, self.accent_sensitive)
+    }
+
+    /// Checks the trigger on its own; the error starts with the field's name.
+    pub fn validate(&self) -> Result<(), String> {
+        let kind = self.match_kind.as_str();
+        if self.match_kind == MatchKind::AnyKeyword {
+            if self.pattern.is_some() {
+                return Err("pattern: any_keyword takes keywords, not a pattern".into());
+            }
+            if self.keywords.is_empty() {
+                return Err("keywords: at least one keyword for any_keyword".into());
+            }
+            check_keywords("keywords", &self.keywords, self.folding())?;
+        } else {
+            if !self.keywords.is_empty() {
+                return Err(format!("keywords: only for any_keyword, not {kind}"));
+            }
+            let Some(pattern) = self.pattern.as_deref() else {
+                return Err(format!("pattern: required for {kind}"));
+            };
+            if self.match_kind == MatchKind::Regex {
+                if pattern.is_empty() {
+                    return Err("pattern: empty".into());
+                }
+                if pattern.chars().count() > MAX_PATTERN_CHARS {
+                    return Err(format!(
+                        "pattern: longer than {MAX_PATTERN_CHARS} characters"
+                    ));
+                }
+                check_regex(pattern, self.case_sensitive, self.accent_sensitive)
+                    .map_err(|e| format!("pattern: {e}"))?;
+            } else {
+                check_literal("pattern", pattern, self.folding())?;
+            }
+        }
+
+        check_template("response", self.response.as_deref())?;
+        let action = self.action.as_str();
+        match self.action {
+            TriggerAction::Reply | TriggerAction::ReplyAndHandoff => {
+                if self.response.is_none() {
+                    return Err(format!("response: required for {action}"));
+                }
+            }
+            TriggerAction::Handoff => {}
+            TriggerAction::AddTag => {
+                if self.tag.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                    return Err("tag: required for add_tag".into());
+                }
+            }
+            TriggerAction::SetContactField => {
+                let Some(field) = self.field.as_deref() else {
+                    return Err("field: required for set_contact_field".into());
+                };
+                if !is_contact_field(field) {
+                    return Err("field: must be name, email, notes or attributes.<key>".into());
+                }
+                let Some(value) = self.value.as_deref() else {
+                    return Err("value: required for set_contact_field".into());
+                };
+                parse_template("value", value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BotDef {
+    /// Checks the bot's own templates: greeting, fallback, after-hours message.
+    pub fn validate_templates(&self) -> Result<(), String> {
+        check_template("greeting", self.greeting.as_deref())?;
+        check_template("fallback", self.fallback.as_deref())?;
+        check_template("after_hours_message", self.after_hours_message.as_deref())
+    }
+
+    /// Checks the whole bot, triggers included (their errors start `triggers[i].`).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name: required".into());
+        }
+        check_keywords("handoff_keywords", &self.handoff_keywords, Folding::FULL)?;
+        if self.handoff_after_misses == Some(0) {
+            return Err("handoff_after_misses: at least 1".into());
+        }
+        if let Some(hours) = &self.business_hours {
+            hours.validate("business_hours")?;
+        }
+        self.validate_templates()?;
+        for (i, t) in self.triggers.iter().enumerate() {
+            t.validate().map_err(|e| format!("triggers[{i}].{e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
