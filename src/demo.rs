@@ -122,6 +122,72 @@ async fn seed_member(
     }
 }
 
+/// A bot on the `default` number that answers the simulated customers' common questions
+/// and hands over when asked for a person (or after two messages it cannot place); the
+/// `sales` number has none, so its conversations go straight to the router.
+async fn seed_bot(hub: &crate::actors::Hub, admin: &crate::domain::Viewer) -> anyhow::Result<()> {
+    use crate::domain::bot::{BusinessHours, MatchKind, TriggerAction};
+    use crate::store::bots::{BotFields, TriggerFields};
+    if !hub.bots(admin, None, 200).await?.is_empty() {
+        return Ok(());
+    }
+    let hours: BusinessHours = serde_json::from_value(serde_json::json!({
+        "time_zone": "Europe/London",
+        "weekly": {"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]], "wed": [["09:00", "18:00"]],
+                   "thu": [["09:00", "18:00"]], "fri": [["09:00", "18:00"]], "sat": [["10:00", "14:00"]]},
+        "holidays": ["2026-12-25", "2026-12-26", "2027-01-01"],
+    }))?;
+    let bot = hub
+        .create_bot(
+            admin,
+            crate::actors::BotInput {
+                fields: BotFields {
+                    name: "Front desk".into(),
+                    active: true,
+                    greeting: Some("Hi {{contact.first_name}}! I'm the front desk bot. Ask me about prices, opening hours or returns — or write \"agent\" for a person.".into()),
+                    fallback: Some("Sorry, I didn't get that. I know about prices, opening hours and returns.".into()),
+                    handoff_keywords: vec!["agent".into(), "human".into(), "person".into()],
+                    handoff_after_misses: Some(2),
+                    handoff_immediately: false,
+                    answer_groups: false,
+                    business_hours: Some(hours),
+                    after_hours_message: Some("We're closed right now; a colleague will answer when we open.".into()),
+                    resolve_after_minutes: Some(10),
+                },
+                sessions: vec!["default".into()],
+            },
+        )
+        .await?;
+    let trigger = |kind: MatchKind, keywords: &[&str], priority: i64, response: &str, action: TriggerAction| TriggerFields {
+        match_kind: kind,
+        pattern: None,
+        keywords: keywords.iter().map(|k| k.to_string()).collect(),
+        case_sensitive: false,
+        accent_sensitive: false,
+        priority,
+        response: Some(response.into()),
+        action,
+        tag: None,
+        field: None,
+        value: None,
+        active: true,
+    };
+    let triggers = [
+        trigger(MatchKind::AnyKeyword, &["price", "prices", "cost", "how much", "shipping", "discount"], 10,
+            "Shipping is €4.90 in the EU and free over €50; 10% off from 3 items.", TriggerAction::Reply),
+        trigger(MatchKind::AnyKeyword, &["open", "opening", "hours", "sunday", "sundays"], 10,
+            "Today we're open {{business.hours_today}} (Mon–Fri 09:00–18:00, Sat 10:00–14:00, closed Sundays).", TriggerAction::Reply),
+        trigger(MatchKind::AnyKeyword, &["return", "refund", "exchange"], 10,
+            "You can return any item within 30 days — start at example.com/returns.", TriggerAction::Reply),
+        trigger(MatchKind::AnyKeyword, &["call me", "call back", "order"], 20,
+            "Sure, {{contact.first_name}} — a colleague will pick this up shortly.", TriggerAction::ReplyAndHandoff),
+    ];
+    for t in triggers {
+        hub.create_trigger(admin, bot.id, t).await?;
+    }
+    Ok(())
+}
+
 /// A fresh random password for a demo login (strong enough for `domain::password::check`).
 pub fn demo_password() -> String {
     let mut secret = [0u8; 6];
@@ -179,6 +245,9 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     for m in &DEMO_TEAM {
         seed_member(&app.hub, &admin, m, &password).await?;
     }
+    seed_bot(&app.hub, &admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo bot: {e}"))?;
     println!();
     println!("  tickhub demo is running");
     println!("  open      http://{}/", app.addr);
@@ -197,6 +266,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         "  WAHA simulator on http://{} — simulated customers write in every few seconds",
         sim.addr
     );
+    println!("  the bot \"Front desk\" answers on default (prices, hours, returns; \"agent\" hands over)");
     println!("  stop with Ctrl-C");
     println!();
     app.run_until_signalled().await?;

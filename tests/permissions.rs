@@ -98,6 +98,59 @@ impl Fixture {
         }
     }
 
+    /// A new bot (made by the admin) for `case`: serving no session ("unattached"), or
+    /// serving `second`, which no one but the admin works in ("other session"; the bot
+    /// that served it before lets go, since a session has one bot).
+    async fn bot(&self, case: &str) -> i64 {
+        let (code, bot) = self
+            .s
+            .post("/api/bots", json!({"name": format!("bot {}", unique())}))
+            .await;
+        assert_eq!(code, 201, "{bot}");
+        let id = bot["id"].as_i64().expect("bot id");
+        if case == "other session" {
+            self.free_second().await;
+            let path = format!("/api/bots/{id}");
+            let (code, r) = self.s.patch(&path, json!({"sessions": ["second"]})).await;
+            assert_eq!(code, 200, "{r}");
+        }
+        id
+    }
+
+    /// Whatever bot serves `second` lets go of it.
+    async fn free_second(&self) {
+        let mut cursor = String::new();
+        loop {
+            let (_, page) = self.s.get(&format!("/api/bots?limit=200{cursor}")).await;
+            for b in page["items"].as_array().expect("bots") {
+                if b["sessions"] == json!(["second"]) {
+                    let path = format!("/api/bots/{}", b["id"]);
+                    let (code, r) = self.s.patch(&path, json!({"sessions": []})).await;
+                    assert_eq!(code, 200, "{r}");
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => break,
+            }
+        }
+    }
+
+    /// A new trigger of a new bot for `case` (see `bot`).
+    async fn trigger(&self, case: &str) -> i64 {
+        let bot = self.bot(case).await;
+        let (code, t) = self
+            .s
+            .post(
+                "/api/triggers",
+                json!({"bot_id": bot, "match": "contains", "pattern": "price", "priority": 1,
+                    "response": "It is 5", "action": "reply"}),
+            )
+            .await;
+        assert_eq!(code, 201, "{t}");
+        t["id"].as_i64().expect("trigger id")
+    }
+
     fn token(&self, role: &str) -> String {
         self.members[role].token.clone()
     }
@@ -256,6 +309,44 @@ impl Fixture {
                 body = Some(
                     json!({"email": format!("n{}@matrix.test", unique()), "name": "New",
                     "role": role, "password": MEMBER_PASSWORD, "sessions": sessions}),
+                );
+            }
+        } else if template.starts_with("/api/bots") {
+            if template.contains("{id}") {
+                let id = self.bot(&row.case).await;
+                path = template.replace("{id}", &id.to_string());
+                body = match template.rsplit('/').next() {
+                    Some("{id}") if method == "PATCH" => Some(json!({"name": "Renamed"})),
+                    Some("test") => Some(json!({"text": "what is the price?"})),
+                    Some("replay") => {
+                        let conv = self.conversation("queue", "what is the price?").await;
+                        Some(json!({"conversation_id": conv}))
+                    }
+                    _ => None,
+                };
+            } else if method == "POST" {
+                let sessions = if row.case == "other session" {
+                    json!(["second"])
+                } else {
+                    json!([])
+                };
+                if row.case == "other session" && role == "admin" {
+                    self.free_second().await;
+                }
+                body = Some(json!({"name": format!("bot {}", unique()), "sessions": sessions}));
+            }
+        } else if template.starts_with("/api/triggers") {
+            if template.contains("{id}") {
+                let id = self.trigger(&row.case).await;
+                path = template.replace("{id}", &id.to_string());
+                if method == "PATCH" {
+                    body = Some(json!({"priority": 7}));
+                }
+            } else if method == "POST" {
+                let bot = self.bot(&row.case).await;
+                body = Some(
+                    json!({"bot_id": bot, "match": "word", "pattern": "hours", "priority": 2,
+                    "response": "9 to 5", "action": "reply"}),
                 );
             }
         } else if template == "/api/auth/logout" {

@@ -23,6 +23,7 @@ use super::services::Services;
 use crate::domain::{Author, Change, EventKind, LoggedEvent, SessionRef};
 use crate::store::conversations::{self, Conversation};
 use crate::store::events::conversation_scope;
+use crate::store::bot_flow::{Reaction, Tally};
 use crate::store::ingest::{self, Applied, Ingest, Ingested, Known, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::{inbox, StoreError, Tx, Writer};
@@ -226,12 +227,12 @@ impl ConversationActor {
         let n = items.len();
         self.run(
             ctx,
-            items,
-            |tx, items| {
+            (items, self.services.flow()),
+            |tx, (items, flow)| {
                 Box::pin(async move {
                     let mut out = Vec::with_capacity(items.len());
                     for item in items {
-                        out.push(ingest::ingest(tx, item).await?);
+                        out.push(ingest::ingest(tx, item, flow).await?);
                     }
                     Ok(out)
                 })
@@ -243,12 +244,14 @@ impl ConversationActor {
                             continue;
                         };
                         let applied = match &outcome {
-                            Ingested::Stored(applied) => Some(act.remember(applied)),
+                            Ingested::Stored(applied) => {
+                                Some((act.remember(applied), applied.reaction.clone()))
+                            }
                             Ingested::Duplicate => None,
                         };
                         let _ = tx.send(Ok(outcome));
-                        if let Some(Some((msg, author))) = applied {
-                            act.after_message(&msg, author, ctx);
+                        if let Some((Some((msg, author)), reaction)) = applied {
+                            act.after_message(&msg, author, &reaction, ctx);
                         }
                     }
                     act.done(n, ctx);
@@ -334,15 +337,15 @@ impl ConversationActor {
         let w = w.clone();
         self.run(
             ctx,
-            w,
-            |tx, w| Box::pin(ingest::apply_stored(tx, w)),
+            (w, self.services.flow()),
+            |tx, (w, flow)| Box::pin(ingest::apply_stored(tx, w, flow)),
             |act, res, ctx| match res {
                 Ok(applied) => {
                     if let Some(Work::Stored(w, _)) = act.queue.pop_front() {
                         act.queued_stored.remove(&w.inbox_id);
                     }
                     if let Some((msg, author)) = act.remember(&applied) {
-                        act.after_message(&msg, author, ctx);
+                        act.after_message(&msg, author, &applied.reaction, ctx);
                     }
                     act.done(1, ctx);
                 }
@@ -409,11 +412,16 @@ impl ConversationActor {
         applied.new_message.clone()
     }
 
-    /// The step after a message is stored (committed, and pushed to agents): what reacts
-    /// to messages — the bot answering a customer, the router assigning a conversation,
-    /// a person on the business phone taking over — plugs in here, in this conversation's
-    /// order.
-    fn after_message(&mut self, msg: &Message, author: Author, _ctx: &mut Context<Self>) {
+    /// The step after a message is stored, committed and pushed to agents: the bot's
+    /// replies (stored in the same transaction, `store::bot_flow`) go to the session's
+    /// send queue, and a conversation that now waits for a person goes to the router.
+    fn after_message(
+        &mut self,
+        msg: &Message,
+        author: Author,
+        reaction: &Reaction,
+        _ctx: &mut Context<Self>,
+    ) {
         metrics::counter!("tickhub_messages_stored_total", "author" => author.as_str())
             .increment(1);
         debug!(
@@ -421,6 +429,15 @@ impl ConversationActor {
             author = author.as_str(),
             "message stored"
         );
+        for &outbox_id in &reaction.send {
+            self.link.enqueue.do_send(Enqueue { outbox_id });
+        }
+        tally(&reaction.tally);
+        if reaction.route {
+            self.services
+                .router()
+                .route(self.session.id, msg.conversation_id);
+        }
     }
 
     fn done(&mut self, n: usize, ctx: &mut Context<Self>) {
@@ -453,6 +470,27 @@ impl ConversationActor {
                 ));
             }
         });
+    }
+}
+
+/// What the bots did, counted once committed.
+pub(super) fn tally(items: &[Tally]) {
+    for t in items {
+        match t {
+            Tally::Match { bot_id, trigger_id } => metrics::counter!("tickhub_bot_matches_total",
+                "bot" => bot_id.to_string(), "trigger" => trigger_id.to_string())
+            .increment(1),
+            Tally::Miss { bot_id } => {
+                metrics::counter!("tickhub_bot_misses_total", "bot" => bot_id.to_string())
+                    .increment(1)
+            }
+            Tally::Reply { bot_id, kind } => metrics::counter!("tickhub_bot_replies_total",
+                "bot" => bot_id.to_string(), "kind" => *kind)
+            .increment(1),
+            Tally::Handoff { bot_id, reason } => metrics::counter!("tickhub_bot_handoffs_total",
+                "bot" => bot_id.to_string(), "reason" => *reason)
+            .increment(1),
+        }
     }
 }
 

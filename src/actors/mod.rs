@@ -26,5 +26,8 @@ pub mod session;
 pub mod waha_health;
 
 pub use error::HubError;
-pub use hub::{Hub, MemberInput, MemberPatch};
+pub use hub::{
+    BotInput, BotPatch, Hub, MemberInput, MemberPatch, ReplayStep, TestHandoff, TestInput, TestReply,
+    TestResult,
+};
 pub use services::Services;

@@ -20,21 +20,24 @@ use crate::waha::client::{SendText, WahaError};
 
 /// Give up on a message after this many attempts (about 10 minutes of backoff).
 const MAX_SEND_ATTEMPTS: i64 = 12;
+/// A bot's reply: about 7 seconds of backoff.
+const MAX_BOT_SEND_ATTEMPTS: i64 = 4;
 
 fn backoff(attempts: i64) -> Duration {
     Duration::from_millis((500u64 << attempts.clamp(0, 7) as u32).min(60_000))
 }
 
 /// Runs a step of the pipeline in the message's conversation, in its turn.
-async fn in_conversation<I, F>(
+async fn in_conversation<I, O, F>(
     session: &Addr<SessionActor>,
     chat_id: &str,
     input: I,
     job: F,
-) -> Result<(), HubError>
+) -> Result<O, HubError>
 where
     I: Send + Sync + 'static,
-    F: for<'a> Fn(&'a mut Tx, &'a I) -> futures_util::future::BoxFuture<'a, Result<(), StoreError>>
+    O: Send + 'static,
+    F: for<'a> Fn(&'a mut Tx, &'a I) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
         + Send
         + Sync
         + 'static,
@@ -83,10 +86,16 @@ pub(super) async fn send_one(
             None
         }
     };
-    in_conversation(&me, &item.chat_id, (outbox_id, outcome), |tx, (id, o)| {
+    let handed_off = in_conversation(&me, &item.chat_id, (outbox_id, outcome), |tx, (id, o)| {
         Box::pin(outbound::record_send(tx, *id, o))
     })
     .await?;
+    if let Some(reaction) = handed_off {
+        super::conversation::tally(&reaction.tally);
+        if reaction.route {
+            services.router().route(session.id, item.conversation_id);
+        }
+    }
     Ok(retry)
 }
 
@@ -101,7 +110,14 @@ async fn attempt(
         at: services.now_ms() + backoff(item.attempts).as_millis() as i64,
         error: e.to_string(),
     };
-    if item.attempts >= MAX_SEND_ATTEMPTS {
+    // A customer waiting on the bot should not wait ten minutes: its replies give up
+    // sooner, and the conversation goes to a person (`bot_flow::send_failed`).
+    let max = if item.bot_id.is_some() {
+        MAX_BOT_SEND_ATTEMPTS
+    } else {
+        MAX_SEND_ATTEMPTS
+    };
+    if item.attempts >= max {
         return Ok(SendOutcome::Failed(format!(
             "gave up after {} attempts",
             item.attempts

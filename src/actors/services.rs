@@ -2,13 +2,15 @@
 //! writer, the WAHA client, the clock, the bus, and the threads actors run on.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::ArbiterHandle;
 
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::domain::SharedClock;
+use crate::store::bot_cache::BotCache;
+use crate::store::bot_flow::{Flow, Online};
 use crate::store::{Db, Writer};
 use crate::waha::client::WahaClient;
 
@@ -21,6 +23,10 @@ pub struct Services {
     pub bus: Arc<dyn Bus>,
     /// The URL WAHA is told to call back.
     pub webhook_url: String,
+    /// Compiled bots per session.
+    pub bots: Arc<BotCache>,
+    /// Who is online (set once presence runs).
+    online: OnceLock<Online>,
     /// Conversation and session actors are spread over these threads.
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
@@ -46,6 +52,8 @@ impl Services {
             clock,
             bus,
             webhook_url,
+            bots: Arc::new(BotCache::default()),
+            online: OnceLock::new(),
             arbiters,
             next_arbiter: AtomicUsize::new(0),
         })
@@ -53,6 +61,23 @@ impl Services {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Where presence answers who is online (once, at start).
+    pub(crate) fn set_online(&self, online: Online) {
+        let _ = self.online.set(online);
+    }
+
+    /// What the step after a stored message needs (`store::bot_flow`).
+    pub fn flow(&self) -> Flow {
+        Flow {
+            bots: self.bots.clone(),
+            online: self
+                .online
+                .get()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(|_| false)),
+        }
     }
 
     /// The next thread to start an actor on (round robin).

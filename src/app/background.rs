@@ -25,6 +25,23 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How often to try WAHA again while it does not answer.
 const RETRY_WHILE_DOWN: Duration = Duration::from_secs(3);
 
+const BOT_SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// Resolves conversations the bot handled alone once they have been quiet for their bot's
+/// `resolve_after_minutes`, each in its conversation's turn.
+pub async fn resolve_quiet_bot_conversations(hub: Arc<Hub>, mut shutdown: Shutdown) {
+    loop {
+        match hub.resolve_quiet_bot_conversations().await {
+            Ok(0) => {}
+            Ok(n) => debug!(count = n, "resolved conversations the bot handled alone"),
+            Err(e) => warn!(error = %e, "could not resolve quiet bot conversations"),
+        }
+        if !shutdown.sleep(BOT_SWEEP_EVERY).await {
+            return;
+        }
+    }
+}
+
 /// Hands stored-but-unprocessed webhooks to their actors: all of them at start-up (a
 /// crash between the 2xx and processing), then any that waited too long (an actor that
 /// kept failing, or stopped with work in its mailbox).

@@ -174,6 +174,10 @@ impl AppBuilder {
         let tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::reconcile_waha(hub.clone(), shutdown.clone())),
+            actix_rt::spawn(background::resolve_quiet_bot_conversations(
+                hub.clone(),
+                shutdown.clone(),
+            )),
             actix_rt::spawn(background::auth_upkeep(
                 hub.clone(),
                 limiter,

@@ -290,6 +290,36 @@ impl Viewer {
         }
     }
 
+    // ---- bots
+
+    /// Bots, their triggers, the tester and their metrics: admins and managers.
+    pub fn may_manage_bots(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers manage bots",
+        )
+    }
+
+    /// A bot serving `session_ids`: admins any; a manager only a bot that serves nothing
+    /// outside their sessions (else it does not exist for them).
+    pub fn may_see_bot(&self, session_ids: &[i64]) -> Decision {
+        self.may_manage_bots()?;
+        if session_ids.iter().all(|s| self.may_access_session(*s)) {
+            Ok(())
+        } else {
+            Err(Denied::Hidden)
+        }
+    }
+
+    /// Attach a bot to `session_ids`: managers only to sessions they work in.
+    pub fn may_attach_bot(&self, session_ids: &[i64]) -> Decision {
+        self.may_manage_bots()?;
+        allow(
+            session_ids.iter().all(|s| self.may_access_session(*s)),
+            "managers attach bots only to the sessions they work in",
+        )
+    }
+
     /// Operator views (webhooks that could not be applied, …): admins only.
     pub fn may_operate(&self) -> Decision {
         allow(self.role == Role::Admin, "only admins see operator views")

@@ -16,6 +16,8 @@ text_enum! {
         /// To a member who could see a conversation and no longer can (reassigned).
         ConversationRemoved => "conversation.removed",
         NoteCreated => "note.created",
+        /// The bot handed a conversation to a person (or a person took it over), with why.
+        ConversationHandoff => "conversation.handoff",
         /// Who is looking at a conversation (ephemeral).
         Viewers => "conversation.viewers",
         MemberUpdated => "member.updated",

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod board;
+pub mod bots;
 pub mod body;
 pub mod contacts;
 pub mod conversations;
@@ -192,6 +193,42 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::GET, aw::to(contacts::get)),
                         (M::PATCH, aw::to(contacts::update)),
                         (M::DELETE, aw::to(contacts::delete)),
+                    ],
+                ))
+                .service(resource(
+                    "/bots",
+                    vec![(M::GET, aw::to(bots::list)), (M::POST, aw::to(bots::create))],
+                ))
+                .service(resource(
+                    "/bots/{id}",
+                    vec![
+                        (M::GET, aw::to(bots::get)),
+                        (M::PATCH, aw::to(bots::update)),
+                        (M::DELETE, aw::to(bots::delete)),
+                    ],
+                ))
+                .service(resource("/bots/{id}/test", vec![(M::POST, aw::to(bots::test))]))
+                .service(resource(
+                    "/bots/{id}/replay",
+                    vec![(M::POST, aw::to(bots::replay))],
+                ))
+                .service(resource(
+                    "/bots/{id}/metrics",
+                    vec![(M::GET, aw::to(bots::metrics))],
+                ))
+                .service(resource(
+                    "/triggers",
+                    vec![
+                        (M::GET, aw::to(bots::list_triggers)),
+                        (M::POST, aw::to(bots::create_trigger)),
+                    ],
+                ))
+                .service(resource(
+                    "/triggers/{id}",
+                    vec![
+                        (M::GET, aw::to(bots::get_trigger)),
+                        (M::PATCH, aw::to(bots::update_trigger)),
+                        (M::DELETE, aw::to(bots::delete_trigger)),
                     ],
                 ))
                 .service(resource("/audit-log", vec![(M::GET, aw::to(audit::list))]))

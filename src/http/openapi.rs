@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, contacts, conversations, error, handling, health, sessions, team,
+    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, sessions, team,
     webhooks, ws,
 };
 use crate::domain::Role;
@@ -25,6 +25,8 @@ use crate::store;
         admin::failed_webhooks,
         board::dashboard, board::counts, board::presence_history,
         audit::list,
+        bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,
+        bots::list_triggers, bots::create_trigger, bots::get_trigger, bots::update_trigger, bots::delete_trigger,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -42,6 +44,11 @@ use crate::store;
         crate::domain::board::Counts, crate::domain::board::ByStatus, crate::domain::board::BoardUpdate,
         store::presence::PresenceEntry, crate::domain::presence::PresenceCause,
         store::audit::AuditItem,
+        store::bots::Bot, store::bots::Trigger, bots::CreateBot, bots::PatchBot, bots::CreateTrigger,
+        bots::PatchTrigger, bots::TestRequest, bots::TestContact, bots::ReplayRequest,
+        crate::actors::TestResult, crate::actors::TestReply, crate::actors::TestHandoff, crate::actors::ReplayStep,
+        crate::domain::bot::BusinessHours, crate::domain::bot::MatchKind, crate::domain::bot::TriggerAction,
+        store::bot_metrics::BotMetrics, store::bot_metrics::TriggerMetrics,
     )),
     modifiers(&BearerAuth)
 )]

@@ -150,3 +150,34 @@ pub async fn upsert_seen(
         }
     }
 }
+
+type VarsRow = (Option<String>, Option<String>, Option<String>, String);
+
+fn vars_of(row: Option<VarsRow>) -> crate::domain::bot::ContactVars {
+    match row {
+        // Attributes are written from JSON objects only; an unreadable one reads as none.
+        Some((name, push_name, phone, attributes)) => crate::domain::bot::ContactVars {
+            name,
+            push_name,
+            phone,
+            attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+        },
+        None => Default::default(),
+    }
+}
+
+/// What bot templates may say about a contact.
+pub async fn vars(db: &Db, id: i64) -> Result<crate::domain::bot::ContactVars> {
+    let row: Option<VarsRow> = on_pool!(db, p => sqlx::query_as(
+        "SELECT name, push_name, phone, attributes FROM contacts WHERE id = $1")
+        .bind(id).fetch_optional(p).await)?;
+    Ok(vars_of(row))
+}
+
+/// `vars`, read in a writer transaction.
+pub async fn vars_in(tx: &mut Tx, id: i64) -> Result<crate::domain::bot::ContactVars> {
+    let row: Option<VarsRow> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT name, push_name, phone, attributes FROM contacts WHERE id = $1")
+        .bind(id).fetch_optional(c).await)?;
+    Ok(vars_of(row))
+}

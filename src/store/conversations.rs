@@ -114,6 +114,11 @@ pub async fn get_visible(
     Ok(row)
 }
 
+pub async fn get(db: &Db, id: i64) -> Result<Option<Conversation>> {
+    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.id = $1")).bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Conversation> {
     let row =
         on_tx!(tx, c => sqlx::query_as(select!("WHERE c.id = $1")).bind(id).fetch_one(c).await)?;
@@ -133,6 +138,8 @@ pub struct NewConversation<'a> {
     pub is_group: bool,
     pub title: Option<&'a str>,
     pub status: ConversationStatus,
+    /// The bot it starts with (status `bot`).
+    pub bot_id: Option<i64>,
 }
 
 /// Creates a chat's conversation (the caller, on the writer, has checked it is new).
@@ -140,10 +147,12 @@ pub async fn insert(tx: &mut Tx, n: &NewConversation<'_>) -> Result<i64> {
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO conversations (session_id, chat_id, contact_id, is_group, title, status, unread,
-            last_message_at, created_at, updated_at, waiting_since)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7, $7) RETURNING id")
+            last_message_at, created_at, updated_at, waiting_since, bot_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7, $8, $9) RETURNING id")
         .bind(n.session_id).bind(n.chat_id).bind(n.contact_id).bind(n.is_group).bind(n.title)
         .bind(n.status.as_str()).bind(now)
+        // A conversation with the bot does not wait for a person.
+        .bind((n.bot_id.is_none()).then_some(now)).bind(n.bot_id)
         .fetch_one(c).await)?;
     Ok(id)
 }
@@ -187,7 +196,11 @@ pub async fn set_handling(
     status: ConversationStatus,
 ) -> Result<()> {
     let now = tx.now;
-    let waits = assignee_id.is_none() && status != ConversationStatus::Resolved;
+    let waits = assignee_id.is_none()
+        && !matches!(
+            status,
+            ConversationStatus::Resolved | ConversationStatus::Bot
+        );
     on_tx!(tx, c => sqlx::query(
         "UPDATE conversations SET assignee_id = $2, status = $3, updated_at = $4,
             waiting_since = CASE WHEN $5 THEN COALESCE(waiting_since, $4) ELSE NULL END

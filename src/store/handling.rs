@@ -135,12 +135,17 @@ pub async fn assign(tx: &mut Tx, a: &Assign) -> Result<Outcome<Handled>> {
         _ if !a.by.role.supervises() => "handed on",
         _ => "assigned",
     };
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO assignments (conversation_id, from_user_id, to_user_id, by_user_id, reason, note_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(conv.id).bind(conv.assignee_id).bind(a.to).bind(a.by.user_id).bind(reason)
-        .bind(note.as_ref().map(|n| n.id)).bind(tx.now)
-        .execute(c).await.map(|r| r.rows_affected()))?;
+    record_assignment_with_note(
+        tx,
+        conv.id,
+        conv.assignee_id,
+        a.to,
+        Some(a.by.user_id),
+        reason,
+        note.as_ref().map(|n| n.id),
+        None,
+    )
+    .await?;
     audit::record(
         tx,
         &a.by,
@@ -181,6 +186,56 @@ pub async fn assign(tx: &mut Tx, a: &Assign) -> Result<Outcome<Handled>> {
     Ok(Ok(Handled { conversation, note }))
 }
 
+/// One line of a conversation's assignment history: who had it, who has it, who decided
+/// (`None`: the hub) and why (`detail`: the router's reasoning).
+pub async fn record_assignment(
+    tx: &mut Tx,
+    conversation_id: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    by: Option<i64>,
+    reason: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<()> {
+    record_assignment_with_note(tx, conversation_id, from, to, by, reason, None, detail).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_assignment_with_note(
+    tx: &mut Tx,
+    conversation_id: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    by: Option<i64>,
+    reason: &str,
+    note_id: Option<i64>,
+    detail: Option<serde_json::Value>,
+) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO assignments (conversation_id, from_user_id, to_user_id, by_user_id, reason, note_id,
+            created_at, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(conversation_id).bind(from).bind(to).bind(by).bind(reason).bind(note_id).bind(now)
+        .bind(detail.map(|d| d.to_string()))
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Whether member `id` can take one more conversation of `session_id` now: active, with an
+/// inbox, working in the session, below capacity (counted under their row lock).
+pub async fn has_room(tx: &mut Tx, id: i64, session_id: i64) -> Result<bool> {
+    lock_member(tx, id).await?;
+    let facts = members::facts_in(tx, id).await?;
+    if check_assignee(facts.as_ref(), id, session_id).is_err() {
+        return Ok(false);
+    }
+    match facts.and_then(|f| f.capacity) {
+        Some(cap) => Ok(members::open_load_in(tx, id).await? < cap),
+        None => Ok(true),
+    }
+}
+
 async fn log_note(tx: &mut Tx, conv: &Conversation, note: &Note) -> Result<()> {
     events::append(
         tx,
@@ -214,6 +269,9 @@ pub async fn set_resolved(
         (false, None) => ConversationStatus::Pending,
     };
     conversations::set_handling(tx, conv.id, conv.assignee_id, status).await?;
+    if conv.status == ConversationStatus::Bot {
+        resolved_by_bot(tx, conv.id).await?;
+    }
     let action = if *resolved {
         "conversation.resolve"
     } else {
@@ -231,6 +289,17 @@ pub async fn set_resolved(
     Ok(Ok(events::log_conversation(tx, conv.id).await?))
 }
 
+/// A conversation resolved while the bot still had it: resolved without a person.
+pub async fn resolved_by_bot(tx: &mut Tx, conversation_id: i64) -> Result<()> {
+    let bot: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT bot_id FROM conversations WHERE id = $1")
+        .bind(conversation_id).fetch_one(c).await)?;
+    if let Some(bot_id) = bot {
+        super::bot_flow::record(tx, bot_id, None, conversation_id, "resolved", None).await?;
+    }
+    Ok(())
+}
+
 /// A member's reply, refused unless `by` may reply in the conversation as it is now
 /// (the session's `reply_policy` against its assignee at this moment); see
 /// `outbound::store_member_reply`.
@@ -246,9 +315,12 @@ pub async fn reply(
     if let Err(d) = by.may_reply(conv.facts(), policy) {
         return Ok(Err(d.into()));
     }
-    Ok(Ok(
-        outbound::store_member_reply(tx, r, by, conv.session_id).await?
-    ))
+    let stored = outbound::store_member_reply(tx, r, by, conv.session_id).await?;
+    // A person answering where the bot was: the bot is silent from now on.
+    if conv.status == ConversationStatus::Bot && matches!(stored, Some((_, Some(_)))) {
+        super::bot_flow::taken_over(tx, &conv, by.user_id).await?;
+    }
+    Ok(Ok(stored))
 }
 
 /// A private note by `by`.

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::domain::bot::CompiledBot;
+
+use super::bot_flow::{self, Flow, Reaction};
 use super::conversations::{self, Conversation, NewConversation};
 use super::inbox::Received;
 use super::messages::{self, Message, MessageRow, NewMessage, Reaction};
@@ -55,19 +58,52 @@ pub struct Applied {
     pub conversation: Option<Conversation>,
     /// A message stored for the first time (not a duplicate), and who wrote it.
     pub new_message: Option<(Message, Author)>,
+    /// The conversation was created with this message.
+    pub created: bool,
+    /// What the step after the message (bot, handoff, reopening) asks of the actor.
+    pub reaction: Reaction,
 }
 
 /// Stores a received webhook and applies it in the same transaction.
-pub async fn ingest(tx: &mut Tx, item: &Ingest) -> Result<Ingested> {
+pub async fn ingest(tx: &mut Tx, item: &Ingest, flow: &Flow) -> Result<Ingested> {
+    let bot = match &item.inbound.change {
+        Change::Message(_) => flow.bots.for_session(tx, item.session.id).await?,
+        _ => None,
+    };
     if let Some(done) = super::ingest_pg::customer_message(tx, item).await? {
-        return Ok(done);
+        return Ok(match done {
+            Ingested::Stored(applied) => {
+                Ingested::Stored(Box::new(follow(tx, flow, bot.as_ref(), *applied).await?))
+            }
+            d => d,
+        });
     }
     if inbox::insert(tx, &item.row, true).await?.is_none() {
         return Ok(Ingested::Duplicate);
     }
+    let applied = apply(tx, &item.session, &item.inbound, item.known.as_ref(), bot.as_deref()).await?;
     Ok(Ingested::Stored(Box::new(
-        apply(tx, &item.session, &item.inbound, item.known.as_ref()).await?,
+        follow(tx, flow, bot.as_ref(), applied).await?,
     )))
+}
+
+/// The step after a new message (`bot_flow`), in the same transaction.
+async fn follow(
+    tx: &mut Tx,
+    flow: &Flow,
+    bot: Option<&Arc<CompiledBot>>,
+    mut applied: Applied,
+) -> Result<Applied> {
+    let (Some((msg, author)), Some(conv)) = (&applied.new_message, &applied.conversation) else {
+        return Ok(applied);
+    };
+    let (after, reaction) =
+        bot_flow::react(tx, flow, bot, conv, msg, *author, applied.created).await?;
+    if let Some(c) = after {
+        applied.conversation = Some(c);
+    }
+    applied.reaction = reaction;
+    Ok(applied)
 }
 
 /// Stores received webhooks without applying them (the fallback when applying fails for
@@ -81,8 +117,13 @@ pub async fn store_unapplied(tx: &mut Tx, items: &[Ingest]) -> Result<Vec<Option
 }
 
 /// Applies a stored webhook again and marks it processed, in the same transaction.
-pub async fn apply_stored(tx: &mut Tx, w: &StoredWebhook) -> Result<Applied> {
-    let applied = apply(tx, &w.session, &w.inbound, None).await?;
+pub async fn apply_stored(tx: &mut Tx, w: &StoredWebhook, flow: &Flow) -> Result<Applied> {
+    let bot = match &w.inbound.change {
+        Change::Message(_) => flow.bots.for_session(tx, w.session.id).await?,
+        _ => None,
+    };
+    let applied = apply(tx, &w.session, &w.inbound, None, bot.as_deref()).await?;
+    let applied = follow(tx, flow, bot.as_ref(), applied).await?;
     inbox::mark_processed(tx, w.inbox_id).await?;
     Ok(applied)
 }
@@ -92,9 +133,10 @@ async fn apply(
     session: &SessionRef,
     inbound: &Inbound,
     known: Option<&Known>,
+    bot: Option<&CompiledBot>,
 ) -> Result<Applied> {
     match &inbound.change {
-        Change::Message(m) => store_message(tx, session, m, known).await,
+        Change::Message(m) => store_message(tx, session, m, known, bot).await,
         Change::Ack { raw_id, status } => {
             apply_ack(tx, session.id, raw_id, *status).await?;
             Ok(Applied::default())
@@ -163,6 +205,7 @@ pub(super) fn new_message<'a>(
         media: m.media.as_ref(),
         client_id: None,
         author_id: None,
+        bot: None,
         wa_timestamp: m.wa_timestamp,
     }
 }
@@ -172,11 +215,17 @@ async fn store_message(
     s: &SessionRef,
     m: &IncomingMessage,
     known: Option<&Known>,
+    bot: Option<&CompiledBot>,
 ) -> Result<Applied> {
     // `message` and `message.any` carry the same message, and our own API sends come
     // back as `message.any` (source: api): the insert below does nothing for a raw id
     // the session has, however the engine serialized it.
-    let conv_id = ensure_conversation(tx, s, &m.chat, m.sender_name.as_deref(), known).await?;
+    // A customer starting a conversation in a session with a bot starts it with the bot.
+    let bot_id = bot
+        .filter(|b| !m.from_me && bot_flow::starts_with_bot(Some(b), m.chat.as_str(), m.chat.is_group()))
+        .map(|b| b.def().id);
+    let (conv_id, created) =
+        ensure_conversation(tx, s, &m.chat, m.sender_name.as_deref(), known, bot_id).await?;
     let new = new_message(m, s.id, conv_id);
     let Some(id) = messages::insert(tx, &new).await? else {
         return Ok(Applied::default());
@@ -194,6 +243,8 @@ async fn store_message(
     Ok(Applied {
         conversation: Some(conv),
         new_message: Some((msg, m.author())),
+        created,
+        reaction: Reaction::default(),
     })
 }
 
@@ -206,17 +257,18 @@ async fn ensure_conversation(
     chat: &ChatId,
     name: Option<&str>,
     known: Option<&Known>,
-) -> Result<i64> {
+    bot_id: Option<i64>,
+) -> Result<(i64, bool)> {
     if let Some(k) = known {
         if chat.is_group() || name.is_none() || k.title.as_deref() == name {
-            return Ok(k.conversation_id);
+            return Ok((k.conversation_id, false));
         }
     }
     if let Some(c) = conversations::find_in(tx, s.id, chat.as_str()).await? {
         if !c.is_group && name.is_some() && c.title.as_deref() != name {
             contacts::upsert_seen(tx, s.id, chat.as_str(), chat.phone().as_deref(), name).await?;
         }
-        return Ok(c.id);
+        return Ok((c.id, false));
     }
     let contact_id = if chat.is_group() {
         None
@@ -236,10 +288,15 @@ async fn ensure_conversation(
             contact_id,
             is_group: chat.is_group(),
             title: title.as_deref(),
-            status: ConversationStatus::Pending,
+            status: match bot_id {
+                Some(_) => ConversationStatus::Bot,
+                None => ConversationStatus::Pending,
+            },
+            bot_id,
         },
     )
     .await
+    .map(|id| (id, true))
 }
 
 /// Moves a message's status forward (acks only progress) and logs `message.updated`;

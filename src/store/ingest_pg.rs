@@ -100,6 +100,7 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     Ok(Some(Ingested::Stored(Box::new(Applied {
         conversation: Some(conv),
         new_message: Some((msg, m.author())),
+        ..Applied::default()
     }))))
 }
 

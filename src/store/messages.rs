@@ -38,6 +38,8 @@ pub struct Message {
     pub client_id: Option<String>,
     /// The agent who wrote it (outbound from tickhub only).
     pub author_id: Option<i64>,
+    /// The bot that wrote it (outbound from tickhub only).
+    pub bot_id: Option<i64>,
     pub revoked: bool,
     pub reactions: Vec<Reaction>,
 }
@@ -62,6 +64,7 @@ pub struct MessageRow {
     pub media_filename: Option<String>,
     pub client_id: Option<String>,
     pub author_id: Option<i64>,
+    pub bot_id: Option<i64>,
     pub reactions: String,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
@@ -88,6 +91,7 @@ impl From<MessageRow> for Message {
             created_at: r.created_at,
             client_id: r.client_id,
             author_id: r.author_id,
+            bot_id: r.bot_id,
             revoked: r.revoked_at.is_some(),
             reactions: serde_json::from_str(&r.reactions).unwrap_or_default(),
         }
@@ -100,7 +104,7 @@ macro_rules! select {
         concat!(
             "SELECT m.id, m.conversation_id, m.session_id, s.name AS session, m.waha_id, m.raw_id, ",
             "m.direction, m.text, m.status, m.sender, m.sender_name, m.media_url, m.media_mimetype, ",
-            "m.media_filename, m.client_id, m.author_id, m.reactions, m.revoked_at, m.created_at ",
+            "m.media_filename, m.client_id, m.author_id, m.bot_id, m.reactions, m.revoked_at, m.created_at ",
             "FROM messages m JOIN wa_sessions s ON s.id = m.session_id ",
             $tail
         )
@@ -117,6 +121,15 @@ pub async fn list(
     let rows: Vec<MessageRow> = on_pool!(db, p => sqlx::query_as(select!(
         "WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.id < $2) ORDER BY m.id DESC LIMIT $3"))
         .bind(conversation_id).bind(before).bind(limit)
+        .fetch_all(p).await)?;
+    Ok(rows.into_iter().map(Message::from).collect())
+}
+
+/// The first `limit` messages of a conversation, oldest first.
+pub async fn oldest_first(db: &Db, conversation_id: i64, limit: i64) -> Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = on_pool!(db, p => sqlx::query_as(select!(
+        "WHERE m.conversation_id = $1 ORDER BY m.id LIMIT $2"))
+        .bind(conversation_id).bind(limit)
         .fetch_all(p).await)?;
     Ok(rows.into_iter().map(Message::from).collect())
 }
@@ -168,6 +181,8 @@ pub struct NewMessage<'a> {
     pub media: Option<&'a Media>,
     pub client_id: Option<&'a str>,
     pub author_id: Option<i64>,
+    /// The bot and trigger that wrote it.
+    pub bot: Option<(i64, Option<i64>)>,
     pub wa_timestamp: Option<i64>,
 }
 
@@ -188,6 +203,7 @@ impl NewMessage<'_> {
             created_at,
             client_id: self.client_id.map(str::to_string),
             author_id: self.author_id,
+            bot_id: self.bot.map(|b| b.0),
             revoked: false,
             reactions: Vec::new(),
         }
@@ -202,8 +218,8 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
     let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
             sender, sender_name, media_url, media_mimetype, media_filename, client_id, author_id,
-            wa_timestamp, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            wa_timestamp, created_at, bot_id, trigger_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          ON CONFLICT DO NOTHING RETURNING id")
         .bind(m.conversation_id).bind(m.session_id).bind(m.waha_id).bind(raw_id)
         .bind(m.direction.as_str()).bind(m.text).bind(m.status.as_str()).bind(m.sender).bind(m.sender_name)
@@ -211,6 +227,7 @@ pub async fn insert(tx: &mut Tx, m: &NewMessage<'_>) -> Result<Option<i64>> {
         .bind(m.media.and_then(|x| x.mimetype.as_deref()))
         .bind(m.media.and_then(|x| x.filename.as_deref()))
         .bind(m.client_id).bind(m.author_id).bind(m.wa_timestamp).bind(now)
+        .bind(m.bot.map(|b| b.0)).bind(m.bot.and_then(|b| b.1))
         .fetch_optional(c).await)?;
     Ok(id)
 }

@@ -49,6 +49,10 @@ macro_rules! on_tx {
 
 pub mod audit;
 pub mod board;
+pub mod bot_cache;
+pub mod bot_flow;
+pub mod bot_metrics;
+pub mod bots;
 pub mod contacts;
 pub mod conversations;
 pub mod events;

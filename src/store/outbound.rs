@@ -22,28 +22,75 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
         Err(StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
+    let out = Outgoing {
+        text: &r.text,
+        client_id: r.client_id.as_deref(),
+        author_id: Some(r.author_id),
+        bot: None,
+    };
+    let (msg, outbox_id, _) = store_outgoing(tx, &conv, &out).await?;
+    Ok(Some((msg, Some(outbox_id))))
+}
+
+/// A message the hub sends in a conversation, by a member or by a bot.
+struct Outgoing<'a> {
+    text: &'a str,
+    client_id: Option<&'a str>,
+    author_id: Option<i64>,
+    bot: Option<(i64, Option<i64>)>,
+}
+
+/// Stores an outgoing message with its outbox row and logs it; answers the message, the
+/// outbox row and the conversation after it.
+async fn store_outgoing(
+    tx: &mut Tx,
+    conv: &Conversation,
+    o: &Outgoing<'_>,
+) -> Result<(Message, i64, Conversation)> {
     let new = NewMessage {
         conversation_id: conv.id,
         session_id: conv.session_id,
         waha_id: None,
         direction: Direction::Out,
-        text: &r.text,
+        text: o.text,
         status: AckStatus::Pending,
         sender: None,
         sender_name: None,
         media: None,
-        client_id: r.client_id.as_deref(),
-        author_id: Some(r.author_id),
+        client_id: o.client_id,
+        author_id: o.author_id,
+        bot: o.bot,
         wa_timestamp: None,
     };
     let id = messages::insert(tx, &new)
         .await?
-        .ok_or_else(|| StoreError::Database("reply insert returned no id".into()))?;
+        .ok_or_else(|| StoreError::Database("outgoing message insert returned no id".into()))?;
     let msg = new.stored(id, &conv.session, tx.now);
-    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, &r.text).await?;
-    let conv = conversations::touch(tx, conv.id, &conv.session, &r.text, false, None).await?;
+    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, o.text).await?;
+    let conv = conversations::touch(tx, conv.id, &conv.session, o.text, false, None).await?;
     events::log_created(tx, &msg, &conv).await?;
-    Ok(Some((msg, Some(outbox_id))))
+    Ok((msg, outbox_id, conv))
+}
+
+/// A bot's reply (`bot`: the bot and the trigger that wrote it); its outbox row is added
+/// to `send`.
+pub async fn store_bot_reply(
+    tx: &mut Tx,
+    conversation_id: i64,
+    text: &str,
+    bot: (i64, Option<i64>),
+    send: &mut Vec<i64>,
+) -> Result<(Message, Conversation)> {
+    let conv = conversations::get_in(tx, conversation_id).await?;
+    let out = Outgoing {
+        text,
+        client_id: None,
+        author_id: None,
+        bot: Some(bot),
+    };
+    let (msg, outbox_id, conv) = store_outgoing(tx, &conv, &out).await?;
+    send.push(outbox_id);
+    Ok((msg, conv))
 }
 
 /// A member's reply (`store_reply`): a new message is recorded in the audit log as
@@ -88,8 +135,13 @@ pub async fn begin_attempt(tx: &mut Tx, outbox_id: i64, reserved: Option<&str>) 
     outbox::mark_sending(tx, outbox_id).await
 }
 
-/// After an attempt: the outbox row and the message's status follow its outcome.
-pub async fn record_send(tx: &mut Tx, outbox_id: i64, outcome: &SendOutcome) -> Result<()> {
+/// After an attempt: the outbox row and the message's status follow its outcome. A bot's
+/// message that failed for good hands its conversation to a person (the reaction says so).
+pub async fn record_send(
+    tx: &mut Tx,
+    outbox_id: i64,
+    outcome: &SendOutcome,
+) -> Result<Option<super::bot_flow::Reaction>> {
     let item = outbox::get_in(tx, outbox_id).await?;
     let row = messages::get_in(tx, item.message_id).await?;
     match outcome {
@@ -104,7 +156,10 @@ pub async fn record_send(tx: &mut Tx, outbox_id: i64, outcome: &SendOutcome) -> 
         SendOutcome::Failed(error) => {
             outbox::finish(tx, outbox_id, OutboxState::Failed, Some(error)).await?;
             super::ingest::update_status(tx, &row, AckStatus::Failed).await?;
+            if let Some(bot_id) = row.bot_id {
+                return super::bot_flow::send_failed(tx, row.conversation_id, bot_id, error).await;
+            }
         }
     }
-    Ok(())
+    Ok(None)
 }

@@ -18,13 +18,16 @@ pub struct OutboxItem {
     pub next_attempt_at: i64,
     /// The WAHA id reserved for this message, once known.
     pub waha_id: Option<String>,
+    /// The bot that wrote the message, if one did.
+    pub bot_id: Option<i64>,
+    pub conversation_id: i64,
 }
 
 macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT o.id, o.message_id, o.session_id, o.chat_id, o.text, o.state, o.attempts, ",
-            "o.next_attempt_at, m.waha_id FROM outbox o JOIN messages m ON m.id = o.message_id ",
+            "o.next_attempt_at, m.waha_id, m.bot_id, m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id ",
             $tail
         )
     };

@@ -152,6 +152,13 @@ impl Setup {
         .await
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PATCH, path, |r| {
+            r.bearer_auth(&self.token).json(&body)
+        })
+        .await
+    }
+
     /// A new team member made through the API by the admin, logged in.
     pub async fn member(&self, email: &str, role: &str, sessions: &[&str]) -> Member {
         self.member_with(email, role, json!({ "sessions": sessions }))

@@ -6,6 +6,8 @@
 mod account;
 mod audit;
 mod board;
+mod bot_tester;
+mod bots;
 mod contacts;
 mod handling;
 mod inbox;
@@ -29,6 +31,8 @@ use crate::domain::Viewer;
 use crate::store::users::User;
 use crate::store::Db;
 
+pub use bot_tester::{ReplayStep, TestHandoff, TestInput, TestReply, TestResult};
+pub use bots::{BotInput, BotPatch};
 pub use sessions::{SessionAction, SessionView};
 pub use team::{MemberInput, MemberPatch};
 
@@ -44,6 +48,10 @@ impl Hub {
     pub fn new(services: Arc<Services>) -> Arc<Hub> {
         let registry = Arc::new(SessionRegistry::new(services.clone()));
         let presence = super::presence::Presence::start(services.clone());
+        let online = presence.clone();
+        services.set_online(Arc::new(move |user| {
+            online.current(user) == crate::domain::PresenceStatus::Online
+        }));
         super::board::BoardWatcher::start(services.clone(), presence.clone());
         Arc::new(Hub {
             services,

@@ -70,7 +70,7 @@ fn profile_json(m: &Member) -> serde_json::Value {
 
 impl Hub {
     /// Session names → ids; an unknown name is a 422 naming it.
-    async fn session_ids(&self, names: &[String]) -> Result<Vec<i64>, HubError> {
+    pub(super) async fn session_ids(&self, names: &[String]) -> Result<Vec<i64>, HubError> {
         let mut ids = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             let s = sessions::by_name(self.db(), name)

@@ -1,0 +1,84 @@
+//! Compiled bots, cached per session so a message is matched without reading or compiling
+//! the bot again. An entry is trusted for `RECHECK` after it was read, and dropped at once
+//! when this node changes a bot (`invalidate`); after `RECHECK` the bot's version is read
+//! again (one indexed row) and the compiled matcher kept when it is unchanged, so a change
+//! made on another node is picked up within `RECHECK`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use tracing::warn;
+
+use super::{bots, Result, Tx};
+use crate::domain::bot::CompiledBot;
+
+const RECHECK: Duration = Duration::from_secs(5);
+
+struct Entry {
+    checked: Instant,
+    generation: u64,
+    /// The bot and version this entry holds (`None`: the session has no active bot).
+    version: Option<(i64, i64)>,
+    bot: Option<Arc<CompiledBot>>,
+}
+
+#[derive(Default)]
+pub struct BotCache {
+    sessions: DashMap<i64, Entry>,
+    generation: AtomicU64,
+}
+
+impl BotCache {
+    /// The active bot serving `session_id`, compiled.
+    pub async fn for_session(
+        &self,
+        tx: &mut Tx,
+        session_id: i64,
+    ) -> Result<Option<Arc<CompiledBot>>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(e) = self.sessions.get(&session_id) {
+            if e.generation == generation && e.checked.elapsed() < RECHECK {
+                return Ok(e.bot.clone());
+            }
+        }
+        let version = bots::active_for_session_in(tx, session_id).await?;
+        let kept = self
+            .sessions
+            .get(&session_id)
+            .filter(|e| e.version == version)
+            .map(|e| e.bot.clone());
+        let bot = match (kept, version) {
+            (Some(bot), _) => bot,
+            (None, None) => None,
+            (None, Some((bot_id, _))) => {
+                let def = bots::def_in(tx, bot_id).await?;
+                match CompiledBot::compile(def) {
+                    Ok(b) => Some(Arc::new(b)),
+                    // Saved definitions were validated; one that no longer compiles (a
+                    // stricter engine) leaves the session without a bot rather than stuck.
+                    Err(e) => {
+                        warn!(bot_id, error = %e, "the bot does not compile; it is not used");
+                        None
+                    }
+                }
+            }
+        };
+        self.sessions.insert(
+            session_id,
+            Entry {
+                checked: Instant::now(),
+                generation,
+                version,
+                bot: bot.clone(),
+            },
+        );
+        Ok(bot)
+    }
+
+    /// A bot changed on this node: every entry is read again before its next use.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
