@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info_span, warn, Instrument};
 
 use super::services::Services;
-use crate::domain::{Author, Change, EventKind, LoggedEvent, SessionRef};
+use crate::domain::{Author, Change, ConversationStatus, EventKind, LoggedEvent, SessionRef};
 use crate::store::conversations::{self, Conversation};
 use crate::store::events::conversation_scope;
 use crate::store::ingest::{self, Applied, Ingest, Ingested, Known, StoredWebhook};
@@ -421,6 +421,12 @@ impl ConversationActor {
             author = author.as_str(),
             "message stored"
         );
+        // A customer waiting for a person (no bot in between): the router finds one.
+        if let (Author::Customer, Some(c)) = (author, &self.conversation) {
+            if c.assignee_id.is_none() && c.status == ConversationStatus::Pending {
+                self.services.router().route(c.session_id, c.id);
+            }
+        }
     }
 
     fn done(&mut self, n: usize, ctx: &mut Context<Self>) {

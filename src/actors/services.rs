@@ -2,10 +2,11 @@
 //! writer, the WAHA client, the clock, the bus, and the threads actors run on.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::ArbiterHandle;
 
+use super::router::Router;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::domain::SharedClock;
@@ -24,6 +25,8 @@ pub struct Services {
     /// Conversation and session actors are spread over these threads.
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
+    /// Set once by the hub when it starts the router.
+    router: OnceLock<Router>,
 }
 
 impl Services {
@@ -48,11 +51,24 @@ impl Services {
             webhook_url,
             arbiters,
             next_arbiter: AtomicUsize::new(0),
+            router: OnceLock::new(),
         })
     }
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The router (automatic assignment); one that does nothing until the hub started it.
+    pub fn router(&self) -> &Router {
+        self.router.get().unwrap_or_else(|| Router::none())
+    }
+
+    /// Where `router()` goes from now on (the hub, once).
+    pub(crate) fn set_router(&self, router: Router) {
+        if self.router.set(router).is_err() {
+            tracing::warn!("the router was already set");
+        }
     }
 
     /// The next thread to start an actor on (round robin).

@@ -17,6 +17,7 @@ pub mod login_limit;
 pub mod openapi;
 pub mod pagination;
 pub mod request_span;
+pub mod routing;
 pub mod sessions;
 pub mod team;
 pub mod validate;
@@ -99,6 +100,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::GET, aw::to(sessions::qr))],
                 ))
                 .service(resource(
+                    "/sessions/{name}/queue",
+                    vec![(M::GET, aw::to(routing::queue))],
+                ))
+                .service(resource(
                     "/conversations",
                     vec![(M::GET, aw::to(conversations::list))],
                 ))
@@ -133,6 +138,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/conversations/{id}/reopen",
                     vec![(M::POST, aw::to(handling::reopen))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/assignments",
+                    vec![(M::GET, aw::to(routing::assignments))],
                 ))
                 .service(resource(
                     "/conversations/{id}/notes",

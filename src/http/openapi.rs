@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, contacts, conversations, error, handling, health, sessions, team,
-    webhooks, ws,
+    admin, audit, auth, board, contacts, conversations, error, handling, health, routing, sessions,
+    team, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -25,6 +25,7 @@ use crate::store;
         admin::failed_webhooks,
         board::dashboard, board::counts, board::presence_history,
         audit::list,
+        routing::queue, routing::assignments,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -42,6 +43,8 @@ use crate::store;
         crate::domain::board::Counts, crate::domain::board::ByStatus, crate::domain::board::BoardUpdate,
         store::presence::PresenceEntry, crate::domain::presence::PresenceCause,
         store::audit::AuditItem,
+        store::routing::QueueItem, store::routing::AssignmentItem, crate::domain::routing::Why,
+        crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
     )),
     modifiers(&BearerAuth)
 )]

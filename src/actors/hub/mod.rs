@@ -10,6 +10,7 @@ mod contacts;
 mod handling;
 mod inbox;
 mod presence;
+mod routing;
 mod session_settings;
 mod sessions;
 mod sign_in;
@@ -29,6 +30,7 @@ use crate::domain::Viewer;
 use crate::store::users::User;
 use crate::store::Db;
 
+pub use session_settings::SessionSettingsPatch;
 pub use sessions::{SessionAction, SessionView};
 pub use team::{MemberInput, MemberPatch};
 
@@ -44,6 +46,11 @@ impl Hub {
     pub fn new(services: Arc<Services>) -> Arc<Hub> {
         let registry = Arc::new(SessionRegistry::new(services.clone()));
         let presence = super::presence::Presence::start(services.clone());
+        services.set_router(super::router::Router::start(
+            services.clone(),
+            registry.clone(),
+            presence.clone(),
+        ));
         super::board::BoardWatcher::start(services.clone(), presence.clone());
         Arc::new(Hub {
             services,
