@@ -71,6 +71,9 @@ pub struct Config {
     pub presence_grace: Duration,
     /// No activity for this long makes an online member away.
     pub presence_idle: Duration,
+    /// After a member goes offline, how long until their open conversations return to the
+    /// queue (unless they come back meanwhile; 0: at once).
+    pub requeue_grace: Duration,
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -369,6 +372,12 @@ impl Config {
                 "expected at least 1",
             ));
         }
+        let requeue_grace_s: u64 = parse_num(
+            src,
+            "TICKHUB_REQUEUE_GRACE_SECS",
+            120,
+            "a number of seconds",
+        )?;
         let hash_wait_ms: u64 = parse_num(
             src,
             "TICKHUB_HASH_WAIT_MS",
@@ -402,6 +411,7 @@ impl Config {
             hash_wait: Duration::from_millis(hash_wait_ms),
             presence_grace: Duration::from_secs(presence_grace_s),
             presence_idle: Duration::from_secs(presence_idle_s),
+            requeue_grace: Duration::from_secs(requeue_grace_s),
         })
     }
 
@@ -447,6 +457,7 @@ mod tests {
         assert_eq!(c.waha_timeout, Duration::from_secs(15));
         assert_eq!(c.presence_grace, Duration::from_secs(15));
         assert_eq!(c.presence_idle, Duration::from_secs(300));
+        assert_eq!(c.requeue_grace, Duration::from_secs(120));
         assert_eq!(
             c.webhook_url("127.0.0.1:8080".parse().unwrap()),
             "http://127.0.0.1:8080/webhooks/waha"
@@ -488,6 +499,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("TICKHUB_PRESENCE_GRACE_SECS:"), "{e}");
+        let e = load(&[("TICKHUB_REQUEUE_GRACE_SECS", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_REQUEUE_GRACE_SECS:"), "{e}");
+        let c = load(&[("TICKHUB_REQUEUE_GRACE_SECS", "0")]).unwrap();
+        assert_eq!(c.requeue_grace, Duration::ZERO);
         let c = load(&[("TICKHUB_WAHA_TIMEOUT_MS", "1500")]).unwrap();
         assert_eq!(c.waha_timeout, Duration::from_millis(1500));
     }

@@ -158,7 +158,11 @@ async fn seed_bot(hub: &crate::actors::Hub, admin: &crate::domain::Viewer) -> an
             },
         )
         .await?;
-    let trigger = |kind: MatchKind, keywords: &[&str], priority: i64, response: &str, action: TriggerAction| TriggerFields {
+    let trigger = |kind: MatchKind,
+                   keywords: &[&str],
+                   priority: i64,
+                   response: &str,
+                   action: TriggerAction| TriggerFields {
         match_kind: kind,
         pattern: None,
         keywords: keywords.iter().map(|k| k.to_string()).collect(),

@@ -37,6 +37,7 @@ impl std::fmt::Debug for Config {
             hash_wait,
             presence_grace,
             presence_idle,
+            requeue_grace,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -68,6 +69,7 @@ impl std::fmt::Debug for Config {
             .field("hash_wait", hash_wait)
             .field("presence_grace", presence_grace)
             .field("presence_idle", presence_idle)
+            .field("requeue_grace", requeue_grace)
             .finish()
     }
 }

@@ -61,10 +61,18 @@ async fn every_match_kind_folds_case_and_accents(b: Backend) {
     .await;
 
     assert_eq!(fires(&s, id, "  Opening   HOURS ").await, Some(exact));
-    assert_eq!(fires(&s, id, "opening hours please").await, None, "exact is exact");
+    assert_eq!(
+        fires(&s, id, "opening hours please").await,
+        None,
+        "exact is exact"
+    );
     assert_eq!(fires(&s, id, "qual o PRECO disto?").await, Some(contains));
     assert_eq!(fires(&s, id, "what's the price?").await, Some(word));
-    assert_eq!(fires(&s, id, "that was priceless").await, None, "word boundaries");
+    assert_eq!(
+        fires(&s, id, "that was priceless").await,
+        None,
+        "word boundaries"
+    );
     assert_eq!(fires(&s, id, "Track my parcel").await, Some(starts));
     assert_eq!(fires(&s, id, "please track my parcel").await, None);
     assert_eq!(fires(&s, id, "where is ORDER #12345").await, Some(regex));
@@ -201,15 +209,21 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
     };
     let cases = [
         (
-            bad(json!({"match": "regex", "pattern": "(unclosed", "priority": 1, "response": "x", "action": "reply"})),
+            bad(
+                json!({"match": "regex", "pattern": "(unclosed", "priority": 1, "response": "x", "action": "reply"}),
+            ),
             "pattern",
         ),
         (
-            bad(json!({"match": "fuzzy", "pattern": "x", "priority": 1, "response": "x", "action": "reply"})),
+            bad(
+                json!({"match": "fuzzy", "pattern": "x", "priority": 1, "response": "x", "action": "reply"}),
+            ),
             "match",
         ),
         (
-            bad(json!({"match": "contains", "pattern": "x", "priority": 1, "response": "x", "action": "dance"})),
+            bad(
+                json!({"match": "contains", "pattern": "x", "priority": 1, "response": "x", "action": "dance"}),
+            ),
             "action",
         ),
         (
@@ -217,11 +231,15 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
             "bot_id",
         ),
         (
-            bad(json!({"match": "any_keyword", "keywords": [], "priority": 1, "response": "x", "action": "reply"})),
+            bad(
+                json!({"match": "any_keyword", "keywords": [], "priority": 1, "response": "x", "action": "reply"}),
+            ),
             "keywords",
         ),
         (
-            bad(json!({"match": "contains", "pattern": "x", "priority": 1, "response": "Hi {{contact.name", "action": "reply"})),
+            bad(
+                json!({"match": "contains", "pattern": "x", "priority": 1, "response": "Hi {{contact.name", "action": "reply"}),
+            ),
             "response",
         ),
         (
@@ -229,7 +247,9 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
             "tag",
         ),
         (
-            bad(json!({"match": "contains", "pattern": "x", "priority": "high", "response": "x", "action": "reply"})),
+            bad(
+                json!({"match": "contains", "pattern": "x", "priority": "high", "response": "x", "action": "reply"}),
+            ),
             "priority",
         ),
     ];
@@ -237,7 +257,10 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         let (code, r) = s.post("/api/triggers", body.clone()).await;
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
-        assert!(msg.starts_with(field), "{body}: {field} not named in {msg:?}");
+        assert!(
+            msg.starts_with(field),
+            "{body}: {field} not named in {msg:?}"
+        );
     }
     let bots = [
         (
@@ -260,11 +283,17 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         let (code, r) = s.post("/api/bots", body.clone()).await;
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
-        assert!(msg.starts_with(field), "{body}: {field} not named in {msg:?}");
+        assert!(
+            msg.starts_with(field),
+            "{body}: {field} not named in {msg:?}"
+        );
     }
     // A session has one bot.
     let (code, r) = s
-        .post("/api/bots", json!({"name": "second", "sessions": ["default"]}))
+        .post(
+            "/api/bots",
+            json!({"name": "second", "sessions": ["default"]}),
+        )
         .await;
     assert_eq!(code, 409, "{r}");
     assert!(r["error"]["message"]
@@ -320,7 +349,11 @@ async fn replay_shows_what_the_bot_would_have_said_and_sends_nothing(b: Backend)
     assert_eq!(steps[1]["result"]["trigger_id"], price);
     assert_eq!(steps[1]["result"]["reply"], "5 euros");
     assert_eq!(steps[2]["result"]["handoff"]["reason"], "keyword");
-    assert_eq!(s.sim.sent().await.len(), sent_before, "a replay sends nothing");
+    assert_eq!(
+        s.sim.sent().await.len(),
+        sent_before,
+        "a replay sends nothing"
+    );
     let (_, msgs) = s
         .get(&format!("/api/conversations/{conv_id}/messages"))
         .await;

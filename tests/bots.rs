@@ -118,9 +118,21 @@ async fn the_bot_answers_once_despite_duplicates(b: Backend) {
     let id = conv["id"].as_i64().expect("id");
     // The greeting went first (a first-time contact), then the answer.
     let msgs = s.messages(id).await;
-    let texts: Vec<&str> = msgs.iter().rev().filter_map(|m| m["text"].as_str()).collect();
-    assert_eq!(texts, ["how much is shipping?", "Welcome, Ana!", PRICE], "{msgs:?}");
-    assert!(msgs[0]["bot_id"].is_i64(), "the bot's message names it: {}", msgs[0]);
+    let texts: Vec<&str> = msgs
+        .iter()
+        .rev()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["how much is shipping?", "Welcome, Ana!", PRICE],
+        "{msgs:?}"
+    );
+    assert!(
+        msgs[0]["bot_id"].is_i64(),
+        "the bot's message names it: {}",
+        msgs[0]
+    );
 
     s.customer_writes(chat, "and your hours?").await;
     wait_sent(&s, chat, HOURS, 1).await;
@@ -140,19 +152,33 @@ async fn keywords_triggers_and_misses_hand_over(b: Backend) {
     // A handoff keyword.
     let chat = "447700200001@c.us";
     s.customer_writes(chat, "I need a HUMAN please").await;
-    let f = ws.expect("conversation.handoff", |d| d["reason"] == "keyword").await;
+    let f = ws
+        .expect("conversation.handoff", |d| d["reason"] == "keyword")
+        .await;
     let id = f["data"]["conversation_id"].as_i64().expect("id");
-    let conv = s.eventually(&format!("/api/conversations/{id}"), |c| c["status"] != "bot").await;
-    assert!(conv["status"] == "pending" || conv["status"] == "open", "{conv}");
+    let conv = s
+        .eventually(&format!("/api/conversations/{id}"), |c| {
+            c["status"] != "bot"
+        })
+        .await;
+    assert!(
+        conv["status"] == "pending" || conv["status"] == "open",
+        "{conv}"
+    );
     // Silent from now on, even for what it knows.
     s.customer_writes(chat, "what about the price?").await;
     marker(&s, id, chat).await;
-    assert!(sent_to(&s, chat, PRICE).await.is_empty(), "the bot spoke after the handoff");
+    assert!(
+        sent_to(&s, chat, PRICE).await.is_empty(),
+        "the bot spoke after the handoff"
+    );
 
     // A handoff trigger: its reply, then the handoff.
     let chat = "447700200002@c.us";
     s.customer_writes(chat, "please call me tomorrow").await;
-    let f = ws.expect("conversation.handoff", |d| d["reason"] == "trigger").await;
+    let f = ws
+        .expect("conversation.handoff", |d| d["reason"] == "trigger")
+        .await;
     assert!(f["data"]["trigger_id"].is_i64(), "{f}");
     wait_sent(&s, chat, HANDING, 1).await;
 
@@ -161,7 +187,9 @@ async fn keywords_triggers_and_misses_hand_over(b: Backend) {
     s.customer_writes(chat, "blue elephants").await;
     wait_sent(&s, chat, SORRY, 1).await;
     s.customer_writes(chat, "purple giraffes").await;
-    let f = ws.expect("conversation.handoff", |d| d["reason"] == "misses").await;
+    let f = ws
+        .expect("conversation.handoff", |d| d["reason"] == "misses")
+        .await;
     let id = f["data"]["conversation_id"].as_i64().expect("id");
     marker(&s, id, chat).await;
     assert_eq!(sent_to(&s, chat, SORRY).await.len(), 1);
@@ -180,7 +208,11 @@ async fn handoff_at_once_when_the_rule_says_so(b: Backend) {
     let id = f["data"]["conversation_id"].as_i64().expect("id");
     marker(&s, id, chat).await;
     let sent = all_sent_to(&s, chat).await;
-    assert_eq!(sent.len(), 2, "the greeting, then only the marker: {sent:?}");
+    assert_eq!(
+        sent.len(),
+        2,
+        "the greeting, then only the marker: {sent:?}"
+    );
     assert_eq!(sent[0], "Welcome, Customer!");
 }
 both!(handoff_at_once_when_the_rule_says_so);
@@ -194,7 +226,11 @@ async fn a_person_on_the_phone_or_in_the_inbox_takes_over(b: Backend) {
     let chat = "447700400001@c.us";
     s.customer_writes(chat, "price?").await;
     wait_sent(&s, chat, PRICE, 1).await;
-    let mut typed = inbound_payload(chat, &format!("true_{chat}_PHONE1"), "Hi, Joe here from the shop");
+    let mut typed = inbound_payload(
+        chat,
+        &format!("true_{chat}_PHONE1"),
+        "Hi, Joe here from the shop",
+    );
     typed["fromMe"] = json!(true);
     typed["source"] = json!("app");
     typed["to"] = json!(chat);
@@ -206,7 +242,11 @@ async fn a_person_on_the_phone_or_in_the_inbox_takes_over(b: Backend) {
     let id = f["data"]["conversation_id"].as_i64().expect("id");
     s.customer_writes(chat, "great, and the price again?").await;
     marker(&s, id, chat).await;
-    assert_eq!(sent_to(&s, chat, PRICE).await.len(), 1, "silent after the takeover");
+    assert_eq!(
+        sent_to(&s, chat, PRICE).await.len(),
+        1,
+        "silent after the takeover"
+    );
 
     // An agent answers in the inbox where the bot was: theirs now, the bot silent.
     let chat = "447700400002@c.us";
@@ -224,10 +264,13 @@ async fn a_person_on_the_phone_or_in_the_inbox_takes_over(b: Backend) {
         .await;
     assert_eq!(code, 201);
     let conv = s
-        .eventually(&format!("/api/conversations/{id}"), |c| c["status"] == "open")
+        .eventually(&format!("/api/conversations/{id}"), |c| {
+            c["status"] == "open"
+        })
         .await;
     assert_eq!(conv["assignee_id"], agent.id, "{conv}");
-    ws.expect("conversation.handoff", |d| d["reason"] == "agent_reply").await;
+    ws.expect("conversation.handoff", |d| d["reason"] == "agent_reply")
+        .await;
     s.customer_writes(chat, "and the shipping?").await;
     marker(&s, id, chat).await;
     assert_eq!(sent_to(&s, chat, PRICE).await.len(), 1);
@@ -239,12 +282,20 @@ async fn groups_broadcasts_and_own_messages_get_no_answer(b: Backend) {
     with_bot(&s, json!({"greeting": null})).await;
     // A group (the bot is not set to answer groups) and a status broadcast.
     let group = "120363000000001@g.us";
-    let mut p = inbound_payload(group, &format!("false_{group}_G1_447700500001@c.us"), "price?");
+    let mut p = inbound_payload(
+        group,
+        &format!("false_{group}_G1_447700500001@c.us"),
+        "price?",
+    );
     p["participant"] = json!("447700500001@c.us");
     let (code, _) = s.webhook(&envelope("message", p)).await;
     assert_eq!(code, 200);
     let status = "status@broadcast";
-    let p = inbound_payload(status, "false_status@broadcast_S1_447700500002@c.us", "price?");
+    let p = inbound_payload(
+        status,
+        "false_status@broadcast_S1_447700500002@c.us",
+        "price?",
+    );
     let (code, _) = s.webhook(&envelope("message", p)).await;
     assert_eq!(code, 200);
     // A person writes after both: once they have their answer, the bot's turn for the
@@ -252,7 +303,11 @@ async fn groups_broadcasts_and_own_messages_get_no_answer(b: Backend) {
     let chat = "447700500003@c.us";
     s.customer_writes(chat, "price?").await;
     wait_sent(&s, chat, PRICE, 1).await;
-    assert_eq!(s.sim.sent_with(PRICE).await.len(), 1, "only the person got an answer");
+    assert_eq!(
+        s.sim.sent_with(PRICE).await.len(),
+        1,
+        "only the person got an answer"
+    );
     let g = s.conversation_for(group).await;
     assert_ne!(g["status"], "bot", "{g}");
 }
@@ -264,7 +319,10 @@ async fn a_failing_bot_is_retried_then_hands_over(b: Backend) {
     let mut ws = s.socket(None).await;
     let (code, left) = s
         .sim
-        .control("/sim/faults", json!({"send_fail": 100, "send_fail_status": 500}))
+        .control(
+            "/sim/faults",
+            json!({"send_fail": 100, "send_fail_status": 500}),
+        )
         .await;
     assert_eq!(code, 200, "{left}");
     let chat = "447700600001@c.us";
@@ -275,12 +333,18 @@ async fn a_failing_bot_is_retried_then_hands_over(b: Backend) {
         })
         .await;
     assert!(
-        f["data"]["detail"].as_str().unwrap_or_default().contains("WAHA"),
+        f["data"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("WAHA"),
         "the reason says why: {f}"
     );
     let (_, left) = s.sim.control("/sim/faults", json!({"send_fail": 0})).await;
     let refused = 100 - left["send_fail"].as_u64().unwrap_or(100);
-    assert!(refused >= 2, "retried before handing over: {refused} attempts");
+    assert!(
+        refused >= 2,
+        "retried before handing over: {refused} attempts"
+    );
 }
 both!(a_failing_bot_is_retried_then_hands_over);
 
@@ -295,7 +359,10 @@ async fn kill9_between_the_webhook_and_the_reply(b: Backend) {
     let mut s = Setup::with(b, opts).await;
     with_bot(&s, json!({"greeting": null})).await;
     s.sim
-        .control("/sim/faults", json!({"send_hang": 1, "send_hang_ms": 60000}))
+        .control(
+            "/sim/faults",
+            json!({"send_hang": 1, "send_hang_ms": 60000}),
+        )
         .await;
     let chat = "447700700001@c.us";
     s.customer_writes(chat, "price?").await;
@@ -303,23 +370,34 @@ async fn kill9_between_the_webhook_and_the_reply(b: Backend) {
     s.hub.kill9();
     s.hub.restart();
     let id = conv_id(&s, chat).await;
-    s.eventually_within(&format!("/api/conversations/{id}/messages"), Duration::from_secs(30), |p| {
-        p["items"].as_array().is_some_and(|items| {
-            items.iter().any(|m| m["text"] == PRICE && m["status"] != "pending")
-        })
-    })
+    s.eventually_within(
+        &format!("/api/conversations/{id}/messages"),
+        Duration::from_secs(30),
+        |p| {
+            p["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|m| m["text"] == PRICE && m["status"] != "pending")
+            })
+        },
+    )
     .await;
     marker(&s, id, chat).await;
     assert_eq!(sent_to(&s, chat, PRICE).await.len(), 1, "not sent twice");
 
     let chat = "447700700002@c.us";
     s.sim
-        .control("/sim/faults", json!({"send_fail": 1000, "send_fail_status": 503}))
+        .control(
+            "/sim/faults",
+            json!({"send_fail": 1000, "send_fail_status": 503}),
+        )
         .await;
     s.customer_writes(chat, "shipping?").await;
     let id = conv_id(&s, chat).await;
     s.eventually(&format!("/api/conversations/{id}/messages"), |p| {
-        p["items"].as_array().is_some_and(|items| items.iter().any(|m| m["text"] == PRICE))
+        p["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|m| m["text"] == PRICE))
     })
     .await;
     s.hub.kill9();
@@ -327,7 +405,11 @@ async fn kill9_between_the_webhook_and_the_reply(b: Backend) {
     s.hub.restart();
     wait_sent(&s, chat, PRICE, 1).await;
     marker(&s, id, chat).await;
-    assert_eq!(sent_to(&s, chat, PRICE).await.len(), 1, "sent once after the restart");
+    assert_eq!(
+        sent_to(&s, chat, PRICE).await.len(),
+        1,
+        "sent once after the restart"
+    );
 }
 both!(kill9_between_the_webhook_and_the_reply);
 
@@ -349,7 +431,9 @@ async fn triggers_change_the_contact_and_metrics_count(b: Backend) {
     s.customer_writes(chat, "call me").await;
     wait_sent(&s, chat, HANDING, 1).await;
     let m = s
-        .eventually(&format!("/api/bots/{bot}/metrics"), |m| m["handoffs"]["trigger"] == 1)
+        .eventually(&format!("/api/bots/{bot}/metrics"), |m| {
+            m["handoffs"]["trigger"] == 1
+        })
         .await;
     assert_eq!(m["matches"], 3, "{m}");
     assert_eq!(m["conversations"], 1, "{m}");
@@ -360,7 +444,8 @@ async fn triggers_change_the_contact_and_metrics_count(b: Backend) {
         .await
         .expect("text");
     assert!(
-        metrics.contains("tickhub_bot_matches_total") && metrics.contains("tickhub_bot_handoffs_total"),
+        metrics.contains("tickhub_bot_matches_total")
+            && metrics.contains("tickhub_bot_handoffs_total"),
         "/metrics has the bots' counters"
     );
 }
@@ -375,42 +460,67 @@ async fn a_resolved_conversation_reopened_by_the_customer(b: Backend) {
     s.customer_writes(chat, "price?").await;
     wait_sent(&s, chat, PRICE, 1).await;
     let id = conv_id(&s, chat).await;
-    let (code, r) = s.post(&format!("/api/conversations/{id}/resolve"), json!({})).await;
+    let (code, r) = s
+        .post(&format!("/api/conversations/{id}/resolve"), json!({}))
+        .await;
     assert_eq!(code, 200, "{r}");
     s.customer_writes(chat, "and your hours?").await;
     wait_sent(&s, chat, HOURS, 1).await;
-    let conv = s.eventually(&format!("/api/conversations/{id}"), |c| c["status"] == "bot").await;
+    let conv = s
+        .eventually(&format!("/api/conversations/{id}"), |c| {
+            c["status"] == "bot"
+        })
+        .await;
     assert!(conv["assignee_id"].is_null(), "{conv}");
 
     // An agent had it and is offline: it does not wait for them, it goes to the bot.
     let agent = s.member("agent@reopen.test", "agent", &["default"]).await;
     let (code, r) = s
-        .post(&format!("/api/conversations/{id}/assign"), json!({"assignee_id": agent.id}))
+        .post(
+            &format!("/api/conversations/{id}/assign"),
+            json!({"assignee_id": agent.id}),
+        )
         .await;
     assert_eq!(code, 200, "{r}");
-    s.post(&format!("/api/conversations/{id}/resolve"), json!({})).await;
+    s.post(&format!("/api/conversations/{id}/resolve"), json!({}))
+        .await;
     s.customer_writes(chat, "price again?").await;
     wait_sent(&s, chat, PRICE, 2).await;
-    let conv = s.eventually(&format!("/api/conversations/{id}"), |c| c["status"] == "bot").await;
+    let conv = s
+        .eventually(&format!("/api/conversations/{id}"), |c| {
+            c["status"] == "bot"
+        })
+        .await;
     assert!(conv["assignee_id"].is_null(), "{conv}");
 
     // The agent is online with room: the conversation goes back to them.
     let (code, r) = s
-        .post(&format!("/api/conversations/{id}/assign"), json!({"assignee_id": agent.id}))
+        .post(
+            &format!("/api/conversations/{id}/assign"),
+            json!({"assignee_id": agent.id}),
+        )
         .await;
     assert_eq!(code, 200, "{r}");
-    s.post(&format!("/api/conversations/{id}/resolve"), json!({})).await;
+    s.post(&format!("/api/conversations/{id}/resolve"), json!({}))
+        .await;
     let _online = common::Socket::connect(&s.hub.url, &agent.token, None).await;
-    s.eventually(&format!("/api/team-members/{}?include=presence", agent.id), |m| {
-        m["presence"] == "online"
-    })
+    s.eventually(
+        &format!("/api/team-members/{}?include=presence", agent.id),
+        |m| m["presence"] == "online",
+    )
     .await;
     s.customer_writes(chat, "it's me again, price?").await;
     let conv = s
-        .eventually(&format!("/api/conversations/{id}"), |c| c["status"] == "open")
+        .eventually(&format!("/api/conversations/{id}"), |c| {
+            c["status"] == "open"
+        })
         .await;
     assert_eq!(conv["assignee_id"], agent.id, "{conv}");
     marker(&s, id, chat).await;
-    assert_eq!(sent_to(&s, chat, PRICE).await.len(), 2, "the bot left it to the agent");
+    assert_eq!(
+        sent_to(&s, chat, PRICE).await.len(),
+        2,
+        "the bot left it to the agent"
+    );
 }
 both!(a_resolved_conversation_reopened_by_the_customer);

@@ -21,9 +21,9 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use super::services::Services;
 use crate::domain::{Author, Change, EventKind, LoggedEvent, SessionRef};
+use crate::store::bot_flow::{Reaction, Tally};
 use crate::store::conversations::{self, Conversation};
 use crate::store::events::conversation_scope;
-use crate::store::bot_flow::{Reaction, Tally};
 use crate::store::ingest::{self, Applied, Ingest, Ingested, Known, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::{inbox, StoreError, Tx, Writer};

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use actix::ArbiterHandle;
 
+use super::router::Router;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::domain::SharedClock;
@@ -30,6 +31,8 @@ pub struct Services {
     /// Conversation and session actors are spread over these threads.
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: AtomicUsize,
+    /// Set once by the hub when it starts the router.
+    router: OnceLock<Router>,
 }
 
 impl Services {
@@ -56,6 +59,7 @@ impl Services {
             online: OnceLock::new(),
             arbiters,
             next_arbiter: AtomicUsize::new(0),
+            router: OnceLock::new(),
         })
     }
 
@@ -77,6 +81,18 @@ impl Services {
                 .get()
                 .cloned()
                 .unwrap_or_else(|| Arc::new(|_| false)),
+        }
+    }
+
+    /// The router (automatic assignment); one that does nothing until the hub started it.
+    pub fn router(&self) -> &Router {
+        self.router.get().unwrap_or_else(|| Router::none())
+    }
+
+    /// Where `router()` goes from now on (the hub, once).
+    pub(crate) fn set_router(&self, router: Router) {
+        if self.router.set(router).is_err() {
+            tracing::warn!("the router was already set");
         }
     }
 

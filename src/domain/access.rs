@@ -320,6 +320,15 @@ impl Viewer {
         )
     }
 
+    /// A session's queue and a conversation's assignment history (with the router's why):
+    /// admins and managers (who see the conversations concerned anyway).
+    pub fn may_supervise_routing(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers see the queue and the assignment history",
+        )
+    }
+
     /// Operator views (webhooks that could not be applied, …): admins only.
     pub fn may_operate(&self) -> Decision {
         allow(self.role == Role::Admin, "only admins see operator views")
@@ -617,6 +626,22 @@ mod tests {
         assert!(manager.sees_on_board(5, Role::Manager, &[]));
         let admin = viewer(Role::Admin, SessionAccess::All);
         assert!(admin.sees_on_board(6, Role::Agent, &[]));
+    }
+
+    #[test]
+    fn only_supervisors_see_the_queue_and_the_why() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![1]));
+            assert_eq!(
+                v.may_supervise_routing().is_ok(),
+                role.supervises(),
+                "{role}"
+            );
+        }
+        assert!(matches!(
+            viewer(Role::Agent, SessionAccess::All).may_supervise_routing(),
+            Err(Denied::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -26,6 +26,9 @@ text_enum! {
         DashboardUpdated => "dashboard.updated",
         /// A member's conversation counts (mine, unassigned, per status), to that member.
         CountsUpdated => "counts.updated",
+        /// To a member the router gave a conversation: which, by what rule, and why it
+        /// left the bot (the handoff's reason).
+        ConversationAssigned => "conversation.assigned",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",

@@ -18,6 +18,7 @@ pub mod password;
 pub mod presence;
 pub mod protocol;
 pub mod role;
+pub mod routing;
 pub mod session;
 pub mod status;
 

@@ -383,7 +383,9 @@ pub async fn metrics(
     if from > to {
         return Err(ApiError::BadRequest("from: after to".into()));
     }
-    Ok(web::Json(hub.bot_metrics(&auth.viewer, *id, from, to).await?))
+    Ok(web::Json(
+        hub.bot_metrics(&auth.viewer, *id, from, to).await?,
+    ))
 }
 
 // ---- triggers

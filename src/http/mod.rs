@@ -6,8 +6,8 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod board;
-pub mod bots;
 pub mod body;
+pub mod bots;
 pub mod contacts;
 pub mod conversations;
 pub mod csrf;
@@ -18,6 +18,7 @@ pub mod login_limit;
 pub mod openapi;
 pub mod pagination;
 pub mod request_span;
+pub mod routing;
 pub mod sessions;
 pub mod team;
 pub mod validate;
@@ -100,6 +101,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::GET, aw::to(sessions::qr))],
                 ))
                 .service(resource(
+                    "/sessions/{name}/queue",
+                    vec![(M::GET, aw::to(routing::queue))],
+                ))
+                .service(resource(
                     "/conversations",
                     vec![(M::GET, aw::to(conversations::list))],
                 ))
@@ -134,6 +139,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/conversations/{id}/reopen",
                     vec![(M::POST, aw::to(handling::reopen))],
+                ))
+                .service(resource(
+                    "/conversations/{id}/assignments",
+                    vec![(M::GET, aw::to(routing::assignments))],
                 ))
                 .service(resource(
                     "/conversations/{id}/notes",
@@ -197,7 +206,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 ))
                 .service(resource(
                     "/bots",
-                    vec![(M::GET, aw::to(bots::list)), (M::POST, aw::to(bots::create))],
+                    vec![
+                        (M::GET, aw::to(bots::list)),
+                        (M::POST, aw::to(bots::create)),
+                    ],
                 ))
                 .service(resource(
                     "/bots/{id}",
@@ -207,7 +219,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::DELETE, aw::to(bots::delete)),
                     ],
                 ))
-                .service(resource("/bots/{id}/test", vec![(M::POST, aw::to(bots::test))]))
+                .service(resource(
+                    "/bots/{id}/test",
+                    vec![(M::POST, aw::to(bots::test))],
+                ))
                 .service(resource(
                     "/bots/{id}/replay",
                     vec![(M::POST, aw::to(bots::replay))],

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, sessions, team,
-    webhooks, ws,
+    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, routing,
+    sessions, team, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -27,6 +27,7 @@ use crate::store;
         audit::list,
         bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,
         bots::list_triggers, bots::create_trigger, bots::get_trigger, bots::update_trigger, bots::delete_trigger,
+        routing::queue, routing::assignments,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -49,6 +50,8 @@ use crate::store;
         crate::actors::TestResult, crate::actors::TestReply, crate::actors::TestHandoff, crate::actors::ReplayStep,
         crate::domain::bot::BusinessHours, crate::domain::bot::MatchKind, crate::domain::bot::TriggerAction,
         store::bot_metrics::BotMetrics, store::bot_metrics::TriggerMetrics,
+        store::routing::QueueItem, store::routing::AssignmentItem, crate::domain::routing::Why,
+        crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
     )),
     modifiers(&BearerAuth)
 )]

@@ -10,7 +10,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, NotFoundError};
 use super::pagination::Page;
 use super::validate::is_session_name;
-use crate::actors::hub::{SessionAction, SessionView};
+use crate::actors::hub::{SessionAction, SessionSettingsPatch, SessionView};
 use crate::actors::Hub;
 
 #[derive(Deserialize, ToSchema)]
@@ -154,12 +154,16 @@ pub async fn qr(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SessionSettings {
     /// `anyone` who may see a conversation replies, or only its `assignee` (and supervisors).
-    pub reply_policy: crate::domain::ReplyPolicy,
+    pub reply_policy: Option<crate::domain::ReplyPolicy>,
+    /// Whether the router assigns the session's waiting conversations automatically
+    /// (turning it on drains the queue; off: they wait for someone to take them).
+    pub auto_assign: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
     params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")), request_body = SessionSettings,
-    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody, description = "admins only"),
+    responses((status = 200, body = SessionView, description = "the settings given are changed; the others are kept"),
+        (status = 403, body = ErrorBody, description = "admins only"),
         (status = 422, body = ErrorBody, description = "a value the hub refuses, naming the field"),
         NotFoundError, JsonBodyErrors, AuthErrors))]
 pub async fn settings(
@@ -168,8 +172,12 @@ pub async fn settings(
     name: web::Path<String>,
     body: super::body::Checked<SessionSettings>,
 ) -> Result<web::Json<SessionView>, ApiError> {
+    let patch = SessionSettingsPatch {
+        reply_policy: body.0.reply_policy,
+        auto_assign: body.0.auto_assign,
+    };
     Ok(web::Json(
-        hub.set_reply_policy(&auth.viewer, &name, body.0.reply_policy)
+        hub.update_session_settings(&auth.viewer, &name, patch)
             .await?,
     ))
 }

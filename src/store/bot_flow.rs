@@ -225,16 +225,7 @@ async fn bot_turn(
     match d.handoff.or(failed) {
         Some(reason) => {
             let detail = reason.to_string();
-            let c = handoff(
-                tx,
-                conv,
-                Some(bot_id),
-                d.matched,
-                reason.code(),
-                &detail,
-                r,
-            )
-            .await?;
+            let c = handoff(tx, conv, Some(bot_id), d.matched, reason.code(), &detail, r).await?;
             Ok(Some(c))
         }
         None => Ok(latest),

@@ -65,14 +65,14 @@ impl Trigger {
     pub fn def(&self) -> TriggerDef {
         TriggerDef {
             id: self.id,
-            match_kind: self.match_kind.clone(),
+            match_kind: self.match_kind,
             pattern: self.pattern.clone(),
             keywords: self.keywords.clone(),
             case_sensitive: self.case_sensitive,
             accent_sensitive: self.accent_sensitive,
             priority: self.priority,
             response: self.response.clone(),
-            action: self.action.clone(),
+            action: self.action,
             tag: self.tag.clone(),
             field: self.field.clone(),
             value: self.value.clone(),
@@ -156,14 +156,14 @@ pub struct TriggerFields {
 impl Trigger {
     pub fn fields(&self) -> TriggerFields {
         TriggerFields {
-            match_kind: self.match_kind.clone(),
+            match_kind: self.match_kind,
             pattern: self.pattern.clone(),
             keywords: self.keywords.clone(),
             case_sensitive: self.case_sensitive,
             accent_sensitive: self.accent_sensitive,
             priority: self.priority,
             response: self.response.clone(),
-            action: self.action.clone(),
+            action: self.action,
             tag: self.tag.clone(),
             field: self.field.clone(),
             value: self.value.clone(),
@@ -262,13 +262,6 @@ macro_rules! trigger_select {
 fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|e| StoreError::Database(format!("unreadable stored value {s:?}: {e}")))
-}
-
-fn enum_str<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 impl TryFrom<TriggerRow> for Trigger {
@@ -473,9 +466,9 @@ pub async fn insert_trigger(tx: &mut Tx, bot_id: i64, f: &TriggerFields) -> Resu
         "INSERT INTO triggers (bot_id, match_kind, pattern, keywords, case_sensitive, accent_sensitive,
             priority, response, action, tag, field, value, active, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id")
-        .bind(bot_id).bind(enum_str(&f.match_kind)).bind(&f.pattern).bind(json(&f.keywords))
+        .bind(bot_id).bind(f.match_kind.as_str()).bind(&f.pattern).bind(json(&f.keywords))
         .bind(f.case_sensitive).bind(f.accent_sensitive).bind(f.priority).bind(&f.response)
-        .bind(enum_str(&f.action)).bind(&f.tag).bind(&f.field).bind(&f.value).bind(f.active).bind(now)
+        .bind(f.action.as_str()).bind(&f.tag).bind(&f.field).bind(&f.value).bind(f.active).bind(now)
         .fetch_one(c).await)?;
     bump(tx, bot_id).await?;
     Ok(id)
@@ -488,9 +481,9 @@ pub async fn update_trigger(tx: &mut Tx, id: i64, bot_id: i64, f: &TriggerFields
             accent_sensitive = $6, priority = $7, response = $8, action = $9, tag = $10, field = $11,
             value = $12, active = $13, updated_at = $14
          WHERE id = $1")
-        .bind(id).bind(enum_str(&f.match_kind)).bind(&f.pattern).bind(json(&f.keywords))
+        .bind(id).bind(f.match_kind.as_str()).bind(&f.pattern).bind(json(&f.keywords))
         .bind(f.case_sensitive).bind(f.accent_sensitive).bind(f.priority).bind(&f.response)
-        .bind(enum_str(&f.action)).bind(&f.tag).bind(&f.field).bind(&f.value).bind(f.active).bind(now)
+        .bind(f.action.as_str()).bind(&f.tag).bind(&f.field).bind(&f.value).bind(f.active).bind(now)
         .execute(c).await.map(|r| r.rows_affected()))?;
     bump(tx, bot_id).await
 }

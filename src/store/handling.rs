@@ -158,27 +158,7 @@ pub async fn assign(tx: &mut Tx, a: &Assign) -> Result<Outcome<Handled>> {
             ),
     )
     .await?;
-    // Those who saw it only while it was theirs (or in the queue) are told it has gone
-    // from their view, once; after that none of its events reach them.
-    let lost: Vec<i64> = match (conv.assignee_id, a.to) {
-        (Some(from), _) => vec![from],
-        (None, Some(to)) => members::queue_workers_in(tx, conv.session_id)
-            .await?
-            .into_iter()
-            .filter(|u| *u != to)
-            .collect(),
-        (None, None) => vec![],
-    };
-    for user in lost {
-        let scope = EventScope {
-            user_id: Some(user),
-            session_id: Some(conv.session_id),
-            conversation_id: Some(conv.id),
-            ..Default::default()
-        };
-        let data = json!({"conversation_id": conv.id, "reason": "reassigned", "assignee_id": a.to});
-        events::append(tx, EventKind::ConversationRemoved, scope, &data).await?;
-    }
+    tell_who_lost_sight(tx, &conv, a.to).await?;
     let conversation = events::log_conversation(tx, conv.id).await?;
     if let Some(n) = &note {
         log_note(tx, &conversation, n).await?;
@@ -346,4 +326,34 @@ pub async fn add_note(
     .await?;
     log_note(tx, &conv, &note).await?;
     Ok(Ok(note))
+}
+
+/// `conv` (as it was) goes to `to`: those who saw it only while it was theirs (or in the
+/// queue) are told it has gone from their view, once; after that none of its events
+/// reach them.
+pub(crate) async fn tell_who_lost_sight(
+    tx: &mut Tx,
+    conv: &Conversation,
+    to: Option<i64>,
+) -> Result<()> {
+    let lost: Vec<i64> = match (conv.assignee_id, to) {
+        (Some(from), _) => vec![from],
+        (None, Some(to)) => members::queue_workers_in(tx, conv.session_id)
+            .await?
+            .into_iter()
+            .filter(|u| *u != to)
+            .collect(),
+        (None, None) => vec![],
+    };
+    for user in lost {
+        let scope = EventScope {
+            user_id: Some(user),
+            session_id: Some(conv.session_id),
+            conversation_id: Some(conv.id),
+            ..Default::default()
+        };
+        let data = json!({"conversation_id": conv.id, "reason": "reassigned", "assignee_id": to});
+        events::append(tx, EventKind::ConversationRemoved, scope, &data).await?;
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::domain::bot::CompiledBot;
 
-use super::bot_flow::{self, Flow, Reaction};
+use super::bot_flow::{self, Flow};
 use super::conversations::{self, Conversation, NewConversation};
 use super::inbox::Received;
 use super::messages::{self, Message, MessageRow, NewMessage, Reaction};
@@ -61,7 +61,7 @@ pub struct Applied {
     /// The conversation was created with this message.
     pub created: bool,
     /// What the step after the message (bot, handoff, reopening) asks of the actor.
-    pub reaction: Reaction,
+    pub reaction: bot_flow::Reaction,
 }
 
 /// Stores a received webhook and applies it in the same transaction.
@@ -81,7 +81,14 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest, flow: &Flow) -> Result<Ingested>
     if inbox::insert(tx, &item.row, true).await?.is_none() {
         return Ok(Ingested::Duplicate);
     }
-    let applied = apply(tx, &item.session, &item.inbound, item.known.as_ref(), bot.as_deref()).await?;
+    let applied = apply(
+        tx,
+        &item.session,
+        &item.inbound,
+        item.known.as_ref(),
+        bot.as_deref(),
+    )
+    .await?;
     Ok(Ingested::Stored(Box::new(
         follow(tx, flow, bot.as_ref(), applied).await?,
     )))
@@ -222,7 +229,9 @@ async fn store_message(
     // the session has, however the engine serialized it.
     // A customer starting a conversation in a session with a bot starts it with the bot.
     let bot_id = bot
-        .filter(|b| !m.from_me && bot_flow::starts_with_bot(Some(b), m.chat.as_str(), m.chat.is_group()))
+        .filter(|b| {
+            !m.from_me && bot_flow::starts_with_bot(Some(b), m.chat.as_str(), m.chat.is_group())
+        })
         .map(|b| b.def().id);
     let (conv_id, created) =
         ensure_conversation(tx, s, &m.chat, m.sender_name.as_deref(), known, bot_id).await?;
@@ -244,7 +253,7 @@ async fn store_message(
         conversation: Some(conv),
         new_message: Some((msg, m.author())),
         created,
-        reaction: Reaction::default(),
+        reaction: bot_flow::Reaction::default(),
     })
 }
 

@@ -66,6 +66,7 @@ pub mod notes;
 pub mod outbound;
 pub mod outbox;
 pub mod presence;
+pub mod routing;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

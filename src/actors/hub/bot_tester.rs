@@ -83,8 +83,7 @@ fn describe(bot: &CompiledBot, d: &Decision) -> TestResult {
             .triggers
             .iter()
             .find(|t| t.id == id)
-            .and_then(|t| serde_json::to_value(&t.action).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
+            .map(|t| t.action.as_str().to_string())
             .unwrap_or_default(),
         None if d.handoff.is_some() => "handoff".into(),
         None => d
@@ -125,7 +124,12 @@ fn describe(bot: &CompiledBot, d: &Decision) -> TestResult {
 
 impl Hub {
     /// `POST /api/bots/{id}/test`: which trigger fires and what would be said; sends nothing.
-    pub async fn test_bot(&self, v: &Viewer, id: i64, t: TestInput) -> Result<TestResult, HubError> {
+    pub async fn test_bot(
+        &self,
+        v: &Viewer,
+        id: i64,
+        t: TestInput,
+    ) -> Result<TestResult, HubError> {
         let bot = self.compiled_bot(v, id).await?;
         let at = t.at.unwrap_or_else(|| {
             DateTime::<Utc>::from_timestamp_millis(self.now_ms()).unwrap_or_default()
@@ -177,11 +181,11 @@ impl Hub {
                 let d = bot.decide(&Turn {
                     text: &m.text,
                     at,
-                    state: state.clone(),
+                    state,
                     contact: &contact,
                     business_name: None,
                 });
-                state = d.state.clone();
+                state = d.state;
                 let r = describe(&bot, &d);
                 silent = r.handoff.is_some() || !r.failures.is_empty();
                 Some(r)

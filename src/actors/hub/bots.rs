@@ -3,8 +3,6 @@
 //! it is saved, written with its audit entry in one transaction, and read by the next
 //! message (the compiled bots are invalidated after the commit).
 
-use serde_json::json;
-
 use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
@@ -50,9 +48,7 @@ fn trigger_not_found(id: i64) -> HubError {
 }
 
 /// Text goes to the database as it is, and a NUL cannot be stored: refused by name.
-fn no_nul<'a>(
-    fields: impl IntoIterator<Item = (String, Option<&'a str>)>,
-) -> Result<(), HubError> {
+fn no_nul<'a>(fields: impl IntoIterator<Item = (String, Option<&'a str>)>) -> Result<(), HubError> {
     for (name, v) in fields {
         if v.is_some_and(|v| v.contains('\0')) {
             return Err(invalid(format!("{name}: must not contain NUL characters")));
@@ -76,7 +72,10 @@ fn check_bot(f: &BotFields) -> Result<(), HubError> {
         ("name".to_string(), Some(f.name.as_str())),
         ("greeting".into(), f.greeting.as_deref()),
         ("fallback".into(), f.fallback.as_deref()),
-        ("after_hours_message".into(), f.after_hours_message.as_deref()),
+        (
+            "after_hours_message".into(),
+            f.after_hours_message.as_deref(),
+        ),
     ])?;
     no_nul_in("handoff_keywords", &f.handoff_keywords)?;
     let name = f.name.trim();
@@ -140,14 +139,14 @@ fn check_trigger(f: &TriggerFields) -> Result<(), HubError> {
 fn trigger_def(id: i64, f: &TriggerFields) -> TriggerDef {
     TriggerDef {
         id,
-        match_kind: f.match_kind.clone(),
+        match_kind: f.match_kind,
         pattern: f.pattern.clone(),
         keywords: f.keywords.clone(),
         case_sensitive: f.case_sensitive,
         accent_sensitive: f.accent_sensitive,
         priority: f.priority,
         response: f.response.clone(),
-        action: f.action.clone(),
+        action: f.action,
         tag: f.tag.clone(),
         field: f.field.clone(),
         value: f.value.clone(),
@@ -165,7 +164,11 @@ fn trigger_json(t: &Trigger) -> serde_json::Value {
 
 impl Hub {
     /// A bot `v` may see, with the ids of the sessions it serves.
-    pub(super) async fn visible_bot(&self, v: &Viewer, id: i64) -> Result<(Bot, Vec<i64>), HubError> {
+    pub(super) async fn visible_bot(
+        &self,
+        v: &Viewer,
+        id: i64,
+    ) -> Result<(Bot, Vec<i64>), HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || format!("bot {id}")))?;
         let bot = bots::get(self.db(), id)
@@ -185,7 +188,12 @@ impl Hub {
         Ok(ids)
     }
 
-    pub async fn bots(&self, v: &Viewer, after: Option<i64>, limit: i64) -> Result<Vec<Bot>, HubError> {
+    pub async fn bots(
+        &self,
+        v: &Viewer,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Bot>, HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || "bots".into()))?;
         let mut out = Vec::new();
@@ -332,7 +340,8 @@ impl Hub {
         let def = bots::def(self.db(), id)
             .await?
             .ok_or_else(|| bot_not_found(id))?;
-        CompiledBot::compile(def).map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))
+        CompiledBot::compile(def)
+            .map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))
     }
 
     // ---- triggers

@@ -12,6 +12,7 @@ mod contacts;
 mod handling;
 mod inbox;
 mod presence;
+mod routing;
 mod session_settings;
 mod sessions;
 mod sign_in;
@@ -33,6 +34,7 @@ use crate::store::Db;
 
 pub use bot_tester::{ReplayStep, TestHandoff, TestInput, TestReply, TestResult};
 pub use bots::{BotInput, BotPatch};
+pub use session_settings::SessionSettingsPatch;
 pub use sessions::{SessionAction, SessionView};
 pub use team::{MemberInput, MemberPatch};
 
@@ -52,6 +54,11 @@ impl Hub {
         services.set_online(Arc::new(move |user| {
             online.current(user) == crate::domain::PresenceStatus::Online
         }));
+        services.set_router(super::router::Router::start(
+            services.clone(),
+            registry.clone(),
+            presence.clone(),
+        ));
         super::board::BoardWatcher::start(services.clone(), presence.clone());
         Arc::new(Hub {
             services,
