@@ -524,3 +524,29 @@ async fn a_resolved_conversation_reopened_by_the_customer(b: Backend) {
     );
 }
 both!(a_resolved_conversation_reopened_by_the_customer);
+
+async fn a_bot_switched_off_hands_its_conversations_over(b: Backend) {
+    let s = Setup::new(b).await;
+    let bot = with_bot(&s, json!({"greeting": null})).await;
+    let mut ws = s.socket(None).await;
+    let chat = "447700950001@c.us";
+    s.customer_writes(chat, "price?").await;
+    wait_sent(&s, chat, PRICE, 1).await;
+    let (code, r) = s
+        .patch(&format!("/api/bots/{bot}"), json!({"active": false}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    s.customer_writes(chat, "and shipping?").await;
+    let f = ws
+        .expect("conversation.handoff", |d| d["reason"] == "bot_off")
+        .await;
+    let id = f["data"]["conversation_id"].as_i64().expect("id");
+    marker(&s, id, chat).await;
+    assert_eq!(sent_to(&s, chat, PRICE).await.len(), 1);
+    // A new customer of the session is not the bot's either.
+    let chat = "447700950002@c.us";
+    s.customer_writes(chat, "price?").await;
+    let conv = s.conversation_for(chat).await;
+    assert_ne!(conv["status"], "bot", "{conv}");
+}
+both!(a_bot_switched_off_hands_its_conversations_over);

@@ -162,8 +162,9 @@ async fn bot_turn(
     r: &mut Reaction,
 ) -> Result<Option<Conversation>> {
     let bot_id = bot.def().id;
-    let (misses, after_hours_sent): (i64, bool) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT bot_misses, bot_after_hours_sent FROM conversations WHERE id = $1")
+    let (misses, after_hours_sent, business): (i64, bool, Option<String>) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT c.bot_misses, c.bot_after_hours_sent, s.me_name FROM conversations c
+         JOIN wa_sessions s ON s.id = c.session_id WHERE c.id = $1")
         .bind(conv.id).fetch_one(c).await)?;
     let contact = contact_vars(tx, conv.contact_id).await?;
     let at = DateTime::<Utc>::from_timestamp_millis(tx.now).unwrap_or_default();
@@ -177,7 +178,7 @@ async fn bot_turn(
         at,
         state,
         contact: &contact,
-        business_name: None,
+        business_name: business.as_deref(),
     });
 
     let mut latest = None;
