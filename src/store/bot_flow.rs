@@ -48,23 +48,17 @@ pub enum Tally {
     Handoff { bot_id: i64, reason: &'static str },
 }
 
-/// Whether the bot may speak in this chat at all: never in status broadcasts or channels,
-/// in groups only when it is set to.
-pub fn bot_may_answer(bot: &CompiledBot, conv: &Conversation) -> bool {
-    let chat = conv.chat_id.as_str();
-    if chat.ends_with("@broadcast") || chat.ends_with("@newsletter") {
-        return false;
-    }
-    !conv.is_group || bot.def().answer_groups
-}
-
-/// A new conversation starts with the bot when the session has one that may answer here.
-pub fn starts_with_bot(bot: Option<&CompiledBot>, chat_id: &str, is_group: bool) -> bool {
-    let Some(bot) = bot else { return false };
+/// Whether the bot may speak in a chat at all: never in status broadcasts or channels, in
+/// groups only when it is set to.
+pub fn answers_in(bot: &CompiledBot, chat_id: &str, is_group: bool) -> bool {
     if chat_id.ends_with("@broadcast") || chat_id.ends_with("@newsletter") {
         return false;
     }
     !is_group || bot.def().answer_groups
+}
+
+fn answers(bot: &CompiledBot, conv: &Conversation) -> bool {
+    bot.def().active && answers_in(bot, &conv.chat_id, conv.is_group)
 }
 
 /// The step after `msg` was stored in `conv` (`created`: the conversation is new with it).
@@ -83,9 +77,7 @@ pub async fn react(
             Some(reopen(tx, flow, bot, conv, msg, &mut r).await?)
         }
         (Author::Customer, ConversationStatus::Bot) => match bot {
-            Some(b) if b.def().active && bot_may_answer(b, conv) => {
-                bot_turn(tx, b, conv, msg, created, &mut r).await?
-            }
+            Some(b) if answers(b, conv) => bot_turn(tx, b, conv, msg, created, &mut r).await?,
             _ => {
                 let detail = "the session's bot is switched off or removed".to_string();
                 Some(handoff(tx, conv, None, None, "bot_off", &detail, &mut r).await?)
@@ -134,7 +126,7 @@ async fn reopen(
     }
     set_previous_assignee(tx, conv.id, conv.assignee_id).await?;
     match bot {
-        Some(b) if b.def().active && bot_may_answer(b, conv) => {
+        Some(b) if answers(b, conv) => {
             conversations::set_handling(tx, conv.id, None, ConversationStatus::Bot).await?;
             start_bot(tx, conv.id, b.def().id).await?;
             let in_bot = conversations::get_in(tx, conv.id).await?;
@@ -254,17 +246,33 @@ pub async fn handoff(
     r: &mut Reaction,
 ) -> Result<Conversation> {
     conversations::set_handling(tx, conv.id, None, ConversationStatus::Pending).await?;
-    on_tx!(tx, c => sqlx::query("UPDATE conversations SET handoff_reason = $2 WHERE id = $1")
-        .bind(conv.id).bind(code).execute(c).await.map(|r| r.rows_affected()))?;
     if let Some(b) = bot_id {
-        record(tx, b, trigger_id, conv.id, "handoff", Some(code)).await?;
         r.tally.push(Tally::Handoff {
             bot_id: b,
             reason: code,
         });
     }
-    let after = conversations::get_in(tx, conv.id).await?;
-    let data = json!({"conversation_id": conv.id, "reason": code, "detail": detail,
+    r.route = true;
+    log_handoff(tx, conv.id, bot_id, trigger_id, code, detail).await
+}
+
+/// Records why the conversation left the bot (its reason, the bot's event) and tells
+/// whoever sees it (`conversation.handoff`, then `conversation.updated`).
+async fn log_handoff(
+    tx: &mut Tx,
+    id: i64,
+    bot_id: Option<i64>,
+    trigger_id: Option<i64>,
+    code: &'static str,
+    detail: &str,
+) -> Result<Conversation> {
+    on_tx!(tx, c => sqlx::query("UPDATE conversations SET handoff_reason = $2 WHERE id = $1")
+        .bind(id).bind(code).execute(c).await.map(|r| r.rows_affected()))?;
+    if let Some(b) = bot_id {
+        record(tx, b, trigger_id, id, "handoff", Some(code)).await?;
+    }
+    let after = conversations::get_in(tx, id).await?;
+    let data = json!({"conversation_id": id, "reason": code, "detail": detail,
         "bot_id": bot_id, "trigger_id": trigger_id});
     events::append(
         tx,
@@ -273,8 +281,7 @@ pub async fn handoff(
         &data,
     )
     .await?;
-    r.route = true;
-    events::log_conversation(tx, conv.id).await
+    events::log_conversation(tx, id).await
 }
 
 /// A person (an agent's reply) takes a conversation from the bot: it becomes theirs.
@@ -282,9 +289,6 @@ pub async fn taken_over(tx: &mut Tx, conv: &Conversation, by: i64) -> Result<Con
     let bot_id = bot_of(tx, conv.id).await?;
     let assignee = conv.assignee_id.or(Some(by));
     conversations::set_handling(tx, conv.id, assignee, ConversationStatus::Open).await?;
-    let code = HandoffReason::AgentReply.code();
-    on_tx!(tx, c => sqlx::query("UPDATE conversations SET handoff_reason = $2 WHERE id = $1")
-        .bind(conv.id).bind(code).execute(c).await.map(|r| r.rows_affected()))?;
     if conv.assignee_id.is_none() {
         handling::record_assignment(
             tx,
@@ -297,20 +301,16 @@ pub async fn taken_over(tx: &mut Tx, conv: &Conversation, by: i64) -> Result<Con
         )
         .await?;
     }
-    if let Some(b) = bot_id {
-        record(tx, b, None, conv.id, "handoff", Some(code)).await?;
-    }
-    let after = conversations::get_in(tx, conv.id).await?;
-    let data = json!({"conversation_id": conv.id, "reason": code,
-        "detail": HandoffReason::AgentReply.to_string(), "bot_id": bot_id, "trigger_id": null});
-    events::append(
+    let reason = HandoffReason::AgentReply;
+    log_handoff(
         tx,
-        EventKind::ConversationHandoff,
-        events::conversation_scope(&after),
-        &data,
+        conv.id,
+        bot_id,
+        None,
+        reason.code(),
+        &reason.to_string(),
     )
-    .await?;
-    events::log_conversation(tx, conv.id).await
+    .await
 }
 
 /// The bot's own send failed for good (WAHA refused it after the retries): hand off.
@@ -342,7 +342,7 @@ pub async fn send_failed(
 }
 
 /// A conversation's bot (while it has or had one).
-async fn bot_of(tx: &mut Tx, conversation_id: i64) -> Result<Option<i64>> {
+pub(super) async fn bot_of(tx: &mut Tx, conversation_id: i64) -> Result<Option<i64>> {
     let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
         "SELECT bot_id FROM conversations WHERE id = $1")
         .bind(conversation_id).fetch_one(c).await)?;

@@ -271,10 +271,7 @@ pub async fn set_resolved(
 
 /// A conversation resolved while the bot still had it: resolved without a person.
 pub async fn resolved_by_bot(tx: &mut Tx, conversation_id: i64) -> Result<()> {
-    let bot: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT bot_id FROM conversations WHERE id = $1")
-        .bind(conversation_id).fetch_one(c).await)?;
-    if let Some(bot_id) = bot {
+    if let Some(bot_id) = super::bot_flow::bot_of(tx, conversation_id).await? {
         super::bot_flow::record(tx, bot_id, None, conversation_id, "resolved", None).await?;
     }
     Ok(())

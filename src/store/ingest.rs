@@ -229,9 +229,7 @@ async fn store_message(
     // the session has, however the engine serialized it.
     // A customer starting a conversation in a session with a bot starts it with the bot.
     let bot_id = bot
-        .filter(|b| {
-            !m.from_me && bot_flow::starts_with_bot(Some(b), m.chat.as_str(), m.chat.is_group())
-        })
+        .filter(|b| !m.from_me && bot_flow::answers_in(b, m.chat.as_str(), m.chat.is_group()))
         .map(|b| b.def().id);
     let (conv_id, created) =
         ensure_conversation(tx, s, &m.chat, m.sender_name.as_deref(), known, bot_id).await?;
