@@ -492,7 +492,7 @@ async fn working_hours_exclude_a_member(b: Backend) {
         .remove(0);
     let l1 = Live::connect(&s, &off_duty).await;
     let l2 = Live::connect(&s, &on_duty).await;
-    let chats = vec![arrives(&s, "default").await, arrives(&s, "default").await];
+    let chats = [arrives(&s, "default").await, arrives(&s, "default").await];
     let all = until(&s, "both to the one on duty", |all| {
         chats.iter().all(|c| assignee(all, c) == Some(on_duty.id))
     })
