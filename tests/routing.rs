@@ -379,6 +379,19 @@ async fn an_offline_agents_conversations_return_after_the_grace(b: Backend) {
     live.close();
     wait_presence(&s, ann.id, "offline").await;
     let ann_live = Live::connect(&s, ann).await;
+    // A manager takes M by hand and goes offline: what a supervisor took stays theirs.
+    let mo = s.member("mo@routing.test", "manager", &["default"]).await;
+    let m = arrives(&s, "default").await;
+    let all = until(&s, "M to Ann", |all| assignee(all, &m) == Some(ann.id)).await;
+    let (code, r) = s
+        .post(
+            &format!("/api/conversations/{}/assign", id_of(&all, &m)),
+            json!({"assignee_id": mo.id}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    Live::connect(&s, &mo).await.close();
+    wait_presence(&s, mo.id, "offline").await;
     // Cid takes Y (Ann has more) and goes offline for good: Y comes back to the queue
     // after the grace and goes to Ann, the only one online.
     let cid_live = Live::connect(&s, cid).await;
@@ -398,10 +411,15 @@ async fn an_offline_agents_conversations_return_after_the_grace(b: Backend) {
     assert_eq!(hy[1]["from_user_id"], cid.id);
     assert_eq!(hy[1]["to_user_id"], Value::Null);
     assert_eq!(hy[1]["by_user_id"], Value::Null);
-    // Ann's grace began before Cid's and would have ended first: she came back, so X
-    // never left her.
+    // Ann's and the manager's graces began before Cid's and would have ended first: she
+    // came back, so X never left her; the manager's M stayed theirs.
     assert_eq!(assignee(&all, &x), Some(ann.id));
     assert_eq!(reasons(&history(&s, id_of(&all, &x)).await), ["auto"]);
+    assert_eq!(assignee(&all, &m), Some(mo.id));
+    assert_eq!(
+        reasons(&history(&s, id_of(&all, &m)).await),
+        ["auto", "assigned"]
+    );
     // Bob comes online, Ann leaves for good: both go to Bob.
     let bob_live = Live::connect(&s, bob).await;
     ann_live.close();
