@@ -317,6 +317,19 @@ async fn the_queue_drains_in_arrival_order(b: Backend) {
         assert!(item["waiting_since"].as_i64().is_some());
         assert!(item["title"].is_string());
     }
+    // Paged, the positions run on.
+    let (_, first) = s.get("/api/sessions/default/queue?limit=3").await;
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (code, rest) = s
+        .get(&format!(
+            "/api/sessions/default/queue?limit=3&cursor={}",
+            common::urlencode(cursor)
+        ))
+        .await;
+    assert_eq!(code, 200, "{rest}");
+    assert_eq!(rest["items"][0]["position"], 4, "{rest}");
+    assert_eq!(rest["items"][0]["conversation_id"], ids[3], "{rest}");
+    assert_eq!(rest["next_cursor"], Value::Null, "{rest}");
     // Ann comes online: the two oldest are hers, the others keep their order.
     let live = Live::connect(&s, ann).await;
     let all = until(&s, "two assigned", |all| {
