@@ -69,6 +69,10 @@ async fn the_board_answers_and_pushes(b: Backend) {
     let (code, r) = s.post("/api/sessions", json!({"name": "other"})).await;
     assert!(code == 201 || code == 200, "{r}");
     s.wait_session_status("other", "WORKING").await;
+    // The queue is assigned by hand here: the router must not take it meanwhile.
+    for name in ["default", "other"] {
+        s.auto_assign(name, false).await;
+    }
     let (_, me) = s.get("/api/auth/me").await;
     let admin_id = me["id"].as_i64().expect("id");
     let (agent, agent_id) = member(&s, "a@test.tickhub", "agent", &["default"]).await;
@@ -195,6 +199,10 @@ async fn counts_are_pushed_when_they_change(b: Backend) {
     let (code, r) = s.post("/api/sessions", json!({"name": "other"})).await;
     assert!(code == 201 || code == 200, "{r}");
     s.wait_session_status("other", "WORKING").await;
+    // The queue is assigned by hand here: the router must not take it meanwhile.
+    for name in ["default", "other"] {
+        s.auto_assign(name, false).await;
+    }
     let (agent, agent_id) = member(&s, "a@test.tickhub", "agent", &["default"]).await;
     let (far, _) = member(&s, "far@test.tickhub", "agent", &["other"]).await;
     let (marketer, _) = member(&s, "mk@test.tickhub", "marketing", &[]).await;

@@ -91,6 +91,10 @@ impl Fixture {
             members.insert(*role, m);
         }
         let colleague = s.member("zed@matrix.test", "agent", &["default"]).await;
+        // "queue" conversations must stay unassigned while the members' sockets are open.
+        for name in ["default", "spare", "second"] {
+            s.auto_assign(name, false).await;
+        }
         Fixture {
             s,
             members,

@@ -340,6 +340,8 @@ both!(deactivation_cuts_a_member_off_at_once);
 
 async fn assignment_moves_who_sees_a_conversation(b: Backend) {
     let s = Setup::new(b).await;
+    // Assignment by hand: the router must not take the conversation meanwhile.
+    s.auto_assign("default", false).await;
     let a1 = s.member("one@example.com", "agent", &["default"]).await;
     let a2 = s.member("two@example.com", "agent", &["default"]).await;
     let marketer = s
@@ -661,6 +663,8 @@ both!(assignment_moves_who_sees_a_conversation);
 
 async fn the_reply_rule_and_viewers(b: Backend) {
     let s = Setup::new(b).await;
+    // The conversation stays in the queue while both agents look at it.
+    s.auto_assign("default", false).await;
     let a1 = s.member("r1@example.com", "agent", &["default"]).await;
     let a2 = s.member("r2@example.com", "agent", &["default"]).await;
     let conv = customer_writes(&s, "447700900001@c.us", "false_447700900001@c.us_R1", "hi").await;

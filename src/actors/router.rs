@@ -17,9 +17,9 @@
 //! whose last drain found nobody stays idle ("blocked") until such a change, so a flood
 //! of new conversations with nobody online costs nothing.
 //!
-//! A member who goes offline has their open conversations returned to the queue after
-//! `TICKHUB_REQUEUE_GRACE_SECS`, unless they come back meanwhile; the queue is then
-//! drained to others.
+//! An agent (or sales member) who goes offline has their open conversations returned to
+//! the queue after `TICKHUB_REQUEUE_GRACE_SECS`, unless they come back meanwhile; the
+//! queue is then drained to others.
 //!
 //! In a cluster each session's queue would be drained by the node that owns the session
 //! (docs/routing.md); the row locks of `store::routing` already keep capacity right
@@ -40,7 +40,7 @@ use super::registry::SessionRegistry;
 use super::services::Services;
 use crate::bus::{Deliver, Goodbye, Subscription};
 use crate::domain::access::ConversationFilter;
-use crate::domain::{ConversationStatus, EventKind, PresenceStatus, Viewer};
+use crate::domain::{ConversationStatus, EventKind, PresenceStatus, Role, Viewer};
 use crate::store::routing::{self as script, AssignWaiting, PresenceOf, RequeueOffline, Routed};
 use crate::store::{conversations, members, StoreError};
 
@@ -374,7 +374,8 @@ async fn drain(
     }
 }
 
-/// Returns what `user_id` holds to the queue; answers the sessions it went to.
+/// Returns what `user_id` holds to the queue; answers the sessions it went to. Only an
+/// agent's or a sales member's: what a supervisor took stays theirs (their own choice).
 async fn requeue(
     services: &Services,
     registry: &SessionRegistry,
@@ -383,6 +384,12 @@ async fn requeue(
 ) -> Result<Vec<i64>, HubError> {
     let db = &services.db;
     let mut sessions = Vec::new();
+    let works_the_queue = members::get(db, user_id)
+        .await?
+        .is_some_and(|m| matches!(m.role, Role::Agent | Role::Sales));
+    if !works_the_queue {
+        return Ok(sessions);
+    }
     for id in members::open_conversations(db, user_id).await? {
         let Some(conv) = conversations::get_visible(db, &ConversationFilter::default(), id).await?
         else {
@@ -503,6 +510,8 @@ impl Handler<Deliver> for RouterActor {
 impl Handler<Goodbye> for RouterActor {
     type Result = ();
 
-    /// The node is stopping; the router stops with it.
-    fn handle(&mut self, _: Goodbye, _: &mut Self::Context) {}
+    /// The node is stopping; the router stops with it (its timers too).
+    fn handle(&mut self, _: Goodbye, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
 }

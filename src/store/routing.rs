@@ -393,8 +393,9 @@ pub struct AssignmentItem {
     pub reason: String,
     /// The private note kept with the change, if any.
     pub note_id: Option<i64>,
-    /// Why the router chose this member (its automatic assignments only).
-    pub detail: Option<Why>,
+    /// Why the hub chose this member (its own assignments only), as stored.
+    #[schema(value_type = Option<Why>)]
+    pub detail: Option<serde_json::Value>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -431,7 +432,7 @@ pub async fn assignments(
             by_user_id: r.by_user_id,
             reason: r.reason,
             note_id: r.note_id,
-            // Written only by `record`; an unreadable one shows as none.
+            // Written by the hub as JSON; anything else shows as none.
             detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect())

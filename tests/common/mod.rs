@@ -159,6 +159,19 @@ impl Setup {
         .await
     }
 
+    /// Turns the router's automatic assignment on or off for a session: tests whose
+    /// conversations must stay in the queue while agents are online turn it off.
+    pub async fn auto_assign(&self, session: &str, on: bool) {
+        let (code, r) = self
+            .patch(
+                &format!("/api/sessions/{session}"),
+                json!({ "auto_assign": on }),
+            )
+            .await;
+        assert_eq!(code, 200, "auto_assign {session}: {r}");
+        assert_eq!(r["auto_assign"], on, "{r}");
+    }
+
     /// A new team member made through the API by the admin, logged in.
     pub async fn member(&self, email: &str, role: &str, sessions: &[&str]) -> Member {
         self.member_with(email, role, json!({ "sessions": sessions }))
