@@ -17,6 +17,7 @@ use super::{events, handling, outbound, Result, Tx};
 use crate::domain::bot::{
     BotState, CompiledBot, ContactVars, Effect, HandoffReason, ReplyKind, Turn,
 };
+use crate::domain::routing::{Considered, Rule, Why};
 use crate::domain::{Author, ConversationStatus, EventKind};
 
 /// Whether a member is online now (the presence the router also reads).
@@ -108,9 +109,20 @@ async fn reopen(
     msg: &Message,
     r: &mut Reaction,
 ) -> Result<Conversation> {
-    if let Some(prev) = conv.assignee_id {
-        if (flow.online)(prev) && handling::has_room(tx, prev, conv.session_id).await? {
+    if let Some(prev) = conv.assignee_id.filter(|p| (flow.online)(*p)) {
+        if let Some((load, capacity)) = handling::room(tx, prev, conv.session_id).await? {
             conversations::set_handling(tx, conv.id, Some(prev), ConversationStatus::Open).await?;
+            let why = Why {
+                rule: Rule::PreviousAgent,
+                candidates: vec![Considered {
+                    user_id: prev,
+                    load,
+                    capacity,
+                    last_assigned_at: None,
+                    eligible: true,
+                    excluded_because: None,
+                }],
+            };
             handling::record_assignment(
                 tx,
                 conv.id,
@@ -118,7 +130,7 @@ async fn reopen(
                 Some(prev),
                 None,
                 "reopened by the customer",
-                Some(json!({"rule": "previous_agent", "candidates": [{"user_id": prev}]})),
+                serde_json::to_value(&why).ok(),
             )
             .await?;
             return events::log_conversation(tx, conv.id).await;

@@ -202,18 +202,20 @@ async fn record_assignment_with_note(
     Ok(())
 }
 
-/// Whether member `id` can take one more conversation of `session_id` now: active, with an
-/// inbox, working in the session, below capacity (counted under their row lock).
-pub async fn has_room(tx: &mut Tx, id: i64, session_id: i64) -> Result<bool> {
+/// Member `id`'s load and capacity when they can take one more conversation of
+/// `session_id` now (active, with an inbox, working in the session, below capacity, counted
+/// under their row lock); `None` when they cannot.
+pub async fn room(tx: &mut Tx, id: i64, session_id: i64) -> Result<Option<(i64, Option<i64>)>> {
     lock_member(tx, id).await?;
     let facts = members::facts_in(tx, id).await?;
     if check_assignee(facts.as_ref(), id, session_id).is_err() {
-        return Ok(false);
+        return Ok(None);
     }
-    match facts.and_then(|f| f.capacity) {
-        Some(cap) => Ok(members::open_load_in(tx, id).await? < cap),
-        None => Ok(true),
-    }
+    let capacity = facts.and_then(|f| f.capacity);
+    let load = members::open_load_in(tx, id).await?;
+    Ok(capacity
+        .is_none_or(|cap| load < cap)
+        .then_some((load, capacity)))
 }
 
 async fn log_note(tx: &mut Tx, conv: &Conversation, note: &Note) -> Result<()> {

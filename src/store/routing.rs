@@ -253,15 +253,11 @@ async fn record(
     why: Option<&Why>,
 ) -> Result<()> {
     let detail = why
-        .map(serde_json::to_string)
+        .map(serde_json::to_value)
         .transpose()
         .map_err(|e| StoreError::Database(format!("the why of an assignment: {e}")))?;
-    let now = tx.now;
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO assignments (conversation_id, from_user_id, to_user_id, by_user_id, reason, detail, created_at)
-         VALUES ($1, $2, $3, NULL, $4, $5, $6)")
-        .bind(before.id).bind(before.assignee_id).bind(to).bind(reason).bind(detail).bind(now)
-        .execute(c).await.map(|r| r.rows_affected()))?;
+    super::handling::record_assignment(tx, before.id, before.assignee_id, to, None, reason, detail)
+        .await?;
     let status = if to.is_some() {
         ConversationStatus::Open
     } else {
