@@ -369,7 +369,7 @@ pub async fn replay(
 #[utoipa::path(get, path = "/api/bots/{id}/metrics", tag = "bots", security(("bearer" = [])),
     params(("id" = i64, Path), PeriodQuery),
     responses((status = 200, body = BotMetrics),
-        (status = 400, body = ErrorBody, description = "`from` after `to`"),
+        (status = 400, body = ErrorBody, description = "`from` or `to` is not a number"),
         ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn metrics(
     hub: web::Data<Arc<Hub>>,
@@ -379,10 +379,8 @@ pub async fn metrics(
 ) -> Result<web::Json<BotMetrics>, ApiError> {
     const DAYS_30: i64 = 30 * 24 * 3600 * 1000;
     let to = q.to.unwrap_or_else(|| hub.now_ms());
-    let from = q.from.unwrap_or_else(|| to.saturating_sub(DAYS_30));
-    if from > to {
-        return Err(ApiError::BadRequest("from: after to".into()));
-    }
+    // A `from` after `to` is an empty period: nothing counted.
+    let from = q.from.unwrap_or_else(|| to.saturating_sub(DAYS_30)).min(to);
     Ok(web::Json(
         hub.bot_metrics(&auth.viewer, *id, from, to).await?,
     ))
