@@ -217,7 +217,7 @@ fn triggers(n: usize) -> Vec<TriggerDef> {
             let (kind, pattern, keywords) = match roll {
                 0..=4 => {
                     let base = REGEXES[rng.next() % REGEXES.len()];
-                    let p = if rng.next() % 2 == 0 {
+                    let p = if rng.next().is_multiple_of(2) {
                         base.to_owned()
                     } else {
                         format!(r"\b{}s?\b.*\b{}\b", rng.word(), rng.word())
