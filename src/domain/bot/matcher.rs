@@ -109,6 +109,9 @@ impl CompiledTriggers {
             let v = folding.index();
             if t.match_kind == MatchKind::Regex {
                 let pattern = t.pattern.as_deref().unwrap_or_default();
+                if pattern.is_empty() {
+                    continue; // refused by validation; never let it match everything
+                }
                 regex_parts[v]
                     .0
                     .push(regex_source(pattern, t.accent_sensitive));
@@ -134,9 +137,9 @@ impl CompiledTriggers {
                     });
                 // Ranks arrive in order, so each list stays sorted best first.
                 let list = &mut literal_cands[v][id];
-                if !list
-                    .iter()
-                    .any(|c| c.rank == rank && c.constraint == constraint)
+                if list
+                    .last()
+                    .is_none_or(|c| (c.rank, c.constraint) != (rank, constraint))
                 {
                     list.push(Candidate { rank, constraint });
                 }
