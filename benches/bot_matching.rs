@@ -282,9 +282,14 @@ const MESSAGES: &[(&str, &str)] = &[
         "xyzzy plugh, nothing to see here at all: just words without any known meaning 42",
     ),
     (
-        "emoji_no_match",
-        "oi 😊😊 tudo bem? мы хотим узнать, 你好 — nothing else to say here 🙏",
+        "emoji",
+        "oi 😊😊 tudo bem? só queria dizer — obrigado pela ajuda de ontem 🙏",
     ),
+    (
+        "cyrillic",
+        "здравствуйте, мы хотим узнать цену на стрижку завтра утром, спасибо",
+    ),
+    ("cjk", "你好，我想知道明天理发的价格，谢谢"),
     (
         "long_600",
         "Boa tarde, tudo bem? Eu comprei um produto na semana passada e até agora não recebi \

@@ -254,7 +254,7 @@ impl CompiledBot {
         self.def.triggers.iter().find(|t| t.id == id)
     }
 
-    /// The trigger that wins for `text` (rules 4's matching alone, for testers and replays).
+    /// The trigger that wins for `text` (rule 4's matching alone, for testers and replays).
     pub fn find_trigger(&self, text: &str) -> Option<&TriggerDef> {
         self.triggers
             .find(&FoldedText::new(text))

@@ -13,23 +13,16 @@
 //! `starts_with` starts at 0, `word` and `any_keyword` have a non-alphanumeric character
 //! or an edge of the text on both sides, `contains` always holds. Triggers are ranked by
 //! priority (highest first), then id (lowest first); the best-ranked hit wins, and a regex
-//! set runs only if one of its regexes could still beat the best literal hit.
+//! set runs only if one of its regexes could still beat the best literal hit (see
+//! [`super::regexes`] for how the sets stay fast on text with emoji).
 
 use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
-use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
 
-use super::normalize::{fold, fold_pattern, FoldedText, Folding};
+use super::normalize::{fold, FoldedText, Folding};
+use super::regexes::{regex_source, RegexGroup};
 use super::{MatchKind, TriggerDef};
-
-/// The compiled size one regex may reach; past it the pattern is refused when saved.
-/// One Unicode `\w` takes about 50 KiB, so ordinary patterns fit many times over, while
-/// `\w{1000}` (about 50 MiB) is refused.
-pub const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
-/// The lazy DFA's cache for a whole set; generous so a set rarely falls back to slower
-/// engines, bounded so a bot cannot take unbounded memory.
-const REGEX_SET_DFA_LIMIT: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Constraint {
@@ -85,49 +78,13 @@ struct Literals {
     best: u32,
 }
 
-/// The regexes of one folding variant.
-#[derive(Debug)]
-struct Regexes {
-    folding: Folding,
-    set: RegexSet,
-    ranks: Vec<u32>,
-    best: u32,
-}
-
 /// A bot version's active triggers, compiled for matching.
 #[derive(Debug)]
 pub struct CompiledTriggers {
     /// Rank → index of the trigger in the slice given to `compile`.
     by_rank: Vec<usize>,
     literals: Vec<Literals>,
-    regexes: Vec<Regexes>,
-}
-
-/// The regex source as matched: for an accent-insensitive regex, the pattern's own
-/// accents are dropped, since the text it runs on has none.
-pub(crate) fn regex_source(pattern: &str, accent_sensitive: bool) -> String {
-    fold_pattern(pattern, !accent_sensitive)
-}
-
-/// Compiles one regex as matching will, under the size limit; the error is for humans.
-pub(crate) fn check_regex(
-    pattern: &str,
-    case_sensitive: bool,
-    accent_sensitive: bool,
-) -> Result<(), String> {
-    let source = regex_source(pattern, accent_sensitive);
-    match RegexBuilder::new(&source)
-        .case_insensitive(!case_sensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-    {
-        Ok(_) => Ok(()),
-        Err(regex::Error::CompiledTooBig(limit)) => Err(format!(
-            "invalid regex: too large once compiled (over {} KiB)",
-            limit / 1024
-        )),
-        Err(e) => Err(format!("invalid regex: {e}")),
-    }
+    regexes: Vec<RegexGroup>,
 }
 
 impl CompiledTriggers {
@@ -152,6 +109,9 @@ impl CompiledTriggers {
             let v = folding.index();
             if t.match_kind == MatchKind::Regex {
                 let pattern = t.pattern.as_deref().unwrap_or_default();
+                if pattern.is_empty() {
+                    continue; // refused by validation; never let it match everything
+                }
                 regex_parts[v]
                     .0
                     .push(regex_source(pattern, t.accent_sensitive));
@@ -177,9 +137,9 @@ impl CompiledTriggers {
                     });
                 // Ranks arrive in order, so each list stays sorted best first.
                 let list = &mut literal_cands[v][id];
-                if !list
-                    .iter()
-                    .any(|c| c.rank == rank && c.constraint == constraint)
+                if list
+                    .last()
+                    .is_none_or(|c| (c.rank, c.constraint) != (rank, constraint))
                 {
                     list.push(Candidate { rank, constraint });
                 }
@@ -209,19 +169,7 @@ impl CompiledTriggers {
             }
             let (sources, ranks) = std::mem::take(&mut regex_parts[v]);
             if !sources.is_empty() {
-                let set = RegexSetBuilder::new(&sources)
-                    .case_insensitive(folding.case)
-                    .size_limit(REGEX_SIZE_LIMIT.saturating_mul(sources.len()))
-                    .dfa_size_limit(REGEX_SET_DFA_LIMIT)
-                    .build()
-                    .map_err(|e| format!("triggers: invalid regex: {e}"))?;
-                let best = ranks.iter().copied().min().unwrap_or(u32::MAX);
-                regexes.push(Regexes {
-                    folding,
-                    set,
-                    ranks,
-                    best,
-                });
+                regexes.push(RegexGroup::new(folding, sources, ranks)?);
             }
         }
         Ok(CompiledTriggers {
@@ -267,9 +215,8 @@ impl CompiledTriggers {
             if rx.best >= best {
                 continue;
             }
-            let hay = text.get(rx.folding);
-            for i in rx.set.matches(hay).iter() {
-                best = best.min(rx.ranks[i]);
+            if let Some(rank) = rx.best_match(text.get(rx.folding), best) {
+                best = rank;
             }
         }
         self.by_rank.get(best as usize).copied()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::bot::regexes::check_regex;
 use crate::domain::bot::TriggerAction;
 
 pub(crate) fn trigger(id: i64, kind: MatchKind, pattern: &str) -> TriggerDef {

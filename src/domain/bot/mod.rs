@@ -30,6 +30,7 @@
 pub mod decide;
 pub mod matcher;
 pub mod normalize;
+pub mod regexes;
 pub mod schedule;
 pub mod template;
 mod validate;

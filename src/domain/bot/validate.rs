@@ -2,8 +2,8 @@
 //! the field that is wrong (`pattern: required for contains`, `keywords[2]: empty`,
 //! `business_hours.holidays[1]: not a date YYYY-MM-DD`), so the API can answer 422 with it.
 
-use super::matcher::check_regex;
 use super::normalize::{fold, Folding};
+use super::regexes::check_regex;
 use super::template::Template;
 use super::{BotDef, MatchKind, TriggerAction, TriggerDef};
 
