@@ -126,8 +126,8 @@ async fn seed_member(
 /// and hands over when asked for a person (or after two messages it cannot place); the
 /// `sales` number has none, so its conversations go straight to the router.
 async fn seed_bot(hub: &crate::actors::Hub, admin: &crate::domain::Viewer) -> anyhow::Result<()> {
-    use crate::domain::bot::{BusinessHours, MatchKind, TriggerAction};
-    use crate::store::bots::{BotFields, TriggerFields};
+    use crate::domain::bot::{BusinessHours, MatchKind, TriggerAction, TriggerDef};
+    use crate::store::bots::BotFields;
     if !hub.bots(admin, None, 200).await?.is_empty() {
         return Ok(());
     }
@@ -162,7 +162,8 @@ async fn seed_bot(hub: &crate::actors::Hub, admin: &crate::domain::Viewer) -> an
                    keywords: &[&str],
                    priority: i64,
                    response: &str,
-                   action: TriggerAction| TriggerFields {
+                   action: TriggerAction| TriggerDef {
+        id: 0,
         match_kind: kind,
         pattern: None,
         keywords: keywords.iter().map(|k| k.to_string()).collect(),

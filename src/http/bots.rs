@@ -17,9 +17,9 @@ use super::error::{
 };
 use super::pagination::{page, Page, PageQuery};
 use crate::actors::{BotInput, BotPatch, Hub, ReplayStep, TestInput, TestResult};
-use crate::domain::bot::{BusinessHours, ContactVars, MatchKind, TriggerAction};
+use crate::domain::bot::{BusinessHours, ContactVars, MatchKind, TriggerAction, TriggerDef};
 use crate::store::bot_metrics::BotMetrics;
-use crate::store::bots::{Bot, BotFields, Trigger, TriggerFields};
+use crate::store::bots::{Bot, BotFields, Trigger};
 
 /// What a bot hands over on when none are given.
 const DEFAULT_HANDOFF_KEYWORDS: [&str; 4] = ["agent", "human", "person", "operator"];
@@ -415,7 +415,8 @@ pub async fn create_trigger(
     body: Checked<CreateTrigger>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
-    let f = TriggerFields {
+    let f = TriggerDef {
+        id: 0,
         match_kind: b.match_kind,
         pattern: b.pattern,
         keywords: b.keywords,

@@ -136,42 +136,6 @@ impl Bot {
     }
 }
 
-/// What a trigger is made of, as written (validated by the caller).
-#[derive(Debug, Clone)]
-pub struct TriggerFields {
-    pub match_kind: MatchKind,
-    pub pattern: Option<String>,
-    pub keywords: Vec<String>,
-    pub case_sensitive: bool,
-    pub accent_sensitive: bool,
-    pub priority: i64,
-    pub response: Option<String>,
-    pub action: TriggerAction,
-    pub tag: Option<String>,
-    pub field: Option<String>,
-    pub value: Option<String>,
-    pub active: bool,
-}
-
-impl Trigger {
-    pub fn fields(&self) -> TriggerFields {
-        TriggerFields {
-            match_kind: self.match_kind,
-            pattern: self.pattern.clone(),
-            keywords: self.keywords.clone(),
-            case_sensitive: self.case_sensitive,
-            accent_sensitive: self.accent_sensitive,
-            priority: self.priority,
-            response: self.response.clone(),
-            action: self.action,
-            tag: self.tag.clone(),
-            field: self.field.clone(),
-            value: self.value.clone(),
-            active: self.active,
-        }
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct BotRow {
     id: i64,
@@ -460,7 +424,8 @@ pub async fn all_triggers(db: &Db, bot_id: i64) -> Result<Vec<Trigger>> {
     rows.into_iter().map(Trigger::try_from).collect()
 }
 
-pub async fn insert_trigger(tx: &mut Tx, bot_id: i64, f: &TriggerFields) -> Result<i64> {
+/// A new trigger of `bot_id` (`f.id` is ignored).
+pub async fn insert_trigger(tx: &mut Tx, bot_id: i64, f: &TriggerDef) -> Result<i64> {
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO triggers (bot_id, match_kind, pattern, keywords, case_sensitive, accent_sensitive,
@@ -474,7 +439,7 @@ pub async fn insert_trigger(tx: &mut Tx, bot_id: i64, f: &TriggerFields) -> Resu
     Ok(id)
 }
 
-pub async fn update_trigger(tx: &mut Tx, id: i64, bot_id: i64, f: &TriggerFields) -> Result<()> {
+pub async fn update_trigger(tx: &mut Tx, id: i64, bot_id: i64, f: &TriggerDef) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query(
         "UPDATE triggers SET match_kind = $2, pattern = $3, keywords = $4, case_sensitive = $5,

@@ -8,7 +8,7 @@ use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::bot::{BotDef, BusinessHours, CompiledBot, TriggerDef};
 use crate::domain::Viewer;
-use crate::store::bots::{self, Bot, BotFields, Trigger, TriggerFields};
+use crate::store::bots::{self, Bot, BotFields, Trigger};
 use crate::store::{audit, StoreError};
 
 /// A bot as asked for: its fields and the session names it serves.
@@ -124,7 +124,7 @@ fn check_bot(f: &BotFields) -> Result<(), HubError> {
     def.validate_templates().map_err(invalid)
 }
 
-fn check_trigger(f: &TriggerFields) -> Result<(), HubError> {
+fn check_trigger(f: &TriggerDef) -> Result<(), HubError> {
     no_nul([
         ("pattern".to_string(), f.pattern.as_deref()),
         ("response".into(), f.response.as_deref()),
@@ -133,25 +133,7 @@ fn check_trigger(f: &TriggerFields) -> Result<(), HubError> {
         ("value".into(), f.value.as_deref()),
     ])?;
     no_nul_in("keywords", &f.keywords)?;
-    trigger_def(0, f).validate().map_err(invalid)
-}
-
-fn trigger_def(id: i64, f: &TriggerFields) -> TriggerDef {
-    TriggerDef {
-        id,
-        match_kind: f.match_kind,
-        pattern: f.pattern.clone(),
-        keywords: f.keywords.clone(),
-        case_sensitive: f.case_sensitive,
-        accent_sensitive: f.accent_sensitive,
-        priority: f.priority,
-        response: f.response.clone(),
-        action: f.action,
-        tag: f.tag.clone(),
-        field: f.field.clone(),
-        value: f.value.clone(),
-        active: f.active,
-    }
+    f.validate().map_err(invalid)
 }
 
 fn bot_json(b: &Bot) -> serde_json::Value {
@@ -389,7 +371,7 @@ impl Hub {
         &self,
         v: &Viewer,
         bot_id: i64,
-        f: TriggerFields,
+        f: TriggerDef,
     ) -> Result<Trigger, HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || "triggers".into()))?;
@@ -423,10 +405,10 @@ impl Hub {
         &self,
         v: &Viewer,
         id: i64,
-        change: impl FnOnce(&mut TriggerFields),
+        change: impl FnOnce(&mut TriggerDef),
     ) -> Result<Trigger, HubError> {
         let current = self.visible_trigger(v, id).await?;
-        let mut f = current.fields();
+        let mut f = current.def();
         change(&mut f);
         check_trigger(&f)?;
         let t = self
