@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use tracing::warn;
 
-use super::{bots, Result, Tx};
+use super::{bots, Db, Result, Tx};
 use crate::domain::bot::CompiledBot;
 
 const RECHECK: Duration = Duration::from_secs(5);
@@ -80,5 +80,38 @@ impl BotCache {
     /// A bot changed on this node: every entry is read again before its next use.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Compiles the bots of `sessions` now, on a blocking thread, so the next message there
+    /// finds them ready instead of compiling inside its transaction (a bot of a thousand
+    /// triggers takes tens of milliseconds to compile). Call after `invalidate`.
+    pub async fn warm(&self, db: &Db, sessions: &[i64]) -> Result<()> {
+        let generation = self.generation.load(Ordering::Acquire);
+        for &session_id in sessions {
+            let version = bots::active_for_session(db, session_id).await?;
+            let bot = match version {
+                None => None,
+                Some((bot_id, _)) => {
+                    let Some(def) = bots::def(db, bot_id).await? else {
+                        continue;
+                    };
+                    match tokio::task::spawn_blocking(move || CompiledBot::compile(def)).await {
+                        Ok(Ok(b)) => Some(Arc::new(b)),
+                        // The next message reads and compiles it again, and says why.
+                        _ => continue,
+                    }
+                }
+            };
+            self.sessions.insert(
+                session_id,
+                Entry {
+                    checked: Instant::now(),
+                    generation,
+                    version,
+                    bot,
+                },
+            );
+        }
+        Ok(())
     }
 }

@@ -468,6 +468,15 @@ pub async fn active_for_session_in(tx: &mut Tx, session_id: i64) -> Result<Optio
     Ok(row)
 }
 
+/// `active_for_session_in`, read outside the writer.
+pub async fn active_for_session(db: &Db, session_id: i64) -> Result<Option<(i64, i64)>> {
+    let row: Option<(i64, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT b.id, b.version FROM bot_sessions s JOIN bots b ON b.id = s.bot_id
+         WHERE s.session_id = $1 AND b.active")
+        .bind(session_id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
 /// A bot's whole definition (for compiling), read in a writer transaction.
 pub async fn def_in(tx: &mut Tx, bot_id: i64) -> Result<BotDef> {
     let bot = get_in(tx, bot_id).await?;

@@ -145,6 +145,18 @@ fn trigger_json(t: &Trigger) -> serde_json::Value {
 }
 
 impl Hub {
+    /// After a change of bots: the compiled ones are dropped, and those of the sessions
+    /// concerned compiled again off the writer.
+    fn bots_changed(&self, sessions: Vec<i64>) {
+        self.services.bots.invalidate();
+        let services = self.services.clone();
+        actix::spawn(async move {
+            if let Err(e) = services.bots.warm(&services.db, &sessions).await {
+                tracing::debug!(error = %e, "could not compile the changed bots ahead");
+            }
+        });
+    }
+
     /// A bot `v` may see, with the ids of the sessions it serves.
     pub(super) async fn visible_bot(
         &self,
@@ -199,6 +211,7 @@ impl Hub {
         fields.name = fields.name.trim().to_string();
         check_bot(&fields)?;
         let sessions = self.bot_sessions(v, &input.sessions).await?;
+        let concerned = sessions.clone();
         let bot = self
             .services
             .writer
@@ -221,12 +234,12 @@ impl Hub {
             )
             .await
             .map_err(conflict)?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(bot)
     }
 
     pub async fn update_bot(&self, v: &Viewer, id: i64, p: BotPatch) -> Result<Bot, HubError> {
-        let (current, _) = self.visible_bot(v, id).await?;
+        let (current, mut concerned) = self.visible_bot(v, id).await?;
         let mut f = current.fields();
         if let Some(x) = p.name {
             f.name = x.trim().to_string();
@@ -266,6 +279,9 @@ impl Hub {
             Some(names) => Some((self.bot_sessions(v, names).await?, names.clone())),
             None => None,
         };
+        if let Some((ids, _)) = &sessions {
+            concerned.extend(ids);
+        }
         let bot = self
             .services
             .writer
@@ -292,12 +308,12 @@ impl Hub {
             )
             .await
             .map_err(conflict)?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(bot)
     }
 
     pub async fn delete_bot(&self, v: &Viewer, id: i64) -> Result<(), HubError> {
-        let (current, _) = self.visible_bot(v, id).await?;
+        let (current, concerned) = self.visible_bot(v, id).await?;
         self.services
             .writer
             .run((v.clone(), current), |tx, (v, before)| {
@@ -312,7 +328,7 @@ impl Hub {
                 })
             })
             .await?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(())
     }
 
@@ -351,20 +367,22 @@ impl Hub {
         Ok(out)
     }
 
-    async fn visible_trigger(&self, v: &Viewer, id: i64) -> Result<Trigger, HubError> {
+    /// A trigger `v` may see, with the sessions its bot serves.
+    async fn visible_trigger(&self, v: &Viewer, id: i64) -> Result<(Trigger, Vec<i64>), HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || format!("trigger {id}")))?;
         let t = bots::trigger(self.db(), id)
             .await?
             .ok_or_else(|| trigger_not_found(id))?;
-        self.visible_bot(v, t.bot_id)
+        let (_, sessions) = self
+            .visible_bot(v, t.bot_id)
             .await
             .map_err(|_| trigger_not_found(id))?;
-        Ok(t)
+        Ok((t, sessions))
     }
 
     pub async fn trigger(&self, v: &Viewer, id: i64) -> Result<Trigger, HubError> {
-        self.visible_trigger(v, id).await
+        Ok(self.visible_trigger(v, id).await?.0)
     }
 
     pub async fn create_trigger(
@@ -376,7 +394,8 @@ impl Hub {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || "triggers".into()))?;
         // A bot the viewer cannot see is as unknown as one that does not exist.
-        self.visible_bot(v, bot_id)
+        let (_, concerned) = self
+            .visible_bot(v, bot_id)
             .await
             .map_err(|_| invalid(format!("bot_id: unknown bot {bot_id}")))?;
         check_trigger(&f)?;
@@ -397,7 +416,7 @@ impl Hub {
                 })
             })
             .await?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(t)
     }
 
@@ -407,7 +426,7 @@ impl Hub {
         id: i64,
         change: impl FnOnce(&mut TriggerDef),
     ) -> Result<Trigger, HubError> {
-        let current = self.visible_trigger(v, id).await?;
+        let (current, concerned) = self.visible_trigger(v, id).await?;
         let mut f = current.def();
         change(&mut f);
         check_trigger(&f)?;
@@ -430,12 +449,12 @@ impl Hub {
                 })
             })
             .await?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(t)
     }
 
     pub async fn delete_trigger(&self, v: &Viewer, id: i64) -> Result<(), HubError> {
-        let current = self.visible_trigger(v, id).await?;
+        let (current, concerned) = self.visible_trigger(v, id).await?;
         self.services
             .writer
             .run((v.clone(), current), |tx, (v, before)| {
@@ -451,7 +470,7 @@ impl Hub {
                 })
             })
             .await?;
-        self.services.bots.invalidate();
+        self.bots_changed(concerned);
         Ok(())
     }
 }
