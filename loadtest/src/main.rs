@@ -342,6 +342,7 @@ fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) 
             reply_p99_ms: q_ms(&c.latency_us, 0.99),
             reply_max_ms: (!c.latency_us.is_empty())
                 .then(|| r2(c.latency_us.max() as f64 / 1000.0)),
+            reply_rate: c.rate().map(|r| (r * 10.0).round() / 10.0),
             reply_frames,
             reply_wait_s: r2(wait.as_secs_f64()),
             reply_error: None,
@@ -357,6 +358,7 @@ fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) 
             reply_p50_ms: None,
             reply_p99_ms: None,
             reply_max_ms: None,
+            reply_rate: None,
             reply_frames,
             reply_wait_s: 0.0,
             reply_error: Some(e),

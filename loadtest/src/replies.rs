@@ -47,11 +47,22 @@ pub struct ReplyCheck {
     pub other_texts: u64,
     /// Webhook POST -> simulator send, measured messages only, µs.
     pub latency_us: Histogram<u64>,
+    /// Wall clock (ms) of the first and the last reply: the send pipeline's pace.
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
 }
 
 impl ReplyCheck {
     pub fn passed(&self) -> bool {
         self.missing == 0 && self.duplicates == 0 && self.stray == 0
+    }
+
+    /// Replies per second from the first to the last.
+    pub fn rate(&self) -> Option<f64> {
+        match (self.first_ms, self.last_ms) {
+            (Some(f), Some(l)) if l > f => Some((self.sent - 1) as f64 * 1000.0 / (l - f) as f64),
+            _ => None,
+        }
     }
 }
 
@@ -72,6 +83,8 @@ pub fn check(
         stray: 0,
         other_texts: 0,
         latency_us: new_hist(),
+        first_ms: None,
+        last_ms: None,
     };
     for s in sent.iter().filter(|s| s.session == session) {
         if s.text != reply {
@@ -79,6 +92,8 @@ pub fn check(
         } else if asked.contains_key(&s.chat_id) {
             replies.entry(&s.chat_id).or_default().push(s.at_ms);
             c.sent += 1;
+            c.first_ms = Some(c.first_ms.map_or(s.at_ms, |f| f.min(s.at_ms)));
+            c.last_ms = Some(c.last_ms.map_or(s.at_ms, |l| l.max(s.at_ms)));
         } else {
             c.stray += 1;
         }
@@ -141,6 +156,8 @@ mod tests {
         assert_eq!(c.latency_us.len(), 2);
         assert!(c.latency_us.equivalent(c.latency_us.min(), 20_000));
         assert!(c.latency_us.equivalent(c.latency_us.max(), 30_000));
+        // 3 replies over 120 ms: 2 intervals
+        assert_eq!(c.rate(), Some(2.0 * 1000.0 / 120.0));
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct BotSummary {
     pub reply_p50_ms: Option<f64>,
     pub reply_p99_ms: Option<f64>,
     pub reply_max_ms: Option<f64>,
+    /// the simulator's pace over the replies, first to last (the hub's send pipeline)
+    pub reply_rate: Option<f64>,
     /// the replies' own `message.created` frames, over all agents (informational)
     pub reply_frames: u64,
     pub reply_wait_s: f64,
@@ -195,6 +197,12 @@ fn bot_rows(b: &BotSummary) -> Vec<(&'static str, String)> {
                 opt(b.reply_p99_ms),
                 opt(b.reply_max_ms)
             ),
+        ),
+        (
+            "replies sent per second",
+            b.reply_rate
+                .map(|r| format!("{r:.1}"))
+                .unwrap_or_else(|| "-".into()),
         ),
         ("reply frames read", b.reply_frames.to_string()),
         ("waited for replies", format!("{:.2} s", b.reply_wait_s)),
