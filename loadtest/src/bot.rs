@@ -134,6 +134,10 @@ fn asked(run: &Run, chats: usize) -> BTreeMap<String, Vec<Asked>> {
                 measured,
             });
     }
+    // under saturation, posts of one chat can leave out of index order (32 connections)
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.posted_ms.total_cmp(&b.posted_ms));
+    }
     out
 }
 

@@ -6,7 +6,8 @@
 //! duplicate shows only as one reply too many in its chat: counting per chat is the check.
 //! Replies in a chat leave in the order its messages came in (one conversation actor, one
 //! first-in-first-out send queue per session), so the n-th reply of a chat answers its n-th
-//! message, which is what the latency pairs.
+//! message, which is what the latency pairs (two posts of one chat in flight at once may be
+//! stored in either order: the pairing is then off by their gap, the counts are not).
 
 use std::collections::BTreeMap;
 
