@@ -4,6 +4,7 @@
 #
 #   DB=sqlite   loadtest/run.sh --agents 50 --rate 2000 --seconds 10
 #   DB=postgres loadtest/run.sh --rate 5000 --json-out results.jsonl --label pg-5k
+#   TICKHUB_SEND_RATE=5000 DB=sqlite loadtest/run.sh --bot --rate 1000   # a bot answers every message
 #
 # Knobs (environment):
 #   DB=sqlite|postgres   database (default sqlite: a fresh file in a temp dir)
@@ -14,6 +15,9 @@
 #   SKIP_BUILD=1         do not run cargo build
 #   TICKHUB_BIN          hub binary (default $CARGO_TARGET_DIR or target, then release/tickhub)
 #   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
+#   TICKHUB_SEND_RATE    the hub's sends per second per session (its default, 5, is far below a
+#                        bot answering 1,000 webhooks/s: a --bot run at that rate sets e.g. 5000)
+# loadtest always gets --sim-url (the simulator started here), which --bot needs.
 # Exit status: loadtest's (0 pass, 1 a check failed, 2 its setup failed); 3 when this script's
 # own setup failed (build, ports busy, database, create-admin, /readyz).
 set -euo pipefail
@@ -107,7 +111,16 @@ if [[ -n "${HMAC_KEY:-}" ]]; then
 else
     unset WAHA_WEBHOOK_HMAC_KEY
 fi
-echo "run.sh: DB=$DB DATABASE_URL=$DATABASE_URL hub=$TICKHUB_BIND sim=$WAHA_URL" >&2
+if [[ -n "${TICKHUB_SEND_RATE:-}" ]]; then
+    export TICKHUB_SEND_RATE
+fi
+echo "run.sh: DB=$DB DATABASE_URL=$DATABASE_URL hub=$TICKHUB_BIND sim=$WAHA_URL" \
+    "TICKHUB_SEND_RATE=${TICKHUB_SEND_RATE:-(default)}" >&2
+for arg in "$@"; do
+    if [[ "$arg" == --bot && -z "${TICKHUB_SEND_RATE:-}" ]]; then
+        echo "run.sh: warning: --bot without TICKHUB_SEND_RATE: replies leave at the hub's default rate" >&2
+    fi
+done
 
 # ---------------------------------------------------------------- simulator, schema, admin, hub
 "$TICKHUB_BIN" waha-sim --listen "127.0.0.1:$SIM_PORT" >"$TMP/waha-sim.log" 2>&1 &
@@ -136,7 +149,7 @@ done
 kill -0 "$SIM_PID" 2>/dev/null || { show_log waha-sim.log; die "tickhub waha-sim exited"; }
 
 # ---------------------------------------------------------------- load
-args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD")
+args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --sim-url "$WAHA_URL")
 [[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
 set +e
 "$LOADTEST_BIN" "${args[@]}" "$@"

@@ -30,6 +30,9 @@ struct Frame<'a> {
 struct MsgData<'a> {
     #[serde(borrow, default)]
     waha_id: Option<Cow<'a, str>>,
+    /// Set on a bot's reply (stored before it is sent, so without a WAHA id yet).
+    #[serde(default)]
+    bot_id: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +52,8 @@ pub struct AgentStats {
     pub duplicates: u64,
     pub seq_errors: u64,
     pub unexpected: u64,
+    /// `message.created` frames of a bot's replies
+    pub bot_frames: u64,
     pub closed: Option<String>,
 }
 
@@ -92,6 +97,7 @@ pub async fn read_agent(
         duplicates: 0,
         seq_errors: 0,
         unexpected: 0,
+        bot_frames: 0,
         closed: None,
     };
     let counter = &run.counters[agent];
@@ -133,10 +139,14 @@ pub async fn read_agent(
         if f.ty != "message.created" {
             continue;
         }
-        let wid = f
+        let d = f
             .data
-            .and_then(|d| serde_json::from_str::<MsgData>(d.get()).ok())
-            .and_then(|d| d.waha_id);
+            .and_then(|d| serde_json::from_str::<MsgData>(d.get()).ok());
+        if d.as_ref().is_some_and(|d| d.bot_id.is_some()) {
+            st.bot_frames += 1;
+            continue;
+        }
+        let wid = d.and_then(|d| d.waha_id);
         let Some(i) = wid.as_deref().and_then(|w| run.index_of(w)) else {
             st.unexpected += 1;
             continue;
@@ -177,5 +187,9 @@ mod tests {
         assert_eq!(f.seq, Some(7));
         let d: MsgData = serde_json::from_str(f.data.unwrap().get()).unwrap();
         assert_eq!(d.waha_id.as_deref(), Some("false_1@c.us_AB"));
+        assert_eq!(d.bot_id, None);
+        let s = r#"{"id":"y","waha_id":null,"bot_id":3,"direction":"out"}"#;
+        let d: MsgData = serde_json::from_str(s).unwrap();
+        assert_eq!((d.waha_id, d.bot_id), (None, Some(3)));
     }
 }

@@ -51,4 +51,14 @@ pub struct Args {
     /// Per-request timeout of a webhook POST, seconds (a timeout counts as an HTTP error)
     #[arg(long, default_value_t = 30.0)]
     pub post_timeout: f64,
+    /// Before the run, give the session a bot answering every customer message; after it,
+    /// check with the simulator (--sim-url) that each webhook got exactly one reply
+    #[arg(long, requires = "sim_url")]
+    pub bot: bool,
+    /// Base URL of the WAHA simulator the hub sends through (`tickhub waha-sim`), for --bot
+    #[arg(long)]
+    pub sim_url: Option<String>,
+    /// With --bot: seconds to wait, after the deliveries, for the simulator to have sent every reply
+    #[arg(long, default_value_t = 60.0)]
+    pub reply_wait: f64,
 }

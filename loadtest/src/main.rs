@@ -7,12 +7,17 @@
 //! clock). Same workload and fields as `shared/peers/driver/wsbench.py latency --target tickhub`,
 //! built to drive 10k+ webhooks/s.
 //!
-//! Exit status: 0 when nothing is missing or duplicated and there were no HTTP or seq errors,
-//! 1 when the run completed but one of those checks failed, 2 when setup failed (login, session,
-//! websocket connect, bad arguments).
+//! With `--bot` the session gets a bot answering every customer message first, and the run
+//! also checks, with the simulator, that every webhook got exactly one reply.
+//!
+//! Exit status: 0 when nothing is missing or duplicated (messages, and with `--bot` replies)
+//! and there were no HTTP or seq errors, 1 when the run completed but one of those checks
+//! failed, 2 when setup failed (login, session, bot, websocket connect, bad arguments).
 
 mod agents;
 mod args;
+mod bot;
+mod replies;
 mod send;
 mod setup;
 mod state;
@@ -35,7 +40,7 @@ use crate::args::Args;
 use crate::send::send_phase;
 use crate::setup::{ensure_session, login, wait_until, ws_url, SetupError};
 use crate::state::{new_hist, AgentCounter, Run};
-use crate::summary::{print_table, q_ms, r2, Summary};
+use crate::summary::{print_table, q_ms, r2, BotSummary, Summary};
 use crate::webhooks::BodyMaker;
 
 async fn run(a: Args) -> Result<bool, SetupError> {
@@ -66,6 +71,16 @@ async fn run(a: Args) -> Result<bool, SetupError> {
 
     let token = login(&client, &a).await?;
     ensure_session(&client, &a, &token).await?;
+    // the bot first, so every conversation of the run starts with it; and what the simulator
+    // had sent before, so only this run's sends are checked
+    let bot = match (a.bot, a.sim_url.as_deref()) {
+        (true, Some(sim)) => {
+            let sends_before = bot::sim_sends(&client, sim).await.map_err(SetupError)?;
+            Some((bot::create_bot(&client, &a, &token).await?, sends_before))
+        }
+        (true, None) => return Err(SetupError("--bot needs --sim-url".into())),
+        (false, _) => None,
+    };
     let ws_url = Arc::new(ws_url(&a.url, &token)?);
 
     let tag = uuid::Uuid::new_v4().as_u128() as u32;
@@ -173,12 +188,25 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     // a short grace period so a duplicate right behind the last delivery is still seen
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    // 4. with --bot: every reply sent, once (readers still count the replies' frames meanwhile)
+    let replies = match (bot, a.sim_url.as_deref()) {
+        (Some((bot_id, before)), Some(sim)) => {
+            let limit = Duration::from_secs_f64(a.reply_wait);
+            Some((
+                bot_id,
+                bot::collect(&client, sim, &run, &a, before, limit).await,
+            ))
+        }
+        _ => None,
+    };
+
     for s in stops {
         let _ = s.send(());
     }
     let mut lat = new_hist();
     let (mut duplicates, mut seq_errors, mut unexpected, mut frames, mut bad, mut disconnects) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut bot_frames = 0u64;
     let (mut missing, mut warm_missing, mut unacked) = (0u64, 0u64, 0u64);
     let ok_flags: Vec<u8> = run
         .status
@@ -199,6 +227,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         duplicates += ag.duplicates;
         seq_errors += ag.seq_errors;
         unexpected += ag.unexpected;
+        bot_frames += ag.bot_frames;
         frames += ag.frames;
         bad += ag.bad_frames;
         if let Some(why) = &ag.closed {
@@ -226,7 +255,13 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         _ => 0.0,
     };
     let http_errors = st.errors_total();
-    let passed = missing == 0 && duplicates == 0 && http_errors == 0 && seq_errors == 0;
+    // no bot: nothing to check; a failure reading the simulator fails the run
+    let replies_ok = replies
+        .as_ref()
+        .is_none_or(|(_, r)| r.as_ref().is_ok_and(|r| r.check.passed()));
+    let bot = replies.map(|(bot_id, r)| bot_summary(bot_id, r, bot_frames));
+    let passed =
+        missing == 0 && duplicates == 0 && http_errors == 0 && seq_errors == 0 && replies_ok;
     let summary = Summary {
         mode: "latency",
         target: "tickhub",
@@ -276,6 +311,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         bad_frames: bad,
         disconnects,
         drain_s: r2(drain_s),
+        bot,
         passed,
     };
     print_table(&summary);
@@ -292,9 +328,48 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     Ok(passed)
 }
 
+fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) -> BotSummary {
+    match r {
+        Ok(bot::Replies { check: c, wait }) => BotSummary {
+            bot_id,
+            replies_expected: c.expected,
+            replies_sent: c.sent,
+            replies_missing: c.missing,
+            reply_duplicates: c.duplicates,
+            reply_stray: c.stray,
+            other_sends: c.other_texts,
+            reply_p50_ms: q_ms(&c.latency_us, 0.50),
+            reply_p99_ms: q_ms(&c.latency_us, 0.99),
+            reply_max_ms: (!c.latency_us.is_empty())
+                .then(|| r2(c.latency_us.max() as f64 / 1000.0)),
+            reply_rate: c.rate().map(|r| (r * 10.0).round() / 10.0),
+            reply_frames,
+            reply_wait_s: r2(wait.as_secs_f64()),
+            reply_error: None,
+        },
+        Err(e) => BotSummary {
+            bot_id,
+            replies_expected: 0,
+            replies_sent: 0,
+            replies_missing: 0,
+            reply_duplicates: 0,
+            reply_stray: 0,
+            other_sends: 0,
+            reply_p50_ms: None,
+            reply_p99_ms: None,
+            reply_max_ms: None,
+            reply_rate: None,
+            reply_frames,
+            reply_wait_s: 0.0,
+            reply_error: Some(e),
+        },
+    }
+}
+
 fn main() -> ExitCode {
     let mut a = Args::parse();
     a.url = a.url.trim_end_matches('/').to_string();
+    a.sim_url = a.sim_url.map(|u| u.trim_end_matches('/').to_string());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

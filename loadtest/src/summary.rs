@@ -47,7 +47,35 @@ pub struct Summary {
     pub bad_frames: u64,
     pub disconnects: u64,
     pub drain_s: f64,
+    /// With `--bot` only (absent otherwise, so the line is unchanged without it).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotSummary>,
     pub passed: bool,
+}
+
+/// The bot's replies: every webhook answered 2xx (warm-up included) wants one.
+#[derive(Serialize)]
+pub struct BotSummary {
+    pub bot_id: i64,
+    pub replies_expected: u64,
+    pub replies_sent: u64,
+    pub replies_missing: u64,
+    pub reply_duplicates: u64,
+    /// the bot's text sent to chats this run never wrote from
+    pub reply_stray: u64,
+    /// other texts the session sent meanwhile (greetings, fallbacks: there should be none)
+    pub other_sends: u64,
+    /// webhook POST -> the simulator's send, measured messages only
+    pub reply_p50_ms: Option<f64>,
+    pub reply_p99_ms: Option<f64>,
+    pub reply_max_ms: Option<f64>,
+    /// the simulator's pace over the replies, first to last (the hub's send pipeline)
+    pub reply_rate: Option<f64>,
+    /// the replies' own `message.created` frames, over all agents (informational)
+    pub reply_frames: u64,
+    pub reply_wait_s: f64,
+    /// what went wrong reading the simulator, if anything (the check then fails)
+    pub reply_error: Option<String>,
 }
 
 pub fn r2(x: f64) -> f64 {
@@ -135,10 +163,52 @@ pub fn print_table(s: &Summary) {
         ),
         ("sockets closed early", s.disconnects.to_string()),
         ("drain", format!("{:.2} s", s.drain_s)),
-        ("result", if s.passed { "PASS" } else { "FAIL" }.into()),
     ];
+    let mut rows = rows;
+    if let Some(b) = &s.bot {
+        rows.extend(bot_rows(b));
+    }
+    rows.push(("result", if s.passed { "PASS" } else { "FAIL" }.into()));
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
         println!("{k:<w$}  {v}");
     }
+}
+
+fn bot_rows(b: &BotSummary) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        (
+            "bot replies expected / sent",
+            format!("{} / {}", b.replies_expected, b.replies_sent),
+        ),
+        (
+            "bot replies missing / duplicates",
+            format!("{} / {}", b.replies_missing, b.reply_duplicates),
+        ),
+        (
+            "bot stray replies / other sends",
+            format!("{} / {}", b.reply_stray, b.other_sends),
+        ),
+        (
+            "webhook -> reply sent p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms",
+                opt(b.reply_p50_ms),
+                opt(b.reply_p99_ms),
+                opt(b.reply_max_ms)
+            ),
+        ),
+        (
+            "replies sent per second",
+            b.reply_rate
+                .map(|r| format!("{r:.1}"))
+                .unwrap_or_else(|| "-".into()),
+        ),
+        ("reply frames read", b.reply_frames.to_string()),
+        ("waited for replies", format!("{:.2} s", b.reply_wait_s)),
+    ];
+    if let Some(e) = &b.reply_error {
+        rows.push(("reply check error", e.clone()));
+    }
+    rows
 }

@@ -30,10 +30,15 @@ fn hmac_sha512_hex(key: &[u8], body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The customer's phone number of the `k`-th message of a phase (warm-up or measured).
+pub fn phone_of(k: usize, chats: usize) -> String {
+    format!("4470{:07}", k % chats)
+}
+
 impl BodyMaker {
     /// The peers' workload body (peers/README.md "The workload"); `k` is the index within the phase.
     pub fn make(&self, i: usize, k: usize, measured: bool) -> Webhook {
-        let phone = format!("4470{:07}", k % self.chats);
+        let phone = phone_of(k, self.chats);
         let ms = now_ms();
         let body = format!(
             concat!(
