@@ -170,6 +170,20 @@ impl AppBuilder {
 
         // Sessions known here get their actor now, so unsent replies resume at once.
         hub.registry().start_all().await?;
+        // Their bots are compiled ahead, off the writer, so the first message after a
+        // start does not compile one inside its transaction.
+        let warm = services.clone();
+        actix_rt::spawn(async move {
+            let ids: Vec<i64> = match crate::store::sessions::list(&warm.db).await {
+                Ok(all) => all.iter().map(|s| s.id).collect(),
+                Err(e) => {
+                    return tracing::debug!(error = %e, "could not list sessions to compile their bots")
+                }
+            };
+            if let Err(e) = warm.bots.warm(&warm.db, &ids).await {
+                tracing::debug!(error = %e, "could not compile the bots ahead");
+            }
+        });
         let (trigger, shutdown) = shutdown::channel();
         let tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
