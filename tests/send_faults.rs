@@ -78,8 +78,8 @@ async fn reply_reaches_customer_once(b: Backend, chat: &str, fault: Value, armed
     let m = reply(&s, conv, &text).await;
     wait_status(&s, &m["id"], &AT_LEAST_SENT).await;
 
-    // Replies of a session go out one at a time, in order: once a later one has gone
-    // out, the hub is done with the first, including any retry of it.
+    // A chat's replies go out one at a time, in order: once a later one has gone out,
+    // the hub is done with the first, including any retry of it.
     let marker = format!("Anything else? ({armed})");
     reply(&s, conv, &marker).await;
     let deadline = tokio::time::Instant::now() + SETTLE;
@@ -126,3 +126,49 @@ async fn sent_then_timed_out_is_not_sent_again(b: Backend) {
     reply_reaches_customer_once(b, "447702000003@c.us", fault, "send_hang").await;
 }
 both!(sent_then_timed_out_is_not_sent_again);
+
+/// A send WAHA holds up holds up its own chat only: another chat's reply goes out
+/// meanwhile, and the held chat's next reply waits for the held one (a chat's order).
+async fn a_held_send_holds_up_only_its_chat(b: Backend) {
+    let s = setup(b).await;
+    let mut ws = s.socket(None).await;
+    let (a, b_chat) = ("447702000011@c.us", "447702000012@c.us");
+    let conv_a = open_conversation(&s, &mut ws, a).await;
+    let conv_b = open_conversation(&s, &mut ws, b_chat).await;
+    let (code, left) = s
+        .sim
+        .control(
+            "/sim/faults",
+            json!({"send_hang": 1, "send_hang_ms": HANG_MS}),
+        )
+        .await;
+    assert_eq!(code, 200, "{left}");
+    let first = reply(&s, conv_a, "A1 (held)").await;
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while s.sim.sent_with("A1 (held)").await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A1 never reached WAHA"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = reply(&s, conv_a, "A2").await;
+    let other = reply(&s, conv_b, "B1").await;
+    wait_status(&s, &other["id"], &AT_LEAST_SENT).await;
+    wait_status(&s, &second["id"], &AT_LEAST_SENT).await;
+    wait_status(&s, &first["id"], &AT_LEAST_SENT).await;
+    let order: Vec<String> = s
+        .sim
+        .sent()
+        .await
+        .into_iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .filter(|t| ["A1 (held)", "A2", "B1"].contains(&t.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        ["A1 (held)", "B1", "A2"],
+        "B1 did not wait for A1; A2 did"
+    );
+}
+both!(a_held_send_holds_up_only_its_chat);

@@ -99,6 +99,8 @@ pub struct Stop;
 #[rtype(result = "()")]
 pub struct Enqueue {
     pub outbox_id: i64,
+    /// Its chat: a chat's messages are sent one at a time, in order.
+    pub chat_id: String,
 }
 
 /// Told to the session: this actor has been idle and may stop if nothing was sent to it
@@ -174,7 +176,10 @@ impl ConversationActor {
                 ctx.spawn(fut.into_actor(self).map(|next, act, ctx| {
                     act.busy = false;
                     if let Followup::Send(outbox_id) = next {
-                        act.link.enqueue.do_send(Enqueue { outbox_id });
+                        act.link.enqueue.do_send(Enqueue {
+                            outbox_id,
+                            chat_id: act.chat_id.clone(),
+                        });
                     }
                     act.done(1, ctx);
                 }));
@@ -430,7 +435,10 @@ impl ConversationActor {
             "message stored"
         );
         for &outbox_id in &reaction.send {
-            self.link.enqueue.do_send(Enqueue { outbox_id });
+            self.link.enqueue.do_send(Enqueue {
+                outbox_id,
+                chat_id: self.chat_id.clone(),
+            });
         }
         tally(&reaction.tally);
         if reaction.route {

@@ -1,9 +1,11 @@
 //! One actor per WhatsApp session: it routes the session's work to conversation actors
 //! (session-level work to the session's own, keyed ""), is the one writer of the
 //! session's status, and drains the session's outbound queue to WAHA at a bounded rate,
-//! each message once (see `outbound`).
+//! each message once (see `outbound`). Sends to different chats overlap (up to
+//! `MAX_IN_FLIGHT`); a chat's messages go one at a time, in order, and a chat waiting to
+//! retry holds back only its own.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +40,15 @@ pub(super) struct ForChat {
     pub task: Task,
 }
 
+/// Sends under way at once per session (each to a different chat).
+const MAX_IN_FLIGHT: usize = 8;
+
+/// An outbox row waiting to be sent, and its chat.
+struct Queued {
+    outbox_id: i64,
+    chat_id: String,
+}
+
 struct ConversationEntry {
     addr: Addr<ConversationActor>,
     submitted: u64,
@@ -47,9 +58,14 @@ pub struct SessionActor {
     services: Arc<Services>,
     session: SessionRef,
     conversations: HashMap<String, ConversationEntry>,
-    /// Outbox rows waiting to be sent, in order.
-    outbound: VecDeque<i64>,
-    sending: bool,
+    /// Outbox rows not yet sent, in order (a row stays here while its send is under way).
+    outbound: VecDeque<Queued>,
+    /// Chats with a send under way.
+    in_flight: HashSet<String>,
+    /// Chats waiting to retry, until when.
+    retry_at: HashMap<String, Instant>,
+    /// A pump scheduled for later (the rate, a retry).
+    wake: Option<SpawnHandle>,
     next_send_at: Instant,
     send_interval: Duration,
 }
@@ -67,7 +83,9 @@ impl SessionActor {
             session,
             conversations: HashMap::new(),
             outbound: VecDeque::new(),
-            sending: false,
+            in_flight: HashSet::new(),
+            retry_at: HashMap::new(),
+            wake: None,
             next_send_at: Instant::now(),
             send_interval,
         }
@@ -109,20 +127,50 @@ impl SessionActor {
         entry.addr.do_send(Submit(work));
     }
 
+    /// Starts every send it may: the first queued row of each chat that has no send under
+    /// way and is not waiting to retry, while fewer than `MAX_IN_FLIGHT` are under way and
+    /// the session's rate allows.
     fn pump_outbound(&mut self, ctx: &mut Context<Self>) {
-        if self.sending {
-            return;
+        loop {
+            if self.in_flight.len() >= MAX_IN_FLIGHT {
+                return;
+            }
+            let now = Instant::now();
+            let mut seen = HashSet::new();
+            let mut next_retry: Option<Instant> = None;
+            let mut ready = None;
+            for q in &self.outbound {
+                if !seen.insert(q.chat_id.as_str()) || self.in_flight.contains(&q.chat_id) {
+                    continue;
+                }
+                match self.retry_at.get(&q.chat_id) {
+                    Some(&at) if at > now => {
+                        next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
+                    }
+                    _ => {
+                        ready = Some((q.outbox_id, q.chat_id.clone()));
+                        break;
+                    }
+                }
+            }
+            let Some((outbox_id, chat_id)) = ready else {
+                if let Some(at) = next_retry {
+                    self.wake_at(at, ctx);
+                }
+                return;
+            };
+            if now < self.next_send_at {
+                let at = self.next_send_at;
+                return self.wake_at(at, ctx);
+            }
+            self.next_send_at = now + self.send_interval;
+            self.retry_at.remove(&chat_id);
+            self.in_flight.insert(chat_id.clone());
+            self.start_send(outbox_id, chat_id, ctx);
         }
-        let Some(&outbox_id) = self.outbound.front() else {
-            return;
-        };
-        let now = Instant::now();
-        if now < self.next_send_at {
-            let wait = self.next_send_at - now;
-            return self.pause_outbound(wait, ctx);
-        }
-        self.sending = true;
-        self.next_send_at = now + self.send_interval;
+    }
+
+    fn start_send(&mut self, outbox_id: i64, chat_id: String, ctx: &mut Context<Self>) {
         let span = info_span!("send", session = %self.session.name, outbox_id);
         let attempt = outbound::send_one(
             self.services.clone(),
@@ -135,29 +183,34 @@ impl SessionActor {
                 .instrument(span)
                 .into_actor(self)
                 .map(move |res, act, ctx| {
-                    act.sending = false;
+                    act.in_flight.remove(&chat_id);
                     match res {
-                        Ok(None) => {
-                            act.outbound.pop_front();
-                            act.pump_outbound(ctx);
+                        Ok(None) => act.outbound.retain(|q| q.outbox_id != outbox_id),
+                        // The row stays at its chat's head: the chat's later rows wait.
+                        Ok(Some(retry_in)) => {
+                            act.retry_at.insert(chat_id, Instant::now() + retry_in);
                         }
-                        // Head-of-line: later messages wait, so a chat's order holds.
-                        Ok(Some(retry_in)) => act.pause_outbound(retry_in, ctx),
                         Err(e) => {
                             warn!(outbox_id, error = %e, "could not record a send; retrying");
-                            act.pause_outbound(Duration::from_secs(1), ctx);
+                            act.retry_at
+                                .insert(chat_id, Instant::now() + Duration::from_secs(1));
                         }
                     }
+                    act.pump_outbound(ctx);
                 }),
         );
     }
 
-    fn pause_outbound(&mut self, wait: Duration, ctx: &mut Context<Self>) {
-        self.sending = true;
-        ctx.run_later(wait, |act, ctx| {
-            act.sending = false;
+    /// Pumps again at `at` (one scheduled pump at a time: the earliest wins).
+    fn wake_at(&mut self, at: Instant, ctx: &mut Context<Self>) {
+        if let Some(h) = self.wake.take() {
+            ctx.cancel_future(h);
+        }
+        let wait = at.saturating_duration_since(Instant::now());
+        self.wake = Some(ctx.run_later(wait, |act, ctx| {
+            act.wake = None;
             act.pump_outbound(ctx);
-        });
+        }));
     }
 }
 
@@ -176,7 +229,10 @@ impl Actor for SessionActor {
                         if !items.is_empty() {
                             info!(session = %act.session.name, count = items.len(), "resuming unsent messages");
                         }
-                        act.outbound.extend(items.iter().map(|i| i.id));
+                        act.outbound.extend(items.into_iter().map(|i| Queued {
+                            outbox_id: i.id,
+                            chat_id: i.chat_id,
+                        }));
                         act.pump_outbound(ctx);
                     }
                     Err(e) => warn!(error = %e, "could not read the outbox; it is read again on the next restart"),
@@ -217,8 +273,11 @@ impl Handler<Enqueue> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, e: Enqueue, ctx: &mut Self::Context) {
-        if !self.outbound.contains(&e.outbox_id) {
-            self.outbound.push_back(e.outbox_id);
+        if !self.outbound.iter().any(|q| q.outbox_id == e.outbox_id) {
+            self.outbound.push_back(Queued {
+                outbox_id: e.outbox_id,
+                chat_id: e.chat_id,
+            });
         }
         self.pump_outbound(ctx);
     }
