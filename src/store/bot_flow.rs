@@ -442,24 +442,6 @@ async fn apply_effect(tx: &mut Tx, contact_id: Option<i64>, e: &Effect) -> Resul
     Ok(())
 }
 
-/// Conversations the bot has handled alone and that have been quiet longer than its bot's
-/// `resolve_after_minutes` (oldest first, at most `limit`).
-pub async fn idle_with_bot(db: &super::Db, now: i64, limit: i64) -> Result<Vec<Conversation>> {
-    let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT c.id FROM conversations c JOIN bots b ON b.id = c.bot_id
-         WHERE c.status = 'bot' AND b.resolve_after_minutes IS NOT NULL
-           AND c.last_message_at < $1 - b.resolve_after_minutes * 60000
-         ORDER BY c.last_message_at LIMIT $2")
-        .bind(now).bind(limit).fetch_all(p).await)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(c) = conversations::get(db, id).await? {
-            out.push(c);
-        }
-    }
-    Ok(out)
-}
-
 /// Resolves a conversation the bot handled alone, if it is still with the bot and still
 /// quiet (checked again in its turn): resolved without a person.
 pub async fn resolve_idle(tx: &mut Tx, id: i64) -> Result<Option<Conversation>> {

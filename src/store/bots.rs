@@ -1,6 +1,8 @@
 //! Bots and their triggers. Every change bumps the bot's `version`, by which compiled
 //! matchers are cached (`actors::bots`), so a change is picked up by the next message.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -14,6 +16,9 @@ pub struct Bot {
     pub name: String,
     /// The WhatsApp sessions (by name) the bot serves; a session has at most one bot.
     pub sessions: Vec<String>,
+    /// Their ids (for the access policy).
+    #[serde(skip)]
+    pub session_ids: Vec<i64>,
     pub active: bool,
     /// Sent to a first-time contact before anything else.
     pub greeting: Option<String>,
@@ -169,11 +174,13 @@ macro_rules! bot_select {
 
 impl BotRow {
     // JSON columns are written only from validated values; an unreadable one reads as none.
-    fn bot(self, sessions: Vec<String>) -> Bot {
+    fn bot(self, sessions: Vec<(i64, String)>) -> Bot {
+        let (session_ids, sessions) = sessions.into_iter().unzip();
         Bot {
             id: self.id,
             name: self.name,
             sessions,
+            session_ids,
             active: self.active,
             greeting: self.greeting,
             fallback: self.fallback,
@@ -256,40 +263,44 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-async fn session_names(db: &Db, bot_id: i64) -> Result<Vec<String>> {
-    let names = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT s.name FROM bot_sessions b JOIN wa_sessions s ON s.id = b.session_id
-         WHERE b.bot_id = $1 ORDER BY s.name")
+/// Which sessions (id, name) each bot serves — one bot's, or every bot's (`None`): a row
+/// per session at most, so one read serves a whole list.
+pub async fn attached(db: &Db, bot_id: Option<i64>) -> Result<HashMap<i64, Vec<(i64, String)>>> {
+    let rows: Vec<(i64, i64, String)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT b.bot_id, s.id, s.name FROM bot_sessions b JOIN wa_sessions s ON s.id = b.session_id
+         WHERE ($1 IS NULL OR b.bot_id = $1) ORDER BY s.name")
         .bind(bot_id).fetch_all(p).await)?;
-    Ok(names)
+    Ok(by_bot(rows))
 }
 
-async fn session_names_in(tx: &mut Tx, bot_id: i64) -> Result<Vec<String>> {
-    let names = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT s.name FROM bot_sessions b JOIN wa_sessions s ON s.id = b.session_id
+async fn attached_in(tx: &mut Tx, bot_id: i64) -> Result<Vec<(i64, String)>> {
+    let rows: Vec<(i64, i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT b.bot_id, s.id, s.name FROM bot_sessions b JOIN wa_sessions s ON s.id = b.session_id
          WHERE b.bot_id = $1 ORDER BY s.name")
         .bind(bot_id).fetch_all(c).await)?;
-    Ok(names)
+    Ok(by_bot(rows).remove(&bot_id).unwrap_or_default())
 }
 
-/// The session ids a bot serves.
-pub async fn session_ids(db: &Db, bot_id: i64) -> Result<Vec<i64>> {
-    let ids = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT session_id FROM bot_sessions WHERE bot_id = $1 ORDER BY session_id")
-        .bind(bot_id).fetch_all(p).await)?;
-    Ok(ids)
+fn by_bot(rows: Vec<(i64, i64, String)>) -> HashMap<i64, Vec<(i64, String)>> {
+    let mut map: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    for (bot, id, name) in rows {
+        map.entry(bot).or_default().push((id, name));
+    }
+    map
 }
 
 /// Bots by id, after the cursor.
 pub async fn list(db: &Db, after: Option<i64>, limit: i64) -> Result<Vec<Bot>> {
     let rows: Vec<BotRow> = on_pool!(db, p => sqlx::query_as(bot_select!("WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"))
         .bind(after).bind(limit).fetch_all(p).await)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let names = session_names(db, r.id).await?;
-        out.push(r.bot(names));
-    }
-    Ok(out)
+    let mut sessions = attached(db, None).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let s = sessions.remove(&r.id).unwrap_or_default();
+            r.bot(s)
+        })
+        .collect())
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Bot>> {
@@ -297,8 +308,8 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Bot>> {
         .bind(id).fetch_optional(p).await)?;
     match row {
         Some(r) => {
-            let names = session_names(db, r.id).await?;
-            Ok(Some(r.bot(names)))
+            let s = attached(db, Some(r.id)).await?.remove(&r.id);
+            Ok(Some(r.bot(s.unwrap_or_default())))
         }
         None => Ok(None),
     }
@@ -307,8 +318,8 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Bot>> {
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Bot> {
     let row: BotRow = on_tx!(tx, c => sqlx::query_as(bot_select!("WHERE id = $1"))
         .bind(id).fetch_one(c).await)?;
-    let names = session_names_in(tx, id).await?;
-    Ok(row.bot(names))
+    let s = attached_in(tx, id).await?;
+    Ok(row.bot(s))
 }
 
 pub async fn insert(tx: &mut Tx, f: &BotFields) -> Result<i64> {

@@ -114,9 +114,16 @@ pub async fn get_visible(
     Ok(row)
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<Conversation>> {
-    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE c.id = $1")).bind(id).fetch_optional(p).await)?;
-    Ok(row)
+/// Conversations still with their bot and quiet longer than its `resolve_after_minutes`,
+/// quietest first (at most `limit`).
+pub async fn quiet_with_bot(db: &Db, now: i64, limit: i64) -> Result<Vec<Conversation>> {
+    let rows = on_pool!(db, p => sqlx::query_as(select!(
+        "JOIN bots b ON b.id = c.bot_id
+         WHERE c.status = 'bot' AND b.resolve_after_minutes IS NOT NULL
+           AND c.last_message_at < $1 - b.resolve_after_minutes * 60000
+         ORDER BY c.last_message_at LIMIT $2"))
+        .bind(now).bind(limit).fetch_all(p).await)?;
+    Ok(rows)
 }
 
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Conversation> {

@@ -204,7 +204,8 @@ impl Hub {
     /// Resolves the conversations the bot handled alone that have been quiet long enough
     /// (each checked again in its own turn); answers how many.
     pub async fn resolve_quiet_bot_conversations(&self) -> Result<usize, HubError> {
-        let quiet = crate::store::bot_flow::idle_with_bot(self.db(), self.now_ms(), 200).await?;
+        let quiet =
+            crate::store::conversations::quiet_with_bot(self.db(), self.now_ms(), 200).await?;
         let mut n = 0;
         for conv in quiet {
             let done = self

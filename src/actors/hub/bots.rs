@@ -157,21 +157,16 @@ impl Hub {
         });
     }
 
-    /// A bot `v` may see, with the ids of the sessions it serves.
-    pub(super) async fn visible_bot(
-        &self,
-        v: &Viewer,
-        id: i64,
-    ) -> Result<(Bot, Vec<i64>), HubError> {
+    /// A bot `v` may see.
+    pub(super) async fn visible_bot(&self, v: &Viewer, id: i64) -> Result<Bot, HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || format!("bot {id}")))?;
         let bot = bots::get(self.db(), id)
             .await?
             .ok_or_else(|| bot_not_found(id))?;
-        let sessions = bots::session_ids(self.db(), id).await?;
-        v.may_see_bot(&sessions)
+        v.may_see_bot(&bot.session_ids)
             .map_err(|d| HubError::denied(d, || format!("bot {id}")))?;
-        Ok((bot, sessions))
+        Ok(bot)
     }
 
     /// Session names for a bot → ids, each one the viewer may attach.
@@ -190,18 +185,13 @@ impl Hub {
     ) -> Result<Vec<Bot>, HubError> {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || "bots".into()))?;
-        let mut out = Vec::new();
-        for b in bots::list(self.db(), after, limit).await? {
-            let sessions = bots::session_ids(self.db(), b.id).await?;
-            if v.may_see_bot(&sessions).is_ok() {
-                out.push(b);
-            }
-        }
-        Ok(out)
+        let mut all = bots::list(self.db(), after, limit).await?;
+        all.retain(|b| v.may_see_bot(&b.session_ids).is_ok());
+        Ok(all)
     }
 
     pub async fn bot(&self, v: &Viewer, id: i64) -> Result<Bot, HubError> {
-        Ok(self.visible_bot(v, id).await?.0)
+        self.visible_bot(v, id).await
     }
 
     pub async fn create_bot(&self, v: &Viewer, input: BotInput) -> Result<Bot, HubError> {
@@ -239,7 +229,8 @@ impl Hub {
     }
 
     pub async fn update_bot(&self, v: &Viewer, id: i64, p: BotPatch) -> Result<Bot, HubError> {
-        let (current, mut concerned) = self.visible_bot(v, id).await?;
+        let current = self.visible_bot(v, id).await?;
+        let mut concerned = current.session_ids.clone();
         let mut f = current.fields();
         if let Some(x) = p.name {
             f.name = x.trim().to_string();
@@ -313,7 +304,8 @@ impl Hub {
     }
 
     pub async fn delete_bot(&self, v: &Viewer, id: i64) -> Result<(), HubError> {
-        let (current, concerned) = self.visible_bot(v, id).await?;
+        let current = self.visible_bot(v, id).await?;
+        let concerned = current.session_ids.clone();
         self.services
             .writer
             .run((v.clone(), current), |tx, (v, before)| {
@@ -357,14 +349,16 @@ impl Hub {
             self.visible_bot(v, b).await?;
             return Ok(bots::triggers(self.db(), Some(b), after, limit).await?);
         }
-        let mut out = Vec::new();
-        for t in bots::triggers(self.db(), None, after, limit).await? {
-            let sessions = bots::session_ids(self.db(), t.bot_id).await?;
-            if v.may_see_bot(&sessions).is_ok() {
-                out.push(t);
-            }
-        }
-        Ok(out)
+        let attached = bots::attached(self.db(), None).await?;
+        let mut all = bots::triggers(self.db(), None, after, limit).await?;
+        all.retain(|t| {
+            let ids: Vec<i64> = attached
+                .get(&t.bot_id)
+                .map(|s| s.iter().map(|(id, _)| *id).collect())
+                .unwrap_or_default();
+            v.may_see_bot(&ids).is_ok()
+        });
+        Ok(all)
     }
 
     /// A trigger `v` may see, with the sessions its bot serves.
@@ -374,11 +368,11 @@ impl Hub {
         let t = bots::trigger(self.db(), id)
             .await?
             .ok_or_else(|| trigger_not_found(id))?;
-        let (_, sessions) = self
+        let bot = self
             .visible_bot(v, t.bot_id)
             .await
             .map_err(|_| trigger_not_found(id))?;
-        Ok((t, sessions))
+        Ok((t, bot.session_ids))
     }
 
     pub async fn trigger(&self, v: &Viewer, id: i64) -> Result<Trigger, HubError> {
@@ -394,10 +388,11 @@ impl Hub {
         v.may_manage_bots()
             .map_err(|d| HubError::denied(d, || "triggers".into()))?;
         // A bot the viewer cannot see is as unknown as one that does not exist.
-        let (_, concerned) = self
+        let concerned = self
             .visible_bot(v, bot_id)
             .await
-            .map_err(|_| invalid(format!("bot_id: unknown bot {bot_id}")))?;
+            .map_err(|_| invalid(format!("bot_id: unknown bot {bot_id}")))?
+            .session_ids;
         check_trigger(&f)?;
         let t = self
             .services
