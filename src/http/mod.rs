@@ -38,6 +38,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
         .app_data(error::path_config())
         .service(resource("/", vec![(M::GET, aw::to(web::index))]))
         .service(resource(
+            "/assets/{file:.+}",
+            vec![(M::GET, aw::to(web::static_asset))],
+        ))
+        .service(resource(
             "/healthz",
             vec![(M::GET, aw::to(health::healthz))],
         ))
@@ -51,6 +55,15 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
             vec![(M::POST, aw::to(webhooks::receive))],
         ))
         .service(resource("/ws", vec![(M::GET, aw::to(ws::connect))]))
+        .configure(|cfg| {
+            for route in web::APP_ROUTES {
+                cfg.service(resource(route, vec![(M::GET, aw::to(web::index))]));
+                cfg.service(resource(
+                    &format!("{route}/{{rest:.*}}"),
+                    vec![(M::GET, aw::to(web::index))],
+                ));
+            }
+        })
         .service(
             aw::scope("/api")
                 .service(resource(

@@ -1,0 +1,62 @@
+import type { FunctionComponent } from "preact";
+import { useEffect } from "preact/hooks";
+import { canUseInbox, isSupervisor, type Role } from "./api/types";
+import { Shell } from "./components/Shell";
+import { match, navigate, path } from "./lib/router";
+import { Board } from "./pages/board/Board";
+import { Bots } from "./pages/bots/Bots";
+import { Inbox } from "./pages/inbox/Inbox";
+import { Login } from "./pages/Login";
+import { Sessions } from "./pages/sessions/Sessions";
+import { Team } from "./pages/team/Team";
+import { me, noteActivity, ready } from "./state/session";
+
+type Page = FunctionComponent<{ params: Record<string, string> }>;
+
+const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
+  { pattern: "/inbox", page: Inbox, may: canUseInbox },
+  { pattern: "/inbox/:id", page: Inbox, may: canUseInbox },
+  { pattern: "/board", page: Board, may: isSupervisor },
+  { pattern: "/sessions", page: Sessions, may: isSupervisor },
+  { pattern: "/team", page: Team, may: isSupervisor },
+  { pattern: "/bots", page: Bots, may: isSupervisor },
+  { pattern: "/bots/:id", page: Bots, may: isSupervisor },
+];
+
+/** Where a member lands: the inbox, or the team page for those without one. */
+const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/team");
+
+export function App() {
+  const user = me.value;
+  const p = path.value;
+
+  useEffect(() => {
+    const onInput = () => noteActivity();
+    window.addEventListener("keydown", onInput, { passive: true });
+    window.addEventListener("pointerdown", onInput, { passive: true });
+    return () => {
+      window.removeEventListener("keydown", onInput);
+      window.removeEventListener("pointerdown", onInput);
+    };
+  }, []);
+
+  const found = user
+    ? ROUTES.map((r) => ({ r, params: match(r.pattern, p) })).find((x) => x.params && x.r.may(user.role))
+    : undefined;
+
+  useEffect(() => {
+    if (!ready.value) return;
+    if (!user && p !== "/login") navigate("/login", { replace: true });
+    else if (user && !found) navigate(home(user.role), { replace: true });
+  }, [ready.value, user, p, found]);
+
+  if (!ready.value) return <div class="splash" aria-busy="true" />;
+  if (!user) return <Login />;
+  if (!found) return <div class="splash" />;
+  const PageComponent = found.r.page;
+  return (
+    <Shell>
+      <PageComponent params={found.params!} />
+    </Shell>
+  );
+}
