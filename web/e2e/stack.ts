@@ -64,6 +64,9 @@ export interface Stack {
   member(email: string, name: string, role: string, sessions?: string[]): Promise<{ id: number; token: string }>;
   /** kill -9 the hub and start it again on the same port and database. */
   restartHub(): Promise<void>;
+  /** kill -9 the hub (startHub brings it back). */
+  killHub(): Promise<void>;
+  startHub(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -141,11 +144,20 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       const login = await api<{ token: string }>("POST", "/api/auth/login", { email, password: ADMIN.password }, "");
       return { id: m.id, token: login.token };
     },
-    async restartHub() {
+    async killHub() {
       hub.child.removeAllListeners("exit");
-      hub.child.kill("SIGKILL");
-      await new Promise((r) => hub.child.once("exit", r));
+      if (hub.child.exitCode === null) {
+        const exited = new Promise((r) => hub.child.once("exit", r));
+        hub.child.kill("SIGKILL");
+        await exited;
+      }
+    },
+    async startHub() {
       hub = await start(["serve"], hubEnv, "tickhub");
+    },
+    async restartHub() {
+      await stack.killHub();
+      await stack.startHub();
     },
     async stop() {
       for (const c of [hub.child, sim.child]) {
