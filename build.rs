@@ -24,7 +24,8 @@ fn main() {
         println!("cargo:rerun-if-changed={p}");
     }
     println!("cargo:rerun-if-env-changed=TICKHUB_WEB_DIST");
-    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let dist = match env::var_os("TICKHUB_WEB_DIST") {
         Some(d) => PathBuf::from(d),
@@ -88,8 +89,8 @@ fn build_web(web: &Path, dist: &Path) {
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = fs::read_dir(dir)
-        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", dir.display())));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", dir.display())));
     for entry in entries.flatten() {
         let p = entry.path();
         if p.is_dir() {
@@ -130,7 +131,10 @@ fn write_manifest(dist: &Path, manifest: &Path) {
         let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
         let bytes = fs::read(f).unwrap_or_else(|e| fail(&format!("{}: {e}", f.display())));
         // Text compresses; images and fonts are compressed already.
-        let gz = if mime(f).starts_with("text/") || mime(f).contains("json") || mime(f).contains("svg") {
+        let gz = if mime(f).starts_with("text/")
+            || mime(f).contains("json")
+            || mime(f).contains("svg")
+        {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             enc.write_all(&bytes).expect("gzip in memory");
             let gz = enc.finish().expect("gzip in memory");

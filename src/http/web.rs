@@ -46,9 +46,12 @@ fn serve(req: &HttpRequest, a: &'static Asset, cache: &'static str) -> HttpRespo
         .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if a.mime.starts_with("text/html") {
-        res.insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-            .insert_header((header::REFERRER_POLICY, "same-origin"))
-            .insert_header((header::X_FRAME_OPTIONS, "DENY"));
+        res.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"));
     }
     match a.gzip {
         Some(gz) if accepts_gzip(req) => res
