@@ -1,4 +1,10 @@
-// Replaced by the page's real implementation.
-export function Bots(_: { params: Record<string, string> }) {
-  return <main class="main"><h1>Bots</h1></main>;
+import "./bots.css";
+import { BotEditor } from "./BotEditor";
+import { BotList } from "./BotList";
+
+/** `/bots` lists the bots, `/bots/:id` edits one (admins and managers). */
+export function Bots({ params }: { params: Record<string, string> }) {
+  const id = Number(params.id);
+  if (params.id !== undefined && Number.isInteger(id) && id > 0) return <BotEditor key={id} id={id} />;
+  return <BotList />;
 }
