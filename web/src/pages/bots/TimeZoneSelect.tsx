@@ -1,4 +1,4 @@
-import { useMemo, useState } from "preact/hooks";
+import { useId, useMemo, useState } from "preact/hooks";
 
 /** Every IANA zone the browser knows; an older browser gets at least UTC and the zone it is in. */
 export function allTimeZones(): string[] {
@@ -30,6 +30,7 @@ interface Props {
 /** A select of time zones with a search box that narrows it ("lon" → Europe/London). */
 export function TimeZoneSelect({ value, onChange, error }: Props) {
   const zones = useMemo(allTimeZones, []);
+  const id = useId();
   const [q, setQ] = useState("");
   const shown = useMemo(() => {
     const needle = q.trim().toLowerCase().replace(/\s+/g, "_");
@@ -54,16 +55,17 @@ export function TimeZoneSelect({ value, onChange, error }: Props) {
           }}
         />
       </label>
-      <label>
-        Time zone
-        <select value={value} aria-invalid={error ? true : undefined} onChange={(e) => onChange(e.currentTarget.value)}>
+      {/* Not wrapping the select: its name would take in the chosen zone's text. */}
+      <div class="bots-tz-pick">
+        <label for={id}>Time zone</label>
+        <select id={id} value={value} aria-invalid={error ? true : undefined} onChange={(e) => onChange(e.currentTarget.value)}>
           {shown.map((z) => (
             <option key={z} value={z}>
               {z.replace(/_/g, " ")}
             </option>
           ))}
         </select>
-      </label>
+      </div>
       {error && <p class="error bots-field-error">{error}</p>}
     </div>
   );

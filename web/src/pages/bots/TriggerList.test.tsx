@@ -63,7 +63,7 @@ test("Move down by keyboard sends only the changed priorities and keeps the focu
   const spaced = [trigger(1, 30), trigger(2, 20), trigger(3, 10)];
   const calls = hub(spaced);
   render(<Harness initial={spaced} />);
-  const down = screen.getByRole("button", { name: "Move trigger “p1” down" });
+  const down = screen.getByRole("button", { name: "Move trigger 1 “p1” down" });
   down.focus();
   fireEvent.click(down);
   expect(order()).toEqual([2, 1, 3]);
@@ -72,9 +72,9 @@ test("Move down by keyboard sends only the changed priorities and keeps the focu
     ["/api/triggers/2", 30],
     ["/api/triggers/1", 20],
   ]);
-  expect(document.activeElement?.getAttribute("aria-label")).toBe("Move trigger “p1” down");
+  expect(document.activeElement?.getAttribute("aria-label")).toBe("Move trigger 2 “p1” down");
   // At the top, "up" is disabled: moving 2 can only go down.
-  expect(screen.getByRole("button", { name: "Move trigger “p2” up" })).toHaveProperty("disabled", true);
+  expect(screen.getByRole("button", { name: "Move trigger 1 “p2” up" })).toHaveProperty("disabled", true);
 });
 
 test("a refused PATCH says so and reads the triggers again", async () => {
@@ -82,7 +82,7 @@ test("a refused PATCH says so and reads the triggers again", async () => {
   mockFetch(() => [403, { error: { code: "forbidden", message: "not yours" } }]);
   const onReload = vi.fn();
   render(<Harness initial={spaced} onReload={onReload} />);
-  fireEvent.click(screen.getByRole("button", { name: "Move trigger “p2” up" }));
+  fireEvent.click(screen.getByRole("button", { name: "Move trigger 2 “p2” up" }));
   await waitFor(() => expect(onReload).toHaveBeenCalled());
   expect(screen.getByTestId("trigger-status").textContent).toContain("not saved: not yours");
 });

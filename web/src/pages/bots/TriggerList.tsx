@@ -88,7 +88,7 @@ export function TriggerList({ botId, triggers, onChange, onReload, matchedId, va
     onChange(exists ? triggers.map((x) => (x.id === t.id ? t : x)) : [...triggers, t]);
     setOpenId(null);
     setAdding(null);
-    setStatus(exists ? "Trigger saved" : "Trigger added");
+    setStatus(`Trigger #${t.id} ${exists ? "saved" : "added"}`);
   };
 
   return (

@@ -32,6 +32,8 @@ export function TriggerSummary(p: Props) {
   const t = p.trigger;
   const kind = MATCH_KINDS.find((m) => m.value === t.match)?.label ?? t.match;
   const what = describeMatch(t);
+  // The position keeps two triggers with the same pattern apart for screen readers.
+  const name = `trigger ${p.rank} “${what}”`;
   return (
     <div class="bots-trigger-head" draggable={!p.busy} onDragStart={p.onDragStart} onDragEnd={p.onDragEnd} data-testid={`trigger-head-${t.id}`}>
       <span class="bots-handle" aria-hidden="true" title="Drag to reorder">
@@ -50,16 +52,16 @@ export function TriggerSummary(p: Props) {
         {t.response && <div class="muted bots-response-snippet">{t.response}</div>}
       </div>
       <div class="row bots-trigger-actions">
-        <button type="button" class="ghost small" data-move="up" data-for={t.id} aria-label={`Move trigger “${what}” up`} disabled={p.first} onClick={() => p.onMove("up")}>
+        <button type="button" class="ghost small" data-move="up" data-for={t.id} aria-label={`Move ${name} up`} disabled={p.first} onClick={() => p.onMove("up")}>
           ↑
         </button>
-        <button type="button" class="ghost small" data-move="down" data-for={t.id} aria-label={`Move trigger “${what}” down`} disabled={p.last} onClick={() => p.onMove("down")}>
+        <button type="button" class="ghost small" data-move="down" data-for={t.id} aria-label={`Move ${name} down`} disabled={p.last} onClick={() => p.onMove("down")}>
           ↓
         </button>
-        <button type="button" class="small" aria-expanded={p.open} aria-label={`${p.open ? "Close" : "Edit"} trigger “${what}”`} onClick={p.onToggle}>
+        <button type="button" class="small" aria-expanded={p.open} aria-label={`${p.open ? "Close" : "Edit"} ${name}`} onClick={p.onToggle}>
           {p.open ? "Close" : "Edit"}
         </button>
-        <button type="button" class="small danger" aria-label={`Delete trigger “${what}”`} onClick={p.onDelete}>
+        <button type="button" class="small danger" aria-label={`Delete ${name}`} onClick={p.onDelete}>
           Delete
         </button>
       </div>
