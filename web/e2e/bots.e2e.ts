@@ -129,3 +129,35 @@ test("build a bot in the browser: triggers reordered by drag, business hours sav
   await screenshot(page, "bots");
   await ctx.close();
 });
+
+test("the list shows each bot's figures, a conversation replays through the bot, and a bot is deleted after a confirm", async () => {
+  // Runs after the first test: its bot answered one customer on the default session.
+  const bots = (await stack.api<{ items: { id: number; name: string }[] }>("GET", "/api/bots")).items;
+  const frontDesk = bots.find((b) => b.name === "Front desk")!;
+  const old = await stack.api<{ id: number }>("POST", "/api/bots", { name: "Old promo bot", sessions: [], active: false });
+  const convs = (await stack.api<{ items: { id: number; chat_id: string }[] }>("GET", "/api/conversations")).items;
+  const conv = convs.find((c) => c.chat_id === "447700900123@c.us")!;
+
+  const ctx = await browser.newContext();
+  const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
+  await page.goto(`${stack.hub}/bots`);
+  const row = page.getByTestId(`bot-${frontDesk.id}`);
+  await expect.poll(() => row.textContent()).toMatch(/1 conversations · 1 matches · 0 misses · 0 handoffs/);
+
+  await page.getByRole("button", { name: "Delete Old promo bot" }).click();
+  await page.getByRole("button", { name: "Delete bot" }).click();
+  await page.getByTestId(`bot-${old.id}`).waitFor({ state: "detached" });
+  const gone = await fetch(`${stack.hub}/api/bots/${old.id}`, { headers: { Authorization: `Bearer ${stack.token}` } });
+  expect(gone.status).toBe(404);
+
+  await row.getByRole("link", { name: "Front desk" }).click();
+  await page.waitForURL(new RegExp(`/bots/${frontDesk.id}$`));
+  await page.getByText("Replay a conversation").click();
+  await page.getByLabel("Conversation id").fill(String(conv.id));
+  await page.getByRole("button", { name: "Replay", exact: true }).click();
+  const steps = page.locator(".bots-replay-steps li");
+  await expect.poll(() => steps.count()).toBe(1);
+  expect(await steps.first().textContent()).toContain("Hello, what's the price?");
+  expect(await steps.first().textContent()).toContain(WORD_REPLY);
+  await ctx.close();
+});

@@ -44,11 +44,14 @@ export function App() {
     ? ROUTES.map((r) => ({ r, params: match(r.pattern, p) })).find((x) => x.params && x.r.may(user.role))
     : undefined;
 
+  // `isReady` as this render saw it, not `ready.value` when the effect runs: restore() may set
+  // `ready` and `me` between the two, and a stale `user` of null must not send a reload to /login.
+  const isReady = ready.value;
   useEffect(() => {
-    if (!ready.value) return;
+    if (!isReady) return;
     if (!user && p !== "/login") navigate("/login", { replace: true });
     else if (user && !found) navigate(home(user.role), { replace: true });
-  }, [ready.value, user, p, found]);
+  }, [isReady, user, p, found]);
 
   if (!ready.value) return <div class="splash" aria-busy="true" />;
   if (!user) return <Login />;
