@@ -142,7 +142,7 @@ test("the list shows each bot's figures, a conversation replays through the bot,
   const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
   await page.goto(`${stack.hub}/bots`);
   const row = page.getByTestId(`bot-${frontDesk.id}`);
-  await expect.poll(() => row.textContent()).toMatch(/1 conversations · 1 matches · 0 misses · 0 handoffs/);
+  await expect.poll(() => row.textContent()).toMatch(/1 conversation · 1 match · 0 misses · 0 handoffs/);
 
   await page.getByRole("button", { name: "Delete Old promo bot" }).click();
   await page.getByRole("button", { name: "Delete bot" }).click();

@@ -13,6 +13,11 @@ test("the tester's answer is shown and the trigger that fired is highlighted in 
     if (c.url === "/api/bots/1") return [200, bot()];
     if (c.url.startsWith("/api/sessions")) return [200, { items: [{ name: "default", me_name: "Bela Salon" }], next_cursor: null }];
     if (c.url.startsWith("/api/triggers")) return [200, { items: [trigger(1, 20), trigger(2, 10, { pattern: "price" })], next_cursor: null }];
+    if (c.url === "/api/bots/1/metrics")
+      return [
+        200,
+        { bot_id: 1, from: 0, to: 1, conversations: 5, matches: 4, misses: 1, greetings: 2, after_hours: 0, resolved_without_person: 2, failures: 0, handoffs: { trigger: 3 }, triggers: [{ trigger_id: 2, matches: 3, handoffs: 3 }] },
+      ];
     if (c.url === "/api/bots/1/test")
       return [
         200,
@@ -31,6 +36,8 @@ test("the tester's answer is shown and the trigger that fired is highlighted in 
   render(<BotEditor id={1} />);
   await screen.findByTestId("trigger-2");
   expect(screen.getByTestId("trigger-2").getAttribute("aria-current")).toBeNull();
+  await waitFor(() => expect(screen.getByTestId("bot-figures").textContent).toContain("5 conversations · 4 matches · 1 miss · 3 handoffs"));
+  expect(screen.getByTestId("trigger-2").textContent).toContain("3 matches · 3 handoffs in 30 days");
   fireEvent.input(screen.getByLabelText("Customer message"), { target: { value: "what's the price?" } });
   fireEvent.input(screen.getByLabelText("Contact name"), { target: { value: "Ana Souza" } });
   fireEvent.click(screen.getByLabelText("First contact"));

@@ -8,7 +8,8 @@ import { Replay } from "./Replay";
 import { hoursToday, SAMPLE_CONTACT, type PreviewVars } from "./template";
 import { Tester } from "./Tester";
 import { TriggerList } from "./TriggerList";
-import type { Bot, BusinessHours, SessionSummary, TestResult, Trigger } from "./types";
+import { metricsLine } from "./figures";
+import type { Bot, BotMetrics, BusinessHours, SessionSummary, TestResult, Trigger } from "./types";
 
 /** `/bots/:id`: the bot's settings and business hours, its triggers, and the tester. */
 export function BotEditor({ id }: { id: number }) {
@@ -18,11 +19,19 @@ export function BotEditor({ id }: { id: number }) {
   const [error, setError] = useState<string | null>(null);
   const [matched, setMatched] = useState<number | null>(null);
   const [hours, setHours] = useState<BusinessHours | null>(null);
+  const [metrics, setMetrics] = useState<BotMetrics | null>(null);
 
+  const loadMetrics = async () => {
+    try {
+      setMetrics(await get<BotMetrics>(`/api/bots/${id}/metrics`));
+    } catch {
+      /* the figures are a summary; the editor works without them */
+    }
+  };
   const loadTriggers = async () => setTriggers(await getAll<Trigger>("/api/triggers", { bot_id: id }));
   const load = async () => {
     try {
-      const [b, s] = await Promise.all([get<Bot>(`/api/bots/${id}`), get<Page<SessionSummary>>("/api/sessions"), loadTriggers()]);
+      const [b, s] = await Promise.all([get<Bot>(`/api/bots/${id}`), get<Page<SessionSummary>>("/api/sessions"), loadTriggers(), loadMetrics()]);
       setBot(b);
       setHours(b.business_hours);
       setSessions(s.items);
@@ -34,7 +43,14 @@ export function BotEditor({ id }: { id: number }) {
   useEffect(() => {
     void load();
     // No event tells of bot changes (docs/websocket.md); a resync may have missed anything, so read again.
-    return live.on("resync", () => void load());
+    const offResync = live.on("resync", () => void load());
+    const offHandoff = live.on("conversation.handoff", (f) => {
+      if ((f.data as { bot_id: number | null }).bot_id === id) void loadMetrics();
+    });
+    return () => {
+      offResync();
+      offHandoff();
+    };
   }, [id]);
 
   if (error && !bot)
@@ -62,6 +78,11 @@ export function BotEditor({ id }: { id: number }) {
         </a>
         <h1>{bot.name}</h1>
         <span class={`chip ${bot.active ? "bots-open" : "bots-closed"}`}>{bot.active ? "active" : "off"}</span>
+        {metrics && (
+          <span class="muted bots-figures" data-testid="bot-figures">
+            Last 30 days: {metricsLine(metrics)}
+          </span>
+        )}
         <span class="muted">
           Previews use a sample contact ({SAMPLE_CONTACT.name}, {SAMPLE_CONTACT.phone}); the tester shows what the hub renders.
         </span>
@@ -69,7 +90,15 @@ export function BotEditor({ id }: { id: number }) {
       <div class="bots-grid">
         <div class="stack bots-col">
           <Tester botId={id} triggers={triggers} onResult={(r: TestResult | null) => setMatched(r?.trigger_id ?? null)} />
-          <TriggerList botId={id} triggers={triggers} onChange={setTriggers} onReload={() => void loadTriggers()} matchedId={matched} vars={vars} />
+          <TriggerList
+            botId={id}
+            triggers={triggers}
+            onChange={setTriggers}
+            onReload={() => void loadTriggers()}
+            matchedId={matched}
+            vars={vars}
+            figures={metrics?.triggers}
+          />
           <Replay botId={id} />
         </div>
         <div class="stack bots-col">

@@ -3,13 +3,8 @@ import { del, get, getAll, post } from "../../api/http";
 import { navigate, onLink } from "../../lib/router";
 import { live } from "../../state/session";
 import { formatErr } from "./fieldErrors";
+import { metricsLine } from "./figures";
 import type { Bot, BotMetrics } from "./types";
-
-/** The last 30 days (the hub's default period) in a line. */
-export function metricsLine(m: BotMetrics): string {
-  const handoffs = Object.values(m.handoffs).reduce((a, b) => a + b, 0);
-  return `${m.conversations} conversations · ${m.matches} matches · ${m.misses} misses · ${handoffs} handoffs · ${m.resolved_without_person} resolved by the bot`;
-}
 
 /** `/bots`: every bot the member may manage, with its figures; create and delete. */
 export function BotList() {

@@ -61,3 +61,13 @@ test("the form saves what was edited: sessions, keywords, intervals, holidays; e
     after_hours_message: null,
   });
 });
+
+test("a 409 naming sessions[1] is shown at that session", async () => {
+  mockFetch(() => [409, { error: { code: "conflict", message: 'sessions[1]: session "sales" is already served by bot 3' } }]);
+  render(<BotSettings bot={bot()} sessions={["default", "sales"]} vars={vars} onSaved={() => {}} />);
+  fireEvent.click(screen.getByLabelText("sales"));
+  fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
+  await waitFor(() => expect(screen.getByLabelText("sales").getAttribute("aria-invalid")).toBe("true"));
+  expect(screen.getByLabelText("default").getAttribute("aria-invalid")).toBeNull();
+  expect(screen.getByText('session "sales" is already served by bot 3')).toBeTruthy();
+});

@@ -106,16 +106,25 @@ export function BotSettings({ bot, sessions, vars, onSaved, onHoursChange }: Pro
       <fieldset class="bots-sessions">
         <legend>Sessions it answers</legend>
         {allSessions.length === 0 && <p class="muted">No WhatsApp sessions yet.</p>}
-        {allSessions.map((s) => (
-          <label class="inline" key={s}>
-            <input
-              type="checkbox"
-              checked={d.sessions.includes(s)}
-              onChange={(e) => set("sessions", e.currentTarget.checked ? [...d.sessions, s] : d.sessions.filter((x) => x !== s))}
-            />
-            {s}
-          </label>
-        ))}
+        {allSessions.map((s) => {
+          // The hub names a session by its index in the list sent: `sessions[1]: … already served by bot 3`.
+          const i = d.sessions.indexOf(s);
+          const e = i < 0 ? null : at(`sessions[${i}]`);
+          return (
+            <div key={s} class="row">
+              <label class="inline">
+                <input
+                  type="checkbox"
+                  checked={i >= 0}
+                  aria-invalid={e ? true : undefined}
+                  onChange={(ev) => set("sessions", ev.currentTarget.checked ? [...d.sessions, s] : d.sessions.filter((x) => x !== s))}
+                />
+                {s}
+              </label>
+              {e && <span class="error bots-field-error">{e}</span>}
+            </div>
+          );
+        })}
         {at("sessions") && <p class="error bots-field-error">{at("sessions")}</p>}
       </fieldset>
       <label class="inline">

@@ -16,10 +16,12 @@ interface Props {
   /** The trigger the tester last saw fire. */
   matchedId: number | null;
   vars: PreviewVars;
+  /** Matches and handoffs per trigger over the last 30 days (GET /api/bots/{id}/metrics). */
+  figures?: { trigger_id: number; matches: number; handoffs: number }[];
 }
 
 /** The triggers in firing order (highest priority first); drag, or Move up/down, to reorder. */
-export function TriggerList({ botId, triggers, onChange, onReload, matchedId, vars }: Props) {
+export function TriggerList({ botId, triggers, onChange, onReload, matchedId, vars, figures }: Props) {
   const ordered = [...triggers].sort(byFiringOrder);
   const [openId, setOpenId] = useState<number | null>(null);
   const [adding, setAdding] = useState<NewTrigger | null>(null);
@@ -125,6 +127,7 @@ export function TriggerList({ botId, triggers, onChange, onReload, matchedId, va
               trigger={t}
               rank={i + 1}
               matched={t.id === matchedId}
+              figures={figures?.find((f) => f.trigger_id === t.id)}
               first={i === 0}
               last={i === ordered.length - 1}
               busy={saving}

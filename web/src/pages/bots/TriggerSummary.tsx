@@ -1,9 +1,11 @@
+import { triggerLine } from "./figures";
 import { MATCH_KINDS, type Trigger } from "./types";
 
 interface Props {
   trigger: Trigger;
   rank: number;
   matched: boolean;
+  figures?: { matches: number; handoffs: number };
   first: boolean;
   last: boolean;
   busy: boolean;
@@ -50,6 +52,11 @@ export function TriggerSummary(p: Props) {
           {p.matched && <span class="badge bots-matched-badge">matched</span>}
         </div>
         {t.response && <div class="muted bots-response-snippet">{t.response}</div>}
+        {p.figures && (
+          <div class="muted bots-trigger-figures">
+            {triggerLine(p.figures)}
+          </div>
+        )}
       </div>
       <div class="row bots-trigger-actions">
         <button type="button" class="ghost small" data-move="up" data-for={t.id} aria-label={`Move ${name} up`} disabled={p.first} onClick={() => p.onMove("up")}>

@@ -13,7 +13,8 @@ const NAMED = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[\d+\])*): ([\s\S]+)$
 
 export function fieldError(e: unknown): FieldError {
   if (e instanceof ApiError) {
-    const m = e.status === 422 ? NAMED.exec(e.message) : null;
+    // A 409 names its field too (`sessions[0]: session "default" is already served by bot 3`).
+    const m = e.status === 422 || e.status === 409 ? NAMED.exec(e.message) : null;
     if (m) return { path: m[1], message: m[2] };
     return { path: null, message: e.message };
   }
