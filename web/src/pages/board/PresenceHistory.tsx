@@ -60,9 +60,11 @@ export function PresenceHistory({ userId, name, onClose }: { userId: number; nam
             <span class={`presence-dot p-${e.status}`} aria-hidden="true" />
             <strong>{e.status}</strong>
             <span>{CAUSE[e.cause] ?? e.cause}</span>
-            <span class="muted">{new Date(e.at).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" })}</span>
-            <span class="muted board-history-node" title="The hub node that decided it">
-              {e.node}
+            <span class="muted board-history-when">
+              {new Date(e.at).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" })} ·{" "}
+              <span class="board-history-node" title="The hub node that decided it">
+                {e.node}
+              </span>
             </span>
           </li>
         ))}
