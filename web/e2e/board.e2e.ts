@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { launch, screenshot, signIn } from "./browser";
+import { fitsPhone } from "./phone";
 import { ADMIN, startStack, type Stack } from "./stack";
 
 let stack: Stack;
@@ -91,5 +92,7 @@ test("a supervisor's board follows an agent's presence and open load live", asyn
   // Every change above arrived over the socket: the board was read once.
   expect(reads.dashboard).toBe(0);
   await screenshot(board, "board");
+  expect(await fitsPhone(board)).toBe(true);
+  await board.setViewportSize({ width: 1280, height: 800 });
   await Promise.all([boss.close(), agentCtx.close(), samCtx.close()]);
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser } from "playwright-core";
 import { launch, screenshot, signIn } from "./browser";
+import { fitsPhone } from "./phone";
 import { ADMIN, startStack, type Stack } from "./stack";
 
 let stack: Stack;
@@ -42,6 +43,8 @@ test("a session held at SCAN_QR_CODE shows its QR until WhatsApp pairs it, then 
   expect(await qr.getAttribute("src")).toMatch(/^data:image\/png;base64,iVBOR/);
   expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
   await screenshot(page, "sessions");
+  expect(await fitsPhone(page)).toBe(true);
+  await page.setViewportSize({ width: 1280, height: 860 });
 
   // The phone scans: the sim lets the session go on to WORKING, and the code goes away.
   await faults({ boot_hold: null });

@@ -95,7 +95,7 @@ export function HoursEditor({ value, onChange, error }: Props) {
                       aria-label={`Add an interval on ${DAY_LABEL[d]}`}
                       onClick={() => setDay(d, [...list, list.length ? ["13:00", "17:00"] : ["09:00", "17:00"]])}
                     >
-                      ＋
+                      + Add
                     </button>
                   </div>
                 </div>
