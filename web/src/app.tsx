@@ -44,13 +44,16 @@ export function App() {
     ? ROUTES.map((r) => ({ r, params: match(r.pattern, p) })).find((x) => x.params && x.r.may(user.role))
     : undefined;
 
+  // `isReady` as rendered, not the signal's value when the effect runs: an effect of the
+  // first render (no user yet) that ran after /api/auth/me answered sent a deep link to /login.
+  const isReady = ready.value;
   useEffect(() => {
-    if (!ready.value) return;
+    if (!isReady) return;
     if (!user && p !== "/login") navigate("/login", { replace: true });
     else if (user && !found) navigate(home(user.role), { replace: true });
-  }, [ready.value, user, p, found]);
+  }, [isReady, user, p, found]);
 
-  if (!ready.value) return <div class="splash" aria-busy="true" />;
+  if (!isReady) return <div class="splash" aria-busy="true" />;
   if (!user) return <Login />;
   if (!found) return <div class="splash" />;
   const PageComponent = found.r.page;
