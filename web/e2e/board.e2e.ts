@@ -31,6 +31,8 @@ async function conversationOf(chatId: string): Promise<number> {
 test("a supervisor's board follows an agent's presence and open load live", async () => {
   // Conversations wait in the queue until someone assigns them, so the test moves them itself.
   await stack.api("PATCH", "/api/sessions/default", { auto_assign: false });
+  await stack.api("POST", "/api/sessions", { name: "support" });
+  await expect.poll(() => stack.api("GET", "/api/sessions/support").then((s) => s.status), { timeout: 15_000 }).toBe("WORKING");
   const ana = await stack.member("ana@example.com", "Ana Agent", "agent");
   const sam = await stack.member("sam@example.com", "Sam Sales", "sales");
   await stack.api("PATCH", `/api/team-members/${ana.id}`, { capacity: 3 });
@@ -88,9 +90,14 @@ test("a supervisor's board follows an agent's presence and open load live", asyn
     await stack.api("POST", `/api/conversations/${await conversationOf(`${n}@c.us`)}/assign`, { assignee_id: sam.id });
   }
   await expect.poll(() => row(board, sam.id).getByTestId("member-open").textContent()).toContain("full");
+  // A second number with its own queue appears on the board as it fills.
+  await stack.api("PATCH", "/api/sessions/support", { auto_assign: false });
+  await stack.inbound("447700900201@c.us", "Hola, ¿tienen tienda en Madrid?", { session: "support" });
+  await expect.poll(() => board.getByTestId("queue-support").getByTestId("queue-unassigned").textContent()).toContain("1");
   await expect.poll(() => queue.getByTestId("queue-unassigned").textContent()).toContain("2");
   // Every change above arrived over the socket: the board was read once.
   expect(reads.dashboard).toBe(0);
+  await board.mouse.move(640, 760);
   await screenshot(board, "board");
   expect(await fitsPhone(board)).toBe(true);
   await board.setViewportSize({ width: 1280, height: 800 });
