@@ -44,8 +44,8 @@ export function App() {
     ? ROUTES.map((r) => ({ r, params: match(r.pattern, p) })).find((x) => x.params && x.r.may(user.role))
     : undefined;
 
-  // `isReady` as this render saw it, not `ready.value` when the effect runs: restore() may set
-  // `ready` and `me` between the two, and a stale `user` of null must not send a reload to /login.
+  // `isReady` as rendered, not the signal's value when the effect runs: an effect of the
+  // first render (no user yet) that ran after /api/auth/me answered sent a deep link to /login.
   const isReady = ready.value;
   useEffect(() => {
     if (!isReady) return;
@@ -53,7 +53,7 @@ export function App() {
     else if (user && !found) navigate(home(user.role), { replace: true });
   }, [isReady, user, p, found]);
 
-  if (!ready.value) return <div class="splash" aria-busy="true" />;
+  if (!isReady) return <div class="splash" aria-busy="true" />;
   if (!user) return <Login />;
   if (!found) return <div class="splash" />;
   const PageComponent = found.r.page;
