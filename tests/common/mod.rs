@@ -95,7 +95,7 @@ impl Setup {
             Hub::start(&db, &sim.url, env).await
         };
         hub.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD);
-        let http = reqwest::Client::new();
+        let http = http_client();
         let token = login(&http, &hub.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let setup = Setup {
             db,
@@ -348,6 +348,16 @@ impl Setup {
 }
 
 /// Percent-encodes a query value.
+/// A client that drops idle connections before the hub's keep-alive (actix's 5 s) closes
+/// them: reusing one the server is closing at that instant fails the request, which a
+/// loaded machine makes likely.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .expect("http client")
+}
+
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

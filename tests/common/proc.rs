@@ -107,7 +107,7 @@ impl Sim {
         Sim {
             child,
             url,
-            http: reqwest::Client::new(),
+            http: super::http_client(),
         }
     }
 

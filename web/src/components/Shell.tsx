@@ -3,21 +3,22 @@ import { canUseInbox, isSupervisor, type Role } from "../api/types";
 import { onLink, path } from "../lib/router";
 import { logout, me } from "../state/session";
 import { ConnectionIndicator } from "./ConnectionIndicator";
+import { Icon, type IconName } from "./icons";
 import { PresenceSwitch } from "./PresenceSwitch";
 
 interface NavItem {
   to: string;
   label: string;
-  icon: string;
+  icon: IconName;
   may: (r: Role) => boolean;
 }
 
 export const NAV: NavItem[] = [
-  { to: "/inbox", label: "Inbox", icon: "💬", may: canUseInbox },
-  { to: "/board", label: "Board", icon: "📊", may: isSupervisor },
-  { to: "/sessions", label: "Sessions", icon: "📱", may: isSupervisor },
-  { to: "/team", label: "Team", icon: "👥", may: isSupervisor },
-  { to: "/bots", label: "Bots", icon: "🤖", may: isSupervisor },
+  { to: "/inbox", label: "Inbox", icon: "inbox", may: canUseInbox },
+  { to: "/board", label: "Board", icon: "board", may: isSupervisor },
+  { to: "/sessions", label: "Sessions", icon: "sessions", may: isSupervisor },
+  { to: "/team", label: "Team", icon: "team", may: isSupervisor },
+  { to: "/bots", label: "Bots", icon: "bots", may: isSupervisor },
 ];
 
 /** The frame around every page: navigation, one's presence, the connection, sign-out. */
@@ -39,7 +40,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
               aria-current={here.startsWith(n.to) ? "page" : undefined}
               onClick={(e) => onLink(e, n.to)}
             >
-              <span aria-hidden="true">{n.icon}</span>
+              <Icon name={n.icon} />
               <span class="nav-label">{n.label}</span>
             </a>
           ))}
