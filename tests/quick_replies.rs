@@ -127,7 +127,7 @@ async fn saved_checked_and_found(b: Backend) {
     assert_eq!(code, 409, "{taken}");
     assert_error(
         "bad text",
-        s.patch(&path, json!({"text": "{{contact.nam}}"})).await,
+        s.patch(&path, json!({"text": "{{shop.address}}"})).await,
         422,
     );
     let (code, changed) = s
