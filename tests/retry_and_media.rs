@@ -27,7 +27,10 @@ async fn open_conversation(s: &Setup, ws: &mut Socket, chat: &str) -> i64 {
 async fn failed_reply(s: &Setup, conv: i64, text: &str) -> Value {
     let (code, left) = s
         .sim
-        .control("/sim/faults", json!({"send_fail": 1, "send_fail_status": 400}))
+        .control(
+            "/sim/faults",
+            json!({"send_fail": 1, "send_fail_status": 400}),
+        )
         .await;
     assert_eq!(code, 200, "{left}");
     let (code, m) = s
@@ -62,7 +65,10 @@ async fn settle_chat(s: &Setup, conv: i64, marker: &str) {
     assert_eq!(code, 201, "{m}");
     let deadline = tokio::time::Instant::now() + SETTLE;
     while s.sim.sent_with(marker).await.is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "{marker} never went");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{marker} never went"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -74,8 +80,10 @@ async fn a_failed_send_goes_again_once(b: Backend) {
     let text = "Your refund is on its way";
     let failed = failed_reply(&s, conv, text).await;
     let id = failed["id"].clone();
-    ws.expect("message.updated", |d| d["id"] == id && d["status"] == "failed")
-        .await;
+    ws.expect("message.updated", |d| {
+        d["id"] == id && d["status"] == "failed"
+    })
+    .await;
     assert!(s.sim.sent_with(text).await.is_empty(), "refused, not sent");
     let retry = format!("/api/messages/{id}/retry");
 
@@ -84,8 +92,10 @@ async fn a_failed_send_goes_again_once(b: Backend) {
     assert_eq!(again["id"], id);
     assert_eq!(again["status"], "pending");
     assert_eq!(again["text"], text);
-    ws.expect("message.updated", |d| d["id"] == id && d["status"] == "pending")
-        .await;
+    ws.expect("message.updated", |d| {
+        d["id"] == id && d["status"] == "pending"
+    })
+    .await;
     let done = wait_read(&s, &id).await;
     let sends = s.sim.sent_with(text).await;
     assert_eq!(sends.len(), 1, "{sends:?}");
@@ -338,8 +348,14 @@ async fn media_comes_from_waha_only(b: Backend) {
     .await;
     let (code, h, body) = fetch(&s, &format!("/api/messages/{}/media", doc["id"])).await;
     assert_eq!(code, 200);
-    assert!(header(&h, "content-type").starts_with("text/plain"), "{h:?}");
-    assert!(header(&h, "content-disposition").starts_with("attachment"), "{h:?}");
+    assert!(
+        header(&h, "content-type").starts_with("text/plain"),
+        "{h:?}"
+    );
+    assert!(
+        header(&h, "content-disposition").starts_with("attachment"),
+        "{h:?}"
+    );
     assert_eq!(body, b"simulated file notes.txt\n");
 
     // No media, or a file WAHA no longer has: 404.
@@ -395,7 +411,10 @@ async fn media_comes_from_waha_only(b: Backend) {
     watcher.abort();
 
     // WAHA failing is a 502; back, the file is there again.
-    let (code, r) = s.sim.control("/sim/restart", json!({"down_ms": 3000})).await;
+    let (code, r) = s
+        .sim
+        .control("/sim/restart", json!({"down_ms": 3000}))
+        .await;
     assert_eq!(code, 200, "{r}");
     let (code, _, body) = fetch(&s, &path).await;
     let err: Value = serde_json::from_slice(&body).unwrap_or_default();
