@@ -98,13 +98,16 @@ pub async fn insert(tx: &mut Tx, shortcut: &str, text: &str, by: i64) -> Result<
     Ok(row.map_or_else(|| Saved::Taken(shortcut.to_string()), Saved::Done))
 }
 
-/// Changes what is given.
+/// Changes what is given (nothing given: it stays as it is, `updated_at` included).
 pub async fn update(
     tx: &mut Tx,
     id: i64,
     shortcut: Option<&str>,
     text: Option<&str>,
 ) -> Result<Saved> {
+    if shortcut.is_none() && text.is_none() {
+        return Ok(get_in(tx, id).await?.map_or(Saved::Missing, Saved::Done));
+    }
     if let Some(s) = shortcut {
         let other: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
             "SELECT id FROM quick_replies WHERE shortcut = $1 AND id <> $2")
