@@ -312,6 +312,23 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         .await,
         422,
     );
+    // The document's limit on a tested text (4096 characters, not bytes).
+    let (code, _) = s
+        .post(
+            &format!("/api/bots/{id}/test"),
+            json!({"text": "é".repeat(4096)}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_error(
+        "a text too long to test",
+        s.post(
+            &format!("/api/bots/{id}/test"),
+            json!({"text": "é".repeat(4097)}),
+        )
+        .await,
+        422,
+    );
 }
 both!(bad_values_are_422_naming_the_field);
 

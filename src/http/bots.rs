@@ -151,6 +151,9 @@ pub struct PatchTrigger {
     pub active: Option<bool>,
 }
 
+/// The longest text the tester takes (what a WhatsApp message holds, as for replies).
+const MAX_TEST_TEXT_CHARS: usize = 4096;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TestRequest {
     #[schema(max_length = 4096)]
@@ -317,6 +320,11 @@ pub async fn test(
     body: Checked<TestRequest>,
 ) -> Result<web::Json<TestResult>, ApiError> {
     let b = body.0;
+    if b.text.chars().count() > MAX_TEST_TEXT_CHARS {
+        return Err(ApiError::Unprocessable(format!(
+            "text: at most {MAX_TEST_TEXT_CHARS} characters"
+        )));
+    }
     let at = match b.at.as_deref() {
         None => None,
         Some(s) => Some(

@@ -411,7 +411,10 @@ async fn send(
     });
     match after {
         AfterSend::Answer => {}
-        AfterSend::Fail => return server_error(&sim, &req, StatusCode::INTERNAL_SERVER_ERROR),
+        AfterSend::Fail(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return server_error(&sim, &req, status);
+        }
         AfterSend::Hang(hold) => tokio::time::sleep(hold).await,
     }
     HttpResponse::Created().json(answer)

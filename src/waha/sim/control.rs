@@ -151,9 +151,9 @@ async fn event(sim: web::Data<SimState>, body: web::Json<Event>) -> HttpResponse
 /// answer is how many sends each fault still has to hit (`{}` just reads them).
 /// - `send_fail: N` (+ `send_fail_status`, default 500): the next N sends are refused
 ///   before anything is sent.
-/// - `send_fail_after: N`: the next N sends go out (listed in `/sim/sent`, found by
-///   `GET /api/{session}/chats/{chat}/messages/{id}`, echoed and acked as usual), then
-///   answer 500.
+/// - `send_fail_after: N` (+ `send_fail_after_status`, default 500): the next N sends go
+///   out (listed in `/sim/sent`, found by `GET /api/{session}/chats/{chat}/messages/{id}`,
+///   echoed and acked as usual), then answer with that status.
 /// - `send_hang: N` (+ `send_hang_ms`, default 20000): the next N sends go out like that,
 ///   then hold their answer for `send_hang_ms` before the usual 201, so a client with a
 ///   shorter timeout gives up on a send that reached the customer.
@@ -168,6 +168,7 @@ struct Faults {
     send_fail: Option<u32>,
     send_fail_status: Option<u16>,
     send_fail_after: Option<u32>,
+    send_fail_after_status: Option<u16>,
     send_hang: Option<u32>,
     send_hang_ms: Option<u64>,
     webhook_pause: Option<bool>,
@@ -204,6 +205,7 @@ async fn faults(sim: web::Data<SimState>, body: web::Json<Faults>) -> HttpRespon
         }
         if let Some(n) = f.send_fail_after {
             w.faults.send_fail_after = n;
+            w.faults.send_fail_after_status = f.send_fail_after_status.unwrap_or(500);
         }
         if let Some(n) = f.send_hang {
             w.faults.send_hang = n;

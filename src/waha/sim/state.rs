@@ -57,8 +57,10 @@ pub struct Faults {
     /// Refused before anything is sent: the customer gets nothing.
     pub send_fail: u32,
     pub send_fail_status: u16,
-    /// Sent to the customer, then answered 500: the sender cannot tell it went out.
+    /// Sent to the customer, then answered `send_fail_after_status` (500, or a 4xx that
+    /// says "failed" for good): the sender cannot tell it went out.
     pub send_fail_after: u32,
+    pub send_fail_after_status: u16,
     /// Sent to the customer, then the answer is held for `send_hang_ms` (a timeout).
     pub send_hang: u32,
     pub send_hang_ms: u64,
@@ -68,7 +70,8 @@ pub struct Faults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterSend {
     Answer,
-    Fail,
+    /// Answer with this status.
+    Fail(u16),
     Hang(Duration),
 }
 
@@ -77,7 +80,7 @@ impl Faults {
     pub fn after_send(&mut self) -> AfterSend {
         if self.send_fail_after > 0 {
             self.send_fail_after -= 1;
-            AfterSend::Fail
+            AfterSend::Fail(self.send_fail_after_status)
         } else if self.send_hang > 0 {
             self.send_hang -= 1;
             AfterSend::Hang(Duration::from_millis(self.send_hang_ms))
@@ -493,12 +496,13 @@ mod tests {
     fn faults_after_a_send_hit_in_turn_and_run_out() {
         let mut f = Faults {
             send_fail_after: 1,
+            send_fail_after_status: 500,
             send_hang: 2,
             send_hang_ms: 40,
             ..Faults::default()
         };
         let hang = AfterSend::Hang(Duration::from_millis(40));
         let got: Vec<AfterSend> = (0..4).map(|_| f.after_send()).collect();
-        assert_eq!(got, [AfterSend::Fail, hang, hang, AfterSend::Answer]);
+        assert_eq!(got, [AfterSend::Fail(500), hang, hang, AfterSend::Answer]);
     }
 }
