@@ -50,12 +50,10 @@ export class ConversationList {
     this.appendPage(items, cursor);
   }
 
-  /** A further page: rows already here (moved by an event meanwhile) are not added twice. */
+  /** A further page. A row already here came (or moved) by an event while the page was on
+   *  its way, so the event's version is kept, not the page's possibly older one. */
   appendPage(items: Conversation[], cursor: string | null) {
-    for (const c of items) {
-      if (this.byId.has(c.id)) this.remove(c.id, false);
-      this.place(c);
-    }
+    for (const c of items) if (!this.byId.has(c.id)) this.place(c);
     this.cursor = cursor;
     this.done = cursor === null;
     this.bump();

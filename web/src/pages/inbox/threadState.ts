@@ -21,6 +21,10 @@ export function mergeMessage(list: Message[], m: Message): Message[] {
 
 function insertById(list: Message[], m: Message): Message[] {
   const next = list.slice();
+  if (m.id < 0) {
+    next.push(m);
+    return next;
+  }
   // Confirmed messages stay in id order before the pending ones.
   let i = next.length;
   while (i > 0 && (next[i - 1]!.id < 0 || next[i - 1]!.id > m.id)) i--;
