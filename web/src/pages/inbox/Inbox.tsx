@@ -26,6 +26,7 @@ export function Inbox({ params }: { params: Record<string, string> }) {
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [gone, setGone] = useState<string | null>(null);
   const [panel, setPanel] = useState(true);
+  const [flash, setFlash] = useState<string | null>(null);
   const list = useInboxList(filter);
   const thread = useThread(openId);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -55,6 +56,7 @@ export function Inbox({ params }: { params: Record<string, string> }) {
   useEffect(() => {
     setDetail(null);
     setGone(null);
+    setFlash(null);
     if (openId === null) return;
     let stale = false;
     const load = () =>
@@ -68,8 +70,15 @@ export function Inbox({ params }: { params: Record<string, string> }) {
         if (c.id === openId) setDetail((cur) => (cur ? { ...cur, ...c } : cur));
       }),
       live.on("conversation.removed", (f) => {
-        if (f.data.conversation_id === openId)
-          setGone(`This conversation went to ${memberName(f.data.assignee_id ?? null)}; you no longer see it.`);
+        if (f.data.conversation_id !== openId) return;
+        const lost = () =>
+          !stale && setGone(`This conversation went to ${memberName(f.data.assignee_id ?? null)}; you no longer see it.`);
+        // A supervisor is told too though they still see it: ask before closing it.
+        if (isSupervisor(user.role))
+          get<ConversationDetail>(`/api/conversations/${openId}`)
+            .then((d) => !stale && setDetail(d))
+            .catch(lost);
+        else lost();
       }),
       live.on("resync", () => void load()),
     ];
@@ -101,7 +110,9 @@ export function Inbox({ params }: { params: Record<string, string> }) {
       if (j >= items.length - 5) void list.loadMore();
     },
     resolve: () => {
-      if (detail && detail.status !== "resolved") void resolve(detail.id).catch(() => {});
+      // The open conversation, even while its details are still on their way.
+      if (openId !== null && detail?.status !== "resolved")
+        void resolve(openId).catch((e) => setFlash(`Could not resolve: ${(e as Error).message}`));
     },
     search: () => searchRef.current?.focus(),
   });
@@ -168,6 +179,11 @@ export function Inbox({ params }: { params: Record<string, string> }) {
                 {panel ? "Hide details" : "Details"}
               </button>
             </header>
+            {flash && (
+              <p class="error inbox-flash" role="alert">
+                {flash}
+              </p>
+            )}
             <Thread
               messages={thread.messages}
               notes={thread.notes}

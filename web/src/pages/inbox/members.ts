@@ -4,7 +4,7 @@
 import { signal } from "@preact/signals";
 import { getAll } from "../../api/http";
 import { isSupervisor } from "../../api/types";
-import { me } from "../../state/session";
+import { live, me } from "../../state/session";
 import type { TeamMember } from "./types";
 
 export const members = signal<TeamMember[]>([]);
@@ -26,3 +26,14 @@ export function memberName(id: number | null): string {
   if (id === me.value?.id) return "You";
   return members.value.find((m) => m.id === id)?.name ?? "A colleague";
 }
+
+// New and changed members reach supervisors live: the picker never needs a reload.
+live.on("member.updated", (f) => {
+  const m = f.data as TeamMember;
+  if (!loaded || typeof m?.id !== "number") return;
+  const i = members.value.findIndex((x) => x.id === m.id);
+  const next = members.value.slice();
+  if (i >= 0) next[i] = { ...next[i]!, ...m };
+  else next.push(m);
+  members.value = next;
+});

@@ -2,13 +2,15 @@
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { get, type Page } from "../../api/http";
-import type { Conversation, Counts, Message } from "../../api/types";
+import { isSupervisor, type Conversation, type Counts, type Message } from "../../api/types";
 import { live, me } from "../../state/session";
 import { ConversationList, matches } from "./listStore";
 import { markListPainted } from "./perf";
 import type { ListFilter } from "./types";
 
 const PAGE = 50;
+
+const supervisor = () => !!me.value && isSupervisor(me.value.role);
 
 export function queryFor(f: ListFilter, meId: number) {
   return {
@@ -91,7 +93,11 @@ export function useInboxList(filter: ListFilter) {
         const c = f.data as Conversation;
         store.upsert(c, matches(c, filterRef.current, meId));
       }),
-      live.on("conversation.removed", (f) => store.remove(f.data.conversation_id)),
+      live.on("conversation.removed", (f) => {
+        // The hub also tells a supervisor who handed a conversation on, though they still
+        // see it: for them the conversation.updated that comes with it decides.
+        if (!supervisor()) store.remove(f.data.conversation_id);
+      }),
       live.on("message.created", (f) => {
         const m = f.data as Message;
         store.patch(m.conversation_id, (c) => ({
