@@ -161,6 +161,11 @@ impl Fixture {
 
     /// A new conversation for `case`, with one customer message `text`.
     async fn conversation(&self, case: &str, text: &str) -> i64 {
+        self.conversation_with(case, text, None).await
+    }
+
+    /// `conversation`, its message carrying `media` (WAHA's `media` object) when given.
+    async fn conversation_with(&self, case: &str, text: &str, media: Option<Value>) -> i64 {
         let session = if case.starts_with("other session") {
             "second"
         } else {
@@ -168,10 +173,12 @@ impl Fixture {
         };
         let n = unique();
         let chat = format!("4477001{n:05}@c.us");
-        let mut env = envelope(
-            "message",
-            inbound_payload(&chat, &format!("false_{chat}_{n}"), text),
-        );
+        let mut payload = inbound_payload(&chat, &format!("false_{chat}_{n}"), text);
+        if let Some(m) = media {
+            payload["hasMedia"] = json!(true);
+            payload["media"] = m;
+        }
+        let mut env = envelope("message", payload);
         env["session"] = json!(session);
         let (code, r) = self.s.webhook(&env).await;
         assert_eq!(code, 200, "{r}");
@@ -247,13 +254,19 @@ impl Fixture {
         let mut path = template.to_string();
         let me = self.members[role].id;
         if template.contains("/api/conversations/{id}") || template.contains("/api/messages/{id}") {
-            let id = self.conversation(&row.case, "hello").await;
+            // A file the simulator serves, on the WAHA origin the hub was given.
+            let media = template.ends_with("/media").then(|| {
+                json!({"url": format!("{}/api/files/m{}.png", self.s.sim.url, unique()),
+                    "mimetype": "image/png", "filename": "photo.png"})
+            });
+            let id = self.conversation_with(&row.case, "hello", media).await;
             if template.starts_with("/api/messages/") {
                 let (_, msgs) = self
                     .s
                     .get(&format!("/api/conversations/{id}/messages"))
                     .await;
-                path = format!("/api/messages/{}", msgs["items"][0]["id"]);
+                // An inbound message: a retry of it is 409 where the policy lets it through.
+                path = template.replace("{id}", &msgs["items"][0]["id"].to_string());
             } else {
                 path = template.replace("{id}", &id.to_string());
             }
@@ -295,6 +308,23 @@ impl Fixture {
                     "default"
                 };
                 body = Some(json!({"session": session, "phone": format!("44771{:06}", unique())}));
+            }
+        } else if template.starts_with("/api/quick-replies") {
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .post(
+                        "/api/quick-replies",
+                        json!({"shortcut": format!("qr{}", unique()), "text": "Thanks, {{contact.first_name}}!"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+                if method == "PATCH" {
+                    body = Some(json!({"text": "Thank you!"}));
+                }
+            } else if method == "POST" {
+                body = Some(json!({"shortcut": format!("new{}", unique()), "text": "Hello!"}));
             }
         } else if template.starts_with("/api/team-members") {
             if template.contains("{id}") {

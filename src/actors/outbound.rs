@@ -124,21 +124,21 @@ async fn attempt(
         )));
     }
     // An earlier attempt may have reached WhatsApp before we lost track of it (a crash,
-    // a timeout): ask WAHA for the reserved id before sending again.
-    if item.attempts > 0 {
-        if let Some(id) = item.waha_id.as_deref() {
-            match waha.get_message(&session.name, &item.chat_id, id).await {
-                Ok(Some(_)) => {
-                    info!(
-                        outbox_id = item.id,
-                        waha_id = id,
-                        "an earlier attempt went through; not sending again"
-                    );
-                    return Ok(SendOutcome::Sent(Some(id.to_string())));
-                }
-                Ok(None) => {}
-                Err(e) => return Ok(retry(&e)),
+    // a timeout, an answer that said failed): ask WAHA for the reserved id before sending
+    // again. A reserved id means an attempt was made, even when a retry asked for by a
+    // member has set the count back to 0.
+    if let Some(id) = item.waha_id.as_deref() {
+        match waha.get_message(&session.name, &item.chat_id, id).await {
+            Ok(Some(_)) => {
+                info!(
+                    outbox_id = item.id,
+                    waha_id = id,
+                    "an earlier attempt went through; not sending again"
+                );
+                return Ok(SendOutcome::Sent(Some(id.to_string())));
             }
+            Ok(None) => {}
+            Err(e) => return Ok(retry(&e)),
         }
     }
     let (raw_id, reserved) = match item.waha_id.as_deref() {

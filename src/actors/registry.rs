@@ -196,6 +196,29 @@ impl SessionRegistry {
         Ok(stored.map(|s| s.map(|(m, _)| m)))
     }
 
+    /// A failed message of `conv` sent again: requeued by its conversation, then sent by
+    /// the session's queue.
+    pub async fn retry(
+        &self,
+        conv: &Conversation,
+        message_id: i64,
+        by: &Viewer,
+    ) -> Result<Outcome<Message>, HubError> {
+        let requeued = self
+            .run_in(
+                &Self::of(conv),
+                conv.chat_id.clone(),
+                (by.clone(), message_id),
+                |tx, input| Box::pin(handling::retry(tx, input)),
+                |requeued| match requeued {
+                    Ok((_, outbox_id)) => Followup::Send(*outbox_id),
+                    Err(_) => Followup::None,
+                },
+            )
+            .await?;
+        Ok(requeued.map(|(m, _)| m))
+    }
+
     pub async fn mark_read(&self, conv: &Conversation) -> Result<Option<Conversation>, HubError> {
         self.in_conversation(conv, conv.id, |tx, id| Box::pin(out::mark_read(tx, *id)))
             .await

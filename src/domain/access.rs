@@ -229,6 +229,22 @@ impl Viewer {
         )
     }
 
+    // ---- quick replies
+
+    /// The team's saved responses: whoever works an inbox reads them.
+    pub fn may_read_quick_replies(&self) -> Decision {
+        allow(self.has_inbox(), "this role has no inbox")
+    }
+
+    /// Create, edit and delete quick replies: admins and managers.
+    pub fn may_write_quick_replies(&self) -> Decision {
+        self.may_read_quick_replies()?;
+        allow(
+            self.role.supervises(),
+            "only admins and managers edit quick replies",
+        )
+    }
+
     // ---- the team and operations
 
     /// See the team list and members' profiles.
@@ -671,6 +687,27 @@ mod tests {
         let no_sessions = viewer(Role::Manager, SessionAccess::Only(vec![]));
         let f = no_sessions.audit_log().unwrap();
         assert!(f.admits(None) && !f.admits(Some(1)));
+    }
+
+    #[test]
+    fn who_reads_and_writes_quick_replies() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![]));
+            assert_eq!(
+                v.may_read_quick_replies().is_ok(),
+                *role != Role::Marketing,
+                "{role}"
+            );
+            assert_eq!(
+                v.may_write_quick_replies().is_ok(),
+                role.supervises(),
+                "{role}"
+            );
+            // Refusals are 403s: quick replies belong to no session to hide them behind.
+            for d in [v.may_read_quick_replies(), v.may_write_quick_replies()] {
+                assert!(!matches!(d, Err(Denied::Hidden)), "{role}");
+            }
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod password;
 pub mod presence;
 pub mod protocol;
+pub mod quick_reply;
 pub mod role;
 pub mod routing;
 pub mod session;

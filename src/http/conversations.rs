@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
@@ -12,6 +12,7 @@ use super::pagination::{page, ActivityPageQuery, Page, PageQuery};
 use super::validate::{is_session_name, no_nul_opt};
 use crate::actors::{Hub, HubError};
 use crate::domain::{ConversationStatus, Reply};
+use crate::store::contacts::ContactCard;
 use crate::store::conversations::{self, Conversation, Cursor, Filter};
 use crate::store::messages::{self, Message};
 
@@ -25,6 +26,15 @@ pub struct ConversationQuery {
     pub assignee_id: Option<i64>,
     /// Only conversations nobody is assigned to.
     pub unassigned: Option<bool>,
+    /// A text found (ignoring case) in the contact's name or WhatsApp name, the chat's
+    /// number or id, the title, or any message of the conversation.
+    #[param(pattern = r"^[^\u0000]*$")]
+    pub q: Option<String>,
+    /// Only conversations whose contact has this tag.
+    #[param(pattern = r"^[^\u0000]*$")]
+    pub tag: Option<String>,
+    /// Only the conversations of this contact.
+    pub contact_id: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
@@ -38,6 +48,8 @@ pub async fn list(
     p: web::Query<ActivityPageQuery>,
 ) -> Result<web::Json<Page<Conversation>>, ApiError> {
     let limit = p.limit()?;
+    no_nul_opt("q", q.q.as_deref())?;
+    no_nul_opt("tag", q.tag.as_deref())?;
     let access = auth
         .viewer
         .conversations()
@@ -71,6 +83,10 @@ pub async fn list(
         session_id,
         assignee_id: q.assignee_id,
         unassigned: q.unassigned.unwrap_or(false),
+        // An empty search is no search.
+        q: q.q.clone().filter(|s| !s.is_empty()),
+        tag: q.tag.clone(),
+        contact_id: q.contact_id,
     };
     let items = conversations::list(hub.db(), &access, &filter, after, limit).await?;
     Ok(web::Json(page(items, limit, |c| {
@@ -82,14 +98,27 @@ pub async fn list(
     })))
 }
 
+/// One conversation with its contact (only here: lists and events stay lean).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// The contact behind the chat; `null` for a group or a deleted contact.
+    pub contact: Option<ContactCard>,
+}
+
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = Conversation), NotFoundError, AuthErrors))]
+    params(("id" = i64, Path)), responses((status = 200, body = ConversationDetail), NotFoundError, AuthErrors))]
 pub async fn get(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     id: web::Path<i64>,
-) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(hub.conversation(&auth.viewer, *id).await?))
+) -> Result<web::Json<ConversationDetail>, ApiError> {
+    let (conversation, contact) = hub.conversation_with_contact(&auth.viewer, *id).await?;
+    Ok(web::Json(ConversationDetail {
+        conversation,
+        contact,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),

@@ -15,8 +15,10 @@ pub mod error;
 pub mod handling;
 pub mod health;
 pub mod login_limit;
+pub mod messages;
 pub mod openapi;
 pub mod pagination;
+pub mod quick_replies;
 pub mod request_span;
 pub mod routing;
 pub mod sessions;
@@ -203,6 +205,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::GET, aw::to(conversations::message))],
                 ))
                 .service(resource(
+                    "/messages/{id}/retry",
+                    vec![(M::POST, aw::to(messages::retry))],
+                ))
+                .service(resource(
+                    "/messages/{id}/media",
+                    vec![(M::GET, aw::to(messages::media))],
+                ))
+                .service(resource(
                     "/contacts",
                     vec![
                         (M::GET, aw::to(contacts::list)),
@@ -215,6 +225,21 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::GET, aw::to(contacts::get)),
                         (M::PATCH, aw::to(contacts::update)),
                         (M::DELETE, aw::to(contacts::delete)),
+                    ],
+                ))
+                .service(resource(
+                    "/quick-replies",
+                    vec![
+                        (M::GET, aw::to(quick_replies::list)),
+                        (M::POST, aw::to(quick_replies::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/quick-replies/{id}",
+                    vec![
+                        (M::GET, aw::to(quick_replies::get)),
+                        (M::PATCH, aw::to(quick_replies::update)),
+                        (M::DELETE, aw::to(quick_replies::delete)),
                     ],
                 ))
                 .service(resource(

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, routing,
-    sessions, team, webhooks, ws,
+    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, messages,
+    quick_replies, routing, sessions, team, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -18,7 +18,7 @@ use crate::store;
         auth::login, auth::logout, auth::me, auth::change_password,
         sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
-        conversations::message,
+        conversations::message, messages::retry, messages::media,
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
@@ -28,6 +28,7 @@ use crate::store;
         bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,
         bots::list_triggers, bots::create_trigger, bots::get_trigger, bots::update_trigger, bots::delete_trigger,
         routing::queue, routing::assignments,
+        quick_replies::list, quick_replies::create, quick_replies::get, quick_replies::update, quick_replies::delete,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -52,6 +53,8 @@ use crate::store;
         store::bot_metrics::BotMetrics, store::bot_metrics::TriggerMetrics,
         store::routing::QueueItem, store::routing::AssignmentItem, crate::domain::routing::Why,
         crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
+        conversations::ConversationDetail, store::contacts::ContactCard,
+        store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,
     )),
     modifiers(&BearerAuth)
 )]

@@ -39,7 +39,8 @@ pub struct ActivityPageQuery {
     pub limit: Option<i64>,
 }
 
-fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+/// A page size from `?limit=`: default 50, else 1 to 200.
+pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),

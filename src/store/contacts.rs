@@ -1,11 +1,27 @@
 //! Contacts: the people behind person chats, created on their first message and editable
 //! by the team.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::{id_list, Db, Result, StoreError, Tx};
+use super::{id_list, placeholders, Db, Result, StoreError, Tx};
 use crate::domain::access::ContactFilter;
+
+/// A contact's custom attributes (a JSON object, set by bots' triggers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Attributes(pub Map<String, Value>);
+
+/// Read from the column (through `TryFrom`, as sqlx asks).
+impl From<String> for Attributes {
+    /// Attributes are written from JSON objects only; an unreadable one reads as none.
+    fn from(s: String) -> Self {
+        Attributes(serde_json::from_str(&s).unwrap_or_default())
+    }
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Contact {
@@ -20,8 +36,46 @@ pub struct Contact {
     pub push_name: Option<String>,
     pub email: Option<String>,
     pub notes: Option<String>,
+    /// Tags, in alphabetical order.
+    #[sqlx(skip)]
+    pub tags: Vec<String>,
+    /// Custom attributes (a JSON object).
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A contact as its conversation shows it, to whoever may see the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ContactCard {
+    pub id: i64,
+    /// The name the team gave the contact.
+    pub name: Option<String>,
+    /// The name the customer set in WhatsApp.
+    pub push_name: Option<String>,
+    /// `+<digits>` when the chat id carries a phone number.
+    pub phone: Option<String>,
+    /// The contact's WhatsApp chat id.
+    pub chat_id: String,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+}
+
+impl From<Contact> for ContactCard {
+    fn from(c: Contact) -> Self {
+        ContactCard {
+            id: c.id,
+            name: c.name,
+            push_name: c.push_name,
+            phone: c.phone,
+            chat_id: c.chat_id,
+            tags: c.tags,
+            attributes: c.attributes,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
@@ -37,7 +91,7 @@ pub struct ContactPatch {
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, session_id, chat_id, phone, name, push_name, email, notes, created_at, updated_at ",
+            "SELECT id, session_id, chat_id, phone, name, push_name, email, notes, attributes, created_at, updated_at ",
             "FROM contacts ",
             $tail
         )
@@ -53,7 +107,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Contact>> {
     let pattern = q.map(|q| format!("%{}%", q.to_lowercase()));
-    let rows = on_pool!(db, p => sqlx::query_as(select!(
+    let mut rows: Vec<Contact> = on_pool!(db, p => sqlx::query_as(select!(
         "WHERE ($1 IS NULL OR lower(COALESCE(name, '')) LIKE $1 OR lower(COALESCE(push_name, '')) LIKE $1
                 OR COALESCE(phone, '') LIKE $1 OR chat_id LIKE $1)
            AND ($2 IS NULL OR id < $2)
@@ -61,18 +115,56 @@ pub async fn list(
          ORDER BY id DESC LIMIT $3"))
         .bind(pattern).bind(before).bind(limit).bind(id_list(access.sessions.as_deref()))
         .fetch_all(p).await)?;
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut tags = tags_of(db, &ids).await?;
+    for c in &mut rows {
+        c.tags = tags.remove(&c.id).unwrap_or_default();
+    }
     Ok(rows)
 }
 
+/// The tags of each of `ids` (in alphabetical order), in one query.
+pub async fn tags_of(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Only placeholders go into the text; the ids are bound.
+    let sql = format!(
+        "SELECT contact_id, tag FROM contact_tags WHERE contact_id IN ({}) ORDER BY contact_id, tag",
+        placeholders(1, ids.len())
+    );
+    let rows: Vec<(i64, String)> = on_pool!(db, p => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })?;
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, tag) in rows {
+        out.entry(id).or_default().push(tag);
+    }
+    Ok(out)
+}
+
 pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
-    let row = on_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_optional(p).await)?;
-    Ok(row)
+    let row: Option<Contact> = on_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_optional(p).await)?;
+    match row {
+        Some(mut c) => {
+            c.tags = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+            Ok(Some(c))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A contact read in a writer transaction.
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Contact> {
-    let row =
+    let mut row: Contact =
         on_tx!(tx, c => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(c).await)?;
+    row.tags = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT tag FROM contact_tags WHERE contact_id = $1 ORDER BY tag")
+        .bind(id).fetch_all(c).await)?;
     Ok(row)
 }
 
@@ -111,10 +203,12 @@ pub async fn update(tx: &mut Tx, id: i64, patch: &ContactPatch) -> Result<(Conta
     Ok((before, get_in(tx, id).await?))
 }
 
-/// Deletes a contact (`false`: there was none); its conversations stay, without a
-/// contact. Runs on the writer.
+/// Deletes a contact (`false`: there was none) with its tags; its conversations stay,
+/// without a contact. Runs on the writer.
 pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
     on_tx!(tx, c => sqlx::query("UPDATE conversations SET contact_id = NULL WHERE contact_id = $1")
+        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query("DELETE FROM contact_tags WHERE contact_id = $1")
         .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)

@@ -302,6 +302,41 @@ pub async fn reply(
     Ok(Ok(stored))
 }
 
+/// Sends a failed outbound message again, refused unless `by` may reply in its
+/// conversation as it is now (the same rule as `reply`); answers the message, now
+/// `pending`, and its queue row for the session to send.
+pub async fn retry(
+    tx: &mut Tx,
+    (by, message_id): &(Viewer, i64),
+) -> Result<Outcome<(Message, i64)>> {
+    let row = match super::messages::get_in(tx, *message_id).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Ok(Err(Refused::Denied(Denied::Hidden))),
+        Err(e) => return Err(e),
+    };
+    let conv = match visible(tx, by, row.conversation_id).await? {
+        Ok(c) => c,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let policy = sessions::reply_policy_in(tx, conv.session_id).await?;
+    if let Err(d) = by.may_reply(conv.facts(), policy) {
+        return Ok(Err(d.into()));
+    }
+    let (msg, outbox_id) = match outbound::requeue_failed(tx, *message_id).await? {
+        Ok(done) => done,
+        Err(why) => return Ok(Err(Refused::Conflict(why))),
+    };
+    audit::record(
+        tx,
+        by,
+        &AuditEntry::new("message.retry", "message", msg.id)
+            .session(conv.session_id)
+            .after(json!({"conversation_id": msg.conversation_id})),
+    )
+    .await?;
+    Ok(Ok((msg, outbox_id)))
+}
+
 /// A private note by `by`.
 pub async fn add_note(
     tx: &mut Tx,

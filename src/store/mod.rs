@@ -66,6 +66,7 @@ pub mod notes;
 pub mod outbound;
 pub mod outbox;
 pub mod presence;
+pub mod quick_replies;
 pub mod routing;
 pub mod sessions;
 pub mod tokens;
@@ -150,6 +151,14 @@ pub enum Db {
 /// both backends, whatever the list's length. `None` stays `NULL` (no restriction).
 pub(crate) fn id_list(ids: Option<&[i64]>) -> Option<String> {
     ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// `$from, $from+1, …` for `n` bound values.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Db {

@@ -125,6 +125,47 @@ pub async fn mark_read(tx: &mut Tx, conversation_id: i64) -> Result<Option<Conve
     }
 }
 
+/// Queues a failed outbound message again: the same message and queue row, its status
+/// back to `pending` (the one way back from `failed`), logged as `message.updated`; the
+/// caller has the session send the row. `Ok(Err(why))` when the message is not an
+/// outbound one that failed (nothing is written). Runs in the conversation's turn, so a
+/// second retry sees the first one's `pending` and is refused.
+pub async fn requeue_failed(
+    tx: &mut Tx,
+    message_id: i64,
+) -> Result<std::result::Result<(Message, i64), String>> {
+    let row = messages::get_in(tx, message_id).await?;
+    if row.direction != Direction::Out || row.status != AckStatus::Failed {
+        return Ok(Err(format!(
+            "message {message_id} is {} and {}: only an outbound message that failed is sent again",
+            row.direction.as_str(),
+            row.status.as_str()
+        )));
+    }
+    let outbox_id = match outbox::of_message(tx, message_id).await? {
+        Some((id, OutboxState::Failed)) => id,
+        // Typed on the business phone (no queue row), or a row that is not failed.
+        _ => {
+            return Ok(Err(format!(
+                "message {message_id} was not sent by the hub, or is already queued"
+            )))
+        }
+    };
+    if !outbox::requeue(tx, outbox_id).await? {
+        return Ok(Err(format!("message {message_id} is already queued")));
+    }
+    messages::set_status(tx, message_id, AckStatus::Pending).await?;
+    let conv = conversations::get_in(tx, row.conversation_id).await?;
+    let msg = events::log_message(
+        tx,
+        crate::domain::EventKind::MessageUpdated,
+        &conv,
+        message_id,
+    )
+    .await?;
+    Ok(Ok((msg, outbox_id)))
+}
+
 /// Before an attempt: keeps the WAHA id reserved for the message (when newly reserved)
 /// and counts the attempt, so a crash during it leaves a trace.
 pub async fn begin_attempt(tx: &mut Tx, outbox_id: i64, reserved: Option<&str>) -> Result<()> {

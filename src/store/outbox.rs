@@ -91,3 +91,23 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<OutboxItem>> {
     let row = on_pool!(db, p => sqlx::query_as(select!("WHERE o.id = $1")).bind(id).fetch_optional(p).await)?;
     Ok(row)
 }
+
+/// The queue row of a message the hub sent: its id and state.
+pub async fn of_message(tx: &mut Tx, message_id: i64) -> Result<Option<(i64, OutboxState)>> {
+    let row: Option<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, state FROM outbox WHERE message_id = $1")
+        .bind(message_id).fetch_optional(c).await)?;
+    Ok(row.and_then(|(id, state)| OutboxState::parse(&state).map(|s| (id, s))))
+}
+
+/// A failed row goes back in the queue with a fresh count of attempts, due now. Its last
+/// error stays until the next attempt records another.
+pub async fn requeue(tx: &mut Tx, id: i64) -> Result<bool> {
+    let now = tx.now;
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE outbox SET state = $3, attempts = 0, next_attempt_at = $2, updated_at = $2
+         WHERE id = $1 AND state = $4")
+        .bind(id).bind(now).bind(OutboxState::Queued.as_str()).bind(OutboxState::Failed.as_str())
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}

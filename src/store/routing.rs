@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::conversations::{self, Conversation};
 use super::handling::tell_who_lost_sight;
 use super::writer::Conn;
-use super::{audit, events, Db, Result, StoreError, Tx};
+use super::{audit, events, placeholders, Db, Result, StoreError, Tx};
 use crate::domain::audit::AuditEntry;
 use crate::domain::hours::WeeklyHours;
 use crate::domain::routing::{self, Candidate, Rule, Why};
@@ -83,14 +83,6 @@ struct CandidateRow {
     active: bool,
     capacity: Option<i64>,
     working_hours: Option<String>,
-}
-
-/// `$from, $from+1, …` for `n` bound values.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The active agents and sales of the session, locked (PostgreSQL) in id order.

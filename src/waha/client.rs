@@ -89,7 +89,10 @@ pub struct SentMessage {
 pub struct WahaClient {
     http: reqwest::Client,
     base: String,
+    /// `base` parsed (`None` if it cannot be: then no media URL matches it).
+    base_url: Option<url::Url>,
     api_key: Option<String>,
+    timeout: Duration,
 }
 
 /// Path segments such as chat ids contain `@`, which WAHA wants encoded.
@@ -107,10 +110,34 @@ impl WahaClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
+        let base = base.trim_end_matches('/').to_string();
         WahaClient {
             http,
-            base: base.trim_end_matches('/').to_string(),
+            base_url: url::Url::parse(&base).ok(),
+            base,
             api_key,
+            timeout,
+        }
+    }
+
+    pub(super) fn base_url(&self) -> Option<&url::Url> {
+        self.base_url.as_ref()
+    }
+
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A request to WAHA, with the API key when there is one.
+    pub(super) fn request(
+        &self,
+        method: Method,
+        url: impl reqwest::IntoUrl,
+    ) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, url);
+        match &self.api_key {
+            Some(k) => req.header("X-Api-Key", k),
+            None => req,
         }
     }
 
@@ -121,12 +148,8 @@ impl WahaClient {
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<(StatusCode, String), WahaError> {
         let mut req = self
-            .http
             .request(method, format!("{}{}", self.base, path))
             .header("Accept", "application/json");
-        if let Some(k) = &self.api_key {
-            req = req.header("X-Api-Key", k);
-        }
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -61,6 +61,8 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Keep the hub's stderr (its logs) for `s.hub.logs()`.
     pub capture_logs: bool,
+    /// The simulator's command-line options (e.g. `--api-key K`).
+    pub sim_args: Vec<String>,
 }
 
 impl Setup {
@@ -75,7 +77,7 @@ impl Setup {
     /// Like `with`, on a database the test created first (e.g. to route it through a proxy
     /// set in `opts.env`'s `DATABASE_URL`).
     pub async fn with_db(db: TestDb, opts: Options) -> Setup {
-        let sim = Sim::start().await;
+        let sim = Sim::start_with(&opts.sim_args).await;
         let mut env = opts.env.clone();
         // Tests log in far more often than people do; the limits' own tests set theirs.
         for var in [

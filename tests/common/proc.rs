@@ -100,8 +100,14 @@ pub struct Sim {
 
 impl Sim {
     pub async fn start() -> Sim {
+        Self::start_with(&[]).await
+    }
+
+    /// `start` with more of the simulator's options (`--api-key K`, …).
+    pub async fn start_with(args: &[String]) -> Sim {
         let mut cmd = Command::new(BIN);
         cmd.args(["waha-sim", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "warn");
         let (child, url) = spawn(cmd, "waha-sim");
         Sim {

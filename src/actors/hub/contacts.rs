@@ -158,6 +158,8 @@ mod tests {
             push_name: None,
             email: email.map(str::to_string),
             notes: None,
+            tags: Vec::new(),
+            attributes: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

@@ -3,8 +3,10 @@
 use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::{EventKind, LoggedEvent, Reply, Viewer};
+use crate::store::contacts::{self, ContactCard};
 use crate::store::conversations::{self, Conversation};
 use crate::store::events::conversation_scope;
+use crate::store::handling::Refused;
 use crate::store::messages::{self, Message};
 
 fn conversation_not_found(id: i64) -> impl FnOnce() -> String {
@@ -20,6 +22,21 @@ impl Hub {
         conversations::get_visible(self.db(), &filter, id)
             .await?
             .ok_or_else(|| HubError::NotFound(conversation_not_found(id)()))
+    }
+
+    /// A conversation the viewer may see, with its contact (an agent who may see the
+    /// conversation sees its contact's card, whatever it may do with contacts).
+    pub async fn conversation_with_contact(
+        &self,
+        v: &Viewer,
+        id: i64,
+    ) -> Result<(Conversation, Option<ContactCard>), HubError> {
+        let conv = self.conversation(v, id).await?;
+        let card = match conv.contact_id {
+            Some(c) => contacts::get(self.db(), c).await?.map(ContactCard::from),
+            None => None,
+        };
+        Ok((conv, card))
     }
 
     /// A conversation the viewer may act on.
@@ -56,6 +73,27 @@ impl Hub {
             .await?
             .map_err(|r| super::handling::refused(r, id))?
             .ok_or_else(|| HubError::NotFound(conversation_not_found(id)()))
+    }
+
+    /// Sends a failed outbound message again (the same message, back to `pending`).
+    /// Refused as replying in its conversation would be; a message that is not an
+    /// outbound one that failed (or already went back in the queue) is a conflict.
+    pub async fn retry_message(&self, v: &Viewer, id: i64) -> Result<Message, HubError> {
+        let not_found = || HubError::NotFound(format!("message {id}"));
+        let m = messages::get(self.db(), id).await?.ok_or_else(not_found)?;
+        // A role without an inbox is told so (403), as when replying.
+        let conv = self
+            .conversation(v, m.conversation_id)
+            .await
+            .map_err(|e| match e {
+                HubError::NotFound(_) => not_found(),
+                e => e,
+            })?;
+        match self.registry.retry(&conv, id, v).await? {
+            Ok(m) => Ok(m),
+            Err(Refused::Denied(d)) => Err(HubError::denied(d, || format!("message {id}"))),
+            Err(r) => Err(super::handling::refused(r, id)),
+        }
     }
 
     pub async fn mark_read(&self, v: &Viewer, id: i64) -> Result<Conversation, HubError> {

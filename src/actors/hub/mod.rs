@@ -11,7 +11,9 @@ mod bots;
 mod contacts;
 mod handling;
 mod inbox;
+mod media;
 mod presence;
+mod quick_replies;
 mod routing;
 mod session_settings;
 mod sessions;
@@ -34,6 +36,8 @@ use crate::store::Db;
 
 pub use bot_tester::{ReplayStep, TestHandoff, TestInput, TestReply, TestResult};
 pub use bots::{BotInput, BotPatch};
+pub use media::{MediaError, MessageMedia};
+pub use quick_replies::QuickReplyPatch;
 pub use session_settings::SessionSettingsPatch;
 pub use sessions::{SessionAction, SessionView};
 pub use team::{MemberInput, MemberPatch};

@@ -45,6 +45,7 @@ pub use decide::{
 };
 pub use schedule::Schedule;
 pub use template::Template;
+pub(crate) use validate::parse_template;
 pub use validate::{MAX_KEYWORDS, MAX_PATTERN_CHARS, MAX_TEMPLATE_CHARS};
 
 /// How a trigger's pattern is compared with the customer's text.

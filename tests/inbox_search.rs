@@ -1,0 +1,262 @@
+//! Finding conversations (`GET /api/conversations?q=&tag=&contact_id=`, in SQL, inside the
+//! access filter and the cursor) and the contact a conversation shows (`GET
+//! /api/conversations/{id}`), with contacts' tags and attributes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_error, urlencode, Backend, Setup};
+use serde_json::{json, Value};
+
+/// A customer called `name` writes each of `texts` from `chat`; answers the conversation
+/// once the last one is stored.
+async fn customer(s: &Setup, chat: &str, name: &str, texts: &[&str]) -> Value {
+    for text in texts {
+        s.sim
+            .control_created(
+                "/sim/inbound",
+                json!({"session": "default", "from": chat, "body": text, "notify_name": name}),
+            )
+            .await;
+    }
+    let last = texts.last().expect("a text").to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = s.conversation_for(chat).await;
+        if c["last_message_preview"] == last.as_str() {
+            return c;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{chat}: {c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The chat ids a list answers, in its order.
+async fn found(s: &Setup, token: &str, query: &str) -> Vec<String> {
+    let (code, page) = s
+        .as_user(token, "GET", &format!("/api/conversations?{query}"), None)
+        .await;
+    assert_eq!(code, 200, "{query}: {page}");
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["chat_id"].as_str().expect("chat_id").to_string())
+        .collect()
+}
+
+const ANN: &str = "447700900101@c.us";
+const BOB: &str = "447700900202@c.us";
+const CARLA: &str = "447700900303@c.us";
+
+async fn conversations_are_found_by_text_tag_and_contact(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    let ann = customer(&s, ANN, "Ann Lee", &["I need a REFUND please", "thanks"]).await;
+    let bob = customer(&s, BOB, "Bob Stone", &["Where is my parcel?"]).await;
+    let carla = customer(&s, CARLA, "Carla", &["hello 100%_sure"]).await;
+    let ann_contact = ann["contact_id"].as_i64().expect("contact");
+    let bob_contact = bob["contact_id"].as_i64().expect("contact");
+    // No API tags contacts yet (bots do): set up as a trigger would have.
+    s.db.exec(
+        &format!(
+            "INSERT INTO contact_tags (contact_id, tag, created_at) VALUES ({ann_contact}, 'vip', 1);
+             UPDATE conversations SET title = 'Harbour Logistics' WHERE id = {};",
+            carla["id"]
+        ),
+        &[
+            &format!(
+                "INSERT INTO contact_tags (contact_id, tag, created_at) VALUES ({ann_contact}, 'vip', 1)"
+            ),
+            &format!(
+                "UPDATE conversations SET title = 'Harbour Logistics' WHERE id = {}",
+                carla["id"]
+            ),
+        ],
+    )
+    .await;
+    let t = s.token.clone();
+    let everyone = vec![CARLA.to_string(), BOB.to_string(), ANN.to_string()];
+    assert_eq!(found(&s, &t, "").await, everyone);
+    for (query, want) in [
+        // An earlier message's text, not only the preview; any case.
+        ("q=refund", vec![ANN]),
+        // The contact's WhatsApp name; the chat's number; the phone with its +.
+        ("q=stone", vec![BOB]),
+        ("q=900202", vec![BOB]),
+        (&*format!("q={}", urlencode("+447700900303")), vec![CARLA]),
+        // The title.
+        ("q=HARBOUR", vec![CARLA]),
+        // `%` and `_` are plain characters (unescaped, `_` would match anything).
+        (&*format!("q={}", urlencode("0%_s")), vec![CARLA]),
+        ("q=_", vec![CARLA]),
+        (&*format!("q={}", urlencode("%")), vec![CARLA]),
+        ("q=nowhere-to-be-found", vec![]),
+        // An empty search is no search.
+        ("q=", vec![CARLA, BOB, ANN]),
+        ("tag=vip", vec![ANN]),
+        ("tag=VIP", vec![]),
+        ("tag=nobody-has-it", vec![]),
+        (&*format!("contact_id={bob_contact}"), vec![BOB]),
+        (&*format!("contact_id={bob_contact}&tag=vip"), vec![]),
+        ("q=e&tag=vip", vec![ANN]),
+        ("q=e&status=resolved", vec![]),
+    ] {
+        assert_eq!(found(&s, &t, query).await, want, "?{query}");
+    }
+    // Searches page like the plain list.
+    let (_, first) = s.get("/api/conversations?q=4477009&limit=2").await;
+    let ids: Vec<&str> = first["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["chat_id"].as_str())
+        .collect();
+    assert_eq!(ids, [CARLA, BOB]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    assert_eq!(
+        found(
+            &s,
+            &t,
+            &format!("q=4477009&limit=2&cursor={}", urlencode(cursor))
+        )
+        .await,
+        [ANN]
+    );
+    assert_error("NUL in q", s.get("/api/conversations?q=a%00b").await, 400);
+    assert_error(
+        "NUL in tag",
+        s.get("/api/conversations?tag=a%00b").await,
+        400,
+    );
+    assert_error(
+        "contact_id not a number",
+        s.get("/api/conversations?contact_id=bob").await,
+        400,
+    );
+
+    // Inside the access filter: an agent does not find a colleague's conversation.
+    let agent = s.member("agent@search.test", "agent", &["default"]).await;
+    let colleague = s
+        .member("colleague@search.test", "agent", &["default"])
+        .await;
+    let (code, r) = s
+        .post(
+            &format!("/api/conversations/{}/assign", bob["id"]),
+            json!({"assignee_id": colleague.id}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        found(&s, &agent.token, "q=stone").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found(&s, &agent.token, &format!("contact_id={bob_contact}")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(found(&s, &agent.token, "q=4477009").await, [CARLA, ANN]);
+    assert_eq!(found(&s, &colleague.token, "q=stone").await, [BOB]);
+    let marketing = s.member("mk@search.test", "marketing", &["default"]).await;
+    let got = s
+        .as_user(&marketing.token, "GET", "/api/conversations?q=stone", None)
+        .await;
+    assert_error("marketing", got, 403);
+}
+both!(conversations_are_found_by_text_tag_and_contact);
+
+async fn a_conversation_shows_its_contact(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    let mut ws = s.socket(None).await;
+    let ann = customer(&s, ANN, "Ann Lee", &["hello"]).await;
+    let contact = ann["contact_id"].as_i64().expect("contact");
+    s.db.exec(
+        &format!(
+            "INSERT INTO contact_tags (contact_id, tag, created_at) VALUES ({contact}, 'vip', 1), ({contact}, 'b2b', 1);
+             UPDATE contacts SET attributes = '{{\"plan\": \"gold\", \"visits\": 3}}' WHERE id = {contact};"
+        ),
+        &[
+            &format!(
+                "INSERT INTO contact_tags (contact_id, tag, created_at) VALUES ({contact}, 'vip', 1), ({contact}, 'b2b', 1)"
+            ),
+            &format!(
+                "UPDATE contacts SET attributes = '{{\"plan\": \"gold\", \"visits\": 3}}' WHERE id = {contact}"
+            ),
+        ],
+    )
+    .await;
+    let card = json!({"id": contact, "name": null, "push_name": "Ann Lee", "phone": "+447700900101",
+        "chat_id": ANN, "tags": ["b2b", "vip"], "attributes": {"plan": "gold", "visits": 3}});
+    let path = format!("/api/conversations/{}", ann["id"]);
+    let (code, c) = s.get(&path).await;
+    assert_eq!(code, 200, "{c}");
+    assert_eq!(c["contact"], card);
+    assert_eq!(c["id"], ann["id"]);
+    assert_eq!(c["chat_id"], ANN);
+    // An agent who may see the conversation sees its contact.
+    let agent = s.member("agent@card.test", "agent", &["default"]).await;
+    let (code, c) = s.as_user(&agent.token, "GET", &path, None).await;
+    assert_eq!(code, 200, "{c}");
+    assert_eq!(c["contact"], card);
+    // Lists and events stay lean.
+    let (_, list) = s.get("/api/conversations").await;
+    assert!(list["items"][0].get("contact").is_none(), "{list}");
+    let updated = ws
+        .expect("conversation.updated", |d| d["id"] == ann["id"])
+        .await;
+    assert!(updated["data"].get("contact").is_none(), "{updated}");
+
+    // The contact itself carries its tags and attributes, alone and in the list.
+    let (code, got) = s.get(&format!("/api/contacts/{contact}")).await;
+    assert_eq!(code, 200, "{got}");
+    assert_eq!(got["tags"], json!(["b2b", "vip"]));
+    assert_eq!(got["attributes"], json!({"plan": "gold", "visits": 3}));
+    let (code, made) = s
+        .post(
+            "/api/contacts",
+            json!({"session": "default", "phone": "447700900999"}),
+        )
+        .await;
+    assert_eq!(code, 201, "{made}");
+    assert_eq!(made["tags"], json!([]));
+    assert_eq!(made["attributes"], json!({}));
+    let (_, contacts) = s.get("/api/contacts").await;
+    let items = contacts["items"].as_array().expect("items");
+    let of = |id: i64| items.iter().find(|c| c["id"] == id).cloned();
+    assert_eq!(of(contact).expect("ann")["tags"], json!(["b2b", "vip"]));
+    let other = of(made["id"].as_i64().expect("id")).expect("the new one");
+    assert_eq!(
+        (&other["tags"], &other["attributes"]),
+        (&json!([]), &json!({}))
+    );
+
+    // A tagged contact can be deleted; its conversation stays, without a contact.
+    let (code, r) = s
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/contacts/{contact}"),
+            |r| r.bearer_auth(&s.token),
+        )
+        .await;
+    assert_eq!(code, 204, "{r}");
+    let (_, c) = s.get(&path).await;
+    assert_eq!(c["contact"], Value::Null, "{c}");
+    assert_eq!(c["contact_id"], Value::Null, "{c}");
+
+    // A group has no contact.
+    s.sim
+        .control_created(
+            "/sim/inbound",
+            json!({"session": "default", "from": "120363000000000001@g.us",
+                "participant": "447700900555@c.us", "body": "hi all"}),
+        )
+        .await;
+    let group = s.conversation_for("120363000000000001@g.us").await;
+    let (code, g) = s.get(&format!("/api/conversations/{}", group["id"])).await;
+    assert_eq!(code, 200, "{g}");
+    assert_eq!(g["is_group"], true);
+    assert_eq!(g["contact"], Value::Null, "{g}");
+}
+both!(a_conversation_shows_its_contact);
