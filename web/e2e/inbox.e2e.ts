@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launch, screenshot, signIn } from "./browser";
 import { ADMIN, startStack, type Stack } from "./stack";
@@ -69,6 +69,12 @@ beforeAll(async () => {
   page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
   page.on("pageerror", (e) => console.log("PAGEERROR", e.message));
   page.on("console", (m) => m.type() === "error" && console.log("CONSOLE", m.text()));
+});
+
+// A failure leaves what the page showed, for whoever reads the log.
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail" && page)
+    console.log(`page at failure (${page.url()}):\n${(await page.locator("body").innerText().catch(() => "")).slice(0, 1200)}`);
 });
 
 afterAll(async () => {
@@ -164,6 +170,34 @@ test("assigning to a colleague takes it out of 'mine'", async () => {
   expect(after.assignee_id).toBe(bea.id);
   await page.getByTestId("view-all").click();
   await row(page, "Nina Novak").waitFor();
+});
+
+test("saved replies with `/`, media through the hub, and private notes in the thread", async () => {
+  await stack.api("POST", "/api/quick-replies", { shortcut: "thanks", text: "Thank you for waiting, we are on it." });
+  const phone = "447700900400";
+  await stack.inbound(phone, "Here is my receipt", {
+    notify_name: "Mia Media",
+    media: { mimetype: "image/png", filename: "receipt.png" },
+  });
+  const conv = await conversationOf(phone);
+  await page.goto(`${stack.hub}/inbox/${conv.id}`);
+  const img = page.getByRole("img", { name: "receipt.png" });
+  await img.waitFor();
+  await expect.poll(() => img.evaluate((e) => (e as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+
+  const box = page.getByTestId("composer");
+  await box.fill("/than");
+  await page.getByRole("option", { name: /thanks/ }).waitFor();
+  await box.press("Enter");
+  expect(await box.inputValue()).toBe("Thank you for waiting, we are on it.");
+  await box.press("Enter");
+  await bubble(page, "Thank you for waiting, we are on it.").waitFor();
+
+  await page.getByLabel("Add a private note").fill("Refund approved by finance");
+  await page.getByRole("button", { name: "Add note" }).click();
+  await page.getByTestId("note").filter({ hasText: "Refund approved by finance" }).waitFor();
+  // The contact as the hub knows it, in the side panel.
+  expect(await page.getByRole("complementary").textContent()).toContain("Mia Media");
 });
 
 test("j/k move between conversations, e resolves, / searches", async () => {
