@@ -66,7 +66,19 @@ beforeAll(async () => {
   await conversationOf(`4477009001${NAMES.length - 1}`);
   ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await ctx.addInitScript(() => ((window as any).__tickhubPerf = {}));
+  if (process.env.DEBUG_NAV)
+    await ctx.addInitScript(() => {
+      for (const k of ["pushState", "replaceState"] as const) {
+        const orig = history[k].bind(history);
+        history[k] = (d: any, u: string, url?: string | URL | null) => {
+          console.error(`NAV ${k} ${location.pathname} -> ${url} ${new Error().stack}`);
+          return orig(d, u, url);
+        };
+      }
+    });
   page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
+  // Shorter than the test's own timeout, so a failure names the step that waited.
+  page.setDefaultTimeout(15_000);
   page.on("pageerror", (e) => console.log("PAGEERROR", e.message));
   page.on("console", (m) => m.type() === "error" && console.log("CONSOLE", m.text()));
 });
@@ -74,7 +86,7 @@ beforeAll(async () => {
 // A failure leaves what the page showed, for whoever reads the log.
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === "fail" && page)
-    console.log(`page at failure (${page.url()}):\n${(await page.locator("body").innerText().catch(() => "")).slice(0, 1200)}`);
+    console.log(`page at failure (${page.url()}):\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 2500)}`);
 });
 
 afterAll(async () => {

@@ -29,6 +29,9 @@ const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/team");
 export function App() {
   const user = me.value;
   const p = path.value;
+  // Read in render, with `user`: an effect of the first render that runs after the sign-in
+  // check answered must not see the new `ready` beside the old `user` (and go to /login).
+  const isReady = ready.value;
 
   useEffect(() => {
     const onInput = () => noteActivity();
@@ -45,12 +48,12 @@ export function App() {
     : undefined;
 
   useEffect(() => {
-    if (!ready.value) return;
+    if (!isReady) return;
     if (!user && p !== "/login") navigate("/login", { replace: true });
     else if (user && !found) navigate(home(user.role), { replace: true });
-  }, [ready.value, user, p, found]);
+  }, [isReady, user, p, found]);
 
-  if (!ready.value) return <div class="splash" aria-busy="true" />;
+  if (!isReady) return <div class="splash" aria-busy="true" />;
   if (!user) return <Login />;
   if (!found) return <div class="splash" />;
   const PageComponent = found.r.page;
