@@ -149,6 +149,9 @@ test("the list renders its first page, and a customer's message arrives live and
   // Shown once, the optimistic bubble replaced by the hub's.
   expect(await reply.count()).toBe(1);
 
+  await stack.api("POST", `/api/conversations/${conv.id}/notes`, { text: "Courier says Thursday; offer a voucher if it slips." });
+  await page.getByTestId("note").filter({ hasText: "Courier says Thursday" }).waitFor();
+  expect(await page.getByRole("complementary").textContent()).toContain("Courier says Thursday");
   await screenshot(page, "inbox");
 });
 
