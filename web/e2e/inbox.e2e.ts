@@ -66,16 +66,6 @@ beforeAll(async () => {
   await conversationOf(`4477009001${NAMES.length - 1}`);
   ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await ctx.addInitScript(() => ((window as any).__tickhubPerf = {}));
-  if (process.env.DEBUG_NAV)
-    await ctx.addInitScript(() => {
-      for (const k of ["pushState", "replaceState"] as const) {
-        const orig = history[k].bind(history);
-        history[k] = (d: any, u: string, url?: string | URL | null) => {
-          console.error(`NAV ${k} ${location.pathname} -> ${url} ${new Error().stack}`);
-          return orig(d, u, url);
-        };
-      }
-    });
   page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
   // Shorter than the test's own timeout, so a failure names the step that waited.
   page.setDefaultTimeout(15_000);

@@ -103,6 +103,19 @@ describe("the conversation list", () => {
     expect(names()).toEqual(["Customer 5", "Customer 1"]);
   });
 
+  test("after resync_required the list is read again", async () => {
+    let served = [conv(1)];
+    mockFetch({
+      "GET /api/conversations": () => ({ items: served, next_cursor: null }),
+      "GET /api/conversations/counts": () => ({ mine: 0, unassigned: 1, by_status: { bot: 0, pending: 0, open: 1, resolved: 0 } }),
+    });
+    render(<Harness />);
+    await waitFor(() => expect(names()).toEqual(["Customer 1"]));
+    served = [conv(9), conv(1)];
+    act(() => session.live.emit("resync", { seq: 50 }));
+    await waitFor(() => expect(names()).toEqual(["Customer 9", "Customer 1"]));
+  });
+
   test("clicking a row opens it", async () => {
     mockFetch({
       "GET /api/conversations": () => ({ items: [conv(4)], next_cursor: null }),
