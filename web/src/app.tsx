@@ -29,6 +29,9 @@ const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/team");
 export function App() {
   const user = me.value;
   const p = path.value;
+  // Read in render, with `user`: an effect of the first render that runs after the sign-in
+  // check answered must not see the new `ready` beside the old `user` (and go to /login).
+  const isReady = ready.value;
 
   useEffect(() => {
     const onInput = () => noteActivity();
