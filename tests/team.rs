@@ -661,6 +661,67 @@ async fn assignment_moves_who_sees_a_conversation(b: Backend) {
 }
 both!(assignment_moves_who_sees_a_conversation);
 
+/// `conversation.removed` goes only to whoever can no longer see the conversation: a
+/// manager who had it keeps seeing it when it goes to an agent, and an agent who hands
+/// theirs back to the queue still sees it there. Checked against a later message of the
+/// same conversation, which each of them must receive.
+async fn who_still_sees_a_handed_on_conversation_is_not_told_it_left(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    let boss = s.member("boss@example.com", "manager", &["default"]).await;
+    let a1 = s.member("one@example.com", "agent", &["default"]).await;
+    let chat = "447700800011@c.us";
+    let conv = customer_writes(&s, chat, "false_447700800011@c.us_A", "hello").await;
+    let mut wm = common::Socket::connect(&s.hub.url, &boss.token, None).await;
+    let mut w1 = common::Socket::connect(&s.hub.url, &a1.token, None).await;
+    let assign = |to: Value| {
+        s.post(
+            &format!("/api/conversations/{conv}/assign"),
+            json!({ "assignee_id": to }),
+        )
+    };
+
+    // The manager's own conversation goes to the agent: the manager still sees it.
+    assert_eq!(assign(json!(boss.id)).await.0, 200);
+    assert_eq!(assign(json!(a1.id)).await.0, 200);
+    customer_writes(&s, chat, "false_447700800011@c.us_B", "after the handover").await;
+    let frames = wm
+        .collect_until(Duration::from_secs(10), |f| {
+            f.iter().any(|x| x["data"]["text"] == "after the handover")
+        })
+        .await;
+    assert!(
+        frames
+            .iter()
+            .any(|x| x["data"]["text"] == "after the handover"),
+        "{frames:?}"
+    );
+    assert!(
+        frames.iter().all(|x| x["type"] != "conversation.removed"),
+        "the manager was told a conversation they still see left: {frames:?}"
+    );
+
+    // The agent hands it back to the queue: the agent still sees it there.
+    assert_eq!(assign(Value::Null).await.0, 200);
+    customer_writes(&s, chat, "false_447700800011@c.us_C", "back in the queue").await;
+    let frames = w1
+        .collect_until(Duration::from_secs(10), |f| {
+            f.iter().any(|x| x["data"]["text"] == "back in the queue")
+        })
+        .await;
+    assert!(
+        frames
+            .iter()
+            .any(|x| x["data"]["text"] == "back in the queue"),
+        "{frames:?}"
+    );
+    assert!(
+        frames.iter().all(|x| x["type"] != "conversation.removed"),
+        "the agent was told a conversation back in their queue left: {frames:?}"
+    );
+}
+both!(who_still_sees_a_handed_on_conversation_is_not_told_it_left);
+
 async fn the_reply_rule_and_viewers(b: Backend) {
     let s = Setup::new(b).await;
     // The conversation stays in the queue while both agents look at it.

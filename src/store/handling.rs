@@ -11,6 +11,7 @@ use super::members::{self, MemberFacts};
 use super::messages::Message;
 use super::notes::{self, Note};
 use super::{audit, events, outbound, sessions, Result, StoreError, Tx};
+use crate::domain::access::ConversationFacts;
 use crate::domain::audit::AuditEntry;
 use crate::domain::{ConversationStatus, Denied, EventKind, EventScope, Reply, Viewer};
 
@@ -364,14 +365,29 @@ pub async fn add_note(
 
 /// `conv` (as it was) goes to `to`: those who saw it only while it was theirs (or in the
 /// queue) are told it has gone from their view, once; after that none of its events
-/// reach them.
+/// reach them. Whoever still sees it under the access policy (a supervisor of the
+/// session; an agent of the session when it goes back to the queue) is told nothing.
 pub(crate) async fn tell_who_lost_sight(
     tx: &mut Tx,
     conv: &Conversation,
     to: Option<i64>,
 ) -> Result<()> {
     let lost: Vec<i64> = match (conv.assignee_id, to) {
-        (Some(from), _) => vec![from],
+        (Some(from), _) if Some(from) == to => vec![],
+        (Some(from), _) => {
+            let after = ConversationFacts {
+                session_id: conv.session_id,
+                assignee_id: to,
+            };
+            let still_sees = members::facts_in(tx, from)
+                .await?
+                .is_some_and(|m| m.active && m.viewer().may_see_conversation(after).is_ok());
+            if still_sees {
+                vec![]
+            } else {
+                vec![from]
+            }
+        }
         (None, Some(to)) => members::queue_workers_in(tx, conv.session_id)
             .await?
             .into_iter()

@@ -6,6 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{id_list, Db, Result, StoreError, Tx};
+use crate::domain::access::{SessionAccess, Viewer};
+use crate::domain::audit::Origin;
 use crate::domain::hours::WeeklyHours;
 use crate::domain::{PresenceStatus, Role};
 
@@ -156,6 +158,20 @@ pub struct MemberFacts {
 impl MemberFacts {
     pub fn works_in(&self, session_id: i64) -> bool {
         self.role == Role::Admin || self.sessions.contains(&session_id)
+    }
+
+    /// The member as the access policy sees them (acting by themselves).
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            user_id: self.id,
+            role: self.role,
+            sessions: if self.role == Role::Admin {
+                SessionAccess::All
+            } else {
+                SessionAccess::Only(self.sessions.clone())
+            },
+            origin: Origin::system(),
+        }
     }
 }
 
