@@ -47,9 +47,6 @@ export function App() {
     ? ROUTES.map((r) => ({ r, params: match(r.pattern, p) })).find((x) => x.params && x.r.may(user.role))
     : undefined;
 
-  // `isReady` as rendered, not the signal's value when the effect runs: an effect of the
-  // first render (no user yet) that ran after /api/auth/me answered sent a deep link to /login.
-  const isReady = ready.value;
   useEffect(() => {
     if (!isReady) return;
     if (!user && p !== "/login") navigate("/login", { replace: true });
