@@ -673,13 +673,8 @@ async fn who_still_sees_a_handed_on_conversation_is_not_told_it_left(b: Backend)
     let chat = "447700800011@c.us";
     let conv = customer_writes(&s, chat, "false_447700800011@c.us_A", "hello").await;
     let mut wm = common::Socket::connect(&s.hub.url, &boss.token, None).await;
-    let mut w1 = common::Socket::connect(&s.hub.url, &a1.token, None).await;
-    let assign = |to: Value| {
-        s.post(
-            &format!("/api/conversations/{conv}/assign"),
-            json!({ "assignee_id": to }),
-        )
-    };
+    let path = format!("/api/conversations/{conv}/assign");
+    let assign = |to: Value| s.post(&path, json!({ "assignee_id": to }));
 
     // The manager's own conversation goes to the agent: the manager still sees it.
     assert_eq!(assign(json!(boss.id)).await.0, 200);
@@ -701,7 +696,9 @@ async fn who_still_sees_a_handed_on_conversation_is_not_told_it_left(b: Backend)
         "the manager was told a conversation they still see left: {frames:?}"
     );
 
-    // The agent hands it back to the queue: the agent still sees it there.
+    // The agent (connected now: it rightly lost sight when the manager took the
+    // conversation) hands it back to the queue and still sees it there.
+    let mut w1 = common::Socket::connect(&s.hub.url, &a1.token, None).await;
     assert_eq!(assign(Value::Null).await.0, 200);
     customer_writes(&s, chat, "false_447700800011@c.us_C", "back in the queue").await;
     let frames = w1
