@@ -260,6 +260,11 @@ impl Fixture {
                     "mimetype": "image/png", "filename": "photo.png"})
             });
             let id = self.conversation_with(&row.case, "hello", media).await;
+            if row.case == "their own" && role != "marketing" {
+                let path = format!("/api/conversations/{id}/assign");
+                let (code, r) = self.s.post(&path, json!({"assignee_id": me})).await;
+                assert_eq!(code, 200, "{r}");
+            }
             if template.starts_with("/api/messages/") {
                 let (_, msgs) = self
                     .s

@@ -592,12 +592,40 @@ async fn who_may_read_the_queue_and_the_why(b: Backend) {
             common::assert_error(path, got, want);
         }
     }
+    // The history is the conversation's: whoever may see the conversation reads it.
     let path = format!("/api/conversations/{id}/assignments");
-    assert_eq!(s.as_user(&manager.token, "GET", &path, None).await.0, 200);
-    for (m, want) in [(&agent, 403), (&sales, 403), (&marketing, 403)] {
-        let got = s.as_user(&m.token, "GET", &path, None).await;
-        common::assert_error(&path, got, want);
+    for m in [&manager, &agent, &sales] {
+        let (code, h) = s.as_user(&m.token, "GET", &path, None).await;
+        assert_eq!(code, 200, "{h}");
     }
+    common::assert_error(
+        "marketing",
+        s.as_user(&marketing.token, "GET", &path, None).await,
+        403,
+    );
+    // Once it is the agent's, they read why; to a colleague it no longer exists.
+    let (code, r) = s
+        .as_user(
+            &agent.token,
+            "POST",
+            &format!("/api/conversations/{id}/assign"),
+            Some(json!({"assignee_id": agent.id})),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    let (code, h) = s.as_user(&agent.token, "GET", &path, None).await;
+    assert_eq!(code, 200, "{h}");
+    let last = h["items"].as_array().and_then(|i| i.last()).cloned();
+    assert_eq!(
+        last.map(|a| a["to_user_id"].clone()),
+        Some(json!(agent.id)),
+        "{h}"
+    );
+    common::assert_error(
+        "a colleague's",
+        s.as_user(&sales.token, "GET", &path, None).await,
+        404,
+    );
     let missing = "/api/conversations/999999/assignments";
     common::assert_error(missing, s.get(missing).await, 404);
     common::assert_error(

@@ -179,6 +179,12 @@ impl Viewer {
         )
     }
 
+    /// A conversation's assignment history (who held it, who decided, the router's why):
+    /// whoever may see the conversation, since it tells them why it is in their hands.
+    pub fn may_read_assignments(&self, c: ConversationFacts) -> Decision {
+        self.may_see_conversation(c)
+    }
+
     /// Whether a supervisor's own choice may put a member past their capacity (agents
     /// handing on or taking conversations may not).
     pub fn may_exceed_capacity(&self) -> bool {
@@ -193,6 +199,14 @@ impl Viewer {
         } else {
             Err(Denied::Hidden)
         }
+    }
+
+    /// Who works in a session (names, roles, presence, load): whoever may see the session
+    /// and works an inbox, since agents hand their own conversations to these colleagues
+    /// and read their names on messages. Marketing has no inbox to hand anything from.
+    pub fn may_see_session_members(&self, session_id: i64) -> Decision {
+        self.may_see_session(session_id)?;
+        allow(self.has_inbox(), "this role has no inbox")
     }
 
     /// The sessions this viewer may list (`None`: all).
@@ -336,12 +350,12 @@ impl Viewer {
         )
     }
 
-    /// A session's queue and a conversation's assignment history (with the router's why):
-    /// admins and managers (who see the conversations concerned anyway).
+    /// A session's queue (the order the router assigns in): admins and managers (who see
+    /// the conversations concerned anyway).
     pub fn may_supervise_routing(&self) -> Decision {
         allow(
             self.role.supervises(),
-            "only admins and managers see the queue and the assignment history",
+            "only admins and managers see the queue",
         )
     }
 
@@ -658,6 +672,58 @@ mod tests {
             viewer(Role::Agent, SessionAccess::All).may_supervise_routing(),
             Err(Denied::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn whoever_sees_a_conversation_reads_why_it_was_assigned() {
+        let agent = viewer(Role::Agent, SessionAccess::Only(vec![1]));
+        assert_eq!(agent.may_read_assignments(conv(1, None)), Ok(()));
+        assert_eq!(agent.may_read_assignments(conv(1, Some(5))), Ok(()));
+        assert_eq!(
+            agent.may_read_assignments(conv(1, Some(6))),
+            Err(Denied::Hidden),
+            "a colleague's"
+        );
+        assert_eq!(
+            agent.may_read_assignments(conv(2, None)),
+            Err(Denied::Hidden),
+            "another session's"
+        );
+        let manager = viewer(Role::Manager, SessionAccess::Only(vec![1]));
+        assert_eq!(manager.may_read_assignments(conv(1, Some(6))), Ok(()));
+        assert_eq!(
+            manager.may_read_assignments(conv(2, Some(6))),
+            Err(Denied::Hidden)
+        );
+        let marketing = viewer(Role::Marketing, SessionAccess::All);
+        assert!(matches!(
+            marketing.may_read_assignments(conv(1, None)),
+            Err(Denied::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn who_sees_a_sessions_members() {
+        for role in Role::ALL {
+            let v = viewer(*role, SessionAccess::Only(vec![1]));
+            if *role == Role::Marketing {
+                assert!(matches!(
+                    v.may_see_session_members(1),
+                    Err(Denied::Forbidden(_))
+                ));
+            } else {
+                assert_eq!(v.may_see_session_members(1), Ok(()), "{role}");
+            }
+            assert_eq!(
+                v.may_see_session_members(2),
+                Err(Denied::Hidden),
+                "{role}: another session does not exist for them"
+            );
+        }
+        assert_eq!(
+            viewer(Role::Admin, SessionAccess::All).may_see_session_members(2),
+            Ok(())
+        );
     }
 
     #[test]

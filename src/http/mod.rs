@@ -116,6 +116,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::GET, aw::to(sessions::qr))],
                 ))
                 .service(resource(
+                    "/sessions/{name}/members",
+                    vec![(M::GET, aw::to(sessions::members))],
+                ))
+                .service(resource(
                     "/sessions/{name}/queue",
                     vec![(M::GET, aw::to(routing::queue))],
                 ))

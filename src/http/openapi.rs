@@ -16,7 +16,7 @@ use crate::store;
     info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
     paths(
         auth::login, auth::logout, auth::me, auth::change_password,
-        sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr,
+        sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr, sessions::members,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message, messages::retry, messages::media,
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
@@ -40,7 +40,7 @@ use crate::store;
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
         sessions::SessionSettings, crate::domain::ReplyPolicy, crate::domain::PresenceStatus,
         handling::AssignBody, handling::NoteBody, store::notes::Note,
-        team::CreateMember, team::PatchMember, team::NewPassword, store::members::Member,
+        team::CreateMember, team::PatchMember, team::NewPassword, store::members::Member, store::members::SessionMember,
         crate::domain::hours::WeeklyHours,
         crate::domain::board::Board, crate::domain::board::MemberRow, crate::domain::board::SessionRow,
         crate::domain::board::Counts, crate::domain::board::ByStatus, crate::domain::board::BoardUpdate,

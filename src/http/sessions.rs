@@ -7,11 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, NotFoundError};
+use super::error::{
+    ApiError, AuthErrors, ErrorBody, ForbiddenError, JsonBodyErrors, NotFoundError,
+};
 use super::pagination::Page;
 use super::validate::is_session_name;
 use crate::actors::hub::{SessionAction, SessionSettingsPatch, SessionView};
 use crate::actors::Hub;
+use crate::store::members::SessionMember;
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterSession {
@@ -86,6 +89,23 @@ pub async fn get(
     name: web::Path<String>,
 ) -> Result<web::Json<SessionView>, ApiError> {
     Ok(web::Json(hub.session(&auth.viewer, &name).await?))
+}
+
+#[utoipa::path(get, path = "/api/sessions/{name}/members", tag = "sessions", security(("bearer" = [])),
+    params(("name" = String, Path, pattern = r"^[A-Za-z0-9_-]{1,64}$")),
+    responses((status = 200, body = inline(Page<SessionMember>),
+            description = "the active members with an inbox who work in the session (admins included), by name; all at once (`next_cursor` is always null)"),
+        ForbiddenError, NotFoundError, AuthErrors))]
+pub async fn members(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    name: web::Path<String>,
+) -> Result<web::Json<Page<SessionMember>>, ApiError> {
+    let items = hub.session_members(&auth.viewer, &name).await?;
+    Ok(web::Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 async fn act(

@@ -330,3 +330,46 @@ pub async fn open_conversations(db: &Db, user_id: i64) -> Result<Vec<i64>> {
         .bind(user_id).fetch_all(p).await)?;
     Ok(ids)
 }
+
+/// A colleague as those who work a session see them (`GET /api/sessions/{name}/members`):
+/// enough to hand a conversation on and to name who wrote a message.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct SessionMember {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub presence: PresenceStatus,
+    /// Conversations assigned to them and not resolved, in every session: what their
+    /// capacity counts.
+    pub open: i64,
+    /// The most open conversations they take at once; `null`: no limit.
+    pub capacity: Option<i64>,
+}
+
+/// The active members with an inbox who work in `session_id` (admins work in all), by
+/// name, with their open load (`presence` is the caller's to fill: the store cannot see it).
+pub async fn in_session(db: &Db, session_id: i64) -> Result<Vec<SessionMember>> {
+    let rows: Vec<(i64, String, String, Option<i64>, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT u.id, u.name, u.role, u.capacity,
+            (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status <> 'resolved') AS open
+         FROM users u
+         WHERE u.active AND u.role <> 'marketing'
+           AND (u.role = 'admin'
+                OR EXISTS (SELECT 1 FROM member_sessions ms WHERE ms.user_id = u.id AND ms.session_id = $1))
+         ORDER BY u.name, u.id")
+        .bind(session_id).fetch_all(p).await)?;
+    rows.into_iter()
+        .map(|(id, name, role, capacity, open)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Database(format!("user {id} has role {role:?}")))?;
+            Ok(SessionMember {
+                id,
+                name,
+                role,
+                presence: PresenceStatus::Offline,
+                open,
+                capacity,
+            })
+        })
+        .collect()
+}

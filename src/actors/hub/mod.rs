@@ -16,6 +16,7 @@ mod presence;
 mod quick_replies;
 mod routing;
 mod session_settings;
+mod session_team;
 mod sessions;
 mod sign_in;
 mod team;

@@ -1,6 +1,6 @@
-//! What supervisors see of automatic assignment: a session's queue (its order is the
-//! order the router assigns in) and a conversation's assignment history with the why of
-//! each automatic assignment. Reads only: the router's writes go through the
+//! What the team sees of automatic assignment: a session's queue (its order is the order
+//! the router assigns in; supervisors only) and a conversation's assignment history with
+//! the why of each automatic assignment (whoever may see the conversation). Reads only: the router's writes go through the
 //! conversations' actors (`actors::router`).
 
 use super::Hub;
@@ -32,8 +32,8 @@ impl Hub {
         after: Option<i64>,
         limit: i64,
     ) -> Result<Vec<AssignmentItem>, HubError> {
-        self.conversation(v, id).await?;
-        v.may_supervise_routing()
+        let c = self.conversation(v, id).await?;
+        v.may_read_assignments(c.facts())
             .map_err(|d| HubError::denied(d, || format!("conversation {id}")))?;
         Ok(routing::assignments(self.db(), id, after, limit).await?)
     }
