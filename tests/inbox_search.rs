@@ -260,3 +260,57 @@ async fn a_conversation_shows_its_contact(b: Backend) {
     assert_eq!(g["contact"], Value::Null, "{g}");
 }
 both!(a_conversation_shows_its_contact);
+
+/// The chat ids of `status=<list>`, sorted (the order is the activity order's business).
+async fn with_status(s: &Setup, list: &str) -> Vec<String> {
+    let mut got = found(s, &s.token, &format!("status={}", urlencode(list))).await;
+    got.sort();
+    got
+}
+
+async fn several_statuses_at_once(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    let ann = customer(&s, ANN, "Ann Lee", &["hi"]).await;
+    let bob = customer(&s, BOB, "Bob Stone", &["hello"]).await;
+    customer(&s, CARLA, "Carla", &["hey"]).await;
+    let (_, me) = s.get("/api/auth/me").await;
+    let (code, r) = s
+        .post(
+            &format!("/api/conversations/{}/assign", ann["id"]),
+            json!({"assignee_id": me["id"]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["status"], "open", "{r}");
+    let (code, r) = s
+        .post(
+            &format!("/api/conversations/{}/resolve", bob["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+
+    assert_eq!(with_status(&s, "pending").await, [CARLA]);
+    assert_eq!(with_status(&s, "resolved").await, [BOB]);
+    assert_eq!(with_status(&s, "bot,pending,open").await, [ANN, CARLA]);
+    assert_eq!(with_status(&s, "open,resolved").await, [ANN, BOB]);
+    assert_eq!(with_status(&s, "open,open").await, [ANN]);
+    assert_eq!(with_status(&s, "").await, [ANN, BOB, CARLA]);
+    // Inside the access filter: an agent's "active" view is the queue and their own.
+    let agent = s.member("ag@status.test", "agent", &["default"]).await;
+    let mut mine = found(&s, &agent.token, "status=bot,pending,open").await;
+    mine.sort();
+    assert_eq!(mine, [CARLA], "Ann's is the admin's");
+    for bad in ["open,closed", "open,", "OPEN"] {
+        let path = format!("/api/conversations?status={}", urlencode(bad));
+        let got = s.get(&path).await;
+        let msg = got.1["error"]["message"].as_str().unwrap_or("").to_string();
+        assert_error(bad, got, 400);
+        assert!(msg.contains("status"), "{bad}: {msg}");
+    }
+    let got = s.get("/api/conversations?status=open,closed").await;
+    let msg = got.1["error"]["message"].as_str().unwrap_or("").to_string();
+    assert!(msg.contains("\"closed\""), "names the bad one: {msg}");
+}
+both!(several_statuses_at_once);

@@ -19,7 +19,10 @@ use crate::store::messages::{self, Message};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
-    pub status: Option<ConversationStatus>,
+    /// One status or several, comma-separated (`bot,pending,open`: everything not
+    /// resolved); absent or empty: any status.
+    #[param(pattern = r"^((bot|pending|open|resolved)(,(bot|pending|open|resolved))*)?$")]
+    pub status: Option<String>,
     /// WhatsApp session name.
     #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: Option<String>,
@@ -37,6 +40,28 @@ pub struct ConversationQuery {
     pub contact_id: Option<i64>,
 }
 
+/// `bot,pending,open` → those statuses, each checked: a bad one is a 400 naming it.
+fn statuses(list: Option<&str>) -> Result<Vec<ConversationStatus>, ApiError> {
+    let mut out = Vec::new();
+    let list = list.unwrap_or("");
+    if list.is_empty() {
+        return Ok(out);
+    }
+    for text in list.split(',') {
+        let s = ConversationStatus::parse(text).ok_or_else(|| {
+            let known: Vec<&str> = ConversationStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::BadRequest(format!(
+                "status: unknown status {text:?} (one of {})",
+                known.join(", ")
+            ))
+        })?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
     params(ConversationQuery, ActivityPageQuery),
     responses((status = 200, body = inline(Page<Conversation>), description = "most recent activity first"),
@@ -50,6 +75,7 @@ pub async fn list(
     let limit = p.limit()?;
     no_nul_opt("q", q.q.as_deref())?;
     no_nul_opt("tag", q.tag.as_deref())?;
+    let status = statuses(q.status.as_deref())?;
     let access = auth
         .viewer
         .conversations()
@@ -79,7 +105,7 @@ pub async fn list(
         },
     };
     let filter = Filter {
-        status: q.status,
+        status,
         session_id,
         assignee_id: q.assignee_id,
         unassigned: q.unassigned.unwrap_or(false),
@@ -195,4 +221,28 @@ pub async fn message(
     id: web::Path<i64>,
 ) -> Result<web::Json<Message>, ApiError> {
     Ok(web::Json(hub.message(&auth.viewer, *id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statuses;
+    use crate::domain::ConversationStatus as S;
+
+    #[test]
+    fn a_status_list_is_each_value_checked() {
+        assert_eq!(statuses(None).ok(), Some(vec![]));
+        assert_eq!(statuses(Some("")).ok(), Some(vec![]));
+        assert_eq!(statuses(Some("open")).ok(), Some(vec![S::Open]));
+        assert_eq!(
+            statuses(Some("bot,pending,open,bot")).ok(),
+            Some(vec![S::Bot, S::Pending, S::Open])
+        );
+        let err = statuses(Some("open,closed")).expect_err("closed is no status");
+        assert!(err.to_string().contains("\"closed\""), "{err}");
+        assert!(statuses(Some("OPEN")).is_err());
+        assert!(
+            statuses(Some("open,")).is_err(),
+            "an empty value is no status"
+        );
+    }
 }

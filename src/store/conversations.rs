@@ -42,7 +42,8 @@ macro_rules! select {
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
-    pub status: Option<ConversationStatus>,
+    /// Any of these statuses; empty: any status.
+    pub status: Vec<ConversationStatus>,
     pub session_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
@@ -89,7 +90,7 @@ impl Conversation {
 /// go into it; every value is bound.
 fn list_sql(f: &Filter) -> String {
     let mut sql = String::from(select!(
-        "WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.session_id = $2)
+        "WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || c.status || ',%')) AND ($2 IS NULL OR c.session_id = $2)
            AND ($3 IS NULL OR c.assignee_id = $3) AND ($4 = FALSE OR c.assignee_id IS NULL)
            AND ($5 IS NULL OR c.last_message_at < $5 OR (c.last_message_at = $5 AND c.id < $6))
            AND ($8 IS NULL OR (',' || $8 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
@@ -141,9 +142,18 @@ pub async fn list(
 ) -> Result<Vec<Conversation>> {
     let sql = list_sql(f);
     let pattern = f.q.as_deref().map(super::quick_replies::contains_pattern);
+    // The statuses as one comma list, matched like the session lists: one statement
+    // whatever their number.
+    let statuses = (!f.status.is_empty()).then(|| {
+        f.status
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     let rows = on_pool!(db, p => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(f.status.map(|s| s.as_str())).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
+            .bind(statuses.as_deref()).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
             .bind(after.map(|c| c.at)).bind(after.map(|c| c.id)).bind(limit)
             .bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned);
         // A statement binds exactly the placeholders it holds.
