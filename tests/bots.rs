@@ -133,8 +133,22 @@ async fn the_bot_answers_once_despite_duplicates(b: Backend) {
         "the bot's message names it: {}",
         msgs[0]
     );
+    assert_eq!(msgs[0]["bot_name"], "Front desk", "{}", msgs[0]);
+    assert_eq!(
+        msgs[2]["bot_name"],
+        Value::Null,
+        "the customer's: {}",
+        msgs[2]
+    );
+    let (_, one) = s.get(&format!("/api/messages/{}", msgs[0]["id"])).await;
+    assert_eq!(one["bot_name"], "Front desk", "{one}");
 
+    let mut ws = s.socket(None).await;
     s.customer_writes(chat, "and your hours?").await;
+    let created = ws.expect("message.created", |m| m["text"] == HOURS).await;
+    assert_eq!(created["data"]["bot_name"], "Front desk", "{created}");
+    let updated = ws.expect("message.updated", |m| m["text"] == HOURS).await;
+    assert_eq!(updated["data"]["bot_name"], "Front desk", "{updated}");
     wait_sent(&s, chat, HOURS, 1).await;
     assert_eq!(
         all_sent_to(&s, chat).await,

@@ -40,6 +40,9 @@ pub struct Message {
     pub author_id: Option<i64>,
     /// The bot that wrote it (outbound from tickhub only).
     pub bot_id: Option<i64>,
+    /// That bot's name as it is now; `null` for a message no bot wrote, or whose bot was
+    /// deleted.
+    pub bot_name: Option<String>,
     pub revoked: bool,
     pub reactions: Vec<Reaction>,
 }
@@ -65,6 +68,7 @@ pub struct MessageRow {
     pub client_id: Option<String>,
     pub author_id: Option<i64>,
     pub bot_id: Option<i64>,
+    pub bot_name: Option<String>,
     pub reactions: String,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
@@ -92,6 +96,7 @@ impl From<MessageRow> for Message {
             client_id: r.client_id,
             author_id: r.author_id,
             bot_id: r.bot_id,
+            bot_name: r.bot_name,
             revoked: r.revoked_at.is_some(),
             reactions: serde_json::from_str(&r.reactions).unwrap_or_default(),
         }
@@ -99,13 +104,17 @@ impl From<MessageRow> for Message {
 }
 
 // The statement text must be `'static` for sqlx, so the shared SELECT is pasted by macro.
+// The bot's name is joined rather than copied onto each message: a page of messages stays
+// one query, and a renamed bot shows under its new name.
 macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT m.id, m.conversation_id, m.session_id, s.name AS session, m.waha_id, m.raw_id, ",
             "m.direction, m.text, m.status, m.sender, m.sender_name, m.media_url, m.media_mimetype, ",
-            "m.media_filename, m.client_id, m.author_id, m.bot_id, m.reactions, m.revoked_at, m.created_at ",
+            "m.media_filename, m.client_id, m.author_id, m.bot_id, b.name AS bot_name, m.reactions, ",
+            "m.revoked_at, m.created_at ",
             "FROM messages m JOIN wa_sessions s ON s.id = m.session_id ",
+            "LEFT JOIN bots b ON b.id = m.bot_id ",
             $tail
         )
     };
@@ -204,10 +213,19 @@ impl NewMessage<'_> {
             client_id: self.client_id.map(str::to_string),
             author_id: self.author_id,
             bot_id: self.bot.map(|b| b.0),
+            // Filled by whoever stores a bot's message (`bot_name_in`).
+            bot_name: None,
             revoked: false,
             reactions: Vec::new(),
         }
     }
+}
+
+/// A bot's name, for the message it just wrote (`None` if it is gone).
+pub async fn bot_name_in(tx: &mut Tx, bot_id: i64) -> Result<Option<String>> {
+    let name: Option<String> = on_tx!(tx, c => sqlx::query_scalar("SELECT name FROM bots WHERE id = $1")
+        .bind(bot_id).fetch_optional(c).await)?;
+    Ok(name)
 }
 
 /// Inserts unless the WAHA id (or its raw part, however the engine serialized it) is

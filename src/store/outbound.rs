@@ -65,7 +65,10 @@ async fn store_outgoing(
     let id = messages::insert(tx, &new)
         .await?
         .ok_or_else(|| StoreError::Database("outgoing message insert returned no id".into()))?;
-    let msg = new.stored(id, &conv.session, tx.now);
+    let mut msg = new.stored(id, &conv.session, tx.now);
+    if let Some((bot_id, _)) = o.bot {
+        msg.bot_name = messages::bot_name_in(tx, bot_id).await?;
+    }
     let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, o.text).await?;
     let conv = conversations::touch(tx, conv.id, &conv.session, o.text, false, None).await?;
     events::log_created(tx, &msg, &conv).await?;
