@@ -93,6 +93,8 @@ test("the list renders its first page, and a customer's message arrives live and
   const rows = await page.evaluate(() => (window as any).__tickhubPerf.listRows);
   budget.push(`first render of ${rows} conversations: ${Math.round(Number(await first.jsonValue()))} ms (since navigation start)`);
   expect(rows).toBe(50);
+  // "All" shows what is still to do: everything but resolved, unless asked otherwise.
+  expect(await page.getByLabel("Status").inputValue()).toBe("bot,pending,open");
   // Virtualised: far fewer rows in the DOM than in the list.
   expect(await page.getByTestId("conversation").count()).toBeLessThan(40);
 
@@ -175,6 +177,46 @@ test("assigning to a colleague takes it out of 'mine'", async () => {
   expect(after.assignee_id).toBe(bea.id);
   await page.getByTestId("view-all").click();
   await row(page, "Nina Novak").waitFor();
+});
+
+test("an agent reads why a conversation is theirs after a reload, and hands it to a colleague through the picker", async () => {
+  // Only the admin's hand decides here: the router must not give the queue to the agent.
+  const before = await stack.api<{ auto_assign: boolean }>("GET", "/api/sessions/default");
+  await stack.api("PATCH", "/api/sessions/default", { auto_assign: false });
+  const cleo = await stack.member("cleo@example.com", "Cleo Agent", "agent");
+  const dan = await stack.member("dan@example.com", "Dan Agent", "agent");
+  const phone = "447700900500";
+  await stack.inbound(phone, "Can someone look at my invoice?", { notify_name: "Hana Hand" });
+  const conv = await conversationOf(phone);
+  await stack.api("POST", `/api/conversations/${conv.id}/assign`, { assignee_id: cleo.id });
+
+  const agentCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p = await signIn(agentCtx, stack.hub, "cleo@example.com", ADMIN.password);
+  p.setDefaultTimeout(15_000);
+  await p.goto(`${stack.hub}/inbox/${conv.id}`);
+  await bubble(p, "Can someone look at my invoice?").waitFor();
+  await p.reload();
+  await bubble(p, "Can someone look at my invoice?").waitFor();
+  // From the assignment log, which agents now read: nothing came over the socket.
+  await expect.poll(() => p.getByTestId("why").textContent()).toContain("assigned by Ada Admin");
+  // The admin's name on it comes from the session's team, readable by agents.
+  expect(await p.getByTestId("assignee").textContent()).toBe("You");
+
+  const picker = p.getByLabel("Hand over to");
+  const dansOption = () =>
+    picker.evaluate((el) => {
+      const o = Array.from((el as HTMLSelectElement).options).find((x) => x.text.startsWith("Dan Agent"));
+      return o ? o.value : Array.from((el as HTMLSelectElement).options).map((x) => x.text).join(" | ");
+    });
+  await expect.poll(dansOption).toBe(String(dan.id));
+  await picker.selectOption(String(dan.id));
+  await p.getByRole("button", { name: "Transfer" }).click();
+  await expect.poll(async () => (await conversationOf(phone)).assignee_id).toBe(dan.id);
+  // Handed on, it leaves the agent's sight, named for who has it now.
+  await expect.poll(() => p.locator("main").innerText()).toContain("went to Dan Agent");
+  await expect.poll(() => row(p, "Hana Hand").count()).toBe(0);
+  await agentCtx.close();
+  await stack.api("PATCH", "/api/sessions/default", { auto_assign: before.auto_assign });
 });
 
 test("saved replies with `/`, media through the hub, and private notes in the thread", async () => {
@@ -281,7 +323,7 @@ test("the bot answers, then hands over to a person", async () => {
   await page.goto(`${stack.hub}/inbox/${conv.id}`);
   const answer = bubble(page, "Our plans start at 9 € a month.");
   await answer.waitFor();
-  expect(await answer.textContent()).toContain("🤖");
+  expect(await answer.textContent()).toContain("🤖 Helper");
   expect(await page.getByTestId("status").textContent()).toBe("bot");
 
   await stack.inbound(phone, "I want a human please", { notify_name: "Bruno Bot" });

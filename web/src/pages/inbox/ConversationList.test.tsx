@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { ConversationListPane } from "./ConversationList";
+import { ACTIVE, ConversationListPane } from "./ConversationList";
 import { ConversationList, matches } from "./listStore";
 import { conv, ME, mockFetch, session } from "./testkit";
 import type { ListFilter } from "./types";
@@ -152,9 +152,57 @@ describe("the list store", () => {
     expect(s.items.map((c) => c.id)).toEqual([8, 10, 9, 7]);
   });
 
+  test("the active view asks for every status but resolved; a resolved one leaving it drops out", async () => {
+    const f = mockFetch({
+      "GET /api/conversations": () => ({ items: [conv(1, { status: "pending" }), conv(2, { status: "bot" })], next_cursor: null }),
+      "GET /api/conversations/counts": () => ({ mine: 0, unassigned: 2, by_status: { bot: 1, pending: 1, open: 0, resolved: 5 } }),
+    });
+    const picked: ListFilter[] = [];
+    function Pane() {
+      const filter = { ...ALL, status: ACTIVE };
+      const l = useInboxList(filter);
+      return (
+        <ConversationListPane
+          filter={filter}
+          onFilter={(x) => picked.push(x)}
+          store={l.store}
+          counts={l.counts}
+          sessions={[]}
+          selectedId={null}
+          onOpen={() => {}}
+          onNearEnd={() => {}}
+          loading={l.loading}
+          error={l.error}
+        />
+      );
+    }
+    render(<Pane />);
+    await waitFor(() => expect(names()).toEqual(["Customer 2", "Customer 1"]));
+    const asked = new URL(f.mock.calls.find((c) => String(c[0]).startsWith("/api/conversations?"))![0], "http://x");
+    expect(asked.searchParams.get("status")).toBe("bot,pending,open");
+    const select = screen.getByLabelText("Status") as HTMLSelectElement;
+    expect(select.value).toBe(ACTIVE);
+    expect(select.selectedOptions[0]!.textContent).toBe("Active (not resolved)");
+    expect([...select.options].map((o) => o.textContent)).toEqual([
+      "Active (not resolved)",
+      "bot",
+      "pending",
+      "open",
+      "resolved",
+      "Any status",
+    ]);
+    fireEvent.change(select, { target: { value: "" } });
+    expect(picked.at(-1)?.status).toBe("");
+    act(() => session.live.emit("conversation.updated", conv(1, { status: "resolved" })));
+    await waitFor(() => expect(names()).toEqual(["Customer 2"]));
+  });
+
   test("matching: views, status, and what only the server can judge", () => {
     expect(matches(conv(1, { assignee_id: 3 }), { ...ALL, view: "unassigned" }, 7)).toBe(false);
     expect(matches(conv(1, { status: "resolved" }), { ...ALL, status: "open" }, 7)).toBe(false);
+    // A status list (the "Active" default): any of them.
+    expect(matches(conv(1, { status: "pending" }), { ...ALL, status: "bot,pending,open" }, 7)).toBe(true);
+    expect(matches(conv(1, { status: "resolved" }), { ...ALL, status: "bot,pending,open" }, 7)).toBe(false);
     expect(matches(conv(1), { ...ALL, tag: "vip" }, 7)).toBe("unknown");
     expect(matches(conv(1), { ...ALL, q: "customer 1" }, 7)).toBe(true);
   });

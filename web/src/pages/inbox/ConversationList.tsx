@@ -19,6 +19,9 @@ const VIEWS: { view: View; label: string }[] = [
 
 const STATUSES = ["bot", "pending", "open", "resolved"] as const;
 
+/** The status filter's default: every status but resolved (`?status=` takes a list). */
+export const ACTIVE = "bot,pending,open";
+
 export const titleOf = (c: Conversation) => c.title || phoneOf(c.chat_id);
 
 function countOf(v: View, counts: Counts | null): number | null {
@@ -106,10 +109,11 @@ export function ConversationListPane(p: Props) {
             value={filter.status}
             onChange={(e) => p.onFilter({ ...filter, status: (e.currentTarget as HTMLSelectElement).value })}
           >
-            <option value="">Any status</option>
+            <option value={ACTIVE}>Active (not resolved)</option>
             {STATUSES.map((s) => (
               <option value={s}>{s}</option>
             ))}
+            <option value="">Any status</option>
           </select>
           <TagFilter value={filter.tag} onChange={(tag) => p.onFilter({ ...filter, tag })} />
         </div>

@@ -8,9 +8,9 @@ import { navigate } from "../../lib/router";
 import { live, me } from "../../state/session";
 import { markRead, resolve } from "./actions";
 import { Composer } from "./Composer";
-import { ConversationListPane, titleOf } from "./ConversationList";
+import { ACTIVE, ConversationListPane, titleOf } from "./ConversationList";
 import "./inbox.css";
-import { loadMembers, memberName } from "./members";
+import { loadMembers, loadSessionMembers, memberName } from "./members";
 import { useKeyboard } from "./useKeyboard";
 import { Thread } from "./Thread";
 import { SidePanel } from "./SidePanel";
@@ -21,7 +21,7 @@ import { useThread } from "./useThread";
 export function Inbox({ params }: { params: Record<string, string> }) {
   const user = me.value!;
   const openId = params.id && /^\d+$/.test(params.id) ? Number(params.id) : null;
-  const [filter, setFilter] = useState<ListFilter>({ view: "all", session: "", status: "", tag: "", q: "" });
+  const [filter, setFilter] = useState<ListFilter>({ view: "all", session: "", status: ACTIVE, tag: "", q: "" });
   const [sessions, setSessions] = useState<SessionInfo[]>([]);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [gone, setGone] = useState<string | null>(null);
@@ -34,9 +34,13 @@ export function Inbox({ params }: { params: Record<string, string> }) {
 
   useEffect(() => {
     void loadMembers();
+    // Each session's team names the colleagues on messages and in the picker.
     const loadSessions = () =>
       getAll<SessionInfo>("/api/sessions")
-        .then(setSessions)
+        .then((all) => {
+          setSessions(all);
+          for (const s of all) void loadSessionMembers(s.name);
+        })
         .catch(() => {});
     void loadSessions();
     const offs = [

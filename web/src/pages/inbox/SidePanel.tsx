@@ -3,10 +3,9 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { get, type Page } from "../../api/http";
-import { isSupervisor, type Conversation } from "../../api/types";
+import type { Conversation } from "../../api/types";
 import { navigate } from "../../lib/router";
 import { phoneOf, shortTime } from "../../lib/format";
-import { me } from "../../state/session";
 import { addNote } from "./actions";
 import { AssignBox } from "./AssignBox";
 import { memberName } from "./members";
@@ -95,11 +94,11 @@ function NoteBox({ id }: { id: number }) {
   );
 }
 
+// Whoever sees the conversation reads its assignment log, so the why survives a reload;
+// the socket's `conversation.assigned` fills in until the log is read.
 function Why({ c }: { c: Conversation }) {
-  const sup = isSupervisor(me.value!.role);
   const [log, setLog] = useState<Assignment[] | null>(null);
   useEffect(() => {
-    if (!sup) return;
     let stale = false;
     get<Page<Assignment>>(`/api/conversations/${c.id}/assignments`, { limit: 200 })
       .then((p) => !stale && setLog(p.items))
@@ -107,7 +106,7 @@ function Why({ c }: { c: Conversation }) {
     return () => {
       stale = true;
     };
-  }, [c.id, c.assignee_id, sup]);
+  }, [c.id, c.assignee_id]);
 
   const told = assignedWhy.value[c.id];
   const handoff = handoffs.value[c.id];

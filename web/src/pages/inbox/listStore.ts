@@ -15,7 +15,7 @@ export function matches(c: Conversation, f: ListFilter, meId: number): boolean |
   if (f.view === "mine" && c.assignee_id !== meId) return false;
   if (f.view === "unassigned" && c.assignee_id !== null) return false;
   if (f.session && c.session !== f.session) return false;
-  if (f.status && c.status !== f.status) return false;
+  if (f.status && !f.status.split(",").includes(c.status)) return false;
   // Tags and message text are not carried by the event: only the server can tell.
   if (f.tag) return "unknown";
   if (f.q) {

@@ -1,6 +1,9 @@
 // The inbox's view of API objects that api/types.ts does not (yet) carry.
 
-import type { Conversation } from "../../api/types";
+import type { Conversation, Message } from "../../api/types";
+
+/** A message with the bot's name (`bot_name`, not yet in api/types.ts). */
+export type InboxMessage = Message & { bot_name?: string | null };
 
 export interface ContactCard {
   id: number;
@@ -49,6 +52,17 @@ export interface TeamMember {
   sessions: string[];
   active: boolean;
   presence?: string;
+}
+
+/** GET /api/sessions/{name}/members: a colleague who works in the session. */
+export interface SessionMember {
+  id: number;
+  name: string;
+  role: string;
+  presence: string;
+  /** Conversations assigned to them and not resolved, in every session. */
+  open: number;
+  capacity: number | null;
 }
 
 export interface Considered {
