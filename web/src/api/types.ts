@@ -54,6 +54,8 @@ export interface Message {
   client_id: string | null;
   author_id: number | null;
   bot_id: number | null;
+  /** The bot's current name (null when the bot is gone, or not a bot's message). */
+  bot_name: string | null;
   revoked: boolean;
   reactions: Reaction[];
 }

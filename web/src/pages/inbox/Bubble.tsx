@@ -4,7 +4,6 @@
 import type { AckStatus, Message } from "../../api/types";
 import { clock } from "../../lib/format";
 import { memberName } from "./members";
-import type { InboxMessage } from "./types";
 
 const TICKS: Record<AckStatus, { glyph: string; label: string }> = {
   pending: { glyph: "🕓", label: "Sending" },
@@ -27,7 +26,7 @@ export function Ticks({ status }: { status: AckStatus }) {
 /** Who wrote an outgoing message: a member, the bot, or someone on the business phone. */
 export function authorOf(m: Message): string {
   if (m.bot_id !== null && m.bot_id !== undefined) {
-    const name = (m as InboxMessage).bot_name ?? m.sender_name;
+    const name = m.bot_name ?? m.sender_name;
     return name ? `🤖 ${name}` : "🤖 Bot";
   }
   if (m.author_id !== null) return memberName(m.author_id);

@@ -182,9 +182,9 @@ describe("the list store", () => {
     expect(asked.searchParams.get("status")).toBe("bot,pending,open");
     const select = screen.getByLabelText("Status") as HTMLSelectElement;
     expect(select.value).toBe(ACTIVE);
-    expect(select.selectedOptions[0]!.textContent).toBe("Active (not resolved)");
+    expect(select.selectedOptions[0]!.textContent).toBe("Active");
     expect([...select.options].map((o) => o.textContent)).toEqual([
-      "Active (not resolved)",
+      "Active",
       "bot",
       "pending",
       "open",

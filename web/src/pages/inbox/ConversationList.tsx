@@ -109,7 +109,7 @@ export function ConversationListPane(p: Props) {
             value={filter.status}
             onChange={(e) => p.onFilter({ ...filter, status: (e.currentTarget as HTMLSelectElement).value })}
           >
-            <option value={ACTIVE}>Active (not resolved)</option>
+            <option value={ACTIVE} title="Every status but resolved">Active</option>
             {STATUSES.map((s) => (
               <option value={s}>{s}</option>
             ))}

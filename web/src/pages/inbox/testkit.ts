@@ -83,6 +83,7 @@ export function msg(id: number, over: Partial<Message> = {}): Message {
     client_id: null,
     author_id: null,
     bot_id: null,
+    bot_name: null,
     revoked: false,
     reactions: [],
     ...over,

@@ -1,9 +1,6 @@
 // The inbox's view of API objects that api/types.ts does not (yet) carry.
 
-import type { Conversation, Message } from "../../api/types";
-
-/** A message with the bot's name (`bot_name`, not yet in api/types.ts). */
-export type InboxMessage = Message & { bot_name?: string | null };
+import type { Conversation } from "../../api/types";
 
 export interface ContactCard {
   id: number;

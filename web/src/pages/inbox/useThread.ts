@@ -162,6 +162,7 @@ export function useThread(id: number | null) {
       client_id,
       author_id: me.value?.id ?? null,
       bot_id: null,
+      bot_name: null,
       revoked: false,
       reactions: [],
     };
