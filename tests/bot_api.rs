@@ -258,9 +258,11 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
         assert!(
-            msg.starts_with(field),
+            msg.starts_with(&format!("{field}: ")),
             "{body}: {field} not named in {msg:?}"
         );
+        // The path on its own, for a form to show the reason beside its input.
+        assert_eq!(r["error"]["field"], field, "{body}: {r}");
     }
     let bots = [
         (
@@ -284,9 +286,11 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
         assert!(
-            msg.starts_with(field),
+            msg.starts_with(&format!("{field}: ")),
             "{body}: {field} not named in {msg:?}"
         );
+        // The path on its own, for a form to show the reason beside its input.
+        assert_eq!(r["error"]["field"], field, "{body}: {r}");
     }
     // A session has one bot.
     let (code, r) = s
@@ -300,18 +304,21 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         .as_str()
         .unwrap_or_default()
         .starts_with("sessions[0]"));
+    assert_eq!(r["error"]["field"], "sessions[0]", "{r}");
     // Nothing half-saved: the refused bot does not exist.
     let (_, all) = s.get("/api/bots").await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(1), "{all}");
-    assert_error(
-        "a bad moment",
-        s.post(
+    let (code, r) = s
+        .post(
             &format!("/api/bots/{id}/test"),
             json!({"text": "x", "at": "tomorrow"}),
         )
-        .await,
-        422,
-    );
+        .await;
+    assert_eq!((code, &r["error"]["field"]), (422, &json!("at")), "{r}");
+    // A refusal about the whole request names no field.
+    let (code, r) = s.get("/api/bots/999999").await;
+    assert_eq!(code, 404, "{r}");
+    assert!(r["error"].get("field").is_none(), "{r}");
     // The document's limit on a tested text (4096 characters, not bytes).
     let (code, _) = s
         .post(
