@@ -384,3 +384,49 @@ async fn replay_shows_what_the_bot_would_have_said_and_sends_nothing(b: Backend)
     assert_eq!(msgs["items"].as_array().map(Vec::len), Some(3));
 }
 both!(replay_shows_what_the_bot_would_have_said_and_sends_nothing);
+
+/// `{{business.name}}` in the tester and the replay is what real replies say: the paired
+/// account's name of the session (for the tester, the first session the bot serves).
+async fn the_tester_and_replay_name_the_business_as_replies_do(b: Backend) {
+    let s = Setup::new(b).await;
+    let (_, session) = s.get("/api/sessions/default").await;
+    let business = session["me_name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| panic!("the paired session has a name: {session}"))
+        .to_string();
+    let named = json!({"match": "contains", "pattern": "who", "priority": 1,
+        "response": "This is {{business.name}}.", "action": "reply"});
+
+    // A bot serving no session has no account to speak for.
+    let idle = bot(&s, json!({"name": "idle"})).await;
+    trigger(&s, idle, named.clone()).await;
+    let r = test(&s, idle, json!({"text": "who are you"})).await;
+    assert_eq!(r["reply"], "This is .", "{r}");
+
+    let chat = "447705550002@c.us";
+    s.customer_writes(chat, "who are you?").await;
+    let conv_id = s.conversation_for(chat).await["id"].as_i64().expect("id");
+    let served = bot(&s, json!({"name": "front", "sessions": ["default"]})).await;
+    trigger(&s, served, named).await;
+    let want = format!("This is {business}.");
+    let r = test(&s, served, json!({"text": "who are you"})).await;
+    assert_eq!(r["reply"], want.as_str(), "{r}");
+    let (code, r) = s
+        .post(
+            &format!("/api/bots/{served}/replay"),
+            json!({"conversation_id": conv_id}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["items"][0]["result"]["reply"], want.as_str(), "{r}");
+    // The replay speaks for the conversation's session even with a bot serving none.
+    let (_, r) = s
+        .post(
+            &format!("/api/bots/{idle}/replay"),
+            json!({"conversation_id": conv_id}),
+        )
+        .await;
+    assert_eq!(r["items"][0]["result"]["reply"], want.as_str(), "{r}");
+}
+both!(the_tester_and_replay_name_the_business_as_replies_do);

@@ -327,14 +327,19 @@ impl Hub {
         Ok(())
     }
 
-    /// The bot as saved, compiled (for the tester and replay).
-    pub(super) async fn compiled_bot(&self, v: &Viewer, id: i64) -> Result<CompiledBot, HubError> {
-        self.visible_bot(v, id).await?;
+    /// The bot as saved, and compiled (for the tester and replay).
+    pub(super) async fn compiled_bot(
+        &self,
+        v: &Viewer,
+        id: i64,
+    ) -> Result<(Bot, CompiledBot), HubError> {
+        let bot = self.visible_bot(v, id).await?;
         let def = bots::def(self.db(), id)
             .await?
             .ok_or_else(|| bot_not_found(id))?;
-        CompiledBot::compile(def)
-            .map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))
+        let compiled = CompiledBot::compile(def)
+            .map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))?;
+        Ok((bot, compiled))
     }
 
     // ---- triggers
