@@ -143,14 +143,14 @@ fn bot_json(b: &Bot) -> serde_json::Value {
     serde_json::to_value(b).unwrap_or_default()
 }
 
-fn trigger_json(t: &Trigger) -> serde_json::Value {
+pub(super) fn trigger_json(t: &Trigger) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or_default()
 }
 
 impl Hub {
     /// After a change of bots: the compiled ones are dropped, and those of the sessions
     /// concerned compiled again off the writer.
-    fn bots_changed(&self, sessions: Vec<i64>) {
+    pub(super) fn bots_changed(&self, sessions: Vec<i64>) {
         self.services.bots.invalidate();
         let services = self.services.clone();
         actix::spawn(async move {

@@ -19,6 +19,7 @@ mod session_settings;
 mod sessions;
 mod sign_in;
 mod team;
+mod trigger_order;
 mod viewing;
 
 use std::sync::Arc;
