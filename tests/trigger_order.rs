@@ -64,6 +64,17 @@ async fn triggers_are_ordered_in_one_call(b: Backend) {
     );
     let (_, log) = s.get("/api/audit-log?action=bot.trigger_order").await;
     assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "{log}");
+    let entry = &log["items"][0];
+    let ids = |v: &Value| -> Vec<i64> {
+        v["triggers"]
+            .as_array()
+            .expect("triggers")
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&entry["before"]), vec![c, bb, a], "{entry}");
+    assert_eq!(ids(&entry["after"]), vec![a, c, bb], "{entry}");
 
     // Each malformed order: 422 naming trigger_ids, and nothing changed.
     let (_, other) = s.post("/api/bots", json!({"name": "other"})).await;

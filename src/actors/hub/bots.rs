@@ -143,7 +143,7 @@ fn bot_json(b: &Bot) -> serde_json::Value {
     serde_json::to_value(b).unwrap_or_default()
 }
 
-pub(super) fn trigger_json(t: &Trigger) -> serde_json::Value {
+fn trigger_json(t: &Trigger) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or_default()
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::bots::trigger_json;
 use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
@@ -36,6 +35,16 @@ fn check_order(ids: &[i64], have: &[Trigger]) -> Result<(), FieldError> {
         ));
     }
     Ok(())
+}
+
+/// The triggers as `{id, priority}`, in the order they fire (priority, then the lower id),
+/// for the audit log.
+fn firing_order(ts: &[Trigger]) -> Vec<serde_json::Value> {
+    let mut ts: Vec<&Trigger> = ts.iter().collect();
+    ts.sort_by_key(|t| (std::cmp::Reverse(t.priority), t.id));
+    ts.iter()
+        .map(|t| json!({"id": t.id, "priority": t.priority}))
+        .collect()
 }
 
 /// Priorities for `ids`, highest first: `STEP` apart, the last at `STEP`.
@@ -70,8 +79,7 @@ impl Hub {
                     check_order(&ids, &before).map_err(StoreError::ConflictOn)?;
                     bots::set_priorities(tx, *bot_id, set).await?;
                     let after = bots::triggers_in(tx, *bot_id).await?;
-                    let as_json =
-                        |ts: &[Trigger]| json!(ts.iter().map(trigger_json).collect::<Vec<_>>());
+                    let as_json = |ts: &[Trigger]| json!({ "triggers": firing_order(ts) });
                     audit::record(
                         tx,
                         v,
