@@ -113,7 +113,7 @@ async fn seed_member(
     };
     match hub.create_member(admin, input).await {
         Ok(_) => Ok(()),
-        Err(crate::actors::HubError::Store(StoreError::Conflict(_))) => {
+        Err(crate::actors::HubError::Store(StoreError::ConflictOn(_))) => {
             let hash = crate::credentials::hash_async(password.into()).await?;
             users::set_password(hub.db(), m.email, &hash).await?;
             Ok(())

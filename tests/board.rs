@@ -91,6 +91,7 @@ async fn the_board_answers_and_pushes(b: Backend) {
         (&json!("agent"), &json!("offline"), &json!(0), &json!(5)),
         "{a}"
     );
+    assert_eq!(a["presence_since"], Value::Null, "never seen: {a}");
     assert_eq!(all["waiting_conversations"], 0);
     let (code, mine) = s.as_user(&manager, "GET", "/api/dashboard", None).await;
     assert_eq!(code, 200, "{mine}");
@@ -117,13 +118,27 @@ async fn the_board_answers_and_pushes(b: Backend) {
         vec![admin_id, agent_id, boss_id]
     );
 
-    // The agent comes online.
+    // The agent comes online: the patch says since when, as the presence log does.
     let _agent_ws = connect(&s, &agent).await;
-    boss.expect("dashboard.updated", |d| {
-        row(&d["members"], "user_id", agent_id).is_some_and(|m| m["presence"] == "online")
-            && d["agents_online"].as_i64() >= Some(1)
-    })
-    .await;
+    let came = boss
+        .expect("dashboard.updated", |d| {
+            row(&d["members"], "user_id", agent_id).is_some_and(|m| m["presence"] == "online")
+                && d["agents_online"].as_i64() >= Some(1)
+        })
+        .await;
+    let since =
+        row(&came["data"]["members"], "user_id", agent_id).unwrap()["presence_since"].clone();
+    let (_, log) = s
+        .get(&format!("/api/team-members/{agent_id}/presence"))
+        .await;
+    assert_eq!(log["items"][0]["status"], "online", "{log}");
+    assert_eq!(since, log["items"][0]["at"], "{came} {log}");
+    let (_, now) = s.get("/api/dashboard").await;
+    assert_eq!(
+        row(&now["members"], "user_id", agent_id).unwrap()["presence_since"],
+        since,
+        "{now}"
+    );
 
     // A customer writes: the queue grows, with its oldest wait.
     customer(&s, "default", "447700900001@c.us", "hello").await;

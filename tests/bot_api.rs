@@ -258,9 +258,11 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
         assert!(
-            msg.starts_with(field),
+            msg.starts_with(&format!("{field}: ")),
             "{body}: {field} not named in {msg:?}"
         );
+        // The path on its own, for a form to show the reason beside its input.
+        assert_eq!(r["error"]["field"], field, "{body}: {r}");
     }
     let bots = [
         (
@@ -284,9 +286,11 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         assert_eq!(code, 422, "{body}: {r}");
         let msg = r["error"]["message"].as_str().unwrap_or_default();
         assert!(
-            msg.starts_with(field),
+            msg.starts_with(&format!("{field}: ")),
             "{body}: {field} not named in {msg:?}"
         );
+        // The path on its own, for a form to show the reason beside its input.
+        assert_eq!(r["error"]["field"], field, "{body}: {r}");
     }
     // A session has one bot.
     let (code, r) = s
@@ -300,18 +304,21 @@ async fn bad_values_are_422_naming_the_field(b: Backend) {
         .as_str()
         .unwrap_or_default()
         .starts_with("sessions[0]"));
+    assert_eq!(r["error"]["field"], "sessions[0]", "{r}");
     // Nothing half-saved: the refused bot does not exist.
     let (_, all) = s.get("/api/bots").await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(1), "{all}");
-    assert_error(
-        "a bad moment",
-        s.post(
+    let (code, r) = s
+        .post(
             &format!("/api/bots/{id}/test"),
             json!({"text": "x", "at": "tomorrow"}),
         )
-        .await,
-        422,
-    );
+        .await;
+    assert_eq!((code, &r["error"]["field"]), (422, &json!("at")), "{r}");
+    // A refusal about the whole request names no field.
+    let (code, r) = s.get("/api/bots/999999").await;
+    assert_eq!(code, 404, "{r}");
+    assert!(r["error"].get("field").is_none(), "{r}");
     // The document's limit on a tested text (4096 characters, not bytes).
     let (code, _) = s
         .post(
@@ -377,3 +384,49 @@ async fn replay_shows_what_the_bot_would_have_said_and_sends_nothing(b: Backend)
     assert_eq!(msgs["items"].as_array().map(Vec::len), Some(3));
 }
 both!(replay_shows_what_the_bot_would_have_said_and_sends_nothing);
+
+/// `{{business.name}}` in the tester and the replay is what real replies say: the paired
+/// account's name of the session (for the tester, the first session the bot serves).
+async fn the_tester_and_replay_name_the_business_as_replies_do(b: Backend) {
+    let s = Setup::new(b).await;
+    let (_, session) = s.get("/api/sessions/default").await;
+    let business = session["me_name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| panic!("the paired session has a name: {session}"))
+        .to_string();
+    let named = json!({"match": "contains", "pattern": "who", "priority": 1,
+        "response": "This is {{business.name}}.", "action": "reply"});
+
+    // A bot serving no session has no account to speak for.
+    let idle = bot(&s, json!({"name": "idle"})).await;
+    trigger(&s, idle, named.clone()).await;
+    let r = test(&s, idle, json!({"text": "who are you"})).await;
+    assert_eq!(r["reply"], "This is .", "{r}");
+
+    let chat = "447705550002@c.us";
+    s.customer_writes(chat, "who are you?").await;
+    let conv_id = s.conversation_for(chat).await["id"].as_i64().expect("id");
+    let served = bot(&s, json!({"name": "front", "sessions": ["default"]})).await;
+    trigger(&s, served, named).await;
+    let want = format!("This is {business}.");
+    let r = test(&s, served, json!({"text": "who are you"})).await;
+    assert_eq!(r["reply"], want.as_str(), "{r}");
+    let (code, r) = s
+        .post(
+            &format!("/api/bots/{served}/replay"),
+            json!({"conversation_id": conv_id}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["items"][0]["result"]["reply"], want.as_str(), "{r}");
+    // The replay speaks for the conversation's session even with a bot serving none.
+    let (_, r) = s
+        .post(
+            &format!("/api/bots/{idle}/replay"),
+            json!({"conversation_id": conv_id}),
+        )
+        .await;
+    assert_eq!(r["items"][0]["result"]["reply"], want.as_str(), "{r}");
+}
+both!(the_tester_and_replay_name_the_business_as_replies_do);

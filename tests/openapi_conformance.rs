@@ -50,10 +50,11 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 
 # A bot's rules go beyond a schema too: sessions and bots that exist, templates that parse,
-# regular expressions that compile, a moment in RFC 3339, each refused as 422 naming the
-# field. JSON numbers like 1.0 are not integers to the hub (422 naming the field).
+# regular expressions that compile, a moment in RFC 3339, an order listing each of the bot's
+# triggers once, each refused as 422 naming the field. JSON numbers like 1.0 are not
+# integers to the hub (422 naming the field).
 [[operations]]
-include-name-regex = "^(POST|PATCH) /api/(bots(/\\{id\\}(/(test|replay))?)?|triggers(/\\{id\\})?)$"
+include-name-regex = "^(POST|PATCH|PUT) /api/(bots(/\\{id\\}(/(test|replay|trigger-order))?)?|triggers(/\\{id\\})?)$"
 
 [operations.checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "422"]

@@ -143,6 +143,11 @@ impl Fixture {
     /// A new trigger of a new bot for `case` (see `bot`).
     async fn trigger(&self, case: &str) -> i64 {
         let bot = self.bot(case).await;
+        self.trigger_of(bot).await
+    }
+
+    /// A new trigger of `bot`, made by the admin.
+    async fn trigger_of(&self, bot: i64) -> i64 {
         let (code, t) = self
             .s
             .post(
@@ -357,6 +362,10 @@ impl Fixture {
                 body = match template.rsplit('/').next() {
                     Some("{id}") if method == "PATCH" => Some(json!({"name": "Renamed"})),
                     Some("test") => Some(json!({"text": "what is the price?"})),
+                    Some("trigger-order") => {
+                        let (a, b) = (self.trigger_of(id).await, self.trigger_of(id).await);
+                        Some(json!({"trigger_ids": [b, a]}))
+                    }
                     Some("replay") => {
                         let conv = self.conversation("queue", "what is the price?").await;
                         Some(json!({"conversation_id": conv}))

@@ -84,6 +84,7 @@ async fn saved_checked_and_found(b: Backend) {
             .is_some_and(|m| m.contains("shortcut") && m.contains("thanks")),
         "{taken}"
     );
+    assert_eq!(taken["error"]["field"], "shortcut", "{taken}");
 
     // By shortcut, all of them; paged with a cursor.
     let (_, all) = s.get("/api/quick-replies").await;
@@ -125,6 +126,7 @@ async fn saved_checked_and_found(b: Backend) {
     assert_eq!((code, &got), (200, &thanks));
     let (code, taken) = s.patch(&path, json!({"shortcut": "bye"})).await;
     assert_eq!(code, 409, "{taken}");
+    assert_eq!(taken["error"]["field"], "shortcut", "{taken}");
     assert_error(
         "bad text",
         s.patch(&path, json!({"text": "{{shop.address}}"})).await,

@@ -19,6 +19,8 @@ async fn customer_writes(s: &Setup, chat: &str, id: &str, text: &str) -> i64 {
 
 fn assert_422_naming(what: &str, got: (u16, Value), field: &str) {
     let msg = got.1["error"]["message"].as_str().unwrap_or("").to_string();
+    // The path on its own too, for a form to show the reason beside its input.
+    assert_eq!(got.1["error"]["field"], field, "{what}: {}", got.1);
     assert_error(what, got, 422);
     assert!(
         msg.contains(field),

@@ -43,7 +43,15 @@ async fn without_envelope_ids_repeats_are_judged_by_business_keys(b: Backend) {
     for status in ["STARTING", "WORKING", "FAILED", "STARTING", "WORKING"] {
         assert_eq!(ack_of(&s, &status_body(status)).await, "stored", "{status}");
         s.wait_session_status("default", status).await;
-        ws.expect("session.status", |d| d["status"] == status).await;
+        // The paired account rides along, as the session answers it.
+        let (_, session) = s.get("/api/sessions/default").await;
+        assert!(session["me_name"].is_string(), "{session}");
+        ws.expect("session.status", |d| {
+            d["status"] == status
+                && d["me_id"] == session["me_id"]
+                && d["me_name"] == session["me_name"]
+        })
+        .await;
     }
     // The very same body twice in a row: both stored, the status stays, no duplicate event.
     assert_eq!(ack_of(&s, &status_body("WORKING")).await, "stored");

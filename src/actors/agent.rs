@@ -340,7 +340,7 @@ fn error_code(e: &HubError) -> &'static str {
         HubError::NotFound(_) => "not_found",
         HubError::Forbidden(_) => "forbidden",
         HubError::Invalid(_) | HubError::Unprocessable(_) => "invalid",
-        HubError::Conflict(_) => "conflict",
+        HubError::Conflict(_) | HubError::ConflictOn(_) => "conflict",
         HubError::Waha(_) => "waha_error",
         HubError::Store(_) | HubError::Stopped => "unavailable",
         HubError::Credentials(_) => "internal",

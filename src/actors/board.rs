@@ -222,7 +222,7 @@ impl BoardWatcher {
                 }
             }
             if m.role.supervises() {
-                let b = board::board(&viewer, &input, |id| presence.current(id));
+                let b = board::board(&viewer, &input, |id| presence.current_since(id));
                 let before = if arrived {
                     None
                 } else {

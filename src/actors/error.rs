@@ -1,6 +1,6 @@
 //! What can go wrong behind the hub's front door, for the HTTP layer to map in one place.
 
-use crate::domain::Denied;
+use crate::domain::{Denied, FieldError};
 use crate::store::StoreError;
 use crate::waha::client::WahaError;
 
@@ -20,9 +20,12 @@ pub enum HubError {
     /// Not possible in the present state of things (e.g. a QR code before WAHA has one).
     #[error("{0}")]
     Conflict(String),
-    /// A value the hub refuses (422); the message names the field.
-    #[error("{0}")]
-    Unprocessable(String),
+    /// A value the hub refuses (422), with the path of its field.
+    #[error(transparent)]
+    Unprocessable(#[from] FieldError),
+    /// A value that clashes with what exists (409), e.g. a taken shortcut, with its field.
+    #[error(transparent)]
+    ConflictOn(FieldError),
     #[error("the hub is shutting down")]
     Stopped,
     #[error(transparent)]

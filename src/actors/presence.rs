@@ -55,6 +55,8 @@ struct Inner {
     activity_every: Duration,
     /// What `current` answers (absent: offline), kept from the keepers' announcements.
     statuses: DashMap<i64, PresenceStatus>,
+    /// When each member's present status began (ms), offline included; absent: never seen.
+    since: DashMap<i64, i64>,
     /// Members kept here who have a socket or are within their grace period.
     present: DashSet<i64>,
     arrivals: OnceLock<Recipient<Arrived>>,
@@ -72,6 +74,7 @@ impl Presence {
             // much early; far below any idle time worth configuring.
             activity_every: (idle / 10).min(Duration::from_secs(1)),
             statuses: DashMap::new(),
+            since: DashMap::new(),
             present: DashSet::new(),
             arrivals: OnceLock::new(),
             services: services.clone(),
@@ -95,6 +98,14 @@ impl Presence {
             .get(&user_id)
             .map(|s| *s)
             .unwrap_or(PresenceStatus::Offline)
+    }
+
+    /// A member's presence now and when it began (`None`: never seen).
+    pub fn current_since(&self, user_id: i64) -> (PresenceStatus, Option<i64>) {
+        (
+            self.current(user_id),
+            self.inner.since.get(&user_id).map(|at| *at),
+        )
     }
 
     /// The member was deactivated: offline now (cause `deactivated`), their choice
@@ -174,7 +185,8 @@ impl Presence {
 }
 
 impl Inner {
-    fn set_status(&self, user_id: i64, status: PresenceStatus) {
+    fn set_status(&self, user_id: i64, status: PresenceStatus, at: i64) {
+        self.since.insert(user_id, at);
         if status == PresenceStatus::Offline {
             self.statuses.remove(&user_id);
         } else {
@@ -214,7 +226,13 @@ impl Actor for Keeper {
             async move { restart(&services, node).await }
                 .into_actor(self)
                 .map(|res, act, _| match res {
-                    Ok(choices) => act.choices = choices.into_iter().collect(),
+                    Ok((choices, latest)) => {
+                        act.choices = choices.into_iter().collect();
+                        // Before any signal: what happened before this process began.
+                        for (user_id, at) in latest {
+                            act.inner.since.entry(user_id).or_insert(at);
+                        }
+                    }
                     Err(e) => {
                         warn!(error = %e, "presence: could not clear the previous run's members")
                     }
@@ -224,11 +242,12 @@ impl Actor for Keeper {
 }
 
 /// Members the log shows present are offline now (`hub_restart`); returns what members
-/// chose to keep.
+/// chose to keep, and when each member's last transition happened.
+#[allow(clippy::type_complexity)]
 async fn restart(
     services: &Services,
     node: String,
-) -> Result<Vec<(i64, PresenceStatus)>, StoreError> {
+) -> Result<(Vec<(i64, PresenceStatus)>, Vec<(i64, i64)>), StoreError> {
     let choices = log::choices(&services.db).await?;
     let stale = log::not_offline(&services.db).await?;
     if !stale.is_empty() {
@@ -249,7 +268,8 @@ async fn restart(
             })
             .await?;
     }
-    Ok(choices)
+    let latest = log::latest(&services.db).await?;
+    Ok((choices, latest))
 }
 
 impl Handler<PresenceSignal> for Keeper {
@@ -258,10 +278,10 @@ impl Handler<PresenceSignal> for Keeper {
     fn handle(&mut self, s: PresenceSignal, ctx: &mut Self::Context) {
         let user_id = s.user_id;
         let input = match s.kind {
-            SignalKind::Status(status) => {
+            SignalKind::Status(status, at) => {
                 // This node's own transitions are applied when decided.
                 if s.node != self.inner.node {
-                    self.inner.set_status(user_id, status);
+                    self.inner.set_status(user_id, status, at);
                 }
                 return;
             }
@@ -348,11 +368,11 @@ impl Keeper {
     ) {
         let at = self.inner.services.now_ms();
         debug!(user_id, %status, %cause, "presence");
-        self.inner.set_status(user_id, status);
+        self.inner.set_status(user_id, status, at);
         self.inner.services.bus.presence().to_all(PresenceSignal {
             user_id,
             node: self.inner.node.clone(),
-            kind: SignalKind::Status(status),
+            kind: SignalKind::Status(status, at),
         });
         self.queue.push(Transition {
             user_id,

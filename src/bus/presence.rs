@@ -34,8 +34,8 @@ pub enum SignalKind {
     Set(PresenceStatus),
     /// The member was deactivated: offline now.
     Deactivated,
-    /// From the keeper to every node: the member's status is now this.
-    Status(PresenceStatus),
+    /// From the keeper to every node: the member's status is now this, since `at` (ms).
+    Status(PresenceStatus, i64),
 }
 
 /// The node-crossing part of presence. A cluster implementation routes `to_keeper` to

@@ -93,15 +93,16 @@ pub enum ActionMatch {
 }
 
 impl ActionMatch {
-    pub fn parse(s: &str) -> Result<ActionMatch, String> {
+    pub fn parse(s: &str) -> Result<ActionMatch, super::FieldError> {
         if s.is_empty() {
-            return Err(
-                "action: give an action (member.create) or a prefix ending in . (member.)".into(),
-            );
+            return Err(super::FieldError::new(
+                "action",
+                "give an action (member.create) or a prefix ending in . (member.)",
+            ));
         }
         // No stored text holds U+0000 (PostgreSQL's text cannot).
         if s.contains('\0') {
-            return Err("action: must not contain U+0000".into());
+            return Err(super::FieldError::new("action", "must not contain U+0000"));
         }
         Ok(if s.ends_with('.') {
             ActionMatch::Prefix(s.to_string())

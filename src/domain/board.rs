@@ -162,6 +162,9 @@ pub struct MemberRow {
     pub name: String,
     pub role: Role,
     pub presence: PresenceStatus,
+    /// When that presence began (ms since the Unix epoch): the member's latest presence
+    /// transition; `null` when the member was never seen.
+    pub presence_since: Option<i64>,
     /// Conversations assigned to them and not resolved (in every session).
     pub open: i64,
     /// The most they take at once; `null`: no limit.
@@ -233,17 +236,22 @@ pub struct BoardInput<'a> {
 pub fn board(
     viewer: &Viewer,
     input: &BoardInput,
-    presence: impl Fn(i64) -> PresenceStatus,
+    presence: impl Fn(i64) -> (PresenceStatus, Option<i64>),
 ) -> Board {
     let members: Vec<MemberRow> = input
         .team
         .iter()
         .filter(|m| viewer.sees_on_board(m.id, m.role, &m.sessions))
-        .map(|m| MemberRow {
+        .map(|m| {
+            let (status, since) = presence(m.id);
+            (m, status, since)
+        })
+        .map(|(m, status, since)| MemberRow {
             user_id: m.id,
             name: m.name.clone(),
             role: m.role,
-            presence: presence(m.id),
+            presence: status,
+            presence_since: since,
             open: input
                 .tallies
                 .values()
@@ -469,9 +477,9 @@ mod tests {
         };
         let online = |id| {
             if id == 7 {
-                PresenceStatus::Online
+                (PresenceStatus::Online, Some(5_000))
             } else {
-                PresenceStatus::Offline
+                (PresenceStatus::Offline, None)
             }
         };
         let manager = viewer(9, Role::Manager, SessionAccess::Only(vec![1]));
@@ -480,6 +488,11 @@ mod tests {
         assert_eq!(ids, vec![1, 7, 9]);
         // Load counts everywhere: 3 open in session 1, 1 in session 2.
         assert_eq!(b.members[1].open, 4);
+        assert_eq!(
+            (b.members[1].presence, b.members[1].presence_since),
+            (PresenceStatus::Online, Some(5_000))
+        );
+        assert_eq!(b.members[0].presence_since, None, "never seen");
         assert_eq!(b.sessions.len(), 1);
         assert_eq!(
             b.sessions[0],
@@ -517,7 +530,7 @@ mod tests {
             now_ms: 10_000,
         };
         let admin = viewer(1, Role::Admin, SessionAccess::All);
-        let off = |_| PresenceStatus::Offline;
+        let off = |_| (PresenceStatus::Offline, None);
         let first = board(&admin, &input, off);
         assert!(changes(None, &first).unwrap().full);
         // Time passing alone is no change.
@@ -527,15 +540,16 @@ mod tests {
         // One member comes online: their row and the total.
         let online = board(&admin, &input, |id| {
             if id == 8 {
-                PresenceStatus::Online
+                (PresenceStatus::Online, Some(15_000))
             } else {
-                PresenceStatus::Offline
+                (PresenceStatus::Offline, None)
             }
         });
         let u = changes(Some(&later), &online).unwrap();
         assert!(!u.full);
         assert_eq!(u.members.len(), 1);
         assert_eq!(u.members[0].user_id, 8);
+        assert_eq!(u.members[0].presence_since, Some(15_000));
         assert!(u.sessions.is_empty());
         assert_eq!(u.agents_online, 1);
         // A member leaves the team.

@@ -10,6 +10,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::FieldError;
+
 pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Hours as the API takes and answers them.
@@ -38,36 +40,43 @@ fn minutes(s: &str) -> Option<u32> {
 
 impl WeeklyHours {
     /// Checks every part; the error starts with the field's path under `field`.
-    pub fn validate(&self, field: &str) -> Result<(), String> {
+    pub fn validate(&self, field: &str) -> Result<(), FieldError> {
         if self.time_zone.parse::<Tz>().is_err() {
-            return Err(format!(
-                "{field}.time_zone: unknown time zone {:?} (use an IANA name such as Europe/London)",
-                self.time_zone
+            return Err(FieldError::new(
+                format!("{field}.time_zone"),
+                format!(
+                    "unknown time zone {:?} (use an IANA name such as Europe/London)",
+                    self.time_zone
+                ),
             ));
         }
         for (day, intervals) in &self.weekly {
             if !DAYS.contains(&day.as_str()) {
-                return Err(format!(
-                    "{field}.weekly: unknown day {day:?} (use mon, tue, wed, thu, fri, sat, sun)"
+                return Err(FieldError::new(
+                    format!("{field}.weekly"),
+                    format!("unknown day {day:?} (use mon, tue, wed, thu, fri, sat, sun)"),
                 ));
             }
             let mut spans = Vec::with_capacity(intervals.len());
             for (i, [from, to]) in intervals.iter().enumerate() {
                 let at = format!("{field}.weekly.{day}[{i}]");
                 let (Some(a), Some(b)) = (minutes(from), minutes(to)) else {
-                    return Err(format!("{at}: times are \"HH:MM\" from 00:00 to 24:00"));
+                    return Err(FieldError::new(
+                        at,
+                        "times are \"HH:MM\" from 00:00 to 24:00",
+                    ));
                 };
                 if a >= b {
-                    return Err(format!("{at}: {from} is not before {to}"));
+                    return Err(FieldError::new(at, format!("{from} is not before {to}")));
                 }
                 spans.push((a, b, i));
             }
             spans.sort_unstable();
             for w in spans.windows(2) {
                 if w[1].0 < w[0].1 {
-                    return Err(format!(
-                        "{field}.weekly.{day}[{}]: overlaps {day}[{}]",
-                        w[1].2, w[0].2
+                    return Err(FieldError::new(
+                        format!("{field}.weekly.{day}[{}]", w[1].2),
+                        format!("overlaps {day}[{}]", w[0].2),
                     ));
                 }
             }
@@ -146,7 +155,7 @@ mod tests {
             ),
         ];
         for (h, want) in cases {
-            let e = h.validate("working_hours").expect_err(want);
+            let e = h.validate("working_hours").expect_err(want).to_string();
             assert!(e.contains(want), "{e} should contain {want}");
         }
     }

@@ -153,13 +153,13 @@ struct Note {
 }
 
 /// An id or null, where the field must be present.
-pub fn id_or_null(field: &str, v: &Value) -> Result<Option<i64>, String> {
+pub fn id_or_null(field: &str, v: &Value) -> Result<Option<i64>, super::FieldError> {
     match v {
         Value::Null => Ok(None),
         v => v
             .as_i64()
             .map(Some)
-            .ok_or_else(|| format!("{field}: a member id or null, got {v}")),
+            .ok_or_else(|| super::FieldError::new(field, format!("a member id or null, got {v}"))),
     }
 }
 
@@ -213,7 +213,7 @@ impl Command {
                 Command::ConversationAssign {
                     conversation_id: a.conversation_id,
                     assignee_id: id_or_null("assignee_id", &a.assignee_id)
-                        .map_err(|m| CommandError::new("invalid", m))?,
+                        .map_err(|m| CommandError::new("invalid", m.to_string()))?,
                     note: a.note,
                 }
             }

@@ -2,13 +2,14 @@
 //! inserted from it can speak of the contact the same way a bot's answer does.
 
 use super::bot::parse_template;
+use super::FieldError;
 
 /// The longest shortcut, in characters.
 pub const MAX_SHORTCUT_CHARS: usize = 32;
 
 /// 1 to 32 of `a-z`, `0-9`, `_` and `-` (what a person types after `/`); the error names
 /// the field.
-pub fn check_shortcut(s: &str) -> Result<(), String> {
+pub fn check_shortcut(s: &str) -> Result<(), FieldError> {
     let ok = !s.is_empty()
         && s.len() <= MAX_SHORTCUT_CHARS
         && s.bytes()
@@ -16,18 +17,19 @@ pub fn check_shortcut(s: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "shortcut: 1 to {MAX_SHORTCUT_CHARS} of a-z, 0-9, _ and -, got {s:?}"
+        Err(FieldError::new(
+            "shortcut",
+            format!("1 to {MAX_SHORTCUT_CHARS} of a-z, 0-9, _ and -, got {s:?}"),
         ))
     }
 }
 
 /// 1 to 4096 characters (a bot template's limit), not blank, a template that parses
 /// (`text: unclosed {{ at 6`).
-pub fn check_text(s: &str) -> Result<(), String> {
+pub fn check_text(s: &str) -> Result<(), FieldError> {
     // PostgreSQL's text cannot hold U+0000: refused on both backends alike.
     if s.contains('\0') {
-        return Err("text: must not contain U+0000".into());
+        return Err(FieldError::new("text", "must not contain U+0000"));
     }
     parse_template("text", s).map(drop)
 }
@@ -43,7 +45,7 @@ mod tests {
         }
         for bad in ["", "Thanks", "with space", "é", "/thanks", &"x".repeat(33)] {
             let e = check_shortcut(bad).expect_err(bad);
-            assert!(e.starts_with("shortcut: "), "{e}");
+            assert_eq!(e.field, "shortcut", "{e}");
         }
     }
 
@@ -57,11 +59,16 @@ mod tests {
             ("   ", "text: empty"),
             ("a\0b", "text: must not contain U+0000"),
         ] {
-            assert_eq!(check_text(bad), Err(why.to_string()), "{bad:?}");
+            assert_eq!(
+                check_text(bad).map_err(|e| e.to_string()),
+                Err(why.to_string()),
+                "{bad:?}"
+            );
         }
         assert_eq!(check_text(&"é".repeat(4096)), Ok(()));
         assert!(check_text(&"é".repeat(4097))
             .expect_err("too long")
+            .to_string()
             .starts_with("text: longer than 4096"));
     }
 }

@@ -17,6 +17,7 @@ use super::pagination::{page, Page, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::actors::Hub;
 use crate::domain::access::AuditFilter;
 use crate::domain::audit::{ActionMatch, AuditQuery};
+use crate::domain::FieldError;
 use crate::store::audit::AuditItem;
 
 /// Rows per query while a CSV export streams.
@@ -60,7 +61,7 @@ pub struct AuditParams {
 }
 
 fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
-    ApiError::Unprocessable(format!("{field}: {why}"))
+    ApiError::Invalid(FieldError::new(field, why.to_string()))
 }
 
 fn integer(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
@@ -115,7 +116,7 @@ struct Parsed {
 impl AuditParams {
     fn parse(&self) -> Result<Parsed, ApiError> {
         let action = text("action", &self.action)?
-            .map(|a| ActionMatch::parse(&a).map_err(ApiError::Unprocessable))
+            .map(|a| ActionMatch::parse(&a).map_err(ApiError::Invalid))
             .transpose()?;
         let session = match self.session.as_deref() {
             None => None,
@@ -351,9 +352,7 @@ mod tests {
 
     fn refused(pairs: &[(&str, &str)], field: &str) {
         match params(pairs).parse() {
-            Err(ApiError::Unprocessable(m)) => {
-                assert!(m.starts_with(&format!("{field}:")), "{m}")
-            }
+            Err(ApiError::Invalid(m)) => assert_eq!(m.field, field, "{m}"),
             other => panic!("{pairs:?}: expected a 422 naming {field}, got {other:?}"),
         }
     }

@@ -9,6 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::domain::FieldError;
 
 pub struct Checked<T>(pub T);
 
@@ -27,16 +28,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for Checked<T> {
                 .map(Checked)
                 .map_err(|e| {
                     let path = e.path().to_string();
-                    let inner = e.into_inner();
-                    let message = if path == "." {
-                        inner.to_string()
-                    } else {
-                        format!("{path}: {inner}")
-                    };
-                    ApiError::Unprocessable(message).into()
+                    let inner = e.into_inner().to_string();
+                    if path != "." {
+                        return ApiError::Invalid(FieldError::new(path, inner)).into();
+                    }
+                    // A field missing from the top level is reported with the root as its
+                    // path; serde_json's error holds the name only in its text.
+                    match missing_field(&inner) {
+                        Some(field) => ApiError::Invalid(FieldError {
+                            field: field.to_string(),
+                            reason: "required".into(),
+                        })
+                        .into(),
+                        None => ApiError::Unprocessable(inner).into(),
+                    }
                 })
         })
     }
+}
+
+/// `assignee_id` from serde's "missing field `assignee_id`".
+fn missing_field(message: &str) -> Option<&str> {
+    let name = message.strip_prefix("missing field `")?;
+    name.split_once('`').map(|(name, _)| name)
 }
 
 /// For a field where `null` means "clear it" and leaving it out means "keep it":

@@ -18,6 +18,7 @@ use super::error::{
 use super::pagination::{page, Page, PageQuery};
 use crate::actors::{BotInput, BotPatch, Hub, ReplayStep, TestInput, TestResult};
 use crate::domain::bot::{BusinessHours, ContactVars, MatchKind, TriggerAction, TriggerDef};
+use crate::domain::FieldError;
 use crate::store::bot_metrics::BotMetrics;
 use crate::store::bots::{Bot, BotFields, Trigger};
 
@@ -321,15 +322,16 @@ pub async fn test(
 ) -> Result<web::Json<TestResult>, ApiError> {
     let b = body.0;
     if b.text.chars().count() > MAX_TEST_TEXT_CHARS {
-        return Err(ApiError::Unprocessable(format!(
-            "text: at most {MAX_TEST_TEXT_CHARS} characters"
+        return Err(ApiError::Invalid(FieldError::new(
+            "text",
+            format!("at most {MAX_TEST_TEXT_CHARS} characters"),
         )));
     }
     let at = match b.at.as_deref() {
         None => None,
         Some(s) => Some(
             DateTime::parse_from_rfc3339(s)
-                .map_err(|e| ApiError::Unprocessable(format!("at: not an RFC 3339 time: {e}")))?
+                .map_err(|e| FieldError::new("at", format!("not an RFC 3339 time: {e}")))?
                 .with_timezone(&Utc),
         ),
     };
@@ -361,8 +363,9 @@ pub async fn replay(
     let b = body.0;
     let limit = b.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::Unprocessable(format!(
-            "limit: from 1 to 500, got {limit}"
+        return Err(ApiError::Invalid(FieldError::new(
+            "limit",
+            format!("from 1 to 500, got {limit}"),
         )));
     }
     let items = hub

@@ -1,5 +1,6 @@
 //! Every error the API answers with, mapped to a status and a JSON body in one place:
-//! `{"error": {"code": "...", "message": "..."}}`. The database's and WAHA's own words
+//! `{"error": {"code": "...", "message": "...", "field": "..."}}` (`field` only when one
+//! field is at fault: a 422's, or a 409 such as a taken shortcut). The database's and WAHA's own words
 //! never reach a client: they are logged here, and the client gets a plain message with a
 //! stable code (`database_unavailable`, `database_error`, `waha_unreachable`, ...).
 
@@ -9,6 +10,7 @@ use serde::Serialize;
 use utoipa::{IntoResponses, ToSchema};
 
 use crate::actors::HubError;
+use crate::domain::FieldError;
 use crate::store::StoreError;
 use crate::waha::client::WahaError;
 
@@ -26,9 +28,15 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     Conflict(String),
-    /// A well-formed request with a value the hub refuses; the message names the field.
+    /// A well-formed request the hub refuses as a whole (no one field to name).
     #[error("{0}")]
     Unprocessable(String),
+    /// A value the hub refuses (422), with the path of its field in `error.field`.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// A value that clashes with what exists (409), with its field in `error.field`.
+    #[error(transparent)]
+    ConflictOn(FieldError),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -71,6 +79,12 @@ pub struct ErrorDetail {
     /// A stable machine-readable code, e.g. `not_found`, `invalid_hmac`.
     pub code: String,
     pub message: String,
+    /// The path of the field at fault, exactly as the message names it
+    /// (`business_hours.holidays[0]`, `sessions[1]`, `password`): on 422s, and on the 409s
+    /// about one field's value (a taken shortcut, a session another bot serves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub field: Option<String>,
 }
 
 /// The errors every operation behind a bearer token can answer.
@@ -125,7 +139,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
-            ApiError::Unprocessable(_) => "invalid",
+            ApiError::Unprocessable(_) | ApiError::Invalid(_) => "invalid",
+            ApiError::ConflictOn(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
@@ -148,7 +163,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ConflictOn(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) | ApiError::UnavailableCode { .. } | ApiError::Busy { .. } => {
@@ -187,6 +203,10 @@ impl ResponseError for ApiError {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message: self.to_string(),
+                field: match self {
+                    ApiError::Invalid(f) | ApiError::ConflictOn(f) => Some(f.field.clone()),
+                    _ => None,
+                },
             },
         })
     }
@@ -197,6 +217,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::ConflictOn(f) => ApiError::ConflictOn(f),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ApiError::UnavailableCode {
@@ -241,7 +262,8 @@ impl From<HubError> for ApiError {
             // Kept as 400 for what the API already answered so (an empty reply text).
             HubError::Invalid(m) => ApiError::BadRequest(m),
             HubError::Conflict(m) => ApiError::Conflict(m),
-            HubError::Unprocessable(m) => ApiError::Unprocessable(m),
+            HubError::Unprocessable(f) => ApiError::Invalid(f),
+            HubError::ConflictOn(f) => ApiError::ConflictOn(f),
             HubError::Stopped => ApiError::Unavailable("the hub is shutting down".into()),
             HubError::Credentials(e) => e.into(),
         }

@@ -53,7 +53,7 @@ pub async fn assign(
     body: Checked<AssignBody>,
 ) -> Result<web::Json<Conversation>, ApiError> {
     let b = body.0;
-    let to = id_or_null("assignee_id", &b.assignee_id).map_err(ApiError::Unprocessable)?;
+    let to = id_or_null("assignee_id", &b.assignee_id)?;
     let done = hub.assign(&auth.viewer, *id, to, b.note).await?;
     Ok(web::Json(done.conversation))
 }

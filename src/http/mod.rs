@@ -23,6 +23,7 @@ pub mod request_span;
 pub mod routing;
 pub mod sessions;
 pub mod team;
+pub mod trigger_order;
 pub mod validate;
 pub mod web;
 pub mod webhooks;
@@ -268,6 +269,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/bots/{id}/replay",
                     vec![(M::POST, aw::to(bots::replay))],
+                ))
+                .service(resource(
+                    "/bots/{id}/trigger-order",
+                    vec![(M::PUT, aw::to(trigger_order::put))],
                 ))
                 .service(resource(
                     "/bots/{id}/metrics",

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     admin, audit, auth, board, bots, contacts, conversations, error, handling, health, messages,
-    quick_replies, routing, sessions, team, webhooks, ws,
+    quick_replies, routing, sessions, team, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -27,6 +27,7 @@ use crate::store;
         audit::list,
         bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,
         bots::list_triggers, bots::create_trigger, bots::get_trigger, bots::update_trigger, bots::delete_trigger,
+        trigger_order::put,
         routing::queue, routing::assignments,
         quick_replies::list, quick_replies::create, quick_replies::get, quick_replies::update, quick_replies::delete,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
@@ -47,7 +48,7 @@ use crate::store;
         store::presence::PresenceEntry, crate::domain::presence::PresenceCause,
         store::audit::AuditItem,
         store::bots::Bot, store::bots::Trigger, bots::CreateBot, bots::PatchBot, bots::CreateTrigger,
-        bots::PatchTrigger, bots::TestRequest, bots::TestContact, bots::ReplayRequest,
+        bots::PatchTrigger, trigger_order::TriggerOrder, bots::TestRequest, bots::TestContact, bots::ReplayRequest,
         crate::actors::TestResult, crate::actors::TestReply, crate::actors::TestHandoff, crate::actors::ReplayStep,
         crate::domain::bot::BusinessHours, crate::domain::bot::MatchKind, crate::domain::bot::TriggerAction,
         store::bot_metrics::BotMetrics, store::bot_metrics::TriggerMetrics,

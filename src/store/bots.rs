@@ -422,7 +422,7 @@ pub async fn trigger_in(tx: &mut Tx, id: i64) -> Result<Trigger> {
     Trigger::try_from(row)
 }
 
-async fn triggers_in(tx: &mut Tx, bot_id: i64) -> Result<Vec<Trigger>> {
+pub async fn triggers_in(tx: &mut Tx, bot_id: i64) -> Result<Vec<Trigger>> {
     let rows: Vec<TriggerRow> = on_tx!(tx, c => sqlx::query_as(trigger_select!("WHERE bot_id = $1 ORDER BY id"))
         .bind(bot_id).fetch_all(c).await)?;
     rows.into_iter().map(Trigger::try_from).collect()
@@ -461,6 +461,18 @@ pub async fn update_trigger(tx: &mut Tx, id: i64, bot_id: i64, f: &TriggerDef) -
         .bind(f.case_sensitive).bind(f.accent_sensitive).bind(f.priority).bind(&f.response)
         .bind(f.action.as_str()).bind(&f.tag).bind(&f.field).bind(&f.value).bind(f.active).bind(now)
         .execute(c).await.map(|r| r.rows_affected()))?;
+    bump(tx, bot_id).await
+}
+
+/// Sets the priorities of triggers of `bot_id` (`(trigger id, priority)`), one new version.
+pub async fn set_priorities(tx: &mut Tx, bot_id: i64, priorities: &[(i64, i64)]) -> Result<()> {
+    let now = tx.now;
+    for (id, priority) in priorities {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE triggers SET priority = $3, updated_at = $4 WHERE id = $1 AND bot_id = $2")
+            .bind(id).bind(bot_id).bind(priority).bind(now)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+    }
     bump(tx, bot_id).await
 }
 

@@ -19,8 +19,8 @@ use crate::domain::{ConversationStatus, Denied, EventKind, EventScope, Reply, Vi
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
     Denied(Denied),
-    /// A value that cannot be used; the message names the field.
-    Invalid(String),
+    /// A value that cannot be used, with its field.
+    Invalid(crate::domain::FieldError),
     /// Not possible as things stand (e.g. the assignee is at capacity).
     Conflict(String),
 }
@@ -63,7 +63,12 @@ async fn visible(tx: &mut Tx, by: &Viewer, id: i64) -> Result<Outcome<Conversati
 
 /// Checks that `target` can take conversations of `session_id`.
 fn check_assignee(target: Option<&MemberFacts>, id: i64, session_id: i64) -> Outcome<()> {
-    let refuse = |why: &str| Err(Refused::Invalid(format!("assignee_id: member {id} {why}")));
+    let refuse = |why: &str| {
+        Err(Refused::Invalid(crate::domain::FieldError::new(
+            "assignee_id",
+            format!("member {id} {why}"),
+        )))
+    };
     match target {
         None => refuse("does not exist"),
         Some(t) if !t.active => refuse("is deactivated"),

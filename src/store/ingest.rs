@@ -183,7 +183,14 @@ pub async fn set_session_status(
 ) -> Result<()> {
     let me = me.map(|m| (m.id.as_str(), m.name.as_deref()));
     if sessions::set_status(tx, s.id, status, me, at).await? {
-        let data = serde_json::json!({ "session": s.name, "status": status });
+        // The paired account as `GET /api/sessions/{name}` answers it (an event without `me`
+        // keeps the stored one), so a client need not read the session again.
+        let (me_id, me_name): (Option<String>, Option<String>) = on_tx!(tx, c => sqlx::query_as(
+            "SELECT me_id, me_name FROM wa_sessions WHERE id = $1")
+            .bind(s.id).fetch_one(c).await)?;
+        let data = serde_json::json!({
+            "session": s.name, "status": status, "me_id": me_id, "me_name": me_name,
+        });
         events::append(
             tx,
             EventKind::SessionStatus,

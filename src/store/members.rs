@@ -221,7 +221,7 @@ fn skills_json(s: &[String]) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "[]".into())
 }
 
-/// Inserts a member with their sessions; `Conflict` when the email is taken.
+/// Inserts a member with their sessions; `ConflictOn` `email` when the email is taken.
 pub async fn insert(tx: &mut Tx, m: &NewMember) -> Result<i64> {
     let now = tx.now;
     let email = m.email.trim().to_lowercase();
@@ -231,8 +231,12 @@ pub async fn insert(tx: &mut Tx, m: &NewMember) -> Result<i64> {
         .bind(&email).bind(&m.name).bind(m.role.as_str()).bind(&m.password_hash).bind(now)
         .bind(m.capacity).bind(hours_json(&m.working_hours)).bind(skills_json(&m.skills))
         .fetch_optional(c).await)?;
-    let id =
-        id.ok_or_else(|| StoreError::Conflict(format!("a member with email {email} exists")))?;
+    let id = id.ok_or_else(|| {
+        StoreError::ConflictOn(crate::domain::FieldError::new(
+            "email",
+            format!("a member with email {email} exists"),
+        ))
+    })?;
     set_sessions(tx, id, &m.sessions).await?;
     Ok(id)
 }

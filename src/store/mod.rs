@@ -96,6 +96,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value that clashes with what is stored, with the path of the field that holds it.
+    #[error("conflict: {0}")]
+    ConflictOn(crate::domain::FieldError),
     #[error("the writer has stopped")]
     WriterGone,
 }

@@ -90,6 +90,16 @@ pub async fn not_offline(db: &Db) -> Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// When each member's last logged transition happened (their presence's "since"); members
+/// never logged are absent.
+pub async fn latest(db: &Db) -> Result<Vec<(i64, i64)>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT p.user_id, p.created_at FROM presence_log p
+         JOIN (SELECT user_id, MAX(id) AS id FROM presence_log GROUP BY user_id) last ON last.id = p.id")
+        .fetch_all(p).await)?;
+    Ok(rows)
+}
+
 /// What active members last chose and keep (busy, away, offline): their last choice,
 /// unless a deactivation came after it.
 pub async fn choices(db: &Db) -> Result<Vec<(i64, PresenceStatus)>> {

@@ -154,6 +154,13 @@ impl Setup {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, |r| {
+            r.bearer_auth(&self.token).json(&body)
+        })
+        .await
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::PATCH, path, |r| {
             r.bearer_auth(&self.token).json(&body)

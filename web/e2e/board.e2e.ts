@@ -57,6 +57,20 @@ test("a supervisor's board follows an agent's presence and open load live", asyn
   await expect.poll(() => attr(board, ana.id, "data-presence")).toBe("busy");
   await expect.poll(() => row(board, ana.id).getByTestId("member-presence").textContent()).toMatch(/busy since/);
 
+  // A board opened now shows since when from its own rows, reading no member's presence log
+  // (the top bar reads the signed-in supervisor's own, for their switch).
+  const self = (await stack.api<{ id: number }>("GET", "/api/auth/me")).id;
+  const fresh = await boss.newPage();
+  const logReads: string[] = [];
+  fresh.on("request", (r) => {
+    const m = /\/api\/team-members\/(\d+)\/presence/.exec(r.url());
+    if (m && Number(m[1]) !== self) logReads.push(r.url());
+  });
+  await fresh.goto(`${stack.hub}/board`);
+  await expect.poll(() => row(fresh, ana.id).getByTestId("member-presence").textContent()).toMatch(/busy since/);
+  expect(logReads).toEqual([]);
+  await fresh.close();
+
   // A customer writes: the queue shows them waiting; assigned to the agent, the load moves.
   await stack.inbound("447700900101@c.us", "Hello, my order has not arrived");
   const conv = await conversationOf("447700900101@c.us");

@@ -85,9 +85,14 @@ test("build a bot in the browser: triggers reordered by drag, business hours sav
   await testMessage(page, "what's the price?");
   await expect.poll(() => page.getByTestId("test-trigger").textContent()).toContain(`#${upper.id}`);
 
-  // Drag the lower above the upper: its priority is rewritten above, and the tester now picks it.
+  // Drag the lower above the upper: the order is saved in one call, and the tester now picks it.
+  const writes: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() !== "GET" && /\/(triggers|trigger-order)/.test(r.url())) writes.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
   await page.getByTestId(`trigger-head-${lower.id}`).dragTo(page.getByTestId(`trigger-${upper.id}`));
   await expect.poll(() => page.getByTestId("trigger-status").textContent()).toContain("Order saved");
+  expect(writes).toEqual([`PUT /api/bots/${botId}/trigger-order`]);
   const after = (await stack.api<{ items: Trigger[] }>("GET", `/api/triggers?bot_id=${botId}`)).items;
   const prio = (id: number) => after.find((t) => t.id === id)!.priority;
   expect(prio(lower.id)).toBeGreaterThan(prio(upper.id));

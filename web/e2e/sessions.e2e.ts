@@ -46,10 +46,19 @@ test("a session held at SCAN_QR_CODE shows its QR until WhatsApp pairs it, then 
   expect(await fitsPhone(page)).toBe(true);
   await page.setViewportSize({ width: 1280, height: 860 });
 
-  // The phone scans: the sim lets the session go on to WORKING, and the code goes away.
+  // The phone scans: the sim lets the session go on to WORKING, and the code goes away; the
+  // paired account comes with the status event, so the session is not read again.
+  const reread: string[] = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/sessions/sales") reread.push(r.url());
+  });
   await faults({ boot_hold: null });
   await expect.poll(() => sales.getByTestId("session-status").textContent(), { timeout: 15_000 }).toBe("WORKING");
   await expect.poll(() => sales.getByRole("img").count()).toBe(0);
+  const paired = await stack.api<{ me_name: string | null }>("GET", "/api/sessions/sales");
+  expect(paired.me_name).toBeTruthy();
+  await expect.poll(() => sales.textContent()).toContain(paired.me_name!);
+  expect(reread).toEqual([]);
   await ctx.close();
 });
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
-use crate::domain::{password, Viewer};
+use crate::domain::{password, FieldError, Viewer};
 use crate::store::{audit, members, tokens, users};
 
 impl Hub {
@@ -30,12 +30,11 @@ impl Hub {
                 "current_password is not this member's password",
             ));
         }
-        password::check(&new, &email)
-            .map_err(|e| HubError::Unprocessable(format!("new_password: {e}")))?;
+        password::check(&new, &email).map_err(|e| FieldError::new("new_password", e))?;
         if same {
-            return Err(HubError::Unprocessable(
-                "new_password: must differ from the current password".into(),
-            ));
+            return Err(
+                FieldError::new("new_password", "must differ from the current password").into(),
+            );
         }
         let hash = crate::credentials::hash_async(new).await?;
         let revoked = self

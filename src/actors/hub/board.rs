@@ -23,7 +23,9 @@ impl Hub {
             tallies: &tallies,
             now_ms: self.now_ms(),
         };
-        Ok(board::board(v, &input, |id| self.presence.current(id)))
+        Ok(board::board(v, &input, |id| {
+            self.presence.current_since(id)
+        }))
     }
 
     /// `v`'s counts over the conversations they may see.

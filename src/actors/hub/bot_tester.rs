@@ -10,7 +10,7 @@ use crate::actors::error::HubError;
 use crate::domain::bot::{BotState, CompiledBot, ContactVars, Decision, ReplyKind, Turn};
 use crate::domain::{Direction, Viewer};
 use crate::store::bot_metrics::{self, BotMetrics};
-use crate::store::messages;
+use crate::store::{messages, sessions};
 
 /// What the bot would do with one message.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -130,7 +130,17 @@ impl Hub {
         id: i64,
         t: TestInput,
     ) -> Result<TestResult, HubError> {
-        let bot = self.compiled_bot(v, id).await?;
+        let (saved, bot) = self.compiled_bot(v, id).await?;
+        // What real replies use: the paired account's name of a session the bot serves (the
+        // first by name, as the bot lists them), so the tester shows what customers get.
+        let business = match saved.session_ids.is_empty() {
+            true => None,
+            false => sessions::list_for(self.db(), Some(&saved.session_ids))
+                .await?
+                .into_iter()
+                .next()
+                .and_then(|s| s.me_name),
+        };
         let at = t.at.unwrap_or_else(|| {
             DateTime::<Utc>::from_timestamp_millis(self.now_ms()).unwrap_or_default()
         });
@@ -143,7 +153,7 @@ impl Hub {
                 after_hours_sent: false,
             },
             contact: &t.contact,
-            business_name: None,
+            business_name: business.as_deref(),
         });
         Ok(describe(&bot, &d))
     }
@@ -157,8 +167,14 @@ impl Hub {
         conversation_id: i64,
         limit: i64,
     ) -> Result<Vec<ReplayStep>, HubError> {
-        let bot = self.compiled_bot(v, id).await?;
+        let (_, bot) = self.compiled_bot(v, id).await?;
         let conv = self.conversation(v, conversation_id).await?;
+        // The name its real replies used: the paired account of the conversation's session.
+        let business = sessions::list_for(self.db(), Some(&[conv.session_id]))
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|s| s.me_name);
         let contact = match conv.contact_id {
             Some(c) => crate::store::contacts::vars(self.db(), c).await?,
             None => ContactVars::default(),
@@ -183,7 +199,7 @@ impl Hub {
                     at,
                     state,
                     contact: &contact,
-                    business_name: None,
+                    business_name: business.as_deref(),
                 });
                 state = d.state;
                 let r = describe(&bot, &d);

@@ -7,7 +7,7 @@ use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::bot::{BotDef, BusinessHours, CompiledBot, TriggerDef};
-use crate::domain::Viewer;
+use crate::domain::{FieldError, Viewer};
 use crate::store::bots::{self, Bot, BotFields, Trigger};
 use crate::store::{audit, StoreError};
 
@@ -35,8 +35,8 @@ pub struct BotPatch {
     pub resolve_after_minutes: Option<Option<i64>>,
 }
 
-fn invalid(e: String) -> HubError {
-    HubError::Unprocessable(e)
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> HubError {
+    HubError::Unprocessable(FieldError::new(field, reason))
 }
 
 fn bot_not_found(id: i64) -> HubError {
@@ -51,7 +51,7 @@ fn trigger_not_found(id: i64) -> HubError {
 fn no_nul<'a>(fields: impl IntoIterator<Item = (String, Option<&'a str>)>) -> Result<(), HubError> {
     for (name, v) in fields {
         if v.is_some_and(|v| v.contains('\0')) {
-            return Err(invalid(format!("{name}: must not contain NUL characters")));
+            return Err(invalid(name, "must not contain NUL characters"));
         }
     }
     Ok(())
@@ -80,31 +80,34 @@ fn check_bot(f: &BotFields) -> Result<(), HubError> {
     no_nul_in("handoff_keywords", &f.handoff_keywords)?;
     let name = f.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(invalid("name: 1 to 200 characters".into()));
+        return Err(invalid("name", "1 to 200 characters"));
     }
     for (i, k) in f.handoff_keywords.iter().enumerate() {
         if k.trim().is_empty() || k.chars().count() > 100 {
-            return Err(invalid(format!(
-                "handoff_keywords[{i}]: 1 to 100 characters"
-            )));
+            return Err(invalid(
+                format!("handoff_keywords[{i}]"),
+                "1 to 100 characters",
+            ));
         }
     }
     if let Some(n) = f.handoff_after_misses {
         if !(1..=100).contains(&n) {
-            return Err(invalid(format!(
-                "handoff_after_misses: from 1 to 100, got {n}"
-            )));
+            return Err(invalid(
+                "handoff_after_misses",
+                format!("from 1 to 100, got {n}"),
+            ));
         }
     }
     if let Some(n) = f.resolve_after_minutes {
         if !(1..=525_600).contains(&n) {
-            return Err(invalid(format!(
-                "resolve_after_minutes: from 1 to 525600, got {n}"
-            )));
+            return Err(invalid(
+                "resolve_after_minutes",
+                format!("from 1 to 525600, got {n}"),
+            ));
         }
     }
     if let Some(h) = &f.business_hours {
-        h.validate("business_hours").map_err(invalid)?;
+        h.validate("business_hours")?;
     }
     let def = BotDef {
         id: 0,
@@ -121,7 +124,7 @@ fn check_bot(f: &BotFields) -> Result<(), HubError> {
         after_hours_message: f.after_hours_message.clone(),
         triggers: Vec::new(),
     };
-    def.validate_templates().map_err(invalid)
+    Ok(def.validate_templates()?)
 }
 
 fn check_trigger(f: &TriggerDef) -> Result<(), HubError> {
@@ -133,7 +136,7 @@ fn check_trigger(f: &TriggerDef) -> Result<(), HubError> {
         ("value".into(), f.value.as_deref()),
     ])?;
     no_nul_in("keywords", &f.keywords)?;
-    f.validate().map_err(invalid)
+    Ok(f.validate()?)
 }
 
 fn bot_json(b: &Bot) -> serde_json::Value {
@@ -147,7 +150,7 @@ fn trigger_json(t: &Trigger) -> serde_json::Value {
 impl Hub {
     /// After a change of bots: the compiled ones are dropped, and those of the sessions
     /// concerned compiled again off the writer.
-    fn bots_changed(&self, sessions: Vec<i64>) {
+    pub(super) fn bots_changed(&self, sessions: Vec<i64>) {
         self.services.bots.invalidate();
         let services = self.services.clone();
         actix::spawn(async move {
@@ -324,14 +327,19 @@ impl Hub {
         Ok(())
     }
 
-    /// The bot as saved, compiled (for the tester and replay).
-    pub(super) async fn compiled_bot(&self, v: &Viewer, id: i64) -> Result<CompiledBot, HubError> {
-        self.visible_bot(v, id).await?;
+    /// The bot as saved, and compiled (for the tester and replay).
+    pub(super) async fn compiled_bot(
+        &self,
+        v: &Viewer,
+        id: i64,
+    ) -> Result<(Bot, CompiledBot), HubError> {
+        let bot = self.visible_bot(v, id).await?;
         let def = bots::def(self.db(), id)
             .await?
             .ok_or_else(|| bot_not_found(id))?;
-        CompiledBot::compile(def)
-            .map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))
+        let compiled = CompiledBot::compile(def)
+            .map_err(|e| HubError::Conflict(format!("the bot does not compile: {e}")))?;
+        Ok((bot, compiled))
     }
 
     // ---- triggers
@@ -391,7 +399,7 @@ impl Hub {
         let concerned = self
             .visible_bot(v, bot_id)
             .await
-            .map_err(|_| invalid(format!("bot_id: unknown bot {bot_id}")))?
+            .map_err(|_| invalid("bot_id", format!("unknown bot {bot_id}")))?
             .session_ids;
         check_trigger(&f)?;
         let t = self
@@ -481,8 +489,9 @@ async fn attach(
     if let Some((session, other)) = taken.first() {
         let i = sessions.iter().position(|s| s == session).unwrap_or(0);
         let name = names.get(i).map(String::as_str).unwrap_or("?");
-        return Err(StoreError::Conflict(format!(
-            "sessions[{i}]: session {name:?} is already served by bot {other}"
+        return Err(StoreError::ConflictOn(FieldError::new(
+            format!("sessions[{i}]"),
+            format!("session {name:?} is already served by bot {other}"),
         )));
     }
     bots::set_sessions(tx, bot_id, sessions).await
@@ -491,6 +500,7 @@ async fn attach(
 fn conflict(e: StoreError) -> HubError {
     match e {
         StoreError::Conflict(m) => HubError::Conflict(m),
+        StoreError::ConflictOn(f) => HubError::ConflictOn(f),
         e => HubError::Store(e),
     }
 }

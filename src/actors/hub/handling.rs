@@ -4,7 +4,7 @@
 
 use super::Hub;
 use crate::actors::error::HubError;
-use crate::domain::Viewer;
+use crate::domain::{FieldError, Viewer};
 use crate::store::conversations::Conversation;
 use crate::store::handling::{self, Assign, Handled, Outcome, Refused};
 use crate::store::notes::{self, Note};
@@ -31,8 +31,7 @@ impl Hub {
         note: Option<String>,
     ) -> Result<Handled, HubError> {
         if let Some(n) = &note {
-            crate::domain::protocol::validate_text(n)
-                .map_err(|e| HubError::Unprocessable(format!("note: {e}")))?;
+            crate::domain::protocol::validate_text(n).map_err(|e| FieldError::new("note", e))?;
         }
         let conv = self.conversation(v, id).await?;
         let job = Assign {
@@ -65,8 +64,7 @@ impl Hub {
     }
 
     pub async fn add_note(&self, v: &Viewer, id: i64, text: String) -> Result<Note, HubError> {
-        crate::domain::protocol::validate_text(&text)
-            .map_err(|e| HubError::Unprocessable(format!("text: {e}")))?;
+        crate::domain::protocol::validate_text(&text).map_err(|e| FieldError::new("text", e))?;
         let conv = self.conversation(v, id).await?;
         let outcome = self
             .registry

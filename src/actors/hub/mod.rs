@@ -20,6 +20,7 @@ mod session_team;
 mod sessions;
 mod sign_in;
 mod team;
+mod trigger_order;
 mod viewing;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::quick_reply::{check_shortcut, check_text};
-use crate::domain::Viewer;
+use crate::domain::{FieldError, Viewer};
 use crate::store::audit;
 use crate::store::quick_replies::{self, QuickReply, Saved};
 use crate::store::StoreError;
@@ -21,7 +21,10 @@ fn denied(d: crate::domain::Denied) -> HubError {
 }
 
 fn taken(shortcut: &str) -> HubError {
-    HubError::Conflict(format!("shortcut: {shortcut:?} is taken"))
+    HubError::ConflictOn(FieldError::new(
+        "shortcut",
+        format!("{shortcut:?} is taken"),
+    ))
 }
 
 /// A unique violation can still happen when two PostgreSQL writers race for one shortcut
@@ -89,8 +92,8 @@ impl Hub {
         text: String,
     ) -> Result<QuickReply, HubError> {
         v.may_write_quick_replies().map_err(denied)?;
-        check_shortcut(&shortcut).map_err(HubError::Unprocessable)?;
-        check_text(&text).map_err(HubError::Unprocessable)?;
+        check_shortcut(&shortcut)?;
+        check_text(&text)?;
         let saved = self
             .services
             .writer
@@ -121,10 +124,10 @@ impl Hub {
     ) -> Result<QuickReply, HubError> {
         v.may_write_quick_replies().map_err(denied)?;
         if let Some(s) = &patch.shortcut {
-            check_shortcut(s).map_err(HubError::Unprocessable)?;
+            check_shortcut(s)?;
         }
         if let Some(t) = &patch.text {
-            check_text(t).map_err(HubError::Unprocessable)?;
+            check_text(t)?;
         }
         let shortcut = patch.shortcut.clone();
         let saved = self

@@ -9,7 +9,7 @@ use super::Hub;
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::hours::WeeklyHours;
-use crate::domain::{member as rules, password, EventKind, EventScope, Role, Viewer};
+use crate::domain::{member as rules, password, EventKind, EventScope, FieldError, Role, Viewer};
 use crate::store::members::{self, Member, NewMember, Profile};
 use crate::store::{audit, events, sessions, tokens, StoreError, Tx};
 
@@ -39,8 +39,8 @@ pub struct MemberPatch {
     pub skills: Option<Vec<String>>,
 }
 
-fn invalid(e: String) -> HubError {
-    HubError::Unprocessable(e)
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> HubError {
+    HubError::Unprocessable(FieldError::new(field, reason))
 }
 
 fn member_not_found(id: i64) -> HubError {
@@ -73,9 +73,12 @@ impl Hub {
     pub(super) async fn session_ids(&self, names: &[String]) -> Result<Vec<i64>, HubError> {
         let mut ids = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            let s = sessions::by_name(self.db(), name)
-                .await?
-                .ok_or_else(|| invalid(format!("sessions[{i}]: unknown session {name:?}")))?;
+            let s = sessions::by_name(self.db(), name).await?.ok_or_else(|| {
+                invalid(
+                    format!("sessions[{i}]"),
+                    format!("unknown session {name:?}"),
+                )
+            })?;
             if !ids.contains(&s.id) {
                 ids.push(s.id);
             }
@@ -121,13 +124,12 @@ impl Hub {
     pub async fn create_member(&self, v: &Viewer, input: MemberInput) -> Result<Member, HubError> {
         v.may_manage_member(input.role)
             .map_err(|d| HubError::denied(d, || "the team".into()))?;
-        rules::check_email(&input.email).map_err(invalid)?;
-        rules::check_name(&input.name).map_err(invalid)?;
-        rules::check_capacity(input.capacity).map_err(invalid)?;
-        rules::check_skills(&input.skills).map_err(invalid)?;
-        rules::check_hours(input.working_hours.as_ref()).map_err(invalid)?;
-        password::check(&input.password, &input.email)
-            .map_err(|e| invalid(format!("password: {e}")))?;
+        rules::check_email(&input.email)?;
+        rules::check_name(&input.name)?;
+        rules::check_capacity(input.capacity)?;
+        rules::check_skills(&input.skills)?;
+        rules::check_hours(input.working_hours.as_ref())?;
+        password::check(&input.password, &input.email).map_err(|e| invalid("password", e))?;
         let sessions = self.session_ids(&input.sessions).await?;
         v.may_grant_sessions(&sessions)
             .map_err(|d| HubError::denied(d, || "session".into()))?;
@@ -175,25 +177,26 @@ impl Hub {
             v.may_manage_member(role)
                 .map_err(|d| HubError::denied(d, || format!("member {id}")))?;
             if id == v.user_id && role != current.role {
-                return Err(HubError::Conflict(
-                    "role: members do not change their own role".into(),
-                ));
+                return Err(HubError::ConflictOn(FieldError::new(
+                    "role",
+                    "members do not change their own role",
+                )));
             }
         }
         if let Some(e) = &patch.email {
-            rules::check_email(e).map_err(invalid)?;
+            rules::check_email(e)?;
         }
         if let Some(n) = &patch.name {
-            rules::check_name(n).map_err(invalid)?;
+            rules::check_name(n)?;
         }
         if let Some(c) = patch.capacity {
-            rules::check_capacity(c).map_err(invalid)?;
+            rules::check_capacity(c)?;
         }
         if let Some(s) = &patch.skills {
-            rules::check_skills(s).map_err(invalid)?;
+            rules::check_skills(s)?;
         }
         if let Some(h) = &patch.working_hours {
-            rules::check_hours(h.as_ref()).map_err(invalid)?;
+            rules::check_hours(h.as_ref())?;
         }
         let sessions = match &patch.sessions {
             None => None,
@@ -339,7 +342,7 @@ impl Hub {
         }
         v.may_manage_member(current.role)
             .map_err(|d| HubError::denied(d, || format!("member {id}")))?;
-        password::check(&new, &current.email).map_err(|e| invalid(format!("password: {e}")))?;
+        password::check(&new, &current.email).map_err(|e| invalid("password", e))?;
         let hash = crate::credentials::hash_async(new).await?;
         self.services
             .writer

@@ -41,6 +41,7 @@ use super::schedule::Schedule;
 use super::template::{Template, Vars};
 use super::validate::parse_template;
 use super::{BotDef, TriggerAction, TriggerDef};
+use crate::domain::FieldError;
 
 /// The contact, as templates see it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,15 +206,17 @@ pub struct CompiledBot {
     schedule: Option<Schedule>,
 }
 
-fn parse_opt(field: &str, src: Option<&str>) -> Result<Option<Template>, String> {
+fn parse_opt(field: &str, src: Option<&str>) -> Result<Option<Template>, FieldError> {
     src.map(|s| parse_template(field, s)).transpose()
 }
 
 impl CompiledBot {
     /// Validates `def` (see `BotDef::validate`) and compiles it.
-    pub fn compile(def: BotDef) -> Result<CompiledBot, String> {
+    pub fn compile(def: BotDef) -> Result<CompiledBot, FieldError> {
         def.validate()?;
-        let triggers = CompiledTriggers::compile(&def.triggers)?;
+        // The matcher's own limits (too many triggers) are about the list as a whole.
+        let triggers =
+            CompiledTriggers::compile(&def.triggers).map_err(|e| FieldError::new("triggers", e))?;
         let mut responses = Vec::with_capacity(def.triggers.len());
         let mut values = Vec::with_capacity(def.triggers.len());
         for (i, t) in def.triggers.iter().enumerate() {
@@ -232,7 +235,7 @@ impl CompiledBot {
             fallback: parse_opt("fallback", def.fallback.as_deref())?,
             after_hours: parse_opt("after_hours_message", def.after_hours_message.as_deref())?,
             handoff_keywords: WordSet::new(&def.handoff_keywords)
-                .map_err(|e| format!("handoff_keywords: {e}"))?,
+                .map_err(|e| FieldError::new("handoff_keywords", e.to_string()))?,
             schedule: def
                 .business_hours
                 .as_ref()

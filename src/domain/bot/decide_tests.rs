@@ -387,10 +387,11 @@ fn compile_refuses_invalid_definitions() {
     }))
     .unwrap();
     let e = CompiledBot::compile(def).unwrap_err();
-    assert!(e.starts_with("triggers[0].pattern: invalid regex"), "{e}");
+    assert_eq!(e.field, "triggers[0].pattern");
+    assert!(e.reason.starts_with("invalid regex"), "{e}");
     let def: BotDef = serde_json::from_value(json!({"name": "x", "greeting": "{{nope}}"})).unwrap();
     assert_eq!(
-        CompiledBot::compile(def).unwrap_err(),
+        CompiledBot::compile(def).unwrap_err().to_string(),
         "greeting: unknown variable {{nope}}"
     );
 }

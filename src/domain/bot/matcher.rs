@@ -104,7 +104,7 @@ impl CompiledTriggers {
 
         for (rank, &i) in by_rank.iter().enumerate() {
             let t = &triggers[i];
-            let rank = u32::try_from(rank).map_err(|_| "triggers: too many".to_owned())?;
+            let rank = u32::try_from(rank).map_err(|_| "too many".to_owned())?;
             let folding = Folding::for_sensitivity(t.case_sensitive, t.accent_sensitive);
             let v = folding.index();
             if t.match_kind == MatchKind::Regex {
@@ -153,7 +153,7 @@ impl CompiledTriggers {
             let texts = std::mem::take(&mut literal_texts[v]);
             if !texts.is_empty() {
                 let automaton = AhoCorasick::new(&texts)
-                    .map_err(|e| format!("triggers: cannot build the matcher: {e}"))?;
+                    .map_err(|e| format!("cannot build the matcher: {e}"))?;
                 let candidates = std::mem::take(&mut literal_cands[v]);
                 let best = candidates
                     .iter()

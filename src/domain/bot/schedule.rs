@@ -13,14 +13,18 @@ use chrono_tz::Tz;
 
 use super::BusinessHours;
 use crate::domain::hours::{WeeklyHours, DAYS};
+use crate::domain::FieldError;
 
 impl BusinessHours {
     /// Checks every part; the error starts with the field's path under `field`.
-    pub fn validate(&self, field: &str) -> Result<(), String> {
+    pub fn validate(&self, field: &str) -> Result<(), FieldError> {
         self.weekly_hours().validate(field)?;
         for (i, day) in self.holidays.iter().enumerate() {
             if parse_date(day).is_none() {
-                return Err(format!("{field}.holidays[{i}]: not a date YYYY-MM-DD"));
+                return Err(FieldError::new(
+                    format!("{field}.holidays[{i}]"),
+                    "not a date YYYY-MM-DD",
+                ));
             }
         }
         Ok(())
@@ -66,12 +70,12 @@ pub struct Schedule {
 
 impl Schedule {
     /// Validates `def` (errors under `field`) and prepares it.
-    pub fn compile(def: &BusinessHours, field: &str) -> Result<Schedule, String> {
+    pub fn compile(def: &BusinessHours, field: &str) -> Result<Schedule, FieldError> {
         def.validate(field)?;
         let tz = def
             .time_zone
             .parse::<Tz>()
-            .map_err(|_| format!("{field}.time_zone: unknown time zone"))?;
+            .map_err(|_| FieldError::new(format!("{field}.time_zone"), "unknown time zone"))?;
         let shown = DAYS.map(|day| {
             let mut spans: Vec<&[String; 2]> = def.weekly.get(day).into_iter().flatten().collect();
             // "HH:MM" has a fixed width, so text order is time order.
@@ -249,14 +253,17 @@ mod tests {
         ] {
             assert_eq!(
                 def(json!(["2026-12-24", bad]), "UTC").validate("business_hours"),
-                Err("business_hours.holidays[1]: not a date YYYY-MM-DD".to_owned()),
+                Err(FieldError::new(
+                    "business_hours.holidays[1]",
+                    "not a date YYYY-MM-DD"
+                )),
                 "{bad}"
             );
         }
         let e = def(json!([]), "Moon/Base")
             .validate("business_hours")
             .unwrap_err();
-        assert!(e.starts_with("business_hours.time_zone:"), "{e}");
+        assert_eq!(e.field, "business_hours.time_zone", "{e}");
         let no_holidays: BusinessHours =
             serde_json::from_value(json!({"time_zone": "UTC", "weekly": {}})).unwrap();
         assert!(no_holidays.holidays.is_empty());

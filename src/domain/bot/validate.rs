@@ -6,6 +6,7 @@ use super::normalize::{fold, Folding};
 use super::regexes::check_regex;
 use super::template::Template;
 use super::{BotDef, MatchKind, TriggerAction, TriggerDef};
+use crate::domain::FieldError;
 
 /// The longest pattern or keyword, in characters.
 pub const MAX_PATTERN_CHARS: usize = 1_000;
@@ -14,21 +15,25 @@ pub const MAX_KEYWORDS: usize = 200;
 /// The longest template, in characters.
 pub const MAX_TEMPLATE_CHARS: usize = 4_096;
 
-fn check_literal(field: &str, text: &str, folding: Folding) -> Result<(), String> {
+fn check_literal(field: &str, text: &str, folding: Folding) -> Result<(), FieldError> {
     if text.chars().count() > MAX_PATTERN_CHARS {
-        return Err(format!(
-            "{field}: longer than {MAX_PATTERN_CHARS} characters"
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_PATTERN_CHARS} characters"),
         ));
     }
     if fold(text, folding).is_empty() {
-        return Err(format!("{field}: empty"));
+        return Err(FieldError::new(field, "empty"));
     }
     Ok(())
 }
 
-fn check_keywords(field: &str, keywords: &[String], folding: Folding) -> Result<(), String> {
+fn check_keywords(field: &str, keywords: &[String], folding: Folding) -> Result<(), FieldError> {
     if keywords.len() > MAX_KEYWORDS {
-        return Err(format!("{field}: at most {MAX_KEYWORDS} keywords"));
+        return Err(FieldError::new(
+            field,
+            format!("at most {MAX_KEYWORDS} keywords"),
+        ));
     }
     for (i, k) in keywords.iter().enumerate() {
         check_literal(&format!("{field}[{i}]"), k, folding)?;
@@ -37,19 +42,20 @@ fn check_keywords(field: &str, keywords: &[String], folding: Folding) -> Result<
 }
 
 /// Parses a template, naming `field` in the error.
-pub(crate) fn parse_template(field: &str, src: &str) -> Result<Template, String> {
+pub(crate) fn parse_template(field: &str, src: &str) -> Result<Template, FieldError> {
     if src.chars().count() > MAX_TEMPLATE_CHARS {
-        return Err(format!(
-            "{field}: longer than {MAX_TEMPLATE_CHARS} characters"
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_TEMPLATE_CHARS} characters"),
         ));
     }
     if src.trim().is_empty() {
-        return Err(format!("{field}: empty"));
+        return Err(FieldError::new(field, "empty"));
     }
-    Template::parse(src).map_err(|e| format!("{field}: {e}"))
+    Template::parse(src).map_err(|e| FieldError::new(field, e.to_string()))
 }
 
-fn check_template(field: &str, src: Option<&str>) -> Result<(), String> {
+fn check_template(field: &str, src: Option<&str>) -> Result<(), FieldError> {
     src.map_or(Ok(()), |s| parse_template(field, s).map(drop))
 }
 
@@ -68,34 +74,44 @@ impl TriggerDef {
     }
 
     /// Checks the trigger on its own; the error starts with the field's name.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         let kind = self.match_kind.as_str();
         if self.match_kind == MatchKind::AnyKeyword {
             if self.pattern.is_some() {
-                return Err("pattern: any_keyword takes keywords, not a pattern".into());
+                return Err(FieldError::new(
+                    "pattern",
+                    "any_keyword takes keywords, not a pattern",
+                ));
             }
             if self.keywords.is_empty() {
-                return Err("keywords: at least one keyword for any_keyword".into());
+                return Err(FieldError::new(
+                    "keywords",
+                    "at least one keyword for any_keyword",
+                ));
             }
             check_keywords("keywords", &self.keywords, self.folding())?;
         } else {
             if !self.keywords.is_empty() {
-                return Err(format!("keywords: only for any_keyword, not {kind}"));
+                return Err(FieldError::new(
+                    "keywords",
+                    format!("only for any_keyword, not {kind}"),
+                ));
             }
             let Some(pattern) = self.pattern.as_deref() else {
-                return Err(format!("pattern: required for {kind}"));
+                return Err(FieldError::new("pattern", format!("required for {kind}")));
             };
             if self.match_kind == MatchKind::Regex {
                 if pattern.is_empty() {
-                    return Err("pattern: empty".into());
+                    return Err(FieldError::new("pattern", "empty"));
                 }
                 if pattern.chars().count() > MAX_PATTERN_CHARS {
-                    return Err(format!(
-                        "pattern: longer than {MAX_PATTERN_CHARS} characters"
+                    return Err(FieldError::new(
+                        "pattern",
+                        format!("longer than {MAX_PATTERN_CHARS} characters"),
                     ));
                 }
                 check_regex(pattern, self.case_sensitive, self.accent_sensitive)
-                    .map_err(|e| format!("pattern: {e}"))?;
+                    .map_err(|e| FieldError::new("pattern", e.to_string()))?;
             } else {
                 check_literal("pattern", pattern, self.folding())?;
             }
@@ -106,24 +122,30 @@ impl TriggerDef {
         match self.action {
             TriggerAction::Reply | TriggerAction::ReplyAndHandoff => {
                 if self.response.is_none() {
-                    return Err(format!("response: required for {action}"));
+                    return Err(FieldError::new(
+                        "response",
+                        format!("required for {action}"),
+                    ));
                 }
             }
             TriggerAction::Handoff => {}
             TriggerAction::AddTag => {
                 if self.tag.as_deref().is_none_or(|t| t.trim().is_empty()) {
-                    return Err("tag: required for add_tag".into());
+                    return Err(FieldError::new("tag", "required for add_tag"));
                 }
             }
             TriggerAction::SetContactField => {
                 let Some(field) = self.field.as_deref() else {
-                    return Err("field: required for set_contact_field".into());
+                    return Err(FieldError::new("field", "required for set_contact_field"));
                 };
                 if !is_contact_field(field) {
-                    return Err("field: must be name, email, notes or attributes.<key>".into());
+                    return Err(FieldError::new(
+                        "field",
+                        "must be name, email, notes or attributes.<key>",
+                    ));
                 }
                 let Some(value) = self.value.as_deref() else {
-                    return Err("value: required for set_contact_field".into());
+                    return Err(FieldError::new("value", "required for set_contact_field"));
                 };
                 parse_template("value", value)?;
             }
@@ -134,27 +156,28 @@ impl TriggerDef {
 
 impl BotDef {
     /// Checks the bot's own templates: greeting, fallback, after-hours message.
-    pub fn validate_templates(&self) -> Result<(), String> {
+    pub fn validate_templates(&self) -> Result<(), FieldError> {
         check_template("greeting", self.greeting.as_deref())?;
         check_template("fallback", self.fallback.as_deref())?;
         check_template("after_hours_message", self.after_hours_message.as_deref())
     }
 
     /// Checks the whole bot, triggers included (their errors start `triggers[i].`).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.name.trim().is_empty() {
-            return Err("name: required".into());
+            return Err(FieldError::new("name", "required"));
         }
         check_keywords("handoff_keywords", &self.handoff_keywords, Folding::FULL)?;
         if self.handoff_after_misses == Some(0) {
-            return Err("handoff_after_misses: at least 1".into());
+            return Err(FieldError::new("handoff_after_misses", "at least 1"));
         }
         if let Some(hours) = &self.business_hours {
             hours.validate("business_hours")?;
         }
         self.validate_templates()?;
         for (i, t) in self.triggers.iter().enumerate() {
-            t.validate().map_err(|e| format!("triggers[{i}].{e}"))?;
+            t.validate()
+                .map_err(|e| e.under(&format!("triggers[{i}]")))?;
         }
         Ok(())
     }

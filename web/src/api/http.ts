@@ -7,6 +7,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -62,7 +63,7 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     const code = json?.error?.code ?? `http_${res.status}`;
     const message = json?.error?.message ?? `${res.status} ${res.statusText}`;
     if (res.status === 401 && !opts.login) onUnauthorized("Your session has expired or was signed out. Please sign in again.");
-    throw new ApiError(res.status, code, message);
+    throw new ApiError(res.status, code, message, json?.error?.field);
   }
   return json as T;
 }

@@ -15,8 +15,8 @@ const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 const board = (): BoardData => ({
   members: [
-    { user_id: 2, name: "Ana Agent", role: "agent", presence: "online", open: 2, capacity: 4 },
-    { user_id: 3, name: "Sam Sales", role: "sales", presence: "away", open: 3, capacity: 3 },
+    { user_id: 2, name: "Ana Agent", role: "agent", presence: "online", presence_since: T0 - 600_000, open: 2, capacity: 4 },
+    { user_id: 3, name: "Sam Sales", role: "sales", presence: "away", presence_since: T0 - 300_000, open: 3, capacity: 3 },
   ],
   sessions: [
     { session_id: 1, session: "default", unassigned: 2, open: 7, oldest_waiting_since: T0 - 65_000, oldest_wait_s: 65 },
@@ -34,10 +34,6 @@ function serve() {
       items: [{ id: 9, status: "online", cause: "first_socket", node: "node-a", at: T0 - 600_000 }],
       next_cursor: "8",
     },
-    "GET /api/team-members/3/presence": {
-      items: [{ id: 7, status: "away", cause: "idle", node: "node-b", at: T0 - 300_000 }],
-      next_cursor: null,
-    },
   });
 }
 
@@ -51,7 +47,7 @@ afterEach(() => {
 
 describe("Board", () => {
   test("renders members against capacity, the queues and the totals from GET /api/dashboard", async () => {
-    serve();
+    const calls = serve();
     render(<Board params={{}} />);
     await screen.findByTestId("member-2");
     expect(within(member(2)).getByTestId("member-open").textContent).toBe("2 / 4");
@@ -60,8 +56,9 @@ describe("Board", () => {
     expect(screen.getByTestId("total-open").textContent).toBe("8");
     expect(within(screen.getByTestId("queue-default")).getByTestId("queue-unassigned").textContent).toContain("2");
     expect(within(screen.getByTestId("queue-support")).getByTestId("queue-wait").textContent).toContain("nobody waiting");
-    // "since when" from each member's presence log
-    await waitFor(() => expect(within(member(3)).getByTestId("member-presence").textContent).toMatch(/away since/));
+    // "since when" from the board's own rows: no presence log is read to draw the board
+    expect(within(member(3)).getByTestId("member-presence").textContent).toMatch(/away since/);
+    expect(calls.some((c) => c.path.includes("/presence"))).toBe(false);
   });
 
   test("applies a dashboard.updated patch by id: changed rows, new rows, removals, totals", async () => {
@@ -72,8 +69,8 @@ describe("Board", () => {
       fake.emit("dashboard.updated", {
         full: false,
         members: [
-          { user_id: 2, name: "Ana Agent", role: "agent", presence: "online", open: 5, capacity: 4 },
-          { user_id: 4, name: "Nia New", role: "agent", presence: "online", open: 0, capacity: null },
+          { user_id: 2, name: "Ana Agent", role: "agent", presence: "online", presence_since: T0 - 600_000, open: 5, capacity: 4 },
+          { user_id: 4, name: "Nia New", role: "agent", presence: "online", presence_since: null, open: 0, capacity: null },
         ],
         removed_members: [3],
         sessions: [{ session_id: 2, session: "support", unassigned: 1, open: 2, oldest_waiting_since: T0, oldest_wait_s: 0 }],
@@ -102,7 +99,7 @@ describe("Board", () => {
       fake.emit("dashboard.updated", {
         ...board(),
         full: true,
-        members: [{ user_id: 3, name: "Sam Sales", role: "sales", presence: "online", open: 0, capacity: 3 }],
+        members: [{ user_id: 3, name: "Sam Sales", role: "sales", presence: "online", presence_since: T0, open: 0, capacity: 3 }],
         sessions: [],
         removed_members: [],
         removed_sessions: [],

@@ -1,38 +1,18 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, type Page } from "../../api/http";
+import { get } from "../../api/http";
 import type { PresenceUpdate } from "../../api/types";
 import { live } from "../../state/session";
 import { applyPresence, applyUpdate } from "./boardState";
 import { MemberList } from "./MemberList";
 import { PresenceHistory } from "./PresenceHistory";
 import { QueueList } from "./QueueList";
-import type { BoardData, BoardUpdate, PresenceEntry } from "./types";
+import type { BoardData, BoardUpdate } from "./types";
 import { useNow } from "./useNow";
 import "./board.css";
-
-/**
- * Since when each member is in their state. The board rows do not carry it (an API gap,
- * reported), so it is read once per member from their presence log, then kept from pushes.
- */
-async function presenceSince(ids: number[]): Promise<Record<number, number>> {
-  const out: Record<number, number> = {};
-  await Promise.all(
-    ids.map(async (id) => {
-      try {
-        const p = await get<Page<PresenceEntry>>(`/api/team-members/${id}/presence`, { limit: 1 });
-        if (p.items[0]) out[id] = p.items[0].at;
-      } catch {
-        /* shown without "since" */
-      }
-    }),
-  );
-  return out;
-}
 
 /** The supervisors' board: read once, then kept by `dashboard.updated` and `presence.updated`. */
 export function Board(_: { params: Record<string, string> }) {
   const [board, setBoard] = useState<BoardData | null>(null);
-  const [since, setSince] = useState<Record<number, number>>({});
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const now = useNow(15_000);
@@ -50,8 +30,6 @@ export function Board(_: { params: Record<string, string> }) {
         pending.current = null;
         setBoard(queued.reduce<BoardData>((acc, u) => applyUpdate(acc, u), b));
         setError(null);
-        const known = await presenceSince(b.members.map((m) => m.user_id));
-        if (alive) setSince((s) => ({ ...known, ...s }));
       } catch (e) {
         pending.current = null;
         if (alive) setError((e as Error).message);
@@ -66,7 +44,6 @@ export function Board(_: { params: Record<string, string> }) {
       live.on("presence.updated", (f) => {
         const p = f.data as PresenceUpdate;
         setBoard((b) => applyPresence(b, p));
-        setSince((s) => ({ ...s, [p.user_id]: p.at }));
       }),
       live.on("resync", () => void load()),
     ];
@@ -109,7 +86,6 @@ export function Board(_: { params: Record<string, string> }) {
               <h2 id="board-members-h">Team</h2>
               <MemberList
                 members={board.members}
-                since={since}
                 now={now}
                 selected={selected}
                 onSelect={(id) => setSelected((s) => (s === id ? null : id))}

@@ -4,21 +4,19 @@ import type { MemberRow } from "./types";
 
 interface Props {
   members: MemberRow[];
-  /** When each member's presence last changed (ms), as far as it is known. */
-  since: Record<number, number>;
   now: number;
   selected: number | null;
   onSelect: (id: number) => void;
 }
 
 /** Every member on the board: live presence and open conversations against capacity. */
-export function MemberList({ members, since, now, selected, onSelect }: Props) {
+export function MemberList({ members, now, selected, onSelect }: Props) {
   if (members.length === 0) return <p class="muted">No members on this board.</p>;
   return (
     <ul class="board-members" aria-label="Members">
       {[...members].sort(byPresence).map((m) => {
         const l = load(m);
-        const at = since[m.user_id];
+        const at = m.presence_since;
         return (
           <li>
             <button
@@ -37,7 +35,7 @@ export function MemberList({ members, since, now, selected, onSelect }: Props) {
               </span>
               <span class="board-member-presence" data-testid="member-presence">
                 {m.presence}
-                {at !== undefined && (
+                {at !== null && (
                   <span class="muted" title={new Date(at).toLocaleString()}>
                     {" "}
                     since {clock(at)} ({duration((now - at) / 1000)})

@@ -28,10 +28,11 @@ export function applyUpdate(board: BoardData | null, u: BoardUpdate): BoardData 
   };
 }
 
-/** `presence.updated`: the member's dot. The totals follow in the next `dashboard.updated`. */
+/** `presence.updated`: the member's dot and since when. The totals follow in the next `dashboard.updated`. */
 export function applyPresence(board: BoardData | null, p: PresenceUpdate): BoardData | null {
   if (!board || !board.members.some((m) => m.user_id === p.user_id)) return board;
-  return { ...board, members: board.members.map((m) => (m.user_id === p.user_id ? { ...m, presence: p.status } : m)) };
+  const apply = (m: MemberRow) => (m.user_id === p.user_id ? { ...m, presence: p.status, presence_since: p.at } : m);
+  return { ...board, members: board.members.map(apply) };
 }
 
 /** Open load against capacity: "over" past it, "full" at it. */

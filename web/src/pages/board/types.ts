@@ -7,6 +7,8 @@ export interface MemberRow {
   name: string;
   role: Role;
   presence: Presence;
+  /** When that presence began (ms): the member's latest transition; null when never seen. */
+  presence_since: number | null;
   open: number;
   capacity: number | null;
 }

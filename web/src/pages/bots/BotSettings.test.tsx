@@ -13,7 +13,7 @@ const vars = { contact: SAMPLE_CONTACT, businessName: null, hoursToday: "" };
 const hours = { time_zone: "Europe/London", weekly: { mon: [["09:00", "17:00"]] as [string, string][] }, holidays: ["2026-13-45", "2026-12-25"] };
 
 test("a 422 on business_hours.holidays[0] is shown at that holiday, not the other", async () => {
-  const calls = mockFetch(() => [422, { error: { code: "invalid", message: "business_hours.holidays[0]: not a date YYYY-MM-DD" } }]);
+  const calls = mockFetch(() => [422, { error: { code: "invalid", message: "business_hours.holidays[0]: not a date YYYY-MM-DD", field: "business_hours.holidays[0]" } }]);
   render(<BotSettings bot={bot({ business_hours: hours })} sessions={["default"]} vars={vars} onSaved={() => {}} />);
   fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
   await waitFor(() => expect(within(screen.getByTestId("holiday-0")).queryByText("not a date YYYY-MM-DD")).not.toBeNull());
@@ -26,7 +26,7 @@ test("a 422 on business_hours.holidays[0] is shown at that holiday, not the othe
 });
 
 test("a 422 on an interval is shown on that day's interval", async () => {
-  mockFetch(() => [422, { error: { code: "invalid", message: "business_hours.weekly.mon[0]: 17:00 is not before 09:00" } }]);
+  mockFetch(() => [422, { error: { code: "invalid", message: "business_hours.weekly.mon[0]: 17:00 is not before 09:00", field: "business_hours.weekly.mon[0]" } }]);
   render(<BotSettings bot={bot({ business_hours: hours })} sessions={["default"]} vars={vars} onSaved={() => {}} />);
   fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
   await waitFor(() => expect(screen.getByLabelText("Monday interval 1 from").getAttribute("aria-invalid")).toBe("true"));
@@ -63,7 +63,7 @@ test("the form saves what was edited: sessions, keywords, intervals, holidays; e
 });
 
 test("a 409 naming sessions[1] is shown at that session", async () => {
-  mockFetch(() => [409, { error: { code: "conflict", message: 'sessions[1]: session "sales" is already served by bot 3' } }]);
+  mockFetch(() => [409, { error: { code: "conflict", message: 'sessions[1]: session "sales" is already served by bot 3', field: "sessions[1]" } }]);
   render(<BotSettings bot={bot()} sessions={["default", "sales"]} vars={vars} onSaved={() => {}} />);
   fireEvent.click(screen.getByLabelText("sales"));
   fireEvent.click(screen.getByRole("button", { name: "Save settings" }));

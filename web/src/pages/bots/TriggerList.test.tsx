@@ -18,12 +18,12 @@ function Harness({ initial, onReload = () => {} }: { initial: Trigger[]; onReloa
   return <TriggerList botId={1} triggers={ts} onChange={setTs} onReload={onReload} matchedId={null} vars={vars} />;
 }
 
-/** Answers a PATCH with the trigger at its new priority, as the hub does. */
+/** Answers PUT trigger-order with the triggers in that order at their new priorities, as the hub does. */
 function hub(initial: Trigger[]) {
   return mockFetch((c) => {
-    const id = Number(c.url.split("/").pop());
-    const t = initial.find((x) => x.id === id)!;
-    return [200, { ...t, ...c.body }];
+    const ids: number[] = c.body.trigger_ids;
+    const items = ids.map((id, i) => ({ ...initial.find((x) => x.id === id)!, priority: (ids.length - i) * 10 }));
+    return [200, { items, next_cursor: null }];
   });
 }
 
@@ -44,7 +44,7 @@ test("shown in firing order: highest priority first, a tie to the lower id", () 
   expect(order()).toEqual([1, 2, 3]);
 });
 
-test("dragging the last trigger onto the first rewrites every priority, top first", async () => {
+test("dragging the last trigger onto the first saves the whole order in one call", async () => {
   const calls = hub(initial);
   render(<Harness initial={initial} />);
   drag(screen.getByTestId("trigger-head-3"), "dragstart");
@@ -53,13 +53,11 @@ test("dragging the last trigger onto the first rewrites every priority, top firs
   expect(order()).toEqual([3, 1, 2]);
   await waitFor(() => expect(screen.getByTestId("trigger-status").textContent).toContain("Order saved"));
   expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
-    ["PATCH", "/api/triggers/3", { priority: 30 }],
-    ["PATCH", "/api/triggers/1", { priority: 20 }],
-    ["PATCH", "/api/triggers/2", { priority: 10 }],
+    ["PUT", "/api/bots/1/trigger-order", { trigger_ids: [3, 1, 2] }],
   ]);
 });
 
-test("Move down by keyboard sends only the changed priorities and keeps the focus on the row", async () => {
+test("Move down by keyboard saves the new order and keeps the focus on the row", async () => {
   const spaced = [trigger(1, 30), trigger(2, 20), trigger(3, 10)];
   const calls = hub(spaced);
   render(<Harness initial={spaced} />);
@@ -67,17 +65,14 @@ test("Move down by keyboard sends only the changed priorities and keeps the focu
   down.focus();
   fireEvent.click(down);
   expect(order()).toEqual([2, 1, 3]);
-  await waitFor(() => expect(calls.length).toBe(2));
-  expect(calls.map((c) => [c.url, c.body.priority])).toEqual([
-    ["/api/triggers/2", 30],
-    ["/api/triggers/1", 20],
-  ]);
+  await waitFor(() => expect(calls.length).toBe(1));
+  expect(calls.map((c) => [c.url, c.body])).toEqual([["/api/bots/1/trigger-order", { trigger_ids: [2, 1, 3] }]]);
   expect(document.activeElement?.getAttribute("aria-label")).toBe("Move trigger 2 “p1” down");
   // At the top, "up" is disabled: moving 2 can only go down.
   expect(screen.getByRole("button", { name: "Move trigger 1 “p2” up" })).toHaveProperty("disabled", true);
 });
 
-test("a refused PATCH says so and reads the triggers again", async () => {
+test("a refused order says so and reads the triggers again", async () => {
   const spaced = [trigger(1, 30), trigger(2, 20)];
   mockFetch(() => [403, { error: { code: "forbidden", message: "not yours" } }]);
   const onReload = vi.fn();

@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import { del, patch } from "../../api/http";
+import { del } from "../../api/http";
 import { fieldError } from "./fieldErrors";
-import { byFiringOrder, move, priorityForNew, rewritePriorities } from "./order";
+import { byFiringOrder, move, priorityForNew, saveOrder, withPriorities } from "./order";
 import type { PreviewVars } from "./template";
 import { TriggerForm, type NewTrigger } from "./TriggerForm";
 import { TriggerSummary } from "./TriggerSummary";
@@ -11,7 +11,7 @@ interface Props {
   botId: number;
   triggers: Trigger[];
   onChange: (ts: Trigger[]) => void;
-  /** Read the triggers again from the hub (after a failed reorder, the list may be half saved). */
+  /** Read the triggers again from the hub (after a refused reorder: the list shown is not the hub's). */
   onReload: () => void;
   /** The trigger the tester last saw fire. */
   matchedId: number | null;
@@ -51,19 +51,11 @@ export function TriggerList({ botId, triggers, onChange, onReload, matchedId, va
     const next = move(ordered, from, to);
     if (next === ordered) return;
     savingNow.current = true;
-    const changes = rewritePriorities(next);
-    const wanted = new Map(changes.map((c) => [c.id, c.priority]));
-    let current = next.map((t) => ({ ...t, priority: wanted.get(t.id) ?? t.priority }));
-    onChange(current);
+    onChange(withPriorities(next));
     setSaving(true);
     setStatus("Saving the order…");
     try {
-      // One at a time, top first: each PATCH recompiles the bot, and a failure stops the rest.
-      for (const c of changes) {
-        const t = await patch<Trigger>(`/api/triggers/${c.id}`, { priority: c.priority });
-        current = current.map((x) => (x.id === t.id ? t : x));
-      }
-      onChange(current);
+      onChange(await saveOrder(botId, next));
       setStatus(`Order saved: ${next.map((t, i) => `${i + 1}. #${t.id}`).join(", ")}`);
     } catch (e) {
       setStatus(`The order was not saved: ${fieldError(e).message}`);

@@ -1,24 +1,26 @@
-// The hub names the field a 422 is about at the start of its message
-// (`business_hours.holidays[0]: not a date YYYY-MM-DD`); the forms show it there.
+// A 422 (or a 409 about one value) carries the path of its field in `error.field`
+// (`business_hours.holidays[0]`); the forms show the reason there.
 
 import { ApiError } from "../../api/http";
 
 export interface FieldError {
-  /** The field's path as the hub names it, or null when the message names none. */
+  /** The field's path as the hub names it, or null when the error is about no one field. */
   path: string | null;
   message: string;
 }
 
-const NAMED = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[\d+\])*): ([\s\S]+)$/;
-
 export function fieldError(e: unknown): FieldError {
   if (e instanceof ApiError) {
-    // A 409 names its field too (`sessions[0]: session "default" is already served by bot 3`).
-    const m = e.status === 422 || e.status === 409 ? NAMED.exec(e.message) : null;
-    if (m) return { path: m[1], message: m[2] };
+    if (e.field) return { path: e.field, message: reasonOf(e.message, e.field) };
     return { path: null, message: e.message };
   }
   return { path: null, message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The message reads `path: reason`; beside its input the path would only repeat. */
+export function reasonOf(message: string, path: string): string {
+  const prefix = `${path}: `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
 /** The message for `path` when the error names it. */

@@ -1,5 +1,6 @@
-// The order triggers fire in, and the priorities that keep an order the user chose.
+// The order triggers fire in, and saving an order the user chose.
 
+import { api, type Page } from "../../api/http";
 import type { Trigger } from "./types";
 
 /** How the hub picks: the highest priority wins, a tie goes to the oldest trigger (lowest id). */
@@ -20,17 +21,23 @@ export function move<T>(list: T[], from: number, to: number): T[] {
 export const STEP = 10;
 
 /**
- * Distinct priorities, highest first, for `ordered` (the order the user wants): only the
- * triggers whose priority has to change are answered, top first, so the fewest PATCHes go out.
- * Priorities are rewritten as (n - i) × STEP rather than nudged: ties and gaps left by
- * earlier edits would otherwise make the hub's order (priority, then id) differ from the list.
+ * `ordered` with the priorities the hub gives that order ((n - i) × STEP, highest first), to
+ * show the new order at once while it is saved.
  */
-export function rewritePriorities(ordered: Trigger[]): { id: number; priority: number }[] {
+export function withPriorities(ordered: Trigger[]): Trigger[] {
   const n = ordered.length;
-  return ordered
-    .map((t, i) => ({ id: t.id, priority: (n - i) * STEP, old: t.priority }))
-    .filter((x) => x.priority !== x.old)
-    .map(({ id, priority }) => ({ id, priority }));
+  return ordered.map((t, i) => ({ ...t, priority: (n - i) * STEP }));
+}
+
+/**
+ * Saves the order in one call (`PUT /api/bots/{id}/trigger-order`): one transaction, one
+ * recompile; all or nothing. Answers the triggers as saved, in that order.
+ */
+export async function saveOrder(botId: number, ordered: Trigger[]): Promise<Trigger[]> {
+  const page = await api<Page<Trigger>>("PUT", `/api/bots/${botId}/trigger-order`, {
+    trigger_ids: ordered.map((t) => t.id),
+  });
+  return page.items;
 }
 
 /** A new trigger goes below the others: it fires last until it is moved. */

@@ -70,14 +70,17 @@ describe("Sessions", () => {
     await waitFor(() => expect(within(sales).getByRole("img").getAttribute("src")).toContain("UVI1"));
     await act(async () => void vi.advanceTimersByTime(QR_RENEW_MS));
     await waitFor(() => expect(within(sales).getByRole("img").getAttribute("src")).toContain("UVI2"));
-    list[0] = { ...list[0], status: "WORKING", me_id: "447700900002@c.us" };
-    act(() => fake.emit("session.status", { session: "sales", status: "WORKING" }));
+    act(() =>
+      fake.emit("session.status", { session: "sales", status: "WORKING", me_id: "447700900002@c.us", me_name: "Sales" }),
+    );
     expect(within(sales).getByTestId("session-status").textContent).toBe("WORKING");
     expect(within(sales).queryByRole("img")).toBeNull();
     const reads = qrReads(calls);
     await act(async () => void vi.advanceTimersByTime(QR_RENEW_MS * 3));
     expect(qrReads(calls)).toBe(reads);
     await waitFor(() => expect(sales.textContent).toContain("447700900002"));
+    // The account came with the event: the session was not read again.
+    expect(calls.some((c) => c.method === "GET" && c.path === "/api/sessions/sales")).toBe(false);
   });
 
   test("a session.status into SCAN_QR_CODE brings the QR up", async () => {
@@ -87,7 +90,7 @@ describe("Sessions", () => {
     const sales = await screen.findByTestId("session-sales");
     expect(within(sales).queryByRole("img")).toBeNull();
     list[0] = { ...list[0], status: "SCAN_QR_CODE" };
-    act(() => fake.emit("session.status", { session: "sales", status: "SCAN_QR_CODE" }));
+    act(() => fake.emit("session.status", { session: "sales", status: "SCAN_QR_CODE", me_id: null, me_name: null }));
     await within(sales).findByRole("img", { name: /QR code/ });
   });
 

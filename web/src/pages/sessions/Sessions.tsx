@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, getAll } from "../../api/http";
 import { live, me } from "../../state/session";
 import { RegisterSession } from "./RegisterSession";
@@ -14,6 +14,9 @@ export function Sessions(_: { params: Record<string, string> }) {
   const [sessions, setSessions] = useState<SessionView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const manage = me.value?.role === "admin";
+  // What is shown, for the socket's handlers (set up once) to tell a known session from a new one.
+  const shown = useRef(sessions);
+  shown.current = sessions;
 
   useEffect(() => {
     let alive = true;
@@ -31,8 +34,7 @@ export function Sessions(_: { params: Record<string, string> }) {
         if (alive) setError((e as Error).message);
       }
     };
-    // The event names the status only; the record also holds the paired account, so it is
-    // read again once (and a session registered elsewhere appears).
+    // A session registered elsewhere is not in the list yet: its record is read once.
     const refresh = async (name: string) => {
       try {
         const s = await get<SessionView>(`/api/sessions/${encodeURIComponent(name)}`);
@@ -46,8 +48,10 @@ export function Sessions(_: { params: Record<string, string> }) {
       live.on("session.status", (f) => {
         const d = f.data as SessionStatusEvent;
         told.set(d.session, d.status);
-        setSessions((l) => l && l.map((s) => (s.name === d.session ? { ...s, status: d.status } : s)));
-        void refresh(d.session);
+        const change = { status: d.status, me_id: d.me_id, me_name: d.me_name };
+        setSessions((l) => l && l.map((s) => (s.name === d.session ? { ...s, ...change } : s)));
+        const list = shown.current;
+        if (list && !list.some((s) => s.name === d.session)) void refresh(d.session);
       }),
       live.on("session.settings", (f) => {
         const { session, ...changed } = f.data as SessionSettingsEvent;

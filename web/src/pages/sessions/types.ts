@@ -24,9 +24,12 @@ export interface Qr {
   data: string;
 }
 
+/** `session.status`: the new status with the paired account as the session's record holds it. */
 export interface SessionStatusEvent {
   session: string;
   status: string;
+  me_id: string | null;
+  me_name: string | null;
 }
 
 export interface SessionSettingsEvent {

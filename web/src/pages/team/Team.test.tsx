@@ -53,7 +53,7 @@ describe("Team", () => {
     const calls = serve({
       "POST /api/team-members": {
         status: 422,
-        body: { error: { code: "invalid", message: "password: must be at least 10 characters" } },
+        body: { error: { code: "invalid", message: "password: must be at least 10 characters", field: "password" } },
       },
     });
     render(<Team params={{}} />);
@@ -80,7 +80,7 @@ describe("Team", () => {
     serve({
       "POST /api/team-members": () =>
         ++n === 1
-          ? { status: 422, body: { error: { code: "invalid", message: 'sessions[0]: unknown session "gone"' } } }
+          ? { status: 422, body: { error: { code: "invalid", message: 'sessions[0]: unknown session "gone"', field: "sessions[0]" } } }
           : { status: 503, body: { error: { code: "unavailable", message: "The database is away" } } },
     });
     render(<Team params={{}} />);

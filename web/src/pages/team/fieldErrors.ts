@@ -1,16 +1,16 @@
 import { ApiError } from "../../api/http";
+import { reasonOf } from "../bots/fieldErrors";
 
 export type FieldErrors = Record<string, string> & { _form?: string };
 
 /**
- * The hub's 4xx messages name the field first ("email: …", "sessions[1]: unknown session",
- * "working_hours.weekly.mon[0]: …"): the message goes next to that field, the rest to the form.
+ * A 422 (or a 409 about one value, like a taken email) carries its field's path in
+ * `error.field` (`email`, `sessions[1]`, `working_hours.weekly.mon[0]`): the reason goes next
+ * to the form field the path starts with, anything else to the form.
  */
 export function fieldErrors(e: unknown, fields: string[]): FieldErrors {
   if (!(e instanceof ApiError)) return { _form: (e as Error)?.message ?? String(e) };
-  const m = /^([a-z_]+)(?:[.[][^:]*)?:\s*([\s\S]+)$/.exec(e.message);
-  if (m && fields.includes(m[1])) return { [m[1]]: m[2] };
-  // A 409 on a taken address does not start with the field, but is about it.
-  if (e.status === 409 && /e-?mail/i.test(e.message) && fields.includes("email")) return { email: e.message };
+  const top = e.field?.split(/[.[]/)[0];
+  if (e.field && top && fields.includes(top)) return { [top]: reasonOf(e.message, e.field) };
   return { _form: e.message };
 }
