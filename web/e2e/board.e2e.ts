@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { launch, screenshot, signIn } from "./browser";
+import { withStack, screenshot, signIn } from "./browser";
 import { fitsPhone } from "./phone";
-import { ADMIN, startStack, type Stack } from "./stack";
+import { ADMIN, type Stack } from "./stack";
 
 let stack: Stack;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => ([stack, browser] = [s, b]));
 
 const row = (page: Page, id: number) => page.getByTestId(`member-${id}`);
 const attr = (page: Page, id: number, name: string) => row(page, id).getAttribute(name);

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { launch, screenshot, signIn } from "./browser";
-import { ADMIN, startStack, type Stack } from "./stack";
+import { withStack, screenshot, signIn } from "./browser";
+import { ADMIN, type Stack } from "./stack";
 
 let stack: Stack;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => ([stack, browser] = [s, b]));
 
 interface Trigger {
   id: number;

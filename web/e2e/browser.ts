@@ -3,6 +3,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { startStack, type Stack } from "./stack";
 
 export function chromiumPath(): string {
   const candidates = [
@@ -54,4 +56,20 @@ export async function screenshot(page: Page, name: string) {
     : resolve(process.env.TMPDIR ?? "/tmp", "tickhub-screenshots");
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: resolve(dir, `${name}.png`) });
+}
+
+/**
+ * A hub, the WAHA simulator and Chromium for one test file: started before its first test,
+ * stopped after its last. `use` receives them (the file keeps them in its own variables).
+ */
+export function withStack(use: (stack: Stack, browser: Browser) => void, env: Record<string, string> = {}) {
+  let started: [Stack, Browser] | undefined;
+  beforeAll(async () => {
+    started = await Promise.all([startStack(env), launch()]);
+    use(...started);
+  });
+  afterAll(async () => {
+    await started?.[1].close();
+    await started?.[0].stop();
+  });
 }

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import type { Browser } from "playwright-core";
-import { launch, screenshot, signIn } from "./browser";
+import { withStack, screenshot, signIn } from "./browser";
 import { fitsPhone } from "./phone";
-import { ADMIN, startStack, type Stack } from "./stack";
+import { ADMIN, type Stack } from "./stack";
 
 let stack: Stack;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => ([stack, browser] = [s, b]));
 
 const weekdays = (from: string, to: string) =>
   Object.fromEntries(["mon", "tue", "wed", "thu", "fri"].map((d) => [d, [[from, to]]]));
