@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
+// Every path here must exist: cargo reruns a build script on each build while one of its
+// watched paths is missing (a `web/public` folder, if the app gains one, goes here).
 const WATCHED: &[&str] = &[
     "web/src",
     "web/index.html",
-    "web/public",
     "web/package.json",
     "web/package-lock.json",
     "web/vite.config.ts",
