@@ -34,7 +34,12 @@ fn accepts_gzip(req: &HttpRequest) -> bool {
         .any(|e| {
             let mut parts = e.split(';');
             let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
             name.eq_ignore_ascii_case("gzip") && !refused
         })
 }
@@ -82,6 +87,21 @@ pub async fn static_asset(req: HttpRequest) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(accept_encoding: &str) -> HttpRequest {
+        actix_web::test::TestRequest::default()
+            .insert_header((header::ACCEPT_ENCODING, accept_encoding))
+            .to_http_request()
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_browsers_that_take_it() {
+        assert!(accepts_gzip(&request("gzip, deflate, br")));
+        assert!(accepts_gzip(&request("br;q=1.0, GZIP;q=0.5")));
+        assert!(!accepts_gzip(&request("gzip;q=0")));
+        assert!(!accepts_gzip(&request("gzip; q=0.0, br")));
+        assert!(!accepts_gzip(&request("br, identity")));
+    }
 
     #[test]
     fn the_built_app_is_embedded_with_its_assets() {

@@ -3,7 +3,7 @@ import { get, getAll, type Page } from "../../api/http";
 import { onLink } from "../../lib/router";
 import { live } from "../../state/session";
 import { BotSettings } from "./BotSettings";
-import { formatErr } from "./fieldErrors";
+import { formatErr } from "../../api/fieldErrors";
 import { Replay } from "./Replay";
 import { hoursToday, SAMPLE_CONTACT, type PreviewVars } from "./template";
 import { Tester } from "./Tester";

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { del, get, getAll, post } from "../../api/http";
 import { navigate, onLink } from "../../lib/router";
 import { live } from "../../state/session";
-import { formatErr } from "./fieldErrors";
+import { formatErr } from "../../api/fieldErrors";
 import { metricsLine } from "./figures";
 import type { Bot, BotMetrics } from "./types";
 

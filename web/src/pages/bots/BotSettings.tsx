@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { patch } from "../../api/http";
 import { BusinessHoursEditor } from "./BusinessHoursEditor";
 import { ChipsInput } from "./ChipsInput";
-import { errorAt, fieldError, type FieldError } from "./fieldErrors";
+import { errorAt, fieldError, type FieldError } from "../../api/fieldErrors";
 import { TemplateField } from "./TemplateField";
 import type { PreviewVars } from "./template";
 import type { Bot, BusinessHours } from "./types";

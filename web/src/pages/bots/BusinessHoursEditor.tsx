@@ -1,4 +1,4 @@
-import { errorAt, type FieldError } from "./fieldErrors";
+import { errorAt, type FieldError } from "../../api/fieldErrors";
 import { TimeZoneSelect } from "./TimeZoneSelect";
 import { DAY_NAMES, DAYS, type BusinessHours, type Day, type Interval } from "./types";
 

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Page } from "../../api/http";
 import { post } from "../../api/http";
-import { formatErr } from "./fieldErrors";
+import { formatErr } from "../../api/fieldErrors";
 import type { ReplayStep } from "./types";
 
 /** Runs a real conversation's customer messages through the bot as it is now (nothing is sent). */

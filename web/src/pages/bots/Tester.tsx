@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { post } from "../../api/http";
-import { formatErr } from "./fieldErrors";
+import { formatErr } from "../../api/fieldErrors";
 import { TestResultView } from "./TestResultView";
 import type { TestResult, Trigger } from "./types";
 

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { patch, post } from "../../api/http";
 import { ChipsInput } from "./ChipsInput";
-import { errorAt, fieldError, type FieldError } from "./fieldErrors";
+import { errorAt, fieldError, type FieldError } from "../../api/fieldErrors";
 import { TemplateField } from "./TemplateField";
 import type { PreviewVars } from "./template";
 import { ACTIONS, MATCH_KINDS, type MatchKind, type Trigger, type TriggerAction } from "./types";

@@ -1,6 +1,6 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { del } from "../../api/http";
-import { fieldError } from "./fieldErrors";
+import { fieldError } from "../../api/fieldErrors";
 import { byFiringOrder, move, priorityForNew, saveOrder, withPriorities } from "./order";
 import type { PreviewVars } from "./template";
 import { TriggerForm, type NewTrigger } from "./TriggerForm";

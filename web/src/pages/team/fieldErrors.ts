@@ -1,5 +1,5 @@
 import { ApiError } from "../../api/http";
-import { reasonOf } from "../bots/fieldErrors";
+import { reasonOf } from "../../api/fieldErrors";
 
 export type FieldErrors = Record<string, string> & { _form?: string };
 

@@ -1,7 +1,7 @@
 // A 422 (or a 409 about one value) carries the path of its field in `error.field`
 // (`business_hours.holidays[0]`); the forms show the reason there.
 
-import { ApiError } from "../../api/http";
+import { ApiError } from "./http";
 
 export interface FieldError {
   /** The field's path as the hub names it, or null when the error is about no one field. */
