@@ -1,5 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import { get, type Page } from "../../api/http";
+import { usePages } from "../../lib/usePages";
 import { live } from "../../state/session";
 import type { PresenceEntry, PresenceCause } from "./types";
 
@@ -16,24 +17,9 @@ const CAUSE: Record<PresenceCause, string> = {
 
 /** A member's presence transitions, newest first, a page at a time. */
 export function PresenceHistory({ userId, name, onClose }: { userId: number; name: string; onClose: () => void }) {
-  const [items, setItems] = useState<PresenceEntry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const loadPage = async (after: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await get<Page<PresenceEntry>>(`/api/team-members/${userId}/presence`, { limit: 20, cursor: after });
-      setItems((old) => (after ? [...old, ...page.items] : page.items));
-      setCursor(page.next_cursor);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { items, setItems, cursor, busy, error, load: loadPage } = usePages((after) =>
+    get<Page<PresenceEntry>>(`/api/team-members/${userId}/presence`, { limit: 20, cursor: after }),
+  );
 
   useEffect(() => {
     setItems([]);

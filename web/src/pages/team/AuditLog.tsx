@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, withQuery, type Page, type Query } from "../../api/http";
+import { usePages } from "../../lib/usePages";
 import type { AuditItem, Member } from "./types";
 
 interface Filters {
@@ -41,25 +42,10 @@ function change(item: AuditItem): string {
 export function AuditLog({ members, sessionNames }: { members: Member[]; sessionNames: string[] }) {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
-  const [items, setItems] = useState<AuditItem[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const loadPage = async (f: Filters, after: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await get<Page<AuditItem>>("/api/audit-log", { ...toQuery(f), limit: 50, cursor: after });
-      setItems((old) => (after ? [...old, ...page.items] : page.items));
-      setCursor(page.next_cursor);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  useEffect(() => void loadPage(applied, null), [applied]);
+  const { items, cursor, busy, error, load } = usePages((after) =>
+    get<Page<AuditItem>>("/api/audit-log", { ...toQuery(applied), limit: 50, cursor: after }),
+  );
+  useEffect(() => void load(null), [applied]);
 
   const input = (k: keyof Filters) => ({
     value: draft[k],
@@ -179,7 +165,7 @@ export function AuditLog({ members, sessionNames }: { members: Member[]; session
       </table>
       {!busy && items.length === 0 && !error && <p class="muted">Nothing logged matches.</p>}
       {cursor && (
-        <button type="button" disabled={busy} onClick={() => void loadPage(applied, cursor)}>
+        <button type="button" disabled={busy} onClick={() => void load(cursor)}>
           {busy ? "Loading…" : "Older entries"}
         </button>
       )}
