@@ -181,7 +181,7 @@ async fn seed_bot(hub: &crate::actors::Hub, admin: &crate::domain::Viewer) -> an
         trigger(MatchKind::AnyKeyword, &["price", "prices", "cost", "how much", "shipping", "discount"], 10,
             "Shipping is €4.90 in the EU and free over €50; 10% off from 3 items.", TriggerAction::Reply),
         trigger(MatchKind::AnyKeyword, &["open", "opening", "hours", "sunday", "sundays"], 10,
-            "Today we're open {{business.hours_today}} (Mon–Fri 09:00–18:00, Sat 10:00–14:00, closed Sundays).", TriggerAction::Reply),
+            "Our hours today: {{business.hours_today}} (Mon–Fri 09:00–18:00, Sat 10:00–14:00, closed Sundays).", TriggerAction::Reply),
         trigger(MatchKind::AnyKeyword, &["return", "refund", "exchange"], 10,
             "You can return any item within 30 days — start at example.com/returns.", TriggerAction::Reply),
         trigger(MatchKind::AnyKeyword, &["call me", "call back", "order"], 20,

@@ -48,10 +48,11 @@ export function phoneOf(chatId: string): string {
   return server === "c.us" || server === "s.whatsapp.net" ? `+${user}` : chatId;
 }
 
+/** "Maria Silva" → "MS"; words that start with a digit or sign are skipped ("Customer 04" → "C"). */
 export const initials = (name: string) =>
   name
     .split(/\s+/)
-    .filter(Boolean)
+    .filter((w) => /^\p{L}/u.test(w))
     .slice(0, 2)
     .map((w) => w[0]!.toUpperCase())
-    .join("") || "?";
+    .join("") || name.trim().charAt(0) || "?";
