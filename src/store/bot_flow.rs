@@ -193,6 +193,7 @@ async fn bot_turn(
             conv.id,
             &reply.text,
             (bot_id, reply.trigger_id),
+            &bot.def().name,
             &mut r.send,
         )
         .await?;

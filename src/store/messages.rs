@@ -213,19 +213,12 @@ impl NewMessage<'_> {
             client_id: self.client_id.map(str::to_string),
             author_id: self.author_id,
             bot_id: self.bot.map(|b| b.0),
-            // Filled by whoever stores a bot's message (`bot_name_in`).
+            // Filled by whoever stores a bot's message (it knows the bot).
             bot_name: None,
             revoked: false,
             reactions: Vec::new(),
         }
     }
-}
-
-/// A bot's name, for the message it just wrote (`None` if it is gone).
-pub async fn bot_name_in(tx: &mut Tx, bot_id: i64) -> Result<Option<String>> {
-    let name: Option<String> = on_tx!(tx, c => sqlx::query_scalar("SELECT name FROM bots WHERE id = $1")
-        .bind(bot_id).fetch_optional(c).await)?;
-    Ok(name)
 }
 
 /// Inserts unless the WAHA id (or its raw part, however the engine serialized it) is

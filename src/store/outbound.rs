@@ -27,6 +27,7 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
         client_id: r.client_id.as_deref(),
         author_id: Some(r.author_id),
         bot: None,
+        bot_name: None,
     };
     let (msg, outbox_id, _) = store_outgoing(tx, &conv, &out).await?;
     Ok(Some((msg, Some(outbox_id))))
@@ -38,6 +39,8 @@ struct Outgoing<'a> {
     client_id: Option<&'a str>,
     author_id: Option<i64>,
     bot: Option<(i64, Option<i64>)>,
+    /// The bot's name as the caller knows it (the message carries it without a lookup).
+    bot_name: Option<&'a str>,
 }
 
 /// Stores an outgoing message with its outbox row and logs it; answers the message, the
@@ -66,22 +69,21 @@ async fn store_outgoing(
         .await?
         .ok_or_else(|| StoreError::Database("outgoing message insert returned no id".into()))?;
     let mut msg = new.stored(id, &conv.session, tx.now);
-    if let Some((bot_id, _)) = o.bot {
-        msg.bot_name = messages::bot_name_in(tx, bot_id).await?;
-    }
+    msg.bot_name = o.bot_name.map(str::to_string);
     let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, o.text).await?;
     let conv = conversations::touch(tx, conv.id, &conv.session, o.text, false, None).await?;
     events::log_created(tx, &msg, &conv).await?;
     Ok((msg, outbox_id, conv))
 }
 
-/// A bot's reply (`bot`: the bot and the trigger that wrote it); its outbox row is added
-/// to `send`.
+/// A bot's reply (`bot`: the bot and the trigger that wrote it, `bot_name` the bot's);
+/// its outbox row is added to `send`.
 pub async fn store_bot_reply(
     tx: &mut Tx,
     conversation_id: i64,
     text: &str,
     bot: (i64, Option<i64>),
+    bot_name: &str,
     send: &mut Vec<i64>,
 ) -> Result<(Message, Conversation)> {
     let conv = conversations::get_in(tx, conversation_id).await?;
@@ -90,6 +92,7 @@ pub async fn store_bot_reply(
         client_id: None,
         author_id: None,
         bot: Some(bot),
+        bot_name: Some(bot_name),
     };
     let (msg, outbox_id, conv) = store_outgoing(tx, &conv, &out).await?;
     send.push(outbox_id);
