@@ -141,7 +141,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Conversation>> {
     let sql = list_sql(f);
-    let pattern = f.q.as_deref().map(super::quick_replies::contains_pattern);
+    let pattern = f.q.as_deref().map(super::contains_pattern);
     // The statuses as one comma list, matched like the session lists: one statement
     // whatever their number.
     let statuses = (!f.status.is_empty()).then(|| {

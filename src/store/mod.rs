@@ -156,6 +156,21 @@ pub(crate) fn id_list(ids: Option<&[i64]>) -> Option<String> {
     ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
+/// `%…%` for a case-insensitive substring match with `LIKE … ESCAPE '\'`: the search text
+/// is lower-cased and its own `%`, `_` and `\` match only themselves.
+pub(crate) fn contains_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
 /// `$from, $from+1, …` for `n` bound values.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -227,5 +242,16 @@ impl Db {
             }
             Db::Postgres(p) => p.close().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn search_text_matches_only_itself() {
+        assert_eq!(contains_pattern("Hi"), "%hi%");
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
     }
 }

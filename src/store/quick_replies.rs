@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, Result, Tx};
+use super::{contains_pattern, Db, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct QuickReply {
@@ -27,21 +27,6 @@ macro_rules! select {
             $tail
         )
     };
-}
-
-/// `%…%` for a case-insensitive substring match with `LIKE … ESCAPE '\'`: the search text
-/// is lower-cased and its own `%`, `_` and `\` match only themselves.
-pub(crate) fn contains_pattern(q: &str) -> String {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for ch in q.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 /// By shortcut; `q` matches the shortcut or the text (case-insensitively); `after` is the
@@ -133,15 +118,4 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<Option<QuickReply>> {
          RETURNING id, shortcut, text, created_by, created_at, updated_at")
         .bind(id).fetch_optional(c).await)?;
     Ok(row)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::contains_pattern;
-
-    #[test]
-    fn search_text_matches_only_itself() {
-        assert_eq!(contains_pattern("Hi"), "%hi%");
-        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
 }
