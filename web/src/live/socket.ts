@@ -47,7 +47,7 @@ export class Live {
   readonly state = signal<LinkState>("connecting");
   /** The last seq this tab has seen; the next connection resumes after it. */
   seq: number | null = null;
-  /** Milliseconds the link has been down, for the indicator's "reconnecting (n)". */
+  /** Attempts since the link went down, for the indicator's "reconnecting (n)". */
   readonly attempts = signal(0);
 
   private ws: SocketLike | null = null;
