@@ -342,15 +342,20 @@ both!(bad_values_are_422_naming_the_field);
 async fn replay_shows_what_the_bot_would_have_said_and_sends_nothing(b: Backend) {
     let s = Setup::new(b).await;
     let chat = "447705550001@c.us";
-    for text in ["hi there", "how much is it?", "ok, I want a human"] {
+    // WAHA delivers webhooks concurrently, so each message is awaited before the next is
+    // written: the replay's order is the order the hub stored them in.
+    let mut conv_id = 0;
+    for (n, text) in ["hi there", "how much is it?", "ok, I want a human"]
+        .into_iter()
+        .enumerate()
+    {
         s.customer_writes(chat, text).await;
+        conv_id = s.conversation_for(chat).await["id"].as_i64().expect("id");
+        s.eventually(&format!("/api/conversations/{conv_id}/messages"), |p| {
+            p["items"].as_array().map(Vec::len) == Some(n + 1)
+        })
+        .await;
     }
-    let conv = s.conversation_for(chat).await;
-    let conv_id = conv["id"].as_i64().expect("id");
-    s.eventually(&format!("/api/conversations/{conv_id}/messages"), |p| {
-        p["items"].as_array().map(Vec::len) == Some(3)
-    })
-    .await;
     // The bot is made after the conversation: it never answered it.
     let id = bot(&s, json!({"name": "draft", "fallback": "sorry?"})).await;
     let price = trigger(
