@@ -74,6 +74,9 @@ pub struct Config {
     /// After a member goes offline, how long until their open conversations return to the
     /// queue (unless they come back meanwhile; 0: at once).
     pub requeue_grace: Duration,
+    /// Cluster mode: how long a node's hold on a WhatsApp session (and its membership)
+    /// lasts without renewal, so how soon a dead node's sessions move.
+    pub lease_ttl: Duration,
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -230,13 +233,28 @@ impl Config {
             if !(r.starts_with("redis://") || r.starts_with("rediss://")) {
                 return Err(invalid("REDIS_URL", r, "expected redis://host:port"));
             }
-            // Cluster mode (the Redis bus, session ownership) is its own piece of work; a
-            // node that silently ran single-node while the operator asked for a cluster
-            // would split the inbox, so refuse instead.
+            // Nodes share one database; a SQLite file is one machine's, so a "cluster" on
+            // it would be several inboxes that only look like one.
+            if database_kind == DatabaseKind::Sqlite {
+                return Err(invalid(
+                    "REDIS_URL",
+                    r,
+                    "cluster mode needs a shared PostgreSQL database: set DATABASE_URL=postgres://… \
+                     (or unset REDIS_URL to run a single node on SQLite)",
+                ));
+            }
+        }
+        let lease_ttl_ms: u64 = parse_num(
+            src,
+            "TICKHUB_LEASE_TTL_MS",
+            5_000,
+            "a number of milliseconds",
+        )?;
+        if lease_ttl_ms < 500 {
             return Err(invalid(
-                "REDIS_URL",
-                r,
-                "cluster mode is not available in this version yet; unset REDIS_URL to run a single node",
+                "TICKHUB_LEASE_TTL_MS",
+                &lease_ttl_ms.to_string(),
+                "at least 500: a lease is renewed three times per period",
             ));
         }
 
@@ -412,6 +430,7 @@ impl Config {
             presence_grace: Duration::from_secs(presence_grace_s),
             presence_idle: Duration::from_secs(presence_idle_s),
             requeue_grace: Duration::from_secs(requeue_grace_s),
+            lease_ttl: Duration::from_millis(lease_ttl_ms),
         })
     }
 
@@ -507,6 +526,26 @@ mod tests {
         assert_eq!(c.requeue_grace, Duration::ZERO);
         let c = load(&[("TICKHUB_WAHA_TIMEOUT_MS", "1500")]).unwrap();
         assert_eq!(c.waha_timeout, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn cluster_mode_needs_redis_and_postgres() {
+        let pg = ("DATABASE_URL", "postgres://u@127.0.0.1:5432/db");
+        let c = load(&[pg, ("REDIS_URL", "redis://127.0.0.1:6379")]).expect("a cluster node");
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.lease_ttl, Duration::from_secs(5));
+        let e = load(&[("REDIS_URL", "redis://127.0.0.1:6379")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("REDIS_URL:") && e.contains("PostgreSQL"), "{e}");
+        let e = load(&[pg, ("REDIS_URL", "127.0.0.1:6379")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("REDIS_URL:"), "{e}");
+        let e = load(&[pg, ("TICKHUB_LEASE_TTL_MS", "100")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TICKHUB_LEASE_TTL_MS:"), "{e}");
     }
 
     #[test]
