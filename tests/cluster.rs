@@ -1,0 +1,501 @@
+//! Cluster mode (contract §4) against a real cluster on this machine: three (or more)
+//! `tickhub serve` nodes on loopback, one PostgreSQL, a Redis of the test's own and nginx
+//! in front (round robin, no stickiness). WAHA's webhooks and the agents' reconnects go
+//! through nginx, as in a deployment; a test opens a socket straight on a node when it
+//! needs one there. Needs `nginx` and `redis-server` installed (scripts/test checks).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use common::agent::Agent;
+use common::cluster::{Cluster, ClusterOptions, SESSION};
+use common::nginx::UPSTREAM_HEADER;
+use common::{envelope, inbound_payload};
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+const REPLY: &str = "Thanks, we have your order.";
+const LONG: Duration = Duration::from_secs(60);
+
+/// Status of GET `path` through nginx, and the node that answered it.
+async fn lb_get(c: &Cluster, path: &str) -> (u16, String) {
+    let r = c
+        .http
+        .get(format!("{}{path}", c.lb_url()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} through nginx: {e}"));
+    let node = r
+        .headers()
+        .get(UPSTREAM_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (r.status().as_u16(), node)
+}
+
+/// Waits until node `i`'s `/readyz` answers `want`.
+async fn readyz_becomes(c: &Cluster, i: usize, want: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = c.probe(i, "/readyz").await;
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}'s /readyz still answers {got}, want {want}",
+            c.id(i)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harness_runs_a_cluster_behind_nginx() {
+    let mut c = Cluster::start(3).await;
+    assert_eq!(lb_get(&c, "/readyz").await.0, 200);
+    for i in 0..3 {
+        assert_eq!(c.probe(i, "/healthz").await, 200, "{}", c.id(i));
+        let s = c.socket(i, &c.token, None).await;
+        assert_eq!(s.hello["node"], c.id(i), "{}", s.hello);
+    }
+    // Round robin, no stickiness: one client's requests reach every node.
+    let mut seen = BTreeSet::new();
+    for _ in 0..6 {
+        let (code, node) = lb_get(&c, "/healthz").await;
+        assert_eq!(code, 200);
+        seen.insert(c.index_of_addr(&node).expect("a node answered"));
+    }
+    assert_eq!(seen.len(), 3, "nginx spreads requests over every node");
+
+    // A dead node is skipped: every request still finds a live one.
+    c.kill9(0);
+    for _ in 0..10 {
+        let (code, node) = lb_get(&c, "/readyz").await;
+        assert_eq!(code, 200, "/readyz through nginx with node a dead");
+        assert_ne!(c.index_of_addr(&node), Some(0));
+    }
+
+    // Without Redis a node is not ready (so a balancer stops sending it traffic); once
+    // Redis is back, it is again, by itself.
+    c.redis_stop();
+    readyz_becomes(&c, 1, 503).await;
+    assert_eq!(c.probe(1, "/healthz").await, 200, "the process is still up");
+    c.redis_restart().await;
+    readyz_becomes(&c, 1, 200).await;
+    readyz_becomes(&c, 2, 200).await;
+}
+
+/// `n` messages from customers written in turn to `chats` ("order <k>", so the bot of
+/// the test answers each), `pace` apart, through the simulator (which delivers to nginx
+/// and retries like WAHA); their WhatsApp ids, by chat.
+async fn stream(
+    c: &Cluster,
+    chats: &[String],
+    first: usize,
+    n: usize,
+    pace: Duration,
+) -> Vec<(String, String)> {
+    let mut sent = Vec::new();
+    for k in first..first + n {
+        let chat = &chats[k % chats.len()];
+        let id = c.customer_writes(chat, &format!("order {k}")).await;
+        sent.push((chat.clone(), id));
+        tokio::time::sleep(pace).await;
+    }
+    sent
+}
+
+fn chats(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|k| format!("{prefix}{k:04}@c.us")).collect()
+}
+
+/// Every stored message (all conversations) read through nginx: their ids, and how many
+/// times each inbound WhatsApp id was stored.
+async fn stored(c: &Cluster) -> (BTreeSet<i64>, HashMap<String, usize>) {
+    let mut ids = BTreeSet::new();
+    let mut inbound = HashMap::new();
+    for conv in c.conversations().await {
+        for m in c.messages(conv["id"].as_i64().expect("id")).await {
+            ids.insert(m["id"].as_i64().expect("message id"));
+            if m["direction"] == "in" {
+                *inbound
+                    .entry(m["waha_id"].as_str().unwrap_or("").to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    (ids, inbound)
+}
+
+/// Waits until every one of `sent` is stored, then checks each is stored exactly once.
+async fn assert_stored_once(c: &Cluster, sent: &[(String, String)]) -> BTreeSet<i64> {
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let (ids, inbound) = stored(c).await;
+        let missing: Vec<&String> = sent
+            .iter()
+            .map(|(_, id)| id)
+            .filter(|id| !inbound.contains_key(*id))
+            .collect();
+        if missing.is_empty() {
+            for (_, id) in sent {
+                assert_eq!(inbound[id], 1, "message {id} stored {} times", inbound[id]);
+            }
+            return ids;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {} messages never stored: {missing:?}",
+            missing.len(),
+            sent.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A last customer message after everything else: once an agent has its
+/// `message.created`, it has had every earlier event it will ever get.
+async fn marker(c: &Cluster, agents: &mut [Agent]) -> BTreeSet<i64> {
+    let id = c
+        .customer_writes("449990000000@c.us", "end of stream")
+        .await;
+    let ids = assert_stored_once(c, &[(String::new(), id.clone())]).await;
+    for a in agents.iter_mut() {
+        a.read_until_message(c, &id, LONG).await;
+    }
+    ids
+}
+
+/// One manager per node, each with a tab open straight on that node.
+async fn managers_on_each_node(c: &Cluster) -> Vec<Agent> {
+    let mut agents = Vec::new();
+    for i in 0..c.len() {
+        let name = format!("manager-{}", c.id(i));
+        let m = c
+            .member(&format!("{name}@test.tickhub"), "manager", &[SESSION])
+            .await;
+        let a = Agent::on_node(c, i, &name, &m.token).await;
+        assert_eq!(a.node(), c.id(i));
+        agents.push(a);
+    }
+    agents
+}
+
+/// Everyone got every message once, and (same access) the same `message.created` seqs.
+fn assert_agents_saw(agents: &[Agent], ids: &BTreeSet<i64>) {
+    for a in agents {
+        a.assert_each_message_once(ids);
+    }
+    let first = agents[0].created_seqs();
+    for a in &agents[1..] {
+        assert_eq!(
+            a.created_seqs(),
+            first,
+            "{} and {} saw different message.created seqs",
+            a.name,
+            agents[0].name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_on_any_node_reach_agents_on_every_node_in_order() {
+    const CHATS: usize = 6;
+    const PER_CHAT: usize = 8;
+    let c = Cluster::start(3).await;
+    // Unassigned conversations reach every agent of the session.
+    c.auto_assign(SESSION, false).await;
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let name = format!("agent-{}", c.id(i));
+        let m = c
+            .member(&format!("{name}@test.tickhub"), "agent", &[SESSION])
+            .await;
+        agents.push(Agent::on_node(&c, i, &name, &m.token).await);
+    }
+
+    // Each conversation's messages one after another (each acknowledged before the next,
+    // as WAHA's order would be), the conversations in parallel, all through nginx.
+    let chats = chats("4477001", CHATS);
+    let landed = join_all(chats.iter().enumerate().map(|(k, chat)| {
+        let c = &c;
+        async move {
+            let mut landed = Vec::new();
+            for j in 0..PER_CHAT {
+                let id = format!("false_{chat}_C{k}M{j}");
+                let env = envelope("message", inbound_payload(chat, &id, &format!("{k}:{j}")));
+                landed.push(c.webhook_acked(&env).await);
+            }
+            landed
+        }
+    }))
+    .await
+    .concat();
+    for i in 0..3 {
+        assert!(
+            landed.iter().any(|a| c.index_of_addr(a) == Some(i)),
+            "no webhook landed on {}: {landed:?}",
+            c.id(i)
+        );
+    }
+
+    let ids = marker(&c, &mut agents).await;
+    for a in &agents {
+        let mut by_conv: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for m in a.created() {
+            if m["data"]["direction"] == "in" && m["data"]["text"] != "end of stream" {
+                by_conv
+                    .entry(m["data"]["conversation_id"].as_i64().expect("conversation"))
+                    .or_default()
+                    .push(m["data"]["text"].as_str().unwrap_or("").to_string());
+            }
+        }
+        assert_eq!(by_conv.len(), CHATS, "{}: {by_conv:?}", a.name);
+        for texts in by_conv.values() {
+            let k = texts[0].split(':').next().unwrap_or("");
+            let want: Vec<String> = (0..PER_CHAT).map(|j| format!("{k}:{j}")).collect();
+            assert_eq!(texts, &want, "{}: one conversation out of order", a.name);
+        }
+    }
+    assert_agents_saw(&agents, &ids);
+}
+
+/// A bot on `default` that answers every "order …" with `REPLY`.
+async fn order_bot(c: &Cluster) {
+    let (code, b) = c
+        .post(
+            "/api/bots",
+            json!({"name": "Orders", "sessions": [SESSION], "active": true}),
+        )
+        .await;
+    assert_eq!(code, 201, "{b}");
+    let (code, t) = c
+        .post(
+            "/api/triggers",
+            json!({"bot_id": b["id"], "match": "contains", "pattern": "order", "priority": 1,
+                "response": REPLY, "action": "reply", "active": true}),
+        )
+        .await;
+    assert_eq!(code, 201, "{t}");
+}
+
+/// WAHA put the bot's reply through to each chat exactly once per message it got: an
+/// agent's reply, sent after whatever the bot might still say, is the marker.
+async fn assert_one_reply_each(c: &Cluster, sent: &[(String, String)]) {
+    let mut want: BTreeMap<&str, usize> = BTreeMap::new();
+    for (chat, _) in sent {
+        *want.entry(chat.as_str()).or_insert(0) += 1;
+    }
+    let replies = |all: &[Value], chat: &str, text: &str| {
+        all.iter()
+            .filter(|m| m["chatId"] == chat && m["text"] == text)
+            .count()
+    };
+    for (chat, n) in &want {
+        let conv = c.conversation_for(chat).await["id"].as_i64().expect("id");
+        let text = format!("marker for {chat}");
+        let (code, m) = c
+            .post(
+                &format!("/api/conversations/{conv}/messages"),
+                json!({ "text": text }),
+            )
+            .await;
+        assert_eq!(code, 201, "{m}");
+        let deadline = tokio::time::Instant::now() + LONG;
+        while replies(&c.sim.sent().await, chat, &text) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the marker never reached {chat}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let got = replies(&c.sim.sent().await, chat, REPLY);
+        assert_eq!(got, *n, "{chat}: {n} messages, {got} bot replies sent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_owner_mid_stream_loses_and_doubles_nothing() {
+    let mut c = Cluster::with(ClusterOptions {
+        nodes: 3,
+        env: vec![("TICKHUB_SEND_RATE".into(), "200".into())],
+    })
+    .await;
+    order_bot(&c).await;
+    let owner = c
+        .wait_owner(SESSION, Duration::from_secs(20), |o| o.is_some())
+        .await
+        .expect("an owner");
+    let dead = c.index_of(&owner);
+    let mut agents = managers_on_each_node(&c).await;
+
+    let chats = chats("4477002", 4);
+    let mut sent = stream(&c, &chats, 0, 24, Duration::from_millis(25)).await;
+    c.kill9(dead);
+    let moved = c
+        .wait_owner(SESSION, Duration::from_secs(20), |o| {
+            o.is_some_and(|o| o != owner)
+        })
+        .await;
+    assert!(
+        moved.is_some(),
+        "the session has no owner after {owner} died"
+    );
+    sent.extend(stream(&c, &chats, 24, 24, Duration::from_millis(25)).await);
+
+    c.sim_settled().await;
+    assert_stored_once(&c, &sent).await;
+    assert_one_reply_each(&c, &sent).await;
+    let ids = marker(&c, &mut agents).await;
+    assert!(
+        agents[dead].reconnects() >= 1,
+        "{}'s tab was on the dead node: {:?}",
+        agents[dead].name,
+        agents[dead].nodes
+    );
+    assert_ne!(agents[dead].node(), owner, "it reconnected to a live node");
+    assert_agents_saw(&agents, &ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_stream_loses_nothing() {
+    let mut c = Cluster::start(3).await;
+    let mut agents = managers_on_each_node(&c).await;
+    // A tab that is away while Redis is: it catches up with `since` afterwards.
+    let m = c.member("away@test.tickhub", "manager", &[SESSION]).await;
+    let mut away = Agent::via_lb(&c, "away", &m.token).await;
+    let chats = chats("4477003", 3);
+    let mut sent = stream(&c, &chats, 0, 12, Duration::from_millis(25)).await;
+    assert_stored_once(&c, &sent).await;
+    away.read_until(&c, LONG, |f| {
+        f.iter().filter(|v| v["type"] == "message.created").count() >= 12
+    })
+    .await;
+    away.disconnect();
+
+    c.redis_stop();
+    // Webhooks posted once each while Redis is away: whatever was acknowledged must be
+    // stored; the rest WAHA would retry (done below once Redis is back).
+    let mut acked = Vec::new();
+    let mut unacked = Vec::new();
+    for k in 0..6 {
+        let chat = &chats[k % chats.len()];
+        let id = format!("false_{chat}_REDISDOWN{k}");
+        let env = envelope(
+            "message",
+            inbound_payload(chat, &id, &format!("order r{k}")),
+        );
+        let (code, _, _) = c.webhook(&env).await;
+        if (200..300).contains(&code) {
+            acked.push((chat.clone(), id));
+        } else {
+            unacked.push(env);
+        }
+    }
+    sent.extend(stream(&c, &chats, 12, 6, Duration::from_millis(25)).await);
+    assert!(
+        !acked.is_empty(),
+        "no webhook was acknowledged while Redis was down (the nodes still have the database)"
+    );
+    assert_stored_once(&c, &acked).await;
+
+    c.redis_restart().await;
+    for i in 0..3 {
+        readyz_becomes(&c, i, 200).await;
+    }
+    for env in &unacked {
+        c.webhook_acked(env).await;
+        let id = env["payload"]["id"].as_str().unwrap_or("").to_string();
+        acked.push((String::new(), id));
+    }
+    sent.extend(stream(&c, &chats, 18, 12, Duration::from_millis(25)).await);
+    sent.extend(acked);
+    c.sim_settled().await;
+    assert_stored_once(&c, &sent).await;
+
+    away.reconnect(&c).await;
+    agents.push(away);
+    let ids = marker(&c, &mut agents).await;
+    assert_agents_saw(&agents, &ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_serves_at_once_and_a_drained_node_hands_over() {
+    let mut c = Cluster::with(ClusterOptions {
+        nodes: 2,
+        env: vec![("TICKHUB_SEND_RATE".into(), "200".into())],
+    })
+    .await;
+    order_bot(&c).await;
+    let late = c.start_node().await;
+    let late_id = c.id(late).to_string();
+    let mut agents = managers_on_each_node(&c).await;
+
+    // It serves at once: its tab gets what a webhook on another node brought, and nginx
+    // sends it webhooks.
+    let chats = chats("4477004", 3);
+    let mut sent = stream(&c, &chats, 0, 3, Duration::ZERO).await;
+    agents[late].read_until_message(&c, &sent[2].1, LONG).await;
+    let mut reached = false;
+    for k in 0..6 {
+        let chat = &chats[k % chats.len()];
+        let id = format!("false_{chat}_LATE{k}");
+        let env = envelope(
+            "message",
+            inbound_payload(chat, &id, &format!("order l{k}")),
+        );
+        reached |= c.index_of_addr(&c.webhook_acked(&env).await) == Some(late);
+        sent.push((chat.clone(), id));
+    }
+    assert!(reached, "nginx never gave {late_id} a webhook");
+
+    // Drain the owner, then the next one, until the late node owns the session; the
+    // stream goes on meanwhile.
+    let mut drained = BTreeSet::new();
+    let mut first = sent.len();
+    loop {
+        let owner = c
+            .wait_owner(SESSION, Duration::from_secs(20), |o| {
+                o.is_some_and(|o| !drained.contains(o))
+            })
+            .await
+            .expect("an owner");
+        if owner == late_id {
+            break;
+        }
+        sent.extend(stream(&c, &chats, first, 6, Duration::from_millis(25)).await);
+        first += 6;
+        let i = c.index_of(&owner);
+        let status = c.sigterm(i).await;
+        assert!(
+            status.success(),
+            "{owner} exited with {status} after SIGTERM"
+        );
+        drained.insert(owner);
+        sent.extend(stream(&c, &chats, first, 6, Duration::from_millis(25)).await);
+        first += 6;
+    }
+    if drained.is_empty() {
+        // The late node took the session at once: drain another node all the same.
+        let status = c.sigterm(0).await;
+        assert!(
+            status.success(),
+            "{} exited with {status} after SIGTERM",
+            c.id(0)
+        );
+        sent.extend(stream(&c, &chats, first, 6, Duration::from_millis(25)).await);
+    }
+
+    c.sim_settled().await;
+    assert_stored_once(&c, &sent).await;
+    assert_one_reply_each(&c, &sent).await;
+    // The late node's tab never dropped, and saw everything.
+    let mut live = vec![agents.remove(late)];
+    let ids = marker(&c, &mut live).await;
+    assert_eq!(live[0].reconnects(), 0, "{:?}", live[0].ended);
+    live[0].assert_each_message_once(&ids);
+}
