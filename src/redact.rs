@@ -38,6 +38,7 @@ impl std::fmt::Debug for Config {
             presence_grace,
             presence_idle,
             requeue_grace,
+            lease_ttl,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -70,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("presence_grace", presence_grace)
             .field("presence_idle", presence_idle)
             .field("requeue_grace", requeue_grace)
+            .field("lease_ttl", lease_ttl)
             .finish()
     }
 }
