@@ -60,7 +60,7 @@ async fn the_harness_runs_a_cluster_behind_nginx() {
     for i in 0..3 {
         assert_eq!(c.probe(i, "/healthz").await, 200, "{}", c.id(i));
         let s = c.socket(i, &c.token, None).await;
-        assert_eq!(s.hello["node"], c.id(i), "{}", s.hello);
+        assert_eq!(s.hello["data"]["node"], c.id(i), "{}", s.hello);
     }
     // Round robin, no stickiness: one client's requests reach every node.
     let mut seen = BTreeSet::new();
@@ -165,7 +165,18 @@ async fn marker(c: &Cluster, agents: &mut [Agent]) -> BTreeSet<i64> {
         .await;
     let ids = assert_stored_once(c, &[(String::new(), id.clone())]).await;
     for a in agents.iter_mut() {
-        a.read_until_message(c, &id, LONG).await;
+        let got = a
+            .try_read_until(c, LONG, |f| {
+                f.iter()
+                    .any(|v| v["type"] == "message.created" && v["data"]["waha_id"] == id)
+            })
+            .await;
+        if !got {
+            // Say what it lacks (which stored messages never reached it), not just
+            // that the marker did not come.
+            a.assert_each_message_once(&ids);
+            panic!("{}: the marker never came; {}", a.name, a.summary());
+        }
     }
     ids
 }

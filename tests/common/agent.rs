@@ -42,7 +42,7 @@ impl Agent {
             name: name.into(),
             token: token.into(),
             last_seq: s.last_seq,
-            nodes: vec![s.hello["node"].as_str().unwrap_or("").to_string()],
+            nodes: vec![s.hello["data"]["node"].as_str().unwrap_or("").to_string()],
             socket: Some(s),
             frames: Vec::new(),
             ended: Vec::new(),
@@ -72,7 +72,7 @@ impl Agent {
             self.name, self.last_seq, s.hello
         );
         self.nodes
-            .push(s.hello["node"].as_str().unwrap_or("").to_string());
+            .push(s.hello["data"]["node"].as_str().unwrap_or("").to_string());
         self.socket = Some(s);
     }
 
@@ -84,19 +84,28 @@ impl Agent {
         wait: Duration,
         done: impl Fn(&[Value]) -> bool,
     ) {
+        if !self.try_read_until(c, wait, done).await {
+            panic!(
+                "{}: condition not met within {wait:?}; {}",
+                self.name,
+                self.summary()
+            );
+        }
+    }
+
+    /// `read_until` that answers whether `done` came to hold instead of failing.
+    pub async fn try_read_until(
+        &mut self,
+        c: &Cluster,
+        wait: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> bool {
         let deadline = tokio::time::Instant::now() + wait;
         while !done(&self.frames) {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(
-                !left.is_zero(),
-                "{}: condition not met within {wait:?}; {} frames, last seq {}, nodes {:?}, ended {:?}; last frames: {:?}",
-                self.name,
-                self.frames.len(),
-                self.last_seq,
-                self.nodes,
-                self.ended,
-                &self.frames[self.frames.len().saturating_sub(5)..]
-            );
+            if left.is_zero() {
+                return false;
+            }
             if self.socket.is_none() {
                 self.reconnect(c).await;
             }
@@ -124,6 +133,24 @@ impl Agent {
                 }
             }
         }
+        true
+    }
+
+    /// What the tab went through, for failure messages: frames (type and seq of the
+    /// last few), nodes, why connections ended.
+    pub fn summary(&self) -> String {
+        let last: Vec<String> = self.frames[self.frames.len().saturating_sub(8)..]
+            .iter()
+            .map(|v| format!("{}@{}", v["type"].as_str().unwrap_or("?"), v["seq"]))
+            .collect();
+        format!(
+            "{} frames ({} message.created), last seq {}, nodes {:?}, ended {:?}, last frames {last:?}",
+            self.frames.len(),
+            self.created().len(),
+            self.last_seq,
+            self.nodes,
+            self.ended
+        )
     }
 
     /// Reads until a `message.created` whose `waha_id` is `waha_id` has arrived.
@@ -162,10 +189,10 @@ impl Agent {
         let extra: Vec<_> = unique.difference(ids).collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
-            "{}: missing message.created for {missing:?}, unexpected {extra:?} (nodes {:?}, ended {:?})",
+            "{}: {} stored messages never came as message.created: {missing:?}; unexpected: {extra:?}; {}",
             self.name,
-            self.nodes,
-            self.ended
+            missing.len(),
+            self.summary()
         );
     }
 
