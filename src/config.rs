@@ -537,7 +537,10 @@ mod tests {
         let e = load(&[("REDIS_URL", "redis://127.0.0.1:6379")])
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("REDIS_URL:") && e.contains("PostgreSQL"), "{e}");
+        assert!(
+            e.starts_with("REDIS_URL:") && e.contains("PostgreSQL"),
+            "{e}"
+        );
         let e = load(&[pg, ("REDIS_URL", "127.0.0.1:6379")])
             .unwrap_err()
             .to_string();

@@ -136,6 +136,15 @@ impl BoardWatcher {
         if self.busy || self.dirty.is_empty() {
             return;
         }
+        // In a cluster the coordinator pushes (it keeps presence, so it knows who is
+        // present); the others keep what changed, and read everything afresh should they
+        // become the coordinator.
+        if !self.services.coordinates() {
+            self.snapshot = None;
+            self.sent_counts.clear();
+            self.sent_boards.clear();
+            return;
+        }
         let dirty = std::mem::take(&mut self.dirty);
         self.busy = true;
         let all = dirty.reload || self.snapshot.is_none();

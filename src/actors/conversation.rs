@@ -121,6 +121,9 @@ pub struct SessionLink {
 
 pub struct ConversationActor {
     services: Arc<Services>,
+    /// Every write of the conversation goes through it (fenced by the session's owner in
+    /// a cluster).
+    writer: Writer,
     session: SessionRef,
     link: SessionLink,
     chat_id: String,
@@ -140,9 +143,11 @@ impl ConversationActor {
         session: SessionRef,
         link: SessionLink,
         chat_id: String,
+        writer: Writer,
     ) -> Self {
         ConversationActor {
             services,
+            writer,
             session,
             link,
             chat_id,
@@ -172,7 +177,7 @@ impl ConversationActor {
                     return;
                 };
                 self.busy = true;
-                let fut = task(self.services.writer.clone()).instrument(self.span());
+                let fut = task(self.writer.clone()).instrument(self.span());
                 ctx.spawn(fut.into_actor(self).map(|next, act, ctx| {
                     act.busy = false;
                     if let Followup::Send(outbox_id) = next {
@@ -203,7 +208,7 @@ impl ConversationActor {
             + 'static,
     {
         self.busy = true;
-        let writer = self.services.writer.clone();
+        let writer = self.writer.clone();
         let fut = async move { writer.run(input, job).await }.instrument(self.span());
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.busy = false;
@@ -266,6 +271,15 @@ impl ConversationActor {
                     for _ in 0..n {
                         if let Some(Work::Ingest(_, tx)) = act.queue.pop_front() {
                             let _ = tx.send(Err(StoreError::Unavailable(reason.clone())));
+                        }
+                    }
+                    act.done(n, ctx);
+                }
+                // Another node owns the session now: the registry hands them over.
+                Err(StoreError::Fenced { session_id }) => {
+                    for _ in 0..n {
+                        if let Some(Work::Ingest(_, tx)) = act.queue.pop_front() {
+                            let _ = tx.send(Err(StoreError::Fenced { session_id }));
                         }
                     }
                     act.done(n, ctx);

@@ -22,7 +22,8 @@ use dashmap::{DashMap, DashSet};
 use tracing::{debug, warn};
 
 use super::services::Services;
-use crate::bus::{PresenceSignal, SignalKind};
+use crate::bus::redis::SNAPSHOT_EVERY;
+use crate::bus::{NodeSockets, PresenceSignal, SignalKind};
 use crate::domain::presence::{Input, MemberPresence, PresenceCause};
 use crate::domain::PresenceStatus;
 use crate::store::presence::{self as log, Transition};
@@ -32,6 +33,12 @@ use crate::store::StoreError;
 const RETRY: Duration = Duration::from_secs(1);
 /// Transitions held while the database is away; the oldest go first beyond this.
 const MAX_QUEUED: usize = 10_000;
+/// Cluster mode: a node whose snapshots stopped this long ago is dead, and its sockets
+/// with it.
+const NODE_SILENT: Duration = Duration::from_secs(3);
+/// Cluster mode: how long a keeper that just took over waits for the nodes' snapshots
+/// before members with no socket anywhere are offline.
+const TAKEOVER_SETTLE: Duration = Duration::from_secs(3);
 
 /// A member came back after having had no socket (and no grace period): pushes they may
 /// have missed meanwhile are sent again as whole states.
@@ -85,9 +92,37 @@ impl Presence {
             choices: HashMap::new(),
             queue: Vec::new(),
             writing: false,
+            nodes_seen: HashMap::new(),
+            keeping: services.cluster.is_none(),
         }
         .start();
-        services.bus.presence().register(keeper.recipient());
+        services
+            .bus
+            .presence()
+            .register(keeper.clone().recipient(), keeper.clone().recipient());
+        if let Some(cluster) = &services.cluster {
+            let mut role = cluster.coordinator();
+            let to = keeper.clone();
+            actix_rt::spawn(async move {
+                loop {
+                    let keeping = *role.borrow_and_update();
+                    to.do_send(Role(keeping));
+                    if role.changed().await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let me = inner.clone();
+            actix_rt::spawn(async move {
+                let mut every = tokio::time::interval(SNAPSHOT_EVERY);
+                loop {
+                    every.tick().await;
+                    let counts: Vec<(i64, u32)> =
+                        me.sockets.iter().map(|e| (*e.key(), *e.value())).collect();
+                    me.services.bus.presence().snapshot(&me.node, counts);
+                }
+            });
+        }
         Presence { inner }
     }
 
@@ -205,8 +240,18 @@ struct Kept {
     idle: Option<SpawnHandle>,
 }
 
+/// Cluster mode: whether this node's keeper keeps members now (it is the coordinator).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Role(bool);
+
 struct Keeper {
     inner: Arc<Inner>,
+    /// Whether this keeper keeps members: always on a single node; in a cluster, while
+    /// its node is the coordinator.
+    keeping: bool,
+    /// Cluster mode: when each node's last snapshot came.
+    nodes_seen: HashMap<Arc<str>, Instant>,
     members: HashMap<i64, Kept>,
     /// Choices read at start, for members not yet seen.
     choices: HashMap<i64, PresenceStatus>,
@@ -220,6 +265,25 @@ impl Actor for Keeper {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let services = self.inner.services.clone();
+        if services.cluster.is_some() {
+            // Other nodes' members are alive: statuses are read, not reset, and the
+            // coordinator alone keeps them (see `Role`).
+            ctx.wait(
+                async move { joined(&services).await }.into_actor(self).map(
+                    |res, act, _| match res {
+                        Ok((choices, current)) => {
+                            act.choices = choices.into_iter().collect();
+                            for (user_id, status, at) in current {
+                                act.inner.set_status(user_id, status, at);
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "presence: could not read members' statuses"),
+                    },
+                ),
+            );
+            ctx.run_interval(SNAPSHOT_EVERY, |act, ctx| act.bury_silent_nodes(ctx));
+            return;
+        }
         let node = self.inner.node.to_string();
         // `wait`: no signal is handled before the previous process's members are offline.
         ctx.wait(
@@ -272,20 +336,101 @@ async fn restart(
     Ok((choices, latest))
 }
 
+/// A cluster node starting: what members chose, and every member's status as logged.
+#[allow(clippy::type_complexity)]
+async fn joined(
+    services: &Services,
+) -> Result<(Vec<(i64, PresenceStatus)>, Vec<(i64, PresenceStatus, i64)>), StoreError> {
+    Ok((
+        log::choices(&services.db).await?,
+        log::current(&services.db).await?,
+    ))
+}
+
+impl Handler<Role> for Keeper {
+    type Result = ();
+
+    fn handle(&mut self, Role(keeping): Role, ctx: &mut Self::Context) {
+        if keeping == self.keeping {
+            return;
+        }
+        self.keeping = keeping;
+        for (_, m) in self.members.drain() {
+            for h in [m.grace, m.idle].into_iter().flatten() {
+                ctx.cancel_future(h);
+            }
+        }
+        self.nodes_seen.clear();
+        self.inner.present.clear();
+        if !keeping {
+            return;
+        }
+        // Taking over: everyone present stays so while the nodes report their sockets;
+        // whoever has none anywhere when the settling ends is offline.
+        let present: Vec<(i64, PresenceStatus)> = self
+            .inner
+            .statuses
+            .iter()
+            .map(|e| (*e.key(), *e.value()))
+            .collect();
+        for (user_id, status) in present {
+            let chosen = self.choices.get(&user_id).copied();
+            self.members.insert(
+                user_id,
+                Kept {
+                    state: MemberPresence::taken_over(status, chosen),
+                    nodes: HashMap::new(),
+                    last_activity: Instant::now(),
+                    grace: Some(ctx.run_later(TAKEOVER_SETTLE, move |act, ctx| {
+                        if let Some(m) = act.members.get_mut(&user_id) {
+                            m.grace = None;
+                        }
+                        act.step(user_id, Input::GraceExpired, ctx);
+                    })),
+                    idle: None,
+                },
+            );
+            self.inner.present.insert(user_id);
+        }
+    }
+}
+
+impl Handler<NodeSockets> for Keeper {
+    type Result = ();
+
+    fn handle(&mut self, s: NodeSockets, ctx: &mut Self::Context) {
+        if !self.keeping {
+            return;
+        }
+        self.nodes_seen.insert(s.node.clone(), Instant::now());
+        self.take_counts(&s.node, s.counts, ctx);
+    }
+}
+
 impl Handler<PresenceSignal> for Keeper {
     type Result = ();
 
     fn handle(&mut self, s: PresenceSignal, ctx: &mut Self::Context) {
         let user_id = s.user_id;
-        let input = match s.kind {
-            SignalKind::Status(status, at) => {
-                // This node's own transitions are applied when decided.
-                if s.node != self.inner.node {
-                    self.inner.set_status(user_id, status, at);
-                }
-                return;
+        if let SignalKind::Status(status, at) = s.kind {
+            // This node's own transitions are applied when decided.
+            if s.node != self.inner.node {
+                self.inner.set_status(user_id, status, at);
             }
+            return;
+        }
+        if !self.keeping {
+            return;
+        }
+        let input = match s.kind {
+            SignalKind::Status(..) => return,
             SignalKind::Sockets(n) => {
+                if self.inner.services.cluster.is_some() {
+                    // A node is watched from its first word, snapshot or not.
+                    self.nodes_seen
+                        .entry(s.node.clone())
+                        .or_insert_with(Instant::now);
+                }
                 let m = self.member(user_id);
                 if m.state.sockets == 0 {
                     // Opening the app is activity.
@@ -313,6 +458,54 @@ impl Handler<PresenceSignal> for Keeper {
 }
 
 impl Keeper {
+    /// A node's whole count of sockets per member: members it no longer lists have none
+    /// there.
+    fn take_counts(&mut self, node: &Arc<str>, counts: Vec<(i64, u32)>, ctx: &mut Context<Self>) {
+        let listed: HashMap<i64, u32> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+        let mut changed: Vec<i64> = self
+            .members
+            .iter()
+            .filter(|(id, m)| m.nodes.contains_key(node) && !listed.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for (user_id, n) in &listed {
+            let m = self.member(*user_id);
+            if m.nodes.get(node) != Some(n) {
+                if m.state.sockets == 0 {
+                    m.last_activity = Instant::now();
+                }
+                changed.push(*user_id);
+            }
+        }
+        for user_id in changed {
+            let m = self.member(user_id);
+            match listed.get(&user_id) {
+                Some(n) => m.nodes.insert(node.clone(), *n),
+                None => m.nodes.remove(node),
+            };
+            let total = m.nodes.values().sum();
+            self.step(user_id, Input::Sockets(total), ctx);
+        }
+    }
+
+    /// Nodes whose snapshots stopped are dead: their members' sockets are gone.
+    fn bury_silent_nodes(&mut self, ctx: &mut Context<Self>) {
+        if !self.keeping {
+            return;
+        }
+        let silent: Vec<Arc<str>> = self
+            .nodes_seen
+            .iter()
+            .filter(|(_, at)| at.elapsed() >= NODE_SILENT)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for node in silent {
+            warn!(%node, "a node stopped reporting its sockets; its members' sockets are gone");
+            self.nodes_seen.remove(&node);
+            self.take_counts(&node, Vec::new(), ctx);
+        }
+    }
+
     fn member(&mut self, user_id: i64) -> &mut Kept {
         let choices = &mut self.choices;
         self.members.entry(user_id).or_insert_with(|| Kept {

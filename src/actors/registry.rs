@@ -1,8 +1,18 @@
 //! The session registry: the only owner of the session actors' addresses and of the
 //! name → session cache, and the one place that decides where a session's work runs —
-//! this node's actor, or (in cluster mode, later) the node that owns the session.
+//! this node's actor, or, in cluster mode, the node that owns the session.
+//!
+//! In a cluster a node runs actors only for the sessions it holds the lease of (see
+//! `cluster`). A webhook for another node's session is stored here, unapplied and
+//! durable, before its 2xx, and handed to the owner, which puts it in line behind the
+//! session's earlier events; the answer waits (briefly) for that, so webhooks a client
+//! sends one after another keep their order across nodes. Other work for a session owned
+//! elsewhere (an agent's reply, an assignment) runs on this node's writer, first taking
+//! the row lock of the conversation, so it and the owner's writes take turns; what it
+//! leaves to send is announced to the owner.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use dashmap::DashMap;
@@ -11,6 +21,8 @@ use super::conversation::{Followup, Task};
 use super::error::HubError;
 use super::services::Services;
 use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
+use crate::cluster::wire::{self, Wire};
+use crate::cluster::Owners;
 use crate::domain::inbound::Account;
 use crate::domain::{Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
@@ -18,12 +30,19 @@ use crate::store::handling::{self, Outcome};
 use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::sessions::{self, WaSession};
-use crate::store::{outbound as out, StoreError};
+use crate::store::{inbox, outbound as out, StoreError};
+use crate::waha::webhook::Envelope;
+
+/// How long a webhook stored for another node's session waits for the owner to put it in
+/// line before it is answered anyway (it is durable; the owner's sweep finds it).
+const HANDOFF_WAIT: Duration = Duration::from_secs(2);
 
 /// Where a session's work goes.
 enum Owner {
     /// This node runs the session's actor.
     Local(Addr<SessionActor>),
+    /// Cluster mode: another node owns the session, or (`None`) nobody does right now.
+    Elsewhere(Option<String>),
 }
 
 pub struct SessionRegistry {
@@ -58,18 +77,27 @@ impl SessionRegistry {
         let (s, created) =
             sessions::ensure(&self.services.db, name, self.services.now_ms()).await?;
         let r = self.remember(&s);
-        self.owner(&r);
+        match &self.services.cluster {
+            // A new session gets an owner on the lease loop's next look, now.
+            Some(c) => c.released(),
+            None => {
+                self.local(&r);
+            }
+        }
         Ok((s, created))
     }
 
-    /// Starts the actors of every session the database knows (so unsent replies resume).
+    /// Starts the actors of every session the database knows (so unsent replies resume);
+    /// in a cluster, those this node holds (the lease loop starts the others as it takes
+    /// them).
     pub async fn start_all(&self) -> Result<usize, StoreError> {
         let all = sessions::list(&self.services.db).await?;
+        let mut started = 0;
         for s in &all {
             let r = self.remember(s);
-            self.owner(&r);
+            started += usize::from(self.local(&r).is_some());
         }
-        Ok(all.len())
+        Ok(started)
     }
 
     fn remember(&self, s: &WaSession) -> SessionRef {
@@ -81,35 +109,155 @@ impl SessionRegistry {
         r
     }
 
-    /// The session's actor, started on first use. The map entry is held while starting,
-    /// so two threads can never start two actors (two writers) for one session.
-    fn owner(&self, s: &SessionRef) -> Owner {
+    /// The session's actor if this node runs it: always on a single node (started on
+    /// first use), only while it holds the session's lease in a cluster. The map entry is
+    /// held while starting, so two threads can never start two actors (two writers) for
+    /// one session.
+    fn local(&self, s: &SessionRef) -> Option<Addr<SessionActor>> {
+        let fence = match &self.services.cluster {
+            None => None,
+            Some(c) => Some(c.fence(s.id)?),
+        };
         let start = || {
             let (services, s) = (self.services.clone(), s.clone());
             SessionActor::start_in_arbiter(&self.services.arbiter(), move |_| {
-                SessionActor::new(services, s)
+                SessionActor::new(services, s, fence)
             })
         };
         let mut entry = self.actors.entry(s.id).or_insert_with(start);
         if !entry.connected() {
             *entry = start();
         }
-        Owner::Local(entry.clone())
+        Some(entry.clone())
+    }
+
+    async fn owner(&self, s: &SessionRef) -> Owner {
+        if let Some(a) = self.local(s) {
+            return Owner::Local(a);
+        }
+        match &self.services.cluster {
+            Some(c) => Owner::Elsewhere(c.owner_of(s.id).await),
+            None => unreachable!("a single node runs every session"),
+        }
     }
 
     /// A webhook just received: its conversation stores and applies it in one
-    /// transaction; this returns once that has committed.
+    /// transaction; this returns once that has committed. For a session another node
+    /// owns: stored here, then handed over.
     pub async fn ingest(&self, item: Ingest) -> Result<Ingested, HubError> {
-        match self.owner(&item.session) {
-            Owner::Local(a) => Ok(a.send(IngestCmd(item)).await??),
+        match self.owner(&item.session).await {
+            Owner::Local(a) => match a.send(IngestCmd(item.clone())).await? {
+                // The lease moved while this was in line: the new owner gets it.
+                Err(StoreError::Fenced { session_id }) => {
+                    if let Some(c) = &self.services.cluster {
+                        c.lose(session_id);
+                    }
+                    let owner = match self.owner(&item.session).await {
+                        Owner::Elsewhere(o) => o,
+                        Owner::Local(_) => None,
+                    };
+                    self.hand_over(item, owner).await
+                }
+                r => Ok(r?),
+            },
+            Owner::Elsewhere(owner) => self.hand_over(item, owner).await,
         }
     }
 
-    /// A stored, unapplied webhook, handed to its conversation again (recovery).
-    pub fn redeliver(&self, w: StoredWebhook, attempts: i64) {
-        match self.owner(&w.session) {
-            Owner::Local(a) => a.do_send(Redeliver(w, attempts)),
+    /// Stores a webhook of a session owned elsewhere (unapplied, durable) and asks the
+    /// owner to apply it.
+    async fn hand_over(&self, item: Ingest, owner: Option<String>) -> Result<Ingested, HubError> {
+        let body = item.row.body.clone();
+        let session = item.session.clone();
+        let ids = self
+            .services
+            .writer
+            .run(vec![item], |tx, items| {
+                Box::pin(ingest::store_unapplied(tx, items))
+            })
+            .await?;
+        let Some(Some(inbox_id)) = ids.first().copied() else {
+            return Ok(Ingested::Duplicate);
+        };
+        metrics::counter!("tickhub_webhooks_forwarded_total").increment(1);
+        if let (Some(c), Some(owner)) = (&self.services.cluster, owner) {
+            let queued = c
+                .link
+                .request_apply(&owner, &session, inbox_id, body, HANDOFF_WAIT)
+                .await;
+            if !queued {
+                metrics::counter!("tickhub_webhooks_handoff_timeouts_total").increment(1);
+                tracing::debug!(inbox_id, %owner, "the owner did not confirm a handed-over webhook; its sweep will apply it");
+            }
         }
+        Ok(Ingested::Stored(Box::default()))
+    }
+
+    /// A stored, unapplied webhook, handed to its conversation again (recovery). Only the
+    /// session's owner applies it; elsewhere it waits for the owner's sweep.
+    pub fn redeliver(&self, w: StoredWebhook, attempts: i64) {
+        if let Some(a) = self.local(&w.session) {
+            a.do_send(Redeliver(w, attempts));
+        }
+    }
+
+    /// A webhook another node stored for a session this node owns: in line behind the
+    /// session's earlier events; `from` is told once it is.
+    pub fn apply_handed_over(
+        &self,
+        from: &str,
+        req: u64,
+        session: SessionRef,
+        inbox_id: i64,
+        body: &str,
+    ) {
+        let Some(a) = self.local(&session) else {
+            return;
+        };
+        match serde_json::from_str::<Envelope>(body) {
+            Ok(envelope) => {
+                let inbound = Arc::new(crate::waha::events::translate(&envelope));
+                a.do_send(Redeliver(
+                    StoredWebhook {
+                        inbox_id,
+                        session,
+                        inbound,
+                    },
+                    0,
+                ));
+            }
+            Err(e) => tracing::warn!(inbox_id, error = %e, "a handed-over webhook does not parse"),
+        }
+        if let Some(c) = &self.services.cluster {
+            c.link
+                .publish(wire::node_channel(from), &Wire::Queued { req });
+        }
+    }
+
+    /// An outbox row written on another node for a session this node owns.
+    pub fn send_handed_over(&self, session_id: i64, outbox_id: i64, chat_id: String) {
+        let Some(s) = self.by_id(session_id) else {
+            return;
+        };
+        if let Some(a) = self.local(&s) {
+            a.do_send(super::conversation::Enqueue { outbox_id, chat_id });
+        }
+    }
+
+    fn by_id(&self, id: i64) -> Option<SessionRef> {
+        self.names
+            .iter()
+            .find(|e| e.value().id == id)
+            .map(|e| e.value().clone())
+    }
+
+    /// The session's record, by id, cached by name.
+    async fn load(&self, id: i64) -> Result<Option<SessionRef>, StoreError> {
+        if let Some(s) = self.by_id(id) {
+            return Ok(Some(s));
+        }
+        let all = sessions::list(&self.services.db).await?;
+        Ok(all.iter().find(|s| s.id == id).map(|s| self.remember(s)))
     }
 
     fn of(conv: &Conversation) -> SessionRef {
@@ -141,12 +289,41 @@ impl SessionRegistry {
             + Sync
             + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = Task::new(input, job, tx, followup);
-        match self.owner(s) {
-            Owner::Local(a) => a.do_send(ForChat { chat_id, task }),
+        let owner = match self.owner(s).await {
+            Owner::Local(a) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let task = Task::new(input, job, tx, followup);
+                a.do_send(ForChat { chat_id, task });
+                return Ok(rx.await.map_err(|_| HubError::Stopped)??);
+            }
+            Owner::Elsewhere(owner) => owner,
+        };
+        let out = self
+            .services
+            .writer
+            .run(
+                (input, s.id, chat_id.clone(), job),
+                |tx, (input, sid, chat, job)| {
+                    Box::pin(async move {
+                        sessions::lock_turn(tx, *sid, chat).await?;
+                        job(tx, input).await
+                    })
+                },
+            )
+            .await?;
+        if let (Followup::Send(outbox_id), Some(owner), Some(c)) =
+            (followup(&out), owner, &self.services.cluster)
+        {
+            c.link.publish(
+                wire::node_channel(&owner),
+                &Wire::Send {
+                    session_id: s.id,
+                    outbox_id,
+                    chat_id,
+                },
+            );
         }
-        Ok(rx.await.map_err(|_| HubError::Stopped)??)
+        Ok(out)
     }
 
     /// Runs `job` in `conv`'s actor, in its turn with every other change of the
@@ -245,5 +422,85 @@ impl SessionRegistry {
             |_| Followup::None,
         )
         .await
+    }
+}
+
+/// In a cluster, the lease loop tells the registry what this node gained and lost.
+pub struct LeaseHandler(pub Arc<SessionRegistry>);
+
+impl Owners for LeaseHandler {
+    fn gained(&self, session_id: i64, _token: i64) {
+        let registry = self.0.clone();
+        tokio::spawn(async move {
+            match registry.load(session_id).await {
+                Ok(Some(s)) => {
+                    // Started now: it applies what waits in the inbox before anything new,
+                    // then sends what waits in the outbox; its queue is drained here now.
+                    registry.local(&s);
+                    registry.services.router().changed(Some(session_id));
+                }
+                Ok(None) => tracing::warn!(session_id, "took a session the database does not know"),
+                Err(e) => {
+                    tracing::warn!(session_id, error = %e, "cannot read a session just taken; it starts on its first webhook")
+                }
+            }
+        });
+    }
+
+    fn lost(&self, session_id: i64) {
+        if let Some((_, a)) = self.0.actors.remove(&session_id) {
+            a.do_send(super::session::Release);
+        }
+    }
+}
+
+impl SessionRegistry {
+    /// What another node asks of this one (cluster mode).
+    pub fn on_cluster_work(&self, w: Wire) {
+        match w {
+            Wire::Apply {
+                from,
+                req,
+                session_id,
+                session,
+                inbox_id,
+                body,
+            } => self.apply_handed_over(
+                &from,
+                req,
+                SessionRef {
+                    id: session_id,
+                    name: session,
+                },
+                inbox_id,
+                &body,
+            ),
+            Wire::Send {
+                session_id,
+                outbox_id,
+                chat_id,
+            } => self.send_handed_over(session_id, outbox_id, chat_id),
+            Wire::Released { .. } => {
+                if let Some(c) = &self.services.cluster {
+                    c.released();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A stored webhook as its actor applies it (`None`: its body no longer parses).
+pub fn stored_webhook(row: &inbox::Pending, session: SessionRef) -> Option<StoredWebhook> {
+    match serde_json::from_str::<Envelope>(&row.body) {
+        Ok(envelope) => Some(StoredWebhook {
+            inbox_id: row.id,
+            session,
+            inbound: Arc::new(crate::waha::events::translate(&envelope)),
+        }),
+        Err(e) => {
+            tracing::warn!(inbox_id = row.id, error = %e, "stored webhook no longer parses");
+            None
+        }
     }
 }

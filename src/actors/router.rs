@@ -21,9 +21,9 @@
 //! the queue after `TICKHUB_REQUEUE_GRACE_SECS`, unless they come back meanwhile; the
 //! queue is then drained to others.
 //!
-//! In a cluster each session's queue would be drained by the node that owns the session
-//! (docs/routing.md); the row locks of `store::routing` already keep capacity right
-//! between nodes.
+//! In a cluster each session's queue is drained by the node that owns the session, and
+//! the coordinator returns offline members' work (docs/routing.md); the row locks of
+//! `store::routing` keep capacity right between nodes.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -177,6 +177,12 @@ impl RouterActor {
     /// Drains `session_id` now, or after the running drain; `changed`: someone may have
     /// become able to take work (this lifts a block).
     fn poke(&mut self, session_id: i64, changed: bool, ctx: &mut Context<Self>) {
+        // In a cluster a session's queue is drained by the node that owns it.
+        if let Some(c) = &self.services.cluster {
+            if c.fence(session_id).is_none() {
+                return;
+            }
+        }
         let st = self.sessions.entry(session_id).or_default();
         if changed {
             st.blocked = false;
@@ -263,7 +269,8 @@ impl RouterActor {
             }
             return;
         }
-        if self.requeues.contains_key(&user_id) {
+        // One node returns an offline member's work: the coordinator, which keeps presence.
+        if self.requeues.contains_key(&user_id) || !self.services.coordinates() {
             return;
         }
         let grace = self.services.config.requeue_grace;

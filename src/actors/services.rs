@@ -8,6 +8,7 @@ use actix::ArbiterHandle;
 
 use super::router::Router;
 use crate::bus::Bus;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::domain::SharedClock;
 use crate::store::bot_cache::BotCache;
@@ -22,6 +23,8 @@ pub struct Services {
     pub waha: WahaClient,
     pub clock: SharedClock,
     pub bus: Arc<dyn Bus>,
+    /// Cluster mode: the other nodes and what this one holds (`None`: a single node).
+    pub cluster: Option<Arc<Cluster>>,
     /// The URL WAHA is told to call back.
     pub webhook_url: String,
     /// Compiled bots per session.
@@ -44,6 +47,7 @@ impl Services {
         waha: WahaClient,
         clock: SharedClock,
         bus: Arc<dyn Bus>,
+        cluster: Option<Arc<Cluster>>,
         webhook_url: String,
         arbiters: Vec<ArbiterHandle>,
     ) -> Arc<Services> {
@@ -54,6 +58,7 @@ impl Services {
             waha,
             clock,
             bus,
+            cluster,
             webhook_url,
             bots: Arc::new(BotCache::default()),
             online: OnceLock::new(),
@@ -61,6 +66,12 @@ impl Services {
             next_arbiter: AtomicUsize::new(0),
             router: OnceLock::new(),
         })
+    }
+
+    /// Whether this node runs what one node in a cluster must run (the coordinator's
+    /// jobs); a single node always does.
+    pub fn coordinates(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.is_coordinator())
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -20,7 +20,7 @@ use super::outbound;
 use super::services::Services;
 use crate::domain::{ChatId, SessionRef};
 use crate::store::ingest::{Ingest, StoredWebhook};
-use crate::store::{outbox, StoreError};
+use crate::store::{inbox, outbox, Fence, StoreError, Writer};
 
 /// A webhook just received; answered once it is durable.
 #[derive(Message)]
@@ -40,6 +40,16 @@ pub(super) struct ForChat {
     pub task: Task,
 }
 
+/// Cluster mode: this node no longer owns the session; the actor and its conversations
+/// stop (what they had in line fails, and is retried where the session went).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release;
+
+/// Cluster mode: how often the outbox is read again for rows written on other nodes whose
+/// announcement was lost.
+const OUTBOX_RESCAN: Duration = Duration::from_secs(5);
+
 /// Sends under way at once per session (each to a different chat).
 const MAX_IN_FLIGHT: usize = 8;
 
@@ -57,6 +67,8 @@ struct ConversationEntry {
 pub struct SessionActor {
     services: Arc<Services>,
     session: SessionRef,
+    /// The writer for the session's changes: fenced by this node's lease in a cluster.
+    writer: Writer,
     conversations: HashMap<String, ConversationEntry>,
     /// Outbox rows not yet sent, in order (a row stays here while its send is under way).
     outbound: VecDeque<Queued>,
@@ -76,9 +88,10 @@ fn chat_key(chat: Option<&ChatId>) -> String {
 }
 
 impl SessionActor {
-    pub fn new(services: Arc<Services>, session: SessionRef) -> Self {
+    pub fn new(services: Arc<Services>, session: SessionRef, fence: Option<Fence>) -> Self {
         let send_interval = Duration::from_secs_f64(1.0 / services.config.send_rate_per_session);
         SessionActor {
+            writer: services.writer.fenced(fence),
             services,
             session,
             conversations: HashMap::new(),
@@ -99,13 +112,14 @@ impl SessionActor {
                 enqueue: me.clone().recipient(),
                 idle: me.recipient(),
             };
-            let (services, session, chat) = (
+            let (services, session, chat, writer) = (
                 self.services.clone(),
                 self.session.clone(),
                 chat_id.to_string(),
+                self.writer.clone(),
             );
             let addr = ConversationActor::start_in_arbiter(&self.services.arbiter(), move |_| {
-                ConversationActor::new(services, session, link, chat)
+                ConversationActor::new(services, session, link, chat, writer)
             });
             ConversationEntry { addr, submitted: 0 }
         };
@@ -219,25 +233,95 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         debug!(session = %self.session.name, "session actor started");
+        if self.services.cluster.is_some() {
+            // Taken over: what waits in the inbox (stored by other nodes, or left by the
+            // previous owner) goes in line before anything that arrives from now on.
+            self.adopt_inbox(ctx);
+            ctx.run_interval(OUTBOX_RESCAN, |act, ctx| act.read_outbox(ctx, false));
+        }
+        self.read_outbox(ctx, true);
+    }
+}
+
+impl SessionActor {
+    /// Queues the outbox rows not yet sent (`first`: at start, before any other message).
+    fn read_outbox(&mut self, ctx: &mut Context<Self>, first: bool) {
         let services = self.services.clone();
         let id = self.session.id;
-        ctx.wait(
-            async move { outbox::open_for_session(&services.db, id).await }
-                .into_actor(self)
-                .map(|res, act, ctx| match res {
-                    Ok(items) => {
-                        if !items.is_empty() {
-                            info!(session = %act.session.name, count = items.len(), "resuming unsent messages");
-                        }
-                        act.outbound.extend(items.into_iter().map(|i| Queued {
+        let fut = async move { outbox::open_for_session(&services.db, id).await }
+            .into_actor(self)
+            .map(move |res, act, ctx| match res {
+                Ok(items) => {
+                    let known: HashSet<i64> = act.outbound.iter().map(|q| q.outbox_id).collect();
+                    let new: Vec<Queued> = items
+                        .into_iter()
+                        .filter(|i| !known.contains(&i.id))
+                        .map(|i| Queued {
                             outbox_id: i.id,
                             chat_id: i.chat_id,
-                        }));
-                        act.pump_outbound(ctx);
+                        })
+                        .collect();
+                    if first && !new.is_empty() {
+                        info!(session = %act.session.name, count = new.len(), "resuming unsent messages");
                     }
-                    Err(e) => warn!(error = %e, "could not read the outbox; it is read again on the next restart"),
-                }),
+                    act.outbound.extend(new);
+                    act.pump_outbound(ctx);
+                }
+                Err(e) => warn!(error = %e, "could not read the outbox; it is read again later"),
+            });
+        if first {
+            ctx.wait(fut);
+        } else {
+            ctx.spawn(fut);
+        }
+    }
+
+    /// Hands the session's unprocessed webhooks to their conversations, oldest first.
+    fn adopt_inbox(&mut self, ctx: &mut Context<Self>) {
+        let services = self.services.clone();
+        let session = self.session.clone();
+        ctx.wait(
+            async move {
+                let mut rows = Vec::new();
+                let mut after = 0;
+                loop {
+                    let page =
+                        inbox::pending_for_session(&services.db, session.id, after, 1000).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.id;
+                    rows.extend(page);
+                }
+                Ok::<_, StoreError>(rows)
+            }
+            .into_actor(self)
+            .map(|res, act, ctx| match res {
+                Ok(rows) => {
+                    if !rows.is_empty() {
+                        info!(session = %act.session.name, count = rows.len(), "applying webhooks stored before this node took the session");
+                    }
+                    for row in rows {
+                        let attempts = row.attempts;
+                        if let Some(w) = super::registry::stored_webhook(&row, act.session.clone()) {
+                            let key = chat_key(w.inbound.chat.as_ref());
+                            act.submit(&key, Work::Stored(w, attempts), ctx);
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "could not read the inbox; the sweep applies what waits"),
+            }),
         );
+    }
+}
+
+impl Handler<Release> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Release, ctx: &mut Self::Context) {
+        info!(session = %self.session.name, "session released by this node");
+        for (_, entry) in self.conversations.drain() {
+            entry.addr.do_send(Stop);
+        }
+        ctx.stop();
     }
 }
 

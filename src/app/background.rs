@@ -12,9 +12,7 @@ use super::shutdown::Shutdown;
 use crate::actors::{Hub, Services};
 use crate::domain::SessionRef;
 use crate::http::login_limit::LoginLimiter;
-use crate::store::ingest::StoredWebhook;
 use crate::store::{events, inbox, sessions, tokens, StoreError};
-use crate::waha::webhook::Envelope;
 
 /// How long a stored webhook may wait for its actor before the sweeper hands it over again.
 const SWEEP_AFTER: Duration = Duration::from_secs(10);
@@ -31,7 +29,11 @@ const BOT_SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// `resolve_after_minutes`, each in its conversation's turn.
 pub async fn resolve_quiet_bot_conversations(hub: Arc<Hub>, mut shutdown: Shutdown) {
     loop {
-        match hub.resolve_quiet_bot_conversations().await {
+        let result = match hub.coordinates() {
+            true => hub.resolve_quiet_bot_conversations().await,
+            false => Ok(0),
+        };
+        match result {
             Ok(0) => {}
             Ok(n) => debug!(count = n, "resolved conversations the bot handled alone"),
             Err(e) => warn!(error = %e, "could not resolve quiet bot conversations"),
@@ -85,20 +87,13 @@ async fn redeliver_pending(hub: &Arc<Hub>, before_ms: i64) -> Result<usize, Stor
             let Some(name) = names.get(&row.session_id) else {
                 continue;
             };
-            match serde_json::from_str::<Envelope>(&row.body) {
-                Ok(envelope) => {
-                    let w = StoredWebhook {
-                        inbox_id: row.id,
-                        session: SessionRef {
-                            id: row.session_id,
-                            name: name.clone(),
-                        },
-                        inbound: Arc::new(crate::waha::events::translate(&envelope)),
-                    };
-                    hub.registry().redeliver(w, row.attempts);
-                    count += 1;
-                }
-                Err(e) => warn!(inbox_id = row.id, error = %e, "stored webhook no longer parses"),
+            let session = SessionRef {
+                id: row.session_id,
+                name: name.clone(),
+            };
+            if let Some(w) = crate::actors::registry::stored_webhook(&row, session) {
+                hub.registry().redeliver(w, row.attempts);
+                count += 1;
             }
         }
     }
@@ -112,6 +107,13 @@ pub async fn reconcile_waha(hub: Arc<Hub>, mut shutdown: Shutdown) {
     let every = hub.config().waha_reconcile;
     let mut check_version = true;
     loop {
+        // In a cluster one node (the coordinator) speaks for the hub to WAHA.
+        if !hub.coordinates() {
+            if !shutdown.sleep(RETRY_WHILE_DOWN).await {
+                return;
+            }
+            continue;
+        }
         let result = tokio::select! {
             r = async {
                 if check_version {
@@ -145,6 +147,9 @@ pub async fn reconcile_waha(hub: Arc<Hub>, mut shutdown: Shutdown) {
 /// Drops old events (past the retention) and old processed webhooks.
 pub async fn prune(services: Arc<Services>, mut shutdown: Shutdown) {
     while shutdown.sleep(PRUNE_EVERY).await {
+        if !services.coordinates() {
+            continue;
+        }
         let now = services.now_ms();
         let events_before = now - services.config.event_retention.as_millis() as i64;
         let inbox_before = now - INBOX_KEEP.as_millis() as i64;

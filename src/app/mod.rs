@@ -33,6 +33,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Credentials(#[from] crate::credentials::CredentialError),
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -95,7 +97,26 @@ impl AppBuilder {
         .await?;
         let db = connect_db(&config).await?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let bus = self.bus.unwrap_or_else(|| Arc::new(LocalBus::new()));
+        // Cluster mode: the Redis bus and the leases, unless a test brought its own bus.
+        let cluster = match &config.redis_url {
+            Some(url) => {
+                let link = crate::cluster::link::Link::start(url, config.node_id.as_str().into())?;
+                Some(crate::cluster::Cluster::new(
+                    link,
+                    db.clone(),
+                    config.lease_ttl,
+                ))
+            }
+            None => None,
+        };
+        let bus: Arc<dyn Bus> = match (self.bus, &cluster) {
+            (Some(bus), _) => bus,
+            (None, Some(c)) => {
+                crate::bus::redis::RedisBus::start(c.link.clone(), db.clone(), c.coordinator())
+                    .await?
+            }
+            (None, None) => Arc::new(LocalBus::new()),
+        };
         let waha = self.waha.unwrap_or_else(|| {
             WahaClient::new(
                 config.waha_url.as_str(),
@@ -138,6 +159,7 @@ impl AppBuilder {
             waha,
             clock,
             bus,
+            cluster,
             webhook_url,
             arbiters.iter().map(Arbiter::handle).collect(),
         );
@@ -199,7 +221,7 @@ impl AppBuilder {
             )),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
-        info!(%addr, node = %config.node_id, database = ?config.database_kind, waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");
+        info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");
         Ok(RunningApp {
             addr,
             hub,
@@ -277,12 +299,16 @@ impl RunningApp {
         actix_rt::spawn(async move { handle.stop(true).await });
     }
 
-    /// After the server has stopped: background jobs end, the writer commits what it
-    /// holds, the database closes.
+    /// After the server has stopped (no webhook in flight any more): background jobs end,
+    /// a cluster node hands its sessions over, the writer commits what it holds, the
+    /// database closes.
     async fn finish(&mut self) {
         self.trigger.trigger();
         for t in self.tasks.drain(..) {
             let _ = t.await;
+        }
+        if let Some(c) = &self.services.cluster {
+            c.drain().await;
         }
         self.services.writer.close().await;
         self.services.db.close().await;

@@ -19,7 +19,7 @@ pub struct Deliver(pub Arc<LoggedEvent>);
 /// Tells an agent's socket to close: the node is going away.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Goodbye(pub &'static str);
+pub struct Goodbye(pub Arc<str>);
 
 struct Subscriber {
     /// What this subscriber may receive, decided once when it subscribed.
@@ -85,17 +85,19 @@ impl Fanout {
     }
 
     /// Asks every socket on this node to close (shutdown).
-    pub fn close_all(&self, reason: &'static str) {
+    pub fn close_all(&self, reason: &str) {
+        let reason: Arc<str> = reason.into();
         for sub in self.subscribers.iter() {
-            sub.goodbye.do_send(Goodbye(reason));
+            sub.goodbye.do_send(Goodbye(reason.clone()));
         }
     }
 
     /// Asks every socket of `user_id` on this node to close.
-    pub fn close_user(&self, user_id: i64, reason: &'static str) {
+    pub fn close_user(&self, user_id: i64, reason: &str) {
+        let reason: Arc<str> = reason.into();
         for sub in self.subscribers.iter() {
             if sub.filter.user_id == user_id {
-                sub.goodbye.do_send(Goodbye(reason));
+                sub.goodbye.do_send(Goodbye(reason.clone()));
             }
         }
     }

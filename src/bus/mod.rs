@@ -9,11 +9,13 @@
 pub mod fanout;
 pub mod local;
 pub mod presence;
+pub mod redis;
+pub mod sequencer;
 
 use std::sync::Arc;
 
 pub use fanout::{Deliver, Fanout, Goodbye, Subscription};
-pub use presence::{PresenceLink, PresenceSignal, SignalKind};
+pub use presence::{NodeSockets, PresenceLink, PresenceSignal, SignalKind};
 
 use crate::domain::LoggedEvent;
 
@@ -28,7 +30,7 @@ pub trait Bus: Send + Sync + 'static {
     fn presence(&self) -> &dyn PresenceLink;
     /// Closes every socket of `user_id`, on every node (deactivated, access changed): they
     /// reconnect, if they still may, under the new rules.
-    fn disconnect_user(&self, user_id: i64, reason: &'static str) {
+    fn disconnect_user(&self, user_id: i64, reason: &str) {
         self.fanout().close_user(user_id, reason);
     }
 }

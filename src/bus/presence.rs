@@ -38,16 +38,29 @@ pub enum SignalKind {
     Status(PresenceStatus, i64),
 }
 
+/// Every member with sockets on `node` and how many (a cluster node's periodic snapshot).
+/// The keeper takes it as the node's whole truth: members missing from it have no socket
+/// there, and a node whose snapshots stop is dead and its sockets with it.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct NodeSockets {
+    pub node: Arc<str>,
+    pub counts: Vec<(i64, u32)>,
+}
+
 /// The node-crossing part of presence. A cluster implementation routes `to_keeper` to
 /// the node that keeps the member (e.g. by hashing the id over the live nodes) and
 /// `to_all` to every node; each node registers its own keeper.
 pub trait PresenceLink: Send + Sync + 'static {
     /// This node's presence keeper: signals for the members it keeps arrive here.
-    fn register(&self, keeper: Recipient<PresenceSignal>);
+    fn register(&self, keeper: Recipient<PresenceSignal>, nodes: Recipient<NodeSockets>);
     /// To the node that keeps `signal.user_id`.
     fn to_keeper(&self, signal: PresenceSignal);
     /// To every node, this one included.
     fn to_all(&self, signal: PresenceSignal);
+    /// This node's sockets per member, to the keeper (a cluster repeats it every second;
+    /// one node has nothing to repeat it to).
+    fn snapshot(&self, _node: &Arc<str>, _counts: Vec<(i64, u32)>) {}
 }
 
 /// A single node: it keeps every member.
@@ -68,7 +81,7 @@ impl LocalPresenceLink {
 }
 
 impl PresenceLink for LocalPresenceLink {
-    fn register(&self, keeper: Recipient<PresenceSignal>) {
+    fn register(&self, keeper: Recipient<PresenceSignal>, _nodes: Recipient<NodeSockets>) {
         if self.keeper.set(keeper).is_err() {
             tracing::warn!("a second presence keeper registered on one node; ignored");
         }

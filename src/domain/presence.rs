@@ -85,6 +85,20 @@ impl MemberPresence {
         }
     }
 
+    /// A member whose keeper just changed (cluster mode): as present as they were, their
+    /// sockets not yet counted — as if within a grace period, so the sockets the nodes
+    /// report next change nothing, and if none does the member goes offline when it ends.
+    pub fn taken_over(status: PresenceStatus, chosen: Option<PresenceStatus>) -> Self {
+        let chosen = chosen.filter(|c| *c != PresenceStatus::Online);
+        MemberPresence {
+            status,
+            chosen,
+            sockets: 0,
+            grace: status != PresenceStatus::Offline,
+            idle_away: status == PresenceStatus::Away && chosen.is_none(),
+        }
+    }
+
     /// Has a socket, or may get one back within the grace period.
     pub fn present(&self) -> bool {
         self.sockets > 0 || self.grace
@@ -192,6 +206,31 @@ mod tests {
 
     fn t(e: Effects) -> Option<(PresenceStatus, PresenceCause)> {
         e.transition
+    }
+
+    #[test]
+    fn a_member_taken_over_keeps_their_status_until_their_sockets_are_counted() {
+        let mut m = MemberPresence::taken_over(Online, None);
+        assert!(m.present());
+        let e = m.step(Input::Sockets(2), true);
+        assert_eq!(
+            t(e),
+            None,
+            "no flicker when the new keeper counts the sockets"
+        );
+        assert!(e.cancel_grace);
+        let mut gone = MemberPresence::taken_over(Busy, Some(Busy));
+        assert_eq!(
+            t(gone.step(Input::GraceExpired, true)),
+            Some((Offline, C::GraceExpired))
+        );
+        let mut idle = MemberPresence::taken_over(Away, None);
+        idle.step(Input::Sockets(1), true);
+        assert_eq!(
+            t(idle.step(Input::Activity, true)),
+            Some((Online, C::ActiveAgain))
+        );
+        assert!(!MemberPresence::taken_over(Offline, None).present());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::auth::AuthUser;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{page, Page, PageQuery};
 use crate::actors::Hub;
+use crate::cluster::ClusterView;
 use crate::store::inbox::FailedWebhook;
 
 #[utoipa::path(get, path = "/api/admin/failed-webhooks", tag = "admin", security(("bearer" = [])),
@@ -25,4 +26,15 @@ pub async fn failed_webhooks(
         .failed_webhooks(&auth.viewer, p.id_cursor()?, limit)
         .await?;
     Ok(web::Json(page(items, limit, |w| w.id.to_string())))
+}
+
+#[utoipa::path(get, path = "/api/admin/cluster", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = ClusterView,
+            description = "the nodes alive, the coordinator, and which node owns each WhatsApp session (a single node owns all)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn cluster(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+) -> Result<web::Json<ClusterView>, ApiError> {
+    Ok(web::Json(hub.cluster_view(&auth.viewer).await?))
 }

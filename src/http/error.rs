@@ -226,6 +226,11 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::WriterGone => ApiError::Unavailable("the hub is shutting down".into()),
+            // The session moved to another node mid-request: the retry lands on the owner.
+            StoreError::Fenced { .. } => ApiError::UnavailableCode {
+                code: "session_moved",
+                message: "the session moved to another node; try again".into(),
+            },
             // A failed write is retried by WAHA and by clients: answer so they do.
             StoreError::Database(detail) => {
                 tracing::error!(%detail, "database error");

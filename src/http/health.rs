@@ -22,19 +22,38 @@ pub async fn readyz(hub: web::Data<Arc<Hub>>) -> HttpResponse {
     } else {
         "unreachable"
     };
-    match tokio::time::timeout(Duration::from_secs(2), hub.db().ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok()
-            .json(serde_json::json!({ "status": "ready", "database": "ok", "waha": waha })),
+    // A cluster node cut off from Redis would miss its peers' events and hand-overs: the
+    // load balancer should send its traffic elsewhere until Redis is back.
+    let redis = match hub.cluster() {
+        None => None,
+        Some(c) => Some(if c.link.ping().await {
+            "ok"
+        } else {
+            "unavailable"
+        }),
+    };
+    let database = match tokio::time::timeout(Duration::from_secs(2), hub.db().ping()).await {
+        Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
             // The database's own words (hosts, users) go to the log, not to whoever asks.
             tracing::warn!(error = %e, "readiness: the database does not answer");
-            HttpResponse::ServiceUnavailable().json(
-                serde_json::json!({ "status": "unavailable", "database": "unavailable", "waha": waha }),
-            )
+            "unavailable"
         }
-        Err(_) => HttpResponse::ServiceUnavailable().json(
-            serde_json::json!({ "status": "unavailable", "database": "timed out", "waha": waha }),
-        ),
+        Err(_) => "timed out",
+    };
+    let ready = database == "ok" && redis.is_none_or(|r| r == "ok");
+    let mut body = serde_json::json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "database": database,
+        "waha": waha,
+    });
+    if let Some(r) = redis {
+        body["redis"] = r.into();
+    }
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 

@@ -298,6 +298,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     "/admin/failed-webhooks",
                     vec![(M::GET, aw::to(admin::failed_webhooks))],
                 ))
+                .service(resource(
+                    "/admin/cluster",
+                    vec![(M::GET, aw::to(admin::cluster))],
+                ))
                 .default_service(aw::to(not_found)),
         )
         .default_service(aw::to(not_found));

@@ -22,7 +22,7 @@ use crate::store;
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
-        admin::failed_webhooks,
+        admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
         audit::list,
         bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,

@@ -142,6 +142,46 @@ pub enum Replay {
     ResyncRequired,
 }
 
+#[derive(sqlx::FromRow)]
+struct FullRow {
+    id: i64,
+    #[sqlx(rename = "type", try_from = "String")]
+    kind: EventKind,
+    session_id: Option<i64>,
+    conversation_id: Option<i64>,
+    assignee_id: Option<i64>,
+    user_id: Option<i64>,
+    supervisors_only: bool,
+    data: String,
+}
+
+/// Every event after `after` and up to `upto` (at most `limit`), oldest first, with its
+/// scope: what a cluster node missed on the bus, read back from the log.
+pub async fn range(db: &Db, after: i64, upto: i64, limit: i64) -> Result<Vec<LoggedEvent>> {
+    let rows: Vec<FullRow> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data
+         FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3")
+        .bind(after).bind(upto).bind(limit).fetch_all(p).await)?;
+    rows.into_iter()
+        .map(|r| {
+            let data = RawValue::from_string(r.data)
+                .map_err(|e| StoreError::Database(format!("event {} holds bad JSON: {e}", r.id)))?;
+            Ok(LoggedEvent {
+                seq: Some(r.id),
+                kind: r.kind,
+                scope: EventScope {
+                    session_id: r.session_id,
+                    conversation_id: r.conversation_id,
+                    assignee_id: r.assignee_id,
+                    user_id: r.user_id,
+                    supervisors_only: r.supervisors_only,
+                },
+                frame: frame(r.kind, Some(r.id), &data),
+            })
+        })
+        .collect()
+}
+
 pub async fn last_seq(db: &Db) -> Result<i64> {
     let seq: Option<i64> =
         on_pool!(db, p => sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(p).await)?;

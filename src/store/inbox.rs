@@ -63,6 +63,50 @@ pub async fn pending(db: &Db, after_id: i64, before_ms: i64, limit: i64) -> Resu
     Ok(rows)
 }
 
+/// A stored webhook not yet processed (`None`: processed meanwhile, or unknown).
+pub async fn unprocessed(db: &Db, id: i64) -> Result<Option<Pending>> {
+    let row = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, session_id, body, attempts FROM inbox WHERE id = $1 AND processed_at IS NULL")
+        .bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
+/// The session's unprocessed webhooks, oldest first, after `after_id` (what a node that
+/// just took the session over must apply before anything newer).
+pub async fn pending_for_session(
+    db: &Db,
+    session_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Pending>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, session_id, body, attempts FROM inbox
+         WHERE processed_at IS NULL AND session_id = $1 AND attempts < $4 AND id > $2
+         ORDER BY id LIMIT $3")
+        .bind(session_id).bind(after_id).bind(limit).bind(MAX_ATTEMPTS).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// Whether the stored webhook is processed, taking its row lock (PostgreSQL) so two
+/// nodes applying it at once take turns and the second sees the first's result.
+pub async fn is_processed(tx: &mut Tx, id: i64) -> Result<bool> {
+    let done: Option<Option<i64>> = match &mut tx.conn {
+        super::writer::Conn::Postgres(t) => {
+            sqlx::query_scalar("SELECT processed_at FROM inbox WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        super::writer::Conn::Sqlite(t) => {
+            sqlx::query_scalar("SELECT processed_at FROM inbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
+    Ok(matches!(done, Some(Some(_))))
+}
+
 /// Forgets processed events older than `before_ms` (the event keys have done their job
 /// of absorbing WAHA's retries by then).
 pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {

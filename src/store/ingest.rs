@@ -125,6 +125,11 @@ pub async fn store_unapplied(tx: &mut Tx, items: &[Ingest]) -> Result<Vec<Option
 
 /// Applies a stored webhook again and marks it processed, in the same transaction.
 pub async fn apply_stored(tx: &mut Tx, w: &StoredWebhook, flow: &Flow) -> Result<Applied> {
+    // Handed over twice (the forwarding node's notice and a sweep, or two owners in turn):
+    // the second finds it done.
+    if inbox::is_processed(tx, w.inbox_id).await? {
+        return Ok(Applied::default());
+    }
     let bot = match &w.inbound.change {
         Change::Message(_) => flow.bots.for_session(tx, w.session.id).await?,
         _ => None,

@@ -82,7 +82,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::config::{Config, DatabaseKind};
 
-pub use writer::{Tx, Writer};
+pub use writer::{Fence, Tx, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -101,6 +101,10 @@ pub enum StoreError {
     ConflictOn(crate::domain::FieldError),
     #[error("the writer has stopped")]
     WriterGone,
+    /// Cluster mode: this node's hold on the session has been taken over by another node
+    /// (its fencing token is no longer the session's), so its write was refused.
+    #[error("session {session_id} is now owned by another node")]
+    Fenced { session_id: i64 },
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -100,6 +100,19 @@ pub async fn latest(db: &Db) -> Result<Vec<(i64, i64)>> {
     Ok(rows)
 }
 
+/// Every member's last logged status and when it began (what a cluster node that just
+/// started answers until the keeper tells it more).
+pub async fn current(db: &Db) -> Result<Vec<(i64, PresenceStatus, i64)>> {
+    let rows: Vec<(i64, String, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT p.user_id, p.status, p.created_at FROM presence_log p
+         JOIN (SELECT user_id, MAX(id) AS id FROM presence_log GROUP BY user_id) last ON last.id = p.id")
+        .fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, s, at)| PresenceStatus::parse(&s).map(|s| (id, s, at)))
+        .collect())
+}
+
 /// What active members last chose and keep (busy, away, offline): their last choice,
 /// unless a deactivation came after it.
 pub async fn choices(db: &Db) -> Result<Vec<(i64, PresenceStatus)>> {

@@ -76,6 +76,13 @@ pub async fn list(db: &Db) -> Result<Vec<WaSession>> {
     Ok(rows)
 }
 
+/// Every session's id (what cluster nodes share out).
+pub async fn ids(db: &Db) -> Result<Vec<i64>> {
+    let ids = on_pool!(db, p => sqlx::query_scalar("SELECT id FROM wa_sessions ORDER BY id")
+        .fetch_all(p).await)?;
+    Ok(ids)
+}
+
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
         "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE name = $1")
@@ -138,5 +145,38 @@ pub async fn set_auto_assign(tx: &mut Tx, id: i64, on: bool) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query("UPDATE wa_sessions SET auto_assign = $2, updated_at = $3 WHERE id = $1")
         .bind(id).bind(on).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Cluster mode: a node that just took the session's lease raises its fencing token; the
+/// session's writes carry the new value from then on (see `writer::Fence`).
+pub async fn take_fence(db: &Db, id: i64) -> Result<i64> {
+    let token: i64 = on_write_pool!(db, p => sqlx::query_scalar(
+        "UPDATE wa_sessions SET fence = fence + 1 WHERE id = $1 RETURNING fence")
+        .bind(id).fetch_one(p).await)?;
+    Ok(token)
+}
+
+/// Cluster mode, on a node that does not own the session: takes the row lock of the chat's
+/// conversation (or of the session, for the session's own work) first in a job, so the
+/// job and the owner's writes to the same conversation take turns.
+pub async fn lock_turn(tx: &mut Tx, session_id: i64, chat_id: &str) -> Result<()> {
+    let super::writer::Conn::Postgres(t) = &mut tx.conn else {
+        return Ok(());
+    };
+    if chat_id.is_empty() {
+        sqlx::query("SELECT id FROM wa_sessions WHERE id = $1 FOR UPDATE")
+            .bind(session_id)
+            .execute(&mut **t)
+            .await?;
+    } else {
+        sqlx::query(
+            "SELECT id FROM conversations WHERE session_id = $1 AND chat_id = $2 FOR UPDATE",
+        )
+        .bind(session_id)
+        .bind(chat_id)
+        .execute(&mut **t)
+        .await?;
+    }
     Ok(())
 }

@@ -43,12 +43,22 @@ pub struct Tx {
     pub(crate) pending: Vec<super::events::Pending>,
 }
 
+/// Cluster mode: the owner's hold on a WhatsApp session. A job that carries one commits
+/// only while the session's stored token is still this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub session_id: i64,
+    pub token: i64,
+}
+
 trait Job: Send {
+    fn fence(&self) -> Option<Fence>;
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>>;
     fn finish(self: Box<Self>, outcome: Result<()>);
 }
 
 struct TypedJob<I, O, F> {
+    fence: Option<Fence>,
     input: I,
     f: F,
     out: Option<O>,
@@ -61,6 +71,10 @@ where
     O: Send + 'static,
     F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
 {
+    fn fence(&self) -> Option<Fence> {
+        self.fence
+    }
+
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let out = (self.f)(tx, &self.input).await?;
@@ -88,6 +102,8 @@ pub type PostCommit = Arc<dyn Fn(Vec<LoggedEvent>) + Send + Sync>;
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     control: Arc<Control>,
+    /// Carried by every job run through this handle (`fenced`).
+    fence: Option<Fence>,
 }
 
 struct Control {
@@ -130,6 +146,15 @@ impl Writer {
                 closing,
                 tasks: std::sync::Mutex::new(tasks),
             }),
+            fence: None,
+        }
+    }
+
+    /// This writer, with every job it runs fenced by `fence` (a session owner's writes).
+    pub fn fenced(&self, fence: Option<Fence>) -> Writer {
+        Writer {
+            fence,
+            ..self.clone()
         }
     }
 
@@ -163,6 +188,7 @@ impl Writer {
         }
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
+            fence: self.fence,
             input,
             f,
             out: None,
@@ -238,13 +264,47 @@ async fn finish_batch(shared: &Shared, mut tx: Tx) -> Result<()> {
 /// Runs jobs in one transaction and commits it.
 async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
     let mut tx = begin(&shared.db, shared.clock.now_ms()).await?;
+    let mut fences: Vec<Fence> = Vec::new();
     for job in jobs.iter_mut() {
+        if let Some(f) = job.fence() {
+            if !fences.contains(&f) {
+                fences.push(f);
+            }
+        }
         if let Err(e) = job.run(&mut tx).await {
             rollback(tx).await;
             return Err(e);
         }
     }
+    if let Err(e) = check_fences(&mut tx, &fences).await {
+        rollback(tx).await;
+        return Err(e);
+    }
     finish_batch(shared, tx).await
+}
+
+/// Refuses the batch when a session it writes for has a newer owner. The share lock holds
+/// until the commit, so a takeover (which raises the token) waits for this batch and every
+/// later batch of the old owner sees the new token.
+async fn check_fences(tx: &mut Tx, fences: &[Fence]) -> Result<()> {
+    for f in fences {
+        let token: Option<i64> = match &mut tx.conn {
+            Conn::Postgres(t) => {
+                sqlx::query_scalar("SELECT fence FROM wa_sessions WHERE id = $1 FOR SHARE")
+                    .bind(f.session_id)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            // One process owns a SQLite file: there is no one to be fenced from.
+            Conn::Sqlite(_) => Some(f.token),
+        };
+        if token != Some(f.token) {
+            return Err(StoreError::Fenced {
+                session_id: f.session_id,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The next batch: waits for a job, then takes what else is queued. Once `closed` is set,

@@ -66,6 +66,11 @@ impl Hub {
             presence.clone(),
         ));
         super::board::BoardWatcher::start(services.clone(), presence.clone());
+        if let Some(c) = &services.cluster {
+            let work = registry.clone();
+            c.link.on_work(Box::new(move |w| work.on_cluster_work(w)));
+            c.start(Arc::new(super::registry::LeaseHandler(registry.clone())));
+        }
         Arc::new(Hub {
             services,
             registry,
@@ -90,6 +95,17 @@ impl Hub {
 
     pub fn health(&self) -> &WahaHealth {
         &self.health
+    }
+
+    /// Cluster mode: the other nodes and what this one holds.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.services.cluster.as_ref()
+    }
+
+    /// Whether this node runs the hub-wide jobs (always, unless another node of a
+    /// cluster coordinates).
+    pub fn coordinates(&self) -> bool {
+        self.services.coordinates()
     }
 
     pub fn registry(&self) -> &Arc<SessionRegistry> {
@@ -132,5 +148,28 @@ impl Hub {
         v.may_operate()
             .map_err(|d| HubError::denied(d, || "failed webhooks".into()))?;
         Ok(crate::store::inbox::failed(self.db(), before, limit).await?)
+    }
+
+    /// The nodes and who owns each session (operators only); a single node owns all.
+    pub async fn cluster_view(&self, v: &Viewer) -> Result<crate::cluster::ClusterView, HubError> {
+        v.may_operate()
+            .map_err(|d| HubError::denied(d, || "the cluster".into()))?;
+        if let Some(c) = self.cluster() {
+            return Ok(c.view().await?);
+        }
+        let node = self.config().node_id.clone();
+        let sessions = crate::store::sessions::list(self.db()).await?;
+        Ok(crate::cluster::ClusterView {
+            nodes: vec![node.clone()],
+            coordinator: Some(node.clone()),
+            sessions: sessions
+                .into_iter()
+                .map(|s| crate::cluster::SessionOwner {
+                    name: s.name,
+                    owner: Some(node.clone()),
+                })
+                .collect(),
+            node,
+        })
     }
 }
