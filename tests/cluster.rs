@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use common::agent::Agent;
-use common::cluster::{Cluster, ClusterOptions, SESSION};
+use common::cluster::{metric, Cluster, ClusterOptions, SESSION};
 use common::nginx::UPSTREAM_HEADER;
 use common::{envelope, inbound_payload};
 use futures_util::future::join_all;
@@ -273,6 +273,81 @@ async fn webhooks_on_any_node_reach_agents_on_every_node_in_order() {
         }
     }
     assert_agents_saw(&agents, &ids);
+
+    // What an operator watches, per node: its sockets, its leases, the webhooks it handed
+    // to the owner, how late other nodes' events reached it.
+    let mut owned = 0.0;
+    let mut forwarded = 0.0;
+    let mut lagged = 0.0;
+    for i in 0..3 {
+        let m = c.metrics(i).await;
+        let get = |name: &str| {
+            metric(&m, name).unwrap_or_else(|| panic!("{} exports no {name}", c.id(i)))
+        };
+        assert!(get("tickhub_ws_connections") >= 1.0, "{}", c.id(i));
+        owned += get("tickhub_cluster_sessions_owned");
+        forwarded += metric(&m, "tickhub_webhooks_forwarded_total").unwrap_or(0.0);
+        lagged += metric(&m, "tickhub_bus_lag_seconds_count").unwrap_or(0.0);
+    }
+    assert_eq!(owned, 1.0, "one node owns the one session");
+    assert!(forwarded > 0.0, "webhooks on non-owners are handed over");
+    assert!(lagged > 0.0, "events from other nodes are timed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_one_per_member_across_nodes_and_dies_with_a_node() {
+    let mut c = Cluster::with(ClusterOptions {
+        nodes: 3,
+        env: vec![("TICKHUB_PRESENCE_GRACE_SECS".into(), "0".into())],
+    })
+    .await;
+    let boss = c.member("boss@test.tickhub", "manager", &[SESSION]).await;
+    let mut sup = Agent::on_node(&c, 0, "boss", &boss.token).await;
+    let ana = c.member("ana@test.tickhub", "agent", &[SESSION]).await;
+    let presence = |f: &[Value], user: i64, status: &str| {
+        f.iter()
+            .filter(|v| {
+                v["type"] == "presence.updated"
+                    && v["data"]["user_id"] == user
+                    && v["data"]["status"] == status
+            })
+            .count()
+    };
+    // Ana's tabs on nodes b and c are one presence: online once, and closing one tab
+    // changes nothing. Bea coming online afterwards is the marker.
+    let mut tab_b = c.socket(1, &ana.token, None).await;
+    let tab_c = c.socket(2, &ana.token, None).await;
+    sup.read_until(&c, LONG, |f| presence(f, ana.id, "online") >= 1)
+        .await;
+    drop(tab_b);
+    let bea = c.member("bea@test.tickhub", "agent", &[SESSION]).await;
+    let _bea_tab = c.socket(1, &bea.token, None).await;
+    sup.read_until(&c, LONG, |f| presence(f, bea.id, "online") >= 1)
+        .await;
+    assert_eq!(
+        presence(&sup.frames, ana.id, "online"),
+        1,
+        "{}",
+        sup.summary()
+    );
+    assert_eq!(
+        presence(&sup.frames, ana.id, "offline"),
+        0,
+        "{}",
+        sup.summary()
+    );
+
+    // Node c dies with Ana's last tab: she goes offline, seen on node a.
+    c.kill9(2);
+    drop(tab_c);
+    sup.read_until(&c, LONG, |f| presence(f, ana.id, "offline") >= 1)
+        .await;
+    assert_eq!(
+        presence(&sup.frames, bea.id, "offline"),
+        0,
+        "{}",
+        sup.summary()
+    );
 }
 
 /// A bot on `default` that answers every "order …" with `REPLY`.
@@ -325,10 +400,31 @@ async fn assert_one_reply_each(c: &Cluster, sent: &[(String, String)]) {
             if replies.len() == *n && !states.contains(&"pending") {
                 break;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{chat}: {n} messages, bot replies stored after {LONG:?}: {states:?}"
-            );
+            if tokio::time::Instant::now() >= deadline {
+                let conv = c.conversation_for(chat).await;
+                let mut history: Vec<String> = c
+                    .messages(conv["id"].as_i64().unwrap_or(0))
+                    .await
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {:?} bot={} author={} {}",
+                            m["direction"].as_str().unwrap_or("?"),
+                            m["text"].as_str().unwrap_or(""),
+                            m["bot_id"],
+                            m["author_id"],
+                            m["status"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                history.reverse();
+                panic!(
+                    "{chat}: {n} messages, bot replies stored after {LONG:?}: {states:?}; \
+                     the conversation is {} now; its messages, oldest first:\n{}",
+                    conv["status"],
+                    history.join("\n")
+                );
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let sends: Vec<String> = c

@@ -241,6 +241,18 @@ impl Cluster {
         .0
     }
 
+    /// Node `i`'s `/metrics` (Prometheus text), read straight from it.
+    pub async fn metrics(&self, i: usize) -> String {
+        let (code, body) = Api {
+            token: String::new(),
+            ..self.api_at(i)
+        }
+        .get("/metrics")
+        .await;
+        assert_eq!(code, 200, "{}'s /metrics: {body}", self.id(i));
+        body.as_str().unwrap_or("").to_string()
+    }
+
     /// Waits until `pred` holds for GET `path` through nginx.
     pub async fn eventually(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
         self.api()
@@ -544,4 +556,22 @@ impl Api {
             }
         }
     }
+}
+
+/// The sum over every label set of the metric `name` in a Prometheus text (`None`: the
+/// metric is absent). A histogram is read by its `_count` or `_sum` series.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        if !(rest.starts_with(' ') || rest.starts_with('{')) {
+            continue;
+        }
+        if let Some(v) = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) {
+            found = Some(found.unwrap_or(0.0) + v);
+        }
+    }
+    found
 }
