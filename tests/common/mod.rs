@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod auth;
 pub mod cluster;
+pub mod cluster_checks;
 pub mod db;
 pub mod nginx;
 pub mod proc;
