@@ -50,6 +50,10 @@ pub struct Release;
 /// announcement was lost.
 const OUTBOX_RESCAN: Duration = Duration::from_secs(5);
 
+/// Cluster mode: when a session just taken reads its inbox again (longer than a node
+/// waits for the owner to confirm a handed-over webhook).
+const READOPT_AFTER: Duration = Duration::from_secs(3);
+
 /// Sends under way at once per session (each to a different chat).
 const MAX_IN_FLIGHT: usize = 8;
 
@@ -237,6 +241,10 @@ impl Actor for SessionActor {
             // Taken over: what waits in the inbox (stored by other nodes, or left by the
             // previous owner) goes in line before anything that arrives from now on.
             self.adopt_inbox(ctx);
+            // Nodes that stored a webhook for the previous owner while its lease was still
+            // running waited for it in vain: their rows are read again once that wait is
+            // over (a row already in line is not queued twice, nor applied twice).
+            ctx.run_later(READOPT_AFTER, |act, ctx| act.adopt_inbox(ctx));
             ctx.run_interval(OUTBOX_RESCAN, |act, ctx| act.read_outbox(ctx, false));
         }
         self.read_outbox(ctx, true);

@@ -213,6 +213,7 @@ impl Cluster {
             info!(coordinator = is, "coordinator role changed");
             self.coordinator.send_replace(is);
         }
+        metrics::gauge!("tickhub_cluster_coordinator").set(if is { 1.0 } else { 0.0 });
     }
 
     async fn renew_sessions(&self, c: &mut redis::aio::ConnectionManager, node: &str) {
