@@ -13,12 +13,12 @@ use common::agent::Agent;
 use common::cluster::{metric, Cluster, ClusterOptions, SESSION};
 use common::cluster_checks::{
     assert_agents_saw, assert_one_reply_each, assert_stored_once, chats, managers_on_each_node,
-    marker, order_bot, stream, LONG,
+    marker, order_bot, stream, LONG, REPLY,
 };
 use common::nginx::UPSTREAM_HEADER;
 use common::{envelope, inbound_payload};
 use futures_util::future::join_all;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Status of GET `path` through nginx, and the node that answered it.
 async fn lb_get(c: &Cluster, path: &str) -> (u16, String) {
@@ -409,4 +409,85 @@ async fn a_late_node_serves_at_once_and_a_drained_node_hands_over() {
     assert_eq!(live[0].reconnects(), 0, "{:?}", live[0].ended);
     live[0].assert_each_message_once(&ids);
     assert_one_reply_each(&c, &sent).await;
+}
+
+/// Bots are set up through the balancer, so any node may take the change while another
+/// owns the session: once a trigger is acknowledged, the owner's next message uses it,
+/// as on a single node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_added_through_any_node_is_in_force_on_the_owner() {
+    let c = Cluster::start(3).await;
+    let owner = c
+        .wait_owner(SESSION, Duration::from_secs(20), |o| o.is_some())
+        .await
+        .expect("an owner");
+    let o = c.index_of(&owner);
+    let other = c.api_at((o + 1) % 3);
+    let (code, bot) = other
+        .post(
+            "/api/bots",
+            json!({"name": "Orders", "sessions": [SESSION], "active": true}),
+        )
+        .await;
+    assert_eq!(code, 201, "{bot}");
+    // The owner has the bot (without triggers yet): the first message opens a
+    // conversation with it.
+    let chat = "447700500000@c.us";
+    c.customer_writes(chat, "hello").await;
+    let conv = c
+        .api()
+        .eventually(
+            "/api/conversations?limit=200",
+            Duration::from_secs(20),
+            |b| {
+                b["items"]
+                    .as_array()
+                    .is_some_and(|i| i.iter().any(|cv| cv["chat_id"] == chat))
+            },
+        )
+        .await;
+    let conv = conv["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|cv| cv["chat_id"] == chat).cloned())
+        .expect("the conversation");
+    assert_eq!(
+        conv["status"],
+        "bot",
+        "{owner} did not use the bot created through {}: {conv}",
+        c.id((o + 1) % 3)
+    );
+
+    let (code, t) = other
+        .post(
+            "/api/triggers",
+            json!({"bot_id": bot["id"], "match": "contains", "pattern": "order", "priority": 1,
+                "response": REPLY, "action": "reply", "active": true}),
+        )
+        .await;
+    assert_eq!(code, 201, "{t}");
+    c.customer_writes(chat, "order 1").await;
+    let id = conv["id"].as_i64().expect("id");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let msgs = c.messages(id).await;
+        if msgs
+            .iter()
+            .any(|m| m["direction"] == "out" && m["text"] == REPLY)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the trigger added through {} was not used by the owner {owner}: {:?}",
+            c.id((o + 1) % 3),
+            msgs.iter()
+                .map(|m| format!(
+                    "{} {}",
+                    m["direction"].as_str().unwrap_or("?"),
+                    m["text"].as_str().unwrap_or("")
+                ))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
