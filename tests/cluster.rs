@@ -116,13 +116,14 @@ async fn webhooks_on_any_node_reach_agents_on_every_node_in_order() {
             for j in 0..PER_CHAT {
                 let id = format!("false_{chat}_C{k}M{j}");
                 let env = envelope("message", inbound_payload(chat, &id, &format!("{k}:{j}")));
-                landed.push(c.webhook_acked(&env).await);
+                landed.push((c.webhook_acked(&env).await, (chat.clone(), id)));
             }
             landed
         }
     }))
     .await
     .concat();
+    let (landed, sent): (Vec<String>, Vec<(String, String)>) = landed.into_iter().unzip();
     for i in 0..3 {
         assert!(
             landed.iter().any(|a| c.index_of_addr(a) == Some(i)),
@@ -131,6 +132,9 @@ async fn webhooks_on_any_node_reach_agents_on_every_node_in_order() {
         );
     }
 
+    // Acknowledged means durable, not yet applied (a webhook handed to the owner may wait
+    // for its sweep): the marker goes in once every message is applied (readable).
+    assert_stored_once(&c, &sent).await;
     let ids = marker(&c, &mut agents).await;
     for a in &agents {
         let mut by_conv: BTreeMap<i64, Vec<String>> = BTreeMap::new();

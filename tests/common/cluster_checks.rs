@@ -82,7 +82,8 @@ pub async fn assert_stored_once(c: &Cluster, sent: &[(String, String)]) -> BTree
 }
 
 /// A last customer message after everything else: once an agent has its
-/// `message.created`, it has had every earlier event it will ever get.
+/// `message.created`, it has had every earlier event it will ever get. Call it once the
+/// messages before it are applied (`assert_stored_once`), not merely acknowledged.
 pub async fn marker(c: &Cluster, agents: &mut [Agent]) -> BTreeSet<i64> {
     let id = c
         .customer_writes("449990000000@c.us", "end of stream")
