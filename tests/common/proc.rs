@@ -13,9 +13,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_tickhub");
 
 /// What a hub wrote to stderr (its logs), kept when the test asks for it.
 #[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<String>>);
+pub struct Logs(Arc<Mutex<String>>, Option<Arc<str>>);
 
 impl Logs {
+    /// Logs whose lines are echoed to the test's stderr behind `[label]`, so the
+    /// interleaved logs of several hubs (a cluster's nodes) say which node wrote what.
+    pub fn labelled(label: &str) -> Logs {
+        Logs(Arc::default(), Some(label.into()))
+    }
+
     pub fn text(&self) -> String {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -24,9 +30,13 @@ impl Logs {
     /// one would show it) until it closes.
     fn follow(&self, stderr: std::process::ChildStderr) -> std::thread::JoinHandle<()> {
         let buf = self.0.clone();
+        let label = self.1.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("{line}");
+                match &label {
+                    Some(l) => eprintln!("[{l}] {line}"),
+                    None => eprintln!("{line}"),
+                }
                 if let Ok(mut b) = buf.lock() {
                     b.push_str(&line);
                     b.push('\n');
@@ -84,7 +94,7 @@ fn spawn_logged(
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -191,7 +201,8 @@ impl Hub {
         Self::start_with(db, waha_url, extra, Some(Logs::default())).await
     }
 
-    async fn start_with(
+    /// `start` with the logs kept in `logs` when given (e.g. `Logs::labelled`).
+    pub async fn start_with(
         db: &TestDb,
         waha_url: &str,
         extra: Vec<(String, String)>,
@@ -331,6 +342,14 @@ impl Hub {
                 panic!("the hub did not exit within {wait:?} of SIGTERM");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether the hub's process is still running (not killed, not exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
         }
     }
 
