@@ -54,10 +54,21 @@ fn spawn(cmd: Command, what: &str) -> (Child, String) {
 
 /// `spawn`, with the child's stderr copied into `logs` when given.
 fn spawn_logged(
-    mut cmd: Command,
+    cmd: Command,
     what: &str,
     logs: Option<&Logs>,
 ) -> (Child, String, Option<std::thread::JoinHandle<()>>) {
+    match try_spawn_logged(cmd, what, logs) {
+        Ok(started) => started,
+        Err(why) => panic!("{what} {why}"),
+    }
+}
+
+type Started = (Child, String, Option<std::thread::JoinHandle<()>>);
+
+/// `spawn_logged`, telling a child that exited before listening (a port another test took
+/// between `free_port` and the bind) from one that never started.
+fn try_spawn_logged(mut cmd: Command, what: &str, logs: Option<&Logs>) -> Result<Started, String> {
     cmd.stdout(Stdio::piped())
         .stderr(if logs.is_some() {
             Stdio::piped()
@@ -86,10 +97,14 @@ fn spawn_logged(
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => (child, url, reader),
-        Err(_) => {
+        Ok(url) => Ok((child, url, reader)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            Err(format!("exited before listening ({status})"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             let _ = child.kill();
-            panic!("{what} did not start within 60 s");
+            Err("did not start within 60 s".into())
         }
     }
 }
@@ -222,6 +237,9 @@ impl Hub {
             env.retain(|(ek, _)| *ek != k);
             env.push((k, v));
         }
+        let own_port = !env
+            .iter()
+            .any(|(k, v)| k == "TICKHUB_BIND" && !v.ends_with(&format!(":{port}")));
         let mut hub = Hub {
             child: None,
             url: String::new(),
@@ -230,7 +248,24 @@ impl Hub {
             logs,
             log_readers: Vec::new(),
         };
-        hub.spawn();
+        // The free port may be taken by another test before the hub binds it: a hub that
+        // exits before listening gets another port (unless the test chose the address).
+        for attempt in 1.. {
+            match hub.try_spawn() {
+                Ok(()) => break,
+                Err(why) if own_port && attempt < 5 => {
+                    eprintln!("tickhub {why}; trying another port");
+                    hub.port = free_port();
+                    let bind = format!("127.0.0.1:{}", hub.port);
+                    for (k, v) in hub.env.iter_mut() {
+                        if k == "TICKHUB_BIND" {
+                            *v = bind.clone();
+                        }
+                    }
+                }
+                Err(why) => panic!("tickhub {why}"),
+            }
+        }
         hub
     }
 
@@ -243,12 +278,19 @@ impl Hub {
     }
 
     fn spawn(&mut self) {
+        if let Err(why) = self.try_spawn() {
+            panic!("tickhub {why}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         let mut cmd = self.command();
         cmd.arg("serve");
-        let (child, url, reader) = spawn_logged(cmd, "tickhub", self.logs.as_ref());
+        let (child, url, reader) = try_spawn_logged(cmd, "tickhub", self.logs.as_ref())?;
         self.child = Some(child);
         self.url = url;
         self.log_readers.extend(reader);
+        Ok(())
     }
 
     /// What the hub has written to stderr so far (`start_logged` only).
