@@ -66,6 +66,10 @@ struct Inner {
     since: DashMap<i64, i64>,
     /// Members kept here who have a socket or are within their grace period.
     present: DashSet<i64>,
+    /// Cluster mode: choices made on this node's sockets that the keeper has not yet
+    /// confirmed (by announcing the status), and when each was last sent. A keeper that
+    /// died or was being replaced never heard them; they are sent again each second.
+    unconfirmed: DashMap<i64, Unconfirmed>,
     arrivals: OnceLock<Recipient<Arrived>>,
 }
 
@@ -83,6 +87,7 @@ impl Presence {
             statuses: DashMap::new(),
             since: DashMap::new(),
             present: DashSet::new(),
+            unconfirmed: DashMap::new(),
             arrivals: OnceLock::new(),
             services: services.clone(),
         });
@@ -120,6 +125,7 @@ impl Presence {
                     let counts: Vec<(i64, u32)> =
                         me.sockets.iter().map(|e| (*e.key(), *e.value())).collect();
                     me.services.bus.presence().snapshot(&me.node, counts);
+                    me.resend_unconfirmed();
                 }
             });
         }
@@ -151,6 +157,16 @@ impl Presence {
 
     /// The member chose a status (`presence.set`).
     pub fn set(&self, user_id: i64, status: PresenceStatus) {
+        if self.inner.services.cluster.is_some() {
+            self.inner.unconfirmed.insert(
+                user_id,
+                Unconfirmed {
+                    status,
+                    first: Instant::now(),
+                    at: self.inner.services.now_ms(),
+                },
+            );
+        }
         self.signal(user_id, SignalKind::Set(status));
     }
 
@@ -219,8 +235,42 @@ impl Presence {
     }
 }
 
+/// A member's choice on this node, not yet confirmed by the keeper.
+#[derive(Debug, Clone, Copy)]
+struct Unconfirmed {
+    status: PresenceStatus,
+    first: Instant,
+    /// When it was made (ms): a status the keeper decided after it settles it too (a
+    /// later choice on another tab won).
+    at: i64,
+}
+
+/// How long a choice is sent again for want of the keeper's confirmation (a choice that
+/// changes nothing is never confirmed: choosing the status one has).
+const UNCONFIRMED_FOR: Duration = Duration::from_secs(30);
+
 impl Inner {
+    fn resend_unconfirmed(&self) {
+        self.unconfirmed
+            .retain(|_, u| u.first.elapsed() < UNCONFIRMED_FOR);
+        let due: Vec<(i64, PresenceStatus)> = self
+            .unconfirmed
+            .iter()
+            .filter(|e| e.value().first.elapsed() >= SNAPSHOT_EVERY)
+            .map(|e| (*e.key(), e.value().status))
+            .collect();
+        for (user_id, status) in due {
+            self.services.bus.presence().to_keeper(PresenceSignal {
+                user_id,
+                node: self.node.clone(),
+                kind: SignalKind::Set(status),
+            });
+        }
+    }
+
     fn set_status(&self, user_id: i64, status: PresenceStatus, at: i64) {
+        self.unconfirmed
+            .remove_if(&user_id, |_, u| u.status == status || at > u.at);
         self.since.insert(user_id, at);
         if status == PresenceStatus::Offline {
             self.statuses.remove(&user_id);

@@ -145,6 +145,40 @@ impl SessionRegistry {
     /// transaction; this returns once that has committed. For a session another node
     /// owns: stored here, then handed over.
     pub async fn ingest(&self, item: Ingest) -> Result<Ingested, HubError> {
+        let session = item.session.clone();
+        let key = item.row.event_key.clone();
+        let done = self.ingest_once(item).await?;
+        if matches!(done, Ingested::Duplicate) && self.services.cluster.is_some() {
+            // WAHA retried a webhook a node stored but never got applied (it died before
+            // handing it over): hand the stored row over now rather than leave it to the
+            // owner's sweep.
+            if let Some(row) = inbox::unprocessed_by_key(&self.services.db, &key).await? {
+                self.apply_stored_row(&session, row).await;
+            }
+        }
+        Ok(done)
+    }
+
+    /// A stored, unprocessed row, to the session's owner (this node's actor, or another's).
+    async fn apply_stored_row(&self, session: &SessionRef, row: inbox::Pending) {
+        match self.owner(session).await {
+            Owner::Local(a) => {
+                if let Some(w) = stored_webhook(&row, session.clone()) {
+                    a.do_send(Redeliver(w, row.attempts));
+                }
+            }
+            Owner::Elsewhere(Some(owner)) => {
+                if let Some(c) = &self.services.cluster {
+                    c.link
+                        .request_apply(&owner, session, row.id, row.body, HANDOFF_WAIT)
+                        .await;
+                }
+            }
+            Owner::Elsewhere(None) => {}
+        }
+    }
+
+    async fn ingest_once(&self, item: Ingest) -> Result<Ingested, HubError> {
         match self.owner(&item.session).await {
             Owner::Local(a) => match a.send(IngestCmd(item.clone())).await? {
                 // The lease moved while this was in line: the new owner gets it.

@@ -71,6 +71,14 @@ pub async fn unprocessed(db: &Db, id: i64) -> Result<Option<Pending>> {
     Ok(row)
 }
 
+/// The stored webhook with this event key, if it is not processed yet.
+pub async fn unprocessed_by_key(db: &Db, event_key: &str) -> Result<Option<Pending>> {
+    let row = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, session_id, body, attempts FROM inbox WHERE event_key = $1 AND processed_at IS NULL")
+        .bind(event_key).fetch_optional(p).await)?;
+    Ok(row)
+}
+
 /// The session's unprocessed webhooks, oldest first, after `after_id` (what a node that
 /// just took the session over must apply before anything newer).
 pub async fn pending_for_session(
