@@ -17,6 +17,7 @@
 mod agents;
 mod args;
 mod bot;
+mod presence;
 mod replies;
 mod send;
 mod setup;
@@ -33,9 +34,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::agents::{connect_agent, read_agent};
+use crate::agents::{connect_agent, read_agent, Reader};
 use crate::args::Args;
 use crate::send::send_phase;
 use crate::setup::{ensure_session, login, wait_until, ws_url, SetupError};
@@ -52,6 +53,11 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let n = (a.rate * a.seconds) as usize;
     if n == 0 {
         return Err(SetupError("rate x seconds is below one message".into()));
+    }
+    if a.presence > 0 && a.agents < 2 {
+        return Err(SetupError(
+            "--presence needs at least 2 agents: one changes, the others watch".into(),
+        ));
     }
     let warm = a.warmup.min(n);
     let total = warm + n;
@@ -81,7 +87,16 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         (true, None) => return Err(SetupError("--bot needs --sim-url".into())),
         (false, _) => None,
     };
-    let ws_url = Arc::new(ws_url(&a.url, &token)?);
+    // agents connect round robin over --ws-urls; a dropped socket comes back through --url
+    let resume_url: Arc<str> = ws_url(&a.url, &token)?.into();
+    let agent_urls: Vec<Arc<str>> = if a.ws_urls.is_empty() {
+        vec![resume_url.clone()]
+    } else {
+        a.ws_urls
+            .iter()
+            .map(|u| ws_url(u.trim_end_matches('/'), &token).map(Arc::from))
+            .collect::<Result<_, _>>()?
+    };
 
     let tag = uuid::Uuid::new_v4().as_u128() as u32;
     let run = Arc::new(Run {
@@ -92,13 +107,14 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         sent_ns: (0..total).map(|_| AtomicU64::new(0)).collect(),
         status: (0..total).map(|_| AtomicU8::new(0)).collect(),
         counters: (0..a.agents).map(|_| AgentCounter::default()).collect(),
+        presence: presence::Plan::new(a.presence),
     });
 
     // 1. connect every agent (50 handshakes at a time); all must succeed
     let sem = Arc::new(tokio::sync::Semaphore::new(50));
     let mut connects = Vec::with_capacity(a.agents);
-    for _ in 0..a.agents {
-        let (sem, url) = (sem.clone(), ws_url.clone());
+    for i in 0..a.agents {
+        let (sem, url) = (sem.clone(), agent_urls[i % agent_urls.len()].clone());
         connects.push(tokio::spawn(async move {
             let _p = sem.acquire().await;
             tokio::time::timeout(Duration::from_secs(30), connect_agent(&url))
@@ -125,10 +141,25 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             failures
         )));
     }
-    for (idx, (ws, seq)) in sockets.into_iter().enumerate() {
+    let mut agents_per_node: BTreeMap<String, u64> = BTreeMap::new();
+    let (presence_tx, presence_rx) = mpsc::unbounded_channel();
+    let mut presence_rx = (a.presence > 0).then_some(presence_rx);
+    for (idx, (ws, hello)) in sockets.into_iter().enumerate() {
+        *agents_per_node.entry(node_name(&hello.node)).or_default() += 1;
         let (tx, rx) = oneshot::channel();
         stops.push(tx);
-        readers.push(tokio::spawn(read_agent(idx, ws, seq, run.clone(), rx)));
+        let reader = Reader {
+            idx,
+            run: run.clone(),
+            resume_url: resume_url.clone(),
+            reconnect_wait: Duration::from_secs_f64(a.reconnect_wait),
+            commands: if idx == 0 { presence_rx.take() } else { None },
+        };
+        readers.push(tokio::spawn(read_agent(reader, ws, hello, rx)));
+    }
+    if a.presence > 0 {
+        // the member starts `online`, so change 0 (busy) is a transition
+        let _ = presence_tx.send(presence::Cmd::Reset);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -152,6 +183,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             a.rate,
             a.connections,
             false,
+            a.retries,
         )
         .await;
         let want = run.ok_in(0, warm) * agents;
@@ -166,7 +198,20 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    // 3. measured open-loop phase
+    // 3. measured open-loop phase (and the presence changes over the same seconds)
+    if let Some(path) = &a.phase_file {
+        let line = format!("measure {}\n", webhooks::now_ms());
+        std::fs::write(path, line).map_err(|e| SetupError(format!("--phase-file {path}: {e}")))?;
+    }
+    let presence_driver = (a.presence > 0).then(|| {
+        tokio::spawn(presence::drive(
+            a.presence,
+            a.seconds,
+            Instant::now(),
+            presence_tx.clone(),
+        ))
+    });
+    drop(presence_tx);
     let st = send_phase(
         run.clone(),
         maker.clone(),
@@ -176,12 +221,18 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         a.rate,
         a.connections,
         true,
+        a.retries,
     )
     .await;
+    if let Some(d) = presence_driver {
+        let _ = d.await;
+    }
     let ok_msgs = run.ok_in(warm, total);
     let expected = ok_msgs * agents;
+    // every other socket should see every change that was made
+    let presence_expected = run.presence.sent() * (a.agents as u64 - 1);
     let drain_s = wait_until(Duration::from_secs_f64(a.drain), || {
-        run.sum_counters(true) >= expected
+        run.sum_counters(true) >= expected && run.presence_seen() >= presence_expected
     })
     .await
     .as_secs_f64();
@@ -207,6 +258,10 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let (mut duplicates, mut seq_errors, mut unexpected, mut frames, mut bad, mut disconnects) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut bot_frames = 0u64;
+    let (mut reconnects, mut replayed, mut resyncs, mut command_errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut agents_per_node_end: BTreeMap<String, u64> = BTreeMap::new();
+    let mut presence_lat = new_hist();
+    let mut presence_seen = 0u64;
     let (mut missing, mut warm_missing, mut unacked) = (0u64, 0u64, 0u64);
     let ok_flags: Vec<u8> = run
         .status
@@ -230,8 +285,20 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         bot_frames += ag.bot_frames;
         frames += ag.frames;
         bad += ag.bad_frames;
+        disconnects += ag.drops;
+        reconnects += ag.reconnects;
+        replayed += ag.replayed;
+        resyncs += ag.resyncs;
+        command_errors += ag.command_errors;
+        presence_lat.add(&ag.presence.lat_us).expect("same bounds");
+        presence_seen += ag.presence.matched;
+        let end_node = if ag.closed.is_some() {
+            "(gone)".to_string()
+        } else {
+            node_name(&ag.node_last)
+        };
+        *agents_per_node_end.entry(end_node).or_default() += 1;
         if let Some(why) = &ag.closed {
-            disconnects += 1;
             eprintln!("agent {idx}: {why}");
         }
         for (i, &flag) in ok_flags.iter().enumerate() {
@@ -260,8 +327,24 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         .as_ref()
         .is_none_or(|(_, r)| r.as_ref().is_ok_and(|r| r.check.passed()));
     let bot = replies.map(|(bot_id, r)| bot_summary(bot_id, r, bot_frames));
-    let passed =
-        missing == 0 && duplicates == 0 && http_errors == 0 && seq_errors == 0 && replies_ok;
+    let presence = (a.presence > 0).then(|| {
+        presence::PresenceSummary::new(
+            &run.presence,
+            a.agents as u64 - 1,
+            &presence_lat,
+            presence_seen,
+        )
+    });
+    // every change made, seen by every other socket, none refused
+    let presence_ok = presence.as_ref().is_none_or(|p| {
+        p.presence_missing == 0 && p.presence_changes == a.presence as u64 && command_errors == 0
+    });
+    let passed = missing == 0
+        && duplicates == 0
+        && http_errors == 0
+        && seq_errors == 0
+        && replies_ok
+        && presence_ok;
     let summary = Summary {
         mode: "latency",
         target: "tickhub",
@@ -311,6 +394,13 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         bad_frames: bad,
         disconnects,
         drain_s: r2(drain_s),
+        http_retries: st.retries,
+        reconnects,
+        replayed,
+        resyncs,
+        agents_per_node,
+        agents_per_node_end,
+        presence,
         bot,
         passed,
     };
@@ -326,6 +416,10 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         writeln!(f, "{line}").map_err(|e| SetupError(format!("--json-out {path}: {e}")))?;
     }
     Ok(passed)
+}
+
+fn node_name(node: &Option<String>) -> String {
+    node.clone().unwrap_or_else(|| "(unnamed)".into())
 }
 
 fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) -> BotSummary {
@@ -369,6 +463,7 @@ fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) 
 fn main() -> ExitCode {
     let mut a = Args::parse();
     a.url = a.url.trim_end_matches('/').to_string();
+    a.ws_urls.retain(|u| !u.trim().is_empty());
     a.sim_url = a.sim_url.map(|u| u.trim_end_matches('/').to_string());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
