@@ -58,6 +58,8 @@ say() { echo "cluster.sh: $*" >&2; }
 TMP="$(mktemp -d /tmp/tickhub-cluster.XXXXXX)"
 chmod 755 "$TMP" # nginx's workers run as nobody when started by root
 SIM_PID=""
+LOADTEST_PID=""
+CPU_PID=""
 REDIS_PID=""
 NGINX_PID=""
 KILLER_PID=""
@@ -83,6 +85,7 @@ cleanup() {
     local rc=$?
     set +e
     stop_pid "$KILLER_PID" 10
+    stop_pid "$CPU_PID" 10
     # the nodes drain (hand their sessions over) before nginx, Redis and the simulator go
     for pid in "${NODE_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
@@ -154,6 +157,8 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
         || die "CREATE DATABASE tickhub_cluster_bench failed"
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/tickhub_cluster_bench"
 fi
+DB_NAME="${DATABASE_URL##*/}"
+DB_NAME="${DB_NAME%%\?*}"
 [[ "$DATABASE_URL" == postgres* ]] || die "a cluster needs PostgreSQL (DATABASE_URL=$DATABASE_URL)"
 
 # ---------------------------------------------------------------- Redis, simulator
@@ -312,16 +317,83 @@ owner_in() {
 
 now_ms() { date +%s%3N; }
 
+# The CPU each part of the stack used in the measured phase and its drain, in total and per
+# 1,000 webhooks (the peers' driver's unit; stack = nodes + nginx + Redis + PostgreSQL).
+cpu_report() {
+    [[ -s "$TMP/cpu.out" ]] || { say "no CPU figures (the run did not reach its drain)"; return 0; }
+    local sent
+    sent="$(grep '^{' "$TMP/loadtest.out" | tail -1 | jq -r '.sent // 0' 2>/dev/null || echo 0)"
+    awk -v sent="$sent" '{
+        printf "cluster.sh: CPU s over the measured phase + drain (%s s; %d PostgreSQL backends):", $2, $4
+        for (i = 5; i < NF; i += 2) { cpu[$i] = $(i + 1); printf " %s %s", $i, $(i + 1) }
+        printf "\n"
+        nodes = 0; for (c in cpu) if (c ~ /^node-/) nodes += cpu[c]
+        stack = nodes + cpu["nginx"] + cpu["redis"] + cpu["postgres"]
+        if (sent > 0)
+            printf "cluster.sh: per 1,000 webhooks: nodes %.3f s, stack (nodes + nginx + redis + postgres) %.3f s, driver %.3f s\n",
+                nodes * 1000 / sent, stack * 1000 / sent, cpu["loadtest"] * 1000 / sent
+    }' "$TMP/cpu.out" >&2
+}
+
+# Waits (up to 10 minutes: setup, warm-up, the run) until loadtest wrote `$2 <ms>` in $1.
+wait_phase() {
+    for _ in $(seq 1 12000); do
+        grep -q "^$2 " "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# One line per process of the stack and beside it: `component pid ticks` (utime + stime of
+# all its threads, /proc/PID/stat fields 14 and 15).
+cpu_snapshot() {
+    local comp pid
+    {
+        for i in "${!NODE_IDS[@]}"; do echo "${NODE_IDS[$i]} ${NODE_PIDS[$i]}"; done
+        echo "nginx $NGINX_PID"
+        for pid in $(pgrep -P "$NGINX_PID" 2>/dev/null); do echo "nginx $pid"; done
+        echo "redis $REDIS_PID"
+        echo "waha-sim $SIM_PID"
+        echo "loadtest $LOADTEST_PID"
+        # the machine's PostgreSQL serves others too: only the backends of this database
+        for pid in $(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc \
+            "SELECT pid FROM pg_stat_activity WHERE datname = '$DB_NAME'" 2>/dev/null); do
+            echo "postgres $pid"
+        done
+    } | while read -r comp pid; do
+        [[ -r "/proc/$pid/stat" ]] || continue
+        awk -v c="$comp" -v p="$pid" '{ sub(/^.*\) /, ""); print c, p, $12 + $13 }' "/proc/$pid/stat" 2>/dev/null
+    done
+}
+
+# Runs in the background: CPU seconds of each part of the stack from the start of the
+# measured phase to the end of its drain (the window the peers' driver measures).
+cpu_watch() {
+    local phase=$1
+    wait_phase "$phase" measure || return 0
+    cpu_snapshot >"$TMP/cpu.0"
+    wait_phase "$phase" drained || return 0
+    cpu_snapshot >"$TMP/cpu.1"
+    local t0 t1
+    t0="$(awk '$1 == "measure" { print $2 }' "$phase")"
+    t1="$(awk '$1 == "drained" { print $2 }' "$phase")"
+    # a process gone by the end (a killed node) counts for nothing: its ticks went with it
+    awk -v hz="$(getconf CLK_TCK)" -v secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')" '
+        FNR == NR { start[$1 " " $2] = $3; next }
+        { d = $3 - start[$1 " " $2]; cpu[$1] += d; if ($1 == "postgres") n++ }
+        END {
+            line = ""
+            for (c in cpu) line = line sprintf("%s %.2f ", c, cpu[c] / hz)
+            printf "window_s %s postgres_backends %d %s\n", secs, n, line
+        }' "$TMP/cpu.0" "$TMP/cpu.1" >"$TMP/cpu.out"
+}
+
 # Runs in the background: waits for the measured phase, kills the owner of $SESSION, reports.
 killer() {
     local phase=$1 token victim="" idx="" t_kill owner
-    for _ in $(seq 1 6000); do # the setup and warm-up: up to 10 minutes
-        [[ -s "$phase" ]] && break
-        sleep 0.05
-    done
-    [[ -s "$phase" ]] || { say "killer: the measured phase never started"; return 4; }
+    wait_phase "$phase" measure || { say "killer: the measured phase never started"; return 4; }
     local t0
-    t0="$(awk '{print $2}' "$phase")"
+    t0="$(awk '$1 == "measure" { print $2 }' "$phase")"
     token="$(api_token)" || true
     [[ -n "$token" && "$token" != null ]] || { say "killer: cannot log in through nginx"; return 4; }
     # sleep until t0 + KILL_AFTER (the login took some of it)
@@ -370,8 +442,17 @@ if [[ -n "${KILL_AFTER:-}" ]]; then
     KILLER_PID=$!
 fi
 set +e
-"$LOADTEST_BIN" "${args[@]}" "$@"
+"$LOADTEST_BIN" "${args[@]}" "$@" > >(tee "$TMP/loadtest.out") &
+LOADTEST_PID=$!
+cpu_watch "$TMP/phase" &
+CPU_PID=$!
+wait "$LOADTEST_PID"
 rc=$?
+LOADTEST_PID=""
+wait "$CPU_PID"
+CPU_PID=""
+sleep 0.2 # tee's last lines
+cpu_report
 kill_rc=0
 if [[ -n "$KILLER_PID" ]]; then
     wait "$KILLER_PID"

@@ -67,8 +67,9 @@ pub struct Args {
     /// `since`) before it gives up
     #[arg(long, default_value_t = 30.0)]
     pub reconnect_wait: f64,
-    /// Write `measure <unix ms>` to this file when the measured phase starts (for scripts
-    /// that act at a point of the run, e.g. kill a node)
+    /// Write `measure <unix ms>` to this file when the measured phase starts and append
+    /// `drained <unix ms>` once its deliveries are in (for scripts that act at a point of the
+    /// run — kill a node — or measure CPU over the same window)
     #[arg(long)]
     pub phase_file: Option<String>,
     /// Seconds to wait for outstanding deliveries once every webhook has been answered

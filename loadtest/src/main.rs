@@ -200,8 +200,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
 
     // 3. measured open-loop phase (and the presence changes over the same seconds)
     if let Some(path) = &a.phase_file {
-        let line = format!("measure {}\n", webhooks::now_ms());
-        std::fs::write(path, line).map_err(|e| SetupError(format!("--phase-file {path}: {e}")))?;
+        std::fs::write(path, "").map_err(|e| SetupError(format!("--phase-file {path}: {e}")))?;
+        append_line(path, &format!("measure {}", webhooks::now_ms()))?;
     }
     let presence_driver = (a.presence > 0).then(|| {
         tokio::spawn(presence::drive(
@@ -236,6 +236,9 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     })
     .await
     .as_secs_f64();
+    if let Some(path) = &a.phase_file {
+        append_line(path, &format!("drained {}", webhooks::now_ms()))?;
+    }
     // a short grace period so a duplicate right behind the last delivery is still seen
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -408,14 +411,19 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let line = serde_json::to_string(&summary)?;
     println!("{line}");
     if let Some(path) = &a.json_out {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| SetupError(format!("--json-out {path}: {e}")))?;
-        writeln!(f, "{line}").map_err(|e| SetupError(format!("--json-out {path}: {e}")))?;
+        append_line(path, &line)?;
     }
     Ok(passed)
+}
+
+/// Appends one line to `path` (created if need be).
+fn append_line(path: &str, line: &str) -> Result<(), SetupError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| SetupError(format!("{path}: {e}")))?;
+    writeln!(f, "{line}").map_err(|e| SetupError(format!("{path}: {e}")))
 }
 
 fn node_name(node: &Option<String>) -> String {
