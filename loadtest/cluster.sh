@@ -461,6 +461,10 @@ if [[ -n "$KILLER_PID" ]]; then
     [[ -s "$TMP/kill.out" ]] && sed 's/^/cluster.sh: /' "$TMP/kill.out" >&2
 fi
 set -e
+# each node's /metrics after the run (forwarded webhooks, bus lag, leases), kept with KEEP_LOGS
+for i in "${!NODE_IDS[@]}"; do
+    curl -s --max-time 2 "http://127.0.0.1:${NODE_PORTS[$i]}/metrics" >"$TMP/${NODE_IDS[$i]}.metrics.log" 2>/dev/null || true
+done
 for i in "${!NODE_IDS[@]}"; do
     if ! kill -0 "${NODE_PIDS[$i]}" 2>/dev/null; then
         if [[ -z "${KILL_AFTER:-}" ]] || ! grep -q "killed ${NODE_IDS[$i]} " "$TMP/kill.out" 2>/dev/null; then
