@@ -16,6 +16,8 @@
 #   KILL_AFTER=S         S seconds into the measured phase, kill -9 the node that owns session
 #                        `default` (asked with GET /api/admin/cluster through nginx), then report
 #                        how long until another node owns it
+#   KILL_NODE=owner|coordinator|node-X  which node KILL_AFTER kills (default owner: the owner of
+#                        `default`; coordinator: the node keeping presence)
 #   POST_RETRIES (3)     loadtest --retries: re-POST a webhook nginx answered 5xx or that got no
 #                        answer, as WAHA does (a node killed mid-request answers nothing)
 #   DATABASE_URL         default: drop + create `tickhub_cluster_bench` on 127.0.0.1:5432 as user
@@ -117,6 +119,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 node_id() { printf 'node-%b' "\\x$(printf '%x' $((97 + $1)))"; }
 
 [[ "$NODES" =~ ^[1-9][0-9]?$ && "$NODES" -le 26 ]] || die "NODES must be 1..26 (got '$NODES')"
+case "${KILL_NODE:-owner}" in owner | coordinator | node-?) ;; *) die "KILL_NODE must be owner, coordinator or node-X" ;; esac
 case "$WS" in nodes | lb) ;; *) die "WS must be nodes or lb (got '$WS')" ;; esac
 if [[ -n "${KILL_AFTER:-}" ]]; then
     [[ "$KILL_AFTER" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KILL_AFTER must be a number of seconds"
@@ -390,7 +393,7 @@ cpu_watch() {
 
 # Runs in the background: waits for the measured phase, kills the owner of $SESSION, reports.
 killer() {
-    local phase=$1 token victim="" idx="" t_kill owner
+    local phase=$1 token victim="" idx="" t_kill owner=""
     wait_phase "$phase" measure || { say "killer: the measured phase never started"; return 4; }
     local t0
     t0="$(awk '$1 == "measure" { print $2 }' "$phase")"
@@ -403,17 +406,23 @@ killer() {
     sleep "$wait_s"
     local view coordinator
     view="$(cluster_view "$token")"
-    victim="$(owner_in "$view")"
+    owner="$(owner_in "$view")"
     coordinator="$(jq -r '.coordinator // empty' <<<"$view" 2>/dev/null || true)"
+    case "${KILL_NODE:-owner}" in
+    owner) victim="$owner" ;;
+    coordinator) victim="$coordinator" ;;
+    *) victim="$KILL_NODE" ;;
+    esac
     for i in "${!NODE_IDS[@]}"; do
         [[ "${NODE_IDS[$i]}" == "$victim" ]] && idx=$i
     done
-    [[ -n "$idx" ]] || { say "killer: no node owns session $SESSION (cluster view: '$victim')"; return 4; }
+    [[ -n "$idx" ]] || { say "killer: no node to kill (KILL_NODE=${KILL_NODE:-owner}: '$victim'; view: $view)"; return 4; }
     kill -KILL "${NODE_PIDS[$idx]}"
     t_kill="$(now_ms)"
-    echo "killed $victim pid ${NODE_PIDS[$idx]} at +$((t_kill - t0)) ms (coordinator then: ${coordinator:-none})" >"$TMP/kill.out"
-    say "killed $victim (pid ${NODE_PIDS[$idx]}, owner of $SESSION) $((t_kill - t0)) ms into the measured phase;" \
-        "the coordinator was ${coordinator:-none}"
+    echo "killed $victim pid ${NODE_PIDS[$idx]} at +$((t_kill - t0)) ms (owner of $SESSION: ${owner:-none}, coordinator: ${coordinator:-none})" >"$TMP/kill.out"
+    say "killed $victim (pid ${NODE_PIDS[$idx]}) $((t_kill - t0)) ms into the measured phase;" \
+        "$SESSION was owned by ${owner:-none}, the coordinator was ${coordinator:-none}"
+    [[ "$owner" == "$victim" ]] || return 0
     # how long until another node owns the session
     for _ in $(seq 1 600); do
         owner="$(owner_in "$(cluster_view "$token")")"

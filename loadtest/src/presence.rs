@@ -114,26 +114,31 @@ impl Default for Matcher {
 
 impl Matcher {
     /// A `presence.updated` with `status` arrived at `arrived_ns` (since the run's base).
-    /// Returns whether it matched a change. A frame naming the status of the change after the
-    /// one awaited, once that one was sent, means the awaited one never came here: it stays
-    /// missing and the frame is matched to the later change. Anything else (a transition the
-    /// run did not make, or a change not sent yet) is ignored.
+    /// Returns whether it matched a change: the latest change of that status sent so far and
+    /// not before the one awaited. Changes it passes over stay missing here — a change the
+    /// hub dropped makes the next one of the other status no transition at all, so the frame
+    /// that finally comes belongs to a later change, not to the old one (which would count
+    /// seconds of latency for a change that never arrived). Anything else (a transition the
+    /// run did not make, or one before any change was sent) is ignored.
     pub fn on_frame(&mut self, status: &str, arrived_ns: u64, plan: &Plan) -> bool {
-        for k in [self.next, self.next + 1] {
-            if k >= plan.len() || status != status_of(k) {
-                continue;
-            }
+        let mut found = None;
+        for k in self.next..plan.len() {
             let sent = plan.sent_ns[k].load(Ordering::Acquire);
-            if sent == 0 {
-                return false;
+            if sent == 0 || sent - 1 > arrived_ns {
+                break; // changes are sent in order: none after this one either
             }
-            self.next = k + 1;
-            self.matched += 1;
-            let lat_ns = arrived_ns.saturating_sub(sent - 1);
-            self.lat_us.saturating_record((lat_ns / 1000).max(1));
-            return true;
+            if status == status_of(k) {
+                found = Some((k, sent));
+            }
         }
-        false
+        let Some((k, sent)) = found else {
+            return false;
+        };
+        self.next = k + 1;
+        self.matched += 1;
+        let lat_ns = arrived_ns.saturating_sub(sent - 1);
+        self.lat_us.saturating_record((lat_ns / 1000).max(1));
+        true
     }
 }
 
@@ -185,11 +190,29 @@ mod tests {
         plan.sent_ns[2].store(6_000, Ordering::Release);
         assert!(m.on_frame("busy", 9_000, &plan));
         assert_eq!(m.matched, 2);
+        assert_eq!(m.lat_us.max(), 3);
         plan.sent_ns[3].store(10_000, Ordering::Release);
         assert!(m.on_frame("online", 12_000, &plan));
         assert!(!m.on_frame("busy", 13_000, &plan));
         assert_eq!(m.matched, 3);
         assert_eq!(plan.sent(), 4);
+    }
+
+    #[test]
+    fn after_a_run_of_lost_changes_the_frame_belongs_to_the_latest() {
+        let plan = Plan::new(8);
+        let mut m = Matcher::default();
+        for k in 0..8 {
+            plan.sent_ns[k].store(1 + k as u64 * 1_000_000, Ordering::Release);
+        }
+        assert!(m.on_frame("busy", 10_000, &plan)); // change 0
+                                                    // changes 1..=5 were lost; change 6 (busy) arrives 2 ms after it was sent, and a
+                                                    // frame is never matched to a change sent after it arrived
+        assert!(m.on_frame("busy", 6_002_000, &plan));
+        assert_eq!(m.lat_us.min(), 2); // µs
+        assert_eq!(m.matched, 2);
+        assert!(m.on_frame("online", 7_001_000, &plan)); // change 7
+        assert_eq!(m.matched, 3);
     }
 
     #[test]
