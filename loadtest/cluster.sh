@@ -13,6 +13,8 @@
 #   NODES (3)            cluster nodes
 #   WS=nodes|lb          where the agents' sockets connect: round robin over the nodes' own URLs
 #                        (default: agents on every node whatever nginx does), or through nginx
+#   HOOKS=lb|owner       where the webhooks go: through nginx (default), or straight to the
+#                        node owning `default` (a diagnostic: no webhook is forwarded)
 #   KILL_AFTER=S         S seconds into the measured phase, kill -9 the node that owns session
 #                        `default` (asked with GET /api/admin/cluster through nginx), then report
 #                        how long until another node owns it
@@ -121,6 +123,8 @@ node_id() { printf 'node-%b' "\\x$(printf '%x' $((97 + $1)))"; }
 [[ "$NODES" =~ ^[1-9][0-9]?$ && "$NODES" -le 26 ]] || die "NODES must be 1..26 (got '$NODES')"
 case "${KILL_NODE:-owner}" in owner | coordinator | node-?) ;; *) die "KILL_NODE must be owner, coordinator or node-X" ;; esac
 case "$WS" in nodes | lb) ;; *) die "WS must be nodes or lb (got '$WS')" ;; esac
+HOOKS="${HOOKS:-lb}"
+case "$HOOKS" in lb | owner) ;; *) die "HOOKS must be lb or owner (got '$HOOKS')" ;; esac
 if [[ -n "${KILL_AFTER:-}" ]]; then
     [[ "$KILL_AFTER" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KILL_AFTER must be a number of seconds"
     [[ "$NODES" -ge 2 ]] || die "KILL_AFTER needs at least 2 nodes"
@@ -446,6 +450,24 @@ if [[ "$WS" == nodes ]]; then
     args+=(--ws-urls "$urls")
 fi
 [[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
+if [[ "$HOOKS" == owner ]]; then
+    # register the session first (loadtest finds it there) to learn which node owns it
+    token="$(api_token)"
+    [[ -n "$token" && "$token" != null ]] || die "cannot log in through nginx"
+    curl -sf --max-time 5 -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$SESSION\"}" "$TICKHUB_PUBLIC_URL/api/sessions" || die "POST /api/sessions failed"
+    owner=""
+    for _ in $(seq 1 100); do
+        owner="$(owner_in "$(cluster_view "$token")")"
+        [[ -n "$owner" ]] && break
+        sleep 0.1
+    done
+    for i in "${!NODE_IDS[@]}"; do
+        [[ "${NODE_IDS[$i]}" == "$owner" ]] && args+=(--hook-url "http://127.0.0.1:${NODE_PORTS[$i]}")
+    done
+    [[ " ${args[*]} " == *" --hook-url "* ]] || die "no node owns $SESSION after 10 s"
+    say "webhooks go straight to $owner, the owner of $SESSION"
+fi
 if [[ -n "${KILL_AFTER:-}" ]]; then
     killer "$TMP/phase" &
     KILLER_PID=$!

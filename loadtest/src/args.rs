@@ -14,6 +14,10 @@ pub struct Args {
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
+    /// Base URL the webhooks are POSTed to (default: --url); e.g. one node of a cluster, to
+    /// see what forwarding to the session's owner costs
+    #[arg(long)]
+    pub hook_url: Option<String>,
     /// Base URLs the agents' websockets connect to, round robin (default: --url); e.g. every
     /// node of a cluster directly, so agents sit on every node
     #[arg(long, value_delimiter = ',')]

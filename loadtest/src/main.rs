@@ -169,7 +169,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         chats: a.chats,
         hmac_key: a.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
     });
-    let hook_url: Arc<str> = format!("{}/webhooks/waha", a.url).into();
+    let hook_base = a.hook_url.as_deref().unwrap_or(&a.url);
+    let hook_url: Arc<str> = format!("{hook_base}/webhooks/waha").into();
     let agents = a.agents as u64;
 
     // 2. warm-up, unmeasured
@@ -472,6 +473,7 @@ fn main() -> ExitCode {
     let mut a = Args::parse();
     a.url = a.url.trim_end_matches('/').to_string();
     a.ws_urls.retain(|u| !u.trim().is_empty());
+    a.hook_url = a.hook_url.map(|u| u.trim_end_matches('/').to_string());
     a.sim_url = a.sim_url.map(|u| u.trim_end_matches('/').to_string());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
