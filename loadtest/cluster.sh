@@ -101,7 +101,7 @@ cleanup() {
     stop_pid "$SIM_PID" 50
     stop_pid "$REDIS_PID" 50
     if [[ -n "${KEEP_LOGS:-}" ]]; then
-        mkdir -p "$KEEP_LOGS" && cp "$TMP"/*.log "$KEEP_LOGS"/ 2>/dev/null
+        mkdir -p "$KEEP_LOGS" && cp "$TMP"/*.log "$TMP/nginx/nginx.conf" "$KEEP_LOGS"/ 2>/dev/null
     fi
     rm -rf "$TMP"
     exit "$rc"
