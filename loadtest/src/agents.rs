@@ -89,6 +89,8 @@ pub struct AgentStats {
     pub presence: Matcher,
     /// set when the socket dropped and could not be resumed: why
     pub closed: Option<String>,
+    /// the slowest measured deliveries at this socket: (µs, message index), at most 3
+    pub slowest: Vec<(u64, usize)>,
 }
 
 pub async fn connect_agent(ws_url: &str) -> Result<(Ws, Hello), String> {
@@ -164,6 +166,7 @@ pub async fn read_agent(
         command_errors: 0,
         presence: Matcher::default(),
         closed: None,
+        slowest: Vec::with_capacity(4),
     };
     let mut ws = ws;
     let mut cur = Cursor {
@@ -367,11 +370,23 @@ async fn read_socket(
             st.replayed += 1;
         }
         if i >= run.warm {
-            let lat_ns = at.saturating_sub(sent - 1);
-            st.lat_us.saturating_record((lat_ns / 1000).max(1));
+            let lat_us = (at.saturating_sub(sent - 1) / 1000).max(1);
+            st.lat_us.saturating_record(lat_us);
+            keep_slowest(&mut st.slowest, lat_us, i);
             counter.measured.fetch_add(1, Ordering::Relaxed);
         } else {
             counter.warm.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Keeps the 3 slowest (µs, message) of a socket.
+fn keep_slowest(top: &mut Vec<(u64, usize)>, lat_us: u64, i: usize) {
+    if top.len() < 3 {
+        top.push((lat_us, i));
+    } else if let Some(min) = top.iter_mut().min() {
+        if lat_us > min.0 {
+            *min = (lat_us, i);
         }
     }
 }

@@ -106,6 +106,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         base: Instant::now(),
         sent_ns: (0..total).map(|_| AtomicU64::new(0)).collect(),
         status: (0..total).map(|_| AtomicU8::new(0)).collect(),
+        attempts: (0..total).map(|_| AtomicU8::new(0)).collect(),
         counters: (0..a.agents).map(|_| AgentCounter::default()).collect(),
         presence: presence::Plan::new(a.presence),
     });
@@ -266,6 +267,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let mut agents_per_node_end: BTreeMap<String, u64> = BTreeMap::new();
     let mut presence_lat = new_hist();
     let mut presence_seen = 0u64;
+    let mut slowest: Vec<(u64, usize, usize)> = Vec::new();
     let (mut missing, mut warm_missing, mut unacked) = (0u64, 0u64, 0u64);
     let ok_flags: Vec<u8> = run
         .status
@@ -296,6 +298,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         command_errors += ag.command_errors;
         presence_lat.add(&ag.presence.lat_us).expect("same bounds");
         presence_seen += ag.presence.matched;
+        slowest.extend(ag.slowest.iter().map(|&(lat, i)| (lat, i, idx)));
         let end_node = if ag.closed.is_some() {
             "(gone)".to_string()
         } else {
@@ -315,6 +318,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             }
         }
     }
+
+    print_slowest(&mut slowest, &run);
 
     let sent = n as u64;
     let send_window = match (st.first_send, st.last_send) {
@@ -415,6 +420,30 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         append_line(path, &line)?;
     }
     Ok(passed)
+}
+
+/// The slowest deliveries, one line each on stderr: which message, how late, at which agent,
+/// in how many POSTs — to find it in the hub's logs and tables (`body` = `bench <k> m`).
+fn print_slowest(slowest: &mut [(u64, usize, usize)], run: &Run) {
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
+    let mut shown: Vec<usize> = Vec::new();
+    for &(lat_us, i, agent) in slowest.iter() {
+        if shown.len() == 3 {
+            break;
+        }
+        if shown.contains(&i) {
+            continue;
+        }
+        shown.push(i);
+        eprintln!(
+            "slowest: message {} (`bench {} m`, tag {:08X}) {:.1} ms at agent {agent}, {} POST(s)",
+            i,
+            i - run.warm,
+            run.tag,
+            lat_us as f64 / 1000.0,
+            run.attempts[i].load(Ordering::Relaxed)
+        );
+    }
 }
 
 /// Appends one line to `path` (created if need be).

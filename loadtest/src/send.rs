@@ -193,6 +193,7 @@ pub async fn send_phase(
                     st.retries += 1;
                     tokio::time::sleep(Duration::from_millis(100u64 << (attempt - 1).min(4))).await;
                 };
+                run.attempts[i].store((attempt + 1).min(255) as u8, Ordering::Relaxed);
                 let t1 = Instant::now();
                 st.post_us
                     .saturating_record((t1 - t0).as_micros().max(1) as u64);

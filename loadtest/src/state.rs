@@ -21,6 +21,8 @@ pub struct Run {
     pub sent_ns: Vec<AtomicU64>,
     /// 0 = no answer (yet), 1 = 2xx, 2 = error
     pub status: Vec<AtomicU8>,
+    /// POSTs it took (more than 1 with `--retries`)
+    pub attempts: Vec<AtomicU8>,
     /// per agent: first deliveries of warm-up and of measured messages (written only by its reader)
     pub counters: Vec<AgentCounter>,
     /// `--presence`: the changes agent 0 makes (empty without it)

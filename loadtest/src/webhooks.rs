@@ -119,6 +119,7 @@ mod tests {
             base: Instant::now(),
             sent_ns: vec![],
             status: vec![],
+            attempts: vec![],
             counters: vec![],
             presence: crate::presence::Plan::new(0),
         };
