@@ -1,8 +1,11 @@
 //! Compiled bots, cached per session so a message is matched without reading or compiling
 //! the bot again. An entry is trusted for `RECHECK` after it was read, and dropped at once
 //! when this node changes a bot (`invalidate`); after `RECHECK` the bot's version is read
-//! again (one indexed row) and the compiled matcher kept when it is unchanged, so a change
-//! made on another node is picked up within `RECHECK`.
+//! again (one indexed row) and the compiled matcher kept when it is unchanged.
+//!
+//! In a cluster a bot may change on any node, so the cache is `strict`: the version is read
+//! once per transaction that uses the session's bot (a batch of webhooks reads it once),
+//! and a message applied after a change committed anywhere meets the changed bot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,9 +31,18 @@ struct Entry {
 pub struct BotCache {
     sessions: DashMap<i64, Entry>,
     generation: AtomicU64,
+    strict: bool,
 }
 
 impl BotCache {
+    /// `strict`: bots may change on other nodes (cluster mode).
+    pub fn new(strict: bool) -> BotCache {
+        BotCache {
+            strict,
+            ..BotCache::default()
+        }
+    }
+
     /// The active bot serving `session_id`, compiled.
     pub async fn for_session(
         &self,
@@ -38,12 +50,20 @@ impl BotCache {
         session_id: i64,
     ) -> Result<Option<Arc<CompiledBot>>> {
         let generation = self.generation.load(Ordering::Acquire);
+        let fresh_in_tx = tx.bots_checked.contains(&session_id);
         if let Some(e) = self.sessions.get(&session_id) {
-            if e.generation == generation && e.checked.elapsed() < RECHECK {
+            let trusted = match self.strict {
+                true => fresh_in_tx,
+                false => e.checked.elapsed() < RECHECK,
+            };
+            if e.generation == generation && trusted {
                 return Ok(e.bot.clone());
             }
         }
         let version = bots::active_for_session_in(tx, session_id).await?;
+        if self.strict && !fresh_in_tx {
+            tx.bots_checked.push(session_id);
+        }
         let kept = self
             .sessions
             .get(&session_id)

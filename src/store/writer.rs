@@ -41,6 +41,8 @@ pub struct Tx {
     pub now: i64,
     /// Events appended in this transaction, written and published when it ends.
     pub(crate) pending: Vec<super::events::Pending>,
+    /// Sessions whose bot version this transaction has read (`bot_cache`, cluster mode).
+    pub(crate) bots_checked: Vec<i64>,
 }
 
 /// Cluster mode: the owner's hold on a WhatsApp session. A job that carries one commits
@@ -214,6 +216,7 @@ async fn begin(db: &Db, now: i64) -> Result<Tx> {
         conn,
         now,
         pending: Vec::new(),
+        bots_checked: Vec::new(),
     })
 }
 

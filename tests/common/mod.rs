@@ -4,10 +4,15 @@
 
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod auth;
+pub mod cluster;
+pub mod cluster_checks;
 pub mod db;
+pub mod nginx;
 pub mod proc;
 pub mod proxy;
+pub mod redis_server;
 pub mod ws;
 
 use std::time::Duration;

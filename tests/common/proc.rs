@@ -13,9 +13,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_tickhub");
 
 /// What a hub wrote to stderr (its logs), kept when the test asks for it.
 #[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<String>>);
+pub struct Logs(Arc<Mutex<String>>, Option<Arc<str>>);
 
 impl Logs {
+    /// Logs whose lines are echoed to the test's stderr behind `[label]`, so the
+    /// interleaved logs of several hubs (a cluster's nodes) say which node wrote what.
+    pub fn labelled(label: &str) -> Logs {
+        Logs(Arc::default(), Some(label.into()))
+    }
+
     pub fn text(&self) -> String {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -24,9 +30,13 @@ impl Logs {
     /// one would show it) until it closes.
     fn follow(&self, stderr: std::process::ChildStderr) -> std::thread::JoinHandle<()> {
         let buf = self.0.clone();
+        let label = self.1.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("{line}");
+                match &label {
+                    Some(l) => eprintln!("[{l}] {line}"),
+                    None => eprintln!("{line}"),
+                }
                 if let Ok(mut b) = buf.lock() {
                     b.push_str(&line);
                     b.push('\n');
@@ -44,10 +54,21 @@ fn spawn(cmd: Command, what: &str) -> (Child, String) {
 
 /// `spawn`, with the child's stderr copied into `logs` when given.
 fn spawn_logged(
-    mut cmd: Command,
+    cmd: Command,
     what: &str,
     logs: Option<&Logs>,
 ) -> (Child, String, Option<std::thread::JoinHandle<()>>) {
+    match try_spawn_logged(cmd, what, logs) {
+        Ok(started) => started,
+        Err(why) => panic!("{what} {why}"),
+    }
+}
+
+type Started = (Child, String, Option<std::thread::JoinHandle<()>>);
+
+/// `spawn_logged`, telling a child that exited before listening (a port another test took
+/// between `free_port` and the bind) from one that never started.
+fn try_spawn_logged(mut cmd: Command, what: &str, logs: Option<&Logs>) -> Result<Started, String> {
     cmd.stdout(Stdio::piped())
         .stderr(if logs.is_some() {
             Stdio::piped()
@@ -76,15 +97,19 @@ fn spawn_logged(
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => (child, url, reader),
-        Err(_) => {
+        Ok(url) => Ok((child, url, reader)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            Err(format!("exited before listening ({status})"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             let _ = child.kill();
-            panic!("{what} did not start within 60 s");
+            Err("did not start within 60 s".into())
         }
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -191,7 +216,8 @@ impl Hub {
         Self::start_with(db, waha_url, extra, Some(Logs::default())).await
     }
 
-    async fn start_with(
+    /// `start` with the logs kept in `logs` when given (e.g. `Logs::labelled`).
+    pub async fn start_with(
         db: &TestDb,
         waha_url: &str,
         extra: Vec<(String, String)>,
@@ -211,6 +237,9 @@ impl Hub {
             env.retain(|(ek, _)| *ek != k);
             env.push((k, v));
         }
+        let own_port = !env
+            .iter()
+            .any(|(k, v)| k == "TICKHUB_BIND" && !v.ends_with(&format!(":{port}")));
         let mut hub = Hub {
             child: None,
             url: String::new(),
@@ -219,7 +248,24 @@ impl Hub {
             logs,
             log_readers: Vec::new(),
         };
-        hub.spawn();
+        // The free port may be taken by another test before the hub binds it: a hub that
+        // exits before listening gets another port (unless the test chose the address).
+        for attempt in 1.. {
+            match hub.try_spawn() {
+                Ok(()) => break,
+                Err(why) if own_port && attempt < 5 => {
+                    eprintln!("tickhub {why}; trying another port");
+                    hub.port = free_port();
+                    let bind = format!("127.0.0.1:{}", hub.port);
+                    for (k, v) in hub.env.iter_mut() {
+                        if k == "TICKHUB_BIND" {
+                            *v = bind.clone();
+                        }
+                    }
+                }
+                Err(why) => panic!("tickhub {why}"),
+            }
+        }
         hub
     }
 
@@ -232,12 +278,19 @@ impl Hub {
     }
 
     fn spawn(&mut self) {
+        if let Err(why) = self.try_spawn() {
+            panic!("tickhub {why}");
+        }
+    }
+
+    fn try_spawn(&mut self) -> Result<(), String> {
         let mut cmd = self.command();
         cmd.arg("serve");
-        let (child, url, reader) = spawn_logged(cmd, "tickhub", self.logs.as_ref());
+        let (child, url, reader) = try_spawn_logged(cmd, "tickhub", self.logs.as_ref())?;
         self.child = Some(child);
         self.url = url;
         self.log_readers.extend(reader);
+        Ok(())
     }
 
     /// What the hub has written to stderr so far (`start_logged` only).
@@ -331,6 +384,14 @@ impl Hub {
                 panic!("the hub did not exit within {wait:?} of SIGTERM");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether the hub's process is still running (not killed, not exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
         }
     }
 

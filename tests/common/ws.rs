@@ -68,6 +68,42 @@ impl Socket {
         }
     }
 
+    /// Like `next`, for sockets that may end under the test (a node killed, a drain):
+    /// `Ok(None)` after `wait`, `Err(why)` once the socket has ended (a close frame, or
+    /// the connection dropped), where `next` would panic.
+    pub async fn recv(&mut self, wait: Duration) -> Result<Option<Value>, String> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let msg = match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return Ok(None),
+                Ok(None) => return Err("the connection ended".into()),
+                Ok(Some(Err(e))) => return Err(e.to_string()),
+                Ok(Some(Ok(m))) => m,
+            };
+            match msg {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).expect("frames are JSON");
+                    if let (Some(seq), false) = (v["seq"].as_i64(), v["type"] == "hello") {
+                        assert!(
+                            seq > self.last_seq,
+                            "seq went from {} to {seq}: {v}",
+                            self.last_seq
+                        );
+                        self.last_seq = seq;
+                    }
+                    return Ok(Some(v));
+                }
+                Message::Close(f) => {
+                    return Err(format!(
+                        "closed: {}",
+                        f.map(|f| f.reason.to_string()).unwrap_or_default()
+                    ))
+                }
+                _ => continue,
+            }
+        }
+    }
+
     /// Waits for a frame of `kind` matching `pred`, skipping others.
     pub async fn expect(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         self.expect_within(kind, Duration::from_secs(10), pred)
