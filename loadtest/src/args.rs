@@ -6,9 +6,22 @@ use clap::Parser;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "loadtest", version, about, long_about = None)]
 pub struct Args {
-    /// Base URL of the hub (http://host:port)
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// Base URL of the hub (http://host:port): logins, webhooks, reconnecting sockets. In a
+    /// cluster: the load balancer
+    #[arg(
+        long,
+        visible_alias = "hub-url",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub url: String,
+    /// Base URL the webhooks are POSTed to (default: --url); e.g. one node of a cluster, to
+    /// see what forwarding to the session's owner costs
+    #[arg(long)]
+    pub hook_url: Option<String>,
+    /// Base URLs the agents' websockets connect to, round robin (default: --url); e.g. every
+    /// node of a cluster directly, so agents sit on every node
+    #[arg(long, value_delimiter = ',')]
+    pub ws_urls: Vec<String>,
     /// Login email (an admin or manager, so it receives every event of the session)
     #[arg(long, default_value = "bench@acme.test")]
     pub email: String,
@@ -45,6 +58,24 @@ pub struct Args {
     /// Name of this run in the output
     #[arg(long, default_value = "tickhub")]
     pub label: String,
+    /// During the measured phase, agent 0 changes the member's presence this many times
+    /// (busy, online, busy, …, evenly spaced) and every other socket times the matching
+    /// `presence.updated`
+    #[arg(long, default_value_t = 0)]
+    pub presence: usize,
+    /// Re-POST a webhook answered 5xx or not answered at all, this many times (WAHA retries;
+    /// 0 = an error is final). The latency still counts from the first POST
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+    /// Seconds an agent whose socket dropped keeps trying to reconnect (through --url, with
+    /// `since`) before it gives up
+    #[arg(long, default_value_t = 30.0)]
+    pub reconnect_wait: f64,
+    /// Write `measure <unix ms>` to this file when the measured phase starts and append
+    /// `drained <unix ms>` once its deliveries are in (for scripts that act at a point of the
+    /// run — kill a node — or measure CPU over the same window)
+    #[arg(long)]
+    pub phase_file: Option<String>,
     /// Seconds to wait for outstanding deliveries once every webhook has been answered
     #[arg(long, default_value_t = 10.0)]
     pub drain: f64,

@@ -17,6 +17,7 @@
 mod agents;
 mod args;
 mod bot;
+mod presence;
 mod replies;
 mod send;
 mod setup;
@@ -33,9 +34,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::agents::{connect_agent, read_agent};
+use crate::agents::{connect_agent, read_agent, Reader};
 use crate::args::Args;
 use crate::send::send_phase;
 use crate::setup::{ensure_session, login, wait_until, ws_url, SetupError};
@@ -52,6 +53,11 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let n = (a.rate * a.seconds) as usize;
     if n == 0 {
         return Err(SetupError("rate x seconds is below one message".into()));
+    }
+    if a.presence > 0 && a.agents < 2 {
+        return Err(SetupError(
+            "--presence needs at least 2 agents: one changes, the others watch".into(),
+        ));
     }
     let warm = a.warmup.min(n);
     let total = warm + n;
@@ -81,7 +87,16 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         (true, None) => return Err(SetupError("--bot needs --sim-url".into())),
         (false, _) => None,
     };
-    let ws_url = Arc::new(ws_url(&a.url, &token)?);
+    // agents connect round robin over --ws-urls; a dropped socket comes back through --url
+    let resume_url: Arc<str> = ws_url(&a.url, &token)?.into();
+    let agent_urls: Vec<Arc<str>> = if a.ws_urls.is_empty() {
+        vec![resume_url.clone()]
+    } else {
+        a.ws_urls
+            .iter()
+            .map(|u| ws_url(u.trim_end_matches('/'), &token).map(Arc::from))
+            .collect::<Result<_, _>>()?
+    };
 
     let tag = uuid::Uuid::new_v4().as_u128() as u32;
     let run = Arc::new(Run {
@@ -91,14 +106,16 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         base: Instant::now(),
         sent_ns: (0..total).map(|_| AtomicU64::new(0)).collect(),
         status: (0..total).map(|_| AtomicU8::new(0)).collect(),
+        attempts: (0..total).map(|_| AtomicU8::new(0)).collect(),
         counters: (0..a.agents).map(|_| AgentCounter::default()).collect(),
+        presence: presence::Plan::new(a.presence),
     });
 
     // 1. connect every agent (50 handshakes at a time); all must succeed
     let sem = Arc::new(tokio::sync::Semaphore::new(50));
     let mut connects = Vec::with_capacity(a.agents);
-    for _ in 0..a.agents {
-        let (sem, url) = (sem.clone(), ws_url.clone());
+    for i in 0..a.agents {
+        let (sem, url) = (sem.clone(), agent_urls[i % agent_urls.len()].clone());
         connects.push(tokio::spawn(async move {
             let _p = sem.acquire().await;
             tokio::time::timeout(Duration::from_secs(30), connect_agent(&url))
@@ -125,10 +142,25 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             failures
         )));
     }
-    for (idx, (ws, seq)) in sockets.into_iter().enumerate() {
+    let mut agents_per_node: BTreeMap<String, u64> = BTreeMap::new();
+    let (presence_tx, presence_rx) = mpsc::unbounded_channel();
+    let mut presence_rx = (a.presence > 0).then_some(presence_rx);
+    for (idx, (ws, hello)) in sockets.into_iter().enumerate() {
+        *agents_per_node.entry(node_name(&hello.node)).or_default() += 1;
         let (tx, rx) = oneshot::channel();
         stops.push(tx);
-        readers.push(tokio::spawn(read_agent(idx, ws, seq, run.clone(), rx)));
+        let reader = Reader {
+            idx,
+            run: run.clone(),
+            resume_url: resume_url.clone(),
+            reconnect_wait: Duration::from_secs_f64(a.reconnect_wait),
+            commands: if idx == 0 { presence_rx.take() } else { None },
+        };
+        readers.push(tokio::spawn(read_agent(reader, ws, hello, rx)));
+    }
+    if a.presence > 0 {
+        // the member starts `online`, so change 0 (busy) is a transition
+        let _ = presence_tx.send(presence::Cmd::Reset);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -138,7 +170,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         chats: a.chats,
         hmac_key: a.hmac_key.as_ref().map(|k| k.as_bytes().to_vec()),
     });
-    let hook_url: Arc<str> = format!("{}/webhooks/waha", a.url).into();
+    let hook_base = a.hook_url.as_deref().unwrap_or(&a.url);
+    let hook_url: Arc<str> = format!("{hook_base}/webhooks/waha").into();
     let agents = a.agents as u64;
 
     // 2. warm-up, unmeasured
@@ -152,6 +185,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             a.rate,
             a.connections,
             false,
+            a.retries,
         )
         .await;
         let want = run.ok_in(0, warm) * agents;
@@ -166,7 +200,20 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
-    // 3. measured open-loop phase
+    // 3. measured open-loop phase (and the presence changes over the same seconds)
+    if let Some(path) = &a.phase_file {
+        std::fs::write(path, "").map_err(|e| SetupError(format!("--phase-file {path}: {e}")))?;
+        append_line(path, &format!("measure {}", webhooks::now_ms()))?;
+    }
+    let presence_driver = (a.presence > 0).then(|| {
+        tokio::spawn(presence::drive(
+            a.presence,
+            a.seconds,
+            Instant::now(),
+            presence_tx.clone(),
+        ))
+    });
+    drop(presence_tx);
     let st = send_phase(
         run.clone(),
         maker.clone(),
@@ -176,15 +223,24 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         a.rate,
         a.connections,
         true,
+        a.retries,
     )
     .await;
+    if let Some(d) = presence_driver {
+        let _ = d.await;
+    }
     let ok_msgs = run.ok_in(warm, total);
     let expected = ok_msgs * agents;
+    // every other socket should see every change that was made
+    let presence_expected = run.presence.sent() * (a.agents as u64 - 1);
     let drain_s = wait_until(Duration::from_secs_f64(a.drain), || {
-        run.sum_counters(true) >= expected
+        run.sum_counters(true) >= expected && run.presence_seen() >= presence_expected
     })
     .await
     .as_secs_f64();
+    if let Some(path) = &a.phase_file {
+        append_line(path, &format!("drained {}", webhooks::now_ms()))?;
+    }
     // a short grace period so a duplicate right behind the last delivery is still seen
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -207,6 +263,11 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let (mut duplicates, mut seq_errors, mut unexpected, mut frames, mut bad, mut disconnects) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut bot_frames = 0u64;
+    let (mut reconnects, mut replayed, mut resyncs, mut command_errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut agents_per_node_end: BTreeMap<String, u64> = BTreeMap::new();
+    let mut presence_lat = new_hist();
+    let mut presence_seen = 0u64;
+    let mut slowest: Vec<(u64, usize, usize)> = Vec::new();
     let (mut missing, mut warm_missing, mut unacked) = (0u64, 0u64, 0u64);
     let ok_flags: Vec<u8> = run
         .status
@@ -230,8 +291,21 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         bot_frames += ag.bot_frames;
         frames += ag.frames;
         bad += ag.bad_frames;
+        disconnects += ag.drops;
+        reconnects += ag.reconnects;
+        replayed += ag.replayed;
+        resyncs += ag.resyncs;
+        command_errors += ag.command_errors;
+        presence_lat.add(&ag.presence.lat_us).expect("same bounds");
+        presence_seen += ag.presence.matched;
+        slowest.extend(ag.slowest.iter().map(|&(lat, i)| (lat, i, idx)));
+        let end_node = if ag.closed.is_some() {
+            "(gone)".to_string()
+        } else {
+            node_name(&ag.node_last)
+        };
+        *agents_per_node_end.entry(end_node).or_default() += 1;
         if let Some(why) = &ag.closed {
-            disconnects += 1;
             eprintln!("agent {idx}: {why}");
         }
         for (i, &flag) in ok_flags.iter().enumerate() {
@@ -244,6 +318,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
             }
         }
     }
+
+    print_slowest(&mut slowest, &run);
 
     let sent = n as u64;
     let send_window = match (st.first_send, st.last_send) {
@@ -260,8 +336,24 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         .as_ref()
         .is_none_or(|(_, r)| r.as_ref().is_ok_and(|r| r.check.passed()));
     let bot = replies.map(|(bot_id, r)| bot_summary(bot_id, r, bot_frames));
-    let passed =
-        missing == 0 && duplicates == 0 && http_errors == 0 && seq_errors == 0 && replies_ok;
+    let presence = (a.presence > 0).then(|| {
+        presence::PresenceSummary::new(
+            &run.presence,
+            a.agents as u64 - 1,
+            &presence_lat,
+            presence_seen,
+        )
+    });
+    // every change made, seen by every other socket, none refused
+    let presence_ok = presence.as_ref().is_none_or(|p| {
+        p.presence_missing == 0 && p.presence_changes == a.presence as u64 && command_errors == 0
+    });
+    let passed = missing == 0
+        && duplicates == 0
+        && http_errors == 0
+        && seq_errors == 0
+        && replies_ok
+        && presence_ok;
     let summary = Summary {
         mode: "latency",
         target: "tickhub",
@@ -311,6 +403,13 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         bad_frames: bad,
         disconnects,
         drain_s: r2(drain_s),
+        http_retries: st.retries,
+        reconnects,
+        replayed,
+        resyncs,
+        agents_per_node,
+        agents_per_node_end,
+        presence,
         bot,
         passed,
     };
@@ -318,14 +417,47 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     let line = serde_json::to_string(&summary)?;
     println!("{line}");
     if let Some(path) = &a.json_out {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| SetupError(format!("--json-out {path}: {e}")))?;
-        writeln!(f, "{line}").map_err(|e| SetupError(format!("--json-out {path}: {e}")))?;
+        append_line(path, &line)?;
     }
     Ok(passed)
+}
+
+/// The slowest deliveries, one line each on stderr: which message, how late, at which agent,
+/// in how many POSTs — to find it in the hub's logs and tables (`body` = `bench <k> m`).
+fn print_slowest(slowest: &mut [(u64, usize, usize)], run: &Run) {
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
+    let mut shown: Vec<usize> = Vec::new();
+    for &(lat_us, i, agent) in slowest.iter() {
+        if shown.len() == 3 {
+            break;
+        }
+        if shown.contains(&i) {
+            continue;
+        }
+        shown.push(i);
+        eprintln!(
+            "slowest: message {} (`bench {} m`, tag {:08X}) {:.1} ms at agent {agent}, {} POST(s)",
+            i,
+            i - run.warm,
+            run.tag,
+            lat_us as f64 / 1000.0,
+            run.attempts[i].load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Appends one line to `path` (created if need be).
+fn append_line(path: &str, line: &str) -> Result<(), SetupError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| SetupError(format!("{path}: {e}")))?;
+    writeln!(f, "{line}").map_err(|e| SetupError(format!("{path}: {e}")))
+}
+
+fn node_name(node: &Option<String>) -> String {
+    node.clone().unwrap_or_else(|| "(unnamed)".into())
 }
 
 fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) -> BotSummary {
@@ -369,6 +501,8 @@ fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) 
 fn main() -> ExitCode {
     let mut a = Args::parse();
     a.url = a.url.trim_end_matches('/').to_string();
+    a.ws_urls.retain(|u| !u.trim().is_empty());
+    a.hook_url = a.hook_url.map(|u| u.trim_end_matches('/').to_string());
     a.sim_url = a.sim_url.map(|u| u.trim_end_matches('/').to_string());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

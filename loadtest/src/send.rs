@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
 use crate::state::{new_hist, Run};
 use crate::text::truncate;
-use crate::webhooks::{now_ms, BodyMaker};
+use crate::webhooks::{now_ms, BodyMaker, Webhook};
 
 pub struct SendStats {
     pub post_us: Histogram<u64>,
@@ -21,6 +21,8 @@ pub struct SendStats {
     pub first_send: Option<Instant>,
     pub last_send: Option<Instant>,
     pub last_ok: Option<Instant>,
+    /// POSTs made again after a 5xx or no answer (`--retries`)
+    pub retries: u64,
 }
 
 impl SendStats {
@@ -33,6 +35,7 @@ impl SendStats {
             first_send: None,
             last_send: None,
             last_ok: None,
+            retries: 0,
         }
     }
 
@@ -46,6 +49,7 @@ impl SendStats {
         self.first_send = min_opt(self.first_send, o.first_send);
         self.last_send = max_opt(self.last_send, o.last_send);
         self.last_ok = max_opt(self.last_ok, o.last_ok);
+        self.retries += o.retries;
     }
 
     pub fn errors_total(&self) -> u64 {
@@ -88,6 +92,44 @@ fn error_kind(e: &reqwest::Error) -> String {
     }
 }
 
+/// One POST of a webhook: its status once the body was read, or the kind of failure.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    request_id: &str,
+    wh: &Webhook,
+) -> Result<reqwest::StatusCode, String> {
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, HeaderValue::from_static("WAHA/bench"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-webhook-request-id", v);
+    }
+    headers.insert("x-webhook-timestamp", HeaderValue::from(now_ms()));
+    if let Some(sig) = wh
+        .signature
+        .as_deref()
+        .and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        headers.insert("x-webhook-hmac", sig);
+        headers.insert(
+            "x-webhook-hmac-algorithm",
+            HeaderValue::from_static("sha512"),
+        );
+    }
+    let req = client.post(url).headers(headers).body(wh.body.clone());
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            match resp.bytes().await {
+                Ok(_) => Ok(status),
+                Err(e) => Err(error_kind(&e)),
+            }
+        }
+        Err(e) => Err(error_kind(&e)),
+    }
+}
+
 /// Send messages `lo..hi` on a fixed schedule from `start`, at most `connections` in flight.
 /// Each worker claims the next index, builds its body while waiting for its slot, takes the send
 /// instant just before the POST and records the answer. When every worker is busy the next slot is
@@ -102,6 +144,7 @@ pub async fn send_phase(
     rate: f64,
     connections: usize,
     measured: bool,
+    retries: u32,
 ) -> SendStats {
     let count = hi - lo;
     let next = Arc::new(AtomicUsize::new(0));
@@ -128,38 +171,29 @@ pub async fn send_phase(
                 if sched > Instant::now() {
                     tokio::time::sleep_until(sched.into()).await;
                 }
-                let mut headers = HeaderMap::with_capacity(6);
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                headers.insert(USER_AGENT, HeaderValue::from_static("WAHA/bench"));
-                headers.insert(
-                    "x-webhook-request-id",
-                    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap(),
-                );
-                headers.insert("x-webhook-timestamp", HeaderValue::from(now_ms()));
-                if let Some(sig) = &wh.signature {
-                    headers.insert("x-webhook-hmac", HeaderValue::from_str(sig).unwrap());
-                    headers.insert(
-                        "x-webhook-hmac-algorithm",
-                        HeaderValue::from_static("sha512"),
-                    );
-                }
-                let req = client.post(&*url).headers(headers).body(wh.body);
-                // the send instant: just before the POST
+                // the send instant: just before the first POST
                 let t0 = Instant::now();
                 run.sent_ns[i].store((t0 - run.base).as_nanos() as u64 + 1, Ordering::Release);
                 st.lag_max = st.lag_max.max(t0.saturating_duration_since(sched));
                 st.first_send.get_or_insert(t0);
                 st.last_send = Some(t0);
-                let res = match req.send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        match resp.bytes().await {
-                            Ok(_) => Ok(status),
-                            Err(e) => Err(error_kind(&e)),
-                        }
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let mut attempt = 0;
+                let res = loop {
+                    let res = post(&client, &url, &request_id, &wh).await;
+                    let retryable = match &res {
+                        Ok(s) => s.is_server_error(),
+                        Err(_) => true,
+                    };
+                    if !retryable || attempt >= retries {
+                        break res;
                     }
-                    Err(e) => Err(error_kind(&e)),
+                    // as WAHA does: the same body again after a pause
+                    attempt += 1;
+                    st.retries += 1;
+                    tokio::time::sleep(Duration::from_millis(100u64 << (attempt - 1).min(4))).await;
                 };
+                run.attempts[i].store((attempt + 1).min(255) as u8, Ordering::Relaxed);
                 let t1 = Instant::now();
                 st.post_us
                     .saturating_record((t1 - t0).as_micros().max(1) as u64);

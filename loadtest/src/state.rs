@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
+use crate::presence::Plan;
+
 /// State shared by senders and readers. Message `i` (warm-up first, then measured) carries the
 /// WAHA id `false_<chat>@c.us_<tag:8 hex><i:12 hex>`, so a reader finds its index by parsing the id
 /// instead of looking it up in a shared map.
@@ -19,8 +21,12 @@ pub struct Run {
     pub sent_ns: Vec<AtomicU64>,
     /// 0 = no answer (yet), 1 = 2xx, 2 = error
     pub status: Vec<AtomicU8>,
+    /// POSTs it took (more than 1 with `--retries`)
+    pub attempts: Vec<AtomicU8>,
     /// per agent: first deliveries of warm-up and of measured messages (written only by its reader)
     pub counters: Vec<AgentCounter>,
+    /// `--presence`: the changes agent 0 makes (empty without it)
+    pub presence: Plan,
 }
 
 #[repr(align(64))]
@@ -28,9 +34,23 @@ pub struct Run {
 pub struct AgentCounter {
     pub warm: AtomicU64,
     pub measured: AtomicU64,
+    /// presence changes matched (agents other than the one making them)
+    pub presence: AtomicU64,
 }
 
 impl Run {
+    /// Nanoseconds since `base`.
+    pub fn now_ns(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    pub fn presence_seen(&self) -> u64 {
+        self.counters
+            .iter()
+            .map(|c| c.presence.load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub fn index_of(&self, waha_id: &str) -> Option<usize> {
         let b = waha_id.as_bytes();
         if b.len() < 20 {

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::presence::PresenceSummary;
+
 #[derive(Serialize)]
 pub struct Summary {
     pub mode: &'static str,
@@ -47,6 +49,20 @@ pub struct Summary {
     pub bad_frames: u64,
     pub disconnects: u64,
     pub drain_s: f64,
+    /// POSTs made again after a 5xx or no answer (`--retries`)
+    pub http_retries: u64,
+    /// sockets opened again with `since` after dropping, and what they replayed: first
+    /// deliveries of messages sent before the socket was resumed
+    pub reconnects: u64,
+    pub replayed: u64,
+    /// `resync_required` frames (the hub could not replay everything)
+    pub resyncs: u64,
+    /// agents per node (hello's `node`) when they connected, and at the end
+    pub agents_per_node: BTreeMap<String, u64>,
+    pub agents_per_node_end: BTreeMap<String, u64>,
+    /// With `--presence` only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceSummary>,
     /// With `--bot` only (absent otherwise, so the line is unchanged without it).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub bot: Option<BotSummary>,
@@ -161,10 +177,20 @@ pub fn print_table(s: &Summary) {
             "frames read / unparsable",
             format!("{} / {}", s.frames, s.bad_frames),
         ),
-        ("sockets closed early", s.disconnects.to_string()),
+        (
+            "sockets dropped / resumed / replayed",
+            format!("{} / {} / {}", s.disconnects, s.reconnects, s.replayed),
+        ),
+        ("resync_required", s.resyncs.to_string()),
+        ("webhook POSTs retried", s.http_retries.to_string()),
+        ("agents per node (start)", per_node(&s.agents_per_node)),
+        ("agents per node (end)", per_node(&s.agents_per_node_end)),
         ("drain", format!("{:.2} s", s.drain_s)),
     ];
     let mut rows = rows;
+    if let Some(p) = &s.presence {
+        rows.extend(presence_rows(p));
+    }
     if let Some(b) = &s.bot {
         rows.extend(bot_rows(b));
     }
@@ -173,6 +199,35 @@ pub fn print_table(s: &Summary) {
     for (k, v) in rows {
         println!("{k:<w$}  {v}");
     }
+}
+
+fn per_node(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn presence_rows(p: &PresenceSummary) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "presence changes / expected / seen",
+            format!(
+                "{} / {} / {}",
+                p.presence_changes, p.presence_expected, p.presence_seen
+            ),
+        ),
+        ("presence missing", p.presence_missing.to_string()),
+        (
+            "presence -> other sockets p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms",
+                opt(p.presence_p50_ms),
+                opt(p.presence_p99_ms),
+                opt(p.presence_max_ms)
+            ),
+        ),
+    ]
 }
 
 fn bot_rows(b: &BotSummary) -> Vec<(&'static str, String)> {

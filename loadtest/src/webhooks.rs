@@ -119,7 +119,9 @@ mod tests {
             base: Instant::now(),
             sent_ns: vec![],
             status: vec![],
+            attempts: vec![],
             counters: vec![],
+            presence: crate::presence::Plan::new(0),
         };
         assert_eq!(run.index_of(id), Some(1234));
         assert_eq!(run.index_of("false_1@c.us_DEADBEF00000000000004D2"), None);
