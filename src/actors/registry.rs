@@ -21,12 +21,14 @@ use super::conversation::{Followup, Task};
 use super::error::HubError;
 use super::services::Services;
 use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
+use crate::cluster::link::Answer;
 use crate::cluster::wire::{self, Wire};
 use crate::cluster::Owners;
 use crate::domain::inbound::Account;
 use crate::domain::{Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
 use crate::store::handling::{self, Outcome};
+use crate::store::inbox::Received;
 use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
 use crate::store::messages::Message;
 use crate::store::sessions::{self, WaSession};
@@ -36,6 +38,9 @@ use crate::waha::webhook::Envelope;
 /// How long a webhook stored for another node's session waits for the owner to put it in
 /// line before it is answered anyway (it is durable; the owner's sweep finds it).
 const HANDOFF_WAIT: Duration = Duration::from_secs(2);
+/// How long a webhook forwarded to its session's owner waits for the owner's commit
+/// before this node stores it itself.
+const FORWARD_WAIT: Duration = Duration::from_secs(1);
 
 /// Where a session's work goes.
 enum Owner {
@@ -198,11 +203,37 @@ impl SessionRegistry {
         }
     }
 
-    /// Stores a webhook of a session owned elsewhere (unapplied, durable) and asks the
-    /// owner to apply it.
+    /// A webhook of a session owned elsewhere: sent to the owner, which stores and
+    /// applies it in its one transaction and answers after the commit. When the owner does
+    /// not answer in time (dying, or no owner right now), it is stored here unapplied —
+    /// durable, so the 2xx may go — and the session's next owner applies it.
     async fn hand_over(&self, item: Ingest, owner: Option<String>) -> Result<Ingested, HubError> {
-        let body = item.row.body.clone();
-        let session = item.session.clone();
+        metrics::counter!("tickhub_webhooks_forwarded_total").increment(1);
+        let cluster = self.services.cluster.as_ref();
+        let mut owner_alive = false;
+        if let (Some(c), Some(owner)) = (cluster, &owner) {
+            let answer = c
+                .link
+                .request_ingest(owner, &item.session, &item.row, FORWARD_WAIT)
+                .await;
+            match answer {
+                Some(Answer::Ingested {
+                    ok: true,
+                    duplicate,
+                }) => {
+                    return Ok(match duplicate {
+                        true => Ingested::Duplicate,
+                        false => Ingested::Stored(Box::default()),
+                    });
+                }
+                Some(_) => owner_alive = true,
+                None => {
+                    metrics::counter!("tickhub_webhooks_handoff_timeouts_total").increment(1);
+                    tracing::debug!(%owner, "the owner did not answer a forwarded webhook; storing it here");
+                }
+            }
+        }
+        let (session, body) = (item.session.clone(), item.row.body.clone());
         let ids = self
             .services
             .writer
@@ -210,21 +241,57 @@ impl SessionRegistry {
                 Box::pin(ingest::store_unapplied(tx, items))
             })
             .await?;
-        let Some(Some(inbox_id)) = ids.first().copied() else {
+        let Some(inbox_id) = ids.first().copied().flatten() else {
             return Ok(Ingested::Duplicate);
         };
-        metrics::counter!("tickhub_webhooks_forwarded_total").increment(1);
-        if let (Some(c), Some(owner)) = (&self.services.cluster, owner) {
-            let queued = c
-                .link
-                .request_apply(&owner, &session, inbox_id, body, HANDOFF_WAIT)
-                .await;
-            if !queued {
-                metrics::counter!("tickhub_webhooks_handoff_timeouts_total").increment(1);
-                tracing::debug!(inbox_id, %owner, "the owner did not confirm a handed-over webhook; its sweep will apply it");
+        // The owner answered but could not take it (its lease just moved): the session's
+        // owner now is asked to apply the stored row. A silent owner is left alone: the
+        // next one reads the inbox when it takes the session.
+        if let (true, Some(c)) = (owner_alive, cluster) {
+            if let Some(now) = c.owner_of(session.id).await {
+                c.link
+                    .request_apply(&now, &session, inbox_id, body, HANDOFF_WAIT)
+                    .await;
             }
         }
         Ok(Ingested::Stored(Box::default()))
+    }
+
+    /// A webhook another node received for a session this node owns: stored and applied
+    /// here, in line with the session's other events; `from` hears how it went.
+    pub fn ingest_forwarded(&self, from: String, req: u64, session: SessionRef, row: Received) {
+        let answer = move |c: &Arc<crate::cluster::Cluster>, ok, duplicate| {
+            c.link
+                .answer(&from, req, Answer::Ingested { ok, duplicate });
+        };
+        let Some(c) = self.services.cluster.clone() else {
+            return;
+        };
+        let Some(a) = self.local(&session) else {
+            return answer(&c, false, false);
+        };
+        let inbound = match serde_json::from_str::<Envelope>(&row.body) {
+            Ok(envelope) => Arc::new(crate::waha::events::translate(&envelope)),
+            Err(e) => {
+                tracing::warn!(error = %e, "a forwarded webhook does not parse");
+                return answer(&c, false, false);
+            }
+        };
+        // Sent now, from the subscription's task, so forwarded webhooks keep their order
+        // in the session's mailbox; only the answer is awaited elsewhere.
+        let reply = a.send(IngestCmd(Ingest {
+            session,
+            row,
+            inbound,
+            known: None,
+        }));
+        tokio::spawn(async move {
+            match reply.await {
+                Ok(Ok(Ingested::Duplicate)) => answer(&c, true, true),
+                Ok(Ok(Ingested::Stored(_))) => answer(&c, true, false),
+                Ok(Err(_)) | Err(_) => answer(&c, false, false),
+            }
+        });
     }
 
     /// A stored, unapplied webhook, handed to its conversation again (recovery). Only the
@@ -263,8 +330,7 @@ impl SessionRegistry {
             Err(e) => tracing::warn!(inbox_id, error = %e, "a handed-over webhook does not parse"),
         }
         if let Some(c) = &self.services.cluster {
-            c.link
-                .publish(wire::node_channel(from), &Wire::Queued { req });
+            c.link.answer(from, req, Answer::Queued);
         }
     }
 
@@ -508,6 +574,28 @@ impl SessionRegistry {
                 },
                 inbox_id,
                 &body,
+            ),
+            Wire::Ingest {
+                from,
+                req,
+                session_id,
+                session,
+                event_key,
+                event,
+                body,
+            } => self.ingest_forwarded(
+                from,
+                req,
+                SessionRef {
+                    id: session_id,
+                    name: session.clone(),
+                },
+                Received {
+                    event_key,
+                    session_id,
+                    event,
+                    body,
+                },
             ),
             Wire::Send {
                 session_id,

@@ -39,6 +39,13 @@ const WATCHDOG: Duration = Duration::from_secs(1);
 /// work (webhooks to apply, rows to send, sessions released).
 pub type Handler = Box<dyn Fn(Wire) + Send + Sync>;
 
+/// What an owner answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Queued,
+    Ingested { ok: bool, duplicate: bool },
+}
+
 pub struct Link {
     node: Arc<str>,
     conn: ConnectionManager,
@@ -47,8 +54,8 @@ pub struct Link {
     work: OnceLock<Handler>,
     /// Told when the subscription was lost and when it is back (catch up from the log).
     resumed: OnceLock<Box<dyn Fn() + Send + Sync>>,
-    /// Apply requests waiting for the owner's `Queued`.
-    waiting: Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    /// Requests waiting for the owner's answer (`Queued` or `Ingested`).
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
     next_req: AtomicU64,
     subscribed: AtomicBool,
 }
@@ -157,26 +164,68 @@ impl Link {
         body: String,
         wait: Duration,
     ) -> bool {
-        let req = self.next_req.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.lock_waiting().insert(req, tx);
-        self.publish(
-            wire::node_channel(owner),
-            &Wire::Apply {
-                from: self.node.to_string(),
+        let answer = self
+            .request(owner, wait, |req, from| Wire::Apply {
+                from,
                 req,
                 session_id: session.id,
                 session: session.name.clone(),
                 inbox_id,
                 body,
-            },
-        );
-        let answered = matches!(tokio::time::timeout(wait, rx).await, Ok(Ok(())));
-        self.lock_waiting().remove(&req);
-        answered
+            })
+            .await;
+        answer == Some(Answer::Queued)
     }
 
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<()>>> {
+    /// Asks `owner` to store and apply a webhook this node received; its answer, or
+    /// `None` when none came within `wait`.
+    pub async fn request_ingest(
+        &self,
+        owner: &str,
+        session: &crate::domain::SessionRef,
+        row: &crate::store::inbox::Received,
+        wait: Duration,
+    ) -> Option<Answer> {
+        self.request(owner, wait, |req, from| Wire::Ingest {
+            from,
+            req,
+            session_id: session.id,
+            session: session.name.clone(),
+            event_key: row.event_key.clone(),
+            event: row.event.clone(),
+            body: row.body.clone(),
+        })
+        .await
+    }
+
+    async fn request(
+        &self,
+        owner: &str,
+        wait: Duration,
+        make: impl FnOnce(u64, String) -> Wire,
+    ) -> Option<Answer> {
+        let req = self.next_req.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock_waiting().insert(req, tx);
+        self.publish(wire::node_channel(owner), &make(req, self.node.to_string()));
+        let answer = tokio::time::timeout(wait, rx)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        self.lock_waiting().remove(&req);
+        answer
+    }
+
+    /// Answers a request of `to`.
+    pub fn answer(&self, to: &str, req: u64, answer: Answer) {
+        let w = match answer {
+            Answer::Queued => Wire::Queued { req },
+            Answer::Ingested { ok, duplicate } => Wire::Ingested { req, ok, duplicate },
+        };
+        self.publish(wire::node_channel(to), &w);
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Answer>>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -184,10 +233,18 @@ impl Link {
         match w {
             Wire::Queued { req } => {
                 if let Some(tx) = self.lock_waiting().remove(&req) {
-                    let _ = tx.send(());
+                    let _ = tx.send(Answer::Queued);
                 }
             }
-            w @ (Wire::Apply { .. } | Wire::Send { .. } | Wire::Released { .. }) => {
+            Wire::Ingested { req, ok, duplicate } => {
+                if let Some(tx) = self.lock_waiting().remove(&req) {
+                    let _ = tx.send(Answer::Ingested { ok, duplicate });
+                }
+            }
+            w @ (Wire::Apply { .. }
+            | Wire::Ingest { .. }
+            | Wire::Send { .. }
+            | Wire::Released { .. }) => {
                 if let Some(h) = self.work.get() {
                     h(w)
                 }

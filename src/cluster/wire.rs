@@ -85,6 +85,25 @@ pub enum Wire {
     Queued {
         req: u64,
     },
+    /// To a session's owner: a webhook `from` received, to store and apply there as if it
+    /// had arrived there (one transaction on the owner), answered with `Ingested` after
+    /// the commit. Should no answer come in time, `from` stores it itself, unapplied.
+    Ingest {
+        from: String,
+        req: u64,
+        session_id: i64,
+        session: String,
+        event_key: String,
+        event: String,
+        body: String,
+    },
+    /// The owner's answer: stored and applied (`duplicate`: it was already), or not
+    /// (`ok: false`: not the owner any more, or its database failed).
+    Ingested {
+        req: u64,
+        ok: bool,
+        duplicate: bool,
+    },
     /// To a session's owner: an outbox row written elsewhere is ready to send.
     Send {
         session_id: i64,
