@@ -131,10 +131,12 @@ impl Link {
         let _ = self.resumed.set(h);
     }
 
-    /// Queues `msg` for `channel`; never waits.
+    /// Queues `msg` for `channel`; never waits. The sender's name goes first, on a line
+    /// of its own, so a node passes over what it published itself without decoding it
+    /// (on one node with Redis, that is every event).
     pub fn publish(&self, channel: String, msg: &Wire) {
         let text = match serde_json::to_string(msg) {
-            Ok(t) => t,
+            Ok(t) => format!("{}\n{t}", self.node),
             Err(e) => return warn!(error = %e, "could not encode a cluster message"),
         };
         if self.publish.try_send((channel, text)).is_err() {
@@ -330,7 +332,14 @@ async fn dispatch(link: std::sync::Weak<Link>, mut pushes: mpsc::UnboundedReceiv
                 let Some(Value::BulkString(payload)) = push.data.get(1) else {
                     continue;
                 };
-                match serde_json::from_slice::<Wire>(payload) {
+                let Some(split) = payload.iter().position(|b| *b == b'\n') else {
+                    continue;
+                };
+                // What this node published itself it has already acted on.
+                if &payload[..split] == l.node.as_bytes() {
+                    continue;
+                }
+                match serde_json::from_slice::<Wire>(&payload[split + 1..]) {
                     Ok(w) => l.route(w),
                     Err(e) => warn!(error = %e, "an unreadable cluster message; dropped"),
                 }
