@@ -4,6 +4,7 @@
 //! a lost one is made good by the next, by a sweep, or by `since`.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::domain::{EventKind, EventScope, LoggedEvent, PresenceStatus};
 
@@ -31,8 +32,10 @@ pub fn node_channel(node: &str) -> String {
     format!("{PREFIX}:node:{node}")
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "t", rename_all = "snake_case")]
+// Adjacently tagged, the tag first: serde then reads each variant in place, which an
+// embedded `RawValue` (an event's frame) needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", content = "c", rename_all = "snake_case")]
 pub enum Wire {
     /// A committed batch of events, in seq order.
     Events {
@@ -128,15 +131,16 @@ pub enum WireSignal {
     Deactivated,
 }
 
-/// An event as it travels: its frame is sent as the text agents receive, so the receiving
-/// node forwards it without encoding it again.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// An event as it travels: its frame is embedded as the JSON agents receive (not as a
+/// string of it: nothing to escape on one side and unescape on the other), and the
+/// receiving node forwards it without encoding it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireEvent {
     pub seq: Option<i64>,
     pub kind: String,
     /// session, conversation, assignee, user, supervisors only.
     pub scope: (Option<i64>, Option<i64>, Option<i64>, Option<i64>, bool),
-    pub frame: String,
+    pub frame: Box<RawValue>,
 }
 
 impl From<&LoggedEvent> for WireEvent {
@@ -152,7 +156,8 @@ impl From<&LoggedEvent> for WireEvent {
                 s.user_id,
                 s.supervisors_only,
             ),
-            frame: e.frame.to_string(),
+            // A frame is one serialized JSON object by construction (`domain::event::frame`).
+            frame: RawValue::from_string(e.frame.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -172,7 +177,7 @@ impl WireEvent {
                 user_id,
                 supervisors_only,
             },
-            frame: self.frame.into(),
+            frame: self.frame.get().into(),
         })
     }
 }
@@ -195,6 +200,10 @@ mod tests {
             events: vec![WireEvent::from(&e)],
         };
         let text = serde_json::to_string(&w).unwrap();
+        assert!(
+            text.contains(r#""frame":{"type":"message.created""#),
+            "the frame travels as JSON, not as an escaped string: {text}"
+        );
         let Wire::Events { events, .. } = serde_json::from_str(&text).unwrap() else {
             panic!("not events: {text}");
         };
@@ -206,12 +215,47 @@ mod tests {
     }
 
     #[test]
+    fn every_other_message_crosses_the_wire() {
+        let messages = [
+            Wire::Ingest {
+                from: "a".into(),
+                req: 7,
+                session_id: 1,
+                session: "default".into(),
+                event_key: "evt_1".into(),
+                event: "message".into(),
+                body: "{\"id\":\"evt_1\",\n \"body\":\"hé\"}".into(),
+            },
+            Wire::Ingested {
+                req: 7,
+                ok: true,
+                duplicate: false,
+            },
+            Wire::Status {
+                from: "b".into(),
+                user_id: 3,
+                status: PresenceStatus::Busy,
+                at: 5,
+            },
+            Wire::Sockets {
+                from: "c".into(),
+                counts: vec![(1, 2), (3, 1)],
+            },
+        ];
+        for m in messages {
+            let text = serde_json::to_string(&m).unwrap();
+            let back: Wire = serde_json::from_str(&text).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{m:?}"), "{text}");
+        }
+    }
+
+    #[test]
     fn an_unknown_kind_is_dropped_not_misread() {
         let w = WireEvent {
             seq: Some(1),
             kind: "from.the.future".into(),
             scope: (None, None, None, None, false),
-            frame: "{}".into(),
+            frame: RawValue::from_string("{}".into()).unwrap(),
         };
         assert!(w.into_event().is_none());
     }
