@@ -21,9 +21,13 @@ use dashmap::mapref::entry::Entry;
 use dashmap::{DashMap, DashSet};
 use tracing::{debug, warn};
 
+mod cluster;
+
+use cluster::{joined, Role, Unconfirmed};
+
 use super::services::Services;
 use crate::bus::redis::SNAPSHOT_EVERY;
-use crate::bus::{NodeSockets, PresenceSignal, SignalKind};
+use crate::bus::{PresenceSignal, SignalKind};
 use crate::domain::presence::{Input, MemberPresence, PresenceCause};
 use crate::domain::PresenceStatus;
 use crate::store::presence::{self as log, Transition};
@@ -33,13 +37,6 @@ use crate::store::StoreError;
 const RETRY: Duration = Duration::from_secs(1);
 /// Transitions held while the database is away; the oldest go first beyond this.
 const MAX_QUEUED: usize = 10_000;
-/// Cluster mode: a node whose snapshots stopped this long ago is dead, and its sockets
-/// with it.
-const NODE_SILENT: Duration = Duration::from_secs(3);
-/// Cluster mode: how long a keeper that just took over waits for the nodes' snapshots
-/// before members with no socket anywhere are offline.
-const TAKEOVER_SETTLE: Duration = Duration::from_secs(3);
-
 /// A member came back after having had no socket (and no grace period): pushes they may
 /// have missed meanwhile are sent again as whole states.
 #[derive(Message, Clone, Copy, Debug)]
@@ -235,39 +232,7 @@ impl Presence {
     }
 }
 
-/// A member's choice on this node, not yet confirmed by the keeper.
-#[derive(Debug, Clone, Copy)]
-struct Unconfirmed {
-    status: PresenceStatus,
-    first: Instant,
-    /// When it was made (ms): a status the keeper decided after it settles it too (a
-    /// later choice on another tab won).
-    at: i64,
-}
-
-/// How long a choice is sent again for want of the keeper's confirmation (a choice that
-/// changes nothing is never confirmed: choosing the status one has).
-const UNCONFIRMED_FOR: Duration = Duration::from_secs(30);
-
 impl Inner {
-    fn resend_unconfirmed(&self) {
-        self.unconfirmed
-            .retain(|_, u| u.first.elapsed() < UNCONFIRMED_FOR);
-        let due: Vec<(i64, PresenceStatus)> = self
-            .unconfirmed
-            .iter()
-            .filter(|e| e.value().first.elapsed() >= SNAPSHOT_EVERY)
-            .map(|e| (*e.key(), e.value().status))
-            .collect();
-        for (user_id, status) in due {
-            self.services.bus.presence().to_keeper(PresenceSignal {
-                user_id,
-                node: self.node.clone(),
-                kind: SignalKind::Set(status),
-            });
-        }
-    }
-
     fn set_status(&self, user_id: i64, status: PresenceStatus, at: i64) {
         self.unconfirmed
             .remove_if(&user_id, |_, u| u.status == status || at > u.at);
@@ -289,11 +254,6 @@ struct Kept {
     grace: Option<SpawnHandle>,
     idle: Option<SpawnHandle>,
 }
-
-/// Cluster mode: whether this node's keeper keeps members now (it is the coordinator).
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Role(bool);
 
 struct Keeper {
     inner: Arc<Inner>,
@@ -386,77 +346,6 @@ async fn restart(
     Ok((choices, latest))
 }
 
-/// A cluster node starting: what members chose, and every member's status as logged.
-#[allow(clippy::type_complexity)]
-async fn joined(
-    services: &Services,
-) -> Result<(Vec<(i64, PresenceStatus)>, Vec<(i64, PresenceStatus, i64)>), StoreError> {
-    Ok((
-        log::choices(&services.db).await?,
-        log::current(&services.db).await?,
-    ))
-}
-
-impl Handler<Role> for Keeper {
-    type Result = ();
-
-    fn handle(&mut self, Role(keeping): Role, ctx: &mut Self::Context) {
-        if keeping == self.keeping {
-            return;
-        }
-        self.keeping = keeping;
-        for (_, m) in self.members.drain() {
-            for h in [m.grace, m.idle].into_iter().flatten() {
-                ctx.cancel_future(h);
-            }
-        }
-        self.nodes_seen.clear();
-        self.inner.present.clear();
-        if !keeping {
-            return;
-        }
-        // Taking over: everyone present stays so while the nodes report their sockets;
-        // whoever has none anywhere when the settling ends is offline.
-        let present: Vec<(i64, PresenceStatus)> = self
-            .inner
-            .statuses
-            .iter()
-            .map(|e| (*e.key(), *e.value()))
-            .collect();
-        for (user_id, status) in present {
-            let chosen = self.choices.get(&user_id).copied();
-            self.members.insert(
-                user_id,
-                Kept {
-                    state: MemberPresence::taken_over(status, chosen),
-                    nodes: HashMap::new(),
-                    last_activity: Instant::now(),
-                    grace: Some(ctx.run_later(TAKEOVER_SETTLE, move |act, ctx| {
-                        if let Some(m) = act.members.get_mut(&user_id) {
-                            m.grace = None;
-                        }
-                        act.step(user_id, Input::GraceExpired, ctx);
-                    })),
-                    idle: None,
-                },
-            );
-            self.inner.present.insert(user_id);
-        }
-    }
-}
-
-impl Handler<NodeSockets> for Keeper {
-    type Result = ();
-
-    fn handle(&mut self, s: NodeSockets, ctx: &mut Self::Context) {
-        if !self.keeping {
-            return;
-        }
-        self.nodes_seen.insert(s.node.clone(), Instant::now());
-        self.take_counts(&s.node, s.counts, ctx);
-    }
-}
-
 impl Handler<PresenceSignal> for Keeper {
     type Result = ();
 
@@ -508,54 +397,6 @@ impl Handler<PresenceSignal> for Keeper {
 }
 
 impl Keeper {
-    /// A node's whole count of sockets per member: members it no longer lists have none
-    /// there.
-    fn take_counts(&mut self, node: &Arc<str>, counts: Vec<(i64, u32)>, ctx: &mut Context<Self>) {
-        let listed: HashMap<i64, u32> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
-        let mut changed: Vec<i64> = self
-            .members
-            .iter()
-            .filter(|(id, m)| m.nodes.contains_key(node) && !listed.contains_key(id))
-            .map(|(id, _)| *id)
-            .collect();
-        for (user_id, n) in &listed {
-            let m = self.member(*user_id);
-            if m.nodes.get(node) != Some(n) {
-                if m.state.sockets == 0 {
-                    m.last_activity = Instant::now();
-                }
-                changed.push(*user_id);
-            }
-        }
-        for user_id in changed {
-            let m = self.member(user_id);
-            match listed.get(&user_id) {
-                Some(n) => m.nodes.insert(node.clone(), *n),
-                None => m.nodes.remove(node),
-            };
-            let total = m.nodes.values().sum();
-            self.step(user_id, Input::Sockets(total), ctx);
-        }
-    }
-
-    /// Nodes whose snapshots stopped are dead: their members' sockets are gone.
-    fn bury_silent_nodes(&mut self, ctx: &mut Context<Self>) {
-        if !self.keeping {
-            return;
-        }
-        let silent: Vec<Arc<str>> = self
-            .nodes_seen
-            .iter()
-            .filter(|(_, at)| at.elapsed() >= NODE_SILENT)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for node in silent {
-            warn!(%node, "a node stopped reporting its sockets; its members' sockets are gone");
-            self.nodes_seen.remove(&node);
-            self.take_counts(&node, Vec::new(), ctx);
-        }
-    }
-
     fn member(&mut self, user_id: i64) -> &mut Kept {
         let choices = &mut self.choices;
         self.members.entry(user_id).or_insert_with(|| Kept {
