@@ -401,10 +401,13 @@ impl Cluster {
     }
 
     /// The index of the node behind `127.0.0.1:PORT` (an upstream nginx named).
+    /// The node nginx names in its upstream header; when nginx tried several (`a, b`),
+    /// the last is the one that answered.
     pub fn index_of_addr(&self, addr: &str) -> Option<usize> {
+        let answered = addr.rsplit(", ").next().unwrap_or(addr).trim();
         self.nodes
             .iter()
-            .position(|n| addr == format!("127.0.0.1:{}", n.hub.port))
+            .position(|n| answered == format!("127.0.0.1:{}", n.hub.port))
     }
 
     // --- websockets --------------------------------------------------------------------
