@@ -293,10 +293,19 @@ async fn an_old_waha_with_hmac_is_named_on_the_session(b: Backend) {
     assert!(problem.contains("2024.10.8"), "{r}");
     assert!(problem.contains("upgrade WAHA"), "{r}");
     assert!(problem.contains("WAHA_WEBHOOK_HMAC_KEY"), "{r}");
-    // Back on a current WAHA, registering again clears it.
+    // Back on a current WAHA, registering again clears it — once the old WAHA's unsigned
+    // deliveries still under way have been refused (each refusal is news of the problem).
     s.sim
         .control("/sim/version", json!({"version": "2026.7.1"}))
         .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.sim.get("/sim/stats").await["webhooks_pending"] != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old WAHA's deliveries never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (_, r) = s.post("/api/sessions", json!({"name": "default"})).await;
     assert_eq!(r["receiving_events"], true, "{r}");
 }
