@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::conversations::{self, Conversation};
 use super::messages::{self, Message};
+use super::writer::Conn;
 use super::{id_list, Db, Result, StoreError, Tx};
 use crate::domain::access::{ConversationEvents, EventFilter};
 use crate::domain::event::{encode, frame};
@@ -71,14 +72,76 @@ pub async fn log_message(
     Ok(m)
 }
 
-/// Rows per INSERT: 8 parameters each, well under both databases' limits.
+/// SQLite's rows per INSERT: 8 parameters each, well under its limit.
 const ROWS_PER_INSERT: usize = 256;
 
-/// Writes the transaction's pending events, many rows per statement, in append order;
-/// called by the writer last, inside its turn, so seqs follow commit order.
+/// The advisory lock that orders event appends across nodes sharing a PostgreSQL
+/// database ("tickhub" in ASCII).
+const SEQ_LOCK: i64 = 0x0074_6963_6b68_7562;
+
+/// Writes the transaction's pending events in append order and returns them with their
+/// seqs; called by the writer last, inside its turn, so seqs follow commit order.
 pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
     let pending = std::mem::take(&mut tx.pending);
-    let mut logged = Vec::with_capacity(pending.len());
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = tx.now;
+    let mut seqs = match &mut tx.conn {
+        Conn::Postgres(t) => insert_pg(t, &pending, now).await?,
+        Conn::Sqlite(t) => insert_sqlite(t, &pending, now).await?,
+    };
+    // Ids come from one counter in row order; RETURNING's own order is not promised.
+    seqs.sort_unstable();
+    Ok(pending
+        .iter()
+        .zip(seqs)
+        .map(|(e, seq)| LoggedEvent {
+            seq: Some(seq),
+            kind: e.kind,
+            scope: e.scope,
+            frame: frame(e.kind, Some(seq), &e.data),
+        })
+        .collect())
+}
+
+/// One statement whatever the batch's size (so one prepared plan), which first takes the
+/// transaction-scoped lock that keeps nodes sharing the database appending in turn.
+async fn insert_pg(t: &mut sqlx::PgConnection, pending: &[Pending], now: i64) -> Result<Vec<i64>> {
+    let kinds: Vec<&str> = pending.iter().map(|e| e.kind.as_str()).collect();
+    let column = |f: fn(&EventScope) -> Option<i64>| -> Vec<Option<i64>> {
+        pending.iter().map(|e| f(&e.scope)).collect()
+    };
+    let supervisors: Vec<bool> = pending.iter().map(|e| e.scope.supervisors_only).collect();
+    let data: Vec<&str> = pending.iter().map(|e| e.data.get()).collect();
+    let seqs: Vec<i64> = sqlx::query_scalar(
+        "WITH turn AS (SELECT pg_advisory_xact_lock($1))
+         INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
+         SELECT e.type, e.session_id, e.conversation_id, e.assignee_id, e.user_id, e.supervisors_only, e.data, $9
+         FROM turn, unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bool[], $8::text[])
+             AS e (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data)
+         RETURNING id",
+    )
+    .bind(SEQ_LOCK)
+    .bind(kinds)
+    .bind(column(|s| s.session_id))
+    .bind(column(|s| s.conversation_id))
+    .bind(column(|s| s.assignee_id))
+    .bind(column(|s| s.user_id))
+    .bind(supervisors)
+    .bind(data)
+    .bind(now)
+    .fetch_all(t)
+    .await?;
+    Ok(seqs)
+}
+
+async fn insert_sqlite(
+    t: &mut sqlx::SqliteConnection,
+    pending: &[Pending],
+    now: i64,
+) -> Result<Vec<i64>> {
+    let mut seqs = Vec::with_capacity(pending.len());
     for chunk in pending.chunks(ROWS_PER_INSERT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|r| {
@@ -92,34 +155,21 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<LoggedEvent>> {
              VALUES {} RETURNING id",
             rows.join(", ")
         );
-        let now = tx.now;
-        let mut seqs: Vec<i64> = on_tx!(tx, c => {
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
-            for e in chunk {
-                q = q
-                    .bind(e.kind.as_str())
-                    .bind(e.scope.session_id)
-                    .bind(e.scope.conversation_id)
-                    .bind(e.scope.assignee_id)
-                    .bind(e.scope.user_id)
-                    .bind(e.scope.supervisors_only)
-                    .bind(e.data.get())
-                    .bind(now);
-            }
-            q.fetch_all(c).await
-        })?;
-        // Ids come from one counter in row order; RETURNING's own order is not promised.
-        seqs.sort_unstable();
-        for (e, seq) in chunk.iter().zip(seqs) {
-            logged.push(LoggedEvent {
-                seq: Some(seq),
-                kind: e.kind,
-                scope: e.scope,
-                frame: frame(e.kind, Some(seq), &e.data),
-            });
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.kind.as_str())
+                .bind(e.scope.session_id)
+                .bind(e.scope.conversation_id)
+                .bind(e.scope.assignee_id)
+                .bind(e.scope.user_id)
+                .bind(e.scope.supervisors_only)
+                .bind(e.data.get())
+                .bind(now);
         }
+        seqs.extend(q.fetch_all(&mut *t).await?);
     }
-    Ok(logged)
+    Ok(seqs)
 }
 
 #[derive(sqlx::FromRow)]
@@ -241,13 +291,46 @@ pub async fn replay(
 /// Drops events older than `before_ms` and records how far the log was cut, so a later
 /// `since` below that answers `resync_required` instead of a silent gap.
 pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {
-    let cut: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT MAX(id) FROM events WHERE created_at < $1").bind(before_ms).fetch_one(&mut *c).await)?;
-    let Some(cut) = cut else { return Ok(0) };
+    let Some(cut) = last_before(tx, before_ms).await? else {
+        return Ok(0);
+    };
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM events WHERE id <= $1").bind(cut).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO hub_meta (key, value) VALUES ('events_pruned_through', $1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .bind(cut.to_string()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n)
+}
+
+/// The last event logged before `before_ms`. An event's time follows its seq (batches
+/// stamp their clock reading and append in turn; parallel writers blur that by a few
+/// milliseconds at most), so a binary search along the primary key finds it: the log
+/// needs no index on its time, which would cost every event an index entry.
+async fn last_before(tx: &mut Tx, before_ms: i64) -> Result<Option<i64>> {
+    let (first, last): (Option<i64>, Option<i64>) = on_tx!(tx, c =>
+        sqlx::query_as("SELECT MIN(id), MAX(id) FROM events").fetch_one(&mut *c).await)?;
+    let (Some(mut lo), Some(mut hi)) = (first, last) else {
+        return Ok(None);
+    };
+    match first_from(tx, lo).await? {
+        Some((_, at)) if at < before_ms => {}
+        _ => return Ok(None),
+    }
+    // `lo` is an event before the time; nothing after `hi` is.
+    while lo < hi {
+        let mid = lo + (hi - lo + 1) / 2;
+        match first_from(tx, mid).await? {
+            Some((id, at)) if at < before_ms && id <= hi => lo = id,
+            _ => hi = mid - 1,
+        }
+    }
+    Ok(Some(lo))
+}
+
+/// The first event at or after `id`: its seq and time.
+async fn first_from(tx: &mut Tx, id: i64) -> Result<Option<(i64, i64)>> {
+    let row = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, created_at FROM events WHERE id >= $1 ORDER BY id LIMIT 1")
+        .bind(id).fetch_optional(&mut *c).await)?;
+    Ok(row)
 }

@@ -78,7 +78,12 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest, flow: &Flow) -> Result<Ingested>
             d => d,
         });
     }
-    if inbox::insert(tx, &item.row, true).await?.is_none() {
+    // A message is its own durable record: its (session, raw id) key absorbs WAHA's
+    // retries and the `message` / `message.any` pair, so it needs no inbox row beside it
+    // (one row and two index entries fewer per webhook). Other events keep theirs: the
+    // inbox's event key is what makes their repeats harmless.
+    let is_message = matches!(item.inbound.change, Change::Message(_));
+    if !is_message && inbox::insert(tx, &item.row, true).await?.is_none() {
         return Ok(Ingested::Duplicate);
     }
     let applied = apply(
@@ -89,6 +94,9 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest, flow: &Flow) -> Result<Ingested>
         bot.as_deref(),
     )
     .await?;
+    if is_message && applied.new_message.is_none() {
+        return Ok(Ingested::Duplicate);
+    }
     Ok(Ingested::Stored(Box::new(
         follow(tx, flow, bot.as_ref(), applied).await?,
     )))

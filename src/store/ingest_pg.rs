@@ -1,7 +1,6 @@
 //! The hot path on PostgreSQL: a customer's message in a conversation its actor knows.
-//! The inbox row, the message and the conversation's summary in one statement
-//! (data-modifying CTEs: one round trip instead of three); the events follow with the
-//! batch. SQLite has no DML in CTEs and no round trips to save, so it takes the general
+//! The message and the conversation's summary in one statement (data-modifying CTEs: one
+//! round trip instead of two); the events follow with the batch. SQLite has no DML in CTEs and no round trips to save, so it takes the general
 //! path in `ingest`.
 
 use super::conversations::Conversation;
@@ -28,33 +27,27 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     let new = new_message(m, item.session.id, known.conversation_id);
     let preview: String = m.preview.chars().take(140).collect();
     let row: FastRow = sqlx::query_as(
-        "WITH i AS (
-            INSERT INTO inbox (event_key, session_id, event, body, received_at, processed_at)
-            VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (event_key) DO NOTHING RETURNING id
-         ), m AS (
+        "WITH m AS (
             INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
                 sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
-            SELECT $6, $2, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $5 FROM i
+            VALUES ($2, $1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $3)
             ON CONFLICT DO NOTHING RETURNING id
          ), c AS (
             UPDATE conversations SET
-                last_message_at = CASE WHEN $5 > last_message_at THEN $5 ELSE last_message_at END,
-                last_message_preview = $18, unread = unread + 1, title = COALESCE($19, title), updated_at = $5
-            WHERE id = $6 AND EXISTS (SELECT 1 FROM m)
+                last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END,
+                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3
+            WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
             RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
                 last_message_at, last_message_preview, created_at
          )
-         SELECT (SELECT id FROM i) AS inbox_id, (SELECT id FROM m) AS message_id,
+         SELECT (SELECT id FROM m) AS message_id,
             c.id, c.session_id, c.chat_id, c.contact_id, c.is_group, c.title, c.status, c.assignee_id,
             c.unread, c.last_message_at, c.last_message_preview, c.created_at
          FROM (SELECT 1) AS one LEFT JOIN c ON TRUE",
     )
-    .bind(&item.row.event_key)
     .bind(item.session.id)
-    .bind(&item.row.event)
-    .bind(&item.row.body)
-    .bind(tx.now)
     .bind(known.conversation_id)
+    .bind(tx.now)
     .bind(new.waha_id)
     .bind(new.waha_id.map(raw_message_id))
     .bind(new.direction.as_str())
@@ -70,10 +63,12 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     .bind(m.title())
     .fetch_one(&mut **t)
     .await?;
-    if row.inbox_id.is_none() {
+    // No message id: the message is stored already (messages have no inbox row, see
+    // `ingest`).
+    let Some(message_id) = row.message_id else {
         return Ok(Some(Ingested::Duplicate));
-    }
-    let (Some(message_id), Some(id)) = (row.message_id, row.id) else {
+    };
+    let Some(id) = row.id else {
         return Ok(Some(Ingested::Stored(Box::default())));
     };
     let conv = Conversation {
@@ -106,7 +101,6 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
 
 #[derive(sqlx::FromRow)]
 struct FastRow {
-    inbox_id: Option<i64>,
     message_id: Option<i64>,
     id: Option<i64>,
     session_id: Option<i64>,

@@ -8,8 +8,9 @@
 //! ends with an ordered tail — take the turn, write the batch's events (one statement),
 //! commit, publish, release — so seqs, commits and publications go in one order. SQLite
 //! has one writer anyway; on PostgreSQL several writers run their jobs' statements in
-//! parallel and queue only for the tail, which also takes a transaction-scoped advisory
-//! lock so that nodes sharing the database keep the same order.
+//! parallel and queue only for the tail, whose event insert also takes a
+//! transaction-scoped advisory lock so that nodes sharing the database keep the same order
+//! (`events::flush`).
 
 use std::sync::Arc;
 
@@ -26,8 +27,6 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
 /// Parallel writers on PostgreSQL (each holds at most one pool connection at a time).
 const PG_WRITERS: usize = 4;
-/// The advisory lock that orders event appends across nodes ("tickhub" in ASCII).
-const SEQ_LOCK: i64 = 0x0074_6963_6b68_7562;
 
 pub(crate) enum Conn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -242,14 +241,6 @@ async fn rollback(tx: Tx) {
 /// the events are published, all in this writer's turn.
 async fn finish_batch(shared: &Shared, mut tx: Tx) -> Result<()> {
     let _turn = shared.turn.lock().await;
-    if !tx.pending.is_empty() {
-        if let Conn::Postgres(t) = &mut tx.conn {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SEQ_LOCK)
-                .execute(&mut **t)
-                .await?;
-        }
-    }
     let events = match super::events::flush(&mut tx).await {
         Ok(e) => e,
         Err(e) => {

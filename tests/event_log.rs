@@ -1,0 +1,191 @@
+//! The event log behind `seq` and `since`, on both databases: events appended in one batch
+//! get consecutive seqs in append order; pruning cuts at the last event older than the
+//! retention (found along the primary key, the log has no index on its time), keeps the
+//! rest, and a `since` below the cut asks for a resync instead of replaying a gap.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::{Backend, TestDb};
+use tickhub::config::{Config, Source};
+use tickhub::domain::access::{ConversationEvents, EventFilter};
+use tickhub::domain::clock::Clock;
+use tickhub::domain::{EventKind, EventScope, LoggedEvent};
+use tickhub::store::events::{self, Replay};
+use tickhub::store::{Db, Writer};
+
+/// A clock the test sets: each batch is stamped with its reading.
+struct SetClock(AtomicI64);
+
+impl Clock for SetClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct Log {
+    db: Db,
+    writer: Writer,
+    clock: Arc<SetClock>,
+    published: Arc<Mutex<Vec<LoggedEvent>>>,
+}
+
+impl Log {
+    async fn new(db: &TestDb) -> Log {
+        let vars = BTreeMap::from([("DATABASE_URL".to_string(), db.url.clone())]);
+        let config = Config::load(&Source::from_map(&vars)).expect("config");
+        let pool = Db::connect(&config).await.expect("connect");
+        pool.migrate().await.expect("migrate");
+        let clock = Arc::new(SetClock(AtomicI64::new(1_000)));
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let sink = published.clone();
+        let writer = Writer::start(
+            pool.clone(),
+            clock.clone(),
+            Arc::new(move |evs| sink.lock().expect("sink").extend(evs)),
+        );
+        Log {
+            db: pool,
+            writer,
+            clock,
+            published,
+        }
+    }
+
+    /// Appends `n` presence events (numbered by `data`) in one transaction at time `at`.
+    async fn append(&self, at: i64, n: usize) {
+        self.clock.0.store(at, Ordering::SeqCst);
+        self.writer
+            .run(n, |tx, n| {
+                Box::pin(async move {
+                    for i in 0..*n {
+                        events::append(
+                            tx,
+                            EventKind::PresenceUpdated,
+                            EventScope::supervisors(),
+                            &serde_json::json!({ "i": i }),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .expect("append");
+    }
+
+    async fn prune(&self, before_ms: i64) -> u64 {
+        self.writer
+            .run(before_ms, |tx, before| {
+                Box::pin(async move { events::prune(tx, *before).await })
+            })
+            .await
+            .expect("prune")
+    }
+
+    async fn replay(&self, since: i64) -> Replay {
+        let upto = events::last_seq(&self.db).await.expect("head");
+        let filter = EventFilter {
+            user_id: 1,
+            supervisor: true,
+            sessions: None,
+            conversations: ConversationEvents::None,
+        };
+        events::replay(&self.db, &filter, since, upto, 1_000)
+            .await
+            .expect("replay")
+    }
+}
+
+fn frames(r: Replay) -> Vec<serde_json::Value> {
+    match r {
+        Replay::Page { frames, .. } => frames
+            .iter()
+            .map(|f| serde_json::from_str(f).expect("a frame is JSON"))
+            .collect(),
+        Replay::ResyncRequired => panic!("resync required"),
+    }
+}
+
+async fn a_batch_gets_consecutive_seqs_in_append_order(b: Backend) {
+    let db = TestDb::new(b).await;
+    let log = Log::new(&db).await;
+    log.append(1_000, 300).await;
+    let published = log.published.lock().expect("published").clone();
+    assert_eq!(published.len(), 300);
+    let first = published[0].seq.expect("a seq");
+    for (i, e) in published.iter().enumerate() {
+        assert_eq!(
+            e.seq,
+            Some(first + i as i64),
+            "seqs follow the append order"
+        );
+        let f: serde_json::Value = serde_json::from_str(&e.frame).expect("JSON");
+        assert_eq!(f["data"]["i"], i as i64, "event {i} carries its own data");
+        assert_eq!(f["seq"], first + i as i64);
+    }
+    let replayed = frames(log.replay(first - 1).await);
+    assert_eq!(replayed.len(), 300, "the replay has the batch");
+    assert_eq!(replayed[299]["data"]["i"], 299);
+}
+both!(a_batch_gets_consecutive_seqs_in_append_order);
+
+async fn pruning_cuts_at_the_last_event_before_the_time(b: Backend) {
+    let db = TestDb::new(b).await;
+    let log = Log::new(&db).await;
+    assert_eq!(
+        log.prune(10_000).await,
+        0,
+        "an empty log has nothing to cut"
+    );
+    // Batches of different sizes a second apart: 1,000 … 9,000 ms.
+    for (k, n) in [3, 1, 4, 1, 5, 9, 2, 6, 5].into_iter().enumerate() {
+        log.append(1_000 * (k as i64 + 1), n).await;
+    }
+    let published = log.published.lock().expect("published").clone();
+    let seq_at = |t: i64| -> Vec<i64> {
+        published
+            .iter()
+            .zip(
+                [3, 1, 4, 1, 5, 9, 2, 6, 5]
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, n)| std::iter::repeat_n(1_000 * (k as i64 + 1), *n)),
+            )
+            .filter(|(_, at)| *at == t)
+            .map(|(e, _)| e.seq.expect("seq"))
+            .collect()
+    };
+    assert_eq!(
+        log.prune(500).await,
+        0,
+        "nothing is older than the first event"
+    );
+    // Everything before 5,500 ms: the first five batches (3+1+4+1+5 = 14 events).
+    assert_eq!(log.prune(5_500).await, 14);
+    let cut = *seq_at(5_000).last().expect("batch 5");
+    match log.replay(cut - 1).await {
+        Replay::ResyncRequired => {}
+        Replay::Page { .. } => panic!("a since below the cut must ask for a resync"),
+    }
+    let rest = frames(log.replay(cut).await);
+    assert_eq!(rest.len(), 9 + 2 + 6 + 5, "what is newer stays, whole");
+    assert_eq!(rest[0]["seq"], seq_at(6_000)[0]);
+    // A time between two events of the log, and one past its end.
+    assert_eq!(
+        log.prune(6_000).await,
+        0,
+        "the batch at 6,000 ms is not older than 6,000 ms"
+    );
+    assert_eq!(log.prune(6_001).await, 9);
+    assert_eq!(log.prune(100_000).await, 2 + 6 + 5);
+    assert_eq!(
+        events::last_seq(&log.db).await.expect("head"),
+        0,
+        "an empty log"
+    );
+}
+both!(pruning_cuts_at_the_last_event_before_the_time);
