@@ -11,6 +11,8 @@
 #   DB=sqlite|postgres   database (default sqlite: a fresh file in a temp dir)
 #   DATABASE_URL         postgres only; default: drop + create `tickhub_bench` on 127.0.0.1:5432 as
 #                        user postgres (trust auth) with psql. When set, it is used as is.
+#   BENCH_DB             postgres only: the database re-created for the run (default tickhub_bench;
+#                        another name lets runs of two checkouts share the server)
 #   SEED_FROM            start from a database `loadtest seed` filled instead of an empty one: for
 #                        sqlite the file (copied for the run), for postgres a database name (the run's
 #                        `tickhub_bench` is created from it as TEMPLATE). The seed made the bench admin.
@@ -102,12 +104,14 @@ sqlite)
 postgres)
     if [[ -z "${DATABASE_URL:-}" ]]; then
         PSQL=(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
-        "${PSQL[@]}" -c "DROP DATABASE IF EXISTS tickhub_bench WITH (FORCE)" \
+        BENCH_DB="${BENCH_DB:-tickhub_bench}"
+        [[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DB must be a plain lower-case name"
+        "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" \
             || die "cannot reach PostgreSQL on 127.0.0.1:5432 as postgres"
         template=""
         [[ -n "${SEED_FROM:-}" ]] && template=" TEMPLATE \"$SEED_FROM\""
-        "${PSQL[@]}" -c "CREATE DATABASE tickhub_bench$template" || die "CREATE DATABASE tickhub_bench$template failed"
-        export DATABASE_URL="postgres://postgres@127.0.0.1:5432/tickhub_bench"
+        "${PSQL[@]}" -c "CREATE DATABASE $BENCH_DB$template" || die "CREATE DATABASE $BENCH_DB$template failed"
+        export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$BENCH_DB"
     fi
     ;;
 *) die "DB must be sqlite or postgres (got '$DB')" ;;

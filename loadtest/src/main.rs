@@ -25,6 +25,7 @@ mod queries;
 mod replies;
 mod seed;
 mod seed_data;
+mod seed_db;
 mod send;
 mod setup;
 mod state;
