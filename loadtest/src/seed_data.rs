@@ -217,7 +217,7 @@ pub fn person_name(rng: &mut Rng) -> String {
 
 /// Digits of a Brazilian or British mobile number, unique per `i`.
 pub fn phone_digits(i: u64) -> String {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         format!("4477{:08}", 10_000_000 + i)
     } else {
         format!("55119{:08}", 10_000_000 + i)
@@ -240,7 +240,8 @@ mod tests {
     fn templates_are_filled() {
         let mut r = Rng::new(1);
         for _ in 0..500 {
-            let t = message_text(&mut r, r.chance(0.5));
+            let inbound = r.chance(0.5);
+            let t = message_text(&mut r, inbound);
             assert!(!t.contains('{') && !t.contains('}'), "{t}");
         }
     }
