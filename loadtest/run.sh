@@ -5,11 +5,18 @@
 #   DB=sqlite   loadtest/run.sh --agents 50 --rate 2000 --seconds 10
 #   DB=postgres loadtest/run.sh --rate 5000 --json-out results.jsonl --label pg-5k
 #   TICKHUB_SEND_RATE=5000 DB=sqlite loadtest/run.sh --bot --rate 1000   # a bot answers every message
+#   SEED_FROM=/tmp/seeded.db loadtest/run.sh queries          # the inbox's reads on a seeded database
 #
 # Knobs (environment):
 #   DB=sqlite|postgres   database (default sqlite: a fresh file in a temp dir)
 #   DATABASE_URL         postgres only; default: drop + create `tickhub_bench` on 127.0.0.1:5432 as
 #                        user postgres (trust auth) with psql. When set, it is used as is.
+#   BENCH_DB             postgres only: the database re-created for the run (default tickhub_bench;
+#                        another name lets runs of two checkouts share the server)
+#   SEED_FROM            start from a database `loadtest seed` filled instead of an empty one: for
+#                        sqlite the file (copied for the run), for postgres a database name (the run's
+#                        `tickhub_bench` is created from it as TEMPLATE). The seed made the bench admin.
+#                        The seeded original is left as it was.
 #   HMAC_KEY             sets WAHA_WEBHOOK_HMAC_KEY on the hub and passes --hmac-key to loadtest
 #   BENCH_PORT (8091)  SIM_PORT (3999)  RUST_LOG (warn)
 #   SKIP_BUILD=1         do not run cargo build
@@ -89,14 +96,22 @@ port_busy "$SIM_PORT" && die "127.0.0.1:$SIM_PORT is already in use"
 case "$DB" in
 sqlite)
     export DATABASE_URL="sqlite://$TMP/bench.db"
+    if [[ -n "${SEED_FROM:-}" ]]; then
+        [[ -f "$SEED_FROM" ]] || die "SEED_FROM=$SEED_FROM is no file"
+        cp "$SEED_FROM" "$TMP/bench.db" || die "copying $SEED_FROM failed"
+    fi
     ;;
 postgres)
     if [[ -z "${DATABASE_URL:-}" ]]; then
         PSQL=(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
-        "${PSQL[@]}" -c "DROP DATABASE IF EXISTS tickhub_bench WITH (FORCE)" \
+        BENCH_DB="${BENCH_DB:-tickhub_bench}"
+        [[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DB must be a plain lower-case name"
+        "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" \
             || die "cannot reach PostgreSQL on 127.0.0.1:5432 as postgres"
-        "${PSQL[@]}" -c "CREATE DATABASE tickhub_bench" || die "CREATE DATABASE tickhub_bench failed"
-        export DATABASE_URL="postgres://postgres@127.0.0.1:5432/tickhub_bench"
+        template=""
+        [[ -n "${SEED_FROM:-}" ]] && template=" TEMPLATE \"$SEED_FROM\""
+        "${PSQL[@]}" -c "CREATE DATABASE $BENCH_DB$template" || die "CREATE DATABASE $BENCH_DB$template failed"
+        export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$BENCH_DB"
     fi
     ;;
 *) die "DB must be sqlite or postgres (got '$DB')" ;;
@@ -114,7 +129,7 @@ fi
 if [[ -n "${TICKHUB_SEND_RATE:-}" ]]; then
     export TICKHUB_SEND_RATE
 fi
-echo "run.sh: DB=$DB DATABASE_URL=$DATABASE_URL hub=$TICKHUB_BIND sim=$WAHA_URL" \
+echo "run.sh: DB=$DB DATABASE_URL=$DATABASE_URL SEED_FROM=${SEED_FROM:-(empty database)} hub=$TICKHUB_BIND sim=$WAHA_URL" \
     "TICKHUB_SEND_RATE=${TICKHUB_SEND_RATE:-(default)}" >&2
 for arg in "$@"; do
     if [[ "$arg" == --bot && -z "${TICKHUB_SEND_RATE:-}" ]]; then
@@ -127,8 +142,10 @@ done
 SIM_PID=$!
 
 "$TICKHUB_BIN" migrate >"$TMP/migrate.log" 2>&1 || { show_log migrate.log; die "tickhub migrate failed"; }
-"$TICKHUB_BIN" create-admin --email "$ADMIN_EMAIL" --name Bench --password "$ADMIN_PASSWORD" \
-    >"$TMP/create-admin.log" 2>&1 || { show_log create-admin.log; die "tickhub create-admin failed"; }
+if [[ -z "${SEED_FROM:-}" ]]; then
+    "$TICKHUB_BIN" create-admin --email "$ADMIN_EMAIL" --name Bench --password "$ADMIN_PASSWORD" \
+        >"$TMP/create-admin.log" 2>&1 || { show_log create-admin.log; die "tickhub create-admin failed"; }
+fi
 
 "$TICKHUB_BIN" serve >"$TMP/serve.log" 2>&1 &
 HUB_PID=$!
@@ -149,8 +166,14 @@ done
 kill -0 "$SIM_PID" 2>/dev/null || { show_log waha-sim.log; die "tickhub waha-sim exited"; }
 
 # ---------------------------------------------------------------- load
-args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --sim-url "$WAHA_URL")
-[[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
+if [[ "${1:-}" == queries ]]; then
+    # the inbox's reads instead of the webhook load: `run.sh queries [--requests N …]`
+    shift
+    args=(queries --url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD")
+else
+    args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --sim-url "$WAHA_URL")
+    [[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
+fi
 set +e
 "$LOADTEST_BIN" "${args[@]}" "$@"
 rc=$?

@@ -166,6 +166,83 @@ async fn conversations_are_found_by_text_tag_and_contact(b: Backend) {
 }
 both!(conversations_are_found_by_text_tag_and_contact);
 
+/// 300 conversations newer than everything else, matching none of the searches below, so
+/// that a search reads past the first conversations and turns to the text indexes
+/// (`store::conversation_list`, part 2).
+async fn newer_conversations(s: &Setup) {
+    let values = "(SELECT id FROM wa_sessions WHERE name = 'default'), '5511000' || CAST(10000 + i AS TEXT) || '@c.us', FALSE, 'open', 0, 4000000000000 + i, 1, 1";
+    let columns = "INSERT INTO conversations (session_id, chat_id, is_group, status, unread, last_message_at, created_at, updated_at)";
+    s.db.exec(
+        &format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) {columns} SELECT {values} FROM n"),
+        &[&format!("{columns} SELECT {values} FROM generate_series(1, 300) AS n(i)")],
+    )
+    .await;
+}
+
+async fn searches_past_the_newest_conversations_use_the_indexes(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    let ann = customer(&s, ANN, "Ann Lee", &["I need a REFUND please", "thanks"]).await;
+    customer(&s, BOB, "Bob Stone", &["Where is my parcel?"]).await;
+    let carla = customer(&s, CARLA, "Carla", &["hello 100%_sure"]).await;
+    let ann_contact = ann["contact_id"].as_i64().expect("contact");
+    s.db.exec(
+        &format!(
+            "UPDATE conversations SET title = 'Harbour Logistics' WHERE id = {};
+             UPDATE contacts SET email = 'ann@lee-family.test', notes = 'Prefers mornings' WHERE id = {ann_contact};",
+            carla["id"]
+        ),
+        &[
+            &format!("UPDATE conversations SET title = 'Harbour Logistics' WHERE id = {}", carla["id"]),
+            &format!("UPDATE contacts SET email = 'ann@lee-family.test', notes = 'Prefers mornings' WHERE id = {ann_contact}"),
+        ],
+    )
+    .await;
+    newer_conversations(&s).await;
+    let t = s.token.clone();
+    for (query, want) in [
+        ("q=refund", vec![ANN]),
+        ("q=stone", vec![BOB]),
+        ("q=900202", vec![BOB]),
+        (&*format!("q={}", urlencode("+447700900303")), vec![CARLA]),
+        ("q=HARBOUR", vec![CARLA]),
+        (&*format!("q={}", urlencode("0%_s")), vec![CARLA]),
+        // The contact's email and notes are searched too.
+        ("q=lee-family", vec![ANN]),
+        ("q=MORNINGS", vec![ANN]),
+        ("q=nowhere-to-be-found", vec![]),
+        // Shorter than a trigram: read row by row, the same answer.
+        ("q=e", vec![CARLA, BOB, ANN]),
+        ("q=_", vec![CARLA]),
+    ] {
+        assert_eq!(found(&s, &t, query).await, want, "?{query}");
+    }
+    // Pages and cursors are the plain list's, across the two parts.
+    assert_eq!(found(&s, &t, "q=4477009&limit=2").await, [CARLA, BOB]);
+    let (_, first) = s.get("/api/conversations?q=4477009&limit=2").await;
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    assert_eq!(
+        found(
+            &s,
+            &t,
+            &format!("q=4477009&limit=2&cursor={}", urlencode(cursor))
+        )
+        .await,
+        [ANN]
+    );
+    // The contact search finds the same through its own index.
+    let (code, contacts) = s.get("/api/contacts?q=LEE-FAMILY").await;
+    assert_eq!(code, 200, "{contacts}");
+    let ids: Vec<i64> = contacts["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    assert_eq!(ids, [ann_contact]);
+}
+both!(searches_past_the_newest_conversations_use_the_indexes);
+
 async fn a_conversation_shows_its_contact(b: Backend) {
     let s = Setup::new(b).await;
     s.auto_assign("default", false).await;

@@ -10,6 +10,9 @@
 //! With `--bot` the session gets a bot answering every customer message first, and the run
 //! also checks, with the simulator, that every webhook got exactly one reply.
 //!
+//! Two more commands share the binary: `loadtest seed` fills a fresh database with a big inbox
+//! and `loadtest queries` times the inbox's reads on it (issue 16; see README).
+//!
 //! Exit status: 0 when nothing is missing or duplicated (messages, and with `--bot` replies)
 //! and there were no HTTP or seq errors, 1 when the run completed but one of those checks
 //! failed, 2 when setup failed (login, session, bot, websocket connect, bad arguments).
@@ -18,7 +21,11 @@ mod agents;
 mod args;
 mod bot;
 mod presence;
+mod queries;
 mod replies;
+mod seed;
+mod seed_data;
+mod seed_db;
 mod send;
 mod setup;
 mod state;
@@ -499,6 +506,12 @@ fn bot_summary(bot_id: i64, r: Result<bot::Replies, String>, reply_frames: u64) 
 }
 
 fn main() -> ExitCode {
+    // the subcommands first: the load test's own flags stay as they were
+    match std::env::args().nth(1).as_deref() {
+        Some("seed") => return seed_main(),
+        Some("queries") => return queries_main(),
+        _ => {}
+    }
     let mut a = Args::parse();
     a.url = a.url.trim_end_matches('/').to_string();
     a.ws_urls.retain(|u| !u.trim().is_empty());
@@ -513,6 +526,38 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::from(1),
         Err(SetupError(msg)) => {
             eprintln!("loadtest: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// `loadtest seed …`: 0 seeded, 2 refused or failed.
+fn seed_main() -> ExitCode {
+    let a = seed::SeedArgs::parse_from(std::env::args().skip(1));
+    match runtime().block_on(seed::run(a)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadtest seed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `loadtest queries …`: 0 every p99 under 20 ms, 1 some over, 2 setup failed.
+fn queries_main() -> ExitCode {
+    let a = queries::QueryArgs::parse_from(std::env::args().skip(1));
+    match runtime().block_on(queries::run(a)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(SetupError(msg)) => {
+            eprintln!("loadtest queries: {msg}");
             ExitCode::from(2)
         }
     }

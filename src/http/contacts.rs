@@ -16,7 +16,7 @@ use crate::store::contacts::{self, Contact, ContactPatch};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContactQuery {
-    /// Matches name, WhatsApp name, phone or chat id.
+    /// Found (ignoring case) in the name, WhatsApp name, phone, chat id, email or notes.
     #[param(pattern = r"^[^\u0000]*$")]
     pub q: Option<String>,
 }

@@ -29,8 +29,8 @@ pub struct ConversationQuery {
     pub assignee_id: Option<i64>,
     /// Only conversations nobody is assigned to.
     pub unassigned: Option<bool>,
-    /// A text found (ignoring case) in the contact's name or WhatsApp name, the chat's
-    /// number or id, the title, or any message of the conversation.
+    /// A text found (ignoring case) in the chat's number or id, the title, the contact's
+    /// name, WhatsApp name, phone, email or notes, or any message of the conversation.
     #[param(pattern = r"^[^\u0000]*$")]
     pub q: Option<String>,
     /// Only conversations whose contact has this tag.
@@ -104,6 +104,16 @@ pub async fn list(
             }
         },
     };
+    // A session outside the viewer's holds nothing it may see: answered without reading
+    // the whole list to find that out.
+    if let (Some(id), Some(allowed)) = (session_id, access.sessions.as_deref()) {
+        if !allowed.contains(&id) {
+            return Ok(web::Json(Page {
+                items: vec![],
+                next_cursor: None,
+            }));
+        }
+    }
     let filter = Filter {
         status,
         session_id,

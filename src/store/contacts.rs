@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::search::Search;
 use super::{id_list, placeholders, Db, Result, StoreError, Tx};
 use crate::domain::access::ContactFilter;
 
@@ -98,7 +99,8 @@ macro_rules! select {
     };
 }
 
-/// Newest first by id; `q` matches name, push name, phone or chat id.
+/// Newest first by id; `q` is found (ignoring case) in the name, WhatsApp name, phone,
+/// chat id, email or notes (through the text search indexes, [`super::search`]).
 pub async fn list(
     db: &Db,
     access: &ContactFilter,
@@ -106,15 +108,27 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Contact>> {
-    let pattern = q.map(|q| format!("%{}%", q.to_lowercase()));
-    let mut rows: Vec<Contact> = on_pool!(db, p => sqlx::query_as(select!(
-        "WHERE ($1 IS NULL OR lower(COALESCE(name, '')) LIKE $1 OR lower(COALESCE(push_name, '')) LIKE $1
-                OR COALESCE(phone, '') LIKE $1 OR chat_id LIKE $1)
-           AND ($2 IS NULL OR id < $2)
-           AND ($4 IS NULL OR (',' || $4 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
-         ORDER BY id DESC LIMIT $3"))
-        .bind(pattern).bind(before).bind(limit).bind(id_list(access.sessions.as_deref()))
-        .fetch_all(p).await)?;
+    let search = q.map(|q| Search::new(db, q));
+    let mut sql = String::from(select!(
+        "WHERE ($1 IS NULL OR id < $1)
+           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))"
+    ));
+    if let Some(s) = &search {
+        sql.push_str(&format!("\n           AND {}", s.contact("contacts", "$4")));
+    }
+    sql.push_str("\n         ORDER BY id DESC LIMIT $2");
+    let mut rows: Vec<Contact> = on_pool!(db, p => {
+        // A search is planned for its text each time (an unnamed statement): how many rows
+        // hold it decides between the id order and the search index.
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .persistent(search.is_none())
+            .bind(before).bind(limit).bind(id_list(access.sessions.as_deref()));
+        // A statement binds exactly the placeholders it holds.
+        if let Some(s) = &search {
+            query = query.bind(s.bound());
+        }
+        query.fetch_all(p).await
+    })?;
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
     let mut tags = tags_of(db, &ids).await?;
     for c in &mut rows {

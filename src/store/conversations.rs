@@ -40,6 +40,11 @@ macro_rules! select {
     };
 }
 
+/// The SELECT of a conversation, for statements built elsewhere (`conversation_list`).
+pub(super) const SELECT_PREFIX: &str = select!("");
+
+pub use super::conversation_list::list;
+
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     /// Any of these statuses; empty: any status.
@@ -47,8 +52,8 @@ pub struct Filter {
     pub session_id: Option<i64>,
     pub assignee_id: Option<i64>,
     pub unassigned: bool,
-    /// A substring (any case) of the contact's name or WhatsApp name, the chat's number
-    /// or id, the title, or the text of any of its messages.
+    /// A substring (any case) of the chat id or the title, the contact's name, WhatsApp
+    /// name, phone, email or notes, or the text of any of its messages.
     pub q: Option<String>,
     /// The conversation's contact has this tag.
     pub tag: Option<String>,
@@ -82,93 +87,6 @@ impl Conversation {
             assignee_id: self.assignee_id,
         }
     }
-}
-
-/// The list's statement: the access filter, the plain filters and the cursor, then only
-/// the search filters asked for (numbered from `$10` on, in the order q, tag, contact), so
-/// the plain list keeps its plan on the activity index. Only placeholders and fixed text
-/// go into it; every value is bound.
-fn list_sql(f: &Filter) -> String {
-    let mut sql = String::from(select!(
-        "WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || c.status || ',%')) AND ($2 IS NULL OR c.session_id = $2)
-           AND ($3 IS NULL OR c.assignee_id = $3) AND ($4 = FALSE OR c.assignee_id IS NULL)
-           AND ($5 IS NULL OR c.last_message_at < $5 OR (c.last_message_at = $5 AND c.id < $6))
-           AND ($8 IS NULL OR (',' || $8 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
-           AND ($9 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $9)"
-    ));
-    let mut n = 9;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if f.q.is_some() {
-        let p = next();
-        let like = |col: &str| format!("{col} LIKE {p} ESCAPE '\\'");
-        sql.push_str(&format!(
-            "
-           AND ({} OR {}
-                OR EXISTS (SELECT 1 FROM contacts ct WHERE ct.id = c.contact_id
-                    AND ({} OR {} OR {}))
-                OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND {}))",
-            like("lower(c.chat_id)"),
-            like("lower(COALESCE(c.title, ''))"),
-            like("lower(COALESCE(ct.name, ''))"),
-            like("lower(COALESCE(ct.push_name, ''))"),
-            like("COALESCE(ct.phone, '')"),
-            like("lower(m.text)"),
-        ));
-    }
-    if f.tag.is_some() {
-        sql.push_str(&format!(
-            "
-           AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.contact_id AND t.tag = {})",
-            next()
-        ));
-    }
-    if f.contact_id.is_some() {
-        sql.push_str(&format!("\n           AND c.contact_id = {}", next()));
-    }
-    sql.push_str("\n         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $7");
-    sql
-}
-
-/// The conversations `access` lets through, filtered by `f`, newest activity first.
-pub async fn list(
-    db: &Db,
-    access: &ConversationFilter,
-    f: &Filter,
-    after: Option<Cursor>,
-    limit: i64,
-) -> Result<Vec<Conversation>> {
-    let sql = list_sql(f);
-    let pattern = f.q.as_deref().map(super::contains_pattern);
-    // The statuses as one comma list, matched like the session lists: one statement
-    // whatever their number.
-    let statuses = (!f.status.is_empty()).then(|| {
-        f.status
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    });
-    let rows = on_pool!(db, p => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(statuses.as_deref()).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
-            .bind(after.map(|c| c.at)).bind(after.map(|c| c.id)).bind(limit)
-            .bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned);
-        // A statement binds exactly the placeholders it holds.
-        if f.q.is_some() {
-            q = q.bind(pattern.as_deref());
-        }
-        if f.tag.is_some() {
-            q = q.bind(f.tag.as_deref());
-        }
-        if f.contact_id.is_some() {
-            q = q.bind(f.contact_id);
-        }
-        q.fetch_all(p).await
-    })?;
-    Ok(rows)
 }
 
 /// A conversation, only when `access` lets it through (else it does not exist).
@@ -297,35 +215,7 @@ pub async fn find(db: &Db, session_id: i64, chat_id: &str) -> Result<Option<Conv
 
 #[cfg(test)]
 mod tests {
-    use super::{list_sql, Cursor, Filter};
-
-    #[test]
-    fn search_filters_are_numbered_in_turn_and_absent_unless_asked() {
-        let plain = list_sql(&Filter::default());
-        assert!(
-            !plain.contains("$10") && !plain.contains("EXISTS"),
-            "{plain}"
-        );
-        let tag_only = list_sql(&Filter {
-            tag: Some("vip".into()),
-            ..Default::default()
-        });
-        assert!(
-            tag_only.contains("t.tag = $10") && !tag_only.contains("$11"),
-            "{tag_only}"
-        );
-        let all = list_sql(&Filter {
-            q: Some("ann".into()),
-            tag: Some("vip".into()),
-            contact_id: Some(3),
-            ..Default::default()
-        });
-        assert!(all.contains("lower(m.text) LIKE $10 ESCAPE '\\'"), "{all}");
-        assert!(
-            all.contains("t.tag = $11") && all.contains("c.contact_id = $12"),
-            "{all}"
-        );
-    }
+    use super::Cursor;
 
     #[test]
     fn cursor_round_trip() {
