@@ -77,7 +77,8 @@ where
                 if !bytes.is_empty() {
                     framed.feed(h1::Message::Chunk(Some(bytes))).await?;
                 }
-                framed.feed(h1::Message::Chunk(None)).await?;
+                // `send` flushes the codec's buffer; `close` alone would not.
+                framed.send(h1::Message::Chunk(None)).await?;
                 framed.close().await
             };
             if let Err(e) = sent.await {

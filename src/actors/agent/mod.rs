@@ -32,9 +32,11 @@ pub use socket::{config as socket_config, Ws};
 
 /// How often every socket is pinged (by one ticker for the node, see `Fanout::ping`).
 pub const PING_EVERY: Duration = Duration::from_secs(20);
-/// A socket that neither answered nor sent anything this long is closed; so is one whose
-/// writes could not finish this long (the client stopped reading).
+/// A socket that neither answered nor sent anything this long is closed.
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// A socket whose writes could not finish this long (the client stopped reading) is
+/// closed as too slow; its mailbox had stopped meanwhile, bounding its memory.
+const STUCK_LIMIT: Duration = Duration::from_secs(120);
 /// How long a closing socket gets to take its last frames and the close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Events read from the log per page of a replay.
@@ -103,13 +105,12 @@ impl AgentActor {
     }
 
     /// Lets the client's socket catch up before anything else is handled when it is
-    /// behind; the socket is dropped if it cannot within `SILENCE_LIMIT`.
+    /// behind; it is closed as too slow if it cannot within `STUCK_LIMIT`.
     fn hold_while_blocked(&self, ctx: &mut Context<Self>) {
         if let Some(ws) = self.ws.as_ref().filter(|ws| ws.is_blocked()) {
-            ctx.wait(ws.drain(SILENCE_LIMIT).map(|written, act: &mut Self, ctx| {
+            ctx.wait(ws.drain(STUCK_LIMIT).map(|written, act: &mut Self, ctx| {
                 if !written {
-                    debug!(user = act.user.id, "websocket not writable; closing");
-                    ctx.stop();
+                    act.too_slow(ctx);
                 }
             }));
         }
@@ -199,6 +200,10 @@ impl AgentActor {
                     "seq": hello_seq,
                 });
                 act.send(EventKind::Hello, Some(hello_seq), &hello);
+                // hello is the first frame: commands are read from now on.
+                if let Some(ws) = &act.ws {
+                    ws.start_reading(ctx);
+                }
                 act.last_seq = hello_seq;
                 // After hello: what the member's presence brings (their own
                 // `presence.updated`, their counts) is logged after the seq hello gave,
@@ -242,14 +247,10 @@ impl AgentActor {
                 act.last_seq = act.last_seq.max(scanned_to);
                 let Some(ws) = &act.ws else { return };
                 ctx.wait(
-                    ws.drain(SILENCE_LIMIT)
+                    ws.drain(STUCK_LIMIT)
                         .map(move |written, act: &mut Self, ctx| {
                             if !written {
-                                debug!(
-                                    user = act.user.id,
-                                    "websocket not writable during a replay; closing"
-                                );
-                                ctx.stop();
+                                act.too_slow(ctx);
                             } else if scanned_to >= upto {
                                 act.go_live(ctx);
                             } else {

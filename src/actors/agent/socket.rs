@@ -111,7 +111,7 @@ impl Inner {
 }
 
 impl Socket {
-    /// Starts reading and writing `ws` in the actor's context.
+    /// Starts writing `ws` in the actor's context; reading starts with `start_reading`.
     pub fn start<A: SocketHandler>(ws: Ws, ctx: &mut Context<A>) -> Socket {
         let inner = Rc::new(RefCell::new(Inner {
             ws,
@@ -121,13 +121,18 @@ impl Socket {
             closing: false,
             writer: None,
         }));
-        ctx.spawn(Reader {
-            inner: inner.clone(),
-        });
         ctx.spawn(Writer {
             inner: inner.clone(),
         });
         Socket { inner }
+    }
+
+    /// Hands the client's messages to the actor from now on (until then they wait in the
+    /// kernel's buffer: a command sent with the handshake is answered after `hello`).
+    pub fn start_reading<A: SocketHandler>(&self, ctx: &mut Context<A>) {
+        ctx.spawn(Reader {
+            inner: self.inner.clone(),
+        });
     }
 
     /// Queues a frame; the writer sends it after the handlers at hand have run.
