@@ -25,6 +25,14 @@ const RETRY_WHILE_DOWN: Duration = Duration::from_secs(3);
 
 const BOT_SWEEP_EVERY: Duration = Duration::from_secs(30);
 
+/// Pings every agent socket on this node from one timer: a timer per socket would cost
+/// each idle socket its own timer entry and wake-ups (docs/architecture.md).
+pub async fn ping_sockets(hub: Arc<Hub>, mut shutdown: Shutdown) {
+    while shutdown.sleep(crate::actors::agent::PING_EVERY).await {
+        hub.bus().fanout().ping();
+    }
+}
+
 /// Resolves conversations the bot handled alone once they have been quiet for their bot's
 /// `resolve_after_minutes`, each in its conversation's turn.
 pub async fn resolve_quiet_bot_conversations(hub: Arc<Hub>, mut shutdown: Shutdown) {

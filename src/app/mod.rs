@@ -9,6 +9,7 @@
 //! what the writer still holds, close the database.
 
 mod background;
+mod server;
 pub mod shutdown;
 
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Arbiter;
-use actix_web::{web, HttpServer};
+use actix_web::web;
 use tracing::{info, warn};
 
 use crate::actors::{Hub, Services};
@@ -171,24 +172,8 @@ impl AppBuilder {
             config.login_rate_per_ip,
         ));
         let limiter_data = web::Data::from(limiter.clone());
-        let server = HttpServer::new(move || {
-            actix_web::App::new()
-                .app_data(data.clone())
-                .app_data(limiter_data.clone())
-                .wrap(tracing_actix_web::TracingLogger::<
-                    crate::http::request_span::RequestSpan,
-                >::new())
-                .configure(crate::http::routes)
-        })
-        // Nagle's algorithm would hold back small websocket frames until the client's
-        // delayed ACK (~40 ms): latency is what this server is for.
-        .tcp_nodelay(true)
-        .listen(listener)
-        .map_err(|source| StartError::Bind { addr, source })?
-        // Signals are ours: sockets must be closed before the drain can end.
-        .disable_signals()
-        .shutdown_timeout(DRAIN_TIMEOUT.as_secs())
-        .run();
+        let server = server::serve(listener, data, limiter_data, DRAIN_TIMEOUT)
+            .map_err(|source| StartError::Bind { addr, source })?;
 
         // Sessions known here get their actor now, so unsent replies resume at once.
         hub.registry().start_all().await?;
@@ -219,6 +204,7 @@ impl AppBuilder {
                 limiter,
                 shutdown.clone(),
             )),
+            actix_rt::spawn(background::ping_sockets(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
         info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");
@@ -291,12 +277,18 @@ impl RunningApp {
 
     fn begin_stop(&self) {
         self.trigger.trigger();
-        self.services
-            .bus
-            .fanout()
-            .close_all("the hub is restarting; reconnect with since");
+        let fanout = self.services.bus.fanout().clone();
+        fanout.close_all("the hub is restarting; reconnect with since");
         let handle = self.handle.clone();
-        actix_rt::spawn(async move { handle.stop(true).await });
+        actix_rt::spawn(async move {
+            // Agents' sockets run in the server's worker threads but are no longer its
+            // connections (`http::upgrade`): the workers stop once they have closed.
+            let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+            while fanout.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            handle.stop(true).await
+        });
     }
 
     /// After the server has stopped (no webhook in flight any more): background jobs end,

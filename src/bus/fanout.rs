@@ -2,7 +2,7 @@
 //! each agent has a bounded mailbox, and an agent whose mailbox is full is cut off here
 //! and told to close, so one slow client costs a reconnect, never the hub's memory.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -16,6 +16,12 @@ use crate::domain::LoggedEvent;
 #[rtype(result = "()")]
 pub struct Deliver(pub Arc<LoggedEvent>);
 
+/// Tells an agent's socket to ping its client (and to close if it has been silent): one
+/// ticker for the node instead of a timer per socket.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Ping;
+
 /// Tells an agent's socket to close: the node is going away.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
@@ -26,6 +32,8 @@ struct Subscriber {
     filter: EventFilter,
     recipient: Recipient<Deliver>,
     goodbye: Recipient<Goodbye>,
+    /// Sockets are pinged; other subscribers (the router, the board) are not.
+    ping: Option<Recipient<Ping>>,
     overflowed: Arc<AtomicBool>,
 }
 
@@ -33,6 +41,17 @@ struct Subscriber {
 pub struct Fanout {
     subscribers: DashMap<u64, Subscriber>,
     next_id: AtomicU64,
+    /// Agents' sockets alive on this node, subscribed or still closing.
+    open_sockets: Arc<AtomicUsize>,
+}
+
+/// Counts one agent socket as open until dropped.
+pub struct OpenSocket(Arc<AtomicUsize>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Held by an agent; unsubscribes when dropped.
@@ -57,6 +76,27 @@ impl Fanout {
         recipient: Recipient<Deliver>,
         goodbye: Recipient<Goodbye>,
     ) -> Subscription {
+        self.add(filter, recipient, goodbye, None)
+    }
+
+    /// An agent's socket: also pinged by [`Fanout::ping`].
+    pub fn subscribe_socket(
+        self: &Arc<Self>,
+        filter: EventFilter,
+        recipient: Recipient<Deliver>,
+        goodbye: Recipient<Goodbye>,
+        ping: Recipient<Ping>,
+    ) -> Subscription {
+        self.add(filter, recipient, goodbye, Some(ping))
+    }
+
+    fn add(
+        self: &Arc<Self>,
+        filter: EventFilter,
+        recipient: Recipient<Deliver>,
+        goodbye: Recipient<Goodbye>,
+        ping: Option<Recipient<Ping>>,
+    ) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
         self.subscribers.insert(
@@ -65,6 +105,7 @@ impl Fanout {
                 filter,
                 recipient,
                 goodbye,
+                ping,
                 overflowed: overflowed.clone(),
             },
         );
@@ -76,12 +117,33 @@ impl Fanout {
         }
     }
 
+    /// Counts an agent's socket until the returned guard is dropped.
+    pub fn socket_opened(&self) -> OpenSocket {
+        self.open_sockets.fetch_add(1, Ordering::AcqRel);
+        OpenSocket(self.open_sockets.clone())
+    }
+
+    /// Agents' sockets still open on this node (shutdown waits for none).
+    pub fn open_sockets(&self) -> usize {
+        self.open_sockets.load(Ordering::Acquire)
+    }
+
     pub fn len(&self) -> usize {
         self.subscribers.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.subscribers.is_empty()
+    }
+
+    /// Pings every socket on this node. One whose mailbox is full is behind anyway: it is
+    /// skipped, and cut off by the next event if it stays behind.
+    pub fn ping(&self) {
+        for sub in self.subscribers.iter() {
+            if let Some(ping) = &sub.ping {
+                let _ = ping.try_send(Ping);
+            }
+        }
     }
 
     /// Asks every socket on this node to close (shutdown).

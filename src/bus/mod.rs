@@ -14,7 +14,7 @@ pub mod sequencer;
 
 use std::sync::Arc;
 
-pub use fanout::{Deliver, Fanout, Goodbye, Subscription};
+pub use fanout::{Deliver, Fanout, Goodbye, OpenSocket, Ping, Subscription};
 pub use presence::{NodeSockets, PresenceLink, PresenceSignal, SignalKind};
 
 use crate::domain::LoggedEvent;

@@ -177,7 +177,8 @@ impl WireEvent {
                 user_id,
                 supervisors_only,
             },
-            frame: self.frame.get().into(),
+            // The raw JSON's own buffer becomes the shared frame: no copy.
+            frame: String::from(Box::<str>::from(self.frame)).into(),
         })
     }
 }

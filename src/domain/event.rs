@@ -1,8 +1,10 @@
 //! The events agents receive, who they concern, and the one way a frame is written.
 
-use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::value::RawValue;
+/// A frame's JSON as every socket shares it: cloning is a reference count, and the
+/// websocket writes it as it is (no re-encoding, no UTF-8 check per socket).
+pub use tokio_tungstenite::tungstenite::Utf8Bytes as FrameText;
 
 use super::status::text_enum;
 
@@ -99,7 +101,7 @@ pub struct LoggedEvent {
     pub kind: EventKind,
     pub scope: EventScope,
     /// Cheap to clone: every socket shares the one buffer.
-    pub frame: ByteString,
+    pub frame: FrameText,
 }
 
 impl LoggedEvent {
@@ -123,7 +125,7 @@ struct Frame<'a> {
 
 /// A server frame: `{"type": …, "seq": …, "data": …}` (contract §3), with `data` already
 /// encoded (events are encoded once, when they are logged).
-pub fn frame(kind: EventKind, seq: Option<i64>, data: &RawValue) -> ByteString {
+pub fn frame(kind: EventKind, seq: Option<i64>, data: &RawValue) -> FrameText {
     // Serializing a struct of a string, a number and valid raw JSON cannot fail.
     serde_json::to_string(&Frame { kind, seq, data })
         .unwrap_or_default()

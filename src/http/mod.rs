@@ -24,6 +24,7 @@ pub mod routing;
 pub mod sessions;
 pub mod team;
 pub mod trigger_order;
+pub mod upgrade;
 pub mod validate;
 pub mod web;
 pub mod webhooks;

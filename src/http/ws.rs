@@ -1,4 +1,6 @@
-//! `GET /ws`: the agents' websocket (contract §3).
+//! `GET /ws`: the agents' websocket (contract §3). This handler decides the handshake
+//! (auth, Origin, `since`) like any request; a 101 carries the agent it accepted to the
+//! upgrade (`http::upgrade`), which hands the connection to it.
 
 use std::sync::Arc;
 
@@ -34,7 +36,6 @@ pub async fn connect(
     hub: web::Data<Arc<Hub>>,
     req: HttpRequest,
     q: web::Query<WsQuery>,
-    stream: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let credentials = match q.token.clone() {
         Some(t) => Some((t, TokenVia::Query)),
@@ -52,10 +53,14 @@ pub async fn connect(
             ApiError::BadRequest(format!("since must be a seq number, got {s:?}"))
         })?),
     };
+    let handshake = actix_http::ws::handshake(req.head())
+        .map_err(|e| ApiError::BadRequest(format!("not a websocket handshake: {e}")))?
+        .finish();
+    let mut res = HttpResponse::from(handshake.map_into_boxed_body());
     let actor = AgentActor::new(hub.get_ref().clone(), auth.user, auth.viewer, since);
-    // 64 KiB frames are plenty for commands; a bigger one is a protocol error.
-    actix_web_actors::ws::WsResponseBuilder::new(actor, &req, stream)
-        .frame_size(64 * 1024)
-        .start()
-        .map_err(|e| ApiError::BadRequest(format!("not a websocket handshake: {e}")))
+    res.extensions_mut().insert(Accepted(actor));
+    Ok(res)
 }
+
+/// The agent a 101 answer accepted, for the upgrade to run on the connection.
+pub struct Accepted(pub AgentActor);

@@ -3,7 +3,6 @@
 //! replays exactly what was missed. A row's id is its `seq`; per user the sequence only
 //! increases (numbers the user is not entitled to are skipped).
 
-use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -185,7 +184,7 @@ pub enum Replay {
     /// Events the viewer is entitled to, oldest first, and the seq the page reaches (every
     /// event up to it has been considered).
     Page {
-        frames: Vec<ByteString>,
+        frames: Vec<crate::domain::event::FrameText>,
         scanned_to: i64,
     },
     /// The log no longer holds everything after `since` (pruned, or a seq from elsewhere).

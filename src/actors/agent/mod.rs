@@ -2,7 +2,11 @@
 //! page, then relays live events it is entitled to, in seq order, each once; its commands
 //! go through the hub's front door, checked by the same access policy as HTTP. Its
 //! mailbox is its bounded outbox: when the socket cannot keep up the fanout cuts it off,
-//! the actor closes the socket with a reason, and the client resumes with `since`.
+//! the actor closes the socket with a reason, and the client resumes with `since`. The
+//! socket itself is read and written in the actor's context (`socket`); one node-wide
+//! ticker pings every socket (`Ping`), so an idle socket has no timer of its own.
+
+mod socket;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -10,20 +14,31 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_web_actors::ws;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info_span, warn, Instrument};
 
 use super::error::HubError;
 use super::hub::Hub;
-use crate::bus::{Deliver, Goodbye, Subscription};
-use crate::domain::event::{encode, frame};
+use crate::bus::{Deliver, Goodbye, OpenSocket, Ping, Subscription};
+use crate::domain::event::{encode, frame, FrameText};
 use crate::domain::protocol::{Command, CommandError};
 use crate::domain::{EventKind, LoggedEvent, Reply, Viewer};
 use crate::store::events::{self, Replay};
 use crate::store::users::User;
 
-const PING_EVERY: Duration = Duration::from_secs(20);
+pub use socket::{config as socket_config, Ws};
+
+/// How often every socket is pinged (by one ticker for the node, see `Fanout::ping`).
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+/// A socket that neither answered nor sent anything this long is closed.
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// A socket whose writes could not finish this long (the client stopped reading) is
+/// closed as too slow; its mailbox had stopped meanwhile, bounding its memory.
+const STUCK_LIMIT: Duration = Duration::from_secs(120);
+/// How long a closing socket gets to take its last frames and the close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Events read from the log per page of a replay.
 const REPLAY_PAGE: i64 = 500;
 
@@ -44,6 +59,13 @@ pub struct AgentActor {
     reference: Option<serde_json::Value>,
     /// Counted among the member's sockets by presence (from hello on).
     present: bool,
+    /// The connection, once the actor runs.
+    ws: Option<socket::Socket>,
+    /// A close frame is on its way: nothing else is written.
+    closing: bool,
+    /// Counts this socket among the node's open ones until the actor is gone (shutdown
+    /// waits for them).
+    _open: OpenSocket,
 }
 
 static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -51,6 +73,7 @@ static NEXT_SOCKET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 impl AgentActor {
     pub fn new(hub: Arc<Hub>, user: User, viewer: Viewer, since: Option<i64>) -> Self {
         AgentActor {
+            _open: hub.bus().fanout().socket_opened(),
             hub,
             user,
             viewer: Arc::new(viewer),
@@ -62,66 +85,103 @@ impl AgentActor {
             socket: NEXT_SOCKET.fetch_add(1, Ordering::Relaxed),
             reference: None,
             present: false,
+            ws: None,
+            closing: false,
         }
     }
 
-    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: ws::CloseCode, reason: String) {
-        self.subscription = None;
-        ctx.close(Some(ws::CloseReason {
-            code,
-            description: Some(reason),
-        }));
-        ctx.stop();
+    /// Runs the actor on `ws` (an upgraded connection) in this thread's arbiter.
+    pub fn start_on(mut self, ws: Ws) {
+        AgentActor::create(move |ctx| {
+            self.ws = Some(socket::Socket::start(ws, ctx));
+            self
+        });
     }
 
-    fn too_slow(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn text(&self, frame: FrameText) {
+        if let Some(ws) = &self.ws {
+            ws.send(Message::Text(frame));
+        }
+    }
+
+    /// Lets the client's socket catch up before anything else is handled when it is
+    /// behind; it is closed as too slow if it cannot within `STUCK_LIMIT`.
+    fn hold_while_blocked(&self, ctx: &mut Context<Self>) {
+        if let Some(ws) = self.ws.as_ref().filter(|ws| ws.is_blocked()) {
+            ctx.wait(ws.drain(STUCK_LIMIT).map(|written, act: &mut Self, ctx| {
+                if !written {
+                    act.too_slow(ctx);
+                }
+            }));
+        }
+    }
+
+    /// Writes what is queued (the close frame last), then stops.
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        self.subscription = None;
+        self.closing = true;
+        match &self.ws {
+            Some(ws) => {
+                ws.flush();
+                ctx.wait(
+                    ws.drain(CLOSE_GRACE)
+                        .map(|_, _, ctx: &mut Context<Self>| ctx.stop()),
+                );
+            }
+            None => ctx.stop(),
+        }
+    }
+
+    fn close(&mut self, ctx: &mut Context<Self>, code: CloseCode, reason: String) {
+        if self.closing {
+            return;
+        }
+        if let Some(ws) = &self.ws {
+            ws.send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })));
+        }
+        self.finish(ctx);
+    }
+
+    fn too_slow(&mut self, ctx: &mut Context<Self>) {
         let reason = format!("too slow: resume with since={}", self.last_seq);
         debug!(user = self.user.id, %reason, "closing a slow socket");
-        self.close(ctx, ws::CloseCode::Again, reason);
+        self.close(ctx, CloseCode::Again, reason);
     }
 
-    fn write(&mut self, ev: &LoggedEvent, ctx: &mut ws::WebsocketContext<Self>) {
+    fn write(&mut self, ev: &LoggedEvent) {
         match ev.seq {
             // Ephemeral (typing): no seq, no replay.
-            None => ctx.text(ev.frame.clone()),
+            None => self.text(ev.frame.clone()),
             Some(seq) if seq > self.last_seq => {
                 self.last_seq = seq;
-                ctx.text(ev.frame.clone());
+                self.text(ev.frame.clone());
             }
             Some(_) => {}
         }
     }
 
-    fn send(
-        &self,
-        ctx: &mut ws::WebsocketContext<Self>,
-        kind: EventKind,
-        seq: Option<i64>,
-        data: &serde_json::Value,
-    ) {
+    fn send(&self, kind: EventKind, seq: Option<i64>, data: &serde_json::Value) {
         match encode(data) {
-            Ok(data) => ctx.text(frame(kind, seq, &data)),
+            Ok(data) => self.text(frame(kind, seq, &data)),
             Err(e) => warn!(error = %e, "could not encode a frame"),
         }
     }
 
-    fn error(
-        &self,
-        ctx: &mut ws::WebsocketContext<Self>,
-        e: CommandError,
-        reference: Option<serde_json::Value>,
-    ) {
+    fn error(&self, e: CommandError, reference: Option<serde_json::Value>) {
         let mut data =
             serde_json::json!({ "code": e.code, "message": e.message, "client_id": e.client_id });
         if let Some(r) = reference {
             data["ref"] = r;
         }
-        self.send(ctx, EventKind::Error, None, &data);
+        self.send(EventKind::Error, None, &data);
     }
 
     /// hello, then (with `since`) the missed events, then the live ones that queued
     /// meanwhile.
-    fn start_stream(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn start_stream(&mut self, ctx: &mut Context<Self>) {
         let hub = self.hub.clone();
         let fut = async move { events::last_seq(hub.db()).await }
             .instrument(info_span!("ws_start", user = self.user.id));
@@ -139,7 +199,11 @@ impl AgentActor {
                     "node": act.hub.config().node_id,
                     "seq": hello_seq,
                 });
-                act.send(ctx, EventKind::Hello, Some(hello_seq), &hello);
+                act.send(EventKind::Hello, Some(hello_seq), &hello);
+                // hello is the first frame: commands are read from now on.
+                if let Some(ws) = &act.ws {
+                    ws.start_reading(ctx);
+                }
                 act.last_seq = hello_seq;
                 // After hello: what the member's presence brings (their own
                 // `presence.updated`, their counts) is logged after the seq hello gave,
@@ -157,9 +221,8 @@ impl AgentActor {
         }));
     }
 
-    fn resync(&mut self, upto: i64, ctx: &mut ws::WebsocketContext<Self>) {
+    fn resync(&mut self, upto: i64, ctx: &mut Context<Self>) {
         self.send(
-            ctx,
             EventKind::ResyncRequired,
             None,
             &serde_json::json!({ "seq": upto }),
@@ -170,7 +233,7 @@ impl AgentActor {
 
     /// One page of the replay, written before the next is read: memory holds one page,
     /// and a socket that cannot take it stalls the replay instead of growing a buffer.
-    fn replay_page(&mut self, from: i64, upto: i64, ctx: &mut ws::WebsocketContext<Self>) {
+    fn replay_page(&mut self, from: i64, upto: i64, ctx: &mut Context<Self>) {
         let hub = self.hub.clone();
         let filter = self.viewer.events();
         let fut = async move { events::replay(hub.db(), &filter, from, upto, REPLAY_PAGE).await }
@@ -179,34 +242,39 @@ impl AgentActor {
             Ok(Replay::ResyncRequired) => act.resync(upto, ctx),
             Ok(Replay::Page { frames, scanned_to }) => {
                 for f in frames {
-                    ctx.text(f);
+                    act.text(f);
                 }
                 act.last_seq = act.last_seq.max(scanned_to);
-                if scanned_to >= upto {
-                    act.go_live(ctx);
-                } else {
-                    act.replay_page(scanned_to, upto, ctx);
-                }
+                let Some(ws) = &act.ws else { return };
+                ctx.wait(
+                    ws.drain(STUCK_LIMIT)
+                        .map(move |written, act: &mut Self, ctx| {
+                            if !written {
+                                act.too_slow(ctx);
+                            } else if scanned_to >= upto {
+                                act.go_live(ctx);
+                            } else {
+                                act.replay_page(scanned_to, upto, ctx);
+                            }
+                        }),
+                );
             }
             Err(e) => act.log_unreadable(e, ctx),
         }));
     }
 
-    fn go_live(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn go_live(&mut self, ctx: &mut Context<Self>) {
         for ev in self.pending.take().unwrap_or_default() {
-            self.write(&ev, ctx);
+            self.write(&ev);
         }
+        self.hold_while_blocked(ctx);
     }
 
-    fn log_unreadable(
-        &mut self,
-        e: crate::store::StoreError,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
+    fn log_unreadable(&mut self, e: crate::store::StoreError, ctx: &mut Context<Self>) {
         warn!(error = %e, "could not read the event log for a websocket");
         self.close(
             ctx,
-            ws::CloseCode::Error,
+            CloseCode::Error,
             "the hub could not read its event log; reconnect".into(),
         );
     }
@@ -215,19 +283,18 @@ impl AgentActor {
     /// when the command carried a `ref`.
     fn run<T: 'static>(
         &mut self,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
         client_id: Option<String>,
         op: impl Future<Output = Result<T, HubError>> + 'static,
     ) {
         let reference = self.reference.take();
-        ctx.spawn(op.into_actor(self).map(move |res, act, ctx| match res {
+        ctx.spawn(op.into_actor(self).map(move |res, act, _| match res {
             Ok(_) => {
                 if let Some(r) = reference {
-                    act.send(ctx, EventKind::Ack, None, &serde_json::json!({ "ref": r }));
+                    act.send(EventKind::Ack, None, &serde_json::json!({ "ref": r }));
                 }
             }
             Err(e) => act.error(
-                ctx,
                 CommandError {
                     code: error_code(&e),
                     message: e.public_message(),
@@ -238,7 +305,7 @@ impl AgentActor {
         }));
     }
 
-    fn handle_command(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    fn handle_command(&mut self, text: &str, ctx: &mut Context<Self>) {
         self.reference = crate::domain::protocol::reference(text);
         let parsed = Command::parse(text);
         // Anything the member sends shows them at work, but the keep-alive `ping`.
@@ -249,7 +316,7 @@ impl AgentActor {
             Ok(c) => c,
             Err(e) => {
                 let r = self.reference.take();
-                return self.error(ctx, e, r);
+                return self.error(e, r);
             }
         };
         let (hub, viewer) = (self.hub.clone(), self.viewer.clone());
@@ -327,7 +394,7 @@ impl AgentActor {
                     Some(r) => serde_json::json!({ "ref": r }),
                     None => serde_json::json!({}),
                 };
-                self.send(ctx, EventKind::Pong, None, &data)
+                self.send(EventKind::Pong, None, &data)
             }
             // Counted above.
             Command::Activity => {}
@@ -348,27 +415,20 @@ fn error_code(e: &HubError) -> &'static str {
 }
 
 impl Actor for AgentActor {
-    type Context = ws::WebsocketContext<Self>;
+    type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.hub.config().ws_outbox);
         // Subscribe before reading the log: an event committed in between is then both
         // in the replay and in the mailbox, and the seq check drops the second copy.
-        self.subscription = Some(self.hub.bus().fanout().subscribe(
+        self.subscription = Some(self.hub.bus().fanout().subscribe_socket(
             self.viewer.events(),
+            ctx.address().recipient(),
             ctx.address().recipient(),
             ctx.address().recipient(),
         ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
         self.start_stream(ctx);
-        ctx.run_interval(PING_EVERY, |act, ctx| {
-            if act.last_heard.elapsed() > SILENCE_LIMIT {
-                debug!(user = act.user.id, "websocket silent; closing");
-                act.close(ctx, ws::CloseCode::Away, "no answer to pings".into());
-            } else {
-                ctx.ping(b"");
-            }
-        });
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
@@ -400,7 +460,12 @@ impl Handler<Deliver> for AgentActor {
                 }
                 p.push(ev);
             }
-            None => self.write(&ev, ctx),
+            None => {
+                self.write(&ev);
+                // A client that does not read stops this mailbox, which then fills, and
+                // the fanout cuts the socket off: its memory stays bounded.
+                self.hold_while_blocked(ctx);
+            }
         }
     }
 }
@@ -409,19 +474,32 @@ impl Handler<Goodbye> for AgentActor {
     type Result = ();
 
     fn handle(&mut self, Goodbye(reason): Goodbye, ctx: &mut Self::Context) {
-        self.close(ctx, ws::CloseCode::Restart, reason.to_string());
+        self.close(ctx, CloseCode::Restart, reason.to_string());
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentActor {
-    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+impl Handler<Ping> for AgentActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Ping, ctx: &mut Self::Context) {
+        if self.last_heard.elapsed() > SILENCE_LIMIT {
+            debug!(user = self.user.id, "websocket silent; closing");
+            self.close(ctx, CloseCode::Away, "no answer to pings".into());
+        } else if let Some(ws) = &self.ws {
+            ws.send(Message::Ping(Default::default()));
+        }
+    }
+}
+
+impl socket::SocketHandler for AgentActor {
+    fn received(&mut self, msg: Message, ctx: &mut Self::Context) {
         self.last_heard = Instant::now();
+        if self.closing {
+            return;
+        }
         match msg {
-            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
-            Ok(ws::Message::Pong(_)) => {}
-            Ok(ws::Message::Text(t)) => self.handle_command(&t, ctx),
-            Ok(ws::Message::Binary(_)) => self.error(
-                ctx,
+            Message::Text(t) => self.handle_command(&t, ctx),
+            Message::Binary(_) => self.error(
                 CommandError {
                     code: "bad_command",
                     message: "frames are JSON text".into(),
@@ -429,15 +507,19 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for AgentActor {
                 },
                 None,
             ),
-            Ok(ws::Message::Close(reason)) => {
-                ctx.close(reason);
-                ctx.stop();
+            // tungstenite queued the pong; it leaves with the next flush.
+            Message::Ping(_) => {
+                if let Some(ws) = &self.ws {
+                    ws.flush();
+                }
             }
-            Ok(ws::Message::Continuation(_)) | Ok(ws::Message::Nop) => {}
-            Err(e) => {
-                debug!(error = %e, "websocket protocol error");
-                ctx.stop();
-            }
+            // tungstenite queued the answering close frame.
+            Message::Close(_) => self.finish(ctx),
+            Message::Pong(_) | Message::Frame(_) => {}
         }
+    }
+
+    fn ended(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
     }
 }
