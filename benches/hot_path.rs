@@ -76,7 +76,7 @@ pub fn message(id: i64) -> Message {
 }
 
 /// Encoded once when logged, framed once for every socket.
-pub fn encode_frame(m: &Message, seq: i64) -> bytestring::ByteString {
+pub fn encode_frame(m: &Message, seq: i64) -> tickhub::domain::event::FrameText {
     let data = encode(m).expect("a message encodes");
     frame(EventKind::MessageCreated, Some(seq), &data)
 }
