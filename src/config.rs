@@ -77,6 +77,9 @@ pub struct Config {
     /// Cluster mode: how long a node's hold on a WhatsApp session (and its membership)
     /// lasts without renewal, so how soon a dead node's sessions move.
     pub lease_ttl: Duration,
+    /// How long a database writer under load waits for more writes to share a transaction
+    /// (`store::writer`; 0: never).
+    pub write_linger: Duration,
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -403,6 +406,20 @@ impl Config {
             "a number of milliseconds",
         )?;
 
+        let write_linger_ms: u64 = parse_num(
+            src,
+            "TICKHUB_WRITE_LINGER_MS",
+            crate::store::writer::DEFAULT_LINGER.as_millis() as u64,
+            "a number of milliseconds",
+        )?;
+        if write_linger_ms > 1000 {
+            return Err(invalid(
+                "TICKHUB_WRITE_LINGER_MS",
+                &write_linger_ms.to_string(),
+                "expected at most 1000",
+            ));
+        }
+
         Ok(Config {
             bind,
             database_url,
@@ -431,6 +448,7 @@ impl Config {
             presence_idle: Duration::from_secs(presence_idle_s),
             requeue_grace: Duration::from_secs(requeue_grace_s),
             lease_ttl: Duration::from_millis(lease_ttl_ms),
+            write_linger: Duration::from_millis(write_linger_ms),
         })
     }
 

@@ -39,6 +39,7 @@ impl std::fmt::Debug for Config {
             presence_idle,
             requeue_grace,
             lease_ttl,
+            write_linger,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -72,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("presence_idle", presence_idle)
             .field("requeue_grace", requeue_grace)
             .field("lease_ttl", lease_ttl)
+            .field("write_linger", write_linger)
             .finish()
     }
 }

@@ -14,7 +14,6 @@
 //! In a cluster each node would run this for the members it keeps (`bus::presence`).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ use super::services::Services;
 use crate::bus::{Deliver, Goodbye, Subscription};
 use crate::domain::board::{self, Board, BoardInput, Counts, SessionTally, Tallies, TeamMember};
 use crate::domain::event::encode;
-use crate::domain::{ConversationStatus, EventKind, Viewer};
+use crate::domain::{ConversationStatus, EventKind, LoggedEvent, Viewer};
 use crate::store::board::{self as reads, Push};
 use crate::store::{Db, StoreError};
 
@@ -39,6 +38,8 @@ const RETRY: Duration = Duration::from_secs(1);
 const MAX_SEEN: usize = 200_000;
 /// Events queued for the watcher before the fanout would cut it off.
 const MAILBOX: usize = 16_384;
+/// Events that may wait in the mailbox before the board falls behind and reloads.
+const MAILBOX_EVENTS: usize = 4 * MAILBOX;
 
 /// What changed since the last round.
 #[derive(Default)]
@@ -120,6 +121,7 @@ impl BoardWatcher {
             Viewer::system().events(),
             ctx.address().recipient(),
             ctx.address().recipient(),
+            MAILBOX_EVENTS,
         ));
     }
 
@@ -345,12 +347,11 @@ struct FrameData {
 impl Handler<Deliver> for BoardWatcher {
     type Result = ();
 
-    fn handle(&mut self, Deliver(ev): Deliver, ctx: &mut Self::Context) {
-        let cut_off = self
-            .subscription
-            .as_ref()
-            .is_some_and(|s| s.overflowed.load(Ordering::Acquire));
-        if cut_off {
+    fn handle(&mut self, Deliver(events): Deliver, ctx: &mut Self::Context) {
+        let Some(sub) = self.subscription.as_ref() else {
+            return;
+        };
+        if sub.cut_off() {
             // What was missed is unknown: read everything again.
             warn!("board: fell behind the events; reading everything again");
             self.subscribe(ctx);
@@ -358,11 +359,25 @@ impl Handler<Deliver> for BoardWatcher {
             self.dirty.reload = true;
             return self.schedule(ctx);
         }
+        sub.taken(events.len());
+        let mut changed = false;
+        for ev in events.iter() {
+            changed |= self.on_event(ev);
+        }
+        if changed {
+            self.schedule(ctx);
+        }
+    }
+}
+
+impl BoardWatcher {
+    /// Notes what `ev` makes stale; whether anything is.
+    fn on_event(&mut self, ev: &LoggedEvent) -> bool {
         match ev.kind {
             EventKind::ConversationUpdated => {
                 let (Some(id), Some(session)) = (ev.scope.conversation_id, ev.scope.session_id)
                 else {
-                    return;
+                    return false;
                 };
                 let now = Seen {
                     status: serde_json::from_str::<Frame>(&ev.frame)
@@ -371,7 +386,7 @@ impl Handler<Deliver> for BoardWatcher {
                     assignee: ev.scope.assignee_id,
                 };
                 if self.seen.get(&id) == Some(&now) {
-                    return;
+                    return false;
                 }
                 if self.seen.len() >= MAX_SEEN {
                     self.seen.clear();
@@ -382,9 +397,9 @@ impl Handler<Deliver> for BoardWatcher {
             EventKind::PresenceUpdated => self.dirty.presence = true,
             EventKind::MemberUpdated => self.dirty.team = true,
             EventKind::SessionStatus => self.dirty.names = true,
-            _ => return,
+            _ => return false,
         }
-        self.schedule(ctx);
+        true
     }
 }
 

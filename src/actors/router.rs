@@ -26,7 +26,6 @@
 //! `store::routing` keep capacity right between nodes.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +39,7 @@ use super::registry::SessionRegistry;
 use super::services::Services;
 use crate::bus::{Deliver, Goodbye, Subscription};
 use crate::domain::access::ConversationFilter;
-use crate::domain::{ConversationStatus, EventKind, PresenceStatus, Role, Viewer};
+use crate::domain::{ConversationStatus, EventKind, LoggedEvent, PresenceStatus, Role, Viewer};
 use crate::store::routing::{self as script, AssignWaiting, PresenceOf, RequeueOffline, Routed};
 use crate::store::{conversations, members, StoreError};
 
@@ -50,6 +49,8 @@ const SWEEP: Duration = Duration::from_secs(30);
 const RETRY: Duration = Duration::from_secs(1);
 /// Events queued for the router before the fanout would cut it off.
 const MAILBOX: usize = 16_384;
+/// Events that may wait in the mailbox before the router falls behind and starts over.
+const MAILBOX_EVENTS: usize = 4 * MAILBOX;
 /// Conversations remembered; beyond, the memory is cleared (a few extra drains).
 const MAX_SEEN: usize = 200_000;
 
@@ -166,6 +167,7 @@ impl RouterActor {
             Viewer::system().events(),
             ctx.address().recipient(),
             ctx.address().recipient(),
+            MAILBOX_EVENTS,
         ));
     }
 
@@ -476,18 +478,26 @@ struct PresenceData {
 impl Handler<Deliver> for RouterActor {
     type Result = ();
 
-    fn handle(&mut self, Deliver(ev): Deliver, ctx: &mut Self::Context) {
-        let cut_off = self
-            .subscription
-            .as_ref()
-            .is_some_and(|s| s.overflowed.load(Ordering::Acquire));
-        if cut_off {
+    fn handle(&mut self, Deliver(events): Deliver, ctx: &mut Self::Context) {
+        let Some(sub) = self.subscription.as_ref() else {
+            return;
+        };
+        if sub.cut_off() {
             // What was missed is unknown: try every queue again.
             warn!("router: fell behind the events; draining every queue again");
             self.subscribe(ctx);
             self.seen.clear();
             return self.changed_everywhere(ctx);
         }
+        sub.taken(events.len());
+        for ev in events.iter() {
+            self.on_event(ev, ctx);
+        }
+    }
+}
+
+impl RouterActor {
+    fn on_event(&mut self, ev: &LoggedEvent, ctx: &mut Context<Self>) {
         match ev.kind {
             EventKind::ConversationUpdated => {
                 let (Some(id), Some(session)) = (ev.scope.conversation_id, ev.scope.session_id)

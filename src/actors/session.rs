@@ -122,9 +122,10 @@ impl SessionActor {
                 chat_id.to_string(),
                 self.writer.clone(),
             );
-            let addr = ConversationActor::start_in_arbiter(&self.services.arbiter(), move |_| {
-                ConversationActor::new(services, session, link, chat, writer)
-            });
+            // On the session's own thread: a webhook then crosses no thread between the
+            // session and its conversation (each crossing is a wake-up, and at 1,000
+            // webhooks/s those were a fifth of the hub's CPU). Sessions spread over threads.
+            let addr = ConversationActor::new(services, session, link, chat, writer).start();
             ConversationEntry { addr, submitted: 0 }
         };
         match self.conversations.entry(chat_id.to_string()) {

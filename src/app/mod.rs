@@ -126,10 +126,11 @@ impl AppBuilder {
             )
         });
         let publisher = bus.clone();
-        let writer = Writer::start(
+        let writer = Writer::start_lingering(
             db.clone(),
             clock.clone(),
             Arc::new(move |evs| publisher.publish(evs)),
+            config.write_linger,
         );
         let listener =
             std::net::TcpListener::bind(config.bind).map_err(|source| StartError::Bind {

@@ -11,10 +11,12 @@ use dashmap::DashMap;
 use crate::domain::access::EventFilter;
 use crate::domain::LoggedEvent;
 
-/// An event for one agent's socket.
+/// Events for one subscriber, in seq order: a committed batch's, shared by every subscriber
+/// that may see all of it, or the part of it this one may see. One message per batch
+/// rather than per event: each message is an allocation and a wake-up per subscriber.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Deliver(pub Arc<LoggedEvent>);
+pub struct Deliver(pub Arc<[Arc<LoggedEvent>]>);
 
 /// Tells an agent's socket to ping its client (and to close if it has been silent): one
 /// ticker for the node instead of a timer per socket.
@@ -35,6 +37,10 @@ struct Subscriber {
     /// Sockets are pinged; other subscribers (the router, the board) are not.
     ping: Option<Recipient<Ping>>,
     overflowed: Arc<AtomicBool>,
+    /// Events sent and not yet taken (`Subscription::taken`).
+    queued: Arc<AtomicUsize>,
+    /// How many may be queued before the subscriber is cut off.
+    limit: usize,
 }
 
 #[derive(Default)]
@@ -60,6 +66,19 @@ pub struct Subscription {
     fanout: Arc<Fanout>,
     /// Set when this subscriber fell behind and was cut off.
     pub overflowed: Arc<AtomicBool>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Subscription {
+    /// Whether this subscriber fell behind and was cut off.
+    pub fn cut_off(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+
+    /// Counts `n` delivered events as taken from the mailbox.
+    pub fn taken(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::AcqRel);
+    }
 }
 
 impl Drop for Subscription {
@@ -70,13 +89,15 @@ impl Drop for Subscription {
 }
 
 impl Fanout {
+    /// `limit`: the events that may wait in the subscriber's mailbox before it is cut off.
     pub fn subscribe(
         self: &Arc<Self>,
         filter: EventFilter,
         recipient: Recipient<Deliver>,
         goodbye: Recipient<Goodbye>,
+        limit: usize,
     ) -> Subscription {
-        self.add(filter, recipient, goodbye, None)
+        self.add(filter, recipient, goodbye, None, limit)
     }
 
     /// An agent's socket: also pinged by [`Fanout::ping`].
@@ -86,8 +107,9 @@ impl Fanout {
         recipient: Recipient<Deliver>,
         goodbye: Recipient<Goodbye>,
         ping: Recipient<Ping>,
+        limit: usize,
     ) -> Subscription {
-        self.add(filter, recipient, goodbye, Some(ping))
+        self.add(filter, recipient, goodbye, Some(ping), limit)
     }
 
     fn add(
@@ -96,9 +118,11 @@ impl Fanout {
         recipient: Recipient<Deliver>,
         goodbye: Recipient<Goodbye>,
         ping: Option<Recipient<Ping>>,
+        limit: usize,
     ) -> Subscription {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         self.subscribers.insert(
             id,
             Subscriber {
@@ -107,6 +131,8 @@ impl Fanout {
                 goodbye,
                 ping,
                 overflowed: overflowed.clone(),
+                queued: queued.clone(),
+                limit,
             },
         );
         metrics::gauge!("tickhub_ws_subscribers").set(self.subscribers.len() as f64);
@@ -114,6 +140,7 @@ impl Fanout {
             id,
             fanout: self.clone(),
             overflowed,
+            queued,
         }
     }
 
@@ -165,31 +192,53 @@ impl Fanout {
     }
 
     pub fn deliver(&self, event: Arc<LoggedEvent>) {
+        self.deliver_all(vec![event]);
+    }
+
+    /// Delivers events in seq order: each subscriber gets those it may see in one message.
+    pub fn deliver_all(&self, events: Vec<Arc<LoggedEvent>>) {
+        if events.is_empty() {
+            return;
+        }
+        let all: Arc<[Arc<LoggedEvent>]> = events.into();
         let mut cut = Vec::new();
         for sub in self.subscribers.iter() {
-            if !sub.filter.matches(&event.scope) {
+            let visible = all.iter().filter(|e| sub.filter.matches(&e.scope)).count();
+            let mine: Arc<[Arc<LoggedEvent>]> = if visible == all.len() {
+                all.clone()
+            } else if visible == 0 {
+                continue;
+            } else {
+                all.iter()
+                    .filter(|e| sub.filter.matches(&e.scope))
+                    .cloned()
+                    .collect()
+            };
+            if sub.queued.fetch_add(visible, Ordering::AcqRel) + visible > sub.limit {
+                sub.overflowed.store(true, Ordering::Release);
+                cut.push((*sub.key(), mine));
                 continue;
             }
-            match sub.recipient.try_send(Deliver(event.clone())) {
+            match sub.recipient.try_send(Deliver(mine)) {
                 Ok(()) => {}
-                Err(SendError::Full(_)) => {
+                Err(SendError::Full(Deliver(mine))) => {
                     sub.overflowed.store(true, Ordering::Release);
-                    cut.push(*sub.key());
+                    cut.push((*sub.key(), mine));
                 }
-                Err(SendError::Closed(_)) => cut.push(*sub.key()),
+                Err(SendError::Closed(_)) => cut.push((*sub.key(), all.clone())),
             }
         }
         // Removed after the iteration: a shard lock is held while iterating.
-        for id in cut {
+        for (id, mine) in cut {
             if let Some((_, sub)) = self.subscribers.remove(&id) {
                 if sub.overflowed.load(Ordering::Acquire) {
                     metrics::counter!("tickhub_ws_slow_disconnects_total").increment(1);
-                    // The mailbox is full, so a message may not get through; the flag is
-                    // what the agent checks. This wakes it if there is room after all.
-                    let _ = sub.recipient.try_send(Deliver(event.clone()));
+                    // The mailbox may be full, so a message may not get through; the flag
+                    // is what the subscriber checks. This wakes it if there is room.
+                    let _ = sub.recipient.try_send(Deliver(mine));
                 }
             }
         }
-        metrics::counter!("tickhub_events_delivered_total").increment(1);
+        metrics::counter!("tickhub_events_delivered_total").increment(all.len() as u64);
     }
 }

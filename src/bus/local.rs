@@ -28,9 +28,8 @@ impl Default for LocalBus {
 
 impl Bus for LocalBus {
     fn publish(&self, events: Vec<LoggedEvent>) {
-        for ev in events {
-            self.fanout.deliver(Arc::new(ev));
-        }
+        self.fanout
+            .deliver_all(events.into_iter().map(Arc::new).collect());
     }
 
     fn publish_ephemeral(&self, event: LoggedEvent) {

@@ -119,23 +119,20 @@ impl State {
 
     /// Delivers the run of held events that follows `last`.
     fn flush(&mut self) {
+        let mut run = Vec::new();
         while let Some(entry) = self.ahead.first_entry() {
             if *entry.key() != self.last + 1 {
                 break;
             }
-            let ev = entry.remove();
+            run.push(Arc::new(entry.remove()));
             self.last += 1;
-            self.deliver(ev);
         }
+        self.fanout.deliver_all(run);
         match (self.ahead.is_empty(), self.gap_since) {
             (true, _) => self.gap_since = None,
             (false, None) => self.gap_since = Some(Instant::now()),
             (false, Some(_)) => {}
         }
-    }
-
-    fn deliver(&self, ev: LoggedEvent) {
-        self.fanout.deliver(Arc::new(ev));
     }
 
     /// Reads from the log what follows `last`, up to `upto` (default: the log's head),
@@ -167,12 +164,14 @@ impl State {
                 metrics::counter!("tickhub_bus_events_read_back_total")
                     .increment(page.len() as u64);
             }
+            let mut run = Vec::with_capacity(page.len());
             for ev in page {
                 let Some(seq) = ev.seq else { continue };
                 self.ahead.remove(&seq);
                 self.last = seq;
-                self.deliver(ev);
+                run.push(Arc::new(ev));
             }
+            self.fanout.deliver_all(run);
             // Holes (rolled-back seqs) are passed over: nothing will ever fill them.
             self.last = self.last.max(reached);
             self.ahead.retain(|seq, _| *seq > reached);

@@ -14,7 +14,7 @@
 
 use super::conversations::{Conversation, Cursor, Filter, SELECT_PREFIX};
 use super::search::Search;
-use super::{id_list, Db, Result};
+use super::{Db, Result};
 use crate::domain::access::ConversationFilter;
 
 /// Conversations checked one by one before a search turns to its indexes: each costs a
@@ -34,44 +34,112 @@ enum Part<'a> {
     Indexed(&'a Search),
 }
 
-/// A value bound after the nine every statement has.
-enum Extra<'a> {
+/// A value bound to a statement, in the order of its placeholders.
+#[derive(Debug, PartialEq)]
+enum Value<'a> {
     Text(&'a str),
     Int(i64),
 }
 
-/// The statement of `part` and its values past `$9`, numbered in the order they are
-/// bound. Only placeholders and fixed text go into the text.
-fn statement<'a>(f: &'a Filter, part: Part<'a>) -> (String, Vec<Extra<'a>>) {
-    let mut sql = String::from(
-        "WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || c.status || ',%')) AND ($2 IS NULL OR c.session_id = $2)
-           AND ($3 IS NULL OR c.assignee_id = $3) AND ($4 = FALSE OR c.assignee_id IS NULL)
-           AND ($5 IS NULL OR c.last_message_at < $5 OR (c.last_message_at = $5 AND c.id < $6))
-           AND ($8 IS NULL OR (',' || $8 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
-           AND ($9 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $9)",
-    );
-    let mut extras = Vec::new();
-    let mut next = |e: Extra<'a>| {
-        extras.push(e);
-        format!("${}", 9 + extras.len())
+/// A statement's `WHERE` and its values. Only the filters in use go into the text: a
+/// catch-all (`$n IS NULL OR …`) hides from the planner which indexes fit, and PostgreSQL's
+/// generic plans for it sorted every visible row.
+struct Statement<'a> {
+    filter: String,
+    values: Vec<Value<'a>>,
+    /// The page size's placeholder.
+    limit: String,
+    /// An agent's list in two branches (theirs, nobody's): the agent's placeholder.
+    branches: Option<String>,
+}
+
+impl<'a> Statement<'a> {
+    fn bind(&mut self, v: Value<'a>) -> String {
+        self.values.push(v);
+        format!("${}", self.values.len())
+    }
+
+    fn and(&mut self, clause: &str) {
+        self.filter.push_str(if self.filter.is_empty() {
+            "WHERE "
+        } else {
+            "\n           AND "
+        });
+        self.filter.push_str(clause);
+    }
+
+    /// `column IN (…)`, one placeholder a value.
+    fn one_of(&mut self, column: &str, values: impl IntoIterator<Item = Value<'a>>) {
+        let list: Vec<String> = values.into_iter().map(|v| self.bind(v)).collect();
+        self.and(&format!("{column} IN ({})", list.join(", ")));
+    }
+}
+
+/// The statement of `part` for `access` and `f`, after the cursor `after`, `limit` rows.
+fn statement<'a>(
+    f: &'a Filter,
+    part: Part<'a>,
+    access: &ConversationFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Statement<'a> {
+    let mut st = Statement {
+        filter: String::new(),
+        values: Vec::new(),
+        limit: String::new(),
+        branches: None,
     };
+    st.limit = st.bind(Value::Int(limit));
+    if !f.status.is_empty() {
+        st.one_of("c.status", f.status.iter().map(|s| Value::Text(s.as_str())));
+    }
+    if let Some(session) = f.session_id {
+        let p = st.bind(Value::Int(session));
+        st.and(&format!("c.session_id = {p}"));
+    }
+    if let Some(assignee) = f.assignee_id {
+        let p = st.bind(Value::Int(assignee));
+        st.and(&format!("c.assignee_id = {p}"));
+    }
+    if f.unassigned {
+        st.and("c.assignee_id IS NULL");
+    }
+    if let Some(after) = after {
+        let (at, id) = (st.bind(Value::Int(after.at)), st.bind(Value::Int(after.id)));
+        st.and(&format!(
+            "(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"
+        ));
+    }
+    if let Some(sessions) = &access.sessions {
+        if sessions.is_empty() {
+            st.and("1 = 0");
+        } else {
+            st.one_of("c.session_id", sessions.iter().map(|&id| Value::Int(id)));
+        }
+    }
+    if let Some(me) = access.mine_or_unassigned {
+        if f.assignee_id.is_none() && !f.unassigned {
+            st.branches = Some(st.bind(Value::Int(me)));
+        } else {
+            let p = st.bind(Value::Int(me));
+            st.and(&format!("(c.assignee_id IS NULL OR c.assignee_id = {p})"));
+        }
+    }
     match part {
         Part::Plain => {}
         Part::Window(s, end) => {
-            let p = next(Extra::Text(&s.like));
+            let p = st.bind(Value::Text(&s.like));
             if let Some(end) = end {
-                let (at, id) = (next(Extra::Int(end.at)), next(Extra::Int(end.id)));
-                sql.push_str(&format!(
-                    "
-           AND (c.last_message_at > {at} OR (c.last_message_at = {at} AND c.id >= {id}))"
+                let (at, id) = (st.bind(Value::Int(end.at)), st.bind(Value::Int(end.id)));
+                st.and(&format!(
+                    "(c.last_message_at > {at} OR (c.last_message_at = {at} AND c.id >= {id}))"
                 ));
             }
             // `OFFSET 0`: PostgreSQL would otherwise run each EXISTS once for every row
             // holding the text (a hashed subplan, from the trigram index) rather than for
             // the window's few conversations, which is slow for a common text.
-            sql.push_str(&format!(
-                "
-           AND (lower(c.chat_id) LIKE {p} ESCAPE '\\' OR lower(COALESCE(c.title, '')) LIKE {p} ESCAPE '\\'
+            st.and(&format!(
+                "(lower(c.chat_id) LIKE {p} ESCAPE '\\' OR lower(COALESCE(c.title, '')) LIKE {p} ESCAPE '\\'
                 OR EXISTS (SELECT 1 FROM contacts ct WHERE ct.id = c.contact_id
                     AND ct.search_text LIKE {p} ESCAPE '\\' LIMIT 1 OFFSET 0)
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
@@ -79,18 +147,17 @@ fn statement<'a>(f: &'a Filter, part: Part<'a>) -> (String, Vec<Extra<'a>>) {
             ));
         }
         Part::Indexed(s) => {
-            let p = next(Extra::Text(&s.like));
+            let p = st.bind(Value::Text(&s.like));
             // PostgreSQL's trigram indexes take the LIKE pattern itself
             let t = match &s.phrase {
-                Some(phrase) => next(Extra::Text(phrase)),
+                Some(phrase) => st.bind(Value::Text(phrase)),
                 None => p.clone(),
             };
             // A person chat's own chat id is its contact's too, so only conversations
             // without a contact, or with a title, are read for their own fields (the
             // partial index `conversations_own_search`).
-            sql.push_str(&format!(
-                "
-           AND c.id IN (
+            st.and(&format!(
+                "c.id IN (
                 SELECT m.conversation_id FROM messages m WHERE {}
                 UNION SELECT c2.id FROM conversations c2
                     WHERE c2.contact_id IN (SELECT ct.id FROM contacts ct WHERE {})
@@ -103,58 +170,66 @@ fn statement<'a>(f: &'a Filter, part: Part<'a>) -> (String, Vec<Extra<'a>>) {
         }
     }
     if let Some(tag) = f.tag.as_deref() {
-        let t = next(Extra::Text(tag));
-        sql.push_str(&format!(
-            "
-           AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.contact_id AND t.tag = {t})"
+        let t = st.bind(Value::Text(tag));
+        st.and(&format!(
+            "EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.contact_id AND t.tag = {t})"
         ));
     }
     if let Some(contact) = f.contact_id {
-        let c = next(Extra::Int(contact));
-        sql.push_str(&format!("\n           AND c.contact_id = {c}"));
+        let c = st.bind(Value::Int(contact));
+        st.and(&format!("c.contact_id = {c}"));
     }
-    sql.push_str("\n         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $7");
-    (sql, extras)
+    st
 }
 
-/// Runs `sql` (a statement of [`statement`], after `select`) with the nine common values
-/// and `extras`.
-async fn fetch<T>(
-    db: &Db,
-    select: &str,
-    (sql, extras): (String, Vec<Extra<'_>>),
-    access: &ConversationFilter,
-    f: &Filter,
-    after: Option<Cursor>,
-    limit: i64,
-) -> Result<Vec<T>>
+/// The whole statement: `select` (which names the columns `last_message_at` and `id`),
+/// then the filter, in activity order. An agent's list is two walks, one per branch
+/// (theirs on `conversations_assignee_activity`, nobody's), merged and cut at the page:
+/// as one statement (`assignee_id IS NULL OR assignee_id = me`) the database filtered or
+/// sorted every visible row.
+fn compose(select: &str, st: &Statement) -> String {
+    let limit = &st.limit;
+    let order = format!("\n         ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}");
+    let Some(me) = &st.branches else {
+        return format!("{select}{}{order}", st.filter);
+    };
+    let branch = |clause: &str| {
+        let glue = if st.filter.is_empty() {
+            "WHERE "
+        } else {
+            "\n           AND "
+        };
+        format!("{select}{}{glue}{clause}{order}", st.filter)
+    };
+    format!(
+        "SELECT * FROM ({}) AS mine
+         UNION ALL
+         SELECT * FROM ({}) AS open
+         ORDER BY last_message_at DESC, id DESC LIMIT {limit}",
+        branch(&format!("c.assignee_id = {me}")),
+        branch("c.assignee_id IS NULL"),
+    )
+}
+
+/// Runs `st` after `select`.
+async fn fetch<T>(db: &Db, select: &str, st: Statement<'_>) -> Result<Vec<T>>
 where
     T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
 {
-    let sql = format!("{select}{sql}");
-    // The statuses as one comma list, matched like the session lists: one statement
-    // whatever their number.
-    let statuses = (!f.status.is_empty()).then(|| {
-        f.status
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    });
-    let plain = extras.is_empty();
+    let sql = compose(select, &st);
+    // A search is planned for its text each time (an unnamed statement): how many rows
+    // hold it decides how the indexes are used. Plain lists keep their prepared plan.
+    let plain = !st
+        .values
+        .iter()
+        .any(|v| matches!(v, Value::Text(t) if t.contains('%')));
     let rows = on_pool!(db, p => {
-        // Anything beyond the plain filters is planned for its values each time (an
-        // unnamed statement): how many rows hold a text decides how the indexes are used.
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .persistent(plain)
-            .bind(statuses.as_deref()).bind(f.session_id).bind(f.assignee_id).bind(f.unassigned)
-            .bind(after.map(|c| c.at)).bind(after.map(|c| c.id)).bind(limit)
-            .bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned);
-        for e in &extras {
-            q = match e {
-                Extra::Text(t) => q.bind(*t),
-                Extra::Int(i) => q.bind(*i),
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).persistent(plain);
+        for v in &st.values {
+            q = match v {
+                Value::Text(t) => q.bind(*t),
+                Value::Int(i) => q.bind(*i),
             };
         }
         q.fetch_all(p).await
@@ -170,15 +245,18 @@ pub async fn list(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<Vec<Conversation>> {
+    // A session outside the viewer's: nothing to read (the statement would walk every
+    // visible conversation to find none).
+    if let (Some(wanted), Some(allowed)) = (f.session_id, access.sessions.as_deref()) {
+        if !allowed.contains(&wanted) {
+            return Ok(Vec::new());
+        }
+    }
     let Some(q) = f.q.as_deref() else {
         return fetch(
             db,
             SELECT_PREFIX,
-            statement(f, Part::Plain),
-            access,
-            f,
-            after,
-            limit,
+            statement(f, Part::Plain, access, after, limit),
         )
         .await;
     };
@@ -187,102 +265,126 @@ pub async fn list(
     let ends: Vec<(i64, i64)> = fetch(
         db,
         "SELECT c.last_message_at, c.id FROM conversations c ",
-        statement(f, Part::Plain),
-        access,
-        f,
-        after,
-        SEARCH_WINDOW,
+        statement(f, Part::Plain, access, after, SEARCH_WINDOW),
     )
     .await?;
     let end = (ends.len() as i64 == SEARCH_WINDOW)
         .then(|| ends.last().map(|&(at, id)| Cursor { at, id }))
         .flatten();
-    let mut found: Vec<Conversation> = fetch(
-        db,
-        SELECT_PREFIX,
-        statement(f, Part::Window(&search, end)),
-        access,
-        f,
-        after,
-        limit,
-    )
-    .await?;
+    let window = statement(f, Part::Window(&search, end), access, after, limit);
+    let mut found: Vec<Conversation> = fetch(db, SELECT_PREFIX, window).await?;
     let Some(end) = end else { return Ok(found) };
     if found.len() as i64 >= limit {
         return Ok(found);
     }
     let rest = limit - found.len() as i64;
-    found.extend(
-        fetch::<Conversation>(
-            db,
-            SELECT_PREFIX,
-            statement(f, Part::Indexed(&search)),
-            access,
-            f,
-            Some(end),
-            rest,
-        )
-        .await?,
-    );
+    let indexed = statement(f, Part::Indexed(&search), access, Some(end), rest);
+    found.extend(fetch::<Conversation>(db, SELECT_PREFIX, indexed).await?);
     Ok(found)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{statement, Part};
+    use super::{compose, statement, Part, Value};
+    use crate::domain::access::ConversationFilter;
+    use crate::domain::ConversationStatus;
     use crate::store::conversations::{Cursor, Filter};
     use crate::store::search::Search;
 
+    const SELECT: &str = "SELECT c.id FROM conversations c ";
+
     #[test]
-    fn extras_are_numbered_in_turn_and_absent_unless_asked() {
+    fn only_the_filters_in_use_are_in_the_statement_numbered_in_turn() {
+        let all = ConversationFilter::default();
         let none = Filter::default();
-        let plain = statement(&none, Part::Plain);
-        assert!(
-            plain.1.is_empty() && !plain.0.contains("$10"),
-            "{}",
-            plain.0
+        let plain = statement(&none, Part::Plain, &all, None, 50);
+        assert_eq!(plain.filter, "");
+        assert_eq!(plain.values, vec![Value::Int(50)]);
+        assert_eq!(
+            compose(SELECT, &plain),
+            format!("{SELECT}\n         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $1")
         );
-        let tagged = Filter {
+        let f = Filter {
+            status: vec![ConversationStatus::Open, ConversationStatus::Pending],
             tag: Some("vip".into()),
             contact_id: Some(3),
             ..Default::default()
         };
-        let (sql, extras) = statement(&tagged, Part::Plain);
-        assert!(
-            sql.contains("t.tag = $10") && sql.contains("c.contact_id = $11"),
-            "{sql}"
-        );
-        assert_eq!(extras.len(), 2);
+        let after = Some(Cursor { at: 5, id: 6 });
+        let st = statement(&f, Part::Plain, &all, after, 50);
+        for part in [
+            "c.status IN ($2, $3)",
+            "c.last_message_at < $4 OR (c.last_message_at = $4 AND c.id < $5)",
+            "t.tag = $6",
+            "c.contact_id = $7",
+        ] {
+            assert!(st.filter.contains(part), "{part} in {}", st.filter);
+        }
+        assert_eq!(st.values.len(), 7);
         let like = Search {
             like: "%ann%".into(),
             phrase: None,
         };
-        let end = Some(Cursor { at: 5, id: 6 });
-        let (sql, extras) = statement(&tagged, Part::Window(&like, end));
-        assert!(sql.contains("lower(m.text) LIKE $10 ESCAPE '\\'"), "{sql}");
+        let end = Some(Cursor { at: 8, id: 9 });
+        let st = statement(&none, Part::Window(&like, end), &all, None, 50);
         assert!(
-            sql.contains("c.last_message_at > $11") && sql.contains("c.id >= $12"),
-            "{sql}"
+            st.filter.contains("lower(m.text) LIKE $2 ESCAPE '\\'"),
+            "{}",
+            st.filter
         );
         assert!(
-            sql.contains("t.tag = $13") && sql.contains("c.contact_id = $14"),
-            "{sql}"
+            st.filter.contains("c.last_message_at > $3"),
+            "{}",
+            st.filter
         );
-        assert_eq!(extras.len(), 5);
         // PostgreSQL: one pattern for everything; SQLite: the FTS phrase beside it
-        let (sql, extras) = statement(&none, Part::Indexed(&like));
-        assert!(
-            sql.contains("lower(m.text) LIKE $10") && !sql.contains("$11"),
-            "{sql}"
-        );
-        assert_eq!(extras.len(), 1);
+        let st = statement(&none, Part::Indexed(&like), &all, None, 50);
+        assert!(st.filter.contains("lower(m.text) LIKE $2") && !st.filter.contains("$3"));
         let phrase = Search {
             like: "%ann%".into(),
             phrase: Some("\"ann\"".into()),
         };
-        let (sql, extras) = statement(&none, Part::Indexed(&phrase));
-        assert!(sql.contains("messages_fts MATCH $11"), "{sql}");
-        assert!(sql.contains("lower(c3.chat_id) LIKE $10"), "{sql}");
-        assert_eq!(extras.len(), 2);
+        let st = statement(&none, Part::Indexed(&phrase), &all, None, 50);
+        assert!(st.filter.contains("messages_fts MATCH $3"), "{}", st.filter);
+        assert!(
+            st.filter.contains("lower(c3.chat_id) LIKE $2"),
+            "{}",
+            st.filter
+        );
+    }
+
+    #[test]
+    fn an_agents_list_is_two_branches_unless_a_filter_picks_one() {
+        let agent = ConversationFilter {
+            sessions: Some(vec![1, 4]),
+            mine_or_unassigned: Some(7),
+        };
+        let none = Filter::default();
+        let st = statement(&none, Part::Plain, &agent, None, 50);
+        assert_eq!(st.filter, "WHERE c.session_id IN ($2, $3)");
+        let sql = compose(SELECT, &st);
+        assert!(
+            sql.contains("AND c.assignee_id = $4")
+                && sql.contains("AND c.assignee_id IS NULL")
+                && sql.contains("UNION ALL"),
+            "{sql}"
+        );
+        let unassigned = Filter {
+            unassigned: true,
+            ..Default::default()
+        };
+        let st = statement(&unassigned, Part::Plain, &agent, None, 50);
+        let sql = compose(SELECT, &st);
+        assert!(!sql.contains("UNION"), "{sql}");
+        assert!(
+            sql.contains("(c.assignee_id IS NULL OR c.assignee_id = $4)"),
+            "{sql}"
+        );
+        let nobody = ConversationFilter {
+            sessions: Some(vec![]),
+            mine_or_unassigned: None,
+        };
+        let st = statement(&none, Part::Plain, &nobody, None, 50);
+        assert_eq!(st.filter, "WHERE 1 = 0");
     }
 }

@@ -13,6 +13,7 @@
 //! (`events::flush`).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
@@ -30,6 +31,16 @@ const QUEUE: usize = 8192;
 /// only split the queue into smaller batches, each paying its own `BEGIN`, events insert
 /// and `COMMIT` (4 writers cost ~15 % more CPU per webhook at 1,000/s: docs/benchmarks.md).
 const PG_WRITERS: usize = 2;
+/// How long a writer waits for more jobs when its queue runs dry under load
+/// (`TICKHUB_WRITE_LINGER_MS`; zero: never). On a quiet machine a commit takes well under a
+/// millisecond, so without it a batch at 1,000 webhooks/s held one to three jobs and every
+/// webhook paid most of a transaction (`BEGIN`, the events insert, `COMMIT` and its WAL
+/// flush, and the wake-ups of the threads around them). A few milliseconds more per webhook
+/// buy batches several times larger. Below one job per linger a writer would mostly wait
+/// for nothing, so it does not wait.
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(4);
+/// How often the arrival rate is re-estimated.
+const RATE_WINDOW: Duration = Duration::from_millis(50);
 
 pub(crate) enum Conn {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
@@ -119,15 +130,26 @@ struct Shared {
     db: Db,
     clock: SharedClock,
     post_commit: PostCommit,
-    jobs: Mutex<mpsc::Receiver<Box<dyn Job>>>,
+    jobs: Mutex<Intake>,
     /// Held from writing a batch's events to publishing them.
     turn: Mutex<()>,
+    linger: Duration,
 }
 
 impl Writer {
     /// Starts the writer(s) on the current runtime. `post_commit` sees every committed
     /// event, in seq order.
     pub fn start(db: Db, clock: SharedClock, post_commit: PostCommit) -> Writer {
+        Writer::start_lingering(db, clock, post_commit, DEFAULT_LINGER)
+    }
+
+    /// `start`, with how long a writer under load waits for more jobs (`DEFAULT_LINGER`).
+    pub fn start_lingering(
+        db: Db,
+        clock: SharedClock,
+        post_commit: PostCommit,
+        linger: Duration,
+    ) -> Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let writers = match db {
             Db::Sqlite { .. } => 1,
@@ -137,8 +159,9 @@ impl Writer {
             db,
             clock,
             post_commit,
-            jobs: Mutex::new(rx),
+            jobs: Mutex::new(Intake::new(rx)),
             turn: Mutex::new(()),
+            linger,
         });
         let (closing, closed) = watch::channel(false);
         let tasks = (0..writers)
@@ -304,29 +327,79 @@ async fn check_fences(tx: &mut Tx, fences: &[Fence]) -> Result<()> {
     Ok(())
 }
 
-/// The next batch: waits for a job, then takes what else is queued. Once `closed` is set,
-/// only what is already queued (`None` when nothing is).
+/// The queue of jobs, with the arrival rate that decides whether a writer lingers.
+struct Intake {
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    window_start: Instant,
+    in_window: u32,
+    /// Jobs per second over the last whole window.
+    rate: f64,
+}
+
+impl Intake {
+    fn new(rx: mpsc::Receiver<Box<dyn Job>>) -> Intake {
+        Intake {
+            rx,
+            window_start: Instant::now(),
+            in_window: 0,
+            rate: 0.0,
+        }
+    }
+
+    fn count(&mut self, jobs: usize, now: Instant) {
+        self.in_window += jobs as u32;
+        let elapsed = now.duration_since(self.window_start);
+        if elapsed >= RATE_WINDOW {
+            self.rate = f64::from(self.in_window) / elapsed.as_secs_f64();
+            self.in_window = 0;
+            self.window_start = now;
+        }
+    }
+
+    fn take_queued(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The next batch: waits for a job, then takes what else is queued, and under load what
+/// arrives within the linger of the first. Once `closed` is set, only what is already queued
+/// (`None` when nothing is).
 async fn next_batch(
     shared: &Shared,
     closed: &mut watch::Receiver<bool>,
 ) -> Option<Vec<Box<dyn Job>>> {
-    let mut rx = shared.jobs.lock().await;
+    let mut intake = shared.jobs.lock().await;
     let first = if *closed.borrow() {
-        rx.try_recv().ok()?
+        intake.rx.try_recv().ok()?
     } else {
         tokio::select! {
-            job = rx.recv() => job?,
-            _ = closed.wait_for(|c| *c) => rx.try_recv().ok()?,
+            job = intake.rx.recv() => job?,
+            _ = closed.wait_for(|c| *c) => intake.rx.try_recv().ok()?,
         }
     };
+    let arrived = Instant::now();
     let mut batch = Vec::with_capacity(16);
     batch.push(first);
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
+    intake.take_queued(&mut batch);
+    let linger = shared.linger;
+    if !linger.is_zero() && intake.rate * linger.as_secs_f64() >= 1.0 && !*closed.borrow() {
+        let deadline = tokio::time::Instant::from_std(arrived + linger);
+        while batch.len() < MAX_BATCH {
+            match tokio::time::timeout_at(deadline, intake.rx.recv()).await {
+                Ok(Some(job)) => {
+                    batch.push(job);
+                    intake.take_queued(&mut batch);
+                }
+                Ok(None) | Err(_) => break,
+            }
         }
     }
+    intake.count(batch.len(), Instant::now());
     Some(batch)
 }
 

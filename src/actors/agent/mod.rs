@@ -426,6 +426,7 @@ impl Actor for AgentActor {
             ctx.address().recipient(),
             ctx.address().recipient(),
             ctx.address().recipient(),
+            self.hub.config().ws_outbox,
         ));
         metrics::gauge!("tickhub_ws_connections").increment(1.0);
         self.start_stream(ctx);
@@ -445,23 +446,25 @@ impl Actor for AgentActor {
 impl Handler<Deliver> for AgentActor {
     type Result = ();
 
-    fn handle(&mut self, Deliver(ev): Deliver, ctx: &mut Self::Context) {
-        let cut_off = self
-            .subscription
-            .as_ref()
-            .is_some_and(|s| s.overflowed.load(Ordering::Acquire));
-        if cut_off {
+    fn handle(&mut self, Deliver(events): Deliver, ctx: &mut Self::Context) {
+        let Some(sub) = self.subscription.as_ref() else {
+            return;
+        };
+        if sub.cut_off() {
             return self.too_slow(ctx);
         }
+        sub.taken(events.len());
         match &mut self.pending {
             Some(p) => {
-                if p.len() >= self.hub.config().ws_outbox * 4 {
+                if p.len() + events.len() > self.hub.config().ws_outbox * 4 {
                     return self.too_slow(ctx);
                 }
-                p.push(ev);
+                p.extend(events.iter().cloned());
             }
             None => {
-                self.write(&ev);
+                for ev in events.iter() {
+                    self.write(ev);
+                }
                 // A client that does not read stops this mailbox, which then fills, and
                 // the fanout cuts the socket off: its memory stays bounded.
                 self.hold_while_blocked(ctx);
