@@ -26,7 +26,7 @@ use super::services::Services;
 use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
 use crate::cluster::wire::{self, Wire};
 use crate::domain::inbound::Account;
-use crate::domain::{Reply, SessionRef, Viewer};
+use crate::domain::{Change, Reply, SessionRef, Viewer};
 use crate::store::conversations::Conversation;
 use crate::store::handling::{self, Outcome};
 use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
@@ -146,8 +146,12 @@ impl SessionRegistry {
     pub async fn ingest(&self, item: Ingest) -> Result<Ingested, HubError> {
         let session = item.session.clone();
         let key = item.row.event_key.clone();
+        // A repeated message is stored already (its key is the message's own), so a row
+        // another node kept for it has nothing left to apply: only other events are looked
+        // up, which spares a read for WAHA's every `message` / `message.any` pair.
+        let is_message = matches!(item.inbound.change, Change::Message(_));
         let done = self.ingest_once(item).await?;
-        if matches!(done, Ingested::Duplicate) && self.services.cluster.is_some() {
+        if matches!(done, Ingested::Duplicate) && !is_message && self.services.cluster.is_some() {
             // WAHA retried a webhook a node stored but never got applied (it died before
             // handing it over): hand the stored row over now rather than leave it to the
             // owner's sweep.
