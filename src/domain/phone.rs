@@ -236,6 +236,15 @@ mod tests {
             normalise("(11) 98765-4321", br).as_deref(),
             Ok("+5511987654321")
         );
+        // Bare digits that make no national number are read as international.
+        assert_eq!(
+            normalise("447700900123", gb).as_deref(),
+            Ok("+447700900123")
+        );
+        assert_eq!(
+            normalise("5511987654321", gb).as_deref(),
+            Ok("+5511987654321")
+        );
         assert_eq!(region("XX"), None);
     }
 
