@@ -305,6 +305,32 @@ impl Fixture {
             }
         } else if template == "/api/sessions" && method == "POST" {
             body = Some(json!({"name": format!("extra-{}", unique())}));
+        } else if template.starts_with("/api/contacts/imports") {
+            let session = if row.case == "other session" {
+                "second"
+            } else {
+                "default"
+            };
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .request(
+                        reqwest::Method::POST,
+                        &format!("/api/contacts/imports?session={session}"),
+                        |r| {
+                            r.bearer_auth(&self.s.token)
+                                .header("content-type", "text/csv")
+                                .body(format!("phone\n+44773{:06}\n", unique()))
+                        },
+                    )
+                    .await;
+                assert_eq!(code, 202, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+            } else {
+                // No CSV body: who may import is decided first (403, or 400 for a session
+                // the caller does not work in); an allowed caller then gets 415.
+                path = format!("{template}?session={session}");
+            }
         } else if template.starts_with("/api/contacts") {
             if template.contains("{id}") {
                 path = template.replace("{id}", &self.contact(&row.case).await.to_string());

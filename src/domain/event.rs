@@ -35,6 +35,9 @@ text_enum! {
         /// everyone who sees its session, so that contact views and segment counts are read
         /// again (docs/segments.md).
         ContactUpdated => "contact.updated",
+        /// A contact import moved on (`{"id", "session_id", "status", "rows", "created",
+        /// "updated", "skipped", "failed"}`, after each chunk): to everyone who sees its session.
+        ContactImportProgress => "contact_import.progress",
         /// A segment was created, edited or deleted (`{"id", "change"}`): to everyone.
         SegmentUpdated => "segment.updated",
         SessionStatus => "session.status",

@@ -9,6 +9,7 @@ pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod contact;
+pub mod csv_import;
 pub mod event;
 pub mod field;
 pub mod hours;

@@ -231,3 +231,163 @@ pub async fn delete(
     hub.delete_contact(&auth.viewer, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+// ---------------------------------------------------------------- imports
+
+/// The largest CSV body (100,000 rows of a few columns need some 10 MiB).
+const MAX_IMPORT_BYTES: usize = 128 * 1024 * 1024;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The registered WhatsApp session the contacts are reached through (400 otherwise).
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub session: String,
+    /// What a row whose number is already a contact of the session does: `skip` (the
+    /// default) or `update` (its non-empty cells replace the contact's fields).
+    #[param(pattern = "^(skip|update)$")]
+    pub on_duplicate: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ImportStarted {
+    pub id: i64,
+}
+
+fn header_of(line: &str) -> Result<Vec<String>, ApiError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    match r.read_record(&mut rec) {
+        Ok(true) => Ok(rec.iter().map(str::to_string).collect()),
+        _ => Err(ApiError::Invalid(crate::domain::FieldError::new(
+            "columns",
+            "the body needs a header row naming its columns",
+        ))),
+    }
+}
+
+#[utoipa::path(post, path = "/api/contacts/imports", tag = "contacts", security(("bearer" = [])), params(ImportQuery),
+    request_body(content = String, content_type = "text/csv",
+        description = "a header row naming the columns (`phone`, `name`, `email`, `type`, `tags` separated by `;`, `notes`, `lifetime_spend`, `attr.<name>`), then one contact a row"),
+    responses((status = 202, body = ImportStarted, description = "stored; the rows are applied in the background (`GET /api/contacts/imports/{id}`)"),
+        (status = 400, body = ErrorBody, description = "an unknown session, or a query parameter out of its pattern"),
+        (status = 413, body = ErrorBody, description = "the body is larger than 128 MiB"),
+        (status = 415, body = ErrorBody, description = "the body is not text/csv"),
+        ForbiddenError, UnprocessableError, AuthErrors))]
+pub async fn import(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    req: actix_web::HttpRequest,
+    q: web::Query<ImportQuery>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use futures_util::StreamExt;
+    if !is_session_name(&q.session) {
+        return Err(ApiError::BadRequest(format!(
+            "unknown session {:?}",
+            q.session
+        )));
+    }
+    let on_duplicate = match q.on_duplicate.as_deref() {
+        None | Some("skip") => "skip",
+        Some("update") => "update",
+        Some(other) => {
+            return Err(ApiError::Invalid(crate::domain::FieldError::new(
+                "on_duplicate",
+                format!("skip or update, got {other:?}"),
+            )))
+        }
+    };
+    hub.import_allowed(&auth.viewer, &q.session).await?;
+    let csv_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("text/csv"));
+    if !csv_type {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected Content-Type: text/csv".into(),
+        ));
+    }
+    let mut split = crate::domain::csv_import::Splitter::new();
+    let (mut id, mut seq, mut total) = (None::<i64>, 0i64, 0usize);
+    let mut pending: Vec<(i64, String)> = Vec::new();
+    let outcome: Result<(), ApiError> = async {
+        loop {
+            let piece = match body.next().await {
+                Some(Ok(b)) => b,
+                Some(Err(e)) => {
+                    return Err(ApiError::BadRequest(format!("the body broke off: {e}")))
+                }
+                None => break,
+            };
+            total += piece.len();
+            if total > MAX_IMPORT_BYTES {
+                return Err(ApiError::PayloadTooLarge(MAX_IMPORT_BYTES));
+            }
+            pending.extend(
+                split
+                    .feed(&piece)
+                    .map_err(|e| ApiError::Invalid(crate::domain::FieldError::new("body", e)))?,
+            );
+            if id.is_none() {
+                if let Some(h) = split.header.clone() {
+                    id = Some(
+                        hub.import_begin(&auth.viewer, &q.session, on_duplicate, &header_of(&h)?)
+                            .await?,
+                    );
+                }
+            }
+            if let Some(i) = id {
+                for (first, text) in pending.drain(..) {
+                    hub.import_chunk(i, seq, first, &text).await?;
+                    seq += 1;
+                }
+            }
+        }
+        let rest = split
+            .finish()
+            .map_err(|e| ApiError::Invalid(crate::domain::FieldError::new("body", e)))?;
+        let i = match id {
+            Some(i) => i,
+            None => {
+                let h = split.header.clone().unwrap_or_default();
+                let i = hub
+                    .import_begin(&auth.viewer, &q.session, on_duplicate, &header_of(&h)?)
+                    .await?;
+                id = Some(i);
+                i
+            }
+        };
+        for (first, text) in pending.drain(..).chain(rest) {
+            hub.import_chunk(i, seq, first, &text).await?;
+            seq += 1;
+        }
+        Ok(())
+    }
+    .await;
+    match (outcome, id) {
+        (Ok(()), Some(i)) => {
+            hub.import_received(i, seq).await?;
+            Ok(HttpResponse::Accepted().json(ImportStarted { id: i }))
+        }
+        (Ok(()), None) => Err(ApiError::Internal("an import without an id".into())),
+        (Err(e), Some(i)) => {
+            hub.import_abandoned(i, &e.to_string()).await;
+            Err(e)
+        }
+        (Err(e), None) => Err(e),
+    }
+}
+
+#[utoipa::path(get, path = "/api/contacts/imports/{id}", tag = "contacts", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = crate::store::imports::Import), NotFoundError, AuthErrors))]
+pub async fn import_status(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> Result<web::Json<crate::store::imports::Import>, ApiError> {
+    Ok(web::Json(hub.import(&auth.viewer, *id).await?))
+}

@@ -228,6 +228,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     ],
                 ))
                 .service(resource(
+                    "/contacts/imports",
+                    vec![(M::POST, aw::to(contacts::import))],
+                ))
+                .service(resource(
+                    "/contacts/imports/{id}",
+                    vec![(M::GET, aw::to(contacts::import_status))],
+                ))
+                .service(resource(
                     "/contacts/{id}",
                     vec![
                         (M::GET, aw::to(contacts::get)),

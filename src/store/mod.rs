@@ -61,6 +61,7 @@ mod conversation_list;
 pub mod conversations;
 pub mod events;
 pub mod handling;
+pub mod imports;
 pub mod inbox;
 pub mod ingest;
 mod ingest_pg;

@@ -11,6 +11,7 @@ mod bots;
 mod contact_schema;
 mod contacts;
 mod handling;
+mod imports;
 mod inbox;
 mod media;
 mod presence;
