@@ -389,6 +389,15 @@ async fn every_filter_is_evaluated_in_the_database(b: Backend) {
         ("conversations_max=0".into(), vec![ann, bob]),
         ("last_message_after=2000-01-01T00:00:00Z".into(), vec![cy]),
         ("last_message_before=2000-01-01T00:00:00Z".into(), vec![]),
+        ("last_message_before=2100-01-01T00:00:00Z".into(), vec![cy]),
+        (
+            format!("filter={}", f("last_message_at", "exists", Value::Null)),
+            vec![cy],
+        ),
+        (
+            format!("filter={}", f("last_message_at", "not_exists", Value::Null)),
+            vec![ann, bob],
+        ),
         (
             format!("filter={}", f("attributes.visits", "gt", json!(5))),
             vec![ann],
