@@ -302,16 +302,39 @@ impl Hub {
         Ok(n)
     }
 
+    /// Applies an import to its end. A database that is away is waited for (the import
+    /// goes on from its first unapplied chunk); a hub shutting down leaves the import
+    /// running, for the next start to resume; anything else fails it.
     async fn run_import(self: Arc<Self>, id: i64) {
+        use crate::store::StoreError;
         use tracing::Instrument;
-        let run = self.apply_import(id);
-        if let Err(e) = run
-            .instrument(tracing::info_span!("contact_import", import = id))
-            .await
-        {
-            warn!(import = id, error = %e, "contact import stopped");
-            self.import_abandoned(id, "the import stopped on an error; see the hub's log")
-                .await;
+        let mut waits = 0;
+        loop {
+            let run = self.apply_import(id);
+            match run
+                .instrument(tracing::info_span!("contact_import", import = id))
+                .await
+            {
+                Ok(()) => return,
+                Err(HubError::Store(StoreError::WriterGone) | HubError::Stopped) => {
+                    info!(
+                        import = id,
+                        "contact import paused by the shutdown; the next start resumes it"
+                    );
+                    return;
+                }
+                Err(HubError::Store(StoreError::Unavailable(e))) if waits < 60 => {
+                    waits += 1;
+                    warn!(import = id, error = %e, "database away; the import waits");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+                Err(e) => {
+                    warn!(import = id, error = %e, "contact import stopped");
+                    self.import_abandoned(id, "the import stopped on an error; see the hub's log")
+                        .await;
+                    return;
+                }
+            }
         }
     }
 
