@@ -477,6 +477,8 @@ async fn every_filter_is_evaluated_in_the_database(b: Backend) {
             vec![ann, bob],
         ),
         ("tag=vip&type=lead".into(), vec![]),
+        // The contract's empty parameters are no filter.
+        ("tag=&type=&q=".into(), vec![ann, bob, cy]),
     ];
     for (query, want) in cases {
         let (code, list) = s.get(&format!("/api/contacts?{query}")).await;

@@ -62,16 +62,23 @@ pub struct ContactQuery {
 }
 
 impl ContactQuery {
-    /// Each simple parameter as a clause of the filter grammar, with its own name.
+    /// Each simple parameter as a clause of the filter grammar, with its own name. An
+    /// empty text parameter (`?tag=&type=`) is no filter.
     fn clauses(&self) -> Vec<(&'static str, Value)> {
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let (tag, kind) = (given(&self.tag), given(&self.kind));
+        let (after, before) = (
+            given(&self.last_message_after),
+            given(&self.last_message_before),
+        );
         let mut out = Vec::new();
         let mut add = |name, field: &str, op: &str, value: Value| {
             out.push((name, json!({"field": field, "op": op, "value": value})));
         };
-        if let Some(t) = &self.tag {
+        if let Some(t) = tag {
             add("tag", "tags", "contains", json!(t));
         }
-        if let Some(t) = &self.kind {
+        if let Some(t) = kind {
             add("type", "type", "eq", json!(t));
         }
         if let Some(o) = self.owner_id {
@@ -86,10 +93,10 @@ impl ContactQuery {
         if let Some(s) = self.spend_max {
             add("spend_max", "lifetime_spend", "lte", json!(s));
         }
-        if let Some(t) = &self.last_message_after {
+        if let Some(t) = after {
             add("last_message_after", "last_message_at", "gt", json!(t));
         }
-        if let Some(t) = &self.last_message_before {
+        if let Some(t) = before {
             add("last_message_before", "last_message_at", "lt", json!(t));
         }
         if let Some(n) = self.conversations_min {
@@ -109,7 +116,7 @@ async fn filter_of(hub: &Hub, auth: &AuthUser, q: &ContactQuery) -> Result<Filte
     for (name, clause) in q.clauses() {
         nodes.push(Filter::clause(&clause, name, &schema)?);
     }
-    if let Some(text) = &q.filter {
+    if let Some(text) = q.filter.as_deref().filter(|t| !t.trim().is_empty()) {
         let v: Value = serde_json::from_str(text).map_err(|e| {
             ApiError::Invalid(crate::domain::FieldError::new(
                 "filter",
