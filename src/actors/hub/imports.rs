@@ -382,8 +382,12 @@ impl Hub {
                                 }
                                 Some(_) => skipped += 1,
                                 None => {
-                                    contacts::create(tx, *session_id, &r.chat, Some(&r.e164), &r.change).await?;
-                                    created += 1;
+                                    let new = contacts::insert_new(tx, *session_id, &r.chat, Some(&r.e164), &r.change).await?;
+                                    if new.is_some() {
+                                        created += 1;
+                                    } else {
+                                        skipped += 1;
+                                    }
                                 }
                             }
                         }
