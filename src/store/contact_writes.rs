@@ -142,6 +142,31 @@ pub async fn insert_new(
     Ok(Some(id))
 }
 
+/// The contacts of `wa_ids` in a session (by chat id, or mapped to it), in one query.
+pub async fn owners_of(
+    tx: &mut Tx,
+    session_id: i64,
+    wa_ids: &[String],
+) -> Result<std::collections::HashMap<String, i64>> {
+    if wa_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    // Only placeholders go into the text; the ids are bound.
+    let list = super::placeholders(2, wa_ids.len());
+    let sql = format!(
+        "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id IN ({list})
+         UNION ALL SELECT wa_id, contact_id FROM contact_wa_ids WHERE session_id = $1 AND wa_id IN ({list})"
+    );
+    let rows: Vec<(String, i64)> = on_tx!(tx, c => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(session_id);
+        for w in wa_ids {
+            q = q.bind(w.clone());
+        }
+        q.fetch_all(c).await
+    })?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The contact a WhatsApp id of a session belongs to: by its chat id, or mapped to it.
 pub async fn owner_of(tx: &mut Tx, session_id: i64, wa_id: &str) -> Result<Option<i64>> {
     let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(

@@ -374,19 +374,23 @@ impl Hub {
                             return Ok(None);
                         }
                         let (mut created, mut updated, mut skipped) = (0, 0, 0);
+                        // Who exists already, in one query for the chunk; rows made here join.
+                        let chats: Vec<String> = rows.iter().map(|r| r.chat.clone()).collect();
+                        let mut known = contacts::owners_of(tx, *session_id, &chats).await?;
                         for r in rows {
-                            match contacts::owner_of(tx, *session_id, &r.chat).await? {
+                            match known.get(&r.chat) {
                                 Some(c) if *update => {
-                                    contacts::update(tx, c, &r.change).await?;
+                                    contacts::update(tx, *c, &r.change).await?;
                                     updated += 1;
                                 }
                                 Some(_) => skipped += 1,
                                 None => {
-                                    let new = contacts::insert_new(tx, *session_id, &r.chat, Some(&r.e164), &r.change).await?;
-                                    if new.is_some() {
-                                        created += 1;
-                                    } else {
-                                        skipped += 1;
+                                    match contacts::insert_new(tx, *session_id, &r.chat, Some(&r.e164), &r.change).await? {
+                                        Some(id) => {
+                                            known.insert(r.chat.clone(), id);
+                                            created += 1;
+                                        }
+                                        None => skipped += 1,
                                     }
                                 }
                             }
