@@ -47,6 +47,9 @@ pub struct Config {
     pub webhook_max_body: usize,
     /// Outbound messages per second per WhatsApp session (WhatsApp bans numbers that blast).
     pub send_rate_per_session: f64,
+    /// `TICKHUB_PHONE_REGION` (`GB`, `BR`, …): the country a contact's number written
+    /// without its country code (`07700 900123`) is read in; unset: such numbers are refused.
+    pub phone_region: Option<phonenumber::country::Id>,
     /// How long the per-user event log keeps events for `since` replay.
     pub event_retention: Duration,
     /// Bounded outbox per websocket: events queued for one socket before it is closed as too slow.
@@ -323,6 +326,16 @@ impl Config {
                 "expected a positive number",
             ));
         }
+        let phone_region = match src.get("TICKHUB_PHONE_REGION") {
+            None => None,
+            Some(r) => Some(crate::domain::phone::region(&r).ok_or_else(|| {
+                invalid(
+                    "TICKHUB_PHONE_REGION",
+                    &r,
+                    "expected a region code such as GB or BR",
+                )
+            })?),
+        };
         let retention_h: u64 = parse_num(
             src,
             "TICKHUB_EVENT_RETENTION_HOURS",
@@ -435,6 +448,7 @@ impl Config {
             webhook_replay_window: Duration::from_secs(window_s),
             webhook_max_body: max_body,
             send_rate_per_session: send_rate,
+            phone_region,
             event_retention: Duration::from_secs(retention_h * 3600),
             ws_outbox,
             ws_replay_limit,

@@ -26,6 +26,7 @@ impl std::fmt::Debug for Config {
             webhook_replay_window,
             webhook_max_body,
             send_rate_per_session,
+            phone_region,
             event_retention,
             ws_outbox,
             ws_replay_limit,
@@ -60,6 +61,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_replay_window", webhook_replay_window)
             .field("webhook_max_body", webhook_max_body)
             .field("send_rate_per_session", send_rate_per_session)
+            .field("phone_region", phone_region)
             .field("event_retention", event_retention)
             .field("ws_outbox", ws_outbox)
             .field("ws_replay_limit", ws_replay_limit)

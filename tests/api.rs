@@ -291,15 +291,15 @@ async fn contacts_crud(b: Backend) {
         )
         .await;
     assert_error("duplicate contact", (code, dup), 409);
-    assert_error(
-        "bad phone",
-        s.post(
+    // Contract §3c: a phone that cannot be a number is 422 (naming the field).
+    let bad = s
+        .post(
             "/api/contacts",
             json!({"session": "default", "phone": "12ab"}),
         )
-        .await,
-        400,
-    );
+        .await;
+    assert_eq!(bad.1["error"]["field"], "phone", "{}", bad.1);
+    assert_error("bad phone", bad, 422);
     assert_error(
         "unknown session",
         s.post(

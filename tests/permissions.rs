@@ -305,6 +305,32 @@ impl Fixture {
             }
         } else if template == "/api/sessions" && method == "POST" {
             body = Some(json!({"name": format!("extra-{}", unique())}));
+        } else if template.starts_with("/api/contacts/imports") {
+            let session = if row.case == "other session" {
+                "second"
+            } else {
+                "default"
+            };
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .request(
+                        reqwest::Method::POST,
+                        &format!("/api/contacts/imports?session={session}"),
+                        |r| {
+                            r.bearer_auth(&self.s.token)
+                                .header("content-type", "text/csv")
+                                .body(format!("phone\n+44773{:06}\n", unique()))
+                        },
+                    )
+                    .await;
+                assert_eq!(code, 202, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+            } else {
+                // No CSV body: who may import is decided first (403, or 400 for a session
+                // the caller does not work in); an allowed caller then gets 415.
+                path = format!("{template}?session={session}");
+            }
         } else if template.starts_with("/api/contacts") {
             if template.contains("{id}") {
                 path = template.replace("{id}", &self.contact(&row.case).await.to_string());
@@ -318,6 +344,56 @@ impl Fixture {
                     "default"
                 };
                 body = Some(json!({"session": session, "phone": format!("44771{:06}", unique())}));
+            }
+        } else if template.starts_with("/api/contact-types") {
+            if template.contains("{name}") {
+                let name = format!("t{}", unique());
+                let (code, r) = self
+                    .s
+                    .post("/api/contact-types", json!({"name": name}))
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{name}", &name);
+            } else if method == "POST" {
+                body = Some(json!({"name": format!("t{}", unique())}));
+            }
+        } else if template.starts_with("/api/contact-attributes") {
+            if template.contains("{name}") {
+                let name = format!("a{}", unique());
+                let (code, r) = self
+                    .s
+                    .post(
+                        "/api/contact-attributes",
+                        json!({"name": name, "type": "number"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{name}", &name);
+                if method == "PATCH" {
+                    body = Some(json!({"label": "Renamed"}));
+                }
+            } else if method == "POST" {
+                body = Some(json!({"name": format!("a{}", unique()), "type": "text"}));
+            }
+        } else if template.starts_with("/api/segments") {
+            let filter = json!({"all": [{"field": "tags", "op": "contains", "value": "vip"}]});
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .post(
+                        "/api/segments",
+                        json!({"name": format!("s{}", unique()), "filter": filter}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+                if method == "PATCH" {
+                    body = Some(json!({"name": "Renamed"}));
+                }
+            } else if template.ends_with("/preview") {
+                body = Some(json!({"filter": filter}));
+            } else if method == "POST" {
+                body = Some(json!({"name": format!("s{}", unique()), "filter": filter}));
             }
         } else if template.starts_with("/api/quick-replies") {
             if template.contains("{id}") {
@@ -660,6 +736,50 @@ async fn every_event_reaches_whom_it_should_live_and_on_replay(b: Backend) {
                     kind: "session.settings",
                     logged: true,
                     matches: Box::new(move |d| d["session"] == name),
+                }
+            }
+            "contact.updated" => {
+                let session = if row.case == "other session" {
+                    "second"
+                } else {
+                    "spare"
+                };
+                let (code, c) =
+                    fx.s.post(
+                        "/api/contacts",
+                        json!({"session": session, "phone": format!("44772{:06}", n)}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{c}");
+                let id = c["id"].as_i64().expect("id");
+                let (code, r) =
+                    fx.s.as_user(
+                        &fx.s.token,
+                        "PATCH",
+                        &format!("/api/contacts/{id}"),
+                        Some(json!({"notes": format!("probe {n}")})),
+                    )
+                    .await;
+                assert_eq!(code, 200, "{r}");
+                Probe {
+                    kind: "contact.updated",
+                    logged: true,
+                    matches: Box::new(move |d| d["id"] == id && d["change"] == "updated"),
+                }
+            }
+            "segment.updated" => {
+                let (code, r) =
+                    fx.s.post(
+                        "/api/segments",
+                        json!({"name": format!("probe {n}"), "filter": {"all": []}}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                let id = r["id"].as_i64().expect("id");
+                Probe {
+                    kind: "segment.updated",
+                    logged: true,
+                    matches: Box::new(move |d| d["id"] == id && d["change"] == "created"),
                 }
             }
             "member.updated" | "presence.updated" => {

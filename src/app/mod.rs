@@ -192,6 +192,18 @@ impl AppBuilder {
                 tracing::debug!(error = %e, "could not compile the bots ahead");
             }
         });
+        // Contact imports a restart interrupted resume where their last chunk committed.
+        let resume = hub.clone();
+        actix_rt::spawn(async move {
+            if !resume.coordinates() {
+                return;
+            }
+            match resume.resume_imports().await {
+                Ok(0) => {}
+                Ok(n) => info!(count = n, "resumed contact imports"),
+                Err(e) => tracing::warn!(error = %e, "could not resume contact imports"),
+            }
+        });
         let (trigger, shutdown) = shutdown::channel();
         let tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),

@@ -31,6 +31,15 @@ text_enum! {
         /// To a member the router gave a conversation: which, by what rule, and why it
         /// left the bot (the handoff's reason).
         ConversationAssigned => "conversation.assigned",
+        /// A contact was created, edited or deleted (`{"id", "session_id", "change"}`): to
+        /// everyone who sees its session, so that contact views and segment counts are read
+        /// again (docs/segments.md).
+        ContactUpdated => "contact.updated",
+        /// A contact import moved on (`{"id", "session_id", "status", "rows", "created",
+        /// "updated", "skipped", "failed"}`, after each chunk): to everyone who sees its session.
+        ContactImportProgress => "contact_import.progress",
+        /// A segment was created, edited or deleted (`{"id", "change"}`): to everyone.
+        SegmentUpdated => "segment.updated",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",

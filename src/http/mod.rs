@@ -8,6 +8,7 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod contact_schema;
 pub mod contacts;
 pub mod conversations;
 pub mod csrf;
@@ -21,6 +22,7 @@ pub mod pagination;
 pub mod quick_replies;
 pub mod request_span;
 pub mod routing;
+pub mod segments;
 pub mod sessions;
 pub mod team;
 pub mod trigger_order;
@@ -226,11 +228,63 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     ],
                 ))
                 .service(resource(
+                    "/contacts/imports",
+                    vec![(M::POST, aw::to(contacts::import))],
+                ))
+                .service(resource(
+                    "/contacts/imports/{id}",
+                    vec![(M::GET, aw::to(contacts::import_status))],
+                ))
+                .service(resource(
                     "/contacts/{id}",
                     vec![
                         (M::GET, aw::to(contacts::get)),
                         (M::PATCH, aw::to(contacts::update)),
                         (M::DELETE, aw::to(contacts::delete)),
+                    ],
+                ))
+                .service(resource(
+                    "/contact-types",
+                    vec![
+                        (M::GET, aw::to(contact_schema::types)),
+                        (M::POST, aw::to(contact_schema::create_type)),
+                    ],
+                ))
+                .service(resource(
+                    "/contact-types/{name}",
+                    vec![(M::DELETE, aw::to(contact_schema::delete_type))],
+                ))
+                .service(resource(
+                    "/contact-attributes",
+                    vec![
+                        (M::GET, aw::to(contact_schema::attributes)),
+                        (M::POST, aw::to(contact_schema::create_attribute)),
+                    ],
+                ))
+                .service(resource(
+                    "/contact-attributes/{name}",
+                    vec![
+                        (M::PATCH, aw::to(contact_schema::update_attribute)),
+                        (M::DELETE, aw::to(contact_schema::delete_attribute)),
+                    ],
+                ))
+                .service(resource(
+                    "/segments",
+                    vec![
+                        (M::GET, aw::to(segments::list)),
+                        (M::POST, aw::to(segments::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/segments/preview",
+                    vec![(M::POST, aw::to(segments::preview))],
+                ))
+                .service(resource(
+                    "/segments/{id}",
+                    vec![
+                        (M::GET, aw::to(segments::get)),
+                        (M::PATCH, aw::to(segments::update)),
+                        (M::DELETE, aw::to(segments::delete)),
                     ],
                 ))
                 .service(resource(

@@ -5,8 +5,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contacts, conversations, error, handling, health, messages,
-    quick_replies, routing, sessions, team, trigger_order, webhooks, ws,
+    admin, audit, auth, board, bots, contact_schema, contacts, conversations, error, handling,
+    health, messages, quick_replies, routing, segments, sessions, team, trigger_order, webhooks,
+    ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -22,6 +23,11 @@ use crate::store;
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
+        contacts::import, contacts::import_status,
+        contact_schema::types, contact_schema::create_type, contact_schema::delete_type,
+        contact_schema::attributes, contact_schema::create_attribute, contact_schema::update_attribute,
+        contact_schema::delete_attribute,
+        segments::list, segments::create, segments::preview, segments::get, segments::update, segments::delete,
         admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
         audit::list,
@@ -36,7 +42,13 @@ use crate::store;
         error::ErrorBody, error::ErrorDetail, auth::LoginRequest, auth::LoginResponse, auth::ChangePassword, store::users::User, Role,
         store::sessions::WaSession, crate::actors::hub::SessionView, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
-        conversations::SendMessage, store::contacts::Contact, store::contacts::ContactPatch, contacts::NewContact,
+        conversations::SendMessage, store::contacts::Contact, store::contacts::ContactDetail, crate::actors::hub::ContactInput,
+        crate::actors::hub::ConsentInput, contacts::NewContact, contacts::ImportStarted,
+        store::imports::Import, store::imports::RowError,
+        store::contact_schema::ContactType, store::contact_schema::AttributeDef, crate::domain::contact::AttrType,
+        contact_schema::NewContactType, contact_schema::NewAttribute, contact_schema::PatchAttribute,
+        store::segments::Segment, crate::actors::hub::SegmentView, segments::NewSegment, segments::PatchSegment,
+        segments::PreviewSegment, segments::SegmentCount,
         webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
         sessions::SessionSettings, crate::domain::ReplyPolicy, crate::domain::PresenceStatus,

@@ -1,17 +1,25 @@
-//! Contacts: the people behind person chats, created on their first message and editable
-//! by the team.
+//! Contacts: the people behind person chats, created on their first message and kept by
+//! the team (the CRM: types, spend, owner, consent, tags, typed attributes). Lists and
+//! counts filter in SQL (`contact_filter`), never in memory. Writes are in
+//! `contact_writes`.
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::contact_filter::{bind_params, Dialect, Sql, CONVERSATION_COUNT, LAST_MESSAGE_AT};
+use super::conversations::{Conversation, SELECT_PREFIX};
 use super::search::Search;
-use super::{id_list, placeholders, Db, Result, StoreError, Tx};
-use crate::domain::access::ContactFilter;
+use super::{id_list, placeholders, Db, Result, Tx};
+use crate::domain::access::{ContactFilter, ConversationFilter};
+use crate::domain::segment_filter::Filter;
 
-/// A contact's custom attributes (a JSON object, set by bots' triggers).
+pub use super::contact_writes::*;
+
+/// A contact's custom attributes (a JSON object: values checked against their declared
+/// types when written through the API; bots' triggers write texts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Attributes(pub Map<String, Value>);
@@ -24,12 +32,19 @@ impl From<String> for Attributes {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Contact {
     pub id: i64,
     pub session_id: i64,
+    /// The WhatsApp session (name) the contact is reached through.
+    pub session: String,
+    /// The contact's WhatsApp id (`…@c.us`, or `…@lid` when WhatsApp hides the number).
     pub chat_id: String,
-    /// `+<digits>` when the chat id carries a phone number.
+    /// Every WhatsApp id of the contact in its session: `chat_id` first, then the others
+    /// mapped to it (a message from any of them lands on this contact).
+    #[sqlx(skip)]
+    pub wa_ids: Vec<String>,
+    /// E.164 (`+447700900123`) when the number is known.
     pub phone: Option<String>,
     /// The name the team gave the contact.
     pub name: Option<String>,
@@ -37,6 +52,26 @@ pub struct Contact {
     pub push_name: Option<String>,
     pub email: Option<String>,
     pub notes: Option<String>,
+    /// One of the configured types (`GET /api/contact-types`), or null.
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// In major units (12.5 is 12.50).
+    #[sqlx(skip)]
+    pub lifetime_spend: f64,
+    #[serde(skip)]
+    pub lifetime_spend_cents: i64,
+    /// The member who owns the relationship.
+    pub owner_id: Option<i64>,
+    /// `opted_in`, `opted_out`, or null (never asked).
+    pub consent: Option<String>,
+    /// Where the consent state came from (`api`, `whatsapp`, `import`, a form's name…).
+    pub consent_source: Option<String>,
+    /// When the consent state was set (milliseconds since the Unix epoch).
+    pub consent_at: Option<i64>,
+    /// True when the contact opted out: campaigns skip it.
+    #[sqlx(skip)]
+    pub opted_out: bool,
     /// Tags, in alphabetical order.
     #[sqlx(skip)]
     pub tags: Vec<String>,
@@ -44,8 +79,22 @@ pub struct Contact {
     #[sqlx(try_from = "String")]
     #[schema(value_type = Object)]
     pub attributes: Attributes,
+    /// The latest message in the contact's conversations (computed; null: none yet).
+    pub last_message_at: Option<i64>,
+    /// How many conversations the contact has (computed).
+    pub conversation_count: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A contact with its conversations, across sessions (`GET /api/contacts/{id}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContactDetail {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// The conversations with this person the viewer may see, newest first: the contact's
+    /// own, and those of other sessions with one of its WhatsApp ids.
+    pub conversations: Vec<Conversation>,
 }
 
 /// A contact as its conversation shows it, to whoever may see the conversation.
@@ -79,74 +128,111 @@ impl From<Contact> for ContactCard {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
-pub struct ContactPatch {
-    #[schema(pattern = r"^[^\u0000]*$")]
-    pub name: Option<String>,
-    #[schema(pattern = r"^[^\u0000]*$")]
-    pub email: Option<String>,
-    #[schema(pattern = r"^[^\u0000]*$")]
-    pub notes: Option<String>,
+/// The columns of a contact, over `contacts c`.
+fn select(tail: &str) -> String {
+    format!(
+        "SELECT c.id, c.session_id, s.name AS session, c.chat_id, c.phone, c.name, c.push_name,
+            c.email, c.notes, c.type, c.lifetime_spend_cents, c.owner_id, c.consent, c.consent_source,
+            c.consent_at, c.attributes, {LAST_MESSAGE_AT} AS last_message_at,
+            {CONVERSATION_COUNT} AS conversation_count, c.created_at, c.updated_at
+         FROM contacts c JOIN wa_sessions s ON s.id = c.session_id
+         {tail}"
+    )
 }
 
-macro_rules! select {
-    ($tail:literal) => {
-        concat!(
-            "SELECT id, session_id, chat_id, phone, name, push_name, email, notes, attributes, created_at, updated_at ",
-            "FROM contacts ",
-            $tail
-        )
-    };
+/// Fills what is not a column: tags, WhatsApp ids, spend in major units, `opted_out`.
+async fn complete(db: &Db, rows: &mut [Contact]) -> Result<()> {
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut tags = tags_of(db, &ids).await?;
+    let mut wa = wa_ids_of(db, &ids).await?;
+    for c in rows.iter_mut() {
+        c.tags = tags.remove(&c.id).unwrap_or_default();
+        let mut ids = vec![c.chat_id.clone()];
+        ids.extend(wa.remove(&c.id).unwrap_or_default());
+        c.wa_ids = ids;
+        derive(c);
+    }
+    Ok(())
 }
 
-/// Newest first by id; `q` is found (ignoring case) in the name, WhatsApp name, phone,
-/// chat id, email or notes (through the text search indexes, [`super::search`]).
+fn derive(c: &mut Contact) {
+    c.lifetime_spend = c.lifetime_spend_cents as f64 / 100.0;
+    c.opted_out = c.consent.as_deref() == Some("opted_out");
+}
+
+/// Newest first by id: the contacts `access` lets the viewer see that match `filter`
+/// and, with `q`, hold it (ignoring case) in the name, WhatsApp name, phone, chat id,
+/// email or notes (through the text search indexes, [`super::search`]).
 pub async fn list(
     db: &Db,
     access: &ContactFilter,
     q: Option<&str>,
+    filter: &Filter,
+    now: i64,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Contact>> {
     let search = q.map(|q| Search::new(db, q));
-    let mut sql = String::from(select!(
-        "WHERE ($1 IS NULL OR id < $1)
-           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))"
-    ));
+    let mut sql = Sql::new(Dialect::of(db), 4, now);
+    let mut text = select(
+        "WHERE ($1 IS NULL OR c.id < $1)
+           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))",
+    );
     if let Some(s) = &search {
-        sql.push_str(&format!("\n           AND {}", s.contact("contacts", "$4")));
+        let p = sql.bind(super::contact_filter::Param::Text(s.bound().to_string()));
+        text.push_str(&format!("\n           AND {}", s.contact("c", &p)));
     }
-    sql.push_str("\n         ORDER BY id DESC LIMIT $2");
+    let cond = sql.filter(filter);
+    text.push_str(&format!(
+        "\n           AND {cond}\n         ORDER BY c.id DESC LIMIT $2"
+    ));
+    let plain = search.is_none() && sql.params.is_empty();
     let mut rows: Vec<Contact> = on_pool!(db, p => {
-        // A search is planned for its text each time (an unnamed statement): how many rows
-        // hold it decides between the id order and the search index.
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .persistent(search.is_none())
+        // A filtered statement is planned for its values each time (an unnamed statement):
+        // how many rows hold them decides between the id order and an index.
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(text))
+            .persistent(plain)
             .bind(before).bind(limit).bind(id_list(access.sessions.as_deref()));
-        // A statement binds exactly the placeholders it holds.
-        if let Some(s) = &search {
-            query = query.bind(s.bound());
-        }
-        query.fetch_all(p).await
+        bind_params!(q, &sql.params).fetch_all(p).await
     })?;
-    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let mut tags = tags_of(db, &ids).await?;
-    for c in &mut rows {
-        c.tags = tags.remove(&c.id).unwrap_or_default();
-    }
+    complete(db, &mut rows).await?;
     Ok(rows)
+}
+
+/// How many contacts `access` lets the viewer see match `filter`, counted in the database.
+pub async fn count(db: &Db, access: &ContactFilter, filter: &Filter, now: i64) -> Result<i64> {
+    let mut sql = Sql::new(Dialect::of(db), 2, now);
+    let cond = sql.filter(filter);
+    let text = format!(
+        "SELECT COUNT(*) FROM contacts c
+         WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND {cond}"
+    );
+    let n: i64 = on_pool!(db, p => {
+        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(text))
+            .persistent(false)
+            .bind(id_list(access.sessions.as_deref()));
+        bind_params!(q, &sql.params).fetch_one(p).await
+    })?;
+    Ok(n)
 }
 
 /// The tags of each of `ids` (in alphabetical order), in one query.
 pub async fn tags_of(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    pairs_of(db, "SELECT contact_id, tag FROM contact_tags WHERE contact_id IN ({}) ORDER BY contact_id, tag", ids).await
+}
+
+/// The WhatsApp ids mapped to each of `ids` besides its chat id, in one query.
+async fn wa_ids_of(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    pairs_of(db, "SELECT contact_id, wa_id FROM contact_wa_ids WHERE contact_id IN ({}) ORDER BY contact_id, wa_id", ids).await
+}
+
+async fn pairs_of(db: &Db, template: &str, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     // Only placeholders go into the text; the ids are bound.
-    let sql = format!(
-        "SELECT contact_id, tag FROM contact_tags WHERE contact_id IN ({}) ORDER BY contact_id, tag",
-        placeholders(1, ids.len())
-    );
+    let sql = template.replace("{}", &placeholders(1, ids.len()));
     let rows: Vec<(i64, String)> = on_pool!(db, p => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for id in ids {
@@ -155,17 +241,20 @@ pub async fn tags_of(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> 
         q.fetch_all(p).await
     })?;
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, tag) in rows {
-        out.entry(id).or_default().push(tag);
+    for (id, v) in rows {
+        out.entry(id).or_default().push(v);
     }
     Ok(out)
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
-    let row: Option<Contact> = on_pool!(db, p => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_optional(p).await)?;
+    let text = select("WHERE c.id = $1");
+    let row: Option<Contact> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(text)).bind(id).fetch_optional(p).await)?;
     match row {
-        Some(mut c) => {
-            c.tags = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+        Some(c) => {
+            let mut rows = [c];
+            complete(db, &mut rows).await?;
+            let [c] = rows;
             Ok(Some(c))
         }
         None => Ok(None),
@@ -174,89 +263,46 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Contact>> {
 
 /// A contact read in a writer transaction.
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Contact> {
+    let text = select("WHERE c.id = $1");
     let mut row: Contact =
-        on_tx!(tx, c => sqlx::query_as(select!("WHERE id = $1")).bind(id).fetch_one(c).await)?;
+        on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(text)).bind(id).fetch_one(c).await)?;
     row.tags = on_tx!(tx, c => sqlx::query_scalar(
         "SELECT tag FROM contact_tags WHERE contact_id = $1 ORDER BY tag")
         .bind(id).fetch_all(c).await)?;
+    let more: Vec<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT wa_id FROM contact_wa_ids WHERE contact_id = $1 ORDER BY wa_id")
+        .bind(id).fetch_all(c).await)?;
+    row.wa_ids = std::iter::once(row.chat_id.clone()).chain(more).collect();
+    derive(&mut row);
     Ok(row)
 }
 
-/// Creates a contact in a writer transaction (with its audit entry beside it).
-pub async fn create(
-    tx: &mut Tx,
-    session_id: i64,
-    chat_id: &str,
-    phone: Option<&str>,
-    patch: &ContactPatch,
-) -> Result<Contact> {
-    let now = tx.now;
-    let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO contacts (session_id, chat_id, phone, name, email, notes, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (session_id, chat_id) DO NOTHING RETURNING id")
-        .bind(session_id).bind(chat_id).bind(phone).bind(patch.name.as_deref())
-        .bind(patch.email.as_deref()).bind(patch.notes.as_deref()).bind(now)
-        .fetch_optional(c).await)?;
-    match id {
-        Some(id) => get_in(tx, id).await,
-        None => Err(StoreError::Conflict(format!(
-            "a contact for {chat_id} exists in this session"
-        ))),
-    }
-}
-
-/// Applies `patch` in a writer transaction; answers the contact before and after.
-pub async fn update(tx: &mut Tx, id: i64, patch: &ContactPatch) -> Result<(Contact, Contact)> {
-    let before = get_in(tx, id).await?;
-    let now = tx.now;
-    on_tx!(tx, c => sqlx::query(
-        "UPDATE contacts SET name = COALESCE($2, name), email = COALESCE($3, email),
-            notes = COALESCE($4, notes), updated_at = $5 WHERE id = $1")
-        .bind(id).bind(patch.name.as_deref()).bind(patch.email.as_deref()).bind(patch.notes.as_deref())
-        .bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok((before, get_in(tx, id).await?))
-}
-
-/// Deletes a contact (`false`: there was none) with its tags; its conversations stay,
-/// without a contact. Runs on the writer.
-pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
-    on_tx!(tx, c => sqlx::query("UPDATE conversations SET contact_id = NULL WHERE contact_id = $1")
-        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    on_tx!(tx, c => sqlx::query("DELETE FROM contact_tags WHERE contact_id = $1")
-        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    let n = on_tx!(tx, c => sqlx::query("DELETE FROM contacts WHERE id = $1").bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n > 0)
-}
-
-/// The contact of a person chat, created on first sight; keeps the WhatsApp name current.
-pub async fn upsert_seen(
-    tx: &mut Tx,
-    session_id: i64,
-    chat_id: &str,
-    phone: Option<&str>,
-    push_name: Option<&str>,
-) -> Result<i64> {
-    let now = tx.now;
-    let found: Option<(i64, Option<String>)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, push_name FROM contacts WHERE session_id = $1 AND chat_id = $2")
-        .bind(session_id).bind(chat_id).fetch_optional(c).await)?;
-    match found {
-        Some((id, known)) => {
-            if push_name.is_some() && push_name != known.as_deref() {
-                on_tx!(tx, c => sqlx::query("UPDATE contacts SET push_name = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id).bind(push_name).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-            }
-            Ok(id)
+/// The conversations with the person behind `c` that `access` lets the viewer see,
+/// newest first (at most `limit`): the contact's own, and those of other sessions whose
+/// chat is one of its WhatsApp ids.
+pub async fn conversations(
+    db: &Db,
+    c: &Contact,
+    access: &ConversationFilter,
+    limit: i64,
+) -> Result<Vec<Conversation>> {
+    let ids = placeholders(5, c.wa_ids.len());
+    let text = format!(
+        "{SELECT_PREFIX} WHERE (c.contact_id = $1 OR c.chat_id IN ({ids}))
+           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND ($3 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $3)
+         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $4"
+    );
+    let rows: Vec<Conversation> = on_pool!(db, p => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(text))
+            .bind(c.id).bind(id_list(access.sessions.as_deref()))
+            .bind(access.mine_or_unassigned).bind(limit);
+        for id in &c.wa_ids {
+            q = q.bind(id.clone());
         }
-        None => {
-            let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
-                "INSERT INTO contacts (session_id, chat_id, phone, push_name, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id")
-                .bind(session_id).bind(chat_id).bind(phone).bind(push_name).bind(now)
-                .fetch_one(c).await)?;
-            Ok(id)
-        }
-    }
+        q.fetch_all(p).await
+    })?;
+    Ok(rows)
 }
 
 type VarsRow = (Option<String>, Option<String>, Option<String>, String);

@@ -90,6 +90,13 @@ pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     Ok(row)
 }
 
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<WaSession>> {
+    let row = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE id = $1")
+        .bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
 /// Records a reported status; `true` when the stored status changed. A report stamped
 /// `at` (ms: WAHA's time for a webhook, the hub's time of asking for an answer) is dropped
 /// when a newer one is stored; an unstamped one is news as of its arrival.

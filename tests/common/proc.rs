@@ -109,12 +109,42 @@ fn try_spawn_logged(mut cmd: Command, what: &str, logs: Option<&Logs>) -> Result
     }
 }
 
+/// A port nothing listens on: any the system gives, or, with `TICKHUB_TEST_PORTS=LOW-HIGH`
+/// set, one of that range (for machines where several suites share the ports and each
+/// keeps to its own range).
 pub fn free_port() -> u16 {
+    if let Some((low, high)) = port_range() {
+        let span = u32::from(high - low) + 1;
+        let start = (std::process::id() ^ uuid::Uuid::new_v4().as_u128() as u32) % span;
+        for i in 0..span {
+            let port = low + ((start + i) % span) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+        panic!("TICKHUB_TEST_PORTS: no free port in {low}-{high}");
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port()
+}
+
+fn port_range() -> Option<(u16, u16)> {
+    let v = std::env::var("TICKHUB_TEST_PORTS").ok()?;
+    let (low, high) = v.split_once('-')?;
+    let (low, high) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
+    (low <= high).then_some((low, high))
+}
+
+/// The address a child server listens on: port 0 (the system chooses), or one of
+/// `TICKHUB_TEST_PORTS`.
+pub fn listen_addr() -> String {
+    match port_range() {
+        Some(_) => format!("127.0.0.1:{}", free_port()),
+        None => "127.0.0.1:0".into(),
+    }
 }
 
 pub struct Sim {
@@ -131,7 +161,7 @@ impl Sim {
     /// `start` with more of the simulator's options (`--api-key K`, …).
     pub async fn start_with(args: &[String]) -> Sim {
         let mut cmd = Command::new(BIN);
-        cmd.args(["waha-sim", "--listen", "127.0.0.1:0"])
+        cmd.args(["waha-sim", "--listen", &listen_addr()])
             .args(args)
             .env("RUST_LOG", "warn");
         let (child, url) = spawn(cmd, "waha-sim");

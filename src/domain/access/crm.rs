@@ -1,0 +1,77 @@
+//! The CRM's part of the policy: contacts' types and attribute definitions, and segments.
+//! Contacts themselves stay in `access.rs` (`contacts`, `may_write_contacts`).
+
+use super::{allow, Decision, Viewer};
+use crate::domain::Role;
+
+impl Viewer {
+    /// The contact types and attribute definitions: whoever reads contacts (everyone)
+    /// reads them, since they describe what a contact holds.
+    pub fn may_read_contact_schema(&self) -> Decision {
+        Ok(())
+    }
+
+    /// Declare, change and remove contact types and attributes: admins and managers, since
+    /// they shape every contact of every session.
+    pub fn may_manage_contact_schema(&self) -> Decision {
+        allow(
+            self.role.supervises(),
+            "only admins and managers define contact types and attributes",
+        )
+    }
+
+    /// Segments are saved contact filters: whoever reads contacts reads them, and their
+    /// counts cover only the contacts the viewer may see (`contacts()`).
+    pub fn may_read_segments(&self) -> Decision {
+        Ok(())
+    }
+
+    /// Create, edit and delete segments: whoever writes contacts (not agents).
+    pub fn may_write_segments(&self) -> Decision {
+        allow(
+            self.role != Role::Agent,
+            "agents read segments but do not edit them",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::{Denied, SessionAccess};
+    use crate::domain::audit::Origin;
+
+    fn viewer(role: Role) -> Viewer {
+        Viewer {
+            user_id: 5,
+            role,
+            sessions: SessionAccess::Only(vec![1]),
+            origin: Origin::system(),
+        }
+    }
+
+    #[test]
+    fn who_shapes_contacts_and_segments() {
+        for role in Role::ALL {
+            let v = viewer(*role);
+            assert_eq!(v.may_read_contact_schema(), Ok(()), "{role}");
+            assert_eq!(v.may_read_segments(), Ok(()), "{role}");
+            assert_eq!(
+                v.may_manage_contact_schema().is_ok(),
+                role.supervises(),
+                "{role}"
+            );
+            assert_eq!(
+                v.may_write_segments().is_ok(),
+                *role != Role::Agent,
+                "{role}"
+            );
+            for d in [v.may_manage_contact_schema(), v.may_write_segments()] {
+                assert!(
+                    !matches!(d, Err(Denied::Hidden)),
+                    "{role}: a 403, not a 404"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `/api/segments`: saved contact filters with their live count (docs/segments.md).
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::AuthUser;
+use super::body::Checked;
+use super::error::{
+    ApiError, AuthErrors, ErrorBody, ForbiddenError, JsonBodyErrors, NotFoundError,
+    UnprocessableError,
+};
+use super::pagination::{checked_limit, page, Page};
+use crate::actors::hub::SegmentView;
+use crate::actors::Hub;
+use crate::store::segments::Segment;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SegmentQuery {
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[param(pattern = r"^[+-]?[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewSegment {
+    /// 1 to 200 characters.
+    #[schema(pattern = r"^[^\u0000]*$")]
+    pub name: String,
+    /// `{"all"|"any": [{"field", "op", "value"}, …]}` (docs/segments.md); a bad clause is
+    /// 422 naming it (`filter.all[2]: unknown field 'foo'`).
+    #[schema(value_type = Object)]
+    pub filter: Value,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchSegment {
+    #[schema(pattern = r"^[^\u0000]*$")]
+    pub name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreviewSegment {
+    #[schema(value_type = Object)]
+    pub filter: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentCount {
+    /// The contacts (that you may see) the filter holds now.
+    pub count: i64,
+}
+
+#[utoipa::path(get, path = "/api/segments", tag = "segments", security(("bearer" = [])), params(SegmentQuery),
+    responses((status = 200, body = inline(Page<Segment>), description = "oldest first; `GET /api/segments/{id}` counts"),
+        (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
+        AuthErrors))]
+pub async fn list(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    q: web::Query<SegmentQuery>,
+) -> Result<web::Json<Page<Segment>>, ApiError> {
+    let limit = checked_limit(q.limit)?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
+        })
+        .transpose()?;
+    let items = hub.segments(&auth.viewer, after, limit).await?;
+    Ok(web::Json(page(items, limit, |s| s.id.to_string())))
+}
+
+#[utoipa::path(post, path = "/api/segments", tag = "segments", security(("bearer" = [])), request_body = NewSegment,
+    responses((status = 201, body = SegmentView), ForbiddenError, UnprocessableError, JsonBodyErrors, AuthErrors))]
+pub async fn create(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    body: Checked<NewSegment>,
+) -> Result<HttpResponse, ApiError> {
+    let s = hub
+        .create_segment(&auth.viewer, &body.0.name, &body.0.filter)
+        .await?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+#[utoipa::path(post, path = "/api/segments/preview", tag = "segments", security(("bearer" = [])), request_body = PreviewSegment,
+    responses((status = 200, body = SegmentCount, description = "what a segment of this filter would count now"),
+        UnprocessableError, JsonBodyErrors, AuthErrors))]
+pub async fn preview(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    body: Checked<PreviewSegment>,
+) -> Result<web::Json<SegmentCount>, ApiError> {
+    let count = hub.preview_segment(&auth.viewer, &body.0.filter).await?;
+    Ok(web::Json(SegmentCount { count }))
+}
+
+#[utoipa::path(get, path = "/api/segments/{id}", tag = "segments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = SegmentView), NotFoundError, AuthErrors))]
+pub async fn get(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> Result<web::Json<SegmentView>, ApiError> {
+    Ok(web::Json(hub.segment(&auth.viewer, *id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/segments/{id}", tag = "segments", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = PatchSegment,
+    responses((status = 200, body = SegmentView), ForbiddenError, NotFoundError, UnprocessableError, JsonBodyErrors, AuthErrors))]
+pub async fn update(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+    body: Checked<PatchSegment>,
+) -> Result<web::Json<SegmentView>, ApiError> {
+    let b = body.0;
+    Ok(web::Json(
+        hub.update_segment(&auth.viewer, *id, b.name.as_deref(), b.filter.as_ref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/segments/{id}", tag = "segments", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"), ForbiddenError, NotFoundError, AuthErrors))]
+pub async fn delete(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    hub.delete_segment(&auth.viewer, *id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
