@@ -134,11 +134,11 @@ export function ContactPage({ params }: { params: Record<string, string> }) {
       if ((f.data as { id: number }).id === id) void load();
     });
   }, [id]);
-  // The form starts from the contact once the schema is known; later pushes do not
-  // overwrite what is being typed.
+  // The form starts from the contact once the declared attributes are known (each gets its
+  // input); later pushes do not overwrite what is being typed.
   useEffect(() => {
-    if (contact && !form) setForm(formOf(contact, schema.attributes));
-  }, [contact, schema.attributes]);
+    if (contact && schema.loaded && !form) setForm(formOf(contact, schema.attributes));
+  }, [contact, schema.loaded]);
 
   if (loadError && !contact)
     return (

@@ -9,11 +9,13 @@ export interface Schema {
   types: ContactType[];
   attributes: AttributeDef[];
   sessions: string[];
+  /** True once the lists arrived (or failed to: then `error`). */
+  loaded: boolean;
   error: string | null;
 }
 
 export function useSchema(): Schema {
-  const [s, setS] = useState<Schema>({ types: [], attributes: [], sessions: [], error: null });
+  const [s, setS] = useState<Schema>({ types: [], attributes: [], sessions: [], loaded: false, error: null });
   useEffect(() => {
     let alive = true;
     Promise.all([
@@ -22,9 +24,9 @@ export function useSchema(): Schema {
       getAll<{ name: string }>("/api/sessions"),
     ])
       .then(([t, a, ss]) => {
-        if (alive) setS({ types: t.items, attributes: a.items, sessions: ss.map((x) => x.name).sort(), error: null });
+        if (alive) setS({ types: t.items, attributes: a.items, sessions: ss.map((x) => x.name).sort(), loaded: true, error: null });
       })
-      .catch((e) => alive && setS((o) => ({ ...o, error: (e as Error).message })));
+      .catch((e) => alive && setS((o) => ({ ...o, loaded: true, error: (e as Error).message })));
     return () => {
       alive = false;
     };
