@@ -4,10 +4,11 @@
 // so the hub's same-origin checks see the origin the browser used. Without it the hub
 // serves its own embedded app, as in CI (scripts/test builds the binary from this tree).
 
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { extname, join, normalize } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -28,8 +29,18 @@ export function startWebFront(dist: string, hubUrl: () => string): Promise<{ url
     if (!HUB.test(path)) {
       const file = normalize(join(dist, path));
       const asset = file.startsWith(dist) && existsSync(file) && statSync(file).isFile() ? file : join(dist, "index.html");
-      res.writeHead(200, { "Content-Type": TYPES[extname(asset)] ?? "application/octet-stream", "Cache-Control": "no-cache" });
-      createReadStream(asset).pipe(res);
+      // Gzipped to browsers that take it, as the hub serves its assets (shell.e2e.ts weighs them).
+      const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+      const plain = readFileSync(asset);
+      const body = gzip ? gzipSync(plain) : plain;
+      res.writeHead(200, {
+        "Content-Type": TYPES[extname(asset)] ?? "application/octet-stream",
+        "Cache-Control": "no-cache",
+        "Content-Length": body.length,
+        Vary: "Accept-Encoding",
+        ...(gzip ? { "Content-Encoding": "gzip" } : {}),
+      });
+      res.end(body);
       return;
     }
     const t = target();
