@@ -30,8 +30,8 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/contacts/:id", page: ContactPage, may: readsContacts },
 ];
 
-/** Where a member lands: the inbox, or the team page for those without one. */
-const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/team");
+/** Where a member lands: the inbox, or the contacts for those without one (marketing). */
+const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/contacts");
 
 export function App() {
   const user = me.value;
