@@ -81,13 +81,21 @@ export function ContactList({ schema }: { schema: Schema }) {
   const [draft, setDraft] = useState<Filters>(fromLocation);
   const [applied, setApplied] = useState<Filters>(draft);
   const [segments, setSegments] = useState<Segment[]>([]);
+  // Contacts changed since the list was read: offered as a refresh rather than done under
+  // the reader's eyes (a reload drops the pages read so far).
+  const [stale, setStale] = useState(false);
   const { items, cursor, busy, error, load } = usePages((after) =>
     get<Page<Contact>>("/api/contacts", { ...toQuery(applied, schema), limit: 50, cursor: after }),
   );
-  useEffect(() => void load(null), [applied]);
+  const reload = () => {
+    setStale(false);
+    void load(null);
+  };
+  useEffect(reload, [applied]);
   useEffect(() => {
     getAll<Segment>("/api/segments").then(setSegments, () => {});
-    return live.on("resync", () => void load(null));
+    const offs = [live.on("resync", reload), live.on("contact.updated", () => setStale(true))];
+    return () => offs.forEach((off) => off());
   }, []);
 
   const input = (k: keyof Filters) => ({
@@ -206,6 +214,14 @@ export function ContactList({ schema }: { schema: Schema }) {
       {error && (
         <p class="error" role="alert">
           {error}
+        </p>
+      )}
+      {stale && (
+        <p class="notice row" role="status" data-testid="contacts-stale">
+          Contacts changed since this list was read.
+          <button type="button" class="small" onClick={reload}>
+            Refresh
+          </button>
         </p>
       )}
       <div class="contacts-table-wrap">

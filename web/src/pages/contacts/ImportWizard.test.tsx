@@ -129,6 +129,20 @@ describe("ImportWizard", () => {
     expect(screen.queryByTestId("row-error")).toBeNull();
   });
 
+  test("a chosen file is read like a pasted text", async () => {
+    mockFetch({});
+    const { container } = render(<ImportWizard schema={schema} />);
+    const input = container.querySelector("input[type=file]") as HTMLInputElement;
+    const file = new File(["phone,name\n+1,Ann\n+2,Bo\n"], "people.csv", { type: "text/csv" });
+    Object.defineProperty(input, "files", { value: [file] });
+    fireEvent.change(input);
+    await screen.findByText("people.csv");
+    await waitFor(() => expect((screen.getByLabelText("Or paste the CSV") as HTMLTextAreaElement).value).toBe("phone,name\n+1,Ann\n+2,Bo\n"));
+    fireEvent.click(screen.getByRole("button", { name: "Next: columns" }));
+    expect(await screen.findAllByTestId("preview-row")).toHaveLength(2);
+    expect(screen.getByRole("button", { name: "Import 2 rows" })).toBeTruthy();
+  });
+
   test("the hub's refusal of the upload is shown; an agent is not offered the wizard", async () => {
     mockFetch({
       "POST /api/contacts/imports": { status: 422, body: { error: { code: "invalid", field: "columns[1]", message: "columns[1]: unknown column 'x'" } } },
