@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { startWebFront } from "./webfront";
 
 export const ADMIN = { email: "admin@example.com", password: "s3cret-Passw0rd", name: "Ada Admin" };
 
@@ -92,6 +93,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     { env: hubEnv, encoding: "utf8" },
   );
   if (created.status !== 0) throw new Error(`create-admin failed: ${created.stderr}`);
+  const front = process.env.E2E_WEB_DIST ? await startWebFront(resolve(process.env.E2E_WEB_DIST), () => hub.url) : null;
 
   async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
     const res = await fetch(hub.url + path, {
@@ -118,7 +120,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   }
 
   const stack: Stack = {
-    hub: hub.url,
+    hub: front?.url ?? hub.url,
     sim: sim.url,
     token: "",
     api,
@@ -160,6 +162,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       await stack.startHub();
     },
     async stop() {
+      front?.close();
       for (const c of [hub.child, sim.child]) {
         c.removeAllListeners("exit");
         c.kill("SIGKILL");

@@ -21,3 +21,16 @@ test("a deep link survives /api/auth/me answering before the first render's effe
   });
   expect(location.pathname).toBe("/board");
 });
+
+test("a member without an inbox (marketing) lands on the contacts, which every role reads", () => {
+  vi.stubGlobal("fetch", () => new Promise(() => {}));
+  history.replaceState(null, "", "/inbox");
+  path.value = "/inbox";
+  act(() => {
+    render(<App />);
+    me.value = { id: 2, email: "mo@acme.io", name: "Mo", role: "marketing" };
+    ready.value = true;
+  });
+  expect(location.pathname).toBe("/contacts");
+  expect(document.querySelector("[data-testid=contacts]")).not.toBeNull();
+});

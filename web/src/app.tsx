@@ -1,10 +1,12 @@
 import type { FunctionComponent } from "preact";
 import { useEffect } from "preact/hooks";
-import { canUseInbox, isSupervisor, type Role } from "./api/types";
+import { canUseInbox, isSupervisor, readsContacts, type Role } from "./api/types";
 import { Shell } from "./components/Shell";
 import { match, navigate, path } from "./lib/router";
 import { Board } from "./pages/board/Board";
 import { Bots } from "./pages/bots/Bots";
+import { ContactPage } from "./pages/contacts/ContactPage";
+import { Contacts } from "./pages/contacts/Contacts";
 import { Inbox } from "./pages/inbox/Inbox";
 import { Login } from "./pages/Login";
 import { Sessions } from "./pages/sessions/Sessions";
@@ -21,10 +23,15 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/team", page: Team, may: isSupervisor },
   { pattern: "/bots", page: Bots, may: isSupervisor },
   { pattern: "/bots/:id", page: Bots, may: isSupervisor },
+  // Everyone reads contacts (agents do not edit them); the fixed paths before `:id`.
+  { pattern: "/contacts", page: Contacts, may: readsContacts },
+  { pattern: "/contacts/segments", page: Contacts, may: readsContacts },
+  { pattern: "/contacts/import", page: Contacts, may: readsContacts },
+  { pattern: "/contacts/:id", page: ContactPage, may: readsContacts },
 ];
 
-/** Where a member lands: the inbox, or the team page for those without one. */
-const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/team");
+/** Where a member lands: the inbox, or the contacts for those without one (marketing). */
+const home = (r: Role) => (canUseInbox(r) ? "/inbox" : "/contacts");
 
 export function App() {
   const user = me.value;

@@ -36,16 +36,23 @@ export function withQuery(path: string, q?: Query): string {
   return s ? `${path}?${s}` : path;
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, opts: { login?: boolean } = {}): Promise<T> {
+export interface ApiOptions {
+  login?: boolean;
+  /** The body as it is, of this type (a CSV upload), rather than `body` as JSON. */
+  raw?: { type: string; text: string };
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, opts: ApiOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET") headers["X-Tickhub-Request"] = "1";
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (opts.raw) headers["Content-Type"] = opts.raw.type;
+  else if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: opts.raw ? opts.raw.text : body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch {
@@ -71,6 +78,8 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
 export const get = <T>(path: string, q?: Query) => api<T>("GET", withQuery(path, q));
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, body);
+/** A `text/csv` body (contact imports). */
+export const postCsv = <T>(path: string, text: string) => api<T>("POST", path, undefined, { raw: { type: "text/csv", text } });
 export const del = <T = void>(path: string) => api<T>("DELETE", path);
 
 /** Every page of a list, for the small lists (sessions, team) that are shown whole. */

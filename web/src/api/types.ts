@@ -82,3 +82,5 @@ export interface Frame<T = any> {
 
 export const canUseInbox = (r: Role) => r !== "marketing";
 export const isSupervisor = (r: Role) => r === "admin" || r === "manager";
+/** Every role reads the contacts of its sessions (docs/permissions.md). */
+export const readsContacts = (_: Role) => true;

@@ -28,6 +28,15 @@ export class FakeLive {
   send() {}
 }
 
+/** A JSON body as its value; any other (a CSV upload) as its text. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export interface Call {
   method: string;
   path: string;
@@ -45,7 +54,7 @@ export function mockFetch(routes: Record<string, Route | Answer>) {
   const fn = vi.fn(async (input: string, init?: RequestInit) => {
     const url = new URL(input, "http://hub.test");
     const method = init?.method ?? "GET";
-    const call = { method, path: url.pathname + url.search, body: init?.body ? JSON.parse(String(init.body)) : undefined };
+    const call = { method, path: url.pathname + url.search, body: init?.body ? parseBody(String(init.body)) : undefined };
     calls.push(call);
     const r = routes[`${method} ${url.pathname}`];
     let answer: any = typeof r === "function" ? (r as Route)(call) : r;
