@@ -78,17 +78,30 @@ async fn slow_client_is_cut_off_and_resumes(b: Backend) {
         "the client was cut off before it had everything"
     );
 
-    // Resume: exactly the rest, no duplicates.
+    // Resume: exactly the rest, no duplicates. A message sent after the resume marks the
+    // end: the replay comes before it, so once it arrives nothing else is owed.
     let mut again = s.socket(Some(since)).await;
+    let marker = "false_447700000009@c.us_SLOWMARKER".to_string();
+    let body = envelope(
+        "message",
+        inbound_payload("447700000009@c.us", &marker, "marker"),
+    );
+    let (code, ack) = s.webhook(&body).await;
+    assert_eq!(code, 200, "{ack}");
     let mut resumed = Vec::new();
-    while resumed.len() + seen.len() < sent.len() + 50 {
-        match again.next(Duration::from_secs(5)).await {
-            Some(v) if v["type"] == "message.created" => {
-                resumed.push(v["data"]["waha_id"].as_str().unwrap().to_string())
-            }
-            Some(_) => {}
-            None => break,
+    loop {
+        let v = again
+            .next(Duration::from_secs(60))
+            .await
+            .expect("the replay and then the marker arrive");
+        if v["type"] != "message.created" {
+            continue;
         }
+        let id = v["data"]["waha_id"].as_str().unwrap().to_string();
+        if id == marker {
+            break;
+        }
+        resumed.push(id);
     }
     for id in &resumed {
         assert!(sent.contains(id), "unexpected message {id}");

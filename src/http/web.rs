@@ -15,7 +15,15 @@ pub struct Asset {
 static ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// The paths the app routes in the browser (the first segment); a reload there gets the app.
-pub const APP_ROUTES: &[&str] = &["/login", "/inbox", "/board", "/sessions", "/team", "/bots"];
+pub const APP_ROUTES: &[&str] = &[
+    "/login",
+    "/inbox",
+    "/board",
+    "/sessions",
+    "/team",
+    "/bots",
+    "/contacts",
+];
 
 /// Scripts, styles and connections from this origin only; nothing may frame the app.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
