@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod csrf;
 pub mod error;
+pub mod gdpr;
 pub mod handling;
 pub mod health;
 pub mod login_limit;
@@ -234,6 +235,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/contacts/imports/{id}",
                     vec![(M::GET, aw::to(contacts::import_status))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/export",
+                    vec![(M::GET, aw::to(gdpr::export))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/erase",
+                    vec![(M::POST, aw::to(gdpr::erase))],
                 ))
                 .service(resource(
                     "/contacts/{id}",

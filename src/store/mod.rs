@@ -60,6 +60,7 @@ pub mod contacts;
 mod conversation_list;
 pub mod conversations;
 pub mod events;
+pub mod gdpr;
 pub mod handling;
 pub mod imports;
 pub mod inbox;

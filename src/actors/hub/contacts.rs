@@ -426,6 +426,7 @@ mod tests {
             consent: None,
             consent_source: None,
             consent_at: None,
+            erased_at: None,
             opted_out: false,
             tags: Vec::new(),
             attributes: Default::default(),
