@@ -8,6 +8,7 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod contact_merge;
 pub mod contact_schema;
 pub mod contacts;
 pub mod conversations;
@@ -235,6 +236,14 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/contacts/imports/{id}",
                     vec![(M::GET, aw::to(contacts::import_status))],
+                ))
+                .service(resource(
+                    "/contacts/duplicates",
+                    vec![(M::GET, aw::to(contact_merge::duplicates))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/merge",
+                    vec![(M::POST, aw::to(contact_merge::merge))],
                 ))
                 .service(resource(
                     "/contacts/{id}/export",

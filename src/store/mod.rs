@@ -54,6 +54,7 @@ pub mod bot_flow;
 pub mod bot_metrics;
 pub mod bots;
 pub mod contact_filter;
+pub mod contact_merge;
 pub mod contact_schema;
 mod contact_writes;
 pub mod contacts;

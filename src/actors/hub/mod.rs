@@ -8,6 +8,7 @@ mod audit;
 mod board;
 mod bot_tester;
 mod bots;
+mod contact_merge;
 mod contact_schema;
 mod contacts;
 mod gdpr;
