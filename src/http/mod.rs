@@ -8,6 +8,7 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod contact_export;
 pub mod contact_merge;
 pub mod contact_schema;
 pub mod contacts;
@@ -296,6 +297,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/segments/preview",
                     vec![(M::POST, aw::to(segments::preview))],
+                ))
+                .service(resource(
+                    "/segments/{id}/export",
+                    vec![(M::GET, aw::to(contact_export::segment))],
                 ))
                 .service(resource(
                     "/segments/{id}",

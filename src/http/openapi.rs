@@ -5,9 +5,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contact_merge, contact_schema, contacts, conversations, error,
-    gdpr, handling, health, messages, quick_replies, routing, segments, sessions, team,
-    trigger_order, webhooks, ws,
+    admin, audit, auth, board, bots, contact_export, contact_merge, contact_schema, contacts,
+    conversations, error, gdpr, handling, health, messages, quick_replies, routing, segments,
+    sessions, team, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -23,7 +23,7 @@ use crate::store;
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
-        contacts::import, contacts::import_status, gdpr::export, gdpr::erase, contact_merge::duplicates, contact_merge::merge,
+        contacts::import, contacts::import_status, gdpr::export, gdpr::erase, contact_merge::duplicates, contact_merge::merge, contact_export::segment,
         contact_schema::types, contact_schema::create_type, contact_schema::delete_type,
         contact_schema::attributes, contact_schema::create_attribute, contact_schema::update_attribute,
         contact_schema::delete_attribute,

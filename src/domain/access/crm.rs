@@ -38,6 +38,15 @@ impl Viewer {
         )
     }
 
+    /// Export contacts as CSV (a segment's): whoever writes contacts (not agents), since a
+    /// file of every number leaves the policy's reach once downloaded.
+    pub fn may_export_contacts(&self) -> Decision {
+        allow(
+            self.role != Role::Agent,
+            "agents read contacts but do not export them",
+        )
+    }
+
     /// Create, edit and delete segments: whoever writes contacts (not agents).
     pub fn may_write_segments(&self) -> Decision {
         allow(
