@@ -18,6 +18,7 @@ pub mod error;
 pub mod gdpr;
 pub mod handling;
 pub mod health;
+pub mod import_preview;
 pub mod login_limit;
 pub mod messages;
 pub mod openapi;
@@ -233,6 +234,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/contacts/imports",
                     vec![(M::POST, aw::to(contacts::import))],
+                ))
+                .service(resource(
+                    "/contacts/imports/preview",
+                    vec![(M::POST, aw::to(import_preview::preview))],
                 ))
                 .service(resource(
                     "/contacts/imports/{id}",
