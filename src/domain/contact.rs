@@ -211,7 +211,7 @@ pub fn is_opt_out(text: &str, words: &[String]) -> bool {
         return true;
     }
     let lower = t.to_lowercase();
-    words.iter().any(|w| *w == lower)
+    words.contains(&lower)
 }
 
 #[cfg(test)]

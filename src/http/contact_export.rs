@@ -104,9 +104,7 @@ async fn next_page(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, Cu
     if (page.len() as i64) < PAGE {
         c.done = true;
     }
-    let Some(last) = page.last().map(|x| x.id) else {
-        return None;
-    };
+    let last = page.last().map(|x| x.id)?;
     c.before = Some(last);
     // Erased contacts hold nothing to export.
     let records: Vec<Vec<String>> = page
