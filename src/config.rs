@@ -50,6 +50,9 @@ pub struct Config {
     /// `TICKHUB_PHONE_REGION` (`GB`, `BR`, …): the country a contact's number written
     /// without its country code (`07700 900123`) is read in; unset: such numbers are refused.
     pub phone_region: Option<phonenumber::country::Id>,
+    /// What a customer's whole message (trimmed, any case) says to opt out of campaigns:
+    /// `stop` always, and `TICKHUB_OPT_OUT_WORDS` (a comma list) besides; lower-cased.
+    pub opt_out_words: Vec<String>,
     /// How long the per-user event log keeps events for `since` replay.
     pub event_retention: Duration,
     /// Bounded outbox per websocket: events queued for one socket before it is closed as too slow.
@@ -336,6 +339,9 @@ impl Config {
                 )
             })?),
         };
+        let opt_out_words = crate::domain::contact::opt_out_words(
+            src.get("TICKHUB_OPT_OUT_WORDS").as_deref().unwrap_or(""),
+        );
         let retention_h: u64 = parse_num(
             src,
             "TICKHUB_EVENT_RETENTION_HOURS",
@@ -449,6 +455,7 @@ impl Config {
             webhook_max_body: max_body,
             send_rate_per_session: send_rate,
             phone_region,
+            opt_out_words,
             event_retention: Duration::from_secs(retention_h * 3600),
             ws_outbox,
             ws_replay_limit,

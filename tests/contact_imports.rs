@@ -232,3 +232,102 @@ async fn a_killed_import_resumes_without_duplicates(b: Backend) {
     assert_eq!(all["count"], ROWS, "every row once");
 }
 both!(a_killed_import_resumes_without_duplicates);
+
+/// The mapping step: a preview proposes a column for each header name from the file's
+/// first rows; the import takes the chosen mapping, leaving out what it maps to null.
+async fn mapping_step(b: Backend) {
+    let s = Setup::new(b).await;
+    let file = "Mobile,Full Name,E-mail,Plan,Shoe size!!,Ignored\n\
+                +447700900901,Ann,ann@x.example,gold,41,zzz\n\
+                +447700900902,Bob,,silver,,zzz\n"
+        .to_string();
+    let (code, p) = s
+        .request(
+            reqwest::Method::POST,
+            "/api/contacts/imports/preview?session=default",
+            |r| {
+                r.bearer_auth(&s.token)
+                    .header("content-type", "text/csv")
+                    .body(file.clone())
+            },
+        )
+        .await;
+    assert_eq!(code, 200, "{p}");
+    assert_eq!(
+        p["columns"],
+        json!([
+            "Mobile",
+            "Full Name",
+            "E-mail",
+            "Plan",
+            "Shoe size!!",
+            "Ignored"
+        ])
+    );
+    assert_eq!(
+        p["mapping"],
+        json!({"Mobile": "phone", "Full Name": "name", "E-mail": "email", "Plan": "attr.plan",
+            "Shoe size!!": "attr.shoe_size", "Ignored": "attr.ignored"})
+    );
+    assert_eq!(p["sample"].as_array().map(Vec::len), Some(2), "{p}");
+    let (code, r) = s
+        .request(
+            reqwest::Method::POST,
+            "/api/contacts/imports/preview?session=default",
+            |r| {
+                r.bearer_auth(&s.token)
+                    .header("content-type", "text/csv")
+                    .body("colour,size\nred,4\n")
+            },
+        )
+        .await;
+    assert_eq!(
+        (code, &r["error"]["field"]),
+        (422, &json!("columns")),
+        "{r}"
+    );
+    assert_eq!(p["sample"][1][1], "Bob");
+
+    // The chosen mapping: the proposal with the unwanted column left out.
+    let mapping = json!({"Mobile": "phone", "Full Name": "name", "E-mail": "email",
+        "Plan": "attr.plan", "Shoe size!!": null, "Ignored": null});
+    let query = format!(
+        "session=default&mapping={}",
+        common::urlencode(&mapping.to_string())
+    );
+    let (code, r) = post_csv(&s, &query, file.clone()).await;
+    assert_eq!(code, 202, "{r}");
+    let done = finished(&s, r["id"].as_i64().expect("id"), Duration::from_secs(20)).await;
+    assert_eq!(
+        (&done["status"], &done["created"], &done["errors"]),
+        (&json!("completed"), &json!(2), &json!([])),
+        "{done}"
+    );
+    let (_, list) = s.get("/api/contacts?q=900901").await;
+    let ann = &list["items"][0];
+    assert_eq!(ann["name"], "Ann");
+    assert_eq!(ann["email"], "ann@x.example");
+    assert_eq!(ann["attributes"], json!({"plan": "gold"}));
+
+    // Without the mapping the same file's names are not columns; a mapping naming a
+    // column the file lacks, or not an object, is refused naming it.
+    let (code, r) = post_csv(&s, "session=default", file.clone()).await;
+    assert_eq!(code, 422, "{r}");
+    let bad = format!(
+        "session=default&mapping={}",
+        common::urlencode(&json!({"Nope": "phone"}).to_string())
+    );
+    let (code, r) = post_csv(&s, &bad, file.clone()).await;
+    assert_eq!(
+        (code, &r["error"]["field"]),
+        (422, &json!("mapping.Nope")),
+        "{r}"
+    );
+    let (code, r) = post_csv(&s, "session=default&mapping=%5B1%5D", file).await;
+    assert_eq!(
+        (code, &r["error"]["field"]),
+        (422, &json!("mapping")),
+        "{r}"
+    );
+}
+both!(mapping_step);

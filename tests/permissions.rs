@@ -337,6 +337,9 @@ impl Fixture {
                 if method == "PATCH" {
                     body = Some(json!({"name": "Renamed"}));
                 }
+                if template.ends_with("/merge") {
+                    body = Some(json!({"from": self.contact("theirs").await}));
+                }
             } else if method == "POST" {
                 let session = if row.case == "other session" {
                     "second"

@@ -51,6 +51,9 @@ pub enum Followup {
     None,
     /// A new outbox row to send.
     Send(i64),
+    /// The conversation was erased (GDPR): the actor forgets the conversation it kept, so
+    /// the chat's next message finds (or opens) its conversation afresh.
+    Forget,
 }
 
 /// A writer job for the conversation's turn, with its reply channel inside.
@@ -180,11 +183,13 @@ impl ConversationActor {
                 let fut = task(self.writer.clone()).instrument(self.span());
                 ctx.spawn(fut.into_actor(self).map(|next, act, ctx| {
                     act.busy = false;
-                    if let Followup::Send(outbox_id) = next {
-                        act.link.enqueue.do_send(Enqueue {
+                    match next {
+                        Followup::Send(outbox_id) => act.link.enqueue.do_send(Enqueue {
                             outbox_id,
                             chat_id: act.chat_id.clone(),
-                        });
+                        }),
+                        Followup::Forget => act.conversation = None,
+                        Followup::None => {}
                     }
                     act.done(1, ctx);
                 }));

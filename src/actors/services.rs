@@ -36,6 +36,8 @@ pub struct Services {
     next_arbiter: AtomicUsize,
     /// Set once by the hub when it starts the router.
     router: OnceLock<Router>,
+    /// The opt-out words, shared with every stored message's step (`Flow`).
+    opt_out_words: Arc<[String]>,
 }
 
 impl Services {
@@ -51,8 +53,10 @@ impl Services {
         webhook_url: String,
         arbiters: Vec<ArbiterHandle>,
     ) -> Arc<Services> {
+        let opt_out_words = config.opt_out_words.clone().into();
         Arc::new(Services {
             config,
+            opt_out_words,
             db,
             writer,
             waha,
@@ -92,6 +96,7 @@ impl Services {
                 .get()
                 .cloned()
                 .unwrap_or_else(|| Arc::new(|_| false)),
+            opt_out_words: self.opt_out_words.clone(),
         }
     }
 

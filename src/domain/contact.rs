@@ -182,6 +182,72 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The opt-out words: `stop`, and those of `configured` (a comma list), lower-cased, each
+/// once.
+pub fn opt_out_words(configured: &str) -> Vec<String> {
+    let mut out = vec!["stop".to_string()];
+    for w in configured.split(',').map(|w| w.trim().to_lowercase()) {
+        if !w.is_empty() && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Whether a customer's message is exactly one of `words` (trimmed, any case). On the
+/// webhook path for every message: an ordinary message costs a length check, or one
+/// comparison per word; nothing is allocated unless the text is a word's length.
+pub fn is_opt_out(text: &str, words: &[String]) -> bool {
+    let t = text.trim();
+    // Lower-casing keeps a text within 3 times its bytes (e.g. 'ȿ' is 2 bytes, 'ⱥ' 3).
+    if t.is_empty()
+        || !words
+            .iter()
+            .any(|w| t.len() <= w.len() * 3 && w.len() <= t.len() * 3)
+    {
+        return false;
+    }
+    if words.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    let lower = t.to_lowercase();
+    words.contains(&lower)
+}
+
+#[cfg(test)]
+mod opt_out_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_word_in_any_case_opts_out() {
+        let words = opt_out_words(" Unsubscribe ,ARRÊT,, stop");
+        assert_eq!(words, ["stop", "unsubscribe", "arrêt"]);
+        for yes in [
+            "STOP",
+            "stop",
+            " Stop ",
+            "\tstop\n",
+            "unsubscribe",
+            "Arrêt",
+            "ARRÊT",
+        ] {
+            assert!(is_opt_out(yes, &words), "{yes:?}");
+        }
+        for no in [
+            "STOP please",
+            "stop!",
+            "s t o p",
+            "",
+            "   ",
+            "stopstop",
+            "please stop",
+        ] {
+            assert!(!is_opt_out(no, &words), "{no:?}");
+        }
+        assert!(!is_opt_out("unsubscribe", &opt_out_words("")));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,8 @@ pub enum Column {
     Notes,
     LifetimeSpend,
     Attribute(String),
+    /// A column the import leaves out (`-` in the header, after a mapping said so).
+    Ignore,
 }
 
 /// The header's columns, or why it cannot be read (422 naming `columns`).
@@ -35,6 +37,7 @@ pub fn columns(header: &[String]) -> Result<Vec<Column>, FieldError> {
             "tags" => Column::Tags,
             "notes" => Column::Notes,
             "lifetime_spend" => Column::LifetimeSpend,
+            "-" => Column::Ignore,
             other => match other.strip_prefix("attr.") {
                 Some(attr) => {
                     check_key(&format!("columns[{i}]"), attr)?;
@@ -48,7 +51,7 @@ pub fn columns(header: &[String]) -> Result<Vec<Column>, FieldError> {
                 }
             },
         };
-        if out.contains(&c) {
+        if c != Column::Ignore && out.contains(&c) {
             return Err(FieldError::new(
                 format!("columns[{i}]"),
                 format!("column '{raw}' appears twice"),

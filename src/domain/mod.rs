@@ -10,6 +10,8 @@ pub mod chat;
 pub mod clock;
 pub mod contact;
 pub mod csv_import;
+pub mod csv_mapping;
+pub mod erasure;
 pub mod event;
 pub mod field;
 pub mod hours;

@@ -254,6 +254,27 @@ pub struct ImportQuery {
     /// default) or `update` (its non-empty cells replace the contact's fields).
     #[param(pattern = "^(skip|update)$")]
     pub on_duplicate: Option<String>,
+    /// The mapping step's choice, as a JSON object from the file's header names to
+    /// columns (`phone`, `name`, `email`, `type`, `tags`, `notes`, `lifetime_spend`,
+    /// `attr.<name>`; `null` leaves a column out), e.g. `{"Mobile":"phone","Shoe":null}`;
+    /// names it does not mention are read as they are. See
+    /// `POST /api/contacts/imports/preview`.
+    #[param(pattern = r"^[^\u0000]*$")]
+    pub mapping: Option<String>,
+}
+
+/// The `mapping` parameter as an object (absent or empty: none).
+pub(super) fn mapping_of(text: Option<&str>) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Default::default());
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(ApiError::Invalid(crate::domain::FieldError::new(
+            "mapping",
+            "a JSON object from header names to columns",
+        ))),
+    }
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -261,7 +282,7 @@ pub struct ImportStarted {
     pub id: i64,
 }
 
-fn header_of(line: &str) -> Result<Vec<String>, ApiError> {
+pub(super) fn header_of(line: &str) -> Result<Vec<String>, ApiError> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line.as_bytes());
@@ -308,6 +329,14 @@ pub async fn import(
         }
     };
     hub.import_allowed(&auth.viewer, &q.session).await?;
+    let mapping = mapping_of(q.mapping.as_deref())?;
+    let header_of = |line: &str| -> Result<Vec<String>, ApiError> {
+        let h = header_of(line)?;
+        if mapping.is_empty() {
+            return Ok(h);
+        }
+        crate::domain::csv_mapping::apply(&h, &mapping).map_err(ApiError::Invalid)
+    };
     let csv_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)

@@ -8,13 +8,17 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod contact_export;
+pub mod contact_merge;
 pub mod contact_schema;
 pub mod contacts;
 pub mod conversations;
 pub mod csrf;
 pub mod error;
+pub mod gdpr;
 pub mod handling;
 pub mod health;
+pub mod import_preview;
 pub mod login_limit;
 pub mod messages;
 pub mod openapi;
@@ -232,8 +236,28 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::POST, aw::to(contacts::import))],
                 ))
                 .service(resource(
+                    "/contacts/imports/preview",
+                    vec![(M::POST, aw::to(import_preview::preview))],
+                ))
+                .service(resource(
                     "/contacts/imports/{id}",
                     vec![(M::GET, aw::to(contacts::import_status))],
+                ))
+                .service(resource(
+                    "/contacts/duplicates",
+                    vec![(M::GET, aw::to(contact_merge::duplicates))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/merge",
+                    vec![(M::POST, aw::to(contact_merge::merge))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/export",
+                    vec![(M::GET, aw::to(gdpr::export))],
+                ))
+                .service(resource(
+                    "/contacts/{id}/erase",
+                    vec![(M::POST, aw::to(gdpr::erase))],
                 ))
                 .service(resource(
                     "/contacts/{id}",
@@ -278,6 +302,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/segments/preview",
                     vec![(M::POST, aw::to(segments::preview))],
+                ))
+                .service(resource(
+                    "/segments/{id}/export",
+                    vec![(M::GET, aw::to(contact_export::segment))],
                 ))
                 .service(resource(
                     "/segments/{id}",

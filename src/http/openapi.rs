@@ -5,9 +5,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contact_schema, contacts, conversations, error, handling,
-    health, messages, quick_replies, routing, segments, sessions, team, trigger_order, webhooks,
-    ws,
+    admin, audit, auth, board, bots, contact_export, contact_merge, contact_schema, contacts,
+    conversations, error, gdpr, handling, health, import_preview, messages, quick_replies, routing,
+    segments, sessions, team, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -23,7 +23,7 @@ use crate::store;
         handling::assign, handling::resolve, handling::reopen, handling::add_note, handling::notes,
         team::list, team::create, team::get, team::update, team::deactivate, team::activate, team::reset_password,
         contacts::list, contacts::create, contacts::get, contacts::update, contacts::delete,
-        contacts::import, contacts::import_status,
+        contacts::import, contacts::import_status, gdpr::export, gdpr::erase, contact_merge::duplicates, contact_merge::merge, contact_export::segment, import_preview::preview,
         contact_schema::types, contact_schema::create_type, contact_schema::delete_type,
         contact_schema::attributes, contact_schema::create_attribute, contact_schema::update_attribute,
         contact_schema::delete_attribute,
@@ -43,7 +43,7 @@ use crate::store;
         store::sessions::WaSession, crate::actors::hub::SessionView, sessions::RegisterSession, sessions::Qr,
         store::conversations::Conversation, store::messages::Message, store::messages::Media, store::messages::Reaction,
         conversations::SendMessage, store::contacts::Contact, store::contacts::ContactDetail, crate::actors::hub::ContactInput,
-        crate::actors::hub::ConsentInput, contacts::NewContact, contacts::ImportStarted,
+        crate::actors::hub::ConsentInput, crate::actors::hub::ContactExport, crate::actors::hub::ExportedConversation, crate::actors::hub::ErasedContact, store::gdpr::ImportMention, store::contact_merge::DuplicateGroup, contact_merge::Duplicates, contact_merge::MergeInput, import_preview::ImportPreview, contacts::NewContact, contacts::ImportStarted,
         store::imports::Import, store::imports::RowError,
         store::contact_schema::ContactType, store::contact_schema::AttributeDef, crate::domain::contact::AttrType,
         contact_schema::NewContactType, contact_schema::NewAttribute, contact_schema::PatchAttribute,

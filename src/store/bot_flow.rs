@@ -28,6 +28,8 @@ pub type Online = Arc<dyn Fn(i64) -> bool + Send + Sync>;
 pub struct Flow {
     pub bots: Arc<BotCache>,
     pub online: Online,
+    /// The opt-out words (`Config::opt_out_words`).
+    pub opt_out_words: Arc<[String]>,
 }
 
 /// What the conversation's actor does after the commit.

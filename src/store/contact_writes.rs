@@ -262,6 +262,27 @@ async fn apply(tx: &mut Tx, id: i64, session_id: i64, ch: &ContactChange) -> Res
     Ok(())
 }
 
+/// A customer's opt-out keyword: the contact is `opted_out` (source `keyword`, now), with
+/// an audit entry (by the system) and `contact.updated`. Nothing is written when it had
+/// opted out already. (`false`: it had.)
+pub async fn opt_out_by_keyword(tx: &mut Tx, id: i64, session_id: i64) -> Result<bool> {
+    let now = tx.now;
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE contacts SET consent = 'opted_out', consent_source = 'keyword', consent_at = $2,
+            updated_at = $2
+         WHERE id = $1 AND (consent IS NULL OR consent <> 'opted_out')")
+        .bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let entry = crate::domain::audit::AuditEntry::new("contact.opt_out", "contact", id)
+        .session(session_id)
+        .after(json!({"consent": "opted_out", "consent_source": "keyword"}));
+    super::audit::record_system(tx, &entry).await?;
+    log_change(tx, id, session_id, "updated").await?;
+    Ok(true)
+}
+
 /// Deletes a contact (`false`: there was none) with its tags and WhatsApp ids; its
 /// conversations stay, without a contact.
 pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {

@@ -69,6 +69,9 @@ pub struct Contact {
     pub consent_source: Option<String>,
     /// When the consent state was set (milliseconds since the Unix epoch).
     pub consent_at: Option<i64>,
+    /// When the contact's personal data was erased (GDPR, `POST /api/contacts/{id}/erase`);
+    /// null: never. An erased contact is a tombstone: no campaign messages it.
+    pub erased_at: Option<i64>,
     /// True when the contact opted out: campaigns skip it.
     #[sqlx(skip)]
     pub opted_out: bool,
@@ -133,7 +136,7 @@ fn select(tail: &str) -> String {
     format!(
         "SELECT c.id, c.session_id, s.name AS session, c.chat_id, c.phone, c.name, c.push_name,
             c.email, c.notes, c.type, c.lifetime_spend_cents, c.owner_id, c.consent, c.consent_source,
-            c.consent_at, c.attributes, {LAST_MESSAGE_AT} AS last_message_at,
+            c.consent_at, c.erased_at, c.attributes, {LAST_MESSAGE_AT} AS last_message_at,
             {CONVERSATION_COUNT} AS conversation_count, c.created_at, c.updated_at
          FROM contacts c JOIN wa_sessions s ON s.id = c.session_id
          {tail}"

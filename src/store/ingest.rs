@@ -112,6 +112,16 @@ async fn follow(
     let (Some((msg, author)), Some(conv)) = (&applied.new_message, &applied.conversation) else {
         return Ok(applied);
     };
+    // A customer's opt-out keyword (contract §3c): compared here, in the message's own
+    // transaction; written only on a match.
+    if let Some(contact_id) = conv.contact_id {
+        if !conv.is_group
+            && msg.direction == crate::domain::Direction::In
+            && crate::domain::contact::is_opt_out(&msg.text, &flow.opt_out_words)
+        {
+            contacts::opt_out_by_keyword(tx, contact_id, conv.session_id).await?;
+        }
+    }
     let (after, reaction) =
         bot_flow::react(tx, flow, bot, conv, msg, *author, applied.created).await?;
     if let Some(c) = after {

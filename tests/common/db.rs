@@ -120,6 +120,39 @@ impl TestDb {
         Ok(())
     }
 
+    /// The first column (a text) of each row `sql` answers: reading what the hub stored,
+    /// beside it (the same statement on both databases).
+    #[allow(dead_code)]
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("open the test's SQLite database");
+                sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect()
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("open the test's PostgreSQL database");
+                sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql.to_string()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect()
+            }
+        }
+    }
+
     /// The PostgreSQL server's host:port.
     pub fn pg_addr(&self) -> String {
         let u = url::Url::parse(&self.url).expect("url");

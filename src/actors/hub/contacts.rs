@@ -109,7 +109,7 @@ fn text(
 }
 
 /// The fields the team edits, as the audit log shows them.
-fn editable(c: &Contact) -> Value {
+pub(super) fn editable(c: &Contact) -> Value {
     json!({"chat_id": c.chat_id, "phone": c.phone, "name": c.name, "email": c.email,
         "notes": c.notes, "type": c.kind, "lifetime_spend": c.lifetime_spend,
         "owner_id": c.owner_id, "consent": c.consent, "consent_source": c.consent_source,
@@ -426,6 +426,7 @@ mod tests {
             consent: None,
             consent_source: None,
             consent_at: None,
+            erased_at: None,
             opted_out: false,
             tags: Vec::new(),
             attributes: Default::default(),

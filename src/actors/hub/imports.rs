@@ -91,7 +91,7 @@ impl Rules {
         let mut attrs = Map::new();
         for (col, raw) in self.columns.iter().zip(record.iter()) {
             let cell = raw.trim();
-            if cell.is_empty() && *col != Column::Phone {
+            if *col == Column::Ignore || (cell.is_empty() && *col != Column::Phone) {
                 continue;
             }
             if cell.contains('\0') {
@@ -137,6 +137,7 @@ impl Rules {
                     }
                     Err(why) => err(&format!("attr.{a}"), why),
                 },
+                Column::Ignore => {}
             }
         }
         if !attrs.is_empty() {
@@ -163,6 +164,7 @@ fn name_of(c: &Column) -> String {
         Column::Notes => "notes".into(),
         Column::LifetimeSpend => "lifetime_spend".into(),
         Column::Attribute(a) => format!("attr.{a}"),
+        Column::Ignore => "-".into(),
     }
 }
 

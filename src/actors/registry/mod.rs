@@ -287,6 +287,30 @@ impl SessionRegistry {
             .await
     }
 
+    /// `in_conversation` for a job that erases the conversation (GDPR): its actor then
+    /// forgets the conversation it kept.
+    pub async fn erase_in_conversation<I, O, F>(
+        &self,
+        conv: &Conversation,
+        input: I,
+        job: F,
+    ) -> Result<O, HubError>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(
+                &'a mut crate::store::Tx,
+                &'a I,
+            ) -> futures_util::future::BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let chat = conv.chat_id.clone();
+        self.run_in(&Self::of(conv), chat, input, job, |_| Followup::Forget)
+            .await
+    }
+
     /// A member's reply in `conv`: checked and stored by its conversation (with its outbox
     /// row), then sent by the session's queue. `Ok(None)` when the conversation is gone.
     pub async fn reply(

@@ -26,6 +26,27 @@ impl Viewer {
         Ok(())
     }
 
+    /// Export everything held about a contact, or erase it (GDPR): admins and managers of
+    /// its session, since both reach every conversation of the person and an erasure
+    /// cannot be undone. Others who see the contact get a 403; a contact of a session the
+    /// viewer does not see is not found.
+    pub fn may_export_or_erase_contact(&self, session_id: i64) -> Decision {
+        self.may_see_contact(session_id)?;
+        allow(
+            self.role.supervises(),
+            "only admins and managers export or erase a contact's personal data",
+        )
+    }
+
+    /// Export contacts as CSV (a segment's): whoever writes contacts (not agents), since a
+    /// file of every number leaves the policy's reach once downloaded.
+    pub fn may_export_contacts(&self) -> Decision {
+        allow(
+            self.role != Role::Agent,
+            "agents read contacts but do not export them",
+        )
+    }
+
     /// Create, edit and delete segments: whoever writes contacts (not agents).
     pub fn may_write_segments(&self) -> Decision {
         allow(
@@ -60,6 +81,16 @@ mod tests {
                 v.may_manage_contact_schema().is_ok(),
                 role.supervises(),
                 "{role}"
+            );
+            assert_eq!(
+                v.may_export_or_erase_contact(1).is_ok(),
+                role.supervises(),
+                "{role}"
+            );
+            assert_eq!(
+                v.may_export_or_erase_contact(2),
+                Err(Denied::Hidden),
+                "{role}: another session's contact is not found"
             );
             assert_eq!(
                 v.may_write_segments().is_ok(),
