@@ -14,7 +14,7 @@ use super::error::{
     UnprocessableError,
 };
 use super::pagination::{page, Page, PageQuery};
-use super::validate::{is_session_name, no_nul_opt};
+use super::validate::{csv_body, no_nul_opt, session_name};
 use crate::actors::hub::ContactInput;
 use crate::actors::Hub;
 use crate::domain::segment_filter::{Filter, Node};
@@ -191,12 +191,7 @@ pub async fn create(
     auth: AuthUser,
     body: web::Json<NewContact>,
 ) -> Result<HttpResponse, ApiError> {
-    if !is_session_name(&body.session) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown session {:?}",
-            body.session
-        )));
-    }
+    session_name(&body.session)?;
     let c = hub
         .create_contact(&auth.viewer, &body.session, &body.phone, &body.fields)
         .await?;
@@ -312,12 +307,7 @@ pub async fn import(
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     use futures_util::StreamExt;
-    if !is_session_name(&q.session) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown session {:?}",
-            q.session
-        )));
-    }
+    session_name(&q.session)?;
     let on_duplicate = match q.on_duplicate.as_deref() {
         None | Some("skip") => "skip",
         Some("update") => "update",
@@ -337,16 +327,7 @@ pub async fn import(
         }
         crate::domain::csv_mapping::apply(&h, &mapping).map_err(ApiError::Invalid)
     };
-    let csv_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("text/csv"));
-    if !csv_type {
-        return Err(ApiError::UnsupportedMediaType(
-            "expected Content-Type: text/csv".into(),
-        ));
-    }
+    csv_body(&req)?;
     let mut split = crate::domain::csv_import::Splitter::new();
     let (mut id, mut seq, mut total) = (None::<i64>, 0i64, 0usize);
     let mut pending: Vec<(i64, String)> = Vec::new();

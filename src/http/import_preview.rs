@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AuthUser;
 use super::error::{ApiError, AuthErrors, ErrorBody, ForbiddenError, UnprocessableError};
-use super::validate::is_session_name;
+use super::validate::{csv_body, session_name};
 use crate::actors::Hub;
 
 /// How much of the file a preview reads, and how many rows it shows.
@@ -53,23 +53,9 @@ pub async fn preview(
     mut body: web::Payload,
 ) -> Result<web::Json<ImportPreview>, ApiError> {
     use futures_util::StreamExt;
-    if !is_session_name(&q.session) {
-        return Err(ApiError::BadRequest(format!(
-            "unknown session {:?}",
-            q.session
-        )));
-    }
+    session_name(&q.session)?;
     hub.import_allowed(&auth.viewer, &q.session).await?;
-    let csv_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("text/csv"));
-    if !csv_type {
-        return Err(ApiError::UnsupportedMediaType(
-            "expected Content-Type: text/csv".into(),
-        ));
-    }
+    csv_body(&req)?;
     let mut head: Vec<u8> = Vec::new();
     let mut complete = true;
     while let Some(piece) = body.next().await {

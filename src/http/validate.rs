@@ -26,3 +26,27 @@ pub fn is_session_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
+
+/// 400 unless `name` can be a registered session's name (which one exists is the hub's
+/// to say).
+pub fn session_name(name: &str) -> Result<(), ApiError> {
+    if is_session_name(name) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!("unknown session {name:?}")))
+}
+
+/// 415 unless the request says its body is CSV.
+pub fn csv_body(req: &actix_web::HttpRequest) -> Result<(), ApiError> {
+    let csv = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("text/csv"));
+    if csv {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType(
+        "expected Content-Type: text/csv".into(),
+    ))
+}
