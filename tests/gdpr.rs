@@ -89,8 +89,10 @@ async fn export_then_erase(b: Backend) {
     stored(&s, ANN, "we will phone you about the zebrafish").await;
     // Its acks are in before the erasure: an ack that arrives later is a new webhook,
     // which WAHA's body (the chat's number) comes with.
-    s.eventually(&format!("/api/messages/{}", r["id"]), |m| m["status"] == "read")
-        .await;
+    s.eventually(&format!("/api/messages/{}", r["id"]), |m| {
+        m["status"] == "read"
+    })
+    .await;
 
     // The export: profile, the conversation with every message and note, the audit
     // entries about the contact, and the campaign history (none here: tests/campaigns.rs).
