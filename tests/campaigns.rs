@@ -741,3 +741,52 @@ async fn waha_refusals(b: Backend) {
     no_failed_webhooks(&s).await;
 }
 both!(waha_refusals);
+
+/// A session that stops working pauses its running campaigns, saying why; they resume
+/// once it works again, each recipient still reached once.
+async fn a_session_that_fails_pauses_its_campaigns(b: Backend) {
+    let s = setup(b).await;
+    let phones = ["+447700990001", "+447700990002", "+447700990003"];
+    let mut ids = Vec::new();
+    for p in phones {
+        ids.push(contact(&s, p, "S", &[]).await);
+    }
+    let c = campaign(
+        &s,
+        json!({"name": "Fragile", "session": "default", "contact_ids": ids,
+               "template": "Session test", "rate_per_minute": 30, "jitter": 0}),
+    )
+    .await;
+    let id = c["id"].clone();
+    act(&s, &id, "start").await;
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while s.sim.sent_with("Session test").await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the first never went");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, r) = s
+        .sim
+        .control("/sim/sessions/default/status", json!({"status": "FAILED"}))
+        .await;
+    assert!(code < 300, "{r}");
+    let paused = wait_campaign(&s, &id, |c| c["status"] == "paused").await;
+    assert_eq!(paused["pause_reason"], "session default is FAILED", "{paused}");
+    let (code, e) = s.post(&format!("/api/campaigns/{id}/resume"), json!({})).await;
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["error"]["message"].as_str().is_some_and(|m| m.contains("cannot send")),
+        "{e}"
+    );
+    let (code, r) = s
+        .sim
+        .control("/sim/sessions/default/status", json!({"status": "WORKING"}))
+        .await;
+    assert!(code < 300, "{r}");
+    s.wait_session_status("default", "WORKING").await;
+    act(&s, &id, "resume").await;
+    wait_campaign(&s, &id, |c| c["status"] == "completed").await;
+    for p in phones {
+        assert_eq!(sends_to(&s, &chat(p)).await.len(), 1, "{p}");
+    }
+}
+both!(a_session_that_fails_pauses_its_campaigns);
