@@ -231,6 +231,23 @@ async fn exact_recipients_each_once(b: Backend) {
         "{text}"
     );
 
+    // Segments see who the campaign reached and who read it.
+    for (field, op, want) in [
+        ("campaign.received", "eq", 3),
+        ("campaign.read", "eq", 3),
+        ("campaign.replied", "eq", 0),
+        ("campaign.received", "ne", 3),
+    ] {
+        let (code, n) = s
+            .post(
+                "/api/segments/preview",
+                json!({"filter": {"all": [{"field": field, "op": op, "value": id}]}}),
+            )
+            .await;
+        assert_eq!(code, 200, "{n}");
+        assert_eq!(n["count"], want, "{field} {op}: {n}");
+    }
+
     // The contact's GDPR export lists the campaign.
     let (_, export) = s.get(&format!("/api/contacts/{}/export", ids[0])).await;
     assert_eq!(export["campaigns"][0]["campaign_id"], id, "{export}");
@@ -761,7 +778,10 @@ async fn a_session_that_fails_pauses_its_campaigns(b: Backend) {
     act(&s, &id, "start").await;
     let deadline = tokio::time::Instant::now() + SETTLE;
     while s.sim.sent_with("Session test").await.is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the first never went");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the first never went"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (code, r) = s
@@ -770,11 +790,18 @@ async fn a_session_that_fails_pauses_its_campaigns(b: Backend) {
         .await;
     assert!(code < 300, "{r}");
     let paused = wait_campaign(&s, &id, |c| c["status"] == "paused").await;
-    assert_eq!(paused["pause_reason"], "session default is FAILED", "{paused}");
-    let (code, e) = s.post(&format!("/api/campaigns/{id}/resume"), json!({})).await;
+    assert_eq!(
+        paused["pause_reason"], "session default is FAILED",
+        "{paused}"
+    );
+    let (code, e) = s
+        .post(&format!("/api/campaigns/{id}/resume"), json!({}))
+        .await;
     assert_eq!(code, 409, "{e}");
     assert!(
-        e["error"]["message"].as_str().is_some_and(|m| m.contains("cannot send")),
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot send")),
         "{e}"
     );
     let (code, r) = s
