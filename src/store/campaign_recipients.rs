@@ -19,6 +19,33 @@ use crate::domain::campaign::{skip, QuietHours, RecipientState, REPLY_WINDOW_MS}
 use crate::domain::segment_filter::Filter;
 use crate::domain::{AckStatus, ConversationStatus, SessionRef};
 
+/// A contact that may not be messaged.
+const BLOCKED: &str = "(c.erased_at IS NOT NULL OR c.consent = 'opted_out')";
+
+/// The audience as a condition over `contacts c`: the segment's filter (none: nobody, its
+/// segment was deleted), or the ids named, bound as one JSON array.
+fn audience_cond(sql: &mut Sql, audience: &Audience, filter: Option<&Filter>) -> String {
+    match (audience, filter) {
+        (Audience::Segment(_), Some(f)) => sql.filter(f),
+        (Audience::Segment(_), None) => "1 = 0".to_string(),
+        (Audience::Contacts(ids), _) => {
+            let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            let p = sql.bind(super::contact_filter::Param::Text(ids));
+            in_json_ids(sql.dialect, "c.id", &p)
+        }
+    }
+}
+
+/// `col` is one of the ids in the JSON array bound at `p`.
+fn in_json_ids(dialect: Dialect, col: &str, p: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{col} IN (SELECT value FROM json_each({p}))"),
+        Dialect::Postgres => format!(
+            "{col} IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST({p} AS JSONB)) AS v)"
+        ),
+    }
+}
+
 /// Plans the audience: one row per contact of the campaign's session in it, each once,
 /// `skipped` (with why) when it may not be messaged: erased, opted out, or a second
 /// contact with the same number (the one that blocks, if any, stands for the number, so
@@ -36,21 +63,7 @@ pub async fn plan(
         super::writer::Conn::Postgres(_) => Dialect::Postgres,
     };
     let mut sql = Sql::new(dialect, 4, now);
-    let cond = match (audience, filter) {
-        (Audience::Segment(_), Some(f)) => sql.filter(f),
-        (Audience::Segment(_), None) => "1 = 0".to_string(),
-        (Audience::Contacts(ids), _) => {
-            let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-            let p = sql.bind(super::contact_filter::Param::Text(ids));
-            match dialect {
-                Dialect::Sqlite => format!("c.id IN (SELECT value FROM json_each({p}))"),
-                Dialect::Postgres => format!(
-                    "c.id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST({p} AS JSONB)) AS v)"
-                ),
-            }
-        }
-    };
-    let blocked = "(c.erased_at IS NOT NULL OR c.consent = 'opted_out')";
+    let cond = audience_cond(&mut sql, audience, filter);
     let text = format!(
         "INSERT INTO campaign_recipients (campaign_id, contact_id, chat_id, state, reason, created_at, updated_at)
          SELECT $1, x.id, x.chat_id, CASE WHEN x.reason IS NULL THEN 'pending' ELSE 'skipped' END, x.reason, $2, $2
@@ -58,7 +71,7 @@ pub async fn plan(
              SELECT c.id, c.chat_id,
                  CASE WHEN ROW_NUMBER() OVER (
                            PARTITION BY COALESCE(c.phone, c.chat_id)
-                           ORDER BY CASE WHEN {blocked} THEN 0 ELSE 1 END, c.id) > 1
+                           ORDER BY CASE WHEN {BLOCKED} THEN 0 ELSE 1 END, c.id) > 1
                           THEN '{dup}'
                       WHEN c.erased_at IS NOT NULL THEN '{erased}'
                       WHEN c.consent = 'opted_out' THEN '{opted_out}'
@@ -89,15 +102,10 @@ pub async fn contacts_in_session(
     ids: &[i64],
 ) -> Result<std::collections::HashSet<i64>> {
     let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    let found: Vec<i64> = match db {
-        Db::Sqlite { read, .. } => sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE session_id = $1 AND id IN (SELECT value FROM json_each($2))")
-            .bind(session_id).bind(list).fetch_all(read).await?,
-        Db::Postgres(p) => sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE session_id = $1
-               AND id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) AS v)")
-            .bind(session_id).bind(list).fetch_all(p).await?,
-    };
+    let cond = in_json_ids(Dialect::of(db), "id", "$2");
+    let text = format!("SELECT id FROM contacts WHERE session_id = $1 AND {cond}");
+    let found: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(text))
+        .bind(session_id).bind(list).fetch_all(p).await)?;
     Ok(found.into_iter().collect())
 }
 
@@ -127,21 +135,7 @@ pub async fn count_audience(
 ) -> Result<AudienceCount> {
     let dialect = Dialect::of(db);
     let mut sql = Sql::new(dialect, 2, now);
-    let cond = match (audience, filter) {
-        (Audience::Segment(_), Some(f)) => sql.filter(f),
-        (Audience::Segment(_), None) => "1 = 0".to_string(),
-        (Audience::Contacts(ids), _) => {
-            let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-            let p = sql.bind(super::contact_filter::Param::Text(ids));
-            match dialect {
-                Dialect::Sqlite => format!("c.id IN (SELECT value FROM json_each({p}))"),
-                Dialect::Postgres => format!(
-                    "c.id IN (SELECT CAST(v AS BIGINT) FROM jsonb_array_elements_text(CAST({p} AS JSONB)) AS v)"
-                ),
-            }
-        }
-    };
-    let blocked = "(c.erased_at IS NOT NULL OR c.consent = 'opted_out')";
+    let cond = audience_cond(&mut sql, audience, filter);
     let text = format!(
         "SELECT COUNT(*),
                 COALESCE(SUM(CASE WHEN x.n > 1 THEN 1 ELSE 0 END), 0),
@@ -150,7 +144,7 @@ pub async fn count_audience(
          FROM (
              SELECT ROW_NUMBER() OVER (
                         PARTITION BY COALESCE(c.phone, c.chat_id)
-                        ORDER BY CASE WHEN {blocked} THEN 0 ELSE 1 END, c.id) AS n,
+                        ORDER BY CASE WHEN {BLOCKED} THEN 0 ELSE 1 END, c.id) AS n,
                     c.erased_at IS NOT NULL AS erased,
                     COALESCE(c.consent = 'opted_out', FALSE) AS opted_out
              FROM contacts c WHERE c.session_id = $1 AND {cond}
