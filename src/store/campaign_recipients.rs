@@ -182,16 +182,23 @@ pub async fn next_pending(db: &Db, campaign_id: i64, now: i64) -> Result<Option<
     Ok(row)
 }
 
-/// How many recipients are still planned and how many are queued (handed to the session's
-/// queue, not yet to WAHA), and the earliest time a planned one waits for.
-pub async fn outstanding(db: &Db, campaign_id: i64) -> Result<(i64, i64, Option<i64>)> {
-    let row: (i64, i64, Option<i64>) = on_pool!(db, p => sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0),
-                MIN(CASE WHEN state = 'pending' THEN not_before END)
-         FROM campaign_recipients WHERE campaign_id = $1 AND state IN ('pending', 'queued')")
+/// How many recipients are queued (handed to the session's queue, not yet to WAHA): a
+/// short range of the state index, however large the campaign.
+pub async fn queued(db: &Db, campaign_id: i64) -> Result<i64> {
+    let n = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 AND state = 'queued'")
         .bind(campaign_id).fetch_one(p).await)?;
-    Ok(row)
+    Ok(n)
+}
+
+/// Whether any recipient is still planned, and the earliest time a planned one waits for
+/// (asked only when none is due: every planned one is in its quiet hours).
+pub async fn planned(db: &Db, campaign_id: i64) -> Result<(bool, Option<i64>)> {
+    let row: (i64, Option<i64>) = on_pool!(db, p => sqlx::query_as(
+        "SELECT COUNT(*), MIN(not_before) FROM campaign_recipients
+         WHERE campaign_id = $1 AND state = 'pending'")
+        .bind(campaign_id).fetch_one(p).await)?;
+    Ok((row.0 > 0, row.1))
 }
 
 /// What queueing one recipient needs (cheap to clone: the template is shared).

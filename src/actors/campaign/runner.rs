@@ -140,24 +140,27 @@ async fn step(
             return Ok(Step::Done);
         }
     };
-    let (pending, queued, earliest) = campaign_recipients::outstanding(&services.db, id).await?;
-    if pending == 0 && queued == 0 {
-        let done = services
-            .writer
-            .run(id, |tx, id| Box::pin(campaign_flow::complete(tx, *id)))
-            .await?;
-        if let Some((_, next)) = done {
-            info!(next_run = ?next, "campaign completed");
-        }
-        return Ok(Step::Done);
-    }
+    // Each step reads short ranges of the recipients' state index, never the whole
+    // campaign: its cost does not grow with the audience.
+    let queued = campaign_recipients::queued(&services.db, id).await?;
     if queued >= MAX_QUEUED {
         return Ok(Step::Wait(Duration::from_millis(250)));
     }
     let now = services.now_ms();
     let Some(next) = campaign_recipients::next_pending(&services.db, id, now).await? else {
+        let (pending, earliest) = campaign_recipients::planned(&services.db, id).await?;
+        if !pending && queued == 0 {
+            let done = services
+                .writer
+                .run(id, |tx, id| Box::pin(campaign_flow::complete(tx, *id)))
+                .await?;
+            if let Some((_, next)) = done {
+                info!(next_run = ?next, "campaign completed");
+            }
+            return Ok(Step::Done);
+        }
         let wait = match earliest {
-            Some(at) if pending > 0 => Duration::from_millis((at - now).max(1) as u64),
+            Some(at) if pending => Duration::from_millis((at - now).max(1) as u64),
             // Only queued ones are left: their sends decide when it is complete.
             _ => Duration::from_millis(500),
         };

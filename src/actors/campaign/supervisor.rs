@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tracing::{info, warn};
@@ -25,6 +25,9 @@ const TICK: Duration = Duration::from_secs(1);
 const REPORT_AFTER_FINISH_MS: i64 = 24 * 3_600_000;
 /// How often the sessions with campaigns are read again (ticks).
 const SESSIONS_EVERY: u64 = 30;
+/// Counting a large campaign's recipients takes time: the next count waits this many
+/// times as long as the last one took (at most 2 % of a core goes to progress reports).
+const REPORT_COST_FACTOR: u32 = 50;
 
 /// Look now (a campaign was started, resumed, paused or cancelled on this node).
 #[derive(Message)]
@@ -42,6 +45,8 @@ pub struct CampaignSupervisor {
     reported: HashMap<i64, (CampaignStatus, Counts)>,
     ticks: u64,
     looking: bool,
+    /// When progress may be counted again.
+    next_report: Instant,
 }
 
 impl CampaignSupervisor {
@@ -54,6 +59,7 @@ impl CampaignSupervisor {
             reported: HashMap::new(),
             ticks: 0,
             looking: false,
+            next_report: Instant::now(),
         })
     }
 
@@ -107,7 +113,7 @@ impl CampaignSupervisor {
                         }
                     }
                     act.run_live(&live, ctx);
-                    if act.services.coordinates() {
+                    if act.services.coordinates() && Instant::now() >= act.next_report {
                         act.report(live, finished, ctx);
                     }
                 }
@@ -162,13 +168,17 @@ impl CampaignSupervisor {
             return;
         }
         let services = self.services.clone();
+        // Until this count is done, none other starts.
+        self.next_report = Instant::now() + Duration::from_secs(3600);
         let fut = async move {
+            let started = Instant::now();
             let ids: Vec<i64> = watch.iter().map(|w| w.0).collect();
-            let counts = campaigns::counts(&services.db, &ids).await?;
-            Ok::<_, StoreError>((watch, counts))
+            let counts = campaigns::counts(&services.db, &ids).await;
+            (started.elapsed(), counts.map(|c| (watch, c)))
         }
         .into_actor(self)
-        .map(|res, act, _| {
+        .map(|(took, res), act, _| {
+            act.next_report = Instant::now() + TICK.max(took * REPORT_COST_FACTOR);
             let Ok((watch, counts)) = res else { return };
             let mut moved = Vec::new();
             let mut seen = HashMap::new();
