@@ -40,6 +40,9 @@ text_enum! {
         ContactImportProgress => "contact_import.progress",
         /// A segment was created, edited or deleted (`{"id", "change"}`): to everyone.
         SegmentUpdated => "segment.updated",
+        /// A message template was created, edited or deleted (`{"id", "change"}`): to
+        /// everyone (no content: those who may, read the template again).
+        TemplateUpdated => "template.updated",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",
