@@ -42,7 +42,7 @@ test("a campaign built from a segment in the browser: live audience, preview, st
   await openCampaigns(page, "New campaign");
   const form = page.getByRole("form", { name: "New campaign" });
   await form.getByLabel("Campaign name").fill("December promo");
-  await form.getByLabel("Segment").selectOption({ label: "Promo" });
+  await form.getByLabel("Segment", { exact: true }).selectOption({ label: "Promo" });
   // The hub's live count: the opted-out contact is counted as skipped.
   const audience = form.getByTestId("audience-count");
   await expect.poll(() => audience.textContent()).toBe("3 will receive it · of 4: 1 opted out");

@@ -50,6 +50,7 @@ export function AudiencePicker({ draft, set, segments, errors }: Props) {
         <label class="camp-field">
           Segment
           <select
+            aria-label="Segment"
             value={draft.segmentId === null ? "" : String(draft.segmentId)}
             aria-invalid={errors.segment_id ? true : undefined}
             onChange={(e) => set({ segmentId: e.currentTarget.value ? Number(e.currentTarget.value) : null })}

@@ -89,7 +89,7 @@ export function CampaignBuilder({ now = () => new Date() }: Props) {
         </label>
         <label class="camp-field">
           Session
-          <select value={draft.session} onChange={(e) => set({ session: e.currentTarget.value })}>
+          <select aria-label="Session" value={draft.session} onChange={(e) => set({ session: e.currentTarget.value })}>
             {sessions.map((s) => (
               <option value={s}>{s}</option>
             ))}
@@ -136,7 +136,7 @@ export function CampaignBuilder({ now = () => new Date() }: Props) {
             {draft.when === "recurring" && (
               <label class="camp-field">
                 Repeat
-                <select value={draft.recurrence} onChange={(e) => set({ recurrence: e.currentTarget.value as Draft["recurrence"] })}>
+                <select aria-label="Repeat" value={draft.recurrence} onChange={(e) => set({ recurrence: e.currentTarget.value as Draft["recurrence"] })}>
                   <option value="daily">every day</option>
                   <option value="weekly">every week</option>
                 </select>

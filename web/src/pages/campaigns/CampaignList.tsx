@@ -44,7 +44,7 @@ export function CampaignList() {
       <div class="row">
         <label>
           Status
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value as CampaignStatus | "")}>
+          <select aria-label="Status" value={status} onChange={(e) => setStatus(e.currentTarget.value as CampaignStatus | "")}>
             <option value="">all</option>
             {(Object.keys(STATUS_LABELS) as CampaignStatus[]).map((s) => (
               <option value={s}>{STATUS_LABELS[s].toLowerCase()}</option>

@@ -79,6 +79,7 @@ export function MessageEditor({ draft, set, templates, onTemplateSaved, error }:
       <label class="camp-field">
         Saved template
         <select
+          aria-label="Saved template"
           value=""
           onChange={(e) => {
             const t = templates.find((x) => String(x.id) === e.currentTarget.value);
@@ -115,7 +116,7 @@ export function MessageEditor({ draft, set, templates, onTemplateSaved, error }:
       <div class="camp-preview">
         <label>
           Preview for
-          <select value={chosen === null ? "" : String(chosen)} onChange={(e) => setContactId(Number(e.currentTarget.value))} disabled={!contacts.length}>
+          <select aria-label="Preview for" value={chosen === null ? "" : String(chosen)} onChange={(e) => setContactId(Number(e.currentTarget.value))} disabled={!contacts.length}>
             {!contacts.length && <option value="">(choose an audience first)</option>}
             {contacts.map((c) => (
               <option value={String(c.id)}>{c.label}</option>
