@@ -12,6 +12,7 @@ vi.mock("../../state/session", async () => {
 });
 const fake = live as unknown as FakeLive;
 const bar = () => screen.getByRole("progressbar");
+const actions = () => [...document.querySelectorAll(".camp-actions button")].map((b) => b.textContent);
 
 afterEach(() => {
   cleanup();
@@ -40,7 +41,7 @@ describe("a campaign's page", () => {
     });
     render(<CampaignPage id={5} />);
     await screen.findByTestId("campaign-name");
-    expect(screen.getAllByRole("button").map((b) => b.textContent)).toEqual(["Start", "Delete"]);
+    expect(actions()).toEqual(["Start", "Delete"]);
     fireEvent.click(screen.getByRole("button", { name: "Start" }));
     await waitFor(() => expect(screen.getByTestId("campaign-status").textContent).toBe("Running"));
     expect(bar().getAttribute("aria-valuenow")).toBe("0");
@@ -50,14 +51,16 @@ describe("a campaign's page", () => {
     // Another campaign's event changes nothing here.
     act(() => fake.emit("campaign.progress", { campaign_id: 6, status: "completed", counts: counts({ total: 9 }) }));
     expect(bar().getAttribute("aria-valuenow")).toBe("75");
-    expect(screen.getAllByRole("button").map((b) => b.textContent)).toEqual(["Pause", "Cancel"]);
+    expect(actions()).toEqual(["Pause", "Cancel"]);
     fireEvent.click(screen.getByRole("button", { name: "Pause" }));
     await waitFor(() => expect(screen.getByTestId("pause-reason").textContent).toBe("paused by Ada"));
-    expect(screen.getAllByRole("button").map((b) => b.textContent)).toEqual(["Resume", "Cancel"]);
+    expect(actions()).toEqual(["Resume", "Cancel"]);
     act(() => fake.emit("campaign.progress", { campaign_id: 5, status: "completed", counts: counts({ total: 4, delivered: 2, read: 1, failed: 1 }) }));
     expect(bar().getAttribute("data-status")).toBe("completed");
     expect(bar().getAttribute("aria-valuenow")).toBe("100");
-    expect(screen.queryAllByRole("button")).toHaveLength(0);
+    expect(actions()).toEqual([]);
+    // A finished campaign sends no test either.
+    expect(screen.queryByRole("form", { name: "Send a test" })).toBeNull();
 
     const r = await screen.findByTestId("campaign-report");
     expect(r.querySelector("[data-testid=figure-delivered] dd")!.textContent).toBe("100 %");
@@ -79,6 +82,19 @@ describe("a campaign's page", () => {
     render(<CampaignPage id={5} />);
     fireEvent.click(await screen.findByRole("button", { name: "Start" }));
     expect((await screen.findByRole("alert")).textContent).toBe("session default is FAILED");
+  });
+  test("a test message goes to the number typed", async () => {
+    const calls = mockFetch({
+      "GET /api/campaigns/5": campaign({ status: "draft" }),
+      "GET /api/campaigns/5/report": report(),
+      "POST /api/campaigns/5/test": { status: 202, body: { sent: true } },
+    });
+    render(<CampaignPage id={5} />);
+    const form = await screen.findByRole("form", { name: "Send a test" });
+    fireEvent.input(screen.getByLabelText("Send a test to"), { target: { value: " +447700900999 " } });
+    fireEvent.submit(form);
+    expect((await screen.findByTestId("test-note")).textContent).toBe("Sent to +447700900999");
+    expect(calls.find((c) => c.path === "/api/campaigns/5/test")!.body).toEqual({ phone: "+447700900999" });
   });
 });
 

@@ -17,6 +17,38 @@ function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : "—";
 }
 
+/** Sends the message, rendered for a sample contact of the audience, to one number. */
+function TestSend({ id }: { id: number }) {
+  const [phone, setPhone] = useState("");
+  const [note, setNote] = useState<string | null>(null);
+  const send = async (e: Event) => {
+    e.preventDefault();
+    setNote(null);
+    try {
+      await post(`/api/campaigns/${id}/test`, { phone: phone.trim() });
+      setNote(`Sent to ${phone.trim()}`);
+    } catch (err) {
+      setNote(formatErr(err));
+    }
+  };
+  return (
+    <form class="row" aria-label="Send a test" onSubmit={send}>
+      <label>
+        Send a test to
+        <input type="tel" value={phone} placeholder="+447700900123" onInput={(e) => setPhone(e.currentTarget.value)} />
+      </label>
+      <button type="submit" disabled={!phone.trim()}>
+        Send test
+      </button>
+      {note && (
+        <span role="status" class="muted" data-testid="test-note">
+          {note}
+        </span>
+      )}
+    </form>
+  );
+}
+
 /** One campaign: its live progress, what may be done to it, and its report. */
 export function CampaignPage({ id }: { id: number }) {
   const [c, setC] = useState<Campaign | null>(null);
@@ -149,6 +181,7 @@ export function CampaignPage({ id }: { id: number }) {
         </dl>
         <h3>Message</h3>
         <p class="camp-bubble camp-template">{c.template}</p>
+        {!isFinished(c.status) && <TestSend id={c.id} />}
       </section>
       {report && <ReportView id={c.id} report={report} />}
     </div>

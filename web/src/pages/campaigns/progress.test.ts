@@ -55,3 +55,18 @@ describe("progress", () => {
     expect(percent(2)).toBe("100 %");
   });
 });
+
+describe("what the builder and the chart show", async () => {
+  const { audienceText } = await import("./AudiencePicker");
+  const { linePoints } = await import("./SeriesChart");
+  test("the audience line names only the skips there are", () => {
+    expect(audienceText({ total: 10, eligible: 8, skipped: { opted_out: 1, erased: 0, no_number: 1 } })).toBe(
+      "8 will receive it · of 10: 1 opted out, 1 without a number",
+    );
+    expect(audienceText({ total: 2, eligible: 2, skipped: { opted_out: 0, erased: 0, no_number: 0 } })).toBe("2 will receive it · of 2");
+  });
+  test("a line spans the chart, scaled to the largest value", () => {
+    expect(linePoints([0, 5, 10], 10)).toBe("36.0,176.0 333.0,93.0 630.0,10.0");
+    expect(linePoints([3], 0)).toBe("36.0,176.0");
+  });
+});
