@@ -12,13 +12,18 @@ interface Props {
   errors: Errors;
 }
 
-/** "120 will receive it · of 130: 8 opted out, 1 erased, 1 without a number" */
+const SKIP_LABELS: Record<string, string> = {
+  opted_out: "opted out",
+  erased: "erased",
+  no_number: "without a number",
+  duplicate_number: "sharing a number with another",
+};
+
+/** "120 will receive it · of 130: 8 opted out, 1 erased, 1 without a number" (the hub's reasons, whichever it gives) */
 export function audienceText(a: AudienceCount): string {
-  const skipped = [
-    a.skipped.opted_out && `${a.skipped.opted_out} opted out`,
-    a.skipped.erased && `${a.skipped.erased} erased`,
-    a.skipped.no_number && `${a.skipped.no_number} without a number`,
-  ].filter(Boolean);
+  const skipped = Object.entries(a.skipped ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([why, n]) => `${n} ${SKIP_LABELS[why] ?? why.replace(/_/g, " ")}`);
   const head = `${a.eligible} will receive it`;
   return skipped.length ? `${head} · of ${a.total}: ${skipped.join(", ")}` : `${head} · of ${a.total}`;
 }

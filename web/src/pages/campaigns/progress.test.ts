@@ -64,6 +64,9 @@ describe("what the builder and the chart show", async () => {
       "8 will receive it · of 10: 1 opted out, 1 without a number",
     );
     expect(audienceText({ total: 2, eligible: 2, skipped: { opted_out: 0, erased: 0, no_number: 0 } })).toBe("2 will receive it · of 2");
+    expect(audienceText({ total: 5, eligible: 3, skipped: { duplicate_number: 1, bounced_twice: 1 } })).toBe(
+      "3 will receive it · of 5: 1 sharing a number with another, 1 bounced twice",
+    );
   });
   test("a line spans the chart, scaled to the largest value", () => {
     expect(linePoints([0, 5, 10], 10)).toBe("36.0,176.0 333.0,93.0 630.0,10.0");

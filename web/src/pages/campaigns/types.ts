@@ -56,7 +56,8 @@ export interface ProgressEvent {
 export interface AudienceCount {
   total: number;
   eligible: number;
-  skipped: { opted_out: number; erased: number; no_number: number };
+  /** Why the others would be skipped, by reason (`opted_out`, `erased`, …): counts. */
+  skipped: Record<string, number>;
 }
 
 export interface ReasonCount {
