@@ -34,6 +34,7 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/campaigns/new", page: Campaigns, may: runsCampaigns },
   { pattern: "/campaigns/templates", page: Campaigns, may: runsCampaigns },
   { pattern: "/campaigns/:id", page: Campaigns, may: runsCampaigns },
+  { pattern: "/campaigns/:id/edit", page: Campaigns, may: runsCampaigns },
 ];
 
 /** Where a member lands: the inbox, or the contacts for those without one (marketing). */

@@ -77,6 +77,9 @@ export function AudiencePicker({ draft, set, segments, errors }: Props) {
             onInput={(e) => set({ contactIds: e.currentTarget.value })}
           />
           {errors.contact_ids && <span class="error" data-testid="error-contact_ids">{errors.contact_ids}</span>}
+          {draft.keptIds !== undefined && !draft.contactIds.trim() && (
+            <span class="muted">Keeps its {draft.keptIds} contact ids; paste ids to replace them.</span>
+          )}
         </label>
       )}
       <output class="camp-audience" data-testid="audience-count" data-state={count.state} aria-live="polite">

@@ -129,4 +129,19 @@ describe("CampaignBuilder", () => {
     fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
     await waitFor(() => expect(screen.getByTestId("error-rate_per_minute").textContent).toBe("above the session's send rate (10)"));
   });
+
+  test("an existing campaign is edited with a PATCH and its page opened again", async () => {
+    const calls = serve({ "PATCH /api/campaigns/5": campaign({ id: 5, name: "Renamed" }) });
+    render(<CampaignBuilder now={NOW} campaign={campaign({ id: 5, status: "paused", audience: { contact_ids: 2 } })} />);
+    const form = screen.getByRole("form", { name: "Edit campaign Black Friday" });
+    expect(screen.getByText("Keeps its 2 contact ids; paste ids to replace them.")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Start now" })).toBeNull();
+    fireEvent.input(screen.getByLabelText("Campaign name"), { target: { value: "Renamed" } });
+    fireEvent.submit(form);
+    await waitFor(() => expect(path.value).toBe("/campaigns/5"));
+    const sent = calls.find((c) => c.method === "PATCH")!;
+    expect(sent.body).toMatchObject({ name: "Renamed", template: "Hi {{contact.first_name}}", start_at: null, recurrence: null });
+    expect(sent.body).not.toHaveProperty("contact_ids");
+    expect(calls.some((c) => c.path.endsWith("/start"))).toBe(false);
+  });
 });

@@ -1,10 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, getAll, post } from "../../api/http";
+import { ApiError, getAll, patch, post } from "../../api/http";
 import { reasonOf } from "../../api/fieldErrors";
 import { navigate } from "../../lib/router";
 import { TimeZoneSelect } from "../bots/TimeZoneSelect";
 import { AudiencePicker } from "./AudiencePicker";
-import { fieldOfError, newDraft, toBody, validate, type Draft, type Errors } from "./form";
+import { draftOf, fieldOfError, newDraft, toBody, toPatch, validate, type Draft, type Errors } from "./form";
 import { MessageEditor, syntaxError } from "./MessageEditor";
 import type { Campaign, MessageTemplate, SegmentRef } from "./types";
 
@@ -19,13 +19,15 @@ function FieldError({ errors, name }: { errors: Errors; name: string }) {
 }
 
 interface Props {
+  /** Editing this campaign (a draft, scheduled or paused one); absent: a new one. */
+  campaign?: Campaign;
   /** For tests: the clock "in the past" is checked against. */
   now?: () => Date;
 }
 
-/** A new campaign: who, what, when and how fast; saved as a draft, scheduled, or started now. */
-export function CampaignBuilder({ now = () => new Date() }: Props) {
-  const [draft, setDraft] = useState<Draft>(() => newDraft("", browserZone()));
+/** A campaign: who, what, when and how fast; saved as a draft, scheduled, or started now. */
+export function CampaignBuilder({ campaign, now = () => new Date() }: Props) {
+  const [draft, setDraft] = useState<Draft>(() => (campaign ? draftOf(campaign) : newDraft("", browserZone())));
   const [sessions, setSessions] = useState<string[]>([]);
   const [segments, setSegments] = useState<SegmentRef[]>([]);
   const [templates, setTemplates] = useState<MessageTemplate[]>([]);
@@ -59,7 +61,9 @@ export function CampaignBuilder({ now = () => new Date() }: Props) {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const c = await post<Campaign>("/api/campaigns", toBody(draft));
+      const c = campaign
+        ? await patch<Campaign>(`/api/campaigns/${campaign.id}`, toPatch(draft))
+        : await post<Campaign>("/api/campaigns", toBody(draft));
       if (start) await post<Campaign>(`/api/campaigns/${c.id}/start`);
       navigate(`/campaigns/${c.id}`);
     } catch (e) {
@@ -74,11 +78,11 @@ export function CampaignBuilder({ now = () => new Date() }: Props) {
   return (
     <form
       class="card camp-builder"
-      aria-label="New campaign"
+      aria-label={campaign ? `Edit campaign ${campaign.name}` : "New campaign"}
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        void submit(draft.when === "now");
+        void submit(draft.when === "now" && !campaign);
       }}
     >
       <div class="row">
@@ -192,9 +196,9 @@ export function CampaignBuilder({ now = () => new Date() }: Props) {
       )}
       <div class="row">
         <button type="button" disabled={busy} onClick={() => void submit(false)}>
-          {draft.when === "now" ? "Save draft" : "Schedule"}
+          {campaign ? "Save changes" : draft.when === "now" ? "Save draft" : "Schedule"}
         </button>
-        {draft.when === "now" && (
+        {draft.when === "now" && !campaign && (
           <button type="submit" class="primary" disabled={busy}>
             Start now
           </button>

@@ -3,10 +3,11 @@ import { del, get, post } from "../../api/http";
 import { formatErr } from "../../api/fieldErrors";
 import { navigate, onLink } from "../../lib/router";
 import { live } from "../../state/session";
+import { CampaignBuilder } from "./CampaignBuilder";
 import { actionsFor, applyProgress } from "./progress";
 import { ProgressBar, StatusBadge } from "./ProgressBar";
 import { ReportView } from "./ReportView";
-import { isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
+import { isEditable, isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
 
 /** How often, at most, the report is read again while progress events arrive. */
 export const REPORT_EVERY_MS = 2000;
@@ -15,6 +16,24 @@ const LABELS = { start: "Start", pause: "Pause", resume: "Resume", cancel: "Canc
 
 function when(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : "—";
+}
+
+/** The builder on an existing campaign, once it is read. */
+export function EditCampaign({ id }: { id: number }) {
+  const [c, setC] = useState<Campaign | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    get<Campaign>(`/api/campaigns/${id}`).then(setC, (e) => setError(formatErr(e)));
+  }, [id]);
+  if (error)
+    return (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    );
+  if (!c) return <p class="muted">Loading…</p>;
+  if (!isEditable(c.status)) return <p class="notice">A {c.status} campaign cannot be edited: pause it first.</p>;
+  return <CampaignBuilder campaign={c} />;
 }
 
 /** Sends the message, rendered for a sample contact of the audience, to one number. */
@@ -142,6 +161,11 @@ export function CampaignPage({ id }: { id: number }) {
         </div>
         <ProgressBar campaign={c} />
         <div class="row camp-actions">
+          {isEditable(c.status) && (
+            <a class="camp-edit" href={`/campaigns/${c.id}/edit`} onClick={(e) => onLink(e, `/campaigns/${c.id}/edit`)}>
+              Edit
+            </a>
+          )}
           {actionsFor(c.status).map((a) => (
             <button
               type="button"

@@ -1,7 +1,7 @@
 import { onLink, path } from "../../lib/router";
 import { CampaignBuilder } from "./CampaignBuilder";
 import { CampaignList } from "./CampaignList";
-import { CampaignPage } from "./CampaignPage";
+import { CampaignPage, EditCampaign } from "./CampaignPage";
 import { Templates } from "./Templates";
 import "./campaigns.css";
 
@@ -32,7 +32,9 @@ export function Campaigns({ params }: { params: Record<string, string> }) {
           ))}
         </nav>
       </div>
-      {id !== null && Number.isSafeInteger(id) ? (
+      {id !== null && Number.isSafeInteger(id) && here.endsWith("/edit") ? (
+        <EditCampaign key={`edit-${id}`} id={id} />
+      ) : id !== null && Number.isSafeInteger(id) ? (
         <CampaignPage key={id} id={id} />
       ) : here === "/campaigns/new" ? (
         <CampaignBuilder />

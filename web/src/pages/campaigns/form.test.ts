@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { audienceOf, fieldOfError, newDraft, parseContactIds, toBody, validate, zonedToUtc, type Draft } from "./form";
+import { audienceOf, draftOf, fieldOfError, newDraft, parseContactIds, toBody, toPatch, utcToZoned, validate, zonedToUtc, type Draft } from "./form";
+import { campaign } from "./testkit";
 
 const good = (d: Partial<Draft> = {}): Draft => ({
   ...newDraft("default", "Europe/London"),
@@ -102,5 +103,28 @@ describe("the campaign form", () => {
     expect(fieldOfError("contact_ids[3]")).toBe("contact_ids");
     expect(fieldOfError("time_zone")).toBe("start_at");
     expect(fieldOfError(undefined)).toBeNull();
+  });
+
+  test("an existing campaign reads back into the form, and its patch keeps the ids it was not given again", () => {
+    expect(utcToZoned("2026-07-08T08:00:00Z", "Europe/London")).toBe("2026-07-08T09:00");
+    expect(utcToZoned("2026-12-08T12:00:00Z", "America/Sao_Paulo")).toBe("2026-12-08T09:00");
+    const c = campaign({
+      audience: { contact_ids: 3 },
+      start_at: "2026-12-08T12:00:00Z",
+      time_zone: "America/Sao_Paulo",
+      recurrence: "weekly",
+      quiet_hours: { start: "22:00", end: "07:00" },
+      frequency_cap_hours: 48,
+      rate_per_minute: 30,
+      jitter: 0.2,
+    });
+    const d = draftOf(c);
+    expect(d).toMatchObject({ audience: "ids", keptIds: 3, contactIds: "", when: "recurring", startAt: "2026-12-08T09:00", recurrence: "weekly", quiet: true, quietStart: "22:00", cap: "48", rate: "30", jitter: "0.2" });
+    expect(validate(d, NOW)).toEqual({});
+    const body = toPatch(d);
+    expect(body).not.toHaveProperty("contact_ids");
+    expect(body).toMatchObject({ start_at: "2026-12-08T12:00:00Z", recurrence: "weekly", frequency_cap_hours: 48 });
+    expect(toPatch({ ...d, contactIds: "9" })).toMatchObject({ contact_ids: [9] });
+    expect(toPatch({ ...draftOf(campaign()), when: "now" })).toMatchObject({ segment_id: 3, start_at: null, recurrence: null });
   });
 });

@@ -1,6 +1,8 @@
 // The campaign builder's form: what is typed, checked here as the hub checks it (so most
 // mistakes show before a request), and the body of POST /api/campaigns.
 
+import type { Campaign } from "./types";
+
 export type When = "now" | "at" | "recurring";
 
 export interface Draft {
@@ -23,6 +25,8 @@ export interface Draft {
   quietEnd: string;
   /** Hours; empty: no cap. */
   cap: string;
+  /** Editing a campaign of pasted ids: how many it has (the hub does not repeat them); empty text keeps them. */
+  keptIds?: number;
 }
 
 export function newDraft(session = "", timeZone = "UTC"): Draft {
@@ -118,7 +122,7 @@ export function validate(d: Draft, now: Date = new Date()): Errors {
   } else {
     const { ids, bad } = parseContactIds(d.contactIds);
     if (bad.length) e.contact_ids = `not contact ids: ${bad.slice(0, 3).join(", ")}${bad.length > 3 ? "…" : ""}`;
-    else if (!ids.length) e.contact_ids = "paste at least one contact id";
+    else if (!ids.length && !d.keptIds) e.contact_ids = "paste at least one contact id";
     else if (ids.length > MAX_CONTACT_IDS) e.contact_ids = `at most ${MAX_CONTACT_IDS} ids`;
   }
   if (!d.template.trim()) e.template = "write the message";
@@ -175,4 +179,47 @@ export function fieldOfError(field: string | undefined): string | null {
   if (root === "recurrence") return "start_at";
   if (root === "time_zone") return "start_at";
   return root;
+}
+
+/** `iso` on the wall clocks of `timeZone`, as a datetime-local input takes it. */
+export function utcToZoned(iso: string, timeZone: string): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  try {
+    const wall = new Date(t + offsetAt(t, timeZone));
+    return wall.toISOString().slice(0, 16);
+  } catch {
+    return "";
+  }
+}
+
+/** The form for an existing campaign (editing a draft, a scheduled or a paused one). */
+export function draftOf(c: Campaign): Draft {
+  const ids = "contact_ids" in c.audience ? c.audience.contact_ids : undefined;
+  return {
+    ...newDraft(c.session, c.time_zone),
+    name: c.name,
+    audience: ids === undefined ? "segment" : "ids",
+    segmentId: "segment_id" in c.audience ? c.audience.segment_id : null,
+    keptIds: ids,
+    template: c.template,
+    when: c.recurrence ? "recurring" : c.start_at ? "at" : "now",
+    startAt: c.start_at ? utcToZoned(c.start_at, c.time_zone) : "",
+    recurrence: c.recurrence ?? "daily",
+    rate: String(c.rate_per_minute),
+    jitter: String(c.jitter),
+    quiet: !!c.quiet_hours,
+    quietStart: c.quiet_hours?.start ?? "21:00",
+    quietEnd: c.quiet_hours?.end ?? "08:00",
+    cap: c.frequency_cap_hours === null ? "" : String(c.frequency_cap_hours),
+  };
+}
+
+/** The PATCH body for an edited campaign: every field, but the kept ids are not sent again. */
+export function toPatch(d: Draft): Record<string, unknown> {
+  const body = toBody(d);
+  if (d.audience === "ids" && !("contact_ids" in body)) delete body.contact_ids;
+  if (d.when === "now") body.start_at = null;
+  body.recurrence = d.when === "recurring" ? d.recurrence : null;
+  return body;
 }

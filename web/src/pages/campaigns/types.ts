@@ -116,3 +116,6 @@ export const STATUS_LABELS: Record<CampaignStatus, string> = {
 };
 
 export const isFinished = (s: CampaignStatus) => s === "completed" || s === "cancelled";
+
+/** Whose settings may change (the hub answers 409 while it sends, and once it is over). */
+export const isEditable = (s: CampaignStatus) => s === "draft" || s === "scheduled" || s === "paused";
