@@ -24,6 +24,13 @@ describe("a campaign's page", () => {
     let reports = 0;
     const calls = mockFetch({
       "GET /api/campaigns/5": campaign({ status: "draft" }),
+      "GET /api/campaigns/5/recipients": (c: Call) => ({
+        items: [
+          { contact_id: 1, name: "Ana", phone: "+447700900101", state: "read", reason: null },
+          { contact_id: 2, name: null, phone: "+447700900102", state: "failed", reason: "number not on WhatsApp" },
+        ].filter((r) => !c.path.includes("state=") || c.path.includes(`state=${r.state}`)),
+        next_cursor: null,
+      }),
       "GET /api/campaigns/5/report": () => {
         reports++;
         return report({
@@ -70,6 +77,10 @@ describe("a campaign's page", () => {
     expect(screen.getByTestId("report-chart").querySelectorAll("polyline")).toHaveLength(5);
     expect(screen.getByTestId("recipients-csv").getAttribute("href")).toBe("/api/campaigns/5/recipients?format=csv");
     await waitFor(() => expect(reports).toBeGreaterThan(1), { timeout: 4000 });
+    // The recipients, by state.
+    await waitFor(() => expect(screen.getAllByTestId("recipient-row")).toHaveLength(2));
+    fireEvent.change(screen.getByLabelText("Recipient state"), { target: { value: "failed" } });
+    await waitFor(() => expect(screen.getAllByTestId("recipient-row").map((r) => r.textContent)).toEqual(["#2+447700900102failednumber not on WhatsApp"]));
     expect(calls.filter((c: Call) => c.path === "/api/campaigns/5/report").length).toBe(reports);
   });
 
@@ -77,6 +88,7 @@ describe("a campaign's page", () => {
     mockFetch({
       "GET /api/campaigns/5": campaign({ status: "draft" }),
       "GET /api/campaigns/5/report": report(),
+      "GET /api/campaigns/5/recipients": { items: [], next_cursor: null },
       "POST /api/campaigns/5/start": { status: 409, body: { error: { code: "conflict", message: "session default is FAILED" } } },
     });
     render(<CampaignPage id={5} />);
@@ -87,6 +99,7 @@ describe("a campaign's page", () => {
     const calls = mockFetch({
       "GET /api/campaigns/5": campaign({ status: "draft" }),
       "GET /api/campaigns/5/report": report(),
+      "GET /api/campaigns/5/recipients": { items: [], next_cursor: null },
       "POST /api/campaigns/5/test": { status: 202, body: { sent: true } },
     });
     render(<CampaignPage id={5} />);

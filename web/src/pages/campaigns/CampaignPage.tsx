@@ -6,6 +6,7 @@ import { live } from "../../state/session";
 import { CampaignBuilder } from "./CampaignBuilder";
 import { actionsFor, applyProgress } from "./progress";
 import { ProgressBar, StatusBadge } from "./ProgressBar";
+import { RecipientList } from "./RecipientList";
 import { ReportView } from "./ReportView";
 import { isEditable, isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
 
@@ -72,6 +73,8 @@ function TestSend({ id }: { id: number }) {
 export function CampaignPage({ id }: { id: number }) {
   const [c, setC] = useState<Campaign | null>(null);
   const [report, setReport] = useState<Report | null>(null);
+  // Moves each time the report is read again, so the recipients are read with it.
+  const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const reportTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -81,6 +84,7 @@ export function CampaignPage({ id }: { id: number }) {
     lastReport.current = Date.now();
     try {
       setReport(await get<Report>(`/api/campaigns/${id}/report`));
+      setVersion((v) => v + 1);
     } catch {
       /* the report follows the next event */
     }
@@ -207,7 +211,10 @@ export function CampaignPage({ id }: { id: number }) {
         <p class="camp-bubble camp-template">{c.template}</p>
         {!isFinished(c.status) && <TestSend id={c.id} />}
       </section>
-      {report && <ReportView id={c.id} report={report} />}
+      <div class="camp-side">
+        {report && <ReportView id={c.id} report={report} />}
+        <RecipientList id={c.id} version={version} />
+      </div>
     </div>
   );
 }
