@@ -40,8 +40,11 @@ text_enum! {
         ContactImportProgress => "contact_import.progress",
         /// A segment was created, edited or deleted (`{"id", "change"}`): to everyone.
         SegmentUpdated => "segment.updated",
-        /// A message template was created, edited or deleted (`{"id", "change"}`): to
-        /// everyone (no content: those who may, read the template again).
+        /// A campaign moved on (`{"campaign_id", "status", "counts"}`): to those who run
+        /// campaigns in its session (admins, managers, marketing).
+        CampaignProgress => "campaign.progress",
+        /// A message template was created, edited or deleted (`{"id", "change"}`): to those
+        /// who run campaigns (no content: they read the template again).
         TemplateUpdated => "template.updated",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
@@ -52,6 +55,14 @@ text_enum! {
         Ack => "ack",
         Error => "error",
         Pong => "pong",
+    }
+}
+
+impl EventKind {
+    /// Events only those who run campaigns receive (the log's replay says the same in SQL,
+    /// `store::events::replay`).
+    pub fn is_campaigns_only(self) -> bool {
+        matches!(self, EventKind::CampaignProgress | EventKind::TemplateUpdated)
     }
 }
 

@@ -2,29 +2,18 @@
 //! managers, marketing) read and write them; agents and sales, who work the inbox, do not
 //! (their saved texts are quick replies).
 
-use super::{allow, Decision, Viewer};
-use crate::domain::Role;
+use super::{Decision, Viewer};
 
 impl Viewer {
-    fn runs_campaigns(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Manager | Role::Marketing)
-    }
-
-    /// List and read templates.
+    /// List and read templates: whoever works with campaigns (`may_read_campaigns`).
     pub fn may_read_templates(&self) -> Decision {
-        allow(
-            self.runs_campaigns(),
-            "only admins, managers and marketing use message templates",
-        )
+        self.may_read_campaigns()
     }
 
     /// Create, edit and delete templates: the same roles, since a template is shared by
     /// everyone who builds campaigns and carries no session's data.
     pub fn may_write_templates(&self) -> Decision {
-        allow(
-            self.runs_campaigns(),
-            "only admins, managers and marketing edit message templates",
-        )
+        self.may_read_campaigns()
     }
 }
 
@@ -32,6 +21,7 @@ impl Viewer {
 mod tests {
     use super::*;
     use crate::domain::access::{Denied, SessionAccess};
+    use crate::domain::Role;
     use crate::domain::audit::Origin;
 
     #[test]
