@@ -62,7 +62,10 @@ impl EventKind {
     /// Events only those who run campaigns receive (the log's replay says the same in SQL,
     /// `store::events::replay`).
     pub fn is_campaigns_only(self) -> bool {
-        matches!(self, EventKind::CampaignProgress | EventKind::TemplateUpdated)
+        matches!(
+            self,
+            EventKind::CampaignProgress | EventKind::TemplateUpdated
+        )
     }
 }
 

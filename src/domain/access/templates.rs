@@ -21,8 +21,8 @@ impl Viewer {
 mod tests {
     use super::*;
     use crate::domain::access::{Denied, SessionAccess};
-    use crate::domain::Role;
     use crate::domain::audit::Origin;
+    use crate::domain::Role;
 
     #[test]
     fn campaign_roles_use_templates_inbox_roles_get_403() {
