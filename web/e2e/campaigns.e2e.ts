@@ -83,13 +83,17 @@ test("a campaign built from a segment in the browser: live audience, preview, st
 
   // The report: what was sent, the hourly chart, and the recipients as CSV.
   const report = page.getByTestId("campaign-report");
-  await expect.poll(() => report.getByTestId("figure-sent").locator("dd").textContent()).toBe("3");
+  await expect.poll(() => report.getByTestId("figure-sent").locator("dd").textContent(), { timeout: 10_000 }).toBe("3");
   await report.getByTestId("report-chart").waitFor();
   const href = await report.getByTestId("recipients-csv").getAttribute("href");
   expect(href).toBe(`/api/campaigns/${id}/recipients?format=csv`);
   const csv = await page.evaluate(async (u) => (await fetch(u!, { credentials: "same-origin" })).text(), href);
   for (const phone of ["+447700900301", "+447700900302", "+447700900303"]) expect(csv).toContain(phone);
   await screenshot(page, "campaign-report");
+  // The hub serves the app at a campaign's address: a reload lands on the same page.
+  await page.reload();
+  await page.getByTestId("campaign-page").and(page.locator(`[data-id="${id}"]`)).waitFor();
+  expect(await page.getByTestId("campaign-status").textContent()).toBe("Completed");
 
   // The list shows it completed, with a full bar.
   await openCampaigns(page);
@@ -119,7 +123,7 @@ test("templates are written in the browser, a bad fallback named before saving; 
   const apage = await signIn(actx, stack.hub, "ari@example.com", ADMIN.password);
   expect(await apage.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Campaigns" }).count()).toBe(0);
   await apage.goto(`${stack.hub}/campaigns`);
-  await apage.waitForURL((u) => u.pathname === "/inbox");
+  await expect.poll(() => new URL(apage.url()).pathname, { timeout: 10_000 }).toBe("/inbox");
   await expect(stack.api("GET", "/api/templates", undefined, agent.token)).rejects.toThrow(/403/);
   await expect(stack.api("GET", "/api/campaigns", undefined, agent.token)).rejects.toThrow(/403/);
   await actx.close();
