@@ -22,8 +22,9 @@ afterEach(() => {
 describe("a campaign's page", () => {
   test("the bar follows campaign.progress live; the buttons follow the status; the report is read again", async () => {
     let reports = 0;
+    let got = campaign({ status: "draft" });
     const calls = mockFetch({
-      "GET /api/campaigns/5": campaign({ status: "draft" }),
+      "GET /api/campaigns/5": () => got,
       "GET /api/campaigns/5/recipients": (c: Call) => ({
         items: [
           { contact_id: 1, name: "Ana", phone: "+447700900101", state: "read", reason: null },
@@ -62,7 +63,10 @@ describe("a campaign's page", () => {
     fireEvent.click(screen.getByRole("button", { name: "Pause" }));
     await waitFor(() => expect(screen.getByTestId("pause-reason").textContent).toBe("paused by Ada"));
     expect(actions()).toEqual(["Resume", "Cancel"]);
+    got = campaign({ status: "completed", completed_at: "2026-12-07T11:30:00Z", counts: counts({ total: 4, delivered: 2, read: 1, failed: 1 }) });
     act(() => fake.emit("campaign.progress", { campaign_id: 5, status: "completed", counts: counts({ total: 4, delivered: 2, read: 1, failed: 1 }) }));
+    // The end time is read with the campaign on its new status.
+    await waitFor(() => expect(screen.getByTestId("campaign-ended").textContent).not.toBe("—"));
     expect(bar().getAttribute("data-status")).toBe("completed");
     expect(bar().getAttribute("aria-valuenow")).toBe("100");
     expect(actions()).toEqual([]);

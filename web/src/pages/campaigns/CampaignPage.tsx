@@ -72,6 +72,8 @@ function TestSend({ id }: { id: number }) {
 /** One campaign: its live progress, what may be done to it, and its report. */
 export function CampaignPage({ id }: { id: number }) {
   const [c, setC] = useState<Campaign | null>(null);
+  const current = useRef<Campaign | null>(null);
+  current.current = c;
   const [report, setReport] = useState<Report | null>(null);
   // Moves each time the report is read again, so the recipients are read with it.
   const [version, setVersion] = useState(0);
@@ -112,6 +114,9 @@ export function CampaignPage({ id }: { id: number }) {
       live.on("campaign.progress", (f) => {
         const ev = f.data as ProgressEvent;
         if (ev.campaign_id !== id) return;
+        // A new status brings what the event does not carry (started_at, completed_at,
+        // pause_reason): read the campaign again, which answers at least as new as the event.
+        if (current.current && ev.status !== current.current.status) void load();
         setC((old) => (old ? applyProgress(old, ev) : old));
         reportLater();
       }),
@@ -205,7 +210,7 @@ export function CampaignPage({ id }: { id: number }) {
           <dt>Started</dt>
           <dd>{when(c.started_at)}</dd>
           <dt>{isFinished(c.status) ? "Ended" : "Ends"}</dt>
-          <dd>{when(c.completed_at)}</dd>
+          <dd data-testid="campaign-ended">{when(c.completed_at)}</dd>
         </dl>
         <h3>Message</h3>
         <p class="camp-bubble camp-template">{c.template}</p>
