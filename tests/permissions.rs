@@ -429,6 +429,23 @@ impl Fixture {
                 body = Some(json!({"name": format!("c{}", unique()), "session": session,
                     "contact_ids": [contact], "template": "Hello"}));
             }
+        } else if template.starts_with("/api/templates") {
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .post(
+                        "/api/templates",
+                        json!({"name": format!("t{}", unique()), "body": "Hi {{contact.first_name | \"there\"}}"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+                if method == "PATCH" {
+                    body = Some(json!({"name": "Renamed"}));
+                }
+            } else if method == "POST" {
+                body = Some(json!({"name": format!("t{}", unique()), "body": "Hello!"}));
+            }
         } else if template.starts_with("/api/quick-replies") {
             if template.contains("{id}") {
                 let (code, r) = self
@@ -842,6 +859,21 @@ async fn every_event_reaches_whom_it_should_live_and_on_replay(b: Backend) {
                     kind: "campaign.progress",
                     logged: true,
                     matches: Box::new(move |d| d["campaign_id"] == id),
+                }
+            }
+            "template.updated" => {
+                let (code, r) =
+                    fx.s.post(
+                        "/api/templates",
+                        json!({"name": format!("probe {n}"), "body": "Hi"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                let id = r["id"].as_i64().expect("id");
+                Probe {
+                    kind: "template.updated",
+                    logged: true,
+                    matches: Box::new(move |d| d["id"] == id && d["change"] == "created"),
                 }
             }
             "member.updated" | "presence.updated" => {

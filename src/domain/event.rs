@@ -43,6 +43,9 @@ text_enum! {
         /// A campaign moved on (`{"campaign_id", "status", "counts"}`): to those who run
         /// campaigns in its session (admins, managers, marketing).
         CampaignProgress => "campaign.progress",
+        /// A message template was created, edited or deleted (`{"id", "change"}`): to those
+        /// who run campaigns (no content: they read the template again).
+        TemplateUpdated => "template.updated",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",
@@ -59,7 +62,10 @@ impl EventKind {
     /// Events only those who run campaigns receive (the log's replay says the same in SQL,
     /// `store::events::replay`).
     pub fn is_campaigns_only(self) -> bool {
-        self == EventKind::CampaignProgress
+        matches!(
+            self,
+            EventKind::CampaignProgress | EventKind::TemplateUpdated
+        )
     }
 }
 

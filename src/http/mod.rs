@@ -30,6 +30,7 @@ pub mod routing;
 pub mod segments;
 pub mod sessions;
 pub mod team;
+pub mod templates;
 pub mod trigger_order;
 pub mod upgrade;
 pub mod validate;
@@ -366,6 +367,21 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/campaigns/{id}/recipients",
                     vec![(M::GET, aw::to(campaigns::recipients))],
+                ))
+                .service(resource(
+                    "/templates",
+                    vec![
+                        (M::GET, aw::to(templates::list)),
+                        (M::POST, aw::to(templates::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/templates/{id}",
+                    vec![
+                        (M::GET, aw::to(templates::get)),
+                        (M::PATCH, aw::to(templates::update)),
+                        (M::DELETE, aw::to(templates::delete)),
+                    ],
                 ))
                 .service(resource(
                     "/quick-replies",

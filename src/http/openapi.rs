@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use super::{
     admin, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
     contacts, conversations, error, gdpr, handling, health, import_preview, messages,
-    quick_replies, routing, segments, sessions, team, trigger_order, webhooks, ws,
+    quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -39,6 +39,7 @@ use crate::store;
         trigger_order::put,
         routing::queue, routing::assignments,
         quick_replies::list, quick_replies::create, quick_replies::get, quick_replies::update, quick_replies::delete,
+        templates::list, templates::create, templates::get, templates::update, templates::delete,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -78,6 +79,7 @@ use crate::store;
         crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
         conversations::ConversationDetail, store::contacts::ContactCard,
         store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,
+        store::templates::MessageTemplate, templates::NewTemplate, templates::PatchTemplate,
     )),
     modifiers(&BearerAuth)
 )]

@@ -23,6 +23,7 @@ pub const APP_ROUTES: &[&str] = &[
     "/team",
     "/bots",
     "/contacts",
+    "/campaigns",
 ];
 
 /// Scripts, styles and connections from this origin only; nothing may frame the app.

@@ -269,7 +269,7 @@ pub async fn replay(
             AND ($6 IS NULL OR session_id IS NULL
                  OR (',' || $6 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
             AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))
-            AND ($9 OR type <> 'campaign.progress')))
+            AND ($9 OR type NOT IN ('campaign.progress', 'template.updated'))))
          ORDER BY id LIMIT $3")
         .bind(since).bind(upto).bind(page)
         .bind(filter.user_id).bind(filter.supervisor).bind(id_list(filter.sessions.as_deref()))

@@ -81,6 +81,7 @@ pub mod routing;
 mod search;
 pub mod segments;
 pub mod sessions;
+pub mod templates;
 pub mod tokens;
 pub mod users;
 pub mod writer;

@@ -1,10 +1,11 @@
 import type { FunctionComponent } from "preact";
 import { useEffect } from "preact/hooks";
-import { canUseInbox, isSupervisor, readsContacts, type Role } from "./api/types";
+import { canUseInbox, isSupervisor, readsContacts, runsCampaigns, type Role } from "./api/types";
 import { Shell } from "./components/Shell";
 import { match, navigate, path } from "./lib/router";
 import { Board } from "./pages/board/Board";
 import { Bots } from "./pages/bots/Bots";
+import { Campaigns } from "./pages/campaigns/Campaigns";
 import { ContactPage } from "./pages/contacts/ContactPage";
 import { Contacts } from "./pages/contacts/Contacts";
 import { Inbox } from "./pages/inbox/Inbox";
@@ -28,6 +29,12 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/contacts/segments", page: Contacts, may: readsContacts },
   { pattern: "/contacts/import", page: Contacts, may: readsContacts },
   { pattern: "/contacts/:id", page: ContactPage, may: readsContacts },
+  // The fixed paths before `:id`, as for contacts.
+  { pattern: "/campaigns", page: Campaigns, may: runsCampaigns },
+  { pattern: "/campaigns/new", page: Campaigns, may: runsCampaigns },
+  { pattern: "/campaigns/templates", page: Campaigns, may: runsCampaigns },
+  { pattern: "/campaigns/:id", page: Campaigns, may: runsCampaigns },
+  { pattern: "/campaigns/:id/edit", page: Campaigns, may: runsCampaigns },
 ];
 
 /** Where a member lands: the inbox, or the contacts for those without one (marketing). */

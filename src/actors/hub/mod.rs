@@ -26,6 +26,7 @@ mod session_team;
 mod sessions;
 mod sign_in;
 mod team;
+mod templates;
 mod trigger_order;
 mod viewing;
 

@@ -11,10 +11,22 @@
 //! | `business.hours_today` | today's (local) hours, e.g. `09:00–12:00, 13:00–17:00`; `closed` on a holiday or a day without hours; empty without business hours |
 //! | `business.name` | the business's name |
 //!
-//! A missing value renders empty, never as the placeholder. Other namespaces and names are
-//! refused when the template is saved (`unknown variable {{foo}}`), as is a `{{` without
-//! its `}}` (`unclosed {{ at 12`, counted in characters from 0). Rendering cannot fail, but
-//! it can come out empty or blank; the decision reports that as a failure.
+//! A missing value renders empty, never as the placeholder, unless the variable names a
+//! fallback: `{{contact.first_name | "there"}}` (or `'there'`) renders `there` when the
+//! value is missing, empty or blank. A campaign's message must read well for the contact
+//! without a name, where a bot's reply could be reworded by hand.
+//!
+//! | form | renders |
+//! | --- | --- |
+//! | `{{ var }}` | the value, or nothing |
+//! | `{{ var \| "text" }}`, `{{var\|'text'}}` | the value, or `text` when the value is blank; `text` is taken as written (`}`, `}}`, `\|` and the other quote included); `""` is allowed and means no fallback |
+//!
+//! Other namespaces and names are refused when the template is saved (`unknown variable
+//! {{foo}}`), as is a `{{` without its `}}` (`unclosed {{ at 12`, counted in characters
+//! from 0), a fallback without quotes (`the fallback of {{contact.name}} must be quoted`),
+//! an unclosed quote (`unclosed " at 20`) and anything between the closing quote and the
+//! `}}` (`expected }} at 25`). Rendering cannot fail, but it can come out empty or blank;
+//! the decision reports that as a failure.
 
 use std::cell::OnceCell;
 
@@ -33,7 +45,7 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Text(String),
-    Var(Var),
+    Var { var: Var, fallback: Option<String> },
 }
 
 /// The variables a template may use.
@@ -119,19 +131,9 @@ impl Template {
             if open > rest {
                 parts.push(Part::Text(src[rest..open].to_owned()));
             }
-            let inner_start = open + 2;
-            let unclosed = || format!("unclosed {{{{ at {}", src[..open].chars().count());
-            let Some(len) = src[inner_start..].find("}}") else {
-                return Err(unclosed());
-            };
-            let inner = &src[inner_start..inner_start + len];
-            if inner.contains("{{") {
-                return Err(unclosed());
-            }
-            let name = inner.trim();
-            let var = Var::parse(name).ok_or_else(|| format!("unknown variable {{{{{name}}}}}"))?;
-            parts.push(Part::Var(var));
-            rest = inner_start + len + 2;
+            let (var, fallback, end) = placeholder(src, open)?;
+            parts.push(Part::Var { var, fallback });
+            rest = end;
         }
         if rest < src.len() {
             parts.push(Part::Text(src[rest..].to_owned()));
@@ -142,7 +144,7 @@ impl Template {
     /// The variables used, in order.
     pub fn vars(&self) -> impl Iterator<Item = &Var> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v),
+            Part::Var { var, .. } => Some(var),
             Part::Text(_) => None,
         })
     }
@@ -152,11 +154,73 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Var(v) => render_var(v, vars, &mut out),
+                Part::Var { var, fallback } => {
+                    let start = out.len();
+                    render_var(var, vars, &mut out);
+                    if let Some(f) = fallback {
+                        if out[start..].trim().is_empty() {
+                            out.truncate(start);
+                            out.push_str(f);
+                        }
+                    }
+                }
             }
         }
         out
     }
+}
+
+/// Characters (not bytes) before byte `at`: positions in errors are what an editor shows.
+fn col(src: &str, at: usize) -> usize {
+    src[..at].chars().count()
+}
+
+/// The placeholder whose `{{` is at byte `open`: its variable, its fallback, and the byte
+/// just past its `}}`. Quotes matter only after the `|`, so a name is read as before.
+fn placeholder(src: &str, open: usize) -> Result<(Var, Option<String>, usize), String> {
+    let unclosed = || format!("unclosed {{{{ at {}", col(src, open));
+    let start = open + 2;
+    let after = &src[start..];
+    // The name ends at the first `|` or `}}`, whichever comes first.
+    let close = after.find("}}");
+    let bar = after.find('|').filter(|b| close.is_none_or(|c| *b < c));
+    let name_end = match (bar, close) {
+        (Some(b), _) => b,
+        (None, Some(c)) => c,
+        (None, None) => return Err(unclosed()),
+    };
+    let raw_name = &after[..name_end];
+    if raw_name.contains("{{") {
+        return Err(unclosed());
+    }
+    let name = raw_name.trim();
+    let var = Var::parse(name).ok_or_else(|| format!("unknown variable {{{{{name}}}}}"))?;
+    let Some(bar) = bar else {
+        return Ok((var, None, start + name_end + 2));
+    };
+    // After the `|`: blanks, a quoted text, blanks, `}}`.
+    let q_at = start + bar + 1;
+    let q_at = q_at + (src[q_at..].len() - src[q_at..].trim_start().len());
+    let quote = match src[q_at..].chars().next() {
+        Some(q @ ('"' | '\'')) => q,
+        _ => {
+            return Err(format!(
+                "the fallback of {{{{{name}}}}} must be quoted (\"…\" or '…')"
+            ))
+        }
+    };
+    let text_at = q_at + 1;
+    let Some(len) = src[text_at..].find(quote) else {
+        return Err(format!("unclosed {quote} at {}", col(src, q_at)));
+    };
+    let text = &src[text_at..text_at + len];
+    let tail = text_at + len + 1;
+    let end_at = tail + (src[tail..].len() - src[tail..].trim_start().len());
+    if !src[end_at..].starts_with("}}") {
+        return Err(format!("expected }}}} at {}", col(src, end_at)));
+    }
+    let fallback = (!text.is_empty()).then(|| text.to_owned());
+    Ok((var, fallback, end_at + 2))
 }
 
 fn render_var(var: &Var, vars: &Vars<'_>, out: &mut String) {
@@ -309,6 +373,104 @@ mod tests {
         assert_eq!(
             Template::parse("{{contact.attributes}}").unwrap_err(),
             "unknown variable {{contact.attributes}}"
+        );
+    }
+
+    #[test]
+    fn fallbacks_stand_in_for_missing_empty_or_blank_values() {
+        let none = ContactVars::default();
+        let c = contact();
+        let t = r#"Hi {{contact.first_name | "there"}}, {{ contact.name|'friend' }}!"#;
+        assert_eq!(render(t, &c), "Hi Ana, Ana Maria Souza!");
+        assert_eq!(render(t, &none), "Hi there, friend!");
+        let blank = ContactVars {
+            name: Some("   ".into()),
+            phone: Some(" ".into()),
+            attributes: json!({"plan": "", "visits": 0, "nothing": null})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            ..ContactVars::default()
+        };
+        assert_eq!(
+            render(
+                r#"{{contact.name|"A"}}/{{contact.phone|"B"}}/{{contact.plan|"C"}}/{{contact.visits|"D"}}/{{contact.nothing|"E"}}/{{contact.gone|"F"}}"#,
+                &blank
+            ),
+            "A/B/C/0/E/F"
+        );
+        // No whitespace needed anywhere; blanks inside the quotes are kept.
+        assert_eq!(render(r#"[{{contact.name|" x "}}]"#, &none), "[ x ]");
+    }
+
+    #[test]
+    fn a_fallback_is_taken_as_written() {
+        let none = ContactVars::default();
+        assert_eq!(
+            render(r#"{{contact.name | "a } b }} c | d ' {{ e"}}!"#, &none),
+            "a } b }} c | d ' {{ e!"
+        );
+        assert_eq!(
+            render(r#"{{contact.name | 'say "hi"'}}"#, &none),
+            r#"say "hi""#
+        );
+        assert_eq!(
+            render("{{contact.name | \"two\nlines\"}}", &none),
+            "two\nlines"
+        );
+        // An empty fallback is no fallback: the variable renders empty.
+        assert_eq!(render(r#"<{{contact.name | ""}}>"#, &none), "<>");
+        assert_eq!(
+            render(r#"<{{contact.name | ''}}>"#, &contact()),
+            "<Ana Maria Souza>"
+        );
+        // A `|` after the closing braces is text.
+        assert_eq!(render(r#"{{contact.phone}} | "x""#, &none), r#" | "x""#);
+    }
+
+    #[test]
+    fn fallback_syntax_errors_name_the_problem() {
+        assert_eq!(
+            Template::parse(r#"Hi {{contact.name | "there}}"#).unwrap_err(),
+            r#"unclosed " at 20"#
+        );
+        assert_eq!(
+            Template::parse("{{contact.name|'there}}").unwrap_err(),
+            "unclosed ' at 15"
+        );
+        assert_eq!(
+            Template::parse("{{contact.name | there}}").unwrap_err(),
+            r#"the fallback of {{contact.name}} must be quoted ("…" or '…')"#
+        );
+        assert_eq!(
+            Template::parse("{{contact.name |}}").unwrap_err(),
+            r#"the fallback of {{contact.name}} must be quoted ("…" or '…')"#
+        );
+        assert_eq!(
+            Template::parse(r#"{{contact.name | "a" "b"}}"#).unwrap_err(),
+            "expected }} at 21"
+        );
+        assert_eq!(
+            Template::parse(r#"{{contact.name | "a" | "b"}}"#).unwrap_err(),
+            "expected }} at 21"
+        );
+        // The quote closed but the braces never come.
+        assert_eq!(
+            Template::parse(r#"Olá {{contact.name | "a""#).unwrap_err(),
+            "expected }} at 24"
+        );
+        // The name is checked first, as without a fallback.
+        assert_eq!(
+            Template::parse(r#"{{ foo | "x" }}"#).unwrap_err(),
+            "unknown variable {{foo}}"
+        );
+        assert_eq!(
+            Template::parse(r#"{{ | "x" }}"#).unwrap_err(),
+            "unknown variable {{}}"
+        );
+        assert_eq!(
+            Template::parse(r#"{{ a {{contact.name | "x"}}"#).unwrap_err(),
+            "unclosed {{ at 0"
         );
     }
 

@@ -84,3 +84,5 @@ export const canUseInbox = (r: Role) => r !== "marketing";
 export const isSupervisor = (r: Role) => r === "admin" || r === "manager";
 /** Every role reads the contacts of its sessions (docs/permissions.md). */
 export const readsContacts = (_: Role) => true;
+/** Campaigns and their message templates: admins, managers and marketing (docs/permissions.md). */
+export const runsCampaigns = (r: Role) => r === "admin" || r === "manager" || r === "marketing";

@@ -28,3 +28,23 @@ test("attributes render as the hub prints them", () => {
   });
   expect(renderTemplate("{{contact.attributes}}", vars).error).toBe("unknown variable {{contact.attributes}}");
 });
+
+test("fallbacks stand in for blank values and are read as the hub reads them", () => {
+  const none = { contact: { name: null, phone: "  ", attributes: {} }, businessName: null, hoursToday: "" };
+  const ana = { contact: { ...SAMPLE_CONTACT, name: "Ana Souza" }, businessName: "Bela", hoursToday: "" };
+  const t = `Hi {{contact.first_name | "there"}}, {{ business.name|'we'}} / {{contact.phone|"no phone"}}`;
+  expect(renderTemplate(t, none)).toEqual({ text: "Hi there, we / no phone", error: null });
+  expect(renderTemplate(t, ana).text).toBe("Hi Ana, Bela / +447700900123");
+  expect(renderTemplate(`{{contact.name | "a } b }} | 'c'"}}!`, none).text).toBe("a } b }} | 'c'!");
+  expect(renderTemplate(`<{{contact.name | ""}}>`, none).text).toBe("<>");
+  expect(renderTemplate(`Hi {{contact.name | "there}}`, none).error).toBe('unclosed " at 20');
+  expect(renderTemplate(`{{contact.name | there}}`, none).error).toBe(`the fallback of {{contact.name}} must be quoted ("…" or '…')`);
+  expect(renderTemplate(`{{contact.name | "a" "b"}}`, none).error).toBe("expected }} at 21");
+  expect(renderTemplate(`{{ foo | "x" }}`, none).error).toBe("unknown variable {{foo}}");
+  expect(renderTemplate(`{{ a {{contact.name | "x"}}`, none).error).toBe("unclosed {{ at 0");
+});
+
+test("an unknown name is named first, as the hub does", () => {
+  const none = { contact: { name: null, phone: null, attributes: {} }, businessName: null, hoursToday: "" };
+  expect(renderTemplate(`{{foo | there}}`, none).error).toBe("unknown variable {{foo}}");
+});

@@ -50,7 +50,41 @@ function lookup(name: string, v: PreviewVars): string | null {
   return typeof val === "string" ? val : JSON.stringify(val);
 }
 
-/** Renders `src` as the hub would; a missing value renders empty, never as the placeholder. */
+const chars = (s: string) => [...s].length;
+
+/** The placeholder at `open` (its `{{`): the name, the fallback, and where it ends; or the hub's error. */
+type Placeholder = { name: string; fallback: string | null; end: number } | { error: string; name?: string };
+
+function placeholder(src: string, open: number): Placeholder {
+  const start = open + 2;
+  const close = src.indexOf("}}", start);
+  let bar = src.indexOf("|", start);
+  if (bar >= 0 && close >= 0 && bar > close) bar = -1;
+  const nameEnd = bar >= 0 ? bar : close;
+  const unclosed = { error: `unclosed {{ at ${chars(src.slice(0, open))}` };
+  if (nameEnd < 0) return unclosed;
+  const raw = src.slice(start, nameEnd);
+  if (raw.includes("{{")) return unclosed;
+  const name = raw.trim();
+  if (bar < 0) return { name, fallback: null, end: close + 2 };
+  // After the `|`: blanks, a quoted text taken as written, blanks, `}}` (as the hub reads it).
+  let q = bar + 1;
+  while (q < src.length && /\s/.test(src[q])) q++;
+  const quote = src[q];
+  if (quote !== '"' && quote !== "'") return { name, error: `the fallback of {{${name}}} must be quoted ("…" or '…')` };
+  const shut = src.indexOf(quote, q + 1);
+  if (shut < 0) return { name, error: `unclosed ${quote} at ${chars(src.slice(0, q))}` };
+  let e = shut + 1;
+  while (e < src.length && /\s/.test(src[e])) e++;
+  if (!src.startsWith("}}", e)) return { name, error: `expected }} at ${chars(src.slice(0, e))}` };
+  const text = src.slice(q + 1, shut);
+  return { name, fallback: text || null, end: e + 2 };
+}
+
+/**
+ * Renders `src` as the hub would: a missing value renders empty, never as the placeholder,
+ * or as its fallback (`{{contact.first_name | "there"}}`) when it has one and the value is blank.
+ */
 export function renderTemplate(src: string, vars: PreviewVars): Rendered {
   let out = "";
   let rest = 0;
@@ -58,16 +92,13 @@ export function renderTemplate(src: string, vars: PreviewVars): Rendered {
     const open = src.indexOf("{{", rest);
     if (open < 0) break;
     out += src.slice(rest, open);
-    const close = src.indexOf("}}", open + 2);
-    const inner = close < 0 ? null : src.slice(open + 2, close);
-    if (inner === null || inner.includes("{{")) {
-      return { text: out + src.slice(open), error: `unclosed {{ at ${[...src.slice(0, open)].length}` };
-    }
-    const name = inner.trim();
-    const val = lookup(name, vars);
-    if (val === null) return { text: out + src.slice(open), error: `unknown variable {{${name}}}` };
-    out += val;
-    rest = close + 2;
+    const p = placeholder(src, open);
+    // The hub names an unknown variable before it looks at the fallback.
+    const val = p.name === undefined ? null : lookup(p.name, vars);
+    if (p.name !== undefined && val === null) return { text: out + src.slice(open), error: `unknown variable {{${p.name}}}` };
+    if ("error" in p) return { text: out + src.slice(open), error: p.error };
+    out += p.fallback !== null && val!.trim() === "" ? p.fallback : val;
+    rest = p.end;
   }
   return { text: out + src.slice(rest), error: null };
 }

@@ -1,0 +1,121 @@
+// Campaigns and message templates as /api/campaigns and /api/templates carry them
+// (docs/templates.md; the campaign API of issue 18).
+
+export type CampaignStatus = "draft" | "scheduled" | "running" | "paused" | "completed" | "cancelled";
+export type RecipientState = "pending" | "queued" | "sent" | "delivered" | "read" | "replied" | "failed" | "skipped";
+
+/** Recipients by state; `queued` holds those planned and not yet sent (pending too). */
+export interface CampaignCounts {
+  total: number;
+  queued: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  replied: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface QuietHours {
+  start: string;
+  end: string;
+}
+
+export interface Campaign {
+  id: number;
+  name: string;
+  session: string;
+  /** A segment's id, or how many contact ids were given. */
+  audience: { segment_id: number } | { contact_ids: number };
+  template: string;
+  status: CampaignStatus;
+  start_at: string | null;
+  time_zone: string;
+  recurrence: "daily" | "weekly" | null;
+  quiet_hours: QuietHours | null;
+  rate_per_minute: number;
+  jitter: number;
+  frequency_cap_hours: number | null;
+  pause_reason: string | null;
+  counts: CampaignCounts;
+  created_by: number | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+/** `campaign.progress` on the websocket. */
+export interface ProgressEvent {
+  campaign_id: number;
+  status: CampaignStatus;
+  counts: CampaignCounts;
+}
+
+/** POST /api/campaigns/audience: the builder's live count. */
+export interface AudienceCount {
+  total: number;
+  eligible: number;
+  /** Why the others would be skipped, by reason (`opted_out`, `erased`, …): counts. */
+  skipped: Record<string, number>;
+}
+
+export interface ReasonCount {
+  reason: string;
+  count: number;
+}
+
+export interface SeriesPoint {
+  at: string;
+  sent: number;
+  delivered: number;
+  read: number;
+  replied: number;
+  failed: number;
+}
+
+export interface Report {
+  counts: CampaignCounts;
+  /** Fractions (0..1) of those sent. */
+  rates: { delivered: number; read: number; replied: number };
+  failures: ReasonCount[];
+  skips: ReasonCount[];
+  opt_outs: number;
+  series: SeriesPoint[];
+}
+
+export interface Recipient {
+  contact_id: number;
+  name: string | null;
+  phone: string | null;
+  state: RecipientState;
+  reason: string | null;
+}
+
+export interface MessageTemplate {
+  id: number;
+  name: string;
+  body: string;
+  created_by: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SegmentRef {
+  id: number;
+  name: string;
+}
+
+export const STATUS_LABELS: Record<CampaignStatus, string> = {
+  draft: "Draft",
+  scheduled: "Scheduled",
+  running: "Running",
+  paused: "Paused",
+  completed: "Completed",
+  cancelled: "Cancelled",
+};
+
+export const isFinished = (s: CampaignStatus) => s === "completed" || s === "cancelled";
+
+/** Whose settings may change (the hub answers 409 while it sends, and once it is over). */
+export const isEditable = (s: CampaignStatus) => s === "draft" || s === "scheduled" || s === "paused";
