@@ -1,0 +1,237 @@
+//! Campaigns on an injected clock (issue 18): a scheduled campaign waits for its time, a
+//! recipient in its quiet hours (in its own time zone) waits for their end, and a
+//! recurring campaign schedules its next run at the same local time. The hub runs
+//! in-process with a clock the test moves, beside an in-process simulator.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tickhub::app::AppBuilder;
+use tickhub::config::{Config, Source};
+use tickhub::domain::Clock;
+use tickhub::waha::sim::SimOptions;
+
+/// A clock the test sets.
+#[derive(Clone)]
+struct Manual(Arc<AtomicI64>);
+
+impl Clock for Manual {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("time")
+        .timestamp_millis()
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let code = r.status().as_u16();
+        (code, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (code, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!(code == 200 || code == 201, "POST {path}: {code} {v}");
+        v
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (code, v) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(code, 200, "GET {path}: {v}");
+        v
+    }
+
+    async fn until(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.get(path).await;
+            if pred(&v) {
+                return v;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path}: {v}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn schedules_quiet_hours_and_recurrence_follow_the_clock() {
+    // Monday 2026-01-05, 20:00 in London (winter: UTC).
+    let clock = Manual(Arc::new(AtomicI64::new(ms("2026-01-05T20:00:00Z"))));
+    let sim = tickhub::waha::sim::start(SimOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Default::default()
+    })
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A known port, so that the simulator's webhooks (the session becoming WORKING) reach
+    // the hub.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let vars = BTreeMap::from([
+        (
+            "DATABASE_URL".to_string(),
+            format!("sqlite://{}", dir.path().join("hub.db").display()),
+        ),
+        ("TICKHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
+        ("WAHA_URL".to_string(), format!("http://{}", sim.addr)),
+        ("TICKHUB_SEND_RATE".to_string(), "50".to_string()),
+    ]);
+    let config = Config::load(&Source::from_map(&vars)).expect("config");
+    let app = AppBuilder::new(config)
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .expect("the hub starts");
+    let base = format!("http://{}", app.addr);
+    tickhub::demo::create_admin(app.hub.db(), "clock@test.tickhub", "Clock", "password-123")
+        .await
+        .expect("admin");
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"email": "clock@test.tickhub", "password": "password-123"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    let api = Api {
+        http,
+        base,
+        token: login["token"].as_str().expect("token").to_string(),
+    };
+    api.post("/api/sessions", json!({"name": "default"})).await;
+    api.until("/api/sessions/default", |s| s["status"] == "WORKING")
+        .await;
+    let london = api
+        .post(
+            "/api/contacts",
+            json!({"session": "default", "phone": "+447700880001", "name": "Lon"}),
+        )
+        .await;
+    let tokyo = api
+        .post(
+            "/api/contacts",
+            json!({"session": "default", "phone": "+447700880002", "name": "Tok",
+                   "attributes": {"time_zone": "Asia/Tokyo"}}),
+        )
+        .await;
+
+    // Due in half an hour (on the hub's clock), then daily at the same London time.
+    let later = api
+        .post(
+            "/api/campaigns",
+            json!({"name": "Evening", "session": "default", "contact_ids": [london["id"], tokyo["id"]],
+                   "template": "Evening news for {{contact.name}}", "start_at": "2026-01-05T20:30:00Z",
+                   "time_zone": "Europe/London", "recurrence": "daily",
+                   "quiet_hours": {"start": "21:00", "end": "08:00"}, "rate_per_minute": 600}),
+        )
+        .await;
+    assert_eq!(later["status"], "scheduled", "{later}");
+    // A marker: a campaign already due. Once it has completed, the supervisor has looked
+    // at the schedule since, and the later one must still wait.
+    let due = api
+        .post(
+            "/api/campaigns",
+            json!({"name": "Marker", "session": "default", "contact_ids": [london["id"]],
+                   "template": "Marker", "start_at": "2026-01-05T19:59:00Z", "rate_per_minute": 600}),
+        )
+        .await;
+    api.until(&format!("/api/campaigns/{}", due["id"]), |c| {
+        c["status"] == "completed"
+    })
+    .await;
+    let (_, c) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/campaigns/{}", later["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(c["status"], "scheduled", "not yet its time: {c}");
+
+    // 20:31 in London: it starts. London is not in its quiet hours yet; Tokyo (05:31)
+    // is, until 08:00 there (23:00 UTC).
+    clock.0.store(ms("2026-01-05T20:31:00Z"), Ordering::SeqCst);
+    let id = later["id"].clone();
+    api.until(&format!("/api/campaigns/{id}/recipients"), |r| {
+        r["items"].as_array().is_some_and(|i| {
+            i.iter()
+                .any(|x| x["contact_id"] == london["id"] && x["state"] == "sent")
+        })
+    })
+    .await;
+    let running = api.get(&format!("/api/campaigns/{id}")).await;
+    assert_eq!(running["status"], "running", "{running}");
+    assert_eq!(running["counts"]["queued"], 1, "Tokyo waits: {running}");
+    let sent: Vec<Value> = api
+        .http
+        .get(format!("http://{}/sim/sent", sim.addr))
+        .send()
+        .await
+        .expect("sim")
+        .json()
+        .await
+        .expect("sent");
+    assert!(
+        sent.iter().all(|m| m["text"] != "Evening news for Tok"),
+        "nothing to Tokyo in its quiet hours: {sent:?}"
+    );
+
+    // 23:01 UTC, 08:01 in Tokyo. A pause and resume has the runner look again now rather
+    // than when it planned to wake.
+    clock.0.store(ms("2026-01-05T23:01:00Z"), Ordering::SeqCst);
+    api.post(&format!("/api/campaigns/{id}/pause"), json!({}))
+        .await;
+    api.post(&format!("/api/campaigns/{id}/resume"), json!({}))
+        .await;
+    api.until(&format!("/api/campaigns/{id}"), |c| {
+        c["status"] == "completed"
+    })
+    .await;
+
+    // The next run: tomorrow 20:30 London, a new scheduled campaign pointing at the first.
+    let (_, list) = api
+        .call(
+            reqwest::Method::GET,
+            "/api/campaigns?status=scheduled",
+            None,
+        )
+        .await;
+    let next = list["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["parent_id"] == id).cloned())
+        .unwrap_or_else(|| panic!("no next run: {list}"));
+    assert_eq!(next["start_at"], "2026-01-06T20:30:00Z", "{next}");
+    assert_eq!(next["recurrence"], "daily", "{next}");
+    assert_eq!(next["counts"]["total"], 0, "planned when it starts: {next}");
+
+    app.stop().await.expect("a clean stop");
+    sim.server.stop(true).await;
+}
