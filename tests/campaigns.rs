@@ -817,3 +817,49 @@ async fn a_session_that_fails_pauses_its_campaigns(b: Backend) {
     }
 }
 both!(a_session_that_fails_pauses_its_campaigns);
+
+/// An image goes with the rendered text as its caption (`sendImage`), a PDF as a file
+/// (`sendFile`); a media that is no http(s) URL is refused naming it.
+async fn media_goes_with_the_caption(b: Backend) {
+    let s = setup(b).await;
+    let a = contact(&s, "+447700995001", "Mia", &[]).await;
+    let (code, e) = s
+        .post(
+            "/api/campaigns",
+            json!({"name": "x", "session": "default", "contact_ids": [a], "template": "t",
+                   "media": {"url": "file:///etc/passwd", "mimetype": "image/png"}}),
+        )
+        .await;
+    assert_eq!(code, 422, "{e}");
+    assert_eq!(e["error"]["field"], "media.url", "{e}");
+    for (n, mime, name) in [
+        (1, "image/png", None),
+        (2, "application/pdf", Some("menu.pdf")),
+    ] {
+        let url = format!("https://cdn.example.com/offer-{n}");
+        let c = campaign(
+            &s,
+            json!({"name": format!("Media {n}"), "session": "default", "contact_ids": [a],
+                   "template": format!("Look, {{{{contact.name}}}} ({n})"),
+                   "media": {"url": url, "mimetype": mime, "filename": name}, "rate_per_minute": 600}),
+        )
+        .await;
+        assert_eq!(c["media"]["mimetype"], mime, "{c}");
+        act(&s, &c["id"], "start").await;
+        wait_campaign(&s, &c["id"], |c| c["status"] == "completed").await;
+        let sent = s.sim.sent_with(&format!("Look, Mia ({n})")).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0]["file"]["url"], url.as_str(), "{sent:?}");
+        assert_eq!(sent[0]["file"]["mimetype"], mime, "{sent:?}");
+        // The inbox shows the message with its attachment.
+        let conv = s.conversation_for(&chat("+447700995001")).await;
+        let msgs = s.messages(conv["id"].as_i64().expect("id")).await;
+        assert!(
+            msgs.iter()
+                .any(|m| m["text"] == format!("Look, Mia ({n})").as_str()
+                    && m["media"]["url"] == url.as_str()),
+            "{msgs:?}"
+        );
+    }
+}
+both!(media_goes_with_the_caption);

@@ -9,6 +9,10 @@ CREATE TABLE campaigns (
     segment_id          BIGINT REFERENCES segments(id) ON DELETE SET NULL,
     contact_ids         TEXT,
     template            TEXT NOT NULL,
+    -- An image or file sent with the message (the text is its caption); NULL: text only.
+    media_url           TEXT,
+    media_mimetype      TEXT,
+    media_filename      TEXT,
     -- draft | scheduled | running | paused | completed | cancelled
     status              TEXT NOT NULL,
     start_at            BIGINT,

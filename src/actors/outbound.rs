@@ -16,7 +16,7 @@ use super::services::Services;
 use super::session::{ForChat, SessionActor};
 use crate::domain::{SendOutcome, SessionRef};
 use crate::store::{outbound, outbox, StoreError, Tx};
-use crate::waha::client::{SendText, WahaError};
+use crate::waha::client::{FileRef, SendFile, SendText, WahaError};
 
 /// Give up on a message after this many attempts (about 10 minutes of backoff).
 const MAX_SEND_ATTEMPTS: i64 = 12;
@@ -161,14 +161,33 @@ async fn attempt(
         Box::pin(outbound::begin_attempt(tx, *id, r.as_deref()))
     })
     .await?;
-    let req = SendText {
-        session: session.name.clone(),
-        chat_id: item.chat_id.clone(),
-        text: item.text.clone(),
-        reply_to: None,
-        id: raw_id.clone(),
+    let sent = match (&item.media_url, &item.media_mimetype) {
+        (Some(url), Some(mimetype)) => {
+            let req = SendFile {
+                session: session.name.clone(),
+                chat_id: item.chat_id.clone(),
+                file: FileRef {
+                    url: url.clone(),
+                    mimetype: mimetype.clone(),
+                    filename: item.media_filename.clone(),
+                },
+                caption: item.text.clone(),
+                id: raw_id.clone(),
+            };
+            waha.send_file(&req).await
+        }
+        _ => {
+            let req = SendText {
+                session: session.name.clone(),
+                chat_id: item.chat_id.clone(),
+                text: item.text.clone(),
+                reply_to: None,
+                id: raw_id.clone(),
+            };
+            waha.send_text(&req).await
+        }
     };
-    Ok(match waha.send_text(&req).await {
+    Ok(match sent {
         Ok(sent) => SendOutcome::Sent(
             sent.id
                 .or_else(|| raw_id.map(|r| format!("true_{}_{}", item.chat_id, r))),

@@ -292,6 +292,65 @@ pub fn next_run(
     None
 }
 
+/// An image or file sent with a campaign's message (its text becomes the caption): a
+/// URL WAHA fetches, with its type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CampaignMedia {
+    /// `http://` or `https://`, fetched by WAHA when it sends.
+    pub url: String,
+    /// `image/…` goes as an image; anything else as a file.
+    pub mimetype: String,
+    pub filename: Option<String>,
+}
+
+impl CampaignMedia {
+    pub fn check(self) -> Result<CampaignMedia, FieldError> {
+        let url = self.url.trim().to_string();
+        let parsed = url::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if parsed.is_none() || url.len() > 2048 {
+            return Err(FieldError::new(
+                "media.url",
+                format!("an http(s) URL of at most 2048 characters, got {url:?}"),
+            ));
+        }
+        let mimetype = self.mimetype.trim().to_ascii_lowercase();
+        let well_formed = mimetype.split_once('/').is_some_and(|(a, b)| {
+            let ok = |p: &str| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+            };
+            ok(a) && ok(b)
+        });
+        if !well_formed || mimetype.len() > 127 {
+            return Err(FieldError::new(
+                "media.mimetype",
+                format!("a MIME type such as image/jpeg, got {:?}", self.mimetype),
+            ));
+        }
+        let filename = self
+            .filename
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty());
+        if filename
+            .as_deref()
+            .is_some_and(|f| f.chars().count() > 255 || f.contains(['/', '\\', '\0']))
+        {
+            return Err(FieldError::new(
+                "media.filename",
+                "at most 255 characters, without / \\ or U+0000",
+            ));
+        }
+        Ok(CampaignMedia {
+            url,
+            mimetype,
+            filename,
+        })
+    }
+}
+
 /// The name of a campaign: 1 to 200 characters, not blank.
 pub fn check_name(name: &str) -> Result<String, FieldError> {
     let n = name.trim();
@@ -467,6 +526,39 @@ mod tests {
             ),
             Some(utc("2026-04-11T08:00:00Z"))
         );
+    }
+
+    #[test]
+    fn media_is_checked() {
+        let m = |url: &str, mime: &str| CampaignMedia {
+            url: url.into(),
+            mimetype: mime.into(),
+            filename: None,
+        };
+        let ok = m(" https://cdn.example.com/a.jpg ", "Image/JPEG")
+            .check()
+            .unwrap();
+        assert_eq!(
+            (ok.url.as_str(), ok.mimetype.as_str()),
+            ("https://cdn.example.com/a.jpg", "image/jpeg")
+        );
+        assert_eq!(
+            m("ftp://x/a", "image/png").check().unwrap_err().field,
+            "media.url"
+        );
+        assert_eq!(
+            m("not a url", "image/png").check().unwrap_err().field,
+            "media.url"
+        );
+        assert_eq!(
+            m("https://x/a", "png").check().unwrap_err().field,
+            "media.mimetype"
+        );
+        let bad_name = CampaignMedia {
+            filename: Some("../etc/passwd".into()),
+            ..m("https://x/a.pdf", "application/pdf")
+        };
+        assert_eq!(bad_name.check().unwrap_err().field, "media.filename");
     }
 
     #[test]

@@ -16,7 +16,9 @@ use super::error::{
 use super::pagination::{checked_limit, page, Page};
 use crate::actors::hub::{CampaignPatch, CampaignReport, CampaignView, QuietHoursBody};
 use crate::actors::Hub;
-use crate::domain::campaign::{CampaignAction, CampaignStatus, RecipientState, Recurrence};
+use crate::domain::campaign::{
+    CampaignAction, CampaignMedia, CampaignStatus, RecipientState, Recurrence,
+};
 use crate::store::campaign_recipients::{AudienceCount, Recipient};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -65,6 +67,8 @@ pub struct NewCampaign {
     /// A template (`{{contact.first_name | "there"}}`, … see docs/campaigns.md).
     #[schema(pattern = r"^[^\u0000]*$")]
     pub template: String,
+    /// An image (`image/*`) or file sent with the message; the rendered text is its caption.
+    pub media: Option<CampaignMedia>,
     /// RFC 3339: when to start; absent, a draft started by `POST …/start`.
     pub start_at: Option<String>,
     /// IANA name (default `UTC`): quiet hours and recurring runs use it for recipients
@@ -97,6 +101,9 @@ pub struct PatchCampaign {
     #[schema(pattern = r"^[^\u0000]*$")]
     pub template: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<CampaignMedia>)]
+    pub media: Option<Option<CampaignMedia>>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub start_at: Option<Option<String>>,
     pub time_zone: Option<String>,
@@ -123,6 +130,7 @@ impl From<NewCampaign> for CampaignPatch {
             segment_id: b.segment_id.map(Some),
             contact_ids: b.contact_ids.map(Some),
             template: Some(b.template),
+            media: b.media.map(Some),
             start_at: b.start_at.map(Some),
             time_zone: b.time_zone,
             recurrence: b.recurrence.map(Some),
@@ -142,6 +150,7 @@ impl From<PatchCampaign> for CampaignPatch {
             segment_id: b.segment_id,
             contact_ids: b.contact_ids,
             template: b.template,
+            media: b.media,
             start_at: b.start_at,
             time_zone: b.time_zone,
             recurrence: b.recurrence,

@@ -57,7 +57,7 @@ use crate::store;
         crate::actors::hub::CampaignReport, crate::actors::hub::Rates, crate::actors::hub::ReasonCount,
         store::campaigns::Counts, store::campaign_recipients::AudienceCount, store::campaign_recipients::SkipCounts,
         store::campaign_recipients::Recipient, store::campaign_recipients::Funnel, store::campaign_recipients::HourPoint,
-        crate::domain::campaign::CampaignStatus, crate::domain::campaign::RecipientState, crate::domain::campaign::Recurrence,
+        crate::domain::campaign::CampaignStatus, crate::domain::campaign::RecipientState, crate::domain::campaign::CampaignMedia, crate::domain::campaign::Recurrence,
         campaigns::NewCampaign, campaigns::PatchCampaign, campaigns::AudienceQuery, campaigns::RenderRequest,
         campaigns::Rendered, campaigns::TestSend, campaigns::TestSent,
         webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,

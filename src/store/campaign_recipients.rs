@@ -210,6 +210,8 @@ pub struct QueueJob {
     pub chat_id: String,
     pub session: SessionRef,
     pub template: std::sync::Arc<Template>,
+    /// Sent with the text as its caption.
+    pub media: Option<crate::domain::Media>,
     pub quiet: Option<QuietHours>,
     /// The campaign's time zone: the recipient's own (attribute `time_zone`) wins.
     pub time_zone: Tz,
@@ -327,7 +329,8 @@ pub async fn queue(tx: &mut Tx, job: &QueueJob) -> Result<Queued> {
             conversations::get_in(tx, id).await?
         }
     };
-    let (message_id, outbox_id) = super::outbound::store_campaign_message(tx, &conv, &text).await?;
+    let (message_id, outbox_id) =
+        super::outbound::store_campaign_message(tx, &conv, &text, job.media.as_ref()).await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE campaign_recipients SET state = 'queued', message_id = $2, queued_at = $3, updated_at = $3
          WHERE id = $1")

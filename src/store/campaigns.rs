@@ -7,7 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{id_list, Db, Result, Tx};
-use crate::domain::campaign::{CampaignStatus, Pace, QuietHours, RecipientState, Recurrence};
+use crate::domain::campaign::{
+    CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState, Recurrence,
+};
 
 /// Who a campaign reaches.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,7 @@ pub struct Settings {
     pub session_id: i64,
     pub audience: Audience,
     pub template: String,
+    pub media: Option<CampaignMedia>,
     /// ms since the Unix epoch; `None`: not scheduled.
     pub start_at: Option<i64>,
     pub time_zone: String,
@@ -41,6 +44,9 @@ pub struct CampaignRow {
     pub segment_id: Option<i64>,
     pub contact_ids: Option<String>,
     pub template: String,
+    pub media_url: Option<String>,
+    pub media_mimetype: Option<String>,
+    pub media_filename: Option<String>,
     #[sqlx(try_from = "String")]
     pub status: CampaignStatus,
     pub start_at: Option<i64>,
@@ -80,6 +86,14 @@ impl CampaignRow {
             session_id: self.session_id,
             audience,
             template: self.template.clone(),
+            media: match (&self.media_url, &self.media_mimetype) {
+                (Some(url), Some(mimetype)) => Some(CampaignMedia {
+                    url: url.clone(),
+                    mimetype: mimetype.clone(),
+                    filename: self.media_filename.clone(),
+                }),
+                _ => None,
+            },
             start_at: self.start_at,
             time_zone: self.time_zone.clone(),
             recurrence: self.recurrence.as_deref().and_then(Recurrence::parse),
@@ -125,7 +139,7 @@ impl Counts {
 }
 
 const SELECT: &str = "SELECT c.id, c.name, c.session_id, s.name AS session, c.segment_id, c.contact_ids,
-        c.template, c.status, c.start_at, c.time_zone, c.recurrence, c.quiet_start, c.quiet_end,
+        c.template, c.media_url, c.media_mimetype, c.media_filename, c.status, c.start_at, c.time_zone, c.recurrence, c.quiet_start, c.quiet_end,
         c.rate_per_minute, c.jitter, c.frequency_cap_hours, c.pause_reason, c.parent_id, c.created_by,
         c.created_at, c.updated_at, c.started_at, c.completed_at
     FROM campaigns c JOIN wa_sessions s ON s.id = c.session_id";
@@ -207,14 +221,16 @@ pub async fn insert(
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO campaigns (name, session_id, segment_id, contact_ids, template, status, start_at,
             time_zone, recurrence, quiet_start, quiet_end, rate_per_minute, jitter, frequency_cap_hours,
-            parent_id, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+            parent_id, created_by, created_at, updated_at, media_url, media_mimetype, media_filename)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)
          RETURNING id")
         .bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
         .bind(status.as_str()).bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
         .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
         .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
         .bind(parent_id).bind(by).bind(now)
+        .bind(s.media.as_ref().map(|m| &m.url)).bind(s.media.as_ref().map(|m| &m.mimetype))
+        .bind(s.media.as_ref().and_then(|m| m.filename.as_ref()))
         .fetch_one(c).await)?;
     Ok(id)
 }
@@ -227,13 +243,16 @@ pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) ->
     let n = on_tx!(tx, c => sqlx::query(
         "UPDATE campaigns SET name = $2, session_id = $3, segment_id = $4, contact_ids = $5, template = $6,
             start_at = $7, time_zone = $8, recurrence = $9, quiet_start = $10, quiet_end = $11,
-            rate_per_minute = $12, jitter = $13, frequency_cap_hours = $14, status = $15, updated_at = $16
+            rate_per_minute = $12, jitter = $13, frequency_cap_hours = $14, status = $15, updated_at = $16,
+            media_url = $17, media_mimetype = $18, media_filename = $19
          WHERE id = $1 AND status IN ('draft', 'scheduled', 'paused')")
         .bind(id).bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
         .bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
         .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
         .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
         .bind(status.as_str()).bind(now)
+        .bind(s.media.as_ref().map(|m| &m.url)).bind(s.media.as_ref().map(|m| &m.mimetype))
+        .bind(s.media.as_ref().and_then(|m| m.filename.as_ref()))
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }

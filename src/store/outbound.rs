@@ -29,6 +29,7 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
         bot: None,
         bot_name: None,
         bulk: false,
+        media: None,
     };
     let (msg, outbox_id, _) = store_outgoing(tx, &conv, &out).await?;
     Ok(Some((msg, Some(outbox_id))))
@@ -44,6 +45,8 @@ struct Outgoing<'a> {
     bot_name: Option<&'a str>,
     /// A campaign's: sent after the members' and bots' replies waiting with it.
     bulk: bool,
+    /// An attachment, sent with the text as its caption.
+    media: Option<&'a crate::domain::Media>,
 }
 
 /// Stores an outgoing message with its outbox row and logs it; answers the message, the
@@ -62,7 +65,7 @@ async fn store_outgoing(
         status: AckStatus::Pending,
         sender: None,
         sender_name: None,
-        media: None,
+        media: o.media,
         client_id: o.client_id,
         author_id: o.author_id,
         bot: o.bot,
@@ -97,6 +100,7 @@ pub async fn store_bot_reply(
         bot: Some(bot),
         bot_name: Some(bot_name),
         bulk: false,
+        media: None,
     };
     let (msg, outbox_id, conv) = store_outgoing(tx, &conv, &out).await?;
     send.push(outbox_id);
@@ -109,6 +113,7 @@ pub async fn store_campaign_message(
     tx: &mut Tx,
     conv: &Conversation,
     text: &str,
+    media: Option<&crate::domain::Media>,
 ) -> Result<(i64, i64)> {
     let out = Outgoing {
         text,
@@ -117,6 +122,7 @@ pub async fn store_campaign_message(
         bot: None,
         bot_name: None,
         bulk: true,
+        media,
     };
     let (msg, outbox_id, _) = store_outgoing(tx, conv, &out).await?;
     Ok((msg.id, outbox_id))

@@ -23,13 +23,17 @@ pub struct OutboxItem {
     pub conversation_id: i64,
     /// A campaign's message: sent after members' and bots' replies.
     pub bulk: bool,
+    /// The message's attachment, sent with `text` as its caption.
+    pub media_url: Option<String>,
+    pub media_mimetype: Option<String>,
+    pub media_filename: Option<String>,
 }
 
 macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT o.id, o.message_id, o.session_id, o.chat_id, o.text, o.state, o.attempts, ",
-            "o.next_attempt_at, m.waha_id, m.bot_id, m.conversation_id, o.bulk FROM outbox o JOIN messages m ON m.id = o.message_id ",
+            "o.next_attempt_at, m.waha_id, m.bot_id, m.conversation_id, o.bulk, m.media_url, m.media_mimetype, m.media_filename FROM outbox o JOIN messages m ON m.id = o.message_id ",
             $tail
         )
     };

@@ -66,6 +66,27 @@ pub struct Qr {
     pub data: String,
 }
 
+/// A file WAHA fetches and sends (`sendImage`, `sendFile`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRef {
+    pub url: String,
+    pub mimetype: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// An image or a file with its caption; `id` as in [`SendText`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SendFile {
+    pub session: String,
+    #[serde(rename = "chatId")]
+    pub chat_id: String,
+    pub file: FileRef,
+    pub caption: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SendText {
     pub session: String,
@@ -306,6 +327,17 @@ impl WahaClient {
 
     pub async fn send_text(&self, req: &SendText) -> Result<SentMessage, WahaError> {
         let (_, text) = self.call(Method::POST, "/api/sendText", Some(req)).await?;
+        Ok(SentMessage { id: sent_id(&text) })
+    }
+
+    /// An image (`image/*`, through `sendImage`) or any other file (`sendFile`).
+    pub async fn send_file(&self, req: &SendFile) -> Result<SentMessage, WahaError> {
+        let path = if req.file.mimetype.starts_with("image/") {
+            "/api/sendImage"
+        } else {
+            "/api/sendFile"
+        };
+        let (_, text) = self.call(Method::POST, path, Some(req)).await?;
         Ok(SentMessage { id: sent_id(&text) })
     }
 

@@ -173,6 +173,11 @@ async fn step(
         chat_id: next.chat_id,
         session: session.clone(),
         template,
+        media: settings.media.as_ref().map(|m| crate::domain::Media {
+            url: Some(m.url.clone()),
+            mimetype: Some(m.mimetype.clone()),
+            filename: m.filename.clone(),
+        }),
         quiet: settings.quiet,
         time_zone: settings.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
         frequency_cap_ms: settings.frequency_cap_hours.map(|h| h * 3_600_000),

@@ -13,8 +13,8 @@ use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::bot::template::{Template, Vars};
 use crate::domain::campaign::{
-    self, CampaignAction, CampaignStatus, Pace, QuietHours, RecipientState, Recurrence,
-    DEFAULT_JITTER, DEFAULT_RATE_PER_MINUTE,
+    self, CampaignAction, CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState,
+    Recurrence, DEFAULT_JITTER, DEFAULT_RATE_PER_MINUTE,
 };
 use crate::domain::segment_filter::{Filter, Mode};
 use crate::domain::{phone, FieldError, SessionRef, Viewer};
@@ -45,6 +45,7 @@ pub struct CampaignPatch {
     pub segment_id: Option<Option<i64>>,
     pub contact_ids: Option<Option<Vec<i64>>>,
     pub template: Option<String>,
+    pub media: Option<Option<CampaignMedia>>,
     pub start_at: Option<Option<String>>,
     pub time_zone: Option<String>,
     pub recurrence: Option<Option<Recurrence>>,
@@ -72,6 +73,8 @@ pub struct CampaignView {
     pub session: String,
     pub audience: AudienceView,
     pub template: String,
+    /// An image or file sent with the message, the text as its caption.
+    pub media: Option<CampaignMedia>,
     pub status: CampaignStatus,
     /// RFC 3339; null: not scheduled.
     pub start_at: Option<String>,
@@ -118,6 +121,7 @@ fn view(row: CampaignRow, counts: Counts) -> CampaignView {
         session: row.session,
         audience,
         template: row.template,
+        media: s.media.clone(),
         status: row.status,
         start_at: row.start_at.map(rfc3339),
         time_zone: row.time_zone,
@@ -327,6 +331,11 @@ impl Hub {
             (None, Some(b)) => b.template.clone(),
             (None, None) => return Err(invalid("template", "required")),
         };
+        let media = match &p.media {
+            Some(Some(m)) => Some(m.clone().check()?),
+            Some(None) => None,
+            None => base.and_then(|b| b.media.clone()),
+        };
         let start_at = match &p.start_at {
             Some(Some(s)) => Some(parse_start_at(s)?),
             Some(None) => None,
@@ -382,6 +391,7 @@ impl Hub {
             session_id,
             audience,
             template,
+            media,
             start_at,
             time_zone,
             recurrence,

@@ -394,6 +394,7 @@ async fn send(
             text,
             id: id.clone(),
             at_ms: now,
+            file: body.file.clone(),
         });
         w.faults.after_send()
     };

@@ -49,6 +49,9 @@ pub struct Sent {
     pub text: String,
     pub id: String,
     pub at_ms: i64,
+    /// The file of a `sendImage`/`sendFile` (the text is its caption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<serde_json::Value>,
 }
 
 /// Faults for the next sends, each a count that every send it hits takes one from.
