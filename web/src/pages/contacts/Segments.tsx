@@ -88,6 +88,11 @@ export function Segments({ schema, canWrite }: { schema: Schema; canWrite: boole
                 contacts
               </a>
               {canWrite && (
+                <a class="button small" href={`/api/segments/${s.id}/export`} download={`segment-${s.id}.csv`} aria-label={`Export segment ${s.name} as CSV`}>
+                  CSV
+                </a>
+              )}
+              {canWrite && (
                 <button
                   type="button"
                   class="ghost small danger"
