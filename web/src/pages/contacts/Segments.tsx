@@ -63,7 +63,7 @@ export function Segments({ schema, canWrite }: { schema: Schema; canWrite: boole
           />
         )}
         {editing && !draft && (
-          <p class="notice">This segment nests groups of clauses; the builder edits one level. Its filter: {JSON.stringify(editing.kind === "edit" && editing.segment.filter)}</p>
+          <p class="notice">This segment nests groups inside groups; the builder edits clauses and one level of groups. Its filter: {JSON.stringify(editing.kind === "edit" && editing.segment.filter)}</p>
         )}
       </div>
       <div class="card">
