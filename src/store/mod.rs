@@ -53,6 +53,7 @@ pub mod bot_cache;
 pub mod bot_flow;
 pub mod bot_metrics;
 pub mod bots;
+pub mod contact_bulk;
 pub mod contact_filter;
 pub mod contact_merge;
 pub mod contact_schema;
