@@ -225,12 +225,12 @@ test("duplicates merge after a confirmation; a contact's data downloads and is e
   await group.getByRole("button", { name: "Merge into Dup One…" }).click();
   const dialog = page.getByRole("dialog", { name: "Merge contacts" });
   expect(await dialog.textContent()).toMatch(/Merge Dup Two into Dup One\?/);
+  await screenshot(page, "contacts-duplicates");
   await dialog.getByRole("button", { name: "Merge" }).click();
   await page.getByRole("status").filter({ hasText: "Merged into Dup One." }).waitFor();
   expect(await group.count()).toBe(0);
   const dups = (await stack.api<{ items: any[] }>("GET", "/api/contacts?tag=dup")).items;
   expect(dups.map((c) => [c.name, c.tags])).toEqual([["Dup One", ["dup", "late"]]]);
-  await screenshot(page, "contacts-duplicates");
 
   // The kept contact's page: everything held, as a JSON file; then erased, once its number is typed.
   await openContacts(page);
@@ -246,6 +246,7 @@ test("duplicates merge after a confirmation; a contact's data downloads and is e
   const erase = page.getByRole("dialog", { name: "Erase personal data" });
   expect(await erase.getByRole("button", { name: "Erase" }).isDisabled()).toBe(true);
   await erase.getByLabel("Type +447700900301 to confirm").fill("+447700900301");
+  await screenshot(page, "contacts-erase");
   await erase.getByRole("button", { name: "Erase" }).click();
   await page.getByTestId("contact-erased").waitFor();
   const gone = await stack.api<any>("GET", `/api/contacts/${dups[0].id}`);

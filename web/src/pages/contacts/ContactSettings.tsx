@@ -185,13 +185,15 @@ export function ContactSettings({ onChanged }: { onChanged?: () => void }) {
                       </p>
                     ))}
                   </td>
-                  <td class="row">
-                    <button type="button" class="small" onClick={() => void saveAttr(a)}>
-                      Save
-                    </button>
-                    <button type="button" class="ghost small" onClick={() => setEditing(null)}>
-                      Cancel
-                    </button>
+                  <td>
+                    <div class="row">
+                      <button type="button" class="small" onClick={() => void saveAttr(a)}>
+                        Save
+                      </button>
+                      <button type="button" class="ghost small" onClick={() => setEditing(null)}>
+                        Cancel
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ) : (
@@ -202,21 +204,23 @@ export function ContactSettings({ onChanged }: { onChanged?: () => void }) {
                   <td>{a.label}</td>
                   <td>{a.type}</td>
                   <td>{a.choices.join(", ") || "—"}</td>
-                  <td class="row">
-                    <button
-                      type="button"
-                      class="ghost small"
-                      aria-label={`Edit attribute ${a.name}`}
-                      onClick={() => {
-                        setEditErrors({});
-                        setEditing({ name: a.name, label: a.label, choices: a.choices.join(", ") });
-                      }}
-                    >
-                      Edit
-                    </button>
-                    <button type="button" class="ghost small danger" aria-label={`Delete attribute ${a.name}`} onClick={() => setRemoval({ kind: "attribute", name: a.name })}>
-                      Delete
-                    </button>
+                  <td>
+                    <div class="row">
+                      <button
+                        type="button"
+                        class="ghost small"
+                        aria-label={`Edit attribute ${a.name}`}
+                        onClick={() => {
+                          setEditErrors({});
+                          setEditing({ name: a.name, label: a.label, choices: a.choices.join(", ") });
+                        }}
+                      >
+                        Edit
+                      </button>
+                      <button type="button" class="ghost small danger" aria-label={`Delete attribute ${a.name}`} onClick={() => setRemoval({ kind: "attribute", name: a.name })}>
+                        Delete
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ),

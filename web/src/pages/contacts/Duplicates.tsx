@@ -124,9 +124,9 @@ export function Duplicates({ canWrite }: { canWrite: boolean }) {
                       <tr data-testid="duplicate-contact" data-id={id}>
                         {canWrite && (
                           <td>
-                            <label>
+                            <label class="inline">
                               <input type="radio" name={`keep-${key}`} checked={chosen === id} onChange={() => setKeep((k) => ({ ...k, [key]: id }))} />
-                              {` Keep ${displayName(c)}`}
+                              {`Keep ${displayName(c)}`}
                             </label>
                           </td>
                         )}
