@@ -233,10 +233,28 @@ async fn list_filter_export(b: Backend) {
     let (code, r) = s.post("/api/sessions", json!({"name": "second"})).await;
     assert!(code == 201 || code == 200, "{r}");
     for (session, phone, name, tags, kind) in [
-        ("default", "+447700900501", "Ann Export", json!(["vip"]), "lead"),
-        ("default", "+447700900502", "Bob Export", json!(["vip"]), "customer"),
+        (
+            "default",
+            "+447700900501",
+            "Ann Export",
+            json!(["vip"]),
+            "lead",
+        ),
+        (
+            "default",
+            "+447700900502",
+            "Bob Export",
+            json!(["vip"]),
+            "customer",
+        ),
         ("default", "+447700900503", "Cy Other", json!([]), "lead"),
-        ("second", "+447700900504", "Di Export", json!(["vip"]), "lead"),
+        (
+            "second",
+            "+447700900504",
+            "Di Export",
+            json!(["vip"]),
+            "lead",
+        ),
     ] {
         let (code, c) = s
             .post(
@@ -284,10 +302,14 @@ async fn list_filter_export(b: Backend) {
     assert_eq!(code, 400);
     let (code, _) = csv_of(&s, &s.token, "/api/contacts/export?segment_id=999999").await;
     assert_eq!(code, 404);
-    let agent = s.member("agent@listexport.test", "agent", &["default"]).await;
+    let agent = s
+        .member("agent@listexport.test", "agent", &["default"])
+        .await;
     let (code, _) = csv_of(&s, &agent.token, "/api/contacts/export?tag=vip").await;
     assert_eq!(code, 403);
-    let sales = s.member("sales@listexport.test", "sales", &["second"]).await;
+    let sales = s
+        .member("sales@listexport.test", "sales", &["second"])
+        .await;
     let (code, text) = csv_of(&s, &sales.token, "/api/contacts/export?tag=vip").await;
     assert_eq!(code, 200, "{text}");
     assert_eq!(names(&text), ["Di Export"]);

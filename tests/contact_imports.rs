@@ -130,7 +130,8 @@ async fn good_bad_and_duplicate_rows(b: Backend) {
 
     // A new number twice in one file, updating: the first row creates the contact (with the
     // chunk's other new contacts, in one statement), the second updates it, in file order.
-    let twice = "phone,name,tags\n+447700900811,First,a\n+447700900812,Other,\n+447700900811,Second,b\n";
+    let twice =
+        "phone,name,tags\n+447700900811,First,a\n+447700900812,Other,\n+447700900811,Second,b\n";
     let (code, r) = post_csv(&s, "session=default&on_duplicate=update", twice.into()).await;
     assert_eq!(code, 202, "{r}");
     let done = finished(&s, r["id"].as_i64().unwrap(), Duration::from_secs(30)).await;
@@ -141,7 +142,11 @@ async fn good_bad_and_duplicate_rows(b: Backend) {
     );
     let (_, c) = s.get("/api/contacts?q=900811").await;
     assert_eq!(c["items"].as_array().map(Vec::len), Some(1), "{c}");
-    assert_eq!((&c["items"][0]["name"], &c["items"][0]["tags"]), (&json!("Second"), &json!(["b"])), "{c}");
+    assert_eq!(
+        (&c["items"][0]["name"], &c["items"][0]["tags"]),
+        (&json!("Second"), &json!(["b"])),
+        "{c}"
+    );
 
     // Refusals before anything is stored.
     let (code, r) = post_csv(&s, "session=default", "name,colour\nAnn,red\n".into()).await;

@@ -63,11 +63,7 @@ pub fn csv(first: usize, rows: usize) -> String {
     out
 }
 
-async fn call(
-    r: reqwest::RequestBuilder,
-    what: &str,
-    ok: &[u16],
-) -> Result<Value, SetupError> {
+async fn call(r: reqwest::RequestBuilder, what: &str, ok: &[u16]) -> Result<Value, SetupError> {
     let r = r
         .send()
         .await
@@ -86,7 +82,9 @@ async fn call(
 /// `Ok(true)`: completed with every row counted as expected.
 pub async fn run(a: ImportArgs) -> Result<bool, SetupError> {
     if !(1..=1_000_000).contains(&(a.first + a.rows)) || a.rows == 0 {
-        return Err(SetupError("--rows and --first must stay within 1..1,000,000".into()));
+        return Err(SetupError(
+            "--rows and --first must stay within 1..1,000,000".into(),
+        ));
     }
     let base = a.url.trim_end_matches('/').to_string();
     let client = reqwest::Client::builder().no_proxy().build()?;
@@ -118,7 +116,10 @@ pub async fn run(a: ImportArgs) -> Result<bool, SetupError> {
     let started = call(
         client
             .post(format!("{base}/api/contacts/imports"))
-            .query(&[("session", a.session.as_str()), ("on_duplicate", &a.on_duplicate)])
+            .query(&[
+                ("session", a.session.as_str()),
+                ("on_duplicate", &a.on_duplicate),
+            ])
             .bearer_auth(&token)
             .header("content-type", "text/csv")
             .body(body),
@@ -164,7 +165,11 @@ pub async fn run(a: ImportArgs) -> Result<bool, SetupError> {
         stored.as_secs_f64(),
         applied.as_secs_f64(),
         n("failed"),
-        if ok { "" } else { "  << counters do not add up" }
+        if ok {
+            ""
+        } else {
+            "  << counters do not add up"
+        }
     );
     if let Some(path) = &a.json_out {
         use std::io::Write as _;

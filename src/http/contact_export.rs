@@ -150,12 +150,10 @@ pub async fn filtered(
     auth: AuthUser,
     q: web::Query<ContactQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.viewer
-        .may_export_contacts()
-        .map_err(|d| match d {
-            Denied::Forbidden(why) => ApiError::Forbidden(why.to_string()),
-            Denied::Hidden => ApiError::NotFound("contacts".into()),
-        })?;
+    auth.viewer.may_export_contacts().map_err(|d| match d {
+        Denied::Forbidden(why) => ApiError::Forbidden(why.to_string()),
+        Denied::Hidden => ApiError::NotFound("contacts".into()),
+    })?;
     let filter = checked_filter(&hub, &auth, &q).await?;
     let text = q.q.clone().filter(|s| !s.is_empty());
     stream(&hub, &auth, text, filter, "contacts.csv").await

@@ -95,17 +95,15 @@ pub async fn owners_of(
     }
     let rows: Vec<(String, i64)> = match &mut tx.conn {
         // One statement text whatever the count (one prepared plan).
-        super::writer::Conn::Postgres(t) => {
-            sqlx::query_as(
-                "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id = ANY($2::text[])
+        super::writer::Conn::Postgres(t) => sqlx::query_as(
+            "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id = ANY($2::text[])
                  UNION ALL SELECT wa_id, contact_id FROM contact_wa_ids
                  WHERE session_id = $1 AND wa_id = ANY($2::text[])",
-            )
-            .bind(session_id)
-            .bind(wa_ids)
-            .fetch_all(&mut **t)
-            .await?
-        }
+        )
+        .bind(session_id)
+        .bind(wa_ids)
+        .fetch_all(&mut **t)
+        .await?,
         super::writer::Conn::Sqlite(t) => {
             // Only placeholders go into the text; the ids are bound.
             let list = super::placeholders(2, wa_ids.len());

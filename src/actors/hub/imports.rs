@@ -17,9 +17,9 @@ use crate::domain::contact::{check_email, check_tag, is_date, spend_cents, AttrD
 use crate::domain::csv_import::Column;
 use crate::domain::segment_filter::Schema;
 use crate::domain::{phone, ChatId, EventKind, EventScope, Viewer};
+use crate::store::contact_bulk::{self, NewContact};
 use crate::store::contacts::{self, ContactChange};
 use crate::store::imports::{self, Import, RowError};
-use crate::store::contact_bulk::{self, NewContact};
 use crate::store::{audit, contact_schema, events, sessions, StoreError, Tx};
 
 /// A row ready to write: its WhatsApp id, number and fields.
