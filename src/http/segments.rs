@@ -85,7 +85,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<SegmentItem>>, ApiError> {
     let limit = checked_limit(q.limit)?;
     let counted = match q.include.as_deref() {
-        None | Some("") => false,
+        None => false,
         Some("count") => true,
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
