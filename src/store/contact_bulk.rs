@@ -242,6 +242,117 @@ async fn insert_tags(tx: &mut Tx, ids: &[i64], tags: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `update_many`'s statement covers `ch`: it sets texts, spend, tags and
+/// attributes (merged), never clears one; anything else goes row by row.
+fn batchable(ch: &ContactChange) -> bool {
+    let sets = |f: &Option<Option<String>>| !matches!(f, Some(None));
+    sets(&ch.name)
+        && sets(&ch.email)
+        && sets(&ch.notes)
+        && sets(&ch.kind)
+        && ch.owner_id.is_none()
+        && ch.consent.is_none()
+        && ch.wa_ids.is_empty()
+        && ch
+            .attributes
+            .as_ref()
+            .is_none_or(|a| a.values().all(|v| !v.is_null()))
+}
+
+/// Applies each `(contact id, change)` in order, reading nothing back. On PostgreSQL the
+/// changes go in rounds of one statement (an id met again waits for the next round, so a
+/// later row wins as it would row by row), their tags in two more; SQLite, and a change
+/// the statement does not cover, row by row.
+pub async fn update_many(
+    tx: &mut Tx,
+    session_id: i64,
+    updates: &[(i64, &ContactChange)],
+) -> Result<()> {
+    if !matches!(tx.conn, Conn::Postgres(_)) || updates.iter().any(|(_, c)| !batchable(c)) {
+        for (id, ch) in updates {
+            super::contacts::apply(tx, *id, session_id, ch).await?;
+        }
+        return Ok(());
+    }
+    let mut rest: Vec<(i64, &ContactChange)> = updates.to_vec();
+    while !rest.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        let (round, later): (Vec<_>, Vec<_>) =
+            rest.into_iter().partition(|(id, _)| seen.insert(*id));
+        update_round(tx, &round).await?;
+        rest = later;
+    }
+    Ok(())
+}
+
+/// One statement for changes of distinct contacts (PostgreSQL), then their tags.
+async fn update_round(tx: &mut Tx, round: &[(i64, &ContactChange)]) -> Result<()> {
+    let now = tx.now;
+    let Conn::Postgres(t) = &mut tx.conn else {
+        return Ok(());
+    };
+    let ids: Vec<i64> = round.iter().map(|(id, _)| *id).collect();
+    let text = |f: fn(&ContactChange) -> &Option<Option<String>>| -> Vec<Option<String>> {
+        round.iter().map(|(_, c)| f(c).clone().flatten()).collect()
+    };
+    let spend: Vec<Option<i64>> = round.iter().map(|(_, c)| c.spend_cents).collect();
+    let attrs: Vec<Option<String>> = round
+        .iter()
+        .map(|(_, c)| {
+            c.attributes
+                .as_ref()
+                .map(|a| Value::Object(a.clone()).to_string())
+        })
+        .collect();
+    // Stored attributes hold no nulls (a null removes its key), nor do these: `||`
+    // merges the row's keys over the contact's.
+    sqlx::query(
+        "UPDATE contacts c SET
+            name = COALESCE(r.name, c.name),
+            email = COALESCE(r.email, c.email),
+            notes = COALESCE(r.notes, c.notes),
+            type = COALESCE(r.type, c.type),
+            lifetime_spend_cents = COALESCE(r.spend, c.lifetime_spend_cents),
+            attributes = CASE WHEN r.attributes IS NULL THEN c.attributes
+                ELSE (c.attributes::jsonb || r.attributes::jsonb)::text END,
+            updated_at = $1
+         FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[])
+            AS r (id, name, email, notes, type, spend, attributes)
+         WHERE c.id = r.id",
+    )
+    .bind(now)
+    .bind(&ids)
+    .bind(text(|c| &c.name))
+    .bind(text(|c| &c.email))
+    .bind(text(|c| &c.notes))
+    .bind(text(|c| &c.kind))
+    .bind(&spend)
+    .bind(&attrs)
+    .execute(&mut **t)
+    .await?;
+    // Tags are replaced, where the row has them.
+    let retagged: Vec<i64> = round
+        .iter()
+        .filter(|(_, c)| c.tags.is_some())
+        .map(|(id, _)| *id)
+        .collect();
+    if retagged.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM contact_tags WHERE contact_id = ANY($1::int8[])")
+        .bind(&retagged)
+        .execute(&mut **t)
+        .await?;
+    let (mut tag_ids, mut tags) = (Vec::new(), Vec::new());
+    for (id, c) in round {
+        for tag in c.tags.iter().flatten() {
+            tag_ids.push(*id);
+            tags.push(tag.clone());
+        }
+    }
+    insert_tags(tx, &tag_ids, &tags).await
+}
+
 /// An import's row errors, in one statement (PostgreSQL) or a few (SQLite).
 pub async fn insert_row_errors(tx: &mut Tx, import_id: i64, errors: &[RowError]) -> Result<()> {
     if errors.is_empty() {

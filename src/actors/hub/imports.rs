@@ -213,6 +213,7 @@ fn parse_chunk(rules: &Rules, first_line: i64, text: &str) -> (Vec<Row>, Vec<Row
 /// A chunk's good rows, in the chunk's transaction: (created, updated, skipped). The new
 /// contacts go in one statement (a few on SQLite); a number met again later in the chunk
 /// then counts as a duplicate of the contact its first row made, as it would row by row.
+/// Updates of known contacts follow, in file order (batched on PostgreSQL).
 async fn apply_rows(
     tx: &mut Tx,
     session_id: i64,
@@ -237,6 +238,7 @@ async fn apply_rows(
     // time) is skipped, as the row-by-row insert did.
     skipped += (new.len() - made.len()) as i64;
     let mut firsts = HashSet::new();
+    let mut updates = Vec::new();
     for r in rows {
         let first = firsts.insert(r.chat.as_str());
         let id = match known.get(&r.chat) {
@@ -251,12 +253,13 @@ async fn apply_rows(
             },
         };
         if update {
-            contacts::apply(tx, id, session_id, &r.change).await?;
+            updates.push((id, &r.change));
             updated += 1;
         } else {
             skipped += 1;
         }
     }
+    contact_bulk::update_many(tx, session_id, &updates).await?;
     Ok((made.len() as i64, updated, skipped))
 }
 
