@@ -315,3 +315,44 @@ test("contact types and attributes are managed on the settings page; an agent ha
   expect(await apage.getByRole("region", { name: "Personal data" }).count()).toBe(0);
   await actx.close();
 });
+
+test("the segment builder nests an any-of group inside all; its count is the hub's for the nested filter, and it saves as one", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
+  await openContacts(page, "Segments");
+  const builder = page.getByRole("form", { name: "New segment" });
+  await builder.getByLabel("Clause 1 value").fill("vip");
+  await builder.getByRole("button", { name: "+ Add an any-of group" }).click();
+  await builder.getByLabel("Clause 2.1 field").selectOption({ label: "Type" });
+  await builder.getByLabel("Clause 2.1 value").fill("lead");
+  await builder.getByRole("button", { name: "+ Add clause to group 2" }).click();
+  await builder.getByLabel("Clause 2.2 field").selectOption({ label: "Lifetime spend" });
+  await builder.getByLabel("Clause 2.2 value").fill("100");
+  const filter = {
+    all: [
+      { field: "tags", op: "contains", value: "vip" },
+      {
+        any: [
+          { field: "type", op: "eq", value: "lead" },
+          { field: "lifetime_spend", op: "gte", value: 100 },
+        ],
+      },
+    ],
+  };
+  const { count } = await stack.api<{ count: number }>("POST", "/api/segments/preview", { filter });
+  const flat = await stack.api<{ count: number }>("POST", "/api/segments/preview", { filter: { all: [filter.all[0]] } });
+  expect(count).toBeLessThan(flat.count);
+  await expect.poll(() => builder.getByTestId("live-count").textContent()).toBe(`${count} contact${count === 1 ? "" : "s"}`);
+  await builder.getByLabel("Segment name").fill("VIP leads or big spenders");
+  await builder.getByRole("button", { name: "Create segment" }).click();
+  const saved = page.getByTestId("segment-row").filter({ hasText: "VIP leads or big spenders" });
+  await expect.poll(() => saved.getByTestId("segment-count").textContent()).toBe(String(count));
+  const all = await stack.api<{ items: { name: string; filter: unknown }[] }>("GET", "/api/segments");
+  expect(all.items.find((s) => s.name === "VIP leads or big spenders")!.filter).toEqual(filter);
+  // Opened again, the group is back in the builder.
+  await saved.getByRole("button", { name: "VIP leads or big spenders", exact: true }).click();
+  const edit = page.getByRole("form", { name: "Edit segment VIP leads or big spenders" });
+  expect(await edit.getByLabel("Group 2 join").inputValue()).toBe("any");
+  expect(await edit.getByLabel("Clause 2.2 value").inputValue()).toBe("100");
+  await ctx.close();
+});
