@@ -7,6 +7,8 @@
 #   TICKHUB_SEND_RATE=5000 DB=sqlite loadtest/run.sh --bot --rate 1000   # a bot answers every message
 #   SEED_FROM=/tmp/seeded.db loadtest/run.sh queries          # the inbox's reads on a seeded database
 #   DB=postgres loadtest/run.sh import --rows 100000          # a contact CSV import; the hub's peak RSS
+#   DB=postgres loadtest/run.sh campaign    # plan a 100,000-recipient campaign, then its CPU per message
+#                                           # (loadtest/campaign_bench.sh: CONTACTS, SEND_SECONDS, IDLE_SECONDS)
 #
 # Knobs (environment):
 #   DB=sqlite|postgres   database (default sqlite: a fresh file in a temp dir)
@@ -127,6 +129,10 @@ if [[ -n "${HMAC_KEY:-}" ]]; then
 else
     unset WAHA_WEBHOOK_HMAC_KEY
 fi
+if [[ "${1:-}" == campaign ]]; then
+    # A campaign sends at most 600 a minute, and never faster than its session.
+    TICKHUB_SEND_RATE="${TICKHUB_SEND_RATE:-10}"
+fi
 if [[ -n "${TICKHUB_SEND_RATE:-}" ]]; then
     export TICKHUB_SEND_RATE
 fi
@@ -167,6 +173,12 @@ done
 kill -0 "$SIM_PID" 2>/dev/null || { show_log waha-sim.log; die "tickhub waha-sim exited"; }
 
 # ---------------------------------------------------------------- load
+if [[ "${1:-}" == campaign ]]; then
+    # shellcheck source=campaign_bench.sh
+    source "$ROOT/loadtest/campaign_bench.sh"
+    campaign_bench
+    exit 0
+fi
 if [[ "${1:-}" == queries ]]; then
     # the inbox's reads instead of the webhook load: `run.sh queries [--requests N …]`
     shift

@@ -93,6 +93,7 @@ impl Log {
             supervisor: true,
             sessions: None,
             conversations: ConversationEvents::None,
+            campaigns: true,
         };
         events::replay(&self.db, &filter, since, upto, 1_000)
             .await

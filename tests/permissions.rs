@@ -398,6 +398,37 @@ impl Fixture {
             } else if method == "POST" {
                 body = Some(json!({"name": format!("s{}", unique()), "filter": filter}));
             }
+        } else if template.starts_with("/api/campaigns") {
+            let session = if row.case == "other session" {
+                "second"
+            } else {
+                "default"
+            };
+            let contact = self.contact(&row.case).await;
+            if template.contains("{id}") {
+                let (code, r) = self
+                    .s
+                    .post(
+                        "/api/campaigns",
+                        json!({"name": format!("c{}", unique()), "session": session,
+                            "contact_ids": [contact], "template": "Hello {{contact.name}}"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                path = template.replace("{id}", &r["id"].to_string());
+                body = match template.rsplit('/').next() {
+                    Some("{id}") if method == "PATCH" => Some(json!({"name": "Renamed"})),
+                    Some("test") => Some(json!({"phone": "+447700900555"})),
+                    _ => None,
+                };
+            } else if template.ends_with("/audience") {
+                body = Some(json!({"session": session, "contact_ids": [contact]}));
+            } else if template.ends_with("/render") {
+                body = Some(json!({"template": "Hi {{contact.name}}", "contact_id": contact}));
+            } else if method == "POST" {
+                body = Some(json!({"name": format!("c{}", unique()), "session": session,
+                    "contact_ids": [contact], "template": "Hello"}));
+            }
         } else if template.starts_with("/api/quick-replies") {
             if template.contains("{id}") {
                 let (code, r) = self
@@ -783,6 +814,34 @@ async fn every_event_reaches_whom_it_should_live_and_on_replay(b: Backend) {
                     kind: "segment.updated",
                     logged: true,
                     matches: Box::new(move |d| d["id"] == id && d["change"] == "created"),
+                }
+            }
+            "campaign.progress" => {
+                let session = if row.case == "other session" {
+                    "second"
+                } else {
+                    "spare"
+                };
+                let (code, c) =
+                    fx.s.post(
+                        "/api/contacts",
+                        json!({"session": session, "phone": format!("44774{:06}", n)}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{c}");
+                let (code, r) =
+                    fx.s.post(
+                        "/api/campaigns",
+                        json!({"name": format!("probe {n}"), "session": session,
+                            "contact_ids": [c["id"]], "template": "Hello"}),
+                    )
+                    .await;
+                assert_eq!(code, 201, "{r}");
+                let id = r["id"].as_i64().expect("id");
+                Probe {
+                    kind: "campaign.progress",
+                    logged: true,
+                    matches: Box::new(move |d| d["campaign_id"] == id),
                 }
             }
             "member.updated" | "presence.updated" => {

@@ -51,6 +51,8 @@ pub enum Followup {
     None,
     /// A new outbox row to send.
     Send(i64),
+    /// A campaign's outbox row: sent after the replies waiting with it.
+    SendBulk(i64),
     /// The conversation was erased (GDPR): the actor forgets the conversation it kept, so
     /// the chat's next message finds (or opens) its conversation afresh.
     Forget,
@@ -104,6 +106,8 @@ pub struct Enqueue {
     pub outbox_id: i64,
     /// Its chat: a chat's messages are sent one at a time, in order.
     pub chat_id: String,
+    /// A campaign's message, which waits behind members' and bots' replies.
+    pub bulk: bool,
 }
 
 /// Told to the session: this actor has been idle and may stop if nothing was sent to it
@@ -187,6 +191,12 @@ impl ConversationActor {
                         Followup::Send(outbox_id) => act.link.enqueue.do_send(Enqueue {
                             outbox_id,
                             chat_id: act.chat_id.clone(),
+                            bulk: false,
+                        }),
+                        Followup::SendBulk(outbox_id) => act.link.enqueue.do_send(Enqueue {
+                            outbox_id,
+                            chat_id: act.chat_id.clone(),
+                            bulk: true,
                         }),
                         Followup::Forget => act.conversation = None,
                         Followup::None => {}
@@ -457,6 +467,7 @@ impl ConversationActor {
             self.link.enqueue.do_send(Enqueue {
                 outbox_id,
                 chat_id: self.chat_id.clone(),
+                bulk: false,
             });
         }
         tally(&reaction.tally);

@@ -16,6 +16,7 @@
 
 pub mod agent;
 pub mod board;
+pub mod campaign;
 pub mod conversation;
 mod error;
 pub mod hub;

@@ -38,6 +38,9 @@ pub struct Services {
     router: OnceLock<Router>,
     /// The opt-out words, shared with every stored message's step (`Flow`).
     opt_out_words: Arc<[String]>,
+    /// Sessions with a campaign whose replies are still counted, kept by the campaigns'
+    /// supervisor and read by every stored message's step (`Flow`).
+    pub campaign_sessions: Arc<dashmap::DashSet<i64>>,
 }
 
 impl Services {
@@ -69,6 +72,7 @@ impl Services {
             arbiters,
             next_arbiter: AtomicUsize::new(0),
             router: OnceLock::new(),
+            campaign_sessions: Arc::default(),
         })
     }
 
@@ -97,6 +101,7 @@ impl Services {
                 .cloned()
                 .unwrap_or_else(|| Arc::new(|_| false)),
             opt_out_words: self.opt_out_words.clone(),
+            campaign_sessions: self.campaign_sessions.clone(),
         }
     }
 

@@ -61,6 +61,8 @@ const MAX_IN_FLIGHT: usize = 8;
 struct Queued {
     outbox_id: i64,
     chat_id: String,
+    /// A campaign's: sent only when no member's or bot's reply is ready.
+    bulk: bool,
 }
 
 struct ConversationEntry {
@@ -158,6 +160,7 @@ impl SessionActor {
             let mut seen = HashSet::new();
             let mut next_retry: Option<Instant> = None;
             let mut ready = None;
+            let mut ready_bulk = None;
             for q in &self.outbound {
                 if !seen.insert(q.chat_id.as_str()) || self.in_flight.contains(&q.chat_id) {
                     continue;
@@ -166,13 +169,19 @@ impl SessionActor {
                     Some(&at) if at > now => {
                         next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
                     }
+                    _ if q.bulk => {
+                        if ready_bulk.is_none() {
+                            ready_bulk = Some((q.outbox_id, q.chat_id.clone()));
+                        }
+                    }
                     _ => {
                         ready = Some((q.outbox_id, q.chat_id.clone()));
                         break;
                     }
                 }
             }
-            let Some((outbox_id, chat_id)) = ready else {
+            // Campaigns wait while a member's or a bot's reply is ready to go.
+            let Some((outbox_id, chat_id)) = ready.or(ready_bulk) else {
                 if let Some(at) = next_retry {
                     self.wake_at(at, ctx);
                 }
@@ -268,6 +277,7 @@ impl SessionActor {
                         .map(|i| Queued {
                             outbox_id: i.id,
                             chat_id: i.chat_id,
+                            bulk: i.bulk,
                         })
                         .collect();
                     if first && !new.is_empty() {
@@ -370,6 +380,7 @@ impl Handler<Enqueue> for SessionActor {
             self.outbound.push_back(Queued {
                 outbox_id: e.outbox_id,
                 chat_id: e.chat_id,
+                bulk: e.bulk,
             });
         }
         self.pump_outbound(ctx);

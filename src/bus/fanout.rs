@@ -203,14 +203,17 @@ impl Fanout {
         let all: Arc<[Arc<LoggedEvent>]> = events.into();
         let mut cut = Vec::new();
         for sub in self.subscribers.iter() {
-            let visible = all.iter().filter(|e| sub.filter.matches(&e.scope)).count();
+            let visible = all
+                .iter()
+                .filter(|e| sub.filter.admits(e.kind, &e.scope))
+                .count();
             let mine: Arc<[Arc<LoggedEvent>]> = if visible == all.len() {
                 all.clone()
             } else if visible == 0 {
                 continue;
             } else {
                 all.iter()
-                    .filter(|e| sub.filter.matches(&e.scope))
+                    .filter(|e| sub.filter.admits(e.kind, &e.scope))
                     .cloned()
                     .collect()
             };

@@ -112,16 +112,15 @@ fn receive(me: &str, seq: &Sequencer, fanout: &Fanout, presence: &RedisPresence,
                 WireSignal::Deactivated => SignalKind::Deactivated,
             },
         }),
-        Wire::Sockets { from, counts } => {
-            if *presence.coordinator.borrow() {
-                if let Some(n) = presence.nodes.get() {
-                    n.do_send(NodeSockets {
-                        node: from.into(),
-                        counts,
-                    });
-                }
+        Wire::Sockets { from, counts } if *presence.coordinator.borrow() => {
+            if let Some(n) = presence.nodes.get() {
+                n.do_send(NodeSockets {
+                    node: from.into(),
+                    counts,
+                });
             }
         }
+        Wire::Sockets { .. } => {}
         Wire::Status {
             from,
             user_id,

@@ -351,13 +351,11 @@ async fn dispatch(link: std::sync::Weak<Link>, mut pushes: mpsc::UnboundedReceiv
                     h();
                 }
             }
-            PushKind::Subscribe => {
-                // A resubscription after a reconnect: what was published meanwhile is
-                // read back from the log.
-                if !l.subscribed.swap(true, Ordering::AcqRel) {
-                    if let Some(h) = l.resumed.get() {
-                        h();
-                    }
+            // A resubscription after a reconnect: what was published meanwhile is read
+            // back from the log.
+            PushKind::Subscribe if !l.subscribed.swap(true, Ordering::AcqRel) => {
+                if let Some(h) = l.resumed.get() {
+                    h();
                 }
             }
             _ => {}

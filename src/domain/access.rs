@@ -10,7 +10,7 @@ mod crm;
 
 use super::audit::Origin;
 use super::session::ReplyPolicy;
-use super::{EventScope, Role};
+use super::{EventKind, EventScope, Role};
 
 /// Which WhatsApp sessions a member may work in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,11 +400,16 @@ impl Viewer {
                 },
                 Err(_) => ConversationEvents::None,
             },
+            campaigns: self.may_read_campaigns().is_ok(),
         }
     }
 
     pub fn can_see(&self, scope: &EventScope) -> bool {
         self.events().matches(scope)
+    }
+
+    pub fn can_see_event(&self, kind: EventKind, scope: &EventScope) -> bool {
+        self.events().admits(kind, scope)
     }
 }
 
@@ -426,9 +431,16 @@ pub struct EventFilter {
     /// `Some`: only events of these sessions (and events of no session).
     pub sessions: Option<Vec<i64>>,
     pub conversations: ConversationEvents,
+    /// Whether campaign events (`campaign.progress`) reach this viewer.
+    pub campaigns: bool,
 }
 
 impl EventFilter {
+    /// Whether an event of `kind` with `scope` reaches this viewer.
+    pub fn admits(&self, kind: EventKind, scope: &EventScope) -> bool {
+        (self.campaigns || !kind.is_campaigns_only()) && self.matches(scope)
+    }
+
     pub fn matches(&self, scope: &EventScope) -> bool {
         if let Some(user) = scope.user_id {
             return user == self.user_id;

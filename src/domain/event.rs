@@ -40,6 +40,9 @@ text_enum! {
         ContactImportProgress => "contact_import.progress",
         /// A segment was created, edited or deleted (`{"id", "change"}`): to everyone.
         SegmentUpdated => "segment.updated",
+        /// A campaign moved on (`{"campaign_id", "status", "counts"}`): to those who run
+        /// campaigns in its session (admins, managers, marketing).
+        CampaignProgress => "campaign.progress",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",
@@ -49,6 +52,14 @@ text_enum! {
         Ack => "ack",
         Error => "error",
         Pong => "pong",
+    }
+}
+
+impl EventKind {
+    /// Events only those who run campaigns receive (the log's replay says the same in SQL,
+    /// `store::events::replay`).
+    pub fn is_campaigns_only(self) -> bool {
+        self == EventKind::CampaignProgress
     }
 }
 

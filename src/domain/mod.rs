@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod board;
 pub mod bot;
+pub mod campaign;
 pub mod chat;
 pub mod clock;
 pub mod contact;

@@ -63,12 +63,24 @@ pub enum Field {
     /// How many conversations the contact has (computed).
     ConversationCount,
     CreatedAt,
+    /// A campaign's message reached the contact (or was read, or replied to): `eq` a
+    /// campaign id, or `exists` for any campaign.
+    Campaign(Engagement),
     /// A custom attribute, compared as its declared type (or as its value's JSON type
     /// when it is not declared).
     Attribute {
         name: String,
         kind: AttrKind,
     },
+}
+
+/// How far a campaign's message went with a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engagement {
+    /// Handed to WhatsApp (queued, then sent or failed).
+    Received,
+    Read,
+    Replied,
 }
 
 /// How an attribute is compared.
@@ -183,6 +195,9 @@ pub const FIELDS: &[&str] = &[
     "last_message_at",
     "conversation_count",
     "created_at",
+    "campaign.received",
+    "campaign.read",
+    "campaign.replied",
     "attributes.<name>",
 ];
 
@@ -294,6 +309,9 @@ fn parse_field(name: &str, value: &Value, schema: &Schema) -> Result<Field, Stri
         "last_message_at" | "last_interaction_at" => Field::LastMessageAt,
         "conversation_count" => Field::ConversationCount,
         "created_at" => Field::CreatedAt,
+        "campaign.received" => Field::Campaign(Engagement::Received),
+        "campaign.read" => Field::Campaign(Engagement::Read),
+        "campaign.replied" => Field::Campaign(Engagement::Replied),
         other => match other.strip_prefix("attributes.") {
             Some(attr) => {
                 check_key("", attr).map_err(|e| format!("attribute name {}", e.reason))?;
@@ -360,6 +378,7 @@ fn parse_clause(v: &Value, path: &str, schema: &Schema, mode: Mode) -> Result<Cl
             | Field::OwnerId
             | Field::Consent
             | Field::LastMessageAt
+            | Field::Campaign(_)
             | Field::Attribute { .. } => Operand::None,
             _ => return Err(unsupported()),
         },
@@ -386,6 +405,12 @@ fn parse_clause(v: &Value, path: &str, schema: &Schema, mode: Mode) -> Result<Cl
         (Field::OwnerId, Eq | Ne) => {
             Operand::Int(value.as_i64().ok_or_else(|| refuse("a member id"))?)
         }
+        (Field::Campaign(_), Eq | Ne) => Operand::Int(
+            value
+                .as_i64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| refuse("a campaign id"))?,
+        ),
         (Field::OptedOut, Eq) => Operand::Bool(value.as_bool().ok_or_else(|| refuse("a boolean"))?),
         (Field::LifetimeSpend, Eq | Ne | Gt | Gte | Lt | Lte) => {
             let n = value.as_f64().ok_or_else(|| refuse("a number"))?;

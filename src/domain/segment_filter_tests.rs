@@ -161,3 +161,27 @@ fn and_joins_filters() {
     };
     assert_eq!(nodes.len(), 2);
 }
+
+#[test]
+fn campaign_engagement_clauses() {
+    use crate::domain::segment_filter::{Engagement, Field, Node, Op, Operand};
+    let f = parse(json!({"all": [
+        {"field": "campaign.read", "op": "eq", "value": 7},
+        {"field": "campaign.replied", "op": "not_exists"}
+    ]}))
+    .unwrap();
+    let Filter::All(nodes) = f else { panic!("all") };
+    let Node::Clause(first) = &nodes[0] else {
+        panic!("clause")
+    };
+    assert_eq!(first.field, Field::Campaign(Engagement::Read));
+    assert_eq!((first.op, &first.value), (Op::Eq, &Operand::Int(7)));
+    for bad in [json!("7"), json!(0), json!(null)] {
+        let e = parse(json!({"all": [{"field": "campaign.received", "op": "eq", "value": bad}]}))
+            .unwrap_err();
+        assert!(e.reason.contains("a campaign id"), "{e}");
+    }
+    let e =
+        parse(json!({"all": [{"field": "campaign.read", "op": "gt", "value": 1}]})).unwrap_err();
+    assert!(e.reason.contains("does not take the op 'gt'"), "{e}");
+}

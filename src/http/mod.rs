@@ -8,6 +8,7 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod campaigns;
 pub mod contact_export;
 pub mod contact_merge;
 pub mod contact_schema;
@@ -318,6 +319,57 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::PATCH, aw::to(segments::update)),
                         (M::DELETE, aw::to(segments::delete)),
                     ],
+                ))
+                .service(resource(
+                    "/campaigns",
+                    vec![
+                        (M::GET, aw::to(campaigns::list)),
+                        (M::POST, aw::to(campaigns::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/campaigns/audience",
+                    vec![(M::POST, aw::to(campaigns::audience))],
+                ))
+                .service(resource(
+                    "/campaigns/render",
+                    vec![(M::POST, aw::to(campaigns::render))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}",
+                    vec![
+                        (M::GET, aw::to(campaigns::get)),
+                        (M::PATCH, aw::to(campaigns::update)),
+                        (M::DELETE, aw::to(campaigns::delete)),
+                    ],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/start",
+                    vec![(M::POST, aw::to(campaigns::start))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/pause",
+                    vec![(M::POST, aw::to(campaigns::pause))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/resume",
+                    vec![(M::POST, aw::to(campaigns::resume))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/cancel",
+                    vec![(M::POST, aw::to(campaigns::cancel))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/test",
+                    vec![(M::POST, aw::to(campaigns::test))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/report",
+                    vec![(M::GET, aw::to(campaigns::report))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/recipients",
+                    vec![(M::GET, aw::to(campaigns::recipients))],
                 ))
                 .service(resource(
                     "/quick-replies",

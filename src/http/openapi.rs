@@ -5,9 +5,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, contact_export, contact_merge, contact_schema, contacts,
-    conversations, error, gdpr, handling, health, import_preview, messages, quick_replies, routing,
-    segments, sessions, team, trigger_order, webhooks, ws,
+    admin, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
+    contacts, conversations, error, gdpr, handling, health, import_preview, messages,
+    quick_replies, routing, segments, sessions, team, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -28,6 +28,9 @@ use crate::store;
         contact_schema::attributes, contact_schema::create_attribute, contact_schema::update_attribute,
         contact_schema::delete_attribute,
         segments::list, segments::create, segments::preview, segments::get, segments::update, segments::delete,
+        campaigns::list, campaigns::create, campaigns::get, campaigns::update, campaigns::delete,
+        campaigns::start, campaigns::pause, campaigns::resume, campaigns::cancel, campaigns::audience,
+        campaigns::render, campaigns::test, campaigns::report, campaigns::recipients,
         admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
         audit::list,
@@ -49,6 +52,13 @@ use crate::store;
         contact_schema::NewContactType, contact_schema::NewAttribute, contact_schema::PatchAttribute,
         store::segments::Segment, crate::actors::hub::SegmentView, segments::NewSegment, segments::PatchSegment,
         segments::PreviewSegment, segments::SegmentCount, segments::SegmentItem,
+        crate::actors::hub::CampaignView, crate::actors::hub::AudienceView, crate::actors::hub::QuietHoursBody,
+        crate::actors::hub::CampaignReport, crate::actors::hub::Rates, crate::actors::hub::ReasonCount,
+        store::campaigns::Counts, store::campaign_recipients::AudienceCount, store::campaign_recipients::SkipCounts,
+        store::campaign_recipients::Recipient, store::campaign_recipients::Funnel, store::campaign_recipients::HourPoint,
+        crate::domain::campaign::CampaignStatus, crate::domain::campaign::RecipientState, crate::domain::campaign::Recurrence,
+        campaigns::NewCampaign, campaigns::PatchCampaign, campaigns::AudienceQuery, campaigns::RenderRequest,
+        campaigns::Rendered, campaigns::TestSend, campaigns::TestSent,
         webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
         sessions::SessionSettings, crate::domain::ReplyPolicy, crate::domain::PresenceStatus,

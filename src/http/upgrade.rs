@@ -49,7 +49,8 @@ where
     match accepted {
         Some(Accepted(agent)) if head.status() == StatusCode::SWITCHING_PROTOCOLS => {
             if let Err(e) = framed.send(h1::Message::Item((head, BodySize::None))).await {
-                return Ok(debug!(error = %e, "could not answer a websocket upgrade"));
+                debug!(error = %e, "could not answer a websocket upgrade");
+                return Ok(());
             }
             let parts = framed.into_parts();
             // What the client sent after its handshake is the websocket's first bytes.
@@ -68,7 +69,10 @@ where
         _ => {
             let bytes = match body::to_bytes(body).await {
                 Ok(b) => b,
-                Err(e) => return Ok(debug!(error = %e, "could not read an upgrade's answer")),
+                Err(e) => {
+                    debug!(error = %e, "could not read an upgrade's answer");
+                    return Ok(());
+                }
             };
             head.head_mut().set_connection_type(ConnectionType::Close);
             let sent = async {

@@ -30,6 +30,8 @@ pub struct Flow {
     pub online: Online,
     /// The opt-out words (`Config::opt_out_words`).
     pub opt_out_words: Arc<[String]>,
+    /// Sessions whose campaigns' replies are still counted (`actors::campaign`).
+    pub campaign_sessions: Arc<dashmap::DashSet<i64>>,
 }
 
 /// What the conversation's actor does after the commit.

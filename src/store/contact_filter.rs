@@ -3,7 +3,9 @@
 //! same on SQLite and PostgreSQL; only custom attributes (a JSON text column) differ, read
 //! with `json_type`/`json_extract` on SQLite and `jsonb` operators on PostgreSQL.
 
-use crate::domain::segment_filter::{AttrKind, Clause, Field, Filter, Node, Op, Operand};
+use crate::domain::segment_filter::{
+    AttrKind, Clause, Engagement, Field, Filter, Node, Op, Operand,
+};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +128,31 @@ impl Sql {
             Field::ConversationCount => self.compare(CONVERSATION_COUNT, c),
             Field::LastMessageAt => self.last_message(c),
             Field::CreatedAt => self.time("c.created_at", c),
+            Field::Campaign(e) => self.campaign(*e, c),
             Field::Attribute { name, kind } => self.attribute(name, *kind, c),
+        }
+    }
+
+    /// A campaign's message to the contact, as far as `e` (one campaign's, or any's).
+    fn campaign(&mut self, e: Engagement, c: &Clause) -> String {
+        let stamp = match e {
+            Engagement::Received => "queued_at",
+            Engagement::Read => "read_at",
+            Engagement::Replied => "replied_at",
+        };
+        let reached = format!(
+            "SELECT 1 FROM campaign_recipients cr WHERE cr.contact_id = c.id AND cr.{stamp} IS NOT NULL"
+        );
+        match (&c.op, &c.value) {
+            (op @ (Op::Eq | Op::Ne), Operand::Int(id)) => {
+                let p = self.bind(Param::Int(*id));
+                negate_if(
+                    *op == Op::Ne,
+                    format!("EXISTS ({reached} AND cr.campaign_id = {p})"),
+                )
+            }
+            (Op::NotExists, _) => format!("NOT EXISTS ({reached})"),
+            _ => format!("EXISTS ({reached})"),
         }
     }
 

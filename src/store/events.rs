@@ -268,11 +268,12 @@ pub async fn replay(
                 (supervisors_only = FALSE OR $5)
             AND ($6 IS NULL OR session_id IS NULL
                  OR (',' || $6 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
-            AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))))
+            AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))
+            AND ($9 OR type <> 'campaign.progress')))
          ORDER BY id LIMIT $3")
         .bind(since).bind(upto).bind(page)
         .bind(filter.user_id).bind(filter.supervisor).bind(id_list(filter.sessions.as_deref()))
-        .bind(conversations).bind(mine)
+        .bind(conversations).bind(mine).bind(filter.campaigns)
         .fetch_all(p).await)?;
     let scanned_to = match rows.last() {
         Some(last) if rows.len() as i64 >= page => last.id,

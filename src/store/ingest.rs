@@ -115,11 +115,15 @@ async fn follow(
     // A customer's opt-out keyword (contract §3c): compared here, in the message's own
     // transaction; written only on a match.
     if let Some(contact_id) = conv.contact_id {
-        if !conv.is_group
-            && msg.direction == crate::domain::Direction::In
-            && crate::domain::contact::is_opt_out(&msg.text, &flow.opt_out_words)
-        {
-            contacts::opt_out_by_keyword(tx, contact_id, conv.session_id).await?;
+        if !conv.is_group && msg.direction == crate::domain::Direction::In {
+            if crate::domain::contact::is_opt_out(&msg.text, &flow.opt_out_words) {
+                contacts::opt_out_by_keyword(tx, contact_id, conv.session_id).await?;
+            }
+            // Only sessions with a campaign of late look for a campaign message to count
+            // the reply against: the others pay nothing.
+            if flow.campaign_sessions.contains(&conv.session_id) {
+                super::campaign_recipients::replied(tx, contact_id).await?;
+            }
         }
     }
     let (after, reaction) =
@@ -337,16 +341,26 @@ async fn ensure_conversation(
 }
 
 /// Moves a message's status forward (acks only progress) and logs `message.updated`;
-/// `None` when nothing changed.
+/// `None` when nothing changed. A campaign's message moves its recipient along (`error`:
+/// why it failed).
 pub(super) async fn update_status(
     tx: &mut Tx,
     row: &MessageRow,
     next: AckStatus,
+    error: Option<&str>,
 ) -> Result<Option<Message>> {
     let Some(next) = row.status.advance(next) else {
         return Ok(None);
     };
     messages::set_status(tx, row.id, next).await?;
+    // Members' replies carry their author and bots' their bot: only the rest (campaigns,
+    // and the rare message typed on the business phone) may be a campaign's.
+    if row.direction == crate::domain::Direction::Out
+        && row.author_id.is_none()
+        && row.bot_id.is_none()
+    {
+        super::campaign_recipients::follow_message(tx, row.id, next, error).await?;
+    }
     let conv = conversations::get_in(tx, row.conversation_id).await?;
     Ok(Some(
         events::log_message(tx, EventKind::MessageUpdated, &conv, row.id).await?,
@@ -356,7 +370,7 @@ pub(super) async fn update_status(
 async fn apply_ack(tx: &mut Tx, session_id: i64, raw: &str, status: AckStatus) -> Result<()> {
     match messages::find_by_raw_id(tx, session_id, raw).await? {
         Some(row) => {
-            update_status(tx, &row, status).await?;
+            update_status(tx, &row, status, None).await?;
         }
         None => backlog_ack(tx, session_id, raw, status).await?,
     }

@@ -28,6 +28,7 @@ pub async fn store_reply(tx: &mut Tx, r: &Reply) -> Result<Option<(Message, Opti
         author_id: Some(r.author_id),
         bot: None,
         bot_name: None,
+        bulk: false,
     };
     let (msg, outbox_id, _) = store_outgoing(tx, &conv, &out).await?;
     Ok(Some((msg, Some(outbox_id))))
@@ -41,6 +42,8 @@ struct Outgoing<'a> {
     bot: Option<(i64, Option<i64>)>,
     /// The bot's name as the caller knows it (the message carries it without a lookup).
     bot_name: Option<&'a str>,
+    /// A campaign's: sent after the members' and bots' replies waiting with it.
+    bulk: bool,
 }
 
 /// Stores an outgoing message with its outbox row and logs it; answers the message, the
@@ -70,7 +73,7 @@ async fn store_outgoing(
         .ok_or_else(|| StoreError::Database("outgoing message insert returned no id".into()))?;
     let mut msg = new.stored(id, &conv.session, tx.now);
     msg.bot_name = o.bot_name.map(str::to_string);
-    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, o.text).await?;
+    let outbox_id = outbox::insert(tx, id, conv.session_id, &conv.chat_id, o.text, o.bulk).await?;
     let conv = conversations::touch(tx, conv.id, &conv.session, o.text, false, None).await?;
     events::log_created(tx, &msg, &conv).await?;
     Ok((msg, outbox_id, conv))
@@ -93,10 +96,30 @@ pub async fn store_bot_reply(
         author_id: None,
         bot: Some(bot),
         bot_name: Some(bot_name),
+        bulk: false,
     };
     let (msg, outbox_id, conv) = store_outgoing(tx, &conv, &out).await?;
     send.push(outbox_id);
     Ok((msg, conv))
+}
+
+/// A campaign's message in `conv` (`campaign_recipients::queue`): its message id and
+/// outbox row.
+pub async fn store_campaign_message(
+    tx: &mut Tx,
+    conv: &Conversation,
+    text: &str,
+) -> Result<(i64, i64)> {
+    let out = Outgoing {
+        text,
+        client_id: None,
+        author_id: None,
+        bot: None,
+        bot_name: None,
+        bulk: true,
+    };
+    let (msg, outbox_id, _) = store_outgoing(tx, conv, &out).await?;
+    Ok((msg.id, outbox_id))
 }
 
 /// A member's reply (`store_reply`): a new message is recorded in the audit log as
@@ -197,12 +220,12 @@ pub async fn record_send(
                 messages::set_waha_id(tx, row.id, id).await?;
             }
             outbox::finish(tx, outbox_id, OutboxState::Sent, None).await?;
-            super::ingest::update_status(tx, &row, AckStatus::Sent).await?;
+            super::ingest::update_status(tx, &row, AckStatus::Sent, None).await?;
         }
         SendOutcome::Retry { at, error } => outbox::retry_at(tx, outbox_id, *at, error).await?,
         SendOutcome::Failed(error) => {
             outbox::finish(tx, outbox_id, OutboxState::Failed, Some(error)).await?;
-            super::ingest::update_status(tx, &row, AckStatus::Failed).await?;
+            super::ingest::update_status(tx, &row, AckStatus::Failed, Some(error)).await?;
             if let Some(bot_id) = row.bot_id {
                 return super::bot_flow::send_failed(tx, row.conversation_id, bot_id, error).await;
             }

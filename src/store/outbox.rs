@@ -21,13 +21,15 @@ pub struct OutboxItem {
     /// The bot that wrote the message, if one did.
     pub bot_id: Option<i64>,
     pub conversation_id: i64,
+    /// A campaign's message: sent after members' and bots' replies.
+    pub bulk: bool,
 }
 
 macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT o.id, o.message_id, o.session_id, o.chat_id, o.text, o.state, o.attempts, ",
-            "o.next_attempt_at, m.waha_id, m.bot_id, m.conversation_id FROM outbox o JOIN messages m ON m.id = o.message_id ",
+            "o.next_attempt_at, m.waha_id, m.bot_id, m.conversation_id, o.bulk FROM outbox o JOIN messages m ON m.id = o.message_id ",
             $tail
         )
     };
@@ -39,12 +41,13 @@ pub async fn insert(
     session_id: i64,
     chat_id: &str,
     text: &str,
+    bulk: bool,
 ) -> Result<i64> {
     let now = tx.now;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO outbox (message_id, session_id, chat_id, text, state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $6, 0, $5, $5, $5) RETURNING id")
-        .bind(message_id).bind(session_id).bind(chat_id).bind(text).bind(now).bind(OutboxState::Queued.as_str())
+        "INSERT INTO outbox (message_id, session_id, chat_id, text, state, attempts, next_attempt_at, created_at, updated_at, bulk)
+         VALUES ($1, $2, $3, $4, $6, 0, $5, $5, $5, $7) RETURNING id")
+        .bind(message_id).bind(session_id).bind(chat_id).bind(text).bind(now).bind(OutboxState::Queued.as_str()).bind(bulk)
         .fetch_one(c).await)?;
     Ok(id)
 }

@@ -3,7 +3,7 @@
 //! Both are for admins and managers of the contact's session (`access::crm`).
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tracing::info;
 use utoipa::ToSchema;
 
@@ -43,10 +43,10 @@ pub struct ContactExport {
     pub audit: Vec<AuditItem>,
     /// Stored CSV import rows that name the contact's number or email.
     pub imports: Vec<ImportMention>,
-    /// Campaign messages sent to the contact. Always empty: tickhub has no campaigns yet;
-    /// the key is here so that the export keeps its shape when they come.
+    /// The campaigns that planned to reach the contact: `campaign_id`, `campaign` (its
+    /// name), `state`, `reason`, `queued_at`, `sent_at`.
     #[schema(value_type = Vec<Object>)]
-    pub campaigns: Vec<Value>,
+    pub campaigns: Vec<crate::store::campaign_recipients::ContactCampaign>,
 }
 
 /// What an erasure did (`POST /api/contacts/{id}/erase`).
@@ -92,13 +92,14 @@ impl Hub {
         let audit = gdpr::audit_of(db, c.id).await?;
         let imports =
             gdpr::import_mentions(db, c.session_id, c.phone.as_deref(), c.email.as_deref()).await?;
+        let campaigns = crate::store::campaign_recipients::of_contact(db, c.id).await?;
         let export = ContactExport {
             exported_at: self.now_ms(),
             contact: c,
             conversations,
             audit,
             imports,
-            campaigns: Vec::new(),
+            campaigns,
         };
         // The export itself is audited (who took a copy of whose data), without the data.
         let n = export.conversations.len();

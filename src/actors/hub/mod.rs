@@ -8,6 +8,7 @@ mod audit;
 mod board;
 mod bot_tester;
 mod bots;
+mod campaigns;
 mod contact_merge;
 mod contact_schema;
 mod contacts;
@@ -43,6 +44,9 @@ use crate::store::Db;
 
 pub use bot_tester::{ReplayStep, TestHandoff, TestInput, TestReply, TestResult};
 pub use bots::{BotInput, BotPatch};
+pub use campaigns::{
+    AudienceView, CampaignPatch, CampaignReport, CampaignView, QuietHoursBody, Rates, ReasonCount,
+};
 pub use contacts::{ConsentInput, ContactInput};
 pub use gdpr::{ContactExport, ErasedContact, ExportedConversation};
 pub use media::{MediaError, MessageMedia};
@@ -58,6 +62,7 @@ pub struct Hub {
     health: WahaHealth,
     viewing: viewing::Viewing,
     presence: super::presence::Presence,
+    campaigns: actix::Addr<super::campaign::CampaignSupervisor>,
 }
 
 impl Hub {
@@ -79,7 +84,10 @@ impl Hub {
             c.link.on_work(Box::new(move |w| work.on_cluster_work(w)));
             c.start(Arc::new(super::registry::LeaseHandler(registry.clone())));
         }
+        let campaigns =
+            super::campaign::CampaignSupervisor::start(services.clone(), registry.clone());
         Arc::new(Hub {
+            campaigns,
             services,
             registry,
             health: WahaHealth::default(),

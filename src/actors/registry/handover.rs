@@ -177,7 +177,11 @@ impl SessionRegistry {
             return;
         };
         if let Some(a) = self.local(&s) {
-            a.do_send(crate::actors::conversation::Enqueue { outbox_id, chat_id });
+            a.do_send(crate::actors::conversation::Enqueue {
+                outbox_id,
+                chat_id,
+                bulk: false,
+            });
         }
     }
 

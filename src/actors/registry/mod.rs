@@ -27,6 +27,7 @@ use super::session::{ForChat, IngestCmd, Redeliver, SessionActor};
 use crate::cluster::wire::{self, Wire};
 use crate::domain::inbound::Account;
 use crate::domain::{Change, Reply, SessionRef, Viewer};
+use crate::store::campaign_recipients::{self, QueueJob, Queued};
 use crate::store::conversations::Conversation;
 use crate::store::handling::{self, Outcome};
 use crate::store::ingest::{self, Ingest, Ingested, StoredWebhook};
@@ -127,6 +128,32 @@ impl SessionRegistry {
             *entry = start();
         }
         Some(entry.clone())
+    }
+
+    /// Whether this node runs the session's work (in a cluster: holds its lease).
+    pub fn runs_here(&self, s: &SessionRef) -> bool {
+        self.local(s).is_some()
+    }
+
+    /// Queues a campaign's recipient in its conversation's turn; the session's queue
+    /// then sends what was stored, after any waiting reply.
+    pub async fn queue_campaign_recipient(
+        &self,
+        s: &SessionRef,
+        job: QueueJob,
+    ) -> Result<Queued, HubError> {
+        let chat = job.chat_id.clone();
+        self.run_in(
+            s,
+            chat,
+            job,
+            |tx, job| Box::pin(campaign_recipients::queue(tx, job)),
+            |q| match q {
+                Queued::Queued { outbox_id } => Followup::SendBulk(*outbox_id),
+                _ => Followup::None,
+            },
+        )
+        .await
     }
 
     async fn owner(&self, s: &SessionRef) -> Owner {
@@ -248,9 +275,11 @@ impl SessionRegistry {
                 },
             )
             .await?;
-        if let (Followup::Send(outbox_id), Some(owner), Some(c)) =
-            (followup(&out), owner, &self.services.cluster)
-        {
+        let to_send = match followup(&out) {
+            Followup::Send(id) | Followup::SendBulk(id) => Some(id),
+            Followup::None | Followup::Forget => None,
+        };
+        if let (Some(outbox_id), Some(owner), Some(c)) = (to_send, owner, &self.services.cluster) {
             c.link.publish(
                 wire::node_channel(&owner),
                 &Wire::Send {

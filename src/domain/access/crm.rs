@@ -47,6 +47,23 @@ impl Viewer {
         )
     }
 
+    /// Campaigns and their templates: admins, managers and marketing (who run them);
+    /// agents and sales work the inbox.
+    pub fn may_read_campaigns(&self) -> Decision {
+        allow(
+            matches!(self.role, Role::Admin | Role::Manager | Role::Marketing),
+            "only admins, managers and marketing work with campaigns",
+        )
+    }
+
+    /// A campaign of `session_id`: create, edit, start, pause, resume, cancel, test, and
+    /// read its recipients and report. Whoever may work with campaigns, in the sessions they
+    /// work in (another session's campaign does not exist for them).
+    pub fn may_run_campaign(&self, session_id: i64) -> Decision {
+        self.may_read_campaigns()?;
+        self.may_see_session(session_id)
+    }
+
     /// Create, edit and delete segments: whoever writes contacts (not agents).
     pub fn may_write_segments(&self) -> Decision {
         allow(
@@ -103,6 +120,41 @@ mod tests {
                     "{role}: a 403, not a 404"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn who_runs_campaigns_and_receives_their_progress() {
+        use crate::domain::{EventKind, EventScope};
+        for role in Role::ALL {
+            let v = viewer(*role);
+            let runs = matches!(role, Role::Admin | Role::Manager | Role::Marketing);
+            assert_eq!(v.may_read_campaigns().is_ok(), runs, "{role}");
+            assert_eq!(v.may_run_campaign(1).is_ok(), runs, "{role}");
+            if runs {
+                assert_eq!(
+                    v.may_run_campaign(2),
+                    Err(Denied::Hidden),
+                    "{role}: another session's campaign is not found"
+                );
+            } else {
+                assert!(
+                    matches!(v.may_run_campaign(2), Err(Denied::Forbidden(_))),
+                    "{role}: a 403 whatever the session"
+                );
+            }
+            let ours = EventScope::session(1);
+            assert_eq!(
+                v.can_see_event(EventKind::CampaignProgress, &ours),
+                runs,
+                "{role}"
+            );
+            assert!(
+                !v.can_see_event(EventKind::CampaignProgress, &EventScope::session(2)),
+                "{role}"
+            );
+            // Other events of the session are untouched by the rule.
+            assert!(v.can_see_event(EventKind::SessionSettings, &ours), "{role}");
         }
     }
 }

@@ -1,0 +1,89 @@
+# The campaign benchmark (issue 18), sourced by run.sh (`loadtest/run.sh campaign`) once the
+# hub and the simulator are up:
+#   1. CONTACTS (default 100,000) contacts through the CSV import, all tagged `promo`;
+#   2. a campaign to the segment `tags contains promo`: the time `POST …/start` takes to plan
+#      every recipient, and the hub's peak RSS across it (VmHWM, reset just before);
+#   3. the hub's CPU per message while the campaign sends at its fastest (600 a minute) for
+#      SEND_SECONDS (default 60), less the hub's idle CPU over IDLE_SECONDS (default 20)
+#      before it started. That counts the whole way of a message (the queue job, the send to
+#      WAHA, its three acks), so it is an upper bound on the sender's own overhead.
+# Needs curl and jq. Prints one JSON line with the figures.
+
+campaign_bench() {
+    local url="http://$TICKHUB_BIND" n="${CONTACTS:-100000}" secs="${SEND_SECONDS:-60}"
+    local idle_secs="${IDLE_SECONDS:-20}" tck
+    tck=$(getconf CLK_TCK)
+    command -v jq >/dev/null || die "the campaign benchmark needs jq"
+    local token
+    token=$(curl -sf "$url/api/auth/login" -H 'content-type: application/json' \
+        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" | jq -r .token) || die "login failed"
+    local auth=(-H "Authorization: Bearer $token")
+    api() { # METHOD PATH [JSON]
+        if [[ -n "${3:-}" ]]; then
+            curl -sf -X "$1" "${auth[@]}" -H 'content-type: application/json' -d "$3" "$url$2"
+        else
+            curl -sf -X "$1" "${auth[@]}" "$url$2"
+        fi
+    }
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
+    now_ms() { date +%s%3N; }
+
+    api POST /api/sessions '{"name": "default"}' >/dev/null || die "registering the session failed"
+    for _ in $(seq 1 200); do
+        [[ "$(api GET /api/sessions/default | jq -r .status)" == WORKING ]] && break
+        sleep 0.1
+    done
+
+    awk -v n="$n" 'BEGIN { print "phone,name,tags"; for (i = 0; i < n; i++) printf "+4477%08d,Person %d,promo\n", i, i }' \
+        >"$TMP/contacts.csv"
+    local import t0 t1
+    t0=$(now_ms)
+    import=$(curl -sf "${auth[@]}" -H 'content-type: text/csv' --data-binary @"$TMP/contacts.csv" \
+        "$url/api/contacts/imports?session=default&on_duplicate=skip" | jq -r .id) || die "the import was refused"
+    local status=""
+    for _ in $(seq 1 1200); do
+        status=$(api GET "/api/contacts/imports/$import" | jq -r .status)
+        [[ "$status" == completed || "$status" == failed ]] && break
+        sleep 0.5
+    done
+    [[ "$status" == completed ]] || die "the import did not complete ($status)"
+    t1=$(now_ms)
+    echo "campaign: $n contacts imported in $(( (t1 - t0) / 1000 )) s" >&2
+
+    local seg camp
+    seg=$(api POST /api/segments '{"name": "bench", "filter": {"all": [{"field": "tags", "op": "contains", "value": "promo"}]}}' | jq .id)
+    camp=$(api POST /api/campaigns "{\"name\": \"bench\", \"session\": \"default\", \"segment_id\": $seg,
+        \"template\": \"Hi {{contact.first_name}}, the bench offer\", \"rate_per_minute\": 600, \"jitter\": 0}" | jq .id)
+    [[ "$camp" =~ ^[0-9]+$ ]] || die "creating the campaign failed"
+
+    # The hub's idle CPU (presence, the supervisor's look, pings), to subtract.
+    local idle0 idle1
+    idle0=$(cpu_ticks)
+    sleep "$idle_secs"
+    idle1=$(cpu_ticks)
+
+    echo 5 >"/proc/$HUB_PID/clear_refs" 2>/dev/null || echo "campaign: cannot reset VmHWM; the peak includes the import" >&2
+    local planned plan_ms peak_kb
+    t0=$(now_ms)
+    planned=$(api POST "/api/campaigns/$camp/start" | jq .counts.total) || die "starting the campaign failed"
+    t1=$(now_ms)
+    plan_ms=$((t1 - t0))
+    peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$HUB_PID/status")
+    echo "campaign: $planned recipients planned in $plan_ms ms, peak RSS $((peak_kb / 1024)) MiB" >&2
+
+    local c0 c1 sent0 sent1
+    sent0=$(api GET "/api/campaigns/$camp" | jq '.counts.total - .counts.queued - .counts.skipped')
+    c0=$(cpu_ticks)
+    sleep "$secs"
+    c1=$(cpu_ticks)
+    sent1=$(api GET "/api/campaigns/$camp" | jq '.counts.total - .counts.queued - .counts.skipped')
+    api POST "/api/campaigns/$camp/cancel" >/dev/null || true
+    local msgs=$((sent1 - sent0))
+    [[ $msgs -gt 0 ]] || die "no message was sent in $secs s"
+    local us
+    us=$(awk -v c="$((c1 - c0))" -v i="$((idle1 - idle0))" -v s="$secs" -v is="$idle_secs" -v m="$msgs" -v t="$tck" \
+        'BEGIN { printf "%.0f", ((c - i * s / is) / t) / m * 1e6 }')
+    echo "campaign: $msgs messages in $secs s; hub CPU per message $us µs (idle subtracted)" >&2
+    printf '{"db":"%s","contacts":%s,"planned":%s,"plan_ms":%s,"peak_rss_mib":%s,"messages":%s,"seconds":%s,"cpu_us_per_message":%s}\n' \
+        "$DB" "$n" "$planned" "$plan_ms" "$((peak_kb / 1024))" "$msgs" "$secs" "$us"
+}

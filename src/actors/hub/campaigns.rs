@@ -1,0 +1,796 @@
+//! Campaigns (docs/campaigns.md): settings checked field by field, lifecycle moves
+//! written with their audit entry and `campaign.progress`, and the node's campaign
+//! supervisor told, so a start or a pause takes effect at once.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::Hub;
+use crate::actors::campaign::{session_cannot_send, Kick};
+use crate::actors::error::HubError;
+use crate::domain::audit::AuditEntry;
+use crate::domain::bot::template::{Template, Vars};
+use crate::domain::campaign::{
+    self, CampaignAction, CampaignStatus, Pace, QuietHours, RecipientState, Recurrence,
+    DEFAULT_JITTER, DEFAULT_RATE_PER_MINUTE,
+};
+use crate::domain::segment_filter::{Filter, Mode};
+use crate::domain::{phone, FieldError, SessionRef, Viewer};
+use crate::store::campaign_recipients::{self, AudienceCount, Funnel, HourPoint, Recipient};
+use crate::store::campaigns::{self, Audience, CampaignRow, Counts, Settings};
+use crate::store::{audit, campaign_flow, contact_schema, contacts, segments, sessions};
+
+/// The most contacts a campaign may name one by one (a segment has no limit).
+pub const MAX_CONTACT_IDS: usize = 100_000;
+/// A template's longest text, in characters (WhatsApp's own limit is 4096).
+const MAX_TEMPLATE_CHARS: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuietHoursBody {
+    /// "HH:MM" in the recipient's time zone.
+    #[schema(pattern = r"^[0-2][0-9]:[0-5][0-9]$")]
+    pub start: String,
+    #[schema(pattern = r"^[0-2][0-9]:[0-5][0-9]$")]
+    pub end: String,
+}
+
+/// What a request sets; `None` leaves a setting as it is (a new campaign: its default),
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignPatch {
+    pub name: Option<String>,
+    pub session: Option<String>,
+    pub segment_id: Option<Option<i64>>,
+    pub contact_ids: Option<Option<Vec<i64>>>,
+    pub template: Option<String>,
+    pub start_at: Option<Option<String>>,
+    pub time_zone: Option<String>,
+    pub recurrence: Option<Option<Recurrence>>,
+    pub quiet_hours: Option<Option<QuietHoursBody>>,
+    pub rate_per_minute: Option<i64>,
+    pub jitter: Option<f64>,
+    pub frequency_cap_hours: Option<Option<i64>>,
+}
+
+/// Who a campaign reaches, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AudienceView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<i64>,
+    /// How many contacts were named (the ids themselves are not repeated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignView {
+    pub id: i64,
+    pub name: String,
+    /// The WhatsApp session it sends through.
+    pub session: String,
+    pub audience: AudienceView,
+    pub template: String,
+    pub status: CampaignStatus,
+    /// RFC 3339; null: not scheduled.
+    pub start_at: Option<String>,
+    pub time_zone: String,
+    pub recurrence: Option<Recurrence>,
+    pub quiet_hours: Option<QuietHoursBody>,
+    pub rate_per_minute: i64,
+    pub jitter: f64,
+    pub frequency_cap_hours: Option<i64>,
+    /// Why it is paused (a member, or a session that cannot send).
+    pub pause_reason: Option<String>,
+    /// The campaign a recurring run repeats.
+    pub parent_id: Option<i64>,
+    /// Where its recipients stand now (each counted once; they add up to `total`).
+    pub counts: Counts,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn view(row: CampaignRow, counts: Counts) -> CampaignView {
+    let s = row.settings();
+    let audience = match &s.audience {
+        Audience::Segment(id) => AudienceView {
+            segment_id: Some(*id),
+            contact_ids: None,
+        },
+        Audience::Contacts(ids) => AudienceView {
+            segment_id: None,
+            contact_ids: Some(ids.len()),
+        },
+    };
+    CampaignView {
+        id: row.id,
+        name: row.name,
+        session: row.session,
+        audience,
+        template: row.template,
+        status: row.status,
+        start_at: row.start_at.map(rfc3339),
+        time_zone: row.time_zone,
+        recurrence: s.recurrence,
+        quiet_hours: s.quiet.map(|q| QuietHoursBody {
+            start: q.start_text(),
+            end: q.end_text(),
+        }),
+        rate_per_minute: row.rate_per_minute,
+        jitter: row.jitter,
+        frequency_cap_hours: row.frequency_cap_hours,
+        pause_reason: row.pause_reason,
+        parent_id: row.parent_id,
+        counts,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        started_at: row.started_at,
+        completed_at: row.completed_at,
+    }
+}
+
+/// The report of one campaign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignReport {
+    pub counts: Counts,
+    /// Recipients that reached each stage, whatever they went on to.
+    pub funnel: Funnel,
+    /// Delivered, read and replied, as fractions of those sent (0 when none was sent).
+    pub rates: Rates,
+    pub failures: Vec<ReasonCount>,
+    pub skips: Vec<ReasonCount>,
+    /// Recipients who opted out after the campaign's message.
+    pub opt_outs: i64,
+    /// Per hour (UTC).
+    pub series: Vec<HourPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Rates {
+    pub delivered: f64,
+    pub read: f64,
+    pub replied: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: i64,
+}
+
+fn denied(d: crate::domain::Denied, id: i64) -> HubError {
+    HubError::denied(d, || format!("campaign {id}"))
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> HubError {
+    FieldError::new(field, reason).into()
+}
+
+fn check_template(t: &str) -> Result<(), HubError> {
+    if t.trim().is_empty() || t.chars().count() > MAX_TEMPLATE_CHARS || t.contains('\0') {
+        return Err(invalid(
+            "template",
+            format!("1 to {MAX_TEMPLATE_CHARS} characters, not blank, without U+0000"),
+        ));
+    }
+    Template::parse(t).map_err(|e| invalid("template", e))?;
+    Ok(())
+}
+
+fn parse_start_at(s: &str) -> Result<i64, HubError> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| invalid("start_at", format!("not an RFC 3339 time: {s:?}")))
+}
+
+impl Hub {
+    fn kick_campaigns(&self, stop: Option<i64>) {
+        self.campaigns.do_send(Kick { stop });
+    }
+
+    /// The campaign if the viewer may work with it (another session's: not found).
+    async fn campaign_row(&self, v: &Viewer, id: i64) -> Result<CampaignRow, HubError> {
+        v.may_read_campaigns().map_err(|d| denied(d, id))?;
+        let row = campaigns::get(self.db(), id)
+            .await?
+            .ok_or_else(|| HubError::NotFound(format!("campaign {id}")))?;
+        v.may_run_campaign(row.session_id)
+            .map_err(|d| denied(d, id))?;
+        Ok(row)
+    }
+
+    async fn campaign_view(&self, row: CampaignRow) -> Result<CampaignView, HubError> {
+        let counts = campaigns::counts(self.db(), &[row.id])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        Ok(view(row, counts))
+    }
+
+    /// A session the viewer may run campaigns in, by name (422 naming `field` when it is
+    /// unknown or not theirs: another session's existence does not leak).
+    async fn campaign_session(
+        &self,
+        v: &Viewer,
+        name: &str,
+        field: &str,
+    ) -> Result<SessionRef, HubError> {
+        let unknown = || invalid(field, format!("no session {name:?}"));
+        let s = self.registry.resolve(name).await?.ok_or_else(unknown)?;
+        match v.may_run_campaign(s.id) {
+            Ok(()) => Ok(s),
+            Err(crate::domain::Denied::Hidden) => Err(unknown()),
+            Err(crate::domain::Denied::Forbidden(why)) => Err(HubError::Forbidden(why)),
+        }
+    }
+
+    /// The audience checked: a segment that exists, or contacts of the session.
+    async fn check_audience(
+        &self,
+        session_id: i64,
+        segment_id: Option<i64>,
+        contact_ids: Option<&[i64]>,
+    ) -> Result<Audience, HubError> {
+        match (segment_id, contact_ids) {
+            (Some(_), Some(_)) => Err(invalid(
+                "contact_ids",
+                "give segment_id or contact_ids, not both",
+            )),
+            (None, None) => Err(invalid(
+                "segment_id",
+                "required: give segment_id or contact_ids",
+            )),
+            (Some(id), None) => {
+                segments::get(self.db(), id)
+                    .await?
+                    .ok_or_else(|| invalid("segment_id", format!("no segment {id}")))?;
+                Ok(Audience::Segment(id))
+            }
+            (None, Some(ids)) => {
+                if ids.is_empty() || ids.len() > MAX_CONTACT_IDS {
+                    return Err(invalid(
+                        "contact_ids",
+                        format!("1 to {MAX_CONTACT_IDS} contact ids"),
+                    ));
+                }
+                let found =
+                    campaign_recipients::contacts_in_session(self.db(), session_id, ids).await?;
+                for (i, id) in ids.iter().enumerate() {
+                    if !found.contains(id) {
+                        return Err(invalid(
+                            &format!("contact_ids[{i}]"),
+                            format!("no contact {id} in the campaign's session"),
+                        ));
+                    }
+                }
+                let mut ids = ids.to_vec();
+                ids.sort_unstable();
+                ids.dedup();
+                Ok(Audience::Contacts(ids))
+            }
+        }
+    }
+
+    /// `base` (a stored campaign's settings, or none for a new one) with `p` applied,
+    /// every field checked.
+    async fn campaign_settings(
+        &self,
+        v: &Viewer,
+        base: Option<&Settings>,
+        p: &CampaignPatch,
+    ) -> Result<Settings, HubError> {
+        let name = match (&p.name, base) {
+            (Some(n), _) => campaign::check_name(n)?,
+            (None, Some(b)) => b.name.clone(),
+            (None, None) => return Err(invalid("name", "required")),
+        };
+        let session_id = match (&p.session, base) {
+            (Some(n), _) => self.campaign_session(v, n, "session").await?.id,
+            (None, Some(b)) => b.session_id,
+            (None, None) => return Err(invalid("session", "required")),
+        };
+        let audience_changed = p.segment_id.is_some()
+            || p.contact_ids.is_some()
+            || base.is_some_and(|b| b.session_id != session_id);
+        let audience = match base {
+            Some(b) if !audience_changed => b.audience.clone(),
+            _ => {
+                let (seg, ids) = match base.map(|b| &b.audience) {
+                    // Setting one kind of audience replaces the other.
+                    Some(Audience::Segment(id)) if p.contact_ids.is_none() => {
+                        (p.segment_id.unwrap_or(Some(*id)), None)
+                    }
+                    Some(Audience::Contacts(ids)) if p.segment_id.is_none() => {
+                        (None, p.contact_ids.clone().unwrap_or(Some(ids.clone())))
+                    }
+                    _ => (p.segment_id.flatten(), p.contact_ids.clone().flatten()),
+                };
+                self.check_audience(session_id, seg, ids.as_deref()).await?
+            }
+        };
+        let template = match (&p.template, base) {
+            (Some(t), _) => {
+                check_template(t)?;
+                t.clone()
+            }
+            (None, Some(b)) => b.template.clone(),
+            (None, None) => return Err(invalid("template", "required")),
+        };
+        let start_at = match &p.start_at {
+            Some(Some(s)) => Some(parse_start_at(s)?),
+            Some(None) => None,
+            None => base.and_then(|b| b.start_at),
+        };
+        let time_zone = match (&p.time_zone, base) {
+            (Some(tz), _) => {
+                campaign::time_zone("time_zone", tz)?;
+                tz.clone()
+            }
+            (None, Some(b)) => b.time_zone.clone(),
+            (None, None) => "UTC".to_string(),
+        };
+        let recurrence = match &p.recurrence {
+            Some(r) => *r,
+            None => base.and_then(|b| b.recurrence),
+        };
+        if recurrence.is_some() && start_at.is_none() {
+            return Err(invalid(
+                "recurrence",
+                "a recurring campaign needs start_at (its first run)",
+            ));
+        }
+        let quiet = match &p.quiet_hours {
+            Some(Some(q)) => Some(QuietHours::parse(&q.start, &q.end)?),
+            Some(None) => None,
+            None => base.and_then(|b| b.quiet),
+        };
+        let pace = Pace::check(
+            p.rate_per_minute
+                .or(base.map(|b| b.pace.rate_per_minute))
+                .unwrap_or(DEFAULT_RATE_PER_MINUTE),
+            p.jitter
+                .or(base.map(|b| b.pace.jitter))
+                .unwrap_or(DEFAULT_JITTER),
+        )?;
+        let session_max = (self.config().send_rate_per_session * 60.0).floor() as i64;
+        if pace.rate_per_minute > session_max {
+            return Err(invalid(
+                "rate_per_minute",
+                format!(
+                    "at most {session_max}: the session sends at most TICKHUB_SEND_RATE per second"
+                ),
+            ));
+        }
+        let frequency_cap_hours = match &p.frequency_cap_hours {
+            Some(Some(h)) => Some(campaign::check_frequency_cap(*h)?),
+            Some(None) => None,
+            None => base.and_then(|b| b.frequency_cap_hours),
+        };
+        Ok(Settings {
+            name,
+            session_id,
+            audience,
+            template,
+            start_at,
+            time_zone,
+            recurrence,
+            quiet,
+            pace,
+            frequency_cap_hours,
+        })
+    }
+
+    pub async fn campaigns(
+        &self,
+        v: &Viewer,
+        status: Option<CampaignStatus>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CampaignView>, HubError> {
+        v.may_read_campaigns()
+            .map_err(|d| HubError::denied(d, || "campaigns".into()))?;
+        let rows = campaigns::list(
+            self.db(),
+            v.sessions_filter().as_deref(),
+            status,
+            before,
+            limit,
+        )
+        .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut counts = campaigns::counts(self.db(), &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let c = counts.remove(&r.id).unwrap_or_default();
+                view(r, c)
+            })
+            .collect())
+    }
+
+    pub async fn campaign(&self, v: &Viewer, id: i64) -> Result<CampaignView, HubError> {
+        let row = self.campaign_row(v, id).await?;
+        self.campaign_view(row).await
+    }
+
+    pub async fn create_campaign(
+        &self,
+        v: &Viewer,
+        p: &CampaignPatch,
+    ) -> Result<CampaignView, HubError> {
+        v.may_read_campaigns()
+            .map_err(|d| HubError::denied(d, || "campaigns".into()))?;
+        let s = self.campaign_settings(v, None, p).await?;
+        let status = if s.start_at.is_some() {
+            CampaignStatus::Scheduled
+        } else {
+            CampaignStatus::Draft
+        };
+        let row = self
+            .services
+            .writer
+            .run((v.clone(), s, status), |tx, (v, s, status)| {
+                Box::pin(async move {
+                    let id = campaigns::insert(
+                        tx,
+                        s,
+                        *status,
+                        (v.user_id > 0).then_some(v.user_id),
+                        None,
+                    )
+                    .await?;
+                    let row = campaigns::get_in(tx, id)
+                        .await?
+                        .ok_or(crate::store::StoreError::NotFound)?;
+                    let entry = AuditEntry::new("campaign.create", "campaign", id)
+                        .session(row.session_id)
+                        .after(json!({"name": row.name, "status": row.status}));
+                    audit::record(tx, v, &entry).await?;
+                    campaign_flow::log_progress(tx, &row).await?;
+                    Ok(row)
+                })
+            })
+            .await?;
+        self.kick_campaigns(None);
+        self.campaign_view(row).await
+    }
+
+    pub async fn update_campaign(
+        &self,
+        v: &Viewer,
+        id: i64,
+        p: &CampaignPatch,
+    ) -> Result<CampaignView, HubError> {
+        let row = self.campaign_row(v, id).await?;
+        let editing = |status: CampaignStatus| {
+            HubError::Conflict(format!(
+                "campaign {id} is {status}: {}",
+                match status {
+                    CampaignStatus::Running => "pause it before editing",
+                    _ => "a finished campaign cannot be edited",
+                }
+            ))
+        };
+        if !row.status.editable() {
+            return Err(editing(row.status));
+        }
+        let base = row.settings();
+        let s = self.campaign_settings(v, Some(&base), p).await?;
+        let started = row.status == CampaignStatus::Paused;
+        if started && (s.audience != base.audience || s.session_id != base.session_id) {
+            return Err(HubError::Conflict(format!(
+                "campaign {id} has started: its session and audience can no longer change"
+            )));
+        }
+        let status = match (started, s.start_at) {
+            (true, _) => CampaignStatus::Paused,
+            (false, Some(_)) => CampaignStatus::Scheduled,
+            (false, None) => CampaignStatus::Draft,
+        };
+        let saved = self
+            .services
+            .writer
+            .run((v.clone(), id, s, status), |tx, (v, id, s, status)| {
+                Box::pin(async move {
+                    if !campaigns::save(tx, *id, s, *status).await? {
+                        return Ok(None);
+                    }
+                    let row = campaigns::get_in(tx, *id)
+                        .await?
+                        .ok_or(crate::store::StoreError::NotFound)?;
+                    let entry = AuditEntry::new("campaign.update", "campaign", id)
+                        .session(row.session_id)
+                        .after(json!({"name": row.name, "status": row.status}));
+                    audit::record(tx, v, &entry).await?;
+                    campaign_flow::log_progress(tx, &row).await?;
+                    Ok(Some(row))
+                })
+            })
+            .await?;
+        let Some(row) = saved else {
+            let now = self.campaign_row(v, id).await?;
+            return Err(editing(now.status));
+        };
+        self.kick_campaigns(None);
+        self.campaign_view(row).await
+    }
+
+    pub async fn delete_campaign(&self, v: &Viewer, id: i64) -> Result<(), HubError> {
+        let row = self.campaign_row(v, id).await?;
+        let gone = self
+            .services
+            .writer
+            .run(
+                (v.clone(), id, row.session_id),
+                |tx, (v, id, session_id)| {
+                    Box::pin(async move {
+                        if !campaigns::delete(tx, *id).await? {
+                            return Ok(false);
+                        }
+                        let entry =
+                            AuditEntry::new("campaign.delete", "campaign", id).session(*session_id);
+                        audit::record(tx, v, &entry).await?;
+                        Ok(true)
+                    })
+                },
+            )
+            .await?;
+        if !gone {
+            return Err(HubError::Conflict(format!(
+                "campaign {id} has started: cancel it instead"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Start, pause, resume or cancel.
+    pub async fn campaign_action(
+        &self,
+        v: &Viewer,
+        id: i64,
+        action: CampaignAction,
+    ) -> Result<CampaignView, HubError> {
+        let row = self.campaign_row(v, id).await?;
+        let to = row.status.after(action).map_err(HubError::Conflict)?;
+        let filter = match (action, row.segment_id, &row.contact_ids) {
+            (CampaignAction::Start, Some(sid), _) => {
+                let seg = segments::get(self.db(), sid).await?.ok_or_else(|| {
+                    HubError::Conflict(format!("campaign {id}'s segment was deleted"))
+                })?;
+                Some(self.segment_filter(&seg).await?)
+            }
+            (CampaignAction::Start, None, None) => {
+                return Err(HubError::Conflict(format!(
+                    "campaign {id}'s segment was deleted: choose an audience"
+                )))
+            }
+            _ => None,
+        };
+        if to == CampaignStatus::Running {
+            if let Some(s) = sessions::by_id(self.db(), row.session_id).await? {
+                if session_cannot_send(&s.status) {
+                    return Err(HubError::Conflict(format!(
+                        "session {} is {}: it cannot send",
+                        s.name, s.status
+                    )));
+                }
+            }
+        }
+        let reason = match action {
+            CampaignAction::Pause => Some(
+                match crate::store::members::get(self.db(), v.user_id).await? {
+                    Some(u) => format!("paused by {}", u.name),
+                    None => "paused".to_string(),
+                },
+            ),
+            _ => None,
+        };
+        let input = (v.clone(), id, row.status, to, reason, filter, action);
+        let moved = self
+            .services
+            .writer
+            .run(input, |tx, (v, id, from, to, reason, filter, action)| {
+                Box::pin(async move {
+                    let Some(row) = campaign_flow::transition(
+                        tx,
+                        *id,
+                        *from,
+                        *to,
+                        reason.as_deref(),
+                        filter.as_ref(),
+                    )
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let entry = AuditEntry::new(action_name(*action), "campaign", id)
+                        .session(row.session_id)
+                        .before(json!({"status": from}))
+                        .after(json!({"status": to}));
+                    audit::record(tx, v, &entry).await?;
+                    Ok(Some(row))
+                })
+            })
+            .await?
+            .ok_or_else(|| {
+                HubError::Conflict(format!("campaign {id} changed meanwhile: read it again"))
+            })?;
+        let stops = matches!(action, CampaignAction::Pause | CampaignAction::Cancel);
+        self.kick_campaigns(stops.then_some(id));
+        self.campaign_view(moved).await
+    }
+
+    /// What a campaign's audience would hold now.
+    pub async fn campaign_audience(
+        &self,
+        v: &Viewer,
+        session: &str,
+        segment_id: Option<i64>,
+        contact_ids: Option<&[i64]>,
+    ) -> Result<AudienceCount, HubError> {
+        v.may_read_campaigns()
+            .map_err(|d| HubError::denied(d, || "campaigns".into()))?;
+        let s = self.campaign_session(v, session, "session").await?;
+        let audience = self.check_audience(s.id, segment_id, contact_ids).await?;
+        let filter = self.audience_filter(&audience).await?;
+        Ok(campaign_recipients::count_audience(
+            self.db(),
+            s.id,
+            &audience,
+            filter.as_ref(),
+            self.now_ms(),
+        )
+        .await?)
+    }
+
+    async fn audience_filter(&self, a: &Audience) -> Result<Option<Filter>, HubError> {
+        let Audience::Segment(id) = a else {
+            return Ok(None);
+        };
+        let Some(seg) = segments::get(self.db(), *id).await? else {
+            return Ok(None);
+        };
+        let schema = contact_schema::schema(self.db()).await?;
+        Ok(Some(Filter::parse(
+            &seg.filter,
+            "filter",
+            &schema,
+            Mode::Stored,
+        )?))
+    }
+
+    /// `template` rendered for a contact the viewer may see (sends nothing).
+    pub async fn render_template(
+        &self,
+        v: &Viewer,
+        template: &str,
+        contact_id: i64,
+    ) -> Result<String, HubError> {
+        v.may_read_campaigns()
+            .map_err(|d| HubError::denied(d, || "campaigns".into()))?;
+        check_template(template)?;
+        let t = Template::parse(template).map_err(|e| invalid("template", e))?;
+        let c = contacts::get(self.db(), contact_id)
+            .await?
+            .filter(|c| v.may_see_contact(c.session_id).is_ok())
+            .ok_or_else(|| invalid("contact_id", format!("no contact {contact_id}")))?;
+        let vars = contacts::vars(self.db(), c.id).await?;
+        let at = DateTime::<Utc>::from_timestamp_millis(self.now_ms()).unwrap_or_default();
+        Ok(t.render(&Vars::new(&vars, None, None, at)))
+    }
+
+    /// Sends the campaign's message, rendered for `contact_id` (or with every variable's
+    /// fallback), to `phone` (a team member's): straight to WAHA, outside every queue and
+    /// count, since it is no customer's.
+    pub async fn test_campaign(
+        &self,
+        v: &Viewer,
+        id: i64,
+        phone_raw: &str,
+        contact_id: Option<i64>,
+    ) -> Result<String, HubError> {
+        let row = self.campaign_row(v, id).await?;
+        let e164 = phone::normalise(phone_raw, self.config().phone_region)
+            .map_err(|e| invalid("phone", e.to_string()))?;
+        let text = match contact_id {
+            Some(c) => self.render_template(v, &row.template, c).await?,
+            None => {
+                let t = Template::parse(&row.template).map_err(|e| invalid("template", e))?;
+                let vars = crate::domain::bot::ContactVars::default();
+                let at = DateTime::<Utc>::from_timestamp_millis(self.now_ms()).unwrap_or_default();
+                t.render(&Vars::new(&vars, None, None, at))
+            }
+        };
+        if text.trim().is_empty() {
+            return Err(invalid(
+                "template",
+                "renders empty without a contact: give contact_id",
+            ));
+        }
+        let req = crate::waha::client::SendText {
+            session: row.session.clone(),
+            chat_id: phone::wa_id(&e164),
+            text: text.clone(),
+            reply_to: None,
+            id: None,
+        };
+        self.services.waha.send_text(&req).await?;
+        let entry = AuditEntry::new("campaign.test", "campaign", id)
+            .session(row.session_id)
+            .after(json!({"to": e164}));
+        self.services
+            .writer
+            .run((v.clone(), entry), |tx, (v, entry)| {
+                Box::pin(async move { audit::record(tx, v, entry).await })
+            })
+            .await?;
+        Ok(text)
+    }
+
+    pub async fn campaign_recipients(
+        &self,
+        v: &Viewer,
+        id: i64,
+        state: Option<RecipientState>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Recipient>, HubError> {
+        self.campaign_row(v, id).await?;
+        Ok(campaign_recipients::list(self.db(), id, state, after, limit).await?)
+    }
+
+    pub async fn campaign_report(&self, v: &Viewer, id: i64) -> Result<CampaignReport, HubError> {
+        let row = self.campaign_row(v, id).await?;
+        let db = self.db();
+        let counts = campaigns::counts(db, &[row.id])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let funnel = campaign_recipients::funnel(db, id).await?;
+        let rate = |n: i64| {
+            if funnel.sent > 0 {
+                n as f64 / funnel.sent as f64
+            } else {
+                0.0
+            }
+        };
+        let reasons = |rows: Vec<(String, i64)>| {
+            rows.into_iter()
+                .map(|(reason, count)| ReasonCount { reason, count })
+                .collect()
+        };
+        Ok(CampaignReport {
+            counts,
+            rates: Rates {
+                delivered: rate(funnel.delivered),
+                read: rate(funnel.read),
+                replied: rate(funnel.replied),
+            },
+            funnel,
+            failures: reasons(campaign_recipients::reasons(db, id, RecipientState::Failed).await?),
+            skips: reasons(campaign_recipients::reasons(db, id, RecipientState::Skipped).await?),
+            opt_outs: campaign_recipients::opt_outs(db, id).await?,
+            series: campaign_recipients::series(db, id).await?,
+        })
+    }
+}
+
+fn action_name(a: CampaignAction) -> &'static str {
+    match a {
+        CampaignAction::Start => "campaign.start",
+        CampaignAction::Pause => "campaign.pause",
+        CampaignAction::Resume => "campaign.resume",
+        CampaignAction::Cancel => "campaign.cancel",
+    }
+}

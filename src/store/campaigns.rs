@@ -1,0 +1,309 @@
+//! Campaigns: their settings and their status. The recipients, and everything a send
+//! changes, are `campaign_recipients`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{id_list, Db, Result, Tx};
+use crate::domain::campaign::{CampaignStatus, Pace, QuietHours, RecipientState, Recurrence};
+
+/// Who a campaign reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audience {
+    Segment(i64),
+    Contacts(Vec<i64>),
+}
+
+/// A campaign's settings, checked (`actors::hub::campaigns`), as they are stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub name: String,
+    pub session_id: i64,
+    pub audience: Audience,
+    pub template: String,
+    /// ms since the Unix epoch; `None`: not scheduled.
+    pub start_at: Option<i64>,
+    pub time_zone: String,
+    pub recurrence: Option<Recurrence>,
+    pub quiet: Option<QuietHours>,
+    pub pace: Pace,
+    pub frequency_cap_hours: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub session_id: i64,
+    pub session: String,
+    pub segment_id: Option<i64>,
+    pub contact_ids: Option<String>,
+    pub template: String,
+    #[sqlx(try_from = "String")]
+    pub status: CampaignStatus,
+    pub start_at: Option<i64>,
+    pub time_zone: String,
+    pub recurrence: Option<String>,
+    pub quiet_start: Option<String>,
+    pub quiet_end: Option<String>,
+    pub rate_per_minute: i64,
+    pub jitter: f64,
+    pub frequency_cap_hours: Option<i64>,
+    pub pause_reason: Option<String>,
+    pub parent_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+impl CampaignRow {
+    /// The settings again, as they were stored (checked when written).
+    pub fn settings(&self) -> Settings {
+        let audience = match (self.segment_id, &self.contact_ids) {
+            (Some(id), _) => Audience::Segment(id),
+            (None, ids) => Audience::Contacts(
+                ids.as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default(),
+            ),
+        };
+        let quiet = match (&self.quiet_start, &self.quiet_end) {
+            (Some(s), Some(e)) => QuietHours::parse(s, e).ok(),
+            _ => None,
+        };
+        Settings {
+            name: self.name.clone(),
+            session_id: self.session_id,
+            audience,
+            template: self.template.clone(),
+            start_at: self.start_at,
+            time_zone: self.time_zone.clone(),
+            recurrence: self.recurrence.as_deref().and_then(Recurrence::parse),
+            quiet,
+            pace: Pace {
+                rate_per_minute: self.rate_per_minute,
+                jitter: self.jitter,
+            },
+            frequency_cap_hours: self.frequency_cap_hours,
+        }
+    }
+}
+
+/// Where a campaign's recipients stand now: each is counted once, so they add up to
+/// `total` (`queued` holds those not yet handed to WAHA, planned or queued).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Counts {
+    pub total: i64,
+    pub queued: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub read: i64,
+    pub replied: i64,
+    pub failed: i64,
+    pub skipped: i64,
+}
+
+impl Counts {
+    fn add(&mut self, state: RecipientState, n: i64) {
+        use RecipientState as R;
+        self.total += n;
+        let slot = match state {
+            R::Pending | R::Queued => &mut self.queued,
+            R::Sent => &mut self.sent,
+            R::Delivered => &mut self.delivered,
+            R::Read => &mut self.read,
+            R::Replied => &mut self.replied,
+            R::Failed => &mut self.failed,
+            R::Skipped => &mut self.skipped,
+        };
+        *slot += n;
+    }
+}
+
+const SELECT: &str = "SELECT c.id, c.name, c.session_id, s.name AS session, c.segment_id, c.contact_ids,
+        c.template, c.status, c.start_at, c.time_zone, c.recurrence, c.quiet_start, c.quiet_end,
+        c.rate_per_minute, c.jitter, c.frequency_cap_hours, c.pause_reason, c.parent_id, c.created_by,
+        c.created_at, c.updated_at, c.started_at, c.completed_at
+    FROM campaigns c JOIN wa_sessions s ON s.id = c.session_id";
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<CampaignRow>> {
+    let sql = format!("{SELECT} WHERE c.id = $1");
+    let row = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?;
+    Ok(row)
+}
+
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Option<CampaignRow>> {
+    let sql = format!("{SELECT} WHERE c.id = $1");
+    let row =
+        on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await)?;
+    Ok(row)
+}
+
+/// Newest first, within `sessions` (`None`: all), optionally of one status.
+pub async fn list(
+    db: &Db,
+    sessions: Option<&[i64]>,
+    status: Option<CampaignStatus>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CampaignRow>> {
+    let sql = format!(
+        "{SELECT} WHERE ($1 IS NULL OR c.id < $1)
+           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND ($3 IS NULL OR c.status = $3)
+         ORDER BY c.id DESC LIMIT $4"
+    );
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(before).bind(id_list(sessions)).bind(status.map(|s| s.as_str())).bind(limit)
+        .fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// The campaigns that may still send or are due to, for the supervisor's look.
+pub async fn live(db: &Db) -> Result<Vec<CampaignRow>> {
+    let sql =
+        format!("{SELECT} WHERE c.status IN ('scheduled', 'running', 'paused') ORDER BY c.id");
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// Campaigns that finished after `since`: their recipients' acks and replies still move.
+pub async fn finished_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, session_id FROM campaigns WHERE status IN ('completed', 'cancelled') AND updated_at > $1")
+        .bind(since).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+/// The sessions with a campaign whose replies are still tracked (sent to since `since`).
+pub async fn sessions_with_recent(db: &Db, since: i64) -> Result<Vec<i64>> {
+    let rows = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT DISTINCT session_id FROM campaigns
+         WHERE status IN ('running', 'paused') OR (started_at IS NOT NULL AND updated_at > $1)")
+        .bind(since).fetch_all(p).await)?;
+    Ok(rows)
+}
+
+fn contact_ids_text(a: &Audience) -> (Option<i64>, Option<String>) {
+    match a {
+        Audience::Segment(id) => (Some(*id), None),
+        Audience::Contacts(ids) => (None, serde_json::to_string(ids).ok()),
+    }
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    s: &Settings,
+    status: CampaignStatus,
+    by: Option<i64>,
+    parent_id: Option<i64>,
+) -> Result<i64> {
+    let now = tx.now;
+    let (segment_id, contact_ids) = contact_ids_text(&s.audience);
+    let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO campaigns (name, session_id, segment_id, contact_ids, template, status, start_at,
+            time_zone, recurrence, quiet_start, quiet_end, rate_per_minute, jitter, frequency_cap_hours,
+            parent_id, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
+         RETURNING id")
+        .bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
+        .bind(status.as_str()).bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
+        .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
+        .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
+        .bind(parent_id).bind(by).bind(now)
+        .fetch_one(c).await)?;
+    Ok(id)
+}
+
+/// Writes every setting, and the status they imply (draft or scheduled) for a campaign
+/// not yet started; only while it is editable (`false`: it was not).
+pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) -> Result<bool> {
+    let now = tx.now;
+    let (segment_id, contact_ids) = contact_ids_text(&s.audience);
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE campaigns SET name = $2, session_id = $3, segment_id = $4, contact_ids = $5, template = $6,
+            start_at = $7, time_zone = $8, recurrence = $9, quiet_start = $10, quiet_end = $11,
+            rate_per_minute = $12, jitter = $13, frequency_cap_hours = $14, status = $15, updated_at = $16
+         WHERE id = $1 AND status IN ('draft', 'scheduled', 'paused')")
+        .bind(id).bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
+        .bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
+        .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
+        .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
+        .bind(status.as_str()).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Moves a campaign from `from` to `to` (and records why, for a pause); `false` when it
+/// was not in `from` (another node or request moved it first).
+pub async fn set_status(
+    tx: &mut Tx,
+    id: i64,
+    from: CampaignStatus,
+    to: CampaignStatus,
+    reason: Option<&str>,
+) -> Result<bool> {
+    let now = tx.now;
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE campaigns SET status = $3, pause_reason = $4, updated_at = $5,
+            started_at = CASE WHEN $3 = 'running' THEN COALESCE(started_at, $5) ELSE started_at END,
+            completed_at = CASE WHEN $3 IN ('completed', 'cancelled') THEN $5 ELSE completed_at END
+         WHERE id = $1 AND status = $2")
+        .bind(id).bind(from.as_str()).bind(to.as_str()).bind(reason).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Deletes a campaign that never started (`false`: it had).
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "DELETE FROM campaigns WHERE id = $1 AND status IN ('draft', 'scheduled')")
+        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// The counts of each of `ids`, in one query.
+pub async fn counts(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
+    let mut out: HashMap<i64, Counts> = ids.iter().map(|id| (*id, Counts::default())).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // One placeholder per id (never the values themselves): each is a range of the
+    // (campaign_id, state) index.
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT campaign_id, state, COUNT(*) FROM campaign_recipients
+         WHERE campaign_id IN ({}) GROUP BY campaign_id, state",
+        marks.join(", ")
+    );
+    let rows: Vec<(i64, String, i64)> = on_pool!(db, p => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })?;
+    for (id, state, n) in rows {
+        if let (Some(c), Some(s)) = (out.get_mut(&id), RecipientState::parse(&state)) {
+            c.add(s, n);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn counts_in(tx: &mut Tx, id: i64) -> Result<Counts> {
+    let rows: Vec<(String, i64)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT state, COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 GROUP BY state")
+        .bind(id).fetch_all(c).await)?;
+    let mut out = Counts::default();
+    for (state, n) in rows {
+        if let Some(s) = RecipientState::parse(&state) {
+            out.add(s, n);
+        }
+    }
+    Ok(out)
+}
