@@ -6,6 +6,7 @@
 #   DB=postgres loadtest/run.sh --rate 5000 --json-out results.jsonl --label pg-5k
 #   TICKHUB_SEND_RATE=5000 DB=sqlite loadtest/run.sh --bot --rate 1000   # a bot answers every message
 #   SEED_FROM=/tmp/seeded.db loadtest/run.sh queries          # the inbox's reads on a seeded database
+#   DB=postgres loadtest/run.sh import --rows 100000          # a contact CSV import; the hub's peak RSS
 #   DB=postgres loadtest/run.sh campaign    # plan a 100,000-recipient campaign, then its CPU per message
 #                                           # (loadtest/campaign_bench.sh: CONTACTS, SEND_SECONDS, IDLE_SECONDS)
 #
@@ -182,6 +183,11 @@ if [[ "${1:-}" == queries ]]; then
     # the inbox's reads instead of the webhook load: `run.sh queries [--requests N …]`
     shift
     args=(queries --url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD")
+elif [[ "${1:-}" == import ]]; then
+    # a contact CSV import instead: `run.sh import [--rows N …]`; the hub's peak RSS after it
+    shift
+    args=(import --url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD")
+    REPORT_RSS=1
 else
     args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --sim-url "$WAHA_URL")
     [[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
@@ -190,6 +196,9 @@ set +e
 "$LOADTEST_BIN" "${args[@]}" "$@"
 rc=$?
 set -e
+if [[ "${REPORT_RSS:-0}" == 1 ]] && [[ -r "/proc/$HUB_PID/status" ]]; then
+    echo "run.sh: hub $(grep -E '^(VmHWM|VmRSS)' "/proc/$HUB_PID/status" | tr -s ' \t' ' ' | paste -sd ' ')"
+fi
 if ! kill -0 "$HUB_PID" 2>/dev/null; then
     echo "run.sh: tickhub serve died during the run" >&2
     show_log serve.log

@@ -225,3 +225,106 @@ async fn segment_export_reimports(b: Backend) {
     assert_eq!(records(&text).len(), 1 + 2, "{text}");
 }
 both!(segment_export_reimports);
+
+/// `GET /api/contacts/export`: the list's parameters decide the rows, as in `GET
+/// /api/contacts` (a tag, a text, a `filter`), every page of them; the same denials.
+async fn list_filter_export(b: Backend) {
+    let s = Setup::new(b).await;
+    let (code, r) = s.post("/api/sessions", json!({"name": "second"})).await;
+    assert!(code == 201 || code == 200, "{r}");
+    for (session, phone, name, tags, kind) in [
+        (
+            "default",
+            "+447700900501",
+            "Ann Export",
+            json!(["vip"]),
+            "lead",
+        ),
+        (
+            "default",
+            "+447700900502",
+            "Bob Export",
+            json!(["vip"]),
+            "customer",
+        ),
+        ("default", "+447700900503", "Cy Other", json!([]), "lead"),
+        (
+            "second",
+            "+447700900504",
+            "Di Export",
+            json!(["vip"]),
+            "lead",
+        ),
+    ] {
+        let (code, c) = s
+            .post(
+                "/api/contacts",
+                json!({"session": session, "phone": phone, "name": name, "tags": tags, "type": kind}),
+            )
+            .await;
+        assert_eq!(code, 201, "{c}");
+    }
+    let names = |text: &str| {
+        let rows = records(text);
+        assert_eq!(rows[0][..2], ["phone", "name"], "{text}");
+        let mut n: Vec<String> = rows[1..].iter().map(|r| r[1].clone()).collect();
+        n.sort();
+        n
+    };
+    let (code, text) = csv_of(&s, &s.token, "/api/contacts/export?tag=vip").await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(names(&text), ["Ann Export", "Bob Export", "Di Export"]);
+    let (code, text) = csv_of(&s, &s.token, "/api/contacts/export?tag=vip&type=lead").await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(names(&text), ["Ann Export", "Di Export"]);
+    let (code, text) = csv_of(&s, &s.token, "/api/contacts/export?q=export&type=customer").await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(names(&text), ["Bob Export"]);
+    let filter = json!({"any": [{"field": "type", "op": "eq", "value": "customer"},
+        {"field": "tags", "op": "not_contains", "value": "vip"}]});
+    let path = format!(
+        "/api/contacts/export?filter={}",
+        urlencoding(&filter.to_string())
+    );
+    let (code, text) = csv_of(&s, &s.token, &path).await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(names(&text), ["Bob Export", "Cy Other"]);
+    // The same as the list, page for page.
+    let (_, list) = s.get("/api/contacts?tag=vip&limit=2").await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
+
+    // A bad filter is the list's 422 naming it; a NUL the 400; agents do not export; a
+    // member's file holds only its sessions' contacts.
+    let (code, r) = csv_of(&s, &s.token, "/api/contacts/export?filter=%7Bnope").await;
+    assert_eq!(code, 422, "{r}");
+    assert!(r.contains("filter"), "{r}");
+    let (code, _) = csv_of(&s, &s.token, "/api/contacts/export?tag=a%00b").await;
+    assert_eq!(code, 400);
+    let (code, _) = csv_of(&s, &s.token, "/api/contacts/export?segment_id=999999").await;
+    assert_eq!(code, 404);
+    let agent = s
+        .member("agent@listexport.test", "agent", &["default"])
+        .await;
+    let (code, _) = csv_of(&s, &agent.token, "/api/contacts/export?tag=vip").await;
+    assert_eq!(code, 403);
+    let sales = s
+        .member("sales@listexport.test", "sales", &["second"])
+        .await;
+    let (code, text) = csv_of(&s, &sales.token, "/api/contacts/export?tag=vip").await;
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(names(&text), ["Di Export"]);
+}
+both!(list_filter_export);
+
+/// A query value, percent-encoded (the few characters a JSON filter holds that a URL
+/// does not take as they are).
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -128,6 +128,68 @@ async fn good_bad_and_duplicate_rows(b: Backend) {
         .await;
     assert_eq!(all["count"], 4, "no contact twice");
 
+    // A new number twice in one file, updating: the first row creates the contact (with the
+    // chunk's other new contacts, in one statement), the second updates it, in file order.
+    let twice = "phone,name,tags,attr.city\n+447700900811,First,a,Lisbon\n\
+        +447700900812,Other,,\n+447700900811,Second,b,\n";
+    let (code, r) = post_csv(&s, "session=default&on_duplicate=update", twice.into()).await;
+    assert_eq!(code, 202, "{r}");
+    let done = finished(&s, r["id"].as_i64().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(
+        (&done["created"], &done["updated"], &done["skipped"]),
+        (&json!(2), &json!(1), &json!(0)),
+        "{done}"
+    );
+    let (_, c) = s.get("/api/contacts?q=900811").await;
+    assert_eq!(c["items"].as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(
+        (&c["items"][0]["name"], &c["items"][0]["tags"]),
+        (&json!("Second"), &json!(["b"])),
+        "{c}"
+    );
+    // Updating merges attributes (a cell left empty keeps the contact's) and replaces
+    // tags only where the row has some; a number twice in a chunk applies in file order.
+    let more = "phone,attr.visits,attr.city,tags,email\n+447700900811,7,,,\n\
+        +447700900812,2,Porto,x;y,o@x.example\n+447700900812,,,z,\n";
+    let (code, r) = post_csv(&s, "session=default&on_duplicate=update", more.into()).await;
+    assert_eq!(code, 202, "{r}");
+    let done = finished(&s, r["id"].as_i64().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(
+        (&done["updated"], &done["failed"]),
+        (&json!(3), &json!(0)),
+        "{done}"
+    );
+    let (_, c) = s.get("/api/contacts?q=900811").await;
+    assert_eq!(
+        (
+            &c["items"][0]["attributes"],
+            &c["items"][0]["tags"],
+            &c["items"][0]["name"]
+        ),
+        (
+            &json!({"city": "Lisbon", "visits": 7.0}),
+            &json!(["b"]),
+            &json!("Second")
+        ),
+        "{c}"
+    );
+    let (_, o) = s.get("/api/contacts?q=900812").await;
+    assert_eq!(
+        (
+            &o["items"][0]["attributes"],
+            &o["items"][0]["tags"],
+            &o["items"][0]["email"],
+            &o["items"][0]["name"]
+        ),
+        (
+            &json!({"city": "Porto", "visits": 2.0}),
+            &json!(["z"]),
+            &json!("o@x.example"),
+            &json!("Other")
+        ),
+        "{o}"
+    );
+
     // Refusals before anything is stored.
     let (code, r) = post_csv(&s, "session=default", "name,colour\nAnn,red\n".into()).await;
     assert_eq!(

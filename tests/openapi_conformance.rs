@@ -48,7 +48,7 @@ expected-statuses = ["2xx", "400", "401", "404", "409", "422"]
 # member id must exist, a type in use cannot go, a name is taken once: 422 naming the field
 # or clause, 404, 409.
 [[operations]]
-include-name-regex = "^(GET /api/contacts|POST /api/contacts/imports(/preview)?|GET /api/contacts/imports/\\{id\\}|(GET|PATCH|DELETE) /api/contacts/\\{id\\}|(GET|POST|PATCH|DELETE) /api/(contact-types|contact-attributes|segments).*)$"
+include-name-regex = "^(GET /api/contacts(/export)?|POST /api/contacts/imports(/preview)?|GET /api/contacts/imports/\\{id\\}|(GET|PATCH|DELETE) /api/contacts/\\{id\\}|(GET|POST|PATCH|DELETE) /api/(contact-types|contact-attributes|segments).*)$"
 
 [operations.checks.positive_data_acceptance]
 expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422"]

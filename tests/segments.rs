@@ -166,6 +166,47 @@ async fn segments_crud_preview_and_bad_clauses(b: Backend) {
     );
     let (_, list) = s.get("/api/segments").await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    assert!(list["items"][0].get("count").is_none(), "{list}");
+    // With `include=count`, each with its count; another include is the 400 naming it.
+    let (code, other) = s
+        .post(
+            "/api/segments",
+            json!({"name": "leads", "filter":
+            {"all": [{"field": "type", "op": "eq", "value": "lead"}]}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{other}");
+    let (code, list) = s.get("/api/segments?include=count").await;
+    assert_eq!(code, 200, "{list}");
+    let counted: Vec<(String, i64)> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap_or("").to_string(),
+                x["count"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        [("customers".to_string(), 2), ("leads".to_string(), 1)]
+    );
+    let (code, r) = s.get("/api/segments?include=contacts").await;
+    assert_eq!(code, 400, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("include"),
+        "{r}"
+    );
+    let other_path = format!("/api/segments/{}", other["id"]);
+    assert_eq!(
+        s.as_user(&s.token, "DELETE", &other_path, None).await.0,
+        204
+    );
     // The contacts of a segment.
     let (_, members) = s
         .get(&format!("/api/contacts?segment_id={}", seg["id"]))
@@ -236,7 +277,16 @@ async fn segments_crud_preview_and_bad_clauses(b: Backend) {
         .iter()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    assert_eq!(actions, ["segment.update", "segment.create"], "{log}");
+    assert_eq!(
+        actions,
+        [
+            "segment.delete",
+            "segment.create",
+            "segment.update",
+            "segment.create"
+        ],
+        "{log}"
+    );
     let del = || s.as_user(&s.token, "DELETE", &path, None);
     assert_eq!(del().await.0, 204);
     assert_error("a deleted segment", s.get(&path).await, 404);

@@ -11,7 +11,8 @@
 //! also checks, with the simulator, that every webhook got exactly one reply.
 //!
 //! Two more commands share the binary: `loadtest seed` fills a fresh database with a big inbox
-//! and `loadtest queries` times the inbox's reads on it (issue 16; see README).
+//! and `loadtest queries` times the inbox's reads on it (issue 16; see README); `loadtest
+//! import` times a contact CSV import (issue 17).
 //!
 //! Exit status: 0 when nothing is missing or duplicated (messages, and with `--bot` replies)
 //! and there were no HTTP or seq errors, 1 when the run completed but one of those checks
@@ -20,6 +21,7 @@
 mod agents;
 mod args;
 mod bot;
+mod import;
 mod presence;
 mod queries;
 mod replies;
@@ -510,6 +512,7 @@ fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
         Some("seed") => return seed_main(),
         Some("queries") => return queries_main(),
+        Some("import") => return import_main(),
         _ => {}
     }
     let mut a = Args::parse();
@@ -558,6 +561,19 @@ fn queries_main() -> ExitCode {
         Ok(false) => ExitCode::from(1),
         Err(SetupError(msg)) => {
             eprintln!("loadtest queries: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `loadtest import …`: 0 completed with the expected counters, 1 not, 2 setup failed.
+fn import_main() -> ExitCode {
+    let a = import::ImportArgs::parse_from(std::env::args().skip(1));
+    match runtime().block_on(import::run(a)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(SetupError(msg)) => {
+            eprintln!("loadtest import: {msg}");
             ExitCode::from(2)
         }
     }

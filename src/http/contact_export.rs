@@ -1,6 +1,7 @@
-//! `GET /api/segments/{id}/export`: a segment's contacts as CSV, streamed page by page
-//! from the database (never every row in memory), in the columns the import reads, so
-//! an export imports again (`POST /api/contacts/imports`).
+//! `GET /api/segments/{id}/export` and `GET /api/contacts/export`: a segment's contacts,
+//! or those of the list's filters, as CSV, streamed page by page from the database (never
+//! every row in memory), in the columns the import reads, so an export imports again
+//! (`POST /api/contacts/imports`).
 
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::auth::AuthUser;
-use super::error::{ApiError, AuthErrors, ForbiddenError, NotFoundError};
+use super::contacts::{checked_filter, ContactQuery};
+use super::error::{
+    ApiError, AuthErrors, ErrorBody, ForbiddenError, NotFoundError, UnprocessableError,
+};
 use crate::actors::Hub;
 use crate::domain::access::Denied;
 use crate::domain::segment_filter::Filter;
@@ -78,6 +82,8 @@ fn encode(records: &[Vec<String>]) -> Result<Bytes, ApiError> {
 struct Cursor {
     hub: Arc<Hub>,
     viewer: Viewer,
+    /// The list's text search, if any.
+    q: Option<String>,
     filter: Arc<Filter>,
     attrs: Arc<Vec<String>>,
     before: Option<i64>,
@@ -91,7 +97,7 @@ async fn next_page(mut c: Cursor) -> Option<(Result<Bytes, actix_web::Error>, Cu
     }
     let page = match c
         .hub
-        .contacts(&c.viewer, None, &c.filter, c.before, PAGE)
+        .contacts(&c.viewer, c.q.as_deref(), &c.filter, c.before, PAGE)
         .await
     {
         Ok(p) => p,
@@ -130,6 +136,37 @@ pub async fn segment(
     })?;
     let seg = hub.segment_raw(&auth.viewer, *id).await?;
     let filter = hub.segment_filter(&seg).await?;
+    stream(&hub, &auth, None, filter, &format!("segment-{}.csv", *id)).await
+}
+
+#[utoipa::path(get, path = "/api/contacts/export", tag = "contacts", security(("bearer" = [])), params(ContactQuery),
+    responses((status = 200, content_type = "text/csv", body = String,
+        description = "the contacts `GET /api/contacts` lists for the same parameters (every page), streamed in the columns of `GET /api/segments/{id}/export`"),
+        (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
+        (status = 404, body = ErrorBody, description = "no such segment"),
+        ForbiddenError, UnprocessableError, AuthErrors))]
+pub async fn filtered(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    q: web::Query<ContactQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.viewer.may_export_contacts().map_err(|d| match d {
+        Denied::Forbidden(why) => ApiError::Forbidden(why.to_string()),
+        Denied::Hidden => ApiError::NotFound("contacts".into()),
+    })?;
+    let filter = checked_filter(&hub, &auth, &q).await?;
+    let text = q.q.clone().filter(|s| !s.is_empty());
+    stream(&hub, &auth, text, filter, "contacts.csv").await
+}
+
+/// The CSV response: the header, then the rows a page at a time as the client reads them.
+async fn stream(
+    hub: &web::Data<Arc<Hub>>,
+    auth: &AuthUser,
+    q: Option<String>,
+    filter: Filter,
+    filename: &str,
+) -> Result<HttpResponse, ApiError> {
     let schema = crate::store::contact_schema::schema(hub.db()).await?;
     let mut attrs: Vec<String> = schema.attributes.keys().cloned().collect();
     attrs.sort();
@@ -137,6 +174,7 @@ pub async fn segment(
     let cursor = Cursor {
         hub: hub.get_ref().clone(),
         viewer: auth.viewer.clone(),
+        q,
         filter: Arc::new(filter),
         attrs: Arc::new(attrs),
         before: None,
@@ -151,7 +189,7 @@ pub async fn segment(
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"segment-{}.csv\"", *id),
+            format!("attachment; filename=\"{filename}\""),
         ))
         .streaming(body))
 }

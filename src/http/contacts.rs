@@ -109,6 +109,25 @@ impl ContactQuery {
     }
 }
 
+/// The query's filter (the list's and the CSV export's), its texts checked first.
+pub(super) async fn checked_filter(
+    hub: &Hub,
+    auth: &AuthUser,
+    q: &ContactQuery,
+) -> Result<Filter, ApiError> {
+    for (name, v) in [
+        ("q", &q.q),
+        ("tag", &q.tag),
+        ("type", &q.kind),
+        ("filter", &q.filter),
+        ("last_message_after", &q.last_message_after),
+        ("last_message_before", &q.last_message_before),
+    ] {
+        no_nul_opt(name, v.as_deref())?;
+    }
+    filter_of(hub, auth, q).await
+}
+
 /// The query's filter: its simple parameters, its `filter`, and its segment's, all holding.
 async fn filter_of(hub: &Hub, auth: &AuthUser, q: &ContactQuery) -> Result<Filter, ApiError> {
     let schema = crate::store::contact_schema::schema(hub.db()).await?;
@@ -144,17 +163,7 @@ pub async fn list(
     p: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Contact>>, ApiError> {
     let limit = p.limit()?;
-    for (name, v) in [
-        ("q", &q.q),
-        ("tag", &q.tag),
-        ("type", &q.kind),
-        ("filter", &q.filter),
-        ("last_message_after", &q.last_message_after),
-        ("last_message_before", &q.last_message_before),
-    ] {
-        no_nul_opt(name, v.as_deref())?;
-    }
-    let filter = filter_of(&hub, &auth, &q).await?;
+    let filter = checked_filter(&hub, &auth, &q).await?;
     let items = hub
         .contacts(
             &auth.viewer,

@@ -250,6 +250,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                     vec![(M::GET, aw::to(contact_merge::duplicates))],
                 ))
                 .service(resource(
+                    "/contacts/export",
+                    vec![(M::GET, aw::to(contact_export::filtered))],
+                ))
+                .service(resource(
                     "/contacts/{id}/merge",
                     vec![(M::POST, aw::to(contact_merge::merge))],
                 ))

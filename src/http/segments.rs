@@ -27,6 +27,20 @@ pub struct SegmentQuery {
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// `count`: each segment with its `count` (one count query per segment: keep the page
+    /// small on a big database).
+    #[param(pattern = "^count$")]
+    pub include: Option<String>,
+}
+
+/// A listed segment; `count` only with `?include=count`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentItem {
+    #[serde(flatten)]
+    pub segment: Segment,
+    /// The contacts (that you may see) it holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,15 +75,24 @@ pub struct SegmentCount {
 }
 
 #[utoipa::path(get, path = "/api/segments", tag = "segments", security(("bearer" = [])), params(SegmentQuery),
-    responses((status = 200, body = inline(Page<Segment>), description = "oldest first; `GET /api/segments/{id}` counts"),
+    responses((status = 200, body = inline(Page<SegmentItem>), description = "oldest first; with `?include=count` each with its count (else `GET /api/segments/{id}` counts)"),
         (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
         AuthErrors))]
 pub async fn list(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     q: web::Query<SegmentQuery>,
-) -> Result<web::Json<Page<Segment>>, ApiError> {
+) -> Result<web::Json<Page<SegmentItem>>, ApiError> {
     let limit = checked_limit(q.limit)?;
+    let counted = match q.include.as_deref() {
+        None => false,
+        Some("count") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "include: only `count`, got {other:?}"
+            )))
+        }
+    };
     let after = q
         .cursor
         .as_deref()
@@ -78,8 +101,25 @@ pub async fn list(
                 .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
         })
         .transpose()?;
-    let items = hub.segments(&auth.viewer, after, limit).await?;
-    Ok(web::Json(page(items, limit, |s| s.id.to_string())))
+    let list = hub.segments(&auth.viewer, after, limit).await?;
+    let items: Vec<SegmentItem> = if counted {
+        hub.count_segments(&auth.viewer, list)
+            .await?
+            .into_iter()
+            .map(|v| SegmentItem {
+                segment: v.segment,
+                count: Some(v.count),
+            })
+            .collect()
+    } else {
+        list.into_iter()
+            .map(|segment| SegmentItem {
+                segment,
+                count: None,
+            })
+            .collect()
+    };
+    Ok(web::Json(page(items, limit, |s| s.segment.id.to_string())))
 }
 
 #[utoipa::path(post, path = "/api/segments", tag = "segments", security(("bearer" = [])), request_body = NewSegment,

@@ -84,64 +84,6 @@ pub async fn create(
     get_in(tx, id).await
 }
 
-/// A new contact with `change` in one statement, and its tags in one more, reading
-/// nothing back (bulk imports: 100,000 rows). `None`: the session has a contact for this
-/// chat id. WhatsApp ids beyond the chat id are not written here.
-pub async fn insert_new(
-    tx: &mut Tx,
-    session_id: i64,
-    chat_id: &str,
-    phone: Option<&str>,
-    ch: &ContactChange,
-) -> Result<Option<i64>> {
-    let now = tx.now;
-    let attributes = match &ch.attributes {
-        Some(set) => {
-            let kept: Map<String, Value> = set
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            Value::Object(kept).to_string()
-        }
-        None => "{}".to_string(),
-    };
-    let consent = ch.consent.clone().flatten();
-    let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO contacts (session_id, chat_id, phone, name, email, notes, type, lifetime_spend_cents,
-            owner_id, consent, consent_source, consent_at, attributes, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-         ON CONFLICT (session_id, chat_id) DO NOTHING RETURNING id")
-        .bind(session_id).bind(chat_id).bind(phone)
-        .bind(ch.name.clone().flatten()).bind(ch.email.clone().flatten()).bind(ch.notes.clone().flatten())
-        .bind(ch.kind.clone().flatten()).bind(ch.spend_cents.unwrap_or(0)).bind(ch.owner_id.flatten())
-        .bind(consent.as_ref().map(|c| c.0.clone())).bind(consent.as_ref().map(|c| c.1.clone()))
-        .bind(consent.as_ref().map(|_| now)).bind(attributes).bind(now)
-        .fetch_optional(c).await)?;
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let tags = ch.tags.as_deref().unwrap_or_default();
-    if !tags.is_empty() {
-        // Only placeholders go into the text; the tags are bound.
-        let rows: Vec<String> = (0..tags.len())
-            .map(|i| format!("($1, ${}, $2)", i + 3))
-            .collect();
-        let sql = format!(
-            "INSERT INTO contact_tags (contact_id, tag, created_at) VALUES {} ON CONFLICT DO NOTHING",
-            rows.join(", ")
-        );
-        on_tx!(tx, c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).bind(now);
-            for t in tags {
-                q = q.bind(t.clone());
-            }
-            q.execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(Some(id))
-}
-
 /// The contacts of `wa_ids` in a session (by chat id, or mapped to it), in one query.
 pub async fn owners_of(
     tx: &mut Tx,
@@ -151,19 +93,31 @@ pub async fn owners_of(
     if wa_ids.is_empty() {
         return Ok(Default::default());
     }
-    // Only placeholders go into the text; the ids are bound.
-    let list = super::placeholders(2, wa_ids.len());
-    let sql = format!(
-        "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id IN ({list})
-         UNION ALL SELECT wa_id, contact_id FROM contact_wa_ids WHERE session_id = $1 AND wa_id IN ({list})"
-    );
-    let rows: Vec<(String, i64)> = on_tx!(tx, c => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(session_id);
-        for w in wa_ids {
-            q = q.bind(w.clone());
+    let rows: Vec<(String, i64)> = match &mut tx.conn {
+        // One statement text whatever the count (one prepared plan).
+        super::writer::Conn::Postgres(t) => sqlx::query_as(
+            "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id = ANY($2::text[])
+                 UNION ALL SELECT wa_id, contact_id FROM contact_wa_ids
+                 WHERE session_id = $1 AND wa_id = ANY($2::text[])",
+        )
+        .bind(session_id)
+        .bind(wa_ids)
+        .fetch_all(&mut **t)
+        .await?,
+        super::writer::Conn::Sqlite(t) => {
+            // Only placeholders go into the text; the ids are bound.
+            let list = super::placeholders(2, wa_ids.len());
+            let sql = format!(
+                "SELECT chat_id, id FROM contacts WHERE session_id = $1 AND chat_id IN ({list})
+                 UNION ALL SELECT wa_id, contact_id FROM contact_wa_ids WHERE session_id = $1 AND wa_id IN ({list})"
+            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(session_id);
+            for w in wa_ids {
+                q = q.bind(w.clone());
+            }
+            q.fetch_all(&mut **t).await?
         }
-        q.fetch_all(c).await
-    })?;
+    };
     Ok(rows.into_iter().collect())
 }
 
@@ -183,7 +137,8 @@ pub async fn update(tx: &mut Tx, id: i64, change: &ContactChange) -> Result<(Con
     Ok((before, get_in(tx, id).await?))
 }
 
-async fn apply(tx: &mut Tx, id: i64, session_id: i64, ch: &ContactChange) -> Result<()> {
+/// Applies `change` to contact `id` of `session_id`, reading nothing back (bulk imports).
+pub async fn apply(tx: &mut Tx, id: i64, session_id: i64, ch: &ContactChange) -> Result<()> {
     let now = tx.now;
     let (consent_set, consent) = match &ch.consent {
         Some(Some((state, source))) => (true, Some((state.clone(), source.clone()))),

@@ -212,11 +212,7 @@ pub async fn count_chunk(
     errors: &[RowError],
 ) -> Result<(String, [i64; 5])> {
     let now = tx.now;
-    for e in errors {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO contact_import_errors (import_id, line, field, reason) VALUES ($1, $2, $3, $4)")
-            .bind(id).bind(e.line).bind(&e.field).bind(&e.reason).execute(c).await.map(|r| r.rows_affected()))?;
-    }
+    super::contact_bulk::insert_row_errors(tx, id, errors).await?;
     let [rows, created, updated, skipped, failed] = counts;
     let row: (String, i64, i64, i64, i64, i64) = on_tx!(tx, c => sqlx::query_as(
         "UPDATE contact_imports SET rows = rows + $2, created = created + $3, updated = updated + $4,

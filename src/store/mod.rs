@@ -56,6 +56,7 @@ pub mod bots;
 pub mod campaign_flow;
 pub mod campaign_recipients;
 pub mod campaigns;
+pub mod contact_bulk;
 pub mod contact_filter;
 pub mod contact_merge;
 pub mod contact_schema;

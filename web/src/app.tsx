@@ -28,6 +28,8 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/contacts", page: Contacts, may: readsContacts },
   { pattern: "/contacts/segments", page: Contacts, may: readsContacts },
   { pattern: "/contacts/import", page: Contacts, may: readsContacts },
+  { pattern: "/contacts/duplicates", page: Contacts, may: readsContacts },
+  { pattern: "/contacts/settings", page: Contacts, may: readsContacts },
   { pattern: "/contacts/:id", page: ContactPage, may: readsContacts },
   // The fixed paths before `:id`, as for contacts.
   { pattern: "/campaigns", page: Campaigns, may: runsCampaigns },

@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testi
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { live } from "../../state/session";
 import { mockFetch, type Call, type FakeLive } from "../../test/fakes";
-import { ContactList, EMPTY, toQuery } from "./ContactList";
+import { ContactList, EMPTY, exportHref, toQuery } from "./ContactList";
 import type { Schema } from "./useSchema";
 
 vi.mock("../../state/session", async () => {
@@ -58,6 +58,16 @@ describe("ContactList", () => {
     expect(q.last_message_after).toBe(new Date("2026-01-05T09:30").toISOString());
   });
 
+  test("the export link carries the list's filters, without paging", () => {
+    expect(exportHref(EMPTY, schema)).toBe("/api/contacts/export");
+    const href = exportHref({ ...EMPTY, q: "ann", attr: "visits", attr_value: "2" }, schema);
+    const u = new URL(href, "http://hub.test");
+    expect(u.pathname).toBe("/api/contacts/export");
+    expect(u.searchParams.get("q")).toBe("ann");
+    expect(JSON.parse(u.searchParams.get("filter")!)).toEqual({ all: [{ field: "attributes.visits", op: "eq", value: 2 }] });
+    expect(u.searchParams.has("limit")).toBe(false);
+  });
+
   test("filtering asks the hub again; more pages come by cursor; a changed contact offers a refresh", async () => {
     const calls = mockFetch({
       "GET /api/segments": { items: [], next_cursor: null },
@@ -76,6 +86,9 @@ describe("ContactList", () => {
     fireEvent.input(within(form).getByLabelText("Spend from"), { target: { value: "10" } });
     fireEvent.submit(form);
     await waitFor(() => expect(calls.at(-1)!.path).toBe("/api/contacts?tag=vip&type=lead&spend_min=10&limit=50"));
+    // The export takes the filters applied, not those being typed.
+    fireEvent.input(within(form).getByLabelText("Tag"), { target: { value: "other" } });
+    expect(screen.getByTestId("export-list").getAttribute("href")).toBe("/api/contacts/export?tag=vip&type=lead&spend_min=10");
     expect(screen.queryByTestId("contacts-stale")).toBeNull();
     act(() => fake.emit("contact.updated", { id: 11, session_id: 1, change: "created" }));
     const n = calls.length;

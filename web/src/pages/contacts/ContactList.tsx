@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { get, getAll, type Page, type Query } from "../../api/http";
+import { get, getAll, withQuery, type Page, type Query } from "../../api/http";
 import { onLink } from "../../lib/router";
-import { live } from "../../state/session";
+import { live, me } from "../../state/session";
 import { usePages } from "../../lib/usePages";
-import { displayName, type Contact, type Segment } from "./types";
+import { canWriteContacts, displayName, type Contact, type Segment } from "./types";
 import type { Schema } from "./useSchema";
 
 export interface Filters {
@@ -64,6 +64,9 @@ export function toQuery(f: Filters, schema: Pick<Schema, "attributes">): Query {
     filter,
   };
 }
+
+/** The CSV of the contacts the applied filters hold (`GET /api/contacts/export`, the list's parameters). */
+export const exportHref = (f: Filters, schema: Pick<Schema, "attributes">) => withQuery("/api/contacts/export", toQuery(f, schema));
 
 /** The filters a link may carry (`/contacts?segment_id=3`, `?tag=vip`). */
 function fromLocation(): Filters {
@@ -223,6 +226,13 @@ export function ContactList({ schema }: { schema: Schema }) {
             Refresh
           </button>
         </p>
+      )}
+      {canWriteContacts(me.value!.role) && (
+        <div class="row contacts-list-actions">
+          <a class="button" href={exportHref(applied, schema)} download="contacts.csv" data-testid="export-list">
+            Export CSV
+          </a>
+        </div>
       )}
       <div class="contacts-table-wrap">
         <table class="contacts-table" aria-label="Contacts">

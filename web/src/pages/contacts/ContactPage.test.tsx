@@ -2,7 +2,7 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-li
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { me } from "../../state/session";
 import { mockFetch } from "../../test/fakes";
-import { ContactPage, formOf, patchOf } from "./ContactPage";
+import { ContactPage, eraseWord, formOf, patchOf } from "./ContactPage";
 import type { AttributeDef, ContactDetail } from "./types";
 
 vi.mock("../../state/session", async () => {
@@ -130,5 +130,43 @@ describe("ContactPage", () => {
     expect((within(form).getByLabelText("Name") as HTMLInputElement).value).toBe("Ana");
     expect(form.querySelector("fieldset")!.disabled).toBe(true);
     expect(within(form).queryByRole("button", { name: "Save contact" })).toBeNull();
+  });
+
+  test("GDPR: admins and managers download the data and erase it after typing the number; others see neither", async () => {
+    expect(eraseWord(ana)).toBe("+447700900101");
+    expect(eraseWord({ phone: null, chat_id: "x@c.us" })).toBe("x@c.us");
+    (me as any).value.role = "manager";
+    let erased = false;
+    const calls = serve({
+      "GET /api/contacts/5": () => (erased ? { ...ana, name: null, phone: null, tags: [], erased_at: 1_700_000_000_000 } : ana),
+      "POST /api/contacts/5/erase": () => {
+        erased = true;
+        return { id: 5, erased_at: 1_700_000_000_000, conversations: 1, events_rewritten: 3 };
+      },
+    });
+    const { unmount } = render(<ContactPage params={{ id: "5" }} />);
+    const privacy = await screen.findByRole("region", { name: "Personal data" });
+    expect(within(privacy).getByRole("link", { name: "Download data (JSON)" }).getAttribute("href")).toBe("/api/contacts/5/export");
+    fireEvent.click(within(privacy).getByRole("button", { name: "Erase…" }));
+    const dialog = screen.getByRole("dialog", { name: "Erase personal data" });
+    const go = within(dialog).getByRole("button", { name: "Erase" }) as HTMLButtonElement;
+    expect(go.disabled).toBe(true);
+    fireEvent.input(within(dialog).getByLabelText("Type +447700900101 to confirm"), { target: { value: "+44770090010" } });
+    expect(go.disabled).toBe(true);
+    fireEvent.submit(go.closest("form")!);
+    expect(calls.some((c) => c.path === "/api/contacts/5/erase")).toBe(false);
+    fireEvent.input(within(dialog).getByLabelText("Type +447700900101 to confirm"), { target: { value: " +447700900101 " } });
+    expect(go.disabled).toBe(false);
+    fireEvent.click(go);
+    await screen.findByTestId("contact-erased");
+    expect(screen.queryByRole("dialog")).toBeNull();
+    expect(calls.filter((c) => c.path === "/api/contacts/5/erase").map((c) => c.method)).toEqual(["POST"]);
+    unmount();
+
+    erased = false;
+    (me as any).value.role = "sales";
+    render(<ContactPage params={{ id: "5" }} />);
+    await screen.findByRole("form", { name: "Profile" });
+    expect(screen.queryByRole("region", { name: "Personal data" })).toBeNull();
   });
 });

@@ -1,11 +1,12 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { reasonOf } from "../../api/fieldErrors";
-import { ApiError, get, getAll, patch } from "../../api/http";
+import { ApiError, get, getAll, patch, post } from "../../api/http";
 import { canUseInbox, isSupervisor } from "../../api/types";
 import { onLink } from "../../lib/router";
 import { live, me } from "../../state/session";
 import { fieldErrors, type FieldErrors } from "../team/fieldErrors";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { canWriteContacts, displayName, type AttributeDef, type ContactDetail } from "./types";
 import { useSchema } from "./useSchema";
 import "./contacts.css";
@@ -98,6 +99,70 @@ function Field({ name, label, error, children }: { name: string; label: string; 
         </p>
       )}
     </div>
+  );
+}
+
+/** What must be typed to erase a contact: its number, else its WhatsApp id. */
+export const eraseWord = (c: Pick<ContactDetail, "phone" | "chat_id">) => c.phone ?? c.chat_id;
+
+/**
+ * GDPR, for admins and managers: a copy of everything held about the person (a JSON file),
+ * and the erasure of it, confirmed by typing the contact's number.
+ */
+function Privacy({ contact, onErased }: { contact: ContactDetail; onErased: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const erase = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await post(`/api/contacts/${contact.id}/erase`);
+      setAsking(false);
+      onErased();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card contacts-privacy" aria-label="Personal data">
+      <h2>Personal data</h2>
+      {contact.erased_at ? (
+        <p class="muted" data-testid="contact-erased">
+          Erased {when(contact.erased_at)}: nothing personal is held any more.
+        </p>
+      ) : (
+        <>
+          <p class="muted">Everything held about this person: the profile, conversations with every message and note, audit entries and campaign history.</p>
+          <div class="row">
+            <a class="button" href={`/api/contacts/${contact.id}/export`} download={`contact-${contact.id}.json`}>
+              Download data (JSON)
+            </a>
+            <button type="button" class="danger" onClick={() => setAsking(true)}>
+              Erase…
+            </button>
+          </div>
+        </>
+      )}
+      {asking && (
+        <ConfirmDialog
+          title="Erase personal data"
+          confirmLabel="Erase"
+          typed={eraseWord(contact)}
+          busy={busy}
+          error={error}
+          onConfirm={() => void erase()}
+          onCancel={() => setAsking(false)}
+        >
+          <p>
+            Erase everything held about <strong>{displayName(contact)}</strong>? Its profile is emptied and the messages of its {contact.conversations.length} conversation
+            {contact.conversations.length === 1 ? "" : "s"} are redacted everywhere. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </section>
   );
 }
 
@@ -318,6 +383,16 @@ export function ContactPage({ params }: { params: Record<string, string> }) {
             ))}
           </ul>
         </section>
+        {isSupervisor(viewer.role) && (
+          <Privacy
+            contact={contact}
+            onErased={() => {
+              // The form showed what is gone: it starts again from the erased contact.
+              setForm(null);
+              void load();
+            }}
+          />
+        )}
       </div>
     </main>
   );

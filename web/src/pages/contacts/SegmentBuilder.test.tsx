@@ -63,6 +63,49 @@ describe("SegmentBuilder", () => {
     });
   });
 
+  test("a group of any-of clauses inside all: counted as a nested filter, its 422 on its own row, removed with its last clause", async () => {
+    const calls = serve({
+      "POST /api/segments/preview": (c: Call) => {
+        const inner = c.body.filter.all?.[1]?.any;
+        return inner?.[1]?.value === -1
+          ? { status: 422, body: { error: { code: "invalid", field: "filter.all[1].any[1].value", message: "filter.all[1].any[1].value: must be 0 or more" } } }
+          : { count: 3 };
+      },
+    });
+    render(<SegmentBuilder attributes={attrs} initial={initial()} canWrite onSaved={() => {}} />);
+    fireEvent.input(screen.getByLabelText("Clause 1 value"), { target: { value: "vip" } });
+    fireEvent.click(screen.getByRole("button", { name: "+ Add an any-of group" }));
+    expect((screen.getByLabelText("Group 2 join") as HTMLSelectElement).value).toBe("any");
+    fireEvent.input(screen.getByLabelText("Clause 2.1 value"), { target: { value: "b2b" } });
+    fireEvent.click(screen.getByRole("button", { name: "+ Add clause to group 2" }));
+    fireEvent.change(screen.getByLabelText("Clause 2.2 field"), { target: { value: "lifetime_spend" } });
+    fireEvent.input(screen.getByLabelText("Clause 2.2 value"), { target: { value: "100" } });
+    await waitFor(() =>
+      expect(previews(calls).at(-1)!.body).toEqual({
+        filter: {
+          all: [
+            { field: "tags", op: "contains", value: "vip" },
+            {
+              any: [
+                { field: "tags", op: "contains", value: "b2b" },
+                { field: "lifetime_spend", op: "gte", value: 100 },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    await waitFor(() => expect(count()).toBe("3 contacts"));
+    fireEvent.input(screen.getByLabelText("Clause 2.2 value"), { target: { value: "-1" } });
+    expect((await screen.findByTestId("clause-error-2.2")).textContent).toBe("must be 0 or more");
+    expect(screen.queryByTestId("clause-error-2")).toBeNull();
+    // The group's clauses go one by one; the last takes the group with it.
+    fireEvent.click(screen.getByRole("button", { name: "Remove clause 2.2" }));
+    fireEvent.click(screen.getByRole("button", { name: "Remove clause 2.1" }));
+    expect(screen.queryByTestId("group-2")).toBeNull();
+    await waitFor(() => expect(previews(calls).at(-1)!.body).toEqual({ filter: { all: [{ field: "tags", op: "contains", value: "vip" }] } }));
+  });
+
   test("a contact changing anywhere asks for the count again", async () => {
     let n = 5;
     const calls = serve({ "POST /api/segments/preview": () => ({ count: n }) });

@@ -6,12 +6,15 @@ import {
   changeOp,
   clauseOfError,
   fieldSpecs,
+  isGroup,
   newClause,
+  newGroup,
   OP_LABELS,
   toFilter,
   valueKind,
   type Draft,
   type DraftClause,
+  type DraftItem,
   type FieldSpec,
 } from "./clauses";
 import { live } from "../../state/session";
@@ -32,7 +35,7 @@ interface Props {
 
 type Count = { state: "idle" } | { state: "counting" } | { state: "ok"; count: number } | { state: "error"; message: string };
 
-function ValueInput({ spec, clause, n, onValue }: { spec: FieldSpec; clause: DraftClause; n: number; onValue: (v: string) => void }) {
+function ValueInput({ spec, clause, n, onValue }: { spec: FieldSpec; clause: DraftClause; n: string; onValue: (v: string) => void }) {
   const kind = valueKind(spec, clause.op);
   const label = `Clause ${n} value`;
   if (kind === "none") return <span class="muted contacts-novalue">—</span>;
@@ -65,8 +68,60 @@ function ValueInput({ spec, clause, n, onValue }: { spec: FieldSpec; clause: Dra
   );
 }
 
+/** One clause's row: field, op, value, remove; `n` is its number as shown ("2", "3.1"). */
+function ClauseRow({
+  specs,
+  c,
+  n,
+  incomplete,
+  err,
+  onChange,
+  onRemove,
+}: {
+  specs: FieldSpec[];
+  c: DraftClause;
+  n: string;
+  incomplete: boolean;
+  err: string | null;
+  onChange: (c: DraftClause) => void;
+  onRemove: () => void;
+}) {
+  const spec = specs.find((s) => s.field === c.field) ?? { field: c.field, label: c.field, ops: [c.op], kind: "text" as const };
+  return (
+    <li class={`contacts-clause ${err ? "contacts-clause-error" : ""}`} data-testid={`clause-${n}`}>
+      <select aria-label={`Clause ${n} field`} value={c.field} onChange={(e) => onChange(changeField(c, specs.find((s) => s.field === e.currentTarget.value)!, specs))}>
+        {specs.map((s) => (
+          <option value={s.field}>{s.label}</option>
+        ))}
+      </select>
+      <select aria-label={`Clause ${n} op`} value={c.op} onChange={(e) => onChange(changeOp(c, spec, e.currentTarget.value))}>
+        {spec.ops.map((o) => (
+          <option value={o}>{OP_LABELS[o] ?? o}</option>
+        ))}
+      </select>
+      <ValueInput spec={spec} clause={c} n={n} onValue={(value) => onChange({ ...c, value })} />
+      <button type="button" class="ghost small" aria-label={`Remove clause ${n}`} onClick={onRemove}>
+        ✕
+      </button>
+      {incomplete && <span class="muted small-note">(not counted until it has a value)</span>}
+      {err && (
+        <p class="error" role="alert" data-testid={`clause-error-${n}`}>
+          {err}
+        </p>
+      )}
+    </li>
+  );
+}
+
+/** The label of a row's number: its key ("2", "2.1") counted from one. */
+const shown = (key: string) =>
+  key
+    .split(".")
+    .map((k) => String(Number(k) + 1))
+    .join(".");
+
 /**
- * Clauses (field, op, value) joined by all/any, with the count the hub's preview gives for
+ * Clauses (field, op, value) joined by all/any, and groups of clauses joined inside them, with the count the hub's preview gives for
  * them as they are edited; save creates or updates the segment. A 422 goes on the clause
  * it names.
  */
@@ -75,7 +130,7 @@ export function SegmentBuilder({ attributes, segment, initial, canWrite, onSaved
   const [draft, setDraft] = useState<Draft>(initial);
   const [name, setName] = useState(segment?.name ?? "");
   const [count, setCount] = useState<Count>({ state: "idle" });
-  const [clauseError, setClauseError] = useState<{ at: number; message: string } | null>(null);
+  const [clauseError, setClauseError] = useState<{ at: string; message: string } | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const built = useMemo(() => toFilter(draft, specs), [draft, specs]);
@@ -84,12 +139,12 @@ export function SegmentBuilder({ attributes, segment, initial, canWrite, onSaved
   const [changes, setChanges] = useState(0);
   useEffect(() => live.on("contact.updated", () => setChanges((n) => n + 1)), []);
 
-  /** The hub's 422 about `filter.<join>[i]`, put on the draft row behind it. */
+  /** The hub's 422 about `filter.<join>[i]` (or `[i].<join>[j]`), put on the draft row behind it. */
   const placeError = (e: unknown): boolean => {
     if (!(e instanceof ApiError)) return false;
-    const i = clauseOfError(e.field);
-    if (i === null || built.index[i] === undefined) return false;
-    setClauseError({ at: built.index[i], message: reasonOf(e.message, e.field!) });
+    const at = clauseOfError(e.field);
+    if (at === null || built.index[at] === undefined) return false;
+    setClauseError({ at: built.index[at], message: reasonOf(e.message, e.field!) });
     return true;
   };
 
@@ -111,7 +166,19 @@ export function SegmentBuilder({ attributes, segment, initial, canWrite, onSaved
     return () => clearTimeout(t);
   }, [JSON.stringify(built.filter), changes]);
 
-  const setClause = (i: number, c: DraftClause) => setDraft((d) => ({ ...d, clauses: d.clauses.map((x, j) => (j === i ? c : x)) }));
+  const setItem = (i: number, c: DraftItem) => setDraft((d) => ({ ...d, clauses: d.clauses.map((x, j) => (j === i ? c : x)) }));
+  const removeItem = (i: number) => setDraft((d) => ({ ...d, clauses: d.clauses.filter((_, j) => j !== i) }));
+  const row = (c: DraftClause, key: string, onChange: (c: DraftClause) => void, onRemove: () => void) => (
+    <ClauseRow
+      specs={specs}
+      c={c}
+      n={shown(key)}
+      incomplete={built.incomplete.includes(key)}
+      err={clauseError?.at === key ? clauseError.message : null}
+      onChange={onChange}
+      onRemove={onRemove}
+    />
+  );
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -152,41 +219,37 @@ export function SegmentBuilder({ attributes, segment, initial, canWrite, onSaved
         </output>
       </div>
       <ol class="contacts-clauses">
-        {draft.clauses.map((c, i) => {
-          const spec = specs.find((s) => s.field === c.field) ?? { field: c.field, label: c.field, ops: [c.op], kind: "text" as const };
-          const err = clauseError?.at === i ? clauseError.message : null;
-          const incomplete = built.incomplete.includes(i);
+        {draft.clauses.map((item, i) => {
+          if (!isGroup(item)) return row(item, String(i), (c) => setItem(i, c), () => removeItem(i));
+          const g = item;
+          const n = i + 1;
           return (
-            <li class={`contacts-clause ${err ? "contacts-clause-error" : ""}`} data-testid={`clause-${i + 1}`}>
-              <select
-                aria-label={`Clause ${i + 1} field`}
-                value={c.field}
-                onChange={(e) => setClause(i, changeField(c, specs.find((s) => s.field === e.currentTarget.value)!, specs))}
-              >
-                {specs.map((s) => (
-                  <option value={s.field}>{s.label}</option>
-                ))}
-              </select>
-              <select aria-label={`Clause ${i + 1} op`} value={c.op} onChange={(e) => setClause(i, changeOp(c, spec, e.currentTarget.value))}>
-                {spec.ops.map((o) => (
-                  <option value={o}>{OP_LABELS[o] ?? o}</option>
-                ))}
-              </select>
-              <ValueInput spec={spec} clause={c} n={i + 1} onValue={(value) => setClause(i, { ...c, value })} />
-              <button
-                type="button"
-                class="ghost small"
-                aria-label={`Remove clause ${i + 1}`}
-                onClick={() => setDraft((d) => ({ ...d, clauses: d.clauses.filter((_, j) => j !== i) }))}
-              >
-                ✕
+            <li class="contacts-group" data-testid={`group-${n}`}>
+              <div class="row">
+                <label>
+                  {`Group ${n}: contacts matching`}
+                  <select aria-label={`Group ${n} join`} value={g.join} onChange={(e) => setItem(i, { ...g, join: e.currentTarget.value as Draft["join"] })}>
+                    <option value="all">all of</option>
+                    <option value="any">any of</option>
+                  </select>
+                </label>
+                <button type="button" class="ghost small" aria-label={`Remove group ${n}`} onClick={() => removeItem(i)}>
+                  ✕ group
+                </button>
+              </div>
+              <ol class="contacts-clauses">
+                {g.clauses.map((c, j) =>
+                  row(
+                    c,
+                    `${i}.${j}`,
+                    (x) => setItem(i, { ...g, clauses: g.clauses.map((y, k) => (k === j ? x : y)) }),
+                    () => (g.clauses.length > 1 ? setItem(i, { ...g, clauses: g.clauses.filter((_, k) => k !== j) }) : removeItem(i)),
+                  ),
+                )}
+              </ol>
+              <button type="button" class="small" onClick={() => setItem(i, { ...g, clauses: [...g.clauses, newClause(specs[0])] })}>
+                {`+ Add clause to group ${n}`}
               </button>
-              {incomplete && <span class="muted small-note">(not counted until it has a value)</span>}
-              {err && (
-                <p class="error" role="alert" data-testid={`clause-error-${i + 1}`}>
-                  {err}
-                </p>
-              )}
             </li>
           );
         })}
@@ -199,6 +262,9 @@ export function SegmentBuilder({ attributes, segment, initial, canWrite, onSaved
       <div class="row">
         <button type="button" onClick={() => setDraft((d) => ({ ...d, clauses: [...d.clauses, newClause(specs[0])] }))}>
           + Add clause
+        </button>
+        <button type="button" onClick={() => setDraft((d) => ({ ...d, clauses: [...d.clauses, newGroup(d.join, specs[0])] }))}>
+          {draft.join === "all" ? "+ Add an any-of group" : "+ Add an all-of group"}
         </button>
         {canWrite ? (
           <button type="submit" class="primary" disabled={busy || !name.trim()}>

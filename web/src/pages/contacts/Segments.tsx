@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { del, get, getAll } from "../../api/http";
+import { del, getAll } from "../../api/http";
 import { onLink } from "../../lib/router";
 import { live } from "../../state/session";
 import { fieldSpecs, fromFilter, newClause, type Draft } from "./clauses";
 import { SegmentBuilder } from "./SegmentBuilder";
-import type { Segment, SegmentView } from "./types";
+import type { SegmentView } from "./types";
 import type { Schema } from "./useSchema";
 
 type Editing = { kind: "new" } | { kind: "edit"; segment: SegmentView } | null;
@@ -16,11 +16,10 @@ export function Segments({ schema, canWrite }: { schema: Schema; canWrite: boole
   const [error, setError] = useState<string | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
-  // The list holds no counts: each segment's GET computes its count now.
+  // The counts come with the list (`include=count`: the hub counts each now).
   const load = async () => {
     try {
-      const list = await getAll<Segment>("/api/segments");
-      setSegments(await Promise.all(list.map((s) => get<SegmentView>(`/api/segments/${s.id}`))));
+      setSegments(await getAll<SegmentView>("/api/segments", { include: "count" }));
       setError(null);
     } catch (e) {
       setError((e as Error).message);
@@ -63,7 +62,7 @@ export function Segments({ schema, canWrite }: { schema: Schema; canWrite: boole
           />
         )}
         {editing && !draft && (
-          <p class="notice">This segment nests groups of clauses; the builder edits one level. Its filter: {JSON.stringify(editing.kind === "edit" && editing.segment.filter)}</p>
+          <p class="notice">This segment nests groups inside groups; the builder edits clauses and one level of groups. Its filter: {JSON.stringify(editing.kind === "edit" && editing.segment.filter)}</p>
         )}
       </div>
       <div class="card">
@@ -87,6 +86,11 @@ export function Segments({ schema, canWrite }: { schema: Schema; canWrite: boole
               <a href={`/contacts?segment_id=${s.id}`} onClick={(e) => onLink(e, `/contacts?segment_id=${s.id}`)}>
                 contacts
               </a>
+              {canWrite && (
+                <a class="button small" href={`/api/segments/${s.id}/export`} download={`segment-${s.id}.csv`} aria-label={`Export segment ${s.name} as CSV`}>
+                  CSV
+                </a>
+              )}
               {canWrite && (
                 <button
                   type="button"

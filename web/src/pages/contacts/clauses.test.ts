@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { changeField, changeOp, clauseOfError, fieldSpecs, fromFilter, newClause, toFilter, typedValue, valueKind } from "./clauses";
+import { changeField, changeOp, clauseOfError, fieldSpecs, fromFilter, newClause, newGroup, toFilter, typedValue, valueKind, type Draft } from "./clauses";
 import type { AttributeDef } from "./types";
 
 const attrs: AttributeDef[] = [
@@ -74,16 +74,62 @@ describe("segment clauses", () => {
         { field: "email", op: "not_exists" },
       ],
     });
-    expect(built.incomplete).toEqual([0]);
-    expect(built.index).toEqual([1, 2]);
+    expect(built.incomplete).toEqual(["0"]);
+    expect(built.index).toEqual({ "0": "1", "1": "2" });
     // The hub's `filter.any[1]` is the draft's third row.
-    expect(built.index[clauseOfError("filter.any[1]")!]).toBe(2);
-    expect(clauseOfError("filter.all[0].value")).toBe(0);
+    expect(built.index[clauseOfError("filter.any[1]")!]).toBe("2");
+    expect(clauseOfError("filter.all[0].value")).toBe("0");
+    expect(clauseOfError("filter.all[2].any[1].value")).toBe("2.1");
     expect(clauseOfError("name")).toBeNull();
     expect(clauseOfError(undefined)).toBeNull();
   });
 
-  test("a saved flat filter comes back into the builder; a nested one does not", () => {
+  test("a group inside the top level is a nested filter; its incomplete clauses, or all of them, are left out", () => {
+    const draft: Draft = {
+      join: "all",
+      clauses: [
+        { join: "any", clauses: [{ field: "name", op: "contains", value: "" }] },
+        { field: "type", op: "eq", value: "lead" },
+        {
+          join: "any",
+          clauses: [
+            { field: "tags", op: "contains", value: "vip" },
+            { field: "tags", op: "contains", value: "" },
+            { field: "lifetime_spend", op: "gte", value: "100" },
+          ],
+        },
+      ],
+    };
+    const built = toFilter(draft, specs);
+    expect(built.filter).toEqual({
+      all: [
+        { field: "type", op: "eq", value: "lead" },
+        {
+          any: [
+            { field: "tags", op: "contains", value: "vip" },
+            { field: "lifetime_spend", op: "gte", value: 100 },
+          ],
+        },
+      ],
+    });
+    expect(built.incomplete).toEqual(["0.0", "2.1"]);
+    // `filter.all[1].any[1]` is the spend clause: the group at 2, its third row.
+    expect(built.index[clauseOfError("filter.all[1].any[1]")!]).toBe("2.2");
+    expect(built.index["0"]).toBe("1");
+    expect(newGroup("all", spec("tags"))).toEqual({ join: "any", clauses: [{ field: "tags", op: "contains", value: "" }] });
+    // And back: a saved filter with a group returns as one.
+    const back = fromFilter(built.filter, specs)!;
+    expect(back.clauses[1]).toEqual({
+      join: "any",
+      clauses: [
+        { field: "tags", op: "contains", value: "vip" },
+        { field: "lifetime_spend", op: "gte", value: "100" },
+      ],
+    });
+    expect(toFilter(back, specs).filter).toEqual(built.filter);
+  });
+
+  test("a saved flat filter comes back into the builder; one nested deeper than groups does not", () => {
     const f = {
       all: [
         { field: "tags", op: "in", value: ["a", "b"] },
@@ -102,6 +148,7 @@ describe("segment clauses", () => {
     });
     expect(toFilter(d, specs).filter).toEqual(f);
     expect(fromFilter({ any: [{ all: [] }] }, specs)).toBeNull();
+    expect(fromFilter({ any: [{ all: [{ any: [{ field: "tags", op: "exists" }] }] }] }, specs)).toBeNull();
     expect(newClause(spec("consent"))).toEqual({ field: "consent", op: "eq", value: "opted_in" });
   });
 });

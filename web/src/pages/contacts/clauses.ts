@@ -1,5 +1,6 @@
-// The segment builder's model: a flat list of clauses (field, op, value as typed) joined by
-// "all" or "any", turned into the filter grammar of docs/segments.md. The hub validates
+// The segment builder's model: clauses (field, op, value as typed) joined by "all" or "any",
+// and groups of clauses joined the other way inside them (one level: "all of these, and any
+// of those"), turned into the filter grammar of docs/segments.md. The hub validates
 // the filter (a 422 names the clause); here only what the inputs need: which ops a field
 // takes, what kind of value an op asks for, and the typed JSON value of what was typed.
 
@@ -89,10 +90,26 @@ export interface DraftClause {
   value: string;
 }
 
-export interface Draft {
+/** A group of clauses inside the top level, with its own join. */
+export interface DraftGroup {
   join: "all" | "any";
   clauses: DraftClause[];
 }
+
+export type DraftItem = DraftClause | DraftGroup;
+
+export interface Draft {
+  join: "all" | "any";
+  clauses: DraftItem[];
+}
+
+export const isGroup = (x: DraftItem): x is DraftGroup => "clauses" in x;
+
+/** A new group: joined the other way from the top level (the reason to have one), one clause. */
+export const newGroup = (top: Draft["join"], spec: FieldSpec): DraftGroup => ({
+  join: top === "all" ? "any" : "all",
+  clauses: [newClause(spec)],
+});
 
 export const newClause = (spec: FieldSpec): DraftClause => ({
   field: spec.field,
@@ -154,33 +171,61 @@ export function typedValue(c: DraftClause, spec: FieldSpec | undefined): { value
 }
 
 /**
- * The filter the draft's complete clauses make, and the indexes of the incomplete ones
- * (left out, so the live count follows what is there so far). `index[i]` is the draft
- * clause behind `filter.<join>[i]`, to put the hub's error back on the right row.
+ * The filter the draft's complete clauses make, and the keys of the incomplete ones (left
+ * out, so the live count follows what is there so far; a group with no complete clause is
+ * left out too). A key is a clause's place in the draft: `"2"` at the top level, `"2.1"`
+ * inside the group at 2. `index` maps each clause's place in the filter (the same kind of
+ * key) to its place in the draft, to put the hub's error back on the right row.
  */
-export function toFilter(d: Draft, specs: FieldSpec[]): { filter: Filter; incomplete: number[]; index: number[] } {
-  const nodes: Clause[] = [];
-  const incomplete: number[] = [];
-  const index: number[] = [];
-  d.clauses.forEach((c, i) => {
+export function toFilter(d: Draft, specs: FieldSpec[]): { filter: Filter; incomplete: string[]; index: Record<string, string> } {
+  const incomplete: string[] = [];
+  const index: Record<string, string> = {};
+  const clause = (c: DraftClause, key: string): Clause | null => {
     const v = typedValue(
       c,
       specs.find((s) => s.field === c.field),
     );
-    if (!v) incomplete.push(i);
-    else {
-      nodes.push({ field: c.field, op: c.op, ...v });
-      index.push(i);
+    if (!v) {
+      incomplete.push(key);
+      return null;
     }
+    return { field: c.field, op: c.op, ...v };
+  };
+  const nodes: (Clause | Filter)[] = [];
+  d.clauses.forEach((item, i) => {
+    if (!isGroup(item)) {
+      const c = clause(item, String(i));
+      if (c) {
+        index[String(nodes.length)] = String(i);
+        nodes.push(c);
+      }
+      return;
+    }
+    const inner: Clause[] = [];
+    const at: [string, string][] = [];
+    item.clauses.forEach((x, j) => {
+      const c = clause(x, `${i}.${j}`);
+      if (c) {
+        at.push([String(inner.length), `${i}.${j}`]);
+        inner.push(c);
+      }
+    });
+    if (!inner.length) return;
+    for (const [k, v] of at) index[`${nodes.length}.${k}`] = v;
+    nodes.push(item.join === "all" ? { all: inner } : { any: inner });
   });
   const filter = d.join === "all" ? { all: nodes } : { any: nodes };
   return { filter, incomplete, index };
 }
 
-/** `filter.all[2]` (or deeper, `filter.all[2].value`) → 2: the clause a 422 names. */
-export function clauseOfError(field: string | null | undefined): number | null {
-  const m = field?.match(/^filter\.(?:all|any)\[(\d+)\]/);
-  return m ? Number(m[1]) : null;
+/**
+ * `filter.all[2]` (or deeper: `filter.all[2].value`, `filter.all[2].any[1]`) → `"2"`,
+ * `"2.1"`: the clause a 422 names, as a key of `toFilter`'s `index`.
+ */
+export function clauseOfError(field: string | null | undefined): string | null {
+  const m = field?.match(/^filter\.(?:all|any)\[(\d+)\](?:\.(?:all|any)\[(\d+)\])?/);
+  if (!m) return null;
+  return m[2] === undefined ? m[1] : `${m[1]}.${m[2]}`;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -191,25 +236,35 @@ function localTime(iso: string): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** A saved filter back in the builder; null when it nests groups (the builder edits one level). */
+/** A clause of a saved filter as the builder holds it. */
+function draftClause(n: Clause, specs: FieldSpec[]): DraftClause {
+  const spec = specs.find((s) => s.field === n.field);
+  const kind = spec ? valueKind(spec, n.op) : "text";
+  const v = n.value;
+  const value =
+    v === undefined || v === null
+      ? ""
+      : Array.isArray(v)
+        ? v.join(", ")
+        : kind === "time" && typeof v === "string"
+          ? localTime(v)
+          : String(v);
+  return { field: n.field, op: n.op, value };
+}
+
+/** A saved filter back in the builder; null when it nests deeper than groups of clauses. */
 export function fromFilter(f: Filter, specs: FieldSpec[]): Draft | null {
   const join = "all" in f ? "all" : "any";
   const nodes = "all" in f ? f.all : f.any;
-  const clauses: DraftClause[] = [];
+  const clauses: DraftItem[] = [];
   for (const n of nodes) {
-    if (!("field" in n)) return null;
-    const spec = specs.find((s) => s.field === n.field);
-    const kind = spec ? valueKind(spec, n.op) : "text";
-    const v = n.value;
-    const value =
-      v === undefined || v === null
-        ? ""
-        : Array.isArray(v)
-          ? v.join(", ")
-          : kind === "time" && typeof v === "string"
-            ? localTime(v)
-            : String(v);
-    clauses.push({ field: n.field, op: n.op, value });
+    if ("field" in n) {
+      clauses.push(draftClause(n, specs));
+      continue;
+    }
+    const inner = "all" in n ? n.all : n.any;
+    if (!inner.length || inner.some((x) => !("field" in x))) return null;
+    clauses.push({ join: "all" in n ? "all" : "any", clauses: (inner as Clause[]).map((x) => draftClause(x, specs)) });
   }
   return { join, clauses };
 }

@@ -26,6 +26,8 @@ export interface Contact {
   attributes: Record<string, unknown>;
   last_message_at: number | null;
   conversation_count: number;
+  /** When its personal data was erased (GDPR); null: never. */
+  erased_at?: number | null;
   created_at: number;
   updated_at: number;
 }

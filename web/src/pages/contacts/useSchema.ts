@@ -14,7 +14,8 @@ export interface Schema {
   error: string | null;
 }
 
-export function useSchema(): Schema {
+/** `version`: a change of it reads the lists again (after the settings page changed them). */
+export function useSchema(version = 0): Schema {
   const [s, setS] = useState<Schema>({ types: [], attributes: [], sessions: [], loaded: false, error: null });
   useEffect(() => {
     let alive = true;
@@ -30,6 +31,6 @@ export function useSchema(): Schema {
     return () => {
       alive = false;
     };
-  }, []);
+  }, [version]);
   return s;
 }
