@@ -60,6 +60,20 @@ async fn export_then_erase(b: Backend) {
             )
             .await;
     }
+    // The same person in a group: what they wrote there is theirs too.
+    s.sim
+        .control_created(
+            "/sim/inbound",
+            json!({"session": "default", "from": "120363000000077001@g.us", "participant": ANN,
+                "body": "walnuts for everyone in the group", "notify_name": "Ann Secretname"}),
+        )
+        .await;
+    stored(
+        &s,
+        "120363000000077001@g.us",
+        "walnuts for everyone in the group",
+    )
+    .await;
     let conv = stored(&s, ANN, "please call me").await;
     let conv_id = conv["id"].as_i64().expect("id");
     let contact_id = conv["contact_id"].as_i64().expect("contact");

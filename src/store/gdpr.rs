@@ -224,6 +224,7 @@ pub async fn erase_contact(
          WHERE target_type = 'contact' AND target_id = $1 AND action <> 'contact.erase'
            AND ((before IS NOT NULL AND before <> $2) OR (after IS NOT NULL AND after <> $2))")
         .bind(id.to_string()).bind(AUDIT_MARKER).execute(c).await.map(|r| r.rows_affected()))?;
+    erase_group_messages(tx, session_id, wa_ids).await?;
     // Raw webhooks already applied are kept a while for diagnosis; those of this person
     // go now. (Unapplied ones are still to be applied: they open a fresh contact.)
     for w in wa_ids {
@@ -244,6 +245,77 @@ pub async fn erase_contact(
                AND import_id IN (SELECT id FROM contact_imports
                                   WHERE session_id = $1 AND status IN ('completed', 'failed'))")
             .bind(session_id).bind(&n).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// What the person wrote in groups: those messages lose their text, names and media (the
+/// group keeps its other members' words), and so do their stored frames and any group
+/// preview or conversation frame that repeats one of them.
+async fn erase_group_messages(tx: &mut Tx, session_id: i64, wa_ids: &[String]) -> Result<()> {
+    for w in wa_ids {
+        let rows: Vec<(i64, i64, String)> = on_tx!(tx, c => sqlx::query_as(
+            "SELECT m.id, m.conversation_id, m.text FROM messages m JOIN conversations cv ON cv.id = m.conversation_id
+             WHERE m.session_id = $1 AND m.sender = $2 AND cv.is_group")
+            .bind(session_id).bind(w).fetch_all(c).await)?;
+        if rows.is_empty() {
+            continue;
+        }
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE messages SET text = '', sender = NULL, sender_name = NULL, media_url = NULL,
+                media_mimetype = NULL, media_filename = NULL, reactions = '[]',
+                waha_id = CASE WHEN waha_id IS NULL THEN NULL ELSE raw_id END
+             WHERE session_id = $1 AND sender = $2
+               AND conversation_id IN (SELECT id FROM conversations WHERE session_id = $1 AND is_group)")
+            .bind(session_id).bind(w).execute(c).await.map(|r| r.rows_affected()))?;
+        let texts: std::collections::HashSet<&str> = rows
+            .iter()
+            .map(|r| r.2.as_str())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut groups: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for g in &groups {
+            on_tx!(tx, c => sqlx::query(
+                "UPDATE conversations SET last_message_preview = NULL WHERE id = $1")
+                .bind(g).execute(c).await.map(|r| r.rows_affected()))?;
+            let frames: Vec<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
+                "SELECT id, data FROM events WHERE conversation_id = $1 ORDER BY id")
+                .bind(g).fetch_all(c).await)?;
+            for (eid, data) in frames {
+                let Ok(mut v) = serde_json::from_str::<Value>(&data) else {
+                    continue;
+                };
+                let theirs = v.get("sender").and_then(Value::as_str) == Some(w.as_str());
+                let repeats = v
+                    .get("last_message_preview")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| texts.iter().any(|t| t.starts_with(p) && !p.is_empty()));
+                if !theirs && !repeats {
+                    continue;
+                }
+                if let Value::Object(m) = &mut v {
+                    if theirs {
+                        m.insert("text".into(), Value::String(String::new()));
+                        for k in ["sender", "sender_name", "media"] {
+                            m.insert(k.into(), Value::Null);
+                        }
+                        m.insert("reactions".into(), Value::Array(Vec::new()));
+                        // A group message's WAHA id ends with its author's number.
+                        if let Some(id) = m.get("waha_id").and_then(Value::as_str) {
+                            let raw = crate::domain::chat::raw_message_id(id).to_string();
+                            m.insert("waha_id".into(), Value::String(raw));
+                        }
+                    }
+                    if repeats {
+                        m.insert("last_message_preview".into(), Value::Null);
+                    }
+                }
+                on_tx!(tx, c => sqlx::query("UPDATE events SET data = $2 WHERE id = $1")
+                    .bind(eid).bind(v.to_string()).execute(c).await.map(|r| r.rows_affected()))?;
+            }
+        }
     }
     Ok(())
 }
