@@ -9,6 +9,15 @@ pub struct SessionRef {
 
 use super::status::text_enum;
 
+/// A WAHA session name: 1 to 64 letters, digits, `_` or `-` (`^[A-Za-z0-9_-]{1,64}$`).
+pub fn is_session_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 text_enum! {
     /// Who may reply in a session's conversations.
     ReplyPolicy {

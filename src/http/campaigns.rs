@@ -59,6 +59,7 @@ pub struct NewCampaign {
     #[schema(max_length = 200, pattern = r"^\s*[^\s\u0000][^\u0000]*$")]
     pub name: String,
     /// The WhatsApp session it sends through.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: String,
     /// A saved segment: its contacts in the session when the campaign starts.
     pub segment_id: Option<i64>,
@@ -91,6 +92,7 @@ pub struct NewCampaign {
 pub struct PatchCampaign {
     #[schema(max_length = 200, pattern = r"^\s*[^\s\u0000][^\u0000]*$")]
     pub name: Option<String>,
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
@@ -164,6 +166,7 @@ impl From<PatchCampaign> for CampaignPatch {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AudienceQuery {
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: String,
     pub segment_id: Option<i64>,
     pub contact_ids: Option<Vec<i64>>,

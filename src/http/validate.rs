@@ -18,14 +18,7 @@ pub fn no_nul_opt(field: &str, value: Option<&str>) -> Result<(), ApiError> {
     value.map_or(Ok(()), |v| no_nul(field, v))
 }
 
-/// A WAHA session name: 1 to 64 letters, digits, `_` or `-` (`^[A-Za-z0-9_-]{1,64}$`).
-pub fn is_session_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use crate::domain::session::is_session_name;
 
 /// 400 unless `name` can be a registered session's name (which one exists is the hub's
 /// to say).

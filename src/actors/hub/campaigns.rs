@@ -231,6 +231,10 @@ impl Hub {
         field: &str,
     ) -> Result<SessionRef, HubError> {
         let unknown = || invalid(field, format!("no session {name:?}"));
+        // What cannot be a session's name is not looked up (PostgreSQL refuses U+0000).
+        if !crate::domain::session::is_session_name(name) {
+            return Err(unknown());
+        }
         let s = self.registry.resolve(name).await?.ok_or_else(unknown)?;
         match v.may_run_campaign(s.id) {
             Ok(()) => Ok(s),
