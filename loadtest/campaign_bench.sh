@@ -6,7 +6,9 @@
 #   3. the hub's CPU per message while the campaign sends at its fastest (600 a minute) for
 #      SEND_SECONDS (default 60), less the hub's idle CPU over IDLE_SECONDS (default 20)
 #      before it started. That counts the whole way of a message (the queue job, the send to
-#      WAHA, its three acks), so it is an upper bound on the sender's own overhead.
+#      WAHA, its three acks); the same way for an agent's reply is measured beside it
+#      (replies posted at the same 10 a second for REPLY_SECONDS, default 30), so that the
+#      difference is the campaign's own overhead.
 # Needs curl and jq. Prints one JSON line with the figures.
 
 campaign_bench() {
@@ -62,6 +64,33 @@ campaign_bench() {
     sleep "$idle_secs"
     idle1=$(cpu_ticks)
 
+    # Baseline: an agent's replies at the campaign's pace, the same way to WhatsApp.
+    local reply_secs="${REPLY_SECONDS:-30}" conv r0 r1 replies=0
+    curl -sf -X POST -H 'content-type: application/json' "$WAHA_URL/sim/inbound" \
+        -d '{"session": "default", "from": "447799000001@c.us", "body": "hello"}' >/dev/null || die "sim inbound failed"
+    for _ in $(seq 1 100); do
+        conv=$(api GET "/api/conversations?limit=1" | jq '.items[0].id // empty')
+        [[ -n "$conv" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$conv" ]] || die "no conversation for the reply baseline"
+    r0=$(cpu_ticks)
+    local end=$(( $(now_ms) + reply_secs * 1000 )) posts=()
+    while [[ $(now_ms) -lt $end ]]; do
+        api POST "/api/conversations/$conv/messages" "{\"text\": \"baseline $replies\"}" >/dev/null &
+        posts+=($!)
+        replies=$((replies + 1))
+        sleep 0.1
+    done
+    # (Only these: a bare `wait` would wait for the hub and the simulator too.)
+    wait "${posts[@]}"
+    sleep 2 # the last replies' acks
+    r1=$(cpu_ticks)
+    local reply_us
+    reply_us=$(awk -v c="$((r1 - r0))" -v i="$((idle1 - idle0))" -v s="$((reply_secs + 2))" -v is="$idle_secs" -v m="$replies" -v t="$tck" \
+        'BEGIN { printf "%.0f", ((c - i * s / is) / t) / m * 1e6 }')
+    echo "campaign: baseline, $replies agent replies in $reply_secs s; hub CPU per reply $reply_us µs (idle subtracted)" >&2
+
     echo 5 >"/proc/$HUB_PID/clear_refs" 2>/dev/null || echo "campaign: cannot reset VmHWM; the peak includes the import" >&2
     local planned plan_ms peak_kb
     t0=$(now_ms)
@@ -84,6 +113,6 @@ campaign_bench() {
     us=$(awk -v c="$((c1 - c0))" -v i="$((idle1 - idle0))" -v s="$secs" -v is="$idle_secs" -v m="$msgs" -v t="$tck" \
         'BEGIN { printf "%.0f", ((c - i * s / is) / t) / m * 1e6 }')
     echo "campaign: $msgs messages in $secs s; hub CPU per message $us µs (idle subtracted)" >&2
-    printf '{"db":"%s","contacts":%s,"planned":%s,"plan_ms":%s,"peak_rss_mib":%s,"messages":%s,"seconds":%s,"cpu_us_per_message":%s}\n' \
-        "$DB" "$n" "$planned" "$plan_ms" "$((peak_kb / 1024))" "$msgs" "$secs" "$us"
+    printf '{"db":"%s","contacts":%s,"planned":%s,"plan_ms":%s,"peak_rss_mib":%s,"messages":%s,"seconds":%s,"cpu_us_per_message":%s,"cpu_us_per_reply":%s,"campaign_overhead_us":%s}\n' \
+        "$DB" "$n" "$planned" "$plan_ms" "$((peak_kb / 1024))" "$msgs" "$secs" "$us" "$reply_us" "$((us - reply_us))"
 }
