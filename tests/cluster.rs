@@ -355,9 +355,10 @@ async fn a_late_node_serves_at_once_and_a_drained_node_hands_over() {
     let mut sent = stream(&c, &chats, 0, 3, Duration::ZERO).await;
     agents[late].read_until_message(&c, &sent[2].1, LONG).await;
     // Round robin over three: a few requests reach it (more while a reload's old worker
-    // still serves a kept-alive connection).
+    // still serves a kept-alive connection, and each of nginx's workers keeps its own
+    // turn, so on a loaded machine it can take a couple of dozen).
     let mut reached = false;
-    for k in 0..12 {
+    for k in 0..30 {
         if reached && k >= 6 {
             break;
         }
