@@ -13,7 +13,7 @@ use super::error::{
     ApiError, AuthErrors, ErrorBody, ForbiddenError, JsonBodyErrors, NotFoundError,
     UnprocessableError,
 };
-use super::pagination::{checked_limit, page, Page};
+use super::pagination::{checked_limit, id_cursor, page, Page};
 use crate::actors::hub::{CampaignPatch, CampaignReport, CampaignView, QuietHoursBody};
 use crate::actors::Hub;
 use crate::domain::campaign::{
@@ -44,14 +44,6 @@ pub struct RecipientQuery {
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-}
-
-fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
-    c.map(|c| {
-        c.parse::<i64>()
-            .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
-    })
-    .transpose()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -210,7 +202,7 @@ pub async fn list(
     q: web::Query<CampaignQuery>,
 ) -> Result<web::Json<Page<CampaignView>>, ApiError> {
     let limit = checked_limit(q.limit)?;
-    let before = cursor(q.cursor.as_deref())?;
+    let before = id_cursor(q.cursor.as_deref())?;
     let items = hub.campaigns(&auth.viewer, q.status, before, limit).await?;
     Ok(web::Json(page(items, limit, |c| c.id.to_string())))
 }
@@ -481,7 +473,7 @@ pub async fn recipients(
         }
     }
     let limit = checked_limit(q.limit)?;
-    let after = cursor(q.cursor.as_deref())?;
+    let after = id_cursor(q.cursor.as_deref())?;
     let items = hub
         .campaign_recipients(&auth.viewer, id, q.state, after, limit)
         .await?;

@@ -50,6 +50,15 @@ pub fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// A cursor that is an id (`?cursor=`), 400 when it is not.
+pub fn id_cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
+    c.map(|c| {
+        c.parse()
+            .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
+    })
+    .transpose()
+}
+
 impl PageQuery {
     pub fn limit(&self) -> Result<i64, ApiError> {
         checked_limit(self.limit)
@@ -57,13 +66,7 @@ impl PageQuery {
 
     /// The cursor as an id.
     pub fn id_cursor(&self) -> Result<Option<i64>, ApiError> {
-        self.cursor
-            .as_deref()
-            .map(|c| {
-                c.parse()
-                    .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
-            })
-            .transpose()
+        id_cursor(self.cursor.as_deref())
     }
 }
 

@@ -93,14 +93,7 @@ pub async fn list(
             )))
         }
     };
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))
-        })
-        .transpose()?;
+    let after = super::pagination::id_cursor(q.cursor.as_deref())?;
     let list = hub.segments(&auth.viewer, after, limit).await?;
     let items: Vec<SegmentItem> = if counted {
         hub.count_segments(&auth.viewer, list)

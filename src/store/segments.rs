@@ -6,6 +6,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{Db, Result, Tx};
+use crate::domain::segment_filter::{Filter, Mode};
+use crate::domain::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Segment {
@@ -35,6 +37,24 @@ fn of(r: Row) -> Segment {
 }
 
 const SELECT: &str = "SELECT id, name, filter, created_by, created_at, updated_at FROM segments";
+
+/// A stored segment's filter, read again against today's attribute definitions
+/// (`None`: no such segment; an inner error names the clause that no longer reads).
+pub async fn filter_of(
+    db: &Db,
+    id: i64,
+) -> Result<Option<std::result::Result<Filter, FieldError>>> {
+    let Some(seg) = get(db, id).await? else {
+        return Ok(None);
+    };
+    let schema = super::contact_schema::schema(db).await?;
+    Ok(Some(Filter::parse(
+        &seg.filter,
+        "filter",
+        &schema,
+        Mode::Stored,
+    )))
+}
 
 /// By id, from `after` on (exclusive), at most `limit`.
 pub async fn list(db: &Db, after: Option<i64>, limit: i64) -> Result<Vec<Segment>> {

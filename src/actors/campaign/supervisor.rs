@@ -75,22 +75,21 @@ impl CampaignSupervisor {
         let refresh_sessions = self.ticks % SESSIONS_EVERY == 1;
         let fut = async move {
             let now = services.now_ms();
-            let live = campaigns::live(&services.db).await?;
+            let mut live = campaigns::live(&services.db).await?;
             if services.coordinates() {
-                for c in live
+                let due: Vec<&CampaignRow> = live
                     .iter()
                     .filter(|c| c.status == CampaignStatus::Scheduled)
-                {
-                    if c.start_at.is_some_and(|at| at <= now) {
-                        start_due(&services, c).await;
-                    }
+                    .filter(|c| c.start_at.is_some_and(|at| at <= now))
+                    .collect();
+                for c in &due {
+                    start_due(&services, c).await;
+                }
+                // Read again only when one started: its status (and plan) changed.
+                if !due.is_empty() {
+                    live = campaigns::live(&services.db).await?;
                 }
             }
-            let live = if services.coordinates() {
-                campaigns::live(&services.db).await?
-            } else {
-                live
-            };
             let finished = if services.coordinates() {
                 campaigns::finished_since(&services.db, now - REPORT_AFTER_FINISH_MS).await?
             } else {
@@ -225,21 +224,10 @@ impl CampaignSupervisor {
 /// A scheduled campaign whose time came: planned and running (only if still scheduled).
 async fn start_due(services: &Services, c: &CampaignRow) {
     let filter = match c.segment_id {
-        Some(sid) => match segments::get(&services.db, sid).await {
-            Ok(Some(seg)) => {
-                let schema = match crate::store::contact_schema::schema(&services.db).await {
-                    Ok(s) => s,
-                    Err(e) => return warn!(error = %e, "could not read the contact schema"),
-                };
-                crate::domain::segment_filter::Filter::parse(
-                    &seg.filter,
-                    "filter",
-                    &schema,
-                    crate::domain::segment_filter::Mode::Stored,
-                )
-                .ok()
-            }
-            _ => None,
+        // A deleted segment (or one that no longer reads) plans nobody.
+        Some(sid) => match segments::filter_of(&services.db, sid).await {
+            Ok(f) => f.and_then(|f| f.ok()),
+            Err(e) => return warn!(campaign_id = c.id, error = %e, "could not read the segment"),
         },
         None => None,
     };

@@ -16,11 +16,11 @@ use crate::domain::campaign::{
     self, CampaignAction, CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState,
     Recurrence, DEFAULT_JITTER, DEFAULT_RATE_PER_MINUTE,
 };
-use crate::domain::segment_filter::{Filter, Mode};
+use crate::domain::segment_filter::Filter;
 use crate::domain::{phone, FieldError, SessionRef, Viewer};
 use crate::store::campaign_recipients::{self, AudienceCount, Funnel, HourPoint, Recipient};
 use crate::store::campaigns::{self, Audience, CampaignRow, Counts, Settings};
-use crate::store::{audit, campaign_flow, contact_schema, contacts, segments, sessions};
+use crate::store::{audit, campaign_flow, contacts, segments, sessions};
 
 /// The most contacts a campaign may name one by one (a segment has no limit).
 pub const MAX_CONTACT_IDS: usize = 100_000;
@@ -672,16 +672,7 @@ impl Hub {
         let Audience::Segment(id) = a else {
             return Ok(None);
         };
-        let Some(seg) = segments::get(self.db(), *id).await? else {
-            return Ok(None);
-        };
-        let schema = contact_schema::schema(self.db()).await?;
-        Ok(Some(Filter::parse(
-            &seg.filter,
-            "filter",
-            &schema,
-            Mode::Stored,
-        )?))
+        Ok(segments::filter_of(self.db(), *id).await?.transpose()?)
     }
 
     /// `template` rendered for a contact the viewer may see (sends nothing).
