@@ -74,17 +74,7 @@ async fn export_then_erase(b: Backend) {
         "walnuts for everyone in the group",
     )
     .await;
-    // Both of Ann's messages are in (WAHA does not promise their order, nor does the
-    // preview then show the later one).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let conv = loop {
-        let c = s.conversation_for(ANN).await;
-        if c["unread"] == 2 {
-            break c;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{c}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let conv = stored(&s, ANN, "please call me").await;
     let conv_id = conv["id"].as_i64().expect("id");
     let contact_id = conv["contact_id"].as_i64().expect("contact");
     let (code, r) = s
