@@ -50,6 +50,9 @@ pub struct Config {
     /// `TICKHUB_PHONE_REGION` (`GB`, `BR`, …): the country a contact's number written
     /// without its country code (`07700 900123`) is read in; unset: such numbers are refused.
     pub phone_region: Option<phonenumber::country::Id>,
+    /// `TICKHUB_TIME_ZONE` (an IANA name, default UTC): where "today" begins on the
+    /// dashboard.
+    pub time_zone: chrono_tz::Tz,
     /// What a customer's whole message (trimmed, any case) says to opt out of campaigns:
     /// `stop` always, and `TICKHUB_OPT_OUT_WORDS` (a comma list) besides; lower-cased.
     pub opt_out_words: Vec<String>,
@@ -339,6 +342,16 @@ impl Config {
                 )
             })?),
         };
+        let time_zone = match src.get("TICKHUB_TIME_ZONE") {
+            None => chrono_tz::Tz::UTC,
+            Some(z) => z.parse().map_err(|_| {
+                invalid(
+                    "TICKHUB_TIME_ZONE",
+                    &z,
+                    "expected an IANA time zone such as Europe/London",
+                )
+            })?,
+        };
         let opt_out_words = crate::domain::contact::opt_out_words(
             src.get("TICKHUB_OPT_OUT_WORDS").as_deref().unwrap_or(""),
         );
@@ -455,6 +468,7 @@ impl Config {
             webhook_max_body: max_body,
             send_rate_per_session: send_rate,
             phone_region,
+            time_zone,
             opt_out_words,
             event_retention: Duration::from_secs(retention_h * 3600),
             ws_outbox,

@@ -27,6 +27,7 @@ impl std::fmt::Debug for Config {
             webhook_max_body,
             send_rate_per_session,
             phone_region,
+            time_zone,
             opt_out_words,
             event_retention,
             ws_outbox,
@@ -63,6 +64,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_max_body", webhook_max_body)
             .field("send_rate_per_session", send_rate_per_session)
             .field("phone_region", phone_region)
+            .field("time_zone", time_zone)
             .field("opt_out_words", opt_out_words)
             .field("event_retention", event_retention)
             .field("ws_outbox", ws_outbox)

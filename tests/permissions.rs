@@ -524,6 +524,10 @@ impl Fixture {
                     "response": "9 to 5", "action": "reply"}),
                 );
             }
+        } else if template.starts_with("/api/analytics/") {
+            if row.case == "other session" {
+                path = format!("{template}?session=second");
+            }
         } else if template == "/api/auth/logout" {
             let email = if role == "admin" {
                 common::ADMIN_EMAIL.to_string()

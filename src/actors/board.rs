@@ -24,12 +24,18 @@ use tracing::{debug, warn};
 use super::presence::{Arrived, Presence};
 use super::services::Services;
 use crate::bus::{Deliver, Goodbye, Subscription};
-use crate::domain::board::{self, Board, BoardInput, Counts, SessionTally, Tallies, TeamMember};
+use crate::domain::analytics::report::Period;
+use crate::domain::board::{
+    self, Board, BoardInput, Counts, SessionTally, Tallies, TeamMember, Today,
+};
 use crate::domain::event::encode;
 use crate::domain::{ConversationStatus, EventKind, LoggedEvent, Viewer};
 use crate::store::board::{self as reads, Push};
-use crate::store::{Db, StoreError};
+use crate::store::{analytics, Db, StoreError};
 
+/// Today's figures (messages, first responses, …) are read again this often while a
+/// supervisor is present; a board whose figures changed is pushed.
+const TODAY_EVERY: Duration = Duration::from_secs(5);
 /// Changes are gathered this long before a round.
 const COALESCE: Duration = Duration::from_millis(250);
 const RETRY: Duration = Duration::from_secs(1);
@@ -49,6 +55,8 @@ struct Dirty {
     names: bool,
     presence: bool,
     arrivals: HashSet<i64>,
+    /// Read today's figures again.
+    today: bool,
     /// Read everything again (first round, or after being cut off).
     reload: bool,
 }
@@ -60,6 +68,7 @@ impl Dirty {
             && !self.names
             && !self.presence
             && self.arrivals.is_empty()
+            && !self.today
             && !self.reload
     }
 
@@ -69,6 +78,7 @@ impl Dirty {
         self.team |= o.team;
         self.names |= o.names;
         self.presence |= o.presence;
+        self.today |= o.today;
         self.reload |= o.reload;
     }
 }
@@ -83,6 +93,7 @@ struct Snapshot {
     team: Vec<TeamMember>,
     names: Vec<(i64, String)>,
     tallies: Tallies,
+    today: Today,
 }
 
 pub struct BoardWatcher {
@@ -155,6 +166,9 @@ impl BoardWatcher {
             names: all || dirty.names,
             all,
             sessions: dirty.sessions.iter().copied().collect(),
+            // Names change with a session's status, which today's figures carry.
+            today: (all || dirty.today || dirty.names)
+                .then(|| Period::today(self.services.config.time_zone, self.services.now_ms())),
         };
         let db = self.services.db.clone();
         ctx.spawn(async move { read(&db, reads).await }.into_actor(self).map(
@@ -188,6 +202,7 @@ impl BoardWatcher {
                 team,
                 names,
                 tallies,
+                today: fresh.today.unwrap_or_default(),
             },
             (Some(mut s), team, names, _) => {
                 if let Some(t) = team {
@@ -195,6 +210,9 @@ impl BoardWatcher {
                 }
                 if let Some(n) = names {
                     s.names = n;
+                }
+                if let Some(t) = fresh.today {
+                    s.today = t;
                 }
                 s
             }
@@ -213,6 +231,7 @@ impl BoardWatcher {
             team: &snap.team,
             sessions: &snap.names,
             tallies: &snap.tallies,
+            today: &snap.today,
             now_ms: self.services.now_ms(),
         };
         let everyone = dirty.reload || dirty.team;
@@ -286,6 +305,7 @@ struct Reads {
     names: bool,
     all: bool,
     sessions: Vec<i64>,
+    today: Option<Period>,
 }
 
 struct Fresh {
@@ -293,6 +313,7 @@ struct Fresh {
     names: Option<Vec<(i64, String)>>,
     all: Option<Tallies>,
     sessions: Vec<(i64, SessionTally)>,
+    today: Option<Today>,
 }
 
 async fn read(db: &Db, r: Reads) -> Result<Fresh, StoreError> {
@@ -315,11 +336,16 @@ async fn read(db: &Db, r: Reads) -> Result<Fresh, StoreError> {
             sessions.push((id, t.remove(&id).unwrap_or_default()));
         }
     }
+    let today = match r.today {
+        Some(p) => Some(analytics::reports::today(db, &p).await?),
+        None => None,
+    };
     Ok(Fresh {
         team,
         names,
         all,
         sessions,
+        today,
     })
 }
 
@@ -330,6 +356,17 @@ impl Actor for BoardWatcher {
         ctx.set_mailbox_capacity(MAILBOX);
         self.subscribe(ctx);
         self.presence.on_arrival(ctx.address().recipient());
+        ctx.run_interval(TODAY_EVERY, |act, ctx| {
+            let supervisor_present = act.snapshot.as_ref().is_some_and(|s| {
+                s.team
+                    .iter()
+                    .any(|m| m.role.supervises() && act.presence.is_present(m.id))
+            });
+            if supervisor_present {
+                act.dirty.today = true;
+                act.schedule(ctx);
+            }
+        });
     }
 }
 

@@ -152,6 +152,38 @@ pub async fn reconcile_waha(hub: Arc<Hub>, mut shutdown: Shutdown) {
     }
 }
 
+/// Events projected into the analytics tables per transaction.
+const ANALYTICS_BATCH: i64 = 2000;
+const ANALYTICS_EVERY: Duration = Duration::from_millis(500);
+
+/// Keeps the analytics tables up to date from the event log (the coordinator only, so the
+/// projection has one writer): a batch at a time, at once again while there is a backlog.
+pub async fn project_analytics(services: Arc<Services>, mut shutdown: Shutdown) {
+    loop {
+        let mut backlog = false;
+        if services.coordinates() {
+            let res = services
+                .writer
+                .run((), |tx, _| {
+                    Box::pin(crate::store::analytics::project(tx, ANALYTICS_BATCH))
+                })
+                .await;
+            match res {
+                Ok(n) => backlog = n as i64 >= ANALYTICS_BATCH,
+                Err(e) => warn!(error = %e, "analytics projection failed"),
+            }
+        }
+        let wait = if backlog {
+            Duration::from_millis(1)
+        } else {
+            ANALYTICS_EVERY
+        };
+        if !shutdown.sleep(wait).await {
+            return;
+        }
+    }
+}
+
 /// Drops old events (past the retention) and old processed webhooks.
 pub async fn prune(services: Arc<Services>, mut shutdown: Shutdown) {
     while shutdown.sleep(PRUNE_EVERY).await {

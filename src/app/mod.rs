@@ -218,6 +218,10 @@ impl AppBuilder {
                 shutdown.clone(),
             )),
             actix_rt::spawn(background::ping_sockets(hub.clone(), shutdown.clone())),
+            actix_rt::spawn(background::project_analytics(
+                services.clone(),
+                shutdown.clone(),
+            )),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
         info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");

@@ -6,6 +6,8 @@
 //! conversations and their own; marketing has no inbox; managers see everything in their
 //! sessions; admins see everything and run the sessions and the team.
 
+mod analytics;
+pub use analytics::AnalyticsScope;
 mod crm;
 mod templates;
 

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::analytics::report::InOut;
+use super::analytics::Histogram;
 use super::{ConversationStatus, PresenceStatus, Role, Viewer};
 
 /// Conversations per status.
@@ -186,6 +188,8 @@ pub struct SessionRow {
     /// How long that is, in seconds, when the board was computed (clients count on from
     /// `oldest_waiting_since`).
     pub oldest_wait_s: Option<i64>,
+    /// The session's WhatsApp status (`WORKING`, `SCAN_QR_CODE`, `FAILED`, …).
+    pub status: String,
 }
 
 impl SessionRow {
@@ -197,12 +201,14 @@ impl SessionRow {
             self.unassigned,
             self.open,
             self.oldest_waiting_since,
+            &self.status,
         ) == (
             o.session_id,
             &o.session,
             o.unassigned,
             o.open,
             o.oldest_waiting_since,
+            &o.status,
         )
     }
 }
@@ -218,6 +224,55 @@ pub struct Board {
     pub open_conversations: i64,
     /// Conversations waiting unassigned in this board's sessions.
     pub waiting_conversations: i64,
+    /// Messages since midnight (`TICKHUB_TIME_ZONE`) in this board's sessions.
+    pub messages_today: InOut,
+    pub today: TodayFigures,
+}
+
+/// The rest of today's figures over a board's sessions (docs/analytics.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TodayFigures {
+    /// Customers' requests resolved today.
+    pub resolved: i64,
+    /// The median first response today, in seconds.
+    pub first_response_median_s: Option<i64>,
+    /// Of today's resolved requests the bot took part in, the share it resolved alone (%).
+    pub bot_auto_resolved_percent: Option<i64>,
+    pub running_campaigns: i64,
+}
+
+/// One session's share of today's figures: what adds up across a board's sessions (the
+/// first responses as a histogram, so that several sessions' median is a median).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionToday {
+    pub messages: InOut,
+    pub resolved: i64,
+    pub first_responses: Histogram,
+    pub bot_cycles: i64,
+    pub auto_resolved: i64,
+    pub running_campaigns: i64,
+    pub status: String,
+}
+
+/// Today's figures of every session.
+pub type Today = HashMap<i64, SessionToday>;
+
+/// Adds up the sessions' figures.
+fn today(sessions: &[SessionRow], input: &BoardInput) -> (InOut, TodayFigures) {
+    let (mut messages, mut f) = (InOut::default(), TodayFigures::default());
+    let (mut first, mut bot, mut auto) = (Histogram::default(), 0, 0);
+    for t in sessions.iter().filter_map(|s| input.today.get(&s.session_id)) {
+        messages.messages_in += t.messages.messages_in;
+        messages.messages_out += t.messages.messages_out;
+        f.resolved += t.resolved;
+        f.running_campaigns += t.running_campaigns;
+        first.merge(&t.first_responses);
+        bot += t.bot_cycles;
+        auto += t.auto_resolved;
+    }
+    f.first_response_median_s = first.quantile_s(0.5).map(|s| s.round() as i64);
+    f.bot_auto_resolved_percent = (bot > 0).then(|| (auto * 100 + bot / 2) / bot);
+    (messages, f)
 }
 
 /// What the board is computed from.
@@ -228,6 +283,8 @@ pub struct BoardInput<'a> {
     pub sessions: &'a [(i64, String)],
     /// Tallies of every session (a member's load counts in all of them).
     pub tallies: &'a Tallies,
+    /// Today's figures and status of every session.
+    pub today: &'a Today,
     pub now_ms: i64,
 }
 
@@ -275,10 +332,18 @@ pub fn board(
                 open: t.all.not_resolved(),
                 oldest_waiting_since: t.oldest_waiting,
                 oldest_wait_s: t.oldest_waiting.map(|at| (input.now_ms - at).max(0) / 1000),
+                status: input
+                    .today
+                    .get(id)
+                    .map(|t| t.status.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect();
+    let (messages_today, today) = today(&sessions, input);
     Board {
+        messages_today,
+        today,
         agents_online: members
             .iter()
             .filter(|m| m.presence == PresenceStatus::Online)
@@ -305,6 +370,8 @@ pub struct BoardUpdate {
     pub agents_online: i64,
     pub open_conversations: i64,
     pub waiting_conversations: i64,
+    pub messages_today: InOut,
+    pub today: TodayFigures,
 }
 
 /// The update from `before` (what the supervisor was last sent; `None`: nothing) to
@@ -320,6 +387,8 @@ pub fn changes(before: Option<&Board>, after: &Board) -> Option<BoardUpdate> {
             agents_online: after.agents_online,
             open_conversations: after.open_conversations,
             waiting_conversations: after.waiting_conversations,
+            messages_today: after.messages_today,
+            today: after.today,
         });
     };
     let members: Vec<MemberRow> = after
@@ -350,10 +419,14 @@ pub fn changes(before: Option<&Board>, after: &Board) -> Option<BoardUpdate> {
         before.agents_online,
         before.open_conversations,
         before.waiting_conversations,
+        before.messages_today,
+        before.today,
     ) == (
         after.agents_online,
         after.open_conversations,
         after.waiting_conversations,
+        after.messages_today,
+        after.today,
     );
     if members.is_empty()
         && removed_members.is_empty()
@@ -372,6 +445,8 @@ pub fn changes(before: Option<&Board>, after: &Board) -> Option<BoardUpdate> {
         agents_online: after.agents_online,
         open_conversations: after.open_conversations,
         waiting_conversations: after.waiting_conversations,
+        messages_today: after.messages_today,
+        today: after.today,
     })
 }
 
@@ -469,10 +544,42 @@ mod tests {
     fn a_manager_sees_their_sessions_and_who_shares_one() {
         let (team, t) = (team(), sample());
         let names = vec![(1, "one".to_string()), (2, "two".to_string())];
+        let mut first_responses = Histogram::default();
+        first_responses.add(60_000);
+        let today: Today = HashMap::from([
+            (
+                1,
+                SessionToday {
+                    messages: InOut {
+                        messages_in: 3,
+                        messages_out: 2,
+                    },
+                    resolved: 1,
+                    first_responses,
+                    bot_cycles: 2,
+                    auto_resolved: 1,
+                    running_campaigns: 1,
+                    status: "WORKING".into(),
+                },
+            ),
+            (
+                2,
+                SessionToday {
+                    messages: InOut {
+                        messages_in: 5,
+                        messages_out: 5,
+                    },
+                    resolved: 4,
+                    status: "FAILED".into(),
+                    ..SessionToday::default()
+                },
+            ),
+        ]);
         let input = BoardInput {
             team: &team,
             sessions: &names,
             tallies: &t,
+            today: &today,
             now_ms: 10_000,
         };
         let online = |id| {
@@ -502,9 +609,23 @@ mod tests {
                 unassigned: 2,
                 open: 6,
                 oldest_waiting_since: Some(1_000),
-                oldest_wait_s: Some(9)
+                oldest_wait_s: Some(9),
+                status: "WORKING".into(),
             }
         );
+        // Today's figures are the manager's session's only.
+        assert_eq!(
+            b.messages_today,
+            InOut {
+                messages_in: 3,
+                messages_out: 2
+            }
+        );
+        assert_eq!(
+            (b.today.resolved, b.today.bot_auto_resolved_percent, b.today.running_campaigns),
+            (1, Some(50), 1)
+        );
+        assert!(b.today.first_response_median_s.is_some_and(|s| (57..=63).contains(&s)));
         assert_eq!(
             (
                 b.agents_online,
@@ -517,16 +638,19 @@ mod tests {
         let b = board(&admin, &input, online);
         assert_eq!(b.members.len(), 4);
         assert_eq!(b.waiting_conversations, 7);
+        assert_eq!(b.today.resolved, 5);
     }
 
     #[test]
     fn updates_carry_what_changed() {
         let (team, t) = (team(), sample());
         let names = vec![(1, "one".to_string())];
+        let today = Today::new();
         let mut input = BoardInput {
             team: &team,
             sessions: &names,
             tallies: &t,
+            today: &today,
             now_ms: 10_000,
         };
         let admin = viewer(1, Role::Admin, SessionAccess::All);

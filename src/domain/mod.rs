@@ -3,6 +3,7 @@
 //! what, the websocket protocol's frames and commands, and the bot engine.
 
 pub mod access;
+pub mod analytics;
 pub mod audit;
 pub mod board;
 pub mod bot;
@@ -32,6 +33,7 @@ pub mod session;
 pub mod status;
 
 pub use access::{ConversationFacts, Denied, Viewer};
+pub use access::AnalyticsScope;
 pub use chat::ChatId;
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use event::{EventKind, EventScope, LoggedEvent};

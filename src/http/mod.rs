@@ -3,6 +3,7 @@
 //! knows about HTTP.
 
 pub mod admin;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod board;
@@ -213,6 +214,22 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/dashboard",
                     vec![(M::GET, aw::to(board::dashboard))],
+                ))
+                .service(resource(
+                    "/analytics/agents",
+                    vec![(M::GET, aw::to(analytics::agents))],
+                ))
+                .service(resource(
+                    "/analytics/sessions",
+                    vec![(M::GET, aw::to(analytics::sessions))],
+                ))
+                .service(resource(
+                    "/analytics/bots",
+                    vec![(M::GET, aw::to(analytics::bots))],
+                ))
+                .service(resource(
+                    "/analytics/campaigns",
+                    vec![(M::GET, aw::to(analytics::campaigns))],
                 ))
                 .service(resource(
                     "/messages/{id}",

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
+    admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
     contacts, conversations, error, gdpr, handling, health, import_preview, messages,
     quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks, ws,
 };
@@ -33,6 +33,7 @@ use crate::store;
         campaigns::render, campaigns::test, campaigns::report, campaigns::recipients,
         admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
+        analytics::agents, analytics::sessions, analytics::bots, analytics::campaigns,
         audit::list,
         bots::list, bots::create, bots::get, bots::update, bots::delete, bots::test, bots::replay, bots::metrics,
         bots::list_triggers, bots::create_trigger, bots::get_trigger, bots::update_trigger, bots::delete_trigger,
@@ -80,6 +81,10 @@ use crate::store;
         conversations::ConversationDetail, store::contacts::ContactCard,
         store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,
         store::templates::MessageTemplate, templates::NewTemplate, templates::PatchTemplate,
+        crate::actors::hub::AgentReport, crate::actors::hub::SessionReport, crate::actors::hub::BotReport,
+        crate::actors::hub::BotRow, crate::actors::hub::CampaignsReport, crate::actors::hub::CampaignsReportRow,
+        crate::actors::hub::PeriodView, crate::domain::analytics::report::AgentFigures,
+        crate::domain::analytics::report::SessionFigures, crate::domain::analytics::report::InOut,
     )),
     modifiers(&BearerAuth)
 )]

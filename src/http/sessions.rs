@@ -178,6 +178,11 @@ pub struct SessionSettings {
     /// Whether the router assigns the session's waiting conversations automatically
     /// (turning it on drains the queue; off: they wait for someone to take them).
     pub auto_assign: Option<bool>,
+    /// The hours the reports' business-hours figures count; `null` clears them (every
+    /// hour counts).
+    #[serde(default, deserialize_with = "super::body::present")]
+    #[schema(value_type = Option<crate::domain::hours::WeeklyHours>)]
+    pub business_hours: Option<Option<crate::domain::hours::WeeklyHours>>,
 }
 
 #[utoipa::path(patch, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
@@ -195,6 +200,7 @@ pub async fn settings(
     let patch = SessionSettingsPatch {
         reply_policy: body.0.reply_policy,
         auto_assign: body.0.auto_assign,
+        business_hours: body.0.business_hours,
     };
     Ok(web::Json(
         hub.update_session_settings(&auth.viewer, &name, patch)

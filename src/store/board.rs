@@ -84,6 +84,13 @@ pub async fn team(db: &Db) -> Result<Vec<TeamMember>> {
         .collect()
 }
 
+/// Every member's name by id, deactivated members included (their figures stay theirs).
+pub async fn team_names(db: &Db) -> Result<std::collections::BTreeMap<i64, String>> {
+    let rows: Vec<(i64, String)> = on_pool!(db, p => sqlx::query_as("SELECT id, name FROM users")
+        .fetch_all(p).await)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Every session's id and name, by name.
 pub async fn session_names(db: &Db) -> Result<Vec<(i64, String)>> {
     let rows = on_pool!(db, p => sqlx::query_as("SELECT id, name FROM wa_sessions ORDER BY name")

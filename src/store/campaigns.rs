@@ -177,6 +177,23 @@ pub async fn list(
     Ok(rows)
 }
 
+/// Campaigns that started in `[from, to)` within `sessions` (`None`: all), newest first.
+pub async fn started_between(
+    db: &Db,
+    sessions: Option<&[i64]>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CampaignRow>> {
+    let sql = format!(
+        "{SELECT} WHERE c.started_at >= $1 AND c.started_at < $2
+           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+         ORDER BY c.started_at DESC, c.id DESC"
+    );
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(from).bind(to).bind(id_list(sessions)).fetch_all(p).await)?;
+    Ok(rows)
+}
+
 /// The campaigns that may still send or are due to, for the supervisor's look.
 pub async fn live(db: &Db) -> Result<Vec<CampaignRow>> {
     let sql =

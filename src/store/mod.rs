@@ -47,6 +47,7 @@ macro_rules! on_tx {
     };
 }
 
+pub mod analytics;
 pub mod audit;
 pub mod board;
 pub mod bot_cache;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, Result, Tx};
+use super::{Db, Result, StoreError, Tx};
 use crate::domain::ReplyPolicy;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -23,8 +23,25 @@ pub struct WaSession {
     pub reply_policy: ReplyPolicy,
     /// Whether the router assigns its waiting conversations to members automatically.
     pub auto_assign: bool,
+    /// The hours the reports' business-hours figures count (`null`: every hour).
+    #[sqlx(try_from = "Option<String>")]
+    #[schema(value_type = Option<crate::domain::hours::WeeklyHours>)]
+    pub business_hours: HoursColumn,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// Weekly hours as a column holds them (JSON text; `None`: not set).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct HoursColumn(pub Option<crate::domain::hours::WeeklyHours>);
+
+impl TryFrom<Option<String>> for HoursColumn {
+    type Error = serde_json::Error;
+
+    fn try_from(v: Option<String>) -> std::result::Result<HoursColumn, serde_json::Error> {
+        Ok(HoursColumn(v.map(|s| serde_json::from_str(&s)).transpose()?))
+    }
 }
 
 /// Creates the session record if missing; `true` when it was created.
@@ -46,7 +63,7 @@ pub async fn ensure_in(tx: &mut Tx, name: &str) -> Result<(WaSession, bool)> {
          ON CONFLICT (name) DO NOTHING RETURNING id")
         .bind(name).bind(now).fetch_optional(c).await)?;
     let session = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(c).await)?;
     Ok((session, created.is_some()))
 }
@@ -54,7 +71,7 @@ pub async fn ensure_in(tx: &mut Tx, name: &str) -> Result<(WaSession, bool)> {
 // Read back on the write pool: SQLite's read pool may not yet see the row just written.
 async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
     let s = on_write_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(p).await)?;
     Ok(s)
 }
@@ -62,7 +79,7 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
 /// The sessions among `ids` (`None`: all), by name.
 pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions
          WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
          ORDER BY name")
         .bind(super::id_list(ids)).fetch_all(p).await)?;
@@ -71,7 +88,7 @@ pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
 
 pub async fn list(db: &Db) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions ORDER BY name")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions ORDER BY name")
         .fetch_all(p).await)?;
     Ok(rows)
 }
@@ -85,14 +102,14 @@ pub async fn ids(db: &Db) -> Result<Vec<i64>> {
 
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_optional(p).await)?;
     Ok(row)
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, created_at, updated_at FROM wa_sessions WHERE id = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE id = $1")
         .bind(id).fetch_optional(p).await)?;
     Ok(row)
 }
@@ -148,6 +165,20 @@ pub async fn reply_policy_in(tx: &mut Tx, id: i64) -> Result<ReplyPolicy> {
 }
 
 /// Turns automatic assignment on or off for the session.
+pub async fn set_business_hours(
+    tx: &mut Tx,
+    id: i64,
+    hours: Option<&crate::domain::hours::WeeklyHours>,
+) -> Result<()> {
+    let hours = hours
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Database(format!("business hours: {e}")))?;
+    on_tx!(tx, c => sqlx::query("UPDATE wa_sessions SET business_hours = $2 WHERE id = $1")
+        .bind(id).bind(&hours).execute(c).await.map(|_| ()))?;
+    Ok(())
+}
+
 pub async fn set_auto_assign(tx: &mut Tx, id: i64, on: bool) -> Result<()> {
     let now = tx.now;
     on_tx!(tx, c => sqlx::query("UPDATE wa_sessions SET auto_assign = $2, updated_at = $3 WHERE id = $1")

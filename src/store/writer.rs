@@ -230,7 +230,7 @@ impl Writer {
     }
 }
 
-async fn begin(db: &Db, now: i64) -> Result<Tx> {
+pub(crate) async fn begin(db: &Db, now: i64) -> Result<Tx> {
     let conn = match db {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads and
         // then writes fails at once with SQLITE_BUSY under contention.
@@ -245,7 +245,7 @@ async fn begin(db: &Db, now: i64) -> Result<Tx> {
     })
 }
 
-async fn commit(tx: Tx) -> Result<()> {
+pub(crate) async fn commit(tx: Tx) -> Result<()> {
     match tx.conn {
         Conn::Sqlite(t) => t.commit().await?,
         Conn::Postgres(t) => t.commit().await?,

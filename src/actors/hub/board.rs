@@ -2,6 +2,7 @@
 //! `actors::board`, computed by the same functions).
 
 use super::Hub;
+use crate::domain::analytics::report::Period;
 use crate::actors::error::HubError;
 use crate::domain::board::{self, Board, BoardInput, Counts};
 use crate::domain::Viewer;
@@ -17,10 +18,13 @@ impl Hub {
         let names = reads::session_names(self.db()).await?;
         // Every session's: a member's load counts wherever it is.
         let tallies = board::tallies(&reads::tally_rows(self.db(), None).await?);
+        let today = Period::today(self.services.config.time_zone, self.now_ms());
+        let today = crate::store::analytics::reports::today(self.db(), &today).await?;
         let input = BoardInput {
             team: &team,
             sessions: &names,
             tallies: &tallies,
+            today: &today,
             now_ms: self.now_ms(),
         };
         Ok(board::board(v, &input, |id| {

@@ -4,6 +4,11 @@
 //! store directly, filtered by the same policy.
 
 mod account;
+mod analytics;
+pub use analytics::{
+    AgentReport, BotReport, BotRow, CampaignsReport, CampaignsReportRow, PeriodView, ReportQuery,
+    SessionReport,
+};
 mod audit;
 mod board;
 mod bot_tester;

@@ -6,14 +6,17 @@ use serde_json::{json, Map, Value};
 use super::{Hub, SessionView};
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
+use crate::domain::hours::WeeklyHours;
 use crate::domain::{EventKind, EventScope, ReplyPolicy, Viewer};
 use crate::store::{audit, events, sessions};
 
-/// A change of settings: `None` leaves a setting as it is.
-#[derive(Debug, Clone, Copy, Default)]
+/// A change of settings: `None` leaves a setting as it is (`business_hours`: `Some(None)`
+/// clears them).
+#[derive(Debug, Clone, Default)]
 pub struct SessionSettingsPatch {
     pub reply_policy: Option<ReplyPolicy>,
     pub auto_assign: Option<bool>,
+    pub business_hours: Option<Option<WeeklyHours>>,
 }
 
 impl Hub {
@@ -31,7 +34,14 @@ impl Hub {
             .map_err(|d| HubError::denied(d, || format!("session {name:?}")))?;
         let policy = patch.reply_policy.filter(|p| *p != s.reply_policy);
         let auto = patch.auto_assign.filter(|a| *a != s.auto_assign);
-        if policy.is_none() && auto.is_none() {
+        if let Some(Some(h)) = &patch.business_hours {
+            h.validate("business_hours")?;
+        }
+        let current = s.business_hours.0.as_ref();
+        let hours = patch
+            .business_hours
+            .filter(|h| h.as_ref() != current);
+        if policy.is_none() && auto.is_none() && hours.is_none() {
             return Ok(self.view(s));
         }
         let (mut before, mut after) = (Map::new(), Map::new());
@@ -43,24 +53,32 @@ impl Hub {
             before.insert("auto_assign".into(), json!(s.auto_assign));
             after.insert("auto_assign".into(), json!(a));
         }
+        if let Some(h) = &hours {
+            before.insert("business_hours".into(), json!(current));
+            after.insert("business_hours".into(), json!(h));
+        }
         let input = (
             v.clone(),
             s.id,
             s.name.clone(),
             policy,
             auto,
+            hours.clone(),
             Value::Object(before),
             Value::Object(after),
         );
         self.services
             .writer
-            .run(input, |tx, (v, id, name, policy, auto, before, after)| {
+            .run(input, |tx, (v, id, name, policy, auto, hours, before, after)| {
                 Box::pin(async move {
                     if let Some(p) = policy {
                         sessions::set_reply_policy(tx, *id, *p).await?;
                     }
                     if let Some(a) = auto {
                         sessions::set_auto_assign(tx, *id, *a).await?;
+                    }
+                    if let Some(h) = hours {
+                        sessions::set_business_hours(tx, *id, h.as_ref()).await?;
                     }
                     audit::record(
                         tx,
@@ -91,6 +109,9 @@ impl Hub {
             if a {
                 self.services.router().changed(Some(s.id));
             }
+        }
+        if let Some(h) = hours {
+            s.business_hours = sessions::HoursColumn(h);
         }
         Ok(self.view(s))
     }

@@ -1,0 +1,34 @@
+//! The analytics tables: kept up to date from the event log (`project`), rebuilt from the
+//! stored rows (`project::rebuild`), and read by the reports (`reports`).
+
+pub mod project;
+pub mod reports;
+
+pub use project::project;
+
+use super::writer::{self, Conn};
+use super::{Db, Result};
+
+/// Serialises the live projection with a rebuild across nodes sharing a PostgreSQL
+/// database ("analytic" in ASCII).
+pub(crate) const LOCK: i64 = 0x0061_6e61_6c79_7469;
+
+/// Recomputes the analytics tables from the stored rows in one transaction (`tickhub
+/// analytics-rebuild`). On PostgreSQL it reads one snapshot and holds the projection's
+/// lock, so the live projection waits and then goes on from where the rebuild ended; on
+/// SQLite it holds the database's one write lock, so the hub's writes wait for it.
+pub async fn rebuild(db: &Db, now_ms: i64) -> Result<u64> {
+    let mut tx = writer::begin(db, now_ms).await?;
+    if let Conn::Postgres(c) = &mut tx.conn {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut **c)
+            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK)
+            .execute(&mut **c)
+            .await?;
+    }
+    let n = project::rebuild(&mut tx).await?;
+    writer::commit(tx).await?;
+    Ok(n)
+}

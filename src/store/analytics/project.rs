@@ -1,0 +1,435 @@
+//! Keeps the analytics tables up to date: facts go through a [`Projection`] (the open
+//! cycles of the conversations they touch loaded first) and what it changed is written in
+//! the same transaction, together with how far the facts were read. Live, the facts come
+//! from the event log (`project`), so nothing is added to the webhook path; a rebuild
+//! reads them from the stored messages, assignments and resolves (`rebuild`).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use tracing::warn;
+
+use super::super::writer::Tx;
+use super::super::{id_list, Result};
+use crate::domain::analytics::{Cycle, Fact, FactAt, Projection};
+use crate::domain::hours::WeeklyHours;
+
+/// The `hub_meta` key holding the id of the last event projected.
+const CURSOR: &str = "analytics_cursor";
+/// Rows per multi-row INSERT (SQLite allows 32,766 parameters; 8 per row here).
+const ROWS_PER_INSERT: usize = 500;
+
+#[derive(Deserialize)]
+struct LoggedMessage {
+    conversation_id: i64,
+    direction: String,
+    author_id: Option<i64>,
+    bot_id: Option<i64>,
+    created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct LoggedConversation {
+    status: String,
+    assignee_id: Option<i64>,
+}
+
+fn message_fact(direction: &str, author_id: Option<i64>, bot_id: Option<i64>) -> Fact {
+    match (direction, author_id, bot_id) {
+        ("in", _, _) => Fact::Inbound,
+        (_, Some(user), _) => Fact::MemberReply(user),
+        (_, None, Some(_)) => Fact::BotReply,
+        _ => Fact::OtherOut,
+    }
+}
+
+/// The facts of one logged event.
+fn facts_of(kind: &str, session_id: i64, conversation_id: i64, data: &str, at: i64) -> Vec<FactAt> {
+    let fact = |conversation_id, at, fact| FactAt {
+        conversation_id,
+        session_id,
+        at,
+        fact,
+    };
+    match kind {
+        "message.created" => match serde_json::from_str::<LoggedMessage>(data) {
+            Ok(m) => vec![fact(
+                m.conversation_id,
+                m.created_at,
+                message_fact(&m.direction, m.author_id, m.bot_id),
+            )],
+            Err(e) => {
+                warn!(error = %e, "analytics: a logged message did not parse");
+                vec![]
+            }
+        },
+        "conversation.updated" => match serde_json::from_str::<LoggedConversation>(data) {
+            Ok(c) => {
+                let mut v = vec![fact(conversation_id, at, Fact::Assigned(c.assignee_id))];
+                if c.status == "resolved" {
+                    v.push(fact(conversation_id, at, Fact::Resolved));
+                }
+                v
+            }
+            Err(e) => {
+                warn!(error = %e, "analytics: a logged conversation did not parse");
+                vec![]
+            }
+        },
+        _ => vec![],
+    }
+}
+
+/// Projects up to `limit` events logged since the last call; returns how many were read.
+/// A first call on a database that had events before analytics existed starts from now
+/// (`tickhub analytics-rebuild` adds the history).
+pub async fn project(tx: &mut Tx, limit: i64) -> Result<usize> {
+    if let super::super::writer::Conn::Postgres(c) = &mut tx.conn {
+        // A rebuild holds the lock for its whole run; the projection skips its turn
+        // rather than hold up the transaction it shares with the inbox's writes.
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(super::LOCK)
+            .fetch_one(&mut **c)
+            .await?;
+        if !free {
+            return Ok(0);
+        }
+    }
+    let upto: i64 = on_tx!(tx, c => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        .fetch_one(c).await)?;
+    let Some(cursor) = read_cursor(tx).await? else {
+        write_cursor(tx, upto).await?;
+        return Ok(0);
+    };
+    if cursor >= upto {
+        return Ok(0);
+    }
+    // Event ids are assigned in commit order, so nothing at or below `upto` can still appear.
+    let rows: Vec<(i64, String, Option<i64>, Option<i64>, String, i64)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, type, session_id, conversation_id, data, created_at FROM events
+         WHERE id > $1 AND id <= $2 AND type IN ('message.created', 'conversation.updated')
+         ORDER BY id LIMIT $3")
+        .bind(cursor).bind(upto).bind(limit).fetch_all(c).await)?;
+    let reached = match rows.last() {
+        Some((id, ..)) if rows.len() as i64 == limit => *id,
+        _ => upto,
+    };
+    let facts: Vec<FactAt> = rows
+        .iter()
+        .filter_map(|(_, kind, s, conv, data, at)| {
+            Some(facts_of(kind, (*s)?, conv.unwrap_or(0), data, *at))
+        })
+        .flatten()
+        .collect();
+    let n = rows.len();
+    apply_and_write(tx, &facts).await?;
+    write_cursor(tx, reached).await?;
+    Ok(n)
+}
+
+async fn read_cursor(tx: &mut Tx) -> Result<Option<i64>> {
+    let v: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT value FROM hub_meta WHERE key = $1").bind(CURSOR).fetch_optional(c).await)?;
+    Ok(v.and_then(|v| v.parse().ok()))
+}
+
+async fn write_cursor(tx: &mut Tx, at: i64) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO hub_meta (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(CURSOR).bind(at.to_string()).execute(c).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Loads what `facts` need, applies them and writes the result.
+async fn apply_and_write(tx: &mut Tx, facts: &[FactAt]) -> Result<()> {
+    if facts.is_empty() {
+        return Ok(());
+    }
+    let mut convs: Vec<i64> = facts.iter().map(|f| f.conversation_id).collect();
+    convs.sort_unstable();
+    convs.dedup();
+    let mut p = Projection::default();
+    load(tx, &convs, &mut p).await?;
+    let hours = business_hours(tx).await?;
+    let business = |s: i64, a: i64, b: i64| business_ms(&hours, s, a, b);
+    for f in facts {
+        p.apply(*f, &business);
+    }
+    write(tx, &mut p).await
+}
+
+fn business_ms(hours: &HashMap<i64, WeeklyHours>, session: i64, from: i64, to: i64) -> i64 {
+    match hours.get(&session) {
+        Some(h) => h.overlap_ms(from, to),
+        None => (to - from).max(0),
+    }
+}
+
+/// Each session's business hours (sessions without any count every hour).
+async fn business_hours(tx: &mut Tx) -> Result<HashMap<i64, WeeklyHours>> {
+    let rows: Vec<(i64, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, business_hours FROM wa_sessions WHERE business_hours IS NOT NULL")
+        .fetch_all(c).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, h)| Some((id, serde_json::from_str(&h).ok()?)))
+        .collect())
+}
+
+type CycleRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    bool,
+);
+
+/// The open cycles and last-seen assignees of `convs`.
+async fn load(tx: &mut Tx, convs: &[i64], p: &mut Projection) -> Result<()> {
+    for chunk in convs.chunks(ROWS_PER_INSERT) {
+        let Some(ids) = id_list(Some(chunk)) else { continue };
+        let sql = format!(
+            "SELECT id, conversation_id, session_id, started_at, waiting_since, assignee_id,
+                first_response_at, first_responder_id, bot_replied, member_replied
+             FROM analytics_cycles WHERE resolved_at IS NULL AND conversation_id IN ({ids})"
+        );
+        let rows: Vec<CycleRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        for (id, conv, session, started, waiting, assignee, first_at, first_by, bot, member) in rows
+        {
+            p.open.insert(
+                conv,
+                Cycle {
+                    id: Some(id),
+                    conversation_id: conv,
+                    session_id: session,
+                    started_at: started,
+                    waiting_since: waiting,
+                    assignee_id: assignee,
+                    first_response_at: first_at,
+                    first_responder_id: first_by,
+                    bot_replied: bot,
+                    member_replied: member,
+                    resolved_at: None,
+                    handled_by: None,
+                    auto_resolved: false,
+                    resolution_business_ms: None,
+                },
+            );
+        }
+        let sql = format!(
+            "SELECT conversation_id, assignee_id FROM analytics_assignees
+             WHERE conversation_id IN ({ids})"
+        );
+        let rows: Vec<(i64, Option<i64>)> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        p.assignees.extend(rows);
+    }
+    Ok(())
+}
+
+/// Writes what `p` changed and empties it of all but its open cycles (which get their
+/// ids), so that a long rebuild can write as it goes.
+async fn write(tx: &mut Tx, p: &mut Projection) -> Result<()> {
+    let closed = std::mem::take(&mut p.closed);
+    for c in &closed {
+        save_cycle(tx, c).await?;
+    }
+    for conv in std::mem::take(&mut p.touched) {
+        if let Some(c) = p.open.get_mut(&conv) {
+            let id = save_cycle(tx, c).await?;
+            c.id = Some(id);
+        }
+    }
+    for conv in std::mem::take(&mut p.assignees_changed) {
+        let to = p.assignees.get(&conv).copied().flatten();
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO analytics_assignees (conversation_id, assignee_id) VALUES ($1, $2)
+             ON CONFLICT (conversation_id) DO UPDATE SET assignee_id = excluded.assignee_id")
+            .bind(conv).bind(to).execute(c).await.map(|_| ()))?;
+    }
+    let responses = std::mem::take(&mut p.responses);
+    for chunk in responses.chunks(ROWS_PER_INSERT) {
+        // Only placeholders are formatted into the text; every value is bound.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let own: Vec<String> = (1..=7).map(|c| format!("${}", r * 7 + c)).collect();
+                format!("({})", own.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO analytics_responses
+             (conversation_id, session_id, user_id, at, wait_ms, wait_business_ms, first)
+             VALUES {}",
+            rows.join(", ")
+        );
+        on_tx!(tx, c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                q = q.bind(r.conversation_id).bind(r.session_id).bind(r.user_id).bind(r.at)
+                    .bind(r.wait_ms).bind(r.wait_business_ms).bind(r.first);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    for (k, t) in std::mem::take(&mut p.days) {
+        // The histogram is merged here, not in SQL: read, add, write.
+        let old: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+            "SELECT hist FROM analytics_days
+             WHERE day_ms = $1 AND session_id = $2 AND user_id = $3 AND metric = $4")
+            .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
+            .fetch_optional(c).await)?;
+        let mut hist = t.hist.clone();
+        if let Some(old) = &old {
+            hist.merge(&crate::domain::analytics::Histogram::decode(old));
+        }
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO analytics_days (day_ms, session_id, user_id, metric, n, sum_ms, hist)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (day_ms, session_id, user_id, metric) DO UPDATE SET
+                n = analytics_days.n + excluded.n, sum_ms = analytics_days.sum_ms + excluded.sum_ms,
+                hist = excluded.hist")
+            .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
+            .bind(t.n).bind(t.sum_ms).bind(hist.encode()).execute(c).await.map(|_| ()))?;
+    }
+    for ((session, hour), h) in std::mem::take(&mut p.hours) {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO analytics_session_hours (hour_ms, session_id, messages_in, messages_out, cycles_started)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (hour_ms, session_id) DO UPDATE SET
+                messages_in = analytics_session_hours.messages_in + excluded.messages_in,
+                messages_out = analytics_session_hours.messages_out + excluded.messages_out,
+                cycles_started = analytics_session_hours.cycles_started + excluded.cycles_started")
+            .bind(hour).bind(session).bind(h.messages_in).bind(h.messages_out).bind(h.cycles_started)
+            .execute(c).await.map(|_| ()))?;
+    }
+    for ((session, user, hour), n) in std::mem::take(&mut p.member_hours) {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO analytics_member_hours (hour_ms, session_id, user_id, messages_sent)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (hour_ms, session_id, user_id) DO UPDATE SET
+                messages_sent = analytics_member_hours.messages_sent + excluded.messages_sent")
+            .bind(hour).bind(session).bind(user).bind(n).execute(c).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Inserts or updates a cycle; returns its id.
+async fn save_cycle(tx: &mut Tx, c: &Cycle) -> Result<i64> {
+    match c.id {
+        Some(id) => {
+            on_tx!(tx, x => sqlx::query(
+                "UPDATE analytics_cycles SET waiting_since = $2, assignee_id = $3,
+                    first_response_at = $4, first_responder_id = $5, bot_replied = $6,
+                    member_replied = $7, resolved_at = $8, handled_by = $9, auto_resolved = $10,
+                    resolution_business_ms = $11
+                 WHERE id = $1")
+                .bind(id).bind(c.waiting_since).bind(c.assignee_id).bind(c.first_response_at)
+                .bind(c.first_responder_id).bind(c.bot_replied).bind(c.member_replied)
+                .bind(c.resolved_at).bind(c.handled_by).bind(c.auto_resolved)
+                .bind(c.resolution_business_ms).execute(x).await.map(|_| ()))?;
+            Ok(id)
+        }
+        None => Ok(on_tx!(tx, x => sqlx::query_scalar(
+            "INSERT INTO analytics_cycles (conversation_id, session_id, started_at, waiting_since,
+                assignee_id, first_response_at, first_responder_id, bot_replied, member_replied,
+                resolved_at, handled_by, auto_resolved, resolution_business_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id")
+            .bind(c.conversation_id).bind(c.session_id).bind(c.started_at).bind(c.waiting_since)
+            .bind(c.assignee_id).bind(c.first_response_at).bind(c.first_responder_id)
+            .bind(c.bot_replied).bind(c.member_replied).bind(c.resolved_at).bind(c.handled_by)
+            .bind(c.auto_resolved).bind(c.resolution_business_ms).fetch_one(x).await)?),
+    }
+}
+
+/// Conversations a rebuild reads per step.
+const REBUILD_CONVERSATIONS: i64 = 500;
+
+/// Recomputes every analytics table from the stored messages, assignments and resolves
+/// (audit log), then points the live projection at the end of the event log; all in `tx`.
+/// Conversations are independent, so it goes a few hundred conversations at a time, each
+/// one's facts in time order. Returns how many facts were applied.
+pub(super) async fn rebuild(tx: &mut Tx) -> Result<u64> {
+    for table in [
+        "analytics_cycles",
+        "analytics_responses",
+        "analytics_days",
+        "analytics_session_hours",
+        "analytics_member_hours",
+        "analytics_assignees",
+    ] {
+        on_tx!(tx, c => sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(c).await.map(|_| ()))?;
+    }
+    let upto: i64 = on_tx!(tx, c => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        .fetch_one(c).await)?;
+    let hours = business_hours(tx).await?;
+    let business = |s: i64, a: i64, b: i64| business_ms(&hours, s, a, b);
+    let resolves: Vec<(String, i64, i64)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT target_id, created_at, id FROM audit_log
+         WHERE action = 'conversation.resolve' AND target_type = 'conversation'
+            AND target_id IS NOT NULL")
+        .fetch_all(c).await)?;
+    let mut resolved_at: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    for (conv, at, id) in resolves {
+        if let Ok(conv) = conv.parse() {
+            resolved_at.entry(conv).or_default().push((at, id));
+        }
+    }
+    let mut applied = 0u64;
+    let mut after = 0i64;
+    loop {
+        let convs: Vec<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(
+            "SELECT id, session_id FROM conversations WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after).bind(REBUILD_CONVERSATIONS).fetch_all(c).await)?;
+        let Some(last) = convs.last() else { break };
+        after = last.0;
+        let session_of: HashMap<i64, i64> = convs.iter().copied().collect();
+        let ids: Vec<i64> = convs.iter().map(|c| c.0).collect();
+        let Some(list) = id_list(Some(&ids)) else { continue };
+        // (conversation, at, kind, id, fact): kind orders one instant's facts as a
+        // transaction logs them: its message, then the assignee, then the resolve.
+        let mut facts: Vec<(i64, i64, u8, i64, Fact)> = Vec::new();
+        let sql = format!(
+            "SELECT conversation_id, created_at, id, direction, author_id, bot_id FROM messages
+             WHERE conversation_id IN ({list})"
+        );
+        let rows: Vec<(i64, i64, i64, String, Option<i64>, Option<i64>)> =
+            on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        for (conv, at, id, direction, author, bot) in rows {
+            facts.push((conv, at, 0, id, message_fact(&direction, author, bot)));
+        }
+        let sql = format!(
+            "SELECT conversation_id, created_at, id, to_user_id FROM assignments
+             WHERE conversation_id IN ({list})"
+        );
+        let rows: Vec<(i64, i64, i64, Option<i64>)> =
+            on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        for (conv, at, id, to) in rows {
+            facts.push((conv, at, 1, id, Fact::Assigned(to)));
+        }
+        for conv in &ids {
+            for (at, id) in resolved_at.remove(conv).unwrap_or_default() {
+                facts.push((*conv, at, 2, id, Fact::Resolved));
+            }
+        }
+        facts.sort_unstable_by_key(|f| (f.0, f.1, f.2, f.3));
+        let mut p = Projection::default();
+        for (conv, at, _, _, fact) in &facts {
+            let f = FactAt {
+                conversation_id: *conv,
+                session_id: session_of.get(conv).copied().unwrap_or(0),
+                at: *at,
+                fact: *fact,
+            };
+            p.apply(f, &business);
+        }
+        applied += facts.len() as u64;
+        write(tx, &mut p).await?;
+    }
+    write_cursor(tx, upto).await?;
+    Ok(applied)
+}
