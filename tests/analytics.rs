@@ -51,7 +51,10 @@ impl Api {
         let r = req.send().await.expect("request");
         let code = r.status().as_u16();
         let text = r.text().await.unwrap_or_default();
-        (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -155,13 +158,19 @@ async fn caught_up(url: &str, backend: Backend) {
         let v: String = match backend {
             Backend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-                let v = sqlx::query_scalar(sql).fetch_one(&pool).await.expect("cursor");
+                let v = sqlx::query_scalar(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("cursor");
                 pool.close().await;
                 v
             }
             Backend::Postgres => {
                 let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-                let v = sqlx::query_scalar(sql).fetch_one(&pool).await.expect("cursor");
+                let v = sqlx::query_scalar(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("cursor");
                 pool.close().await;
                 v
             }
@@ -170,7 +179,10 @@ async fn caught_up(url: &str, backend: Backend) {
         if max == cursor {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "projection behind: {v}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "projection behind: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -221,7 +233,11 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let me = admin.get("/api/auth/me").await;
     let boss_id = me["id"].clone();
     admin
-        .send(reqwest::Method::POST, "/api/sessions", json!({"name": "default"}))
+        .send(
+            reqwest::Method::POST,
+            "/api/sessions",
+            json!({"name": "default"}),
+        )
         .await;
     admin
         .until("/api/sessions/default", |s| s["status"] == "WORKING")
@@ -246,7 +262,10 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     assert_eq!(code, 422, "{bad}");
     assert_eq!(bad["error"]["field"], "business_hours.time_zone", "{bad}");
-    for (email, role) in [("ann@test.tickhub", "agent"), ("mark@test.tickhub", "marketing")] {
+    for (email, role) in [
+        ("ann@test.tickhub", "agent"),
+        ("mark@test.tickhub", "marketing"),
+    ] {
         admin
             .send(
                 reqwest::Method::POST,
@@ -256,9 +275,13 @@ async fn figures_follow_their_definitions(backend: Backend) {
             )
             .await;
     }
-    let ann = admin.as_member("ann@test.tickhub", "member-password-1").await;
+    let ann = admin
+        .as_member("ann@test.tickhub", "member-password-1")
+        .await;
     let ann_id = ann.get("/api/auth/me").await["id"].clone();
-    let mark = admin.as_member("mark@test.tickhub", "member-password-1").await;
+    let mark = admin
+        .as_member("mark@test.tickhub", "member-password-1")
+        .await;
     let customer = |from: &'static str, body: &'static str| {
         let http = admin.http.clone();
         let url = format!("http://{}/sim/inbound", sim.addr);
@@ -368,20 +391,52 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let ann_row = row(&report, &ann_id);
     assert_eq!(ann_row["conversations_handled"], 1, "{ann_row}");
     assert_eq!(ann_row["first_responses"], 1, "{ann_row}");
-    near(&ann_row["first_response_median_s"], 61_200.0, "Ann's first response");
-    near(&ann_row["first_response_business_median_s"], 3_600.0, "in business hours");
+    near(
+        &ann_row["first_response_median_s"],
+        61_200.0,
+        "Ann's first response",
+    );
+    near(
+        &ann_row["first_response_business_median_s"],
+        3_600.0,
+        "in business hours",
+    );
     assert_eq!(ann_row["responses"], 2, "{ann_row}");
     // Nearest rank of two: the shorter.
-    near(&ann_row["response_median_s"], 120.0, "Ann's median response");
+    near(
+        &ann_row["response_median_s"],
+        120.0,
+        "Ann's median response",
+    );
     near(&ann_row["response_p90_s"], 61_200.0, "Ann's p90 response");
-    near(&ann_row["resolution_median_s"], 64_200.0, "Ann's resolution");
-    near(&ann_row["resolution_business_median_s"], 6_600.0, "in business hours");
+    near(
+        &ann_row["resolution_median_s"],
+        64_200.0,
+        "Ann's resolution",
+    );
+    near(
+        &ann_row["resolution_business_median_s"],
+        6_600.0,
+        "in business hours",
+    );
     assert_eq!(ann_row["messages_sent"], 2, "{ann_row}");
     assert_eq!(ann_row["name"], "ann@test.tickhub", "{ann_row}");
     let boss = row(&report, &boss_id);
-    near(&boss["first_response_median_s"], 300.0, "the boss's first response");
-    near(&boss["first_response_business_median_s"], 300.0, "inside business hours");
-    near(&boss["resolution_median_s"], 1_800.0, "the boss's resolution");
+    near(
+        &boss["first_response_median_s"],
+        300.0,
+        "the boss's first response",
+    );
+    near(
+        &boss["first_response_business_median_s"],
+        300.0,
+        "inside business hours",
+    );
+    near(
+        &boss["resolution_median_s"],
+        1_800.0,
+        "the boss's resolution",
+    );
     assert_eq!(report["team"]["first_responses"], 2, "{report}");
     assert_eq!(report["team"]["messages_sent"], 3, "{report}");
     assert_eq!(report["period"]["from"], "2026-01-05T00:00:00Z", "{report}");
@@ -428,7 +483,11 @@ async fn figures_follow_their_definitions(backend: Backend) {
         ("from=2026-01-07&to=2026-01-06", "from"),
     ] {
         let (code, e) = admin
-            .call(reqwest::Method::GET, &format!("/api/analytics/agents?{query}"), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/analytics/agents?{query}"),
+                None,
+            )
             .await;
         assert_eq!(code, 422, "{query}: {e}");
         assert_eq!(e["error"]["field"], field, "{query}: {e}");
@@ -440,8 +499,15 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     assert_eq!(code, 200);
     let csv = csv.as_str().expect("text").to_string();
-    assert!(csv.starts_with("user_id,name,conversations_handled,"), "{csv}");
-    assert_eq!(csv.lines().count(), 4, "header, two members, the team: {csv}");
+    assert!(
+        csv.starts_with("user_id,name,conversations_handled,"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "header, two members, the team: {csv}"
+    );
 
     // Traffic by local hour: in London, Monday 16:xx had one message in; Tuesday 10:xx
     // two in and three out (Ann's two replies after 10:00 and the boss's one).
@@ -450,7 +516,11 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     let s = &sessions["items"][0];
     assert_eq!(s["session"], "default", "{sessions}");
-    assert_eq!((s["messages_in"].clone(), s["messages_out"].clone()), (json!(3), json!(3)), "{s}");
+    assert_eq!(
+        (s["messages_in"].clone(), s["messages_out"].clone()),
+        (json!(3), json!(3)),
+        "{s}"
+    );
     assert_eq!(s["conversations_started"], 2, "{s}");
     assert_eq!(s["by_hour_of_day"][16], json!({"in": 1, "out": 0}), "{s}");
     assert_eq!(s["by_hour_of_day"][9], json!({"in": 0, "out": 1}), "{s}");
@@ -465,7 +535,11 @@ async fn figures_follow_their_definitions(backend: Backend) {
 
     // The dashboard's today (London): Tuesday's traffic and resolves.
     let board = admin.get("/api/dashboard").await;
-    assert_eq!(board["messages_today"], json!({"in": 2, "out": 3}), "{board}");
+    assert_eq!(
+        board["messages_today"],
+        json!({"in": 2, "out": 3}),
+        "{board}"
+    );
     assert_eq!(board["today"]["resolved"], 2, "{board}");
     assert_eq!(board["sessions"][0]["status"], "WORKING", "{board}");
 

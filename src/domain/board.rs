@@ -261,7 +261,10 @@ pub type Today = HashMap<i64, SessionToday>;
 fn today(sessions: &[SessionRow], input: &BoardInput) -> (InOut, TodayFigures) {
     let (mut messages, mut f) = (InOut::default(), TodayFigures::default());
     let (mut first, mut bot, mut auto) = (Histogram::default(), 0, 0);
-    for t in sessions.iter().filter_map(|s| input.today.get(&s.session_id)) {
+    for t in sessions
+        .iter()
+        .filter_map(|s| input.today.get(&s.session_id))
+    {
         messages.messages_in += t.messages.messages_in;
         messages.messages_out += t.messages.messages_out;
         f.resolved += t.resolved;
@@ -622,10 +625,17 @@ mod tests {
             }
         );
         assert_eq!(
-            (b.today.resolved, b.today.bot_auto_resolved_percent, b.today.running_campaigns),
+            (
+                b.today.resolved,
+                b.today.bot_auto_resolved_percent,
+                b.today.running_campaigns
+            ),
             (1, Some(50), 1)
         );
-        assert!(b.today.first_response_median_s.is_some_and(|s| (57..=63).contains(&s)));
+        assert!(b
+            .today
+            .first_response_median_s
+            .is_some_and(|s| (57..=63).contains(&s)));
         assert_eq!(
             (
                 b.agents_online,

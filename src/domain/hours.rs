@@ -91,12 +91,14 @@ impl WeeklyHours {
         };
         let local = at.with_timezone(&tz);
         let now = local.hour() * 60 + local.minute();
-        self.weekly.get(day_name(local.weekday())).is_some_and(|spans| {
-            spans.iter().any(|[a, b]| match (minutes(a), minutes(b)) {
-                (Some(a), Some(b)) => a <= now && now < b,
-                _ => false,
+        self.weekly
+            .get(day_name(local.weekday()))
+            .is_some_and(|spans| {
+                spans.iter().any(|[a, b]| match (minutes(a), minutes(b)) {
+                    (Some(a), Some(b)) => a <= now && now < b,
+                    _ => false,
+                })
             })
-        })
     }
 
     /// Milliseconds of `[from_ms, to_ms)` that fall inside the hours (a span longer than
@@ -111,7 +113,12 @@ impl WeeklyHours {
         let mut total = 0;
         let mut day = from.with_timezone(&tz).date_naive();
         for _ in 0..MAX_SPAN_DAYS {
-            for [a, b] in self.weekly.get(day_name(day.weekday())).into_iter().flatten() {
+            for [a, b] in self
+                .weekly
+                .get(day_name(day.weekday()))
+                .into_iter()
+                .flatten()
+            {
                 let (Some(a), Some(b)) = (minutes(a), minutes(b)) else {
                     continue;
                 };
@@ -150,10 +157,10 @@ fn local_ms(tz: &Tz, day: chrono::NaiveDate, minutes: u32) -> Option<i64> {
     use chrono::TimeZone;
     let midnight = day.and_hms_opt(0, 0, 0)?;
     let at = midnight + chrono::Duration::minutes(minutes as i64);
-    let local = tz
-        .from_local_datetime(&at)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(at + chrono::Duration::hours(1))).earliest())?;
+    let local = tz.from_local_datetime(&at).earliest().or_else(|| {
+        tz.from_local_datetime(&(at + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
     Some(local.timestamp_millis())
 }
 
@@ -164,18 +171,36 @@ mod tests {
 
     #[test]
     fn overlap_counts_only_the_hours() {
-        let h = hours("Europe/London", serde_json::json!({"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}));
+        let h = hours(
+            "Europe/London",
+            serde_json::json!({"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}),
+        );
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
         // Monday 16:00 → Tuesday 10:00 (winter, London = UTC): 1 h + 1 h.
-        assert_eq!(h.overlap_ms(at("2026-01-05T16:00:00Z"), at("2026-01-06T10:00:00Z")), 2 * 3_600_000);
+        assert_eq!(
+            h.overlap_ms(at("2026-01-05T16:00:00Z"), at("2026-01-06T10:00:00Z")),
+            2 * 3_600_000
+        );
         // Inside one span.
-        assert_eq!(h.overlap_ms(at("2026-01-05T10:00:00Z"), at("2026-01-05T10:30:00Z")), 1_800_000);
+        assert_eq!(
+            h.overlap_ms(at("2026-01-05T10:00:00Z"), at("2026-01-05T10:30:00Z")),
+            1_800_000
+        );
         // Saturday to Sunday: none.
-        assert_eq!(h.overlap_ms(at("2026-01-10T10:00:00Z"), at("2026-01-11T10:00:00Z")), 0);
+        assert_eq!(
+            h.overlap_ms(at("2026-01-10T10:00:00Z"), at("2026-01-11T10:00:00Z")),
+            0
+        );
         // Summer: London is UTC+1, so 09:00 local is 08:00 UTC.
-        assert_eq!(h.overlap_ms(at("2026-07-06T07:00:00Z"), at("2026-07-06T09:00:00Z")), 3_600_000);
+        assert_eq!(
+            h.overlap_ms(at("2026-07-06T07:00:00Z"), at("2026-07-06T09:00:00Z")),
+            3_600_000
+        );
         // A whole week: two days of eight hours.
-        assert_eq!(h.overlap_ms(at("2026-01-04T00:00:00Z"), at("2026-01-11T00:00:00Z")), 16 * 3_600_000);
+        assert_eq!(
+            h.overlap_ms(at("2026-01-04T00:00:00Z"), at("2026-01-11T00:00:00Z")),
+            16 * 3_600_000
+        );
     }
 
     fn hours(tz: &str, weekly: serde_json::Value) -> WeeklyHours {

@@ -32,8 +32,8 @@ pub mod segment_filter;
 pub mod session;
 pub mod status;
 
-pub use access::{ConversationFacts, Denied, Viewer};
 pub use access::AnalyticsScope;
+pub use access::{ConversationFacts, Denied, Viewer};
 pub use chat::ChatId;
 pub use clock::{Clock, SharedClock, SystemClock};
 pub use event::{EventKind, EventScope, LoggedEvent};

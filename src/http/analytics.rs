@@ -19,11 +19,15 @@ use crate::actors::Hub;
 pub struct AnalyticsQuery {
     /// The first day (`YYYY-MM-DD` in `tz`) or instant (RFC 3339); default: six days
     /// before today.
-    #[param(max_length = 40)]
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub from: Option<String>,
     /// The last day, included (`YYYY-MM-DD`), or the instant the period ends before
     /// (RFC 3339); default: today.
-    #[param(max_length = 40)]
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub to: Option<String>,
     /// An IANA time zone for the days and hours (default `UTC`).
     #[param(max_length = 64)]
@@ -46,7 +50,11 @@ impl AnalyticsQuery {
         }
     }
 
-    fn csv(&self) -> Result<bool, ApiError> {
+    /// Checks what the document's patterns state (400 otherwise); whether CSV is asked for.
+    fn wants_csv(&self) -> Result<bool, ApiError> {
+        if let Some(s) = &self.session {
+            super::validate::session_name(s)?;
+        }
         match self.format.as_deref() {
             None | Some("json") => Ok(false),
             Some("csv") => Ok(true),
@@ -77,7 +85,8 @@ fn csv_response<R: Serialize>(name: &str, rows: &[R]) -> Result<HttpResponse, Ap
 
 #[utoipa::path(get, path = "/api/analytics/agents", tag = "analytics", security(("bearer" = [])),
     params(AnalyticsQuery),
-    responses((status = 200, body = AgentReport, description = "each member's figures (agents and sales: their own), and the team's; as CSV with `format=csv`"),
+    responses((status = 200, description = "each member's figures (agents and sales: their own), and the team's; as CSV with `format=csv`",
+            content((AgentReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
         UnprocessableError, ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn agents(
@@ -85,7 +94,7 @@ pub async fn agents(
     auth: AuthUser,
     q: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let csv = q.csv()?;
+    let csv = q.wants_csv()?;
     let r = hub.agent_report(&auth.viewer, &q.report()).await?;
     if csv {
         let mut rows = r.items.clone();
@@ -111,7 +120,8 @@ struct SessionCsv<'a> {
 
 #[utoipa::path(get, path = "/api/analytics/sessions", tag = "analytics", security(("bearer" = [])),
     params(AnalyticsQuery),
-    responses((status = 200, body = SessionReport, description = "each session's traffic by local hour of day and weekday (admins and managers)"),
+    responses((status = 200, description = "each session's traffic by local hour of day and weekday (admins and managers)",
+            content((SessionReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
         UnprocessableError, ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn sessions(
@@ -119,7 +129,7 @@ pub async fn sessions(
     auth: AuthUser,
     q: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let csv = q.csv()?;
+    let csv = q.wants_csv()?;
     let r = hub.session_report(&auth.viewer, &q.report()).await?;
     if !csv {
         return Ok(HttpResponse::Ok().json(r));
@@ -170,7 +180,8 @@ struct BotCsv<'a> {
 
 #[utoipa::path(get, path = "/api/analytics/bots", tag = "analytics", security(("bearer" = [])),
     params(AnalyticsQuery),
-    responses((status = 200, body = BotReport, description = "each bot's matches, handoffs by reason and auto-resolutions, with its triggers (admins and managers)"),
+    responses((status = 200, description = "each bot's matches, handoffs by reason and auto-resolutions, with its triggers (admins and managers)",
+            content((BotReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
         UnprocessableError, ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn bots(
@@ -178,7 +189,7 @@ pub async fn bots(
     auth: AuthUser,
     q: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let csv = q.csv()?;
+    let csv = q.wants_csv()?;
     let r = hub.bot_report(&auth.viewer, &q.report()).await?;
     if !csv {
         return Ok(HttpResponse::Ok().json(r));
@@ -228,7 +239,8 @@ struct CampaignCsv<'a> {
 
 #[utoipa::path(get, path = "/api/analytics/campaigns", tag = "analytics", security(("bearer" = [])),
     params(AnalyticsQuery),
-    responses((status = 200, body = CampaignsReport, description = "campaigns that started in the period with their outcomes (admins, managers, marketing)"),
+    responses((status = 200, description = "campaigns that started in the period with their outcomes (admins, managers, marketing)",
+            content((CampaignsReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody, description = "a query parameter out of its range or pattern"),
         UnprocessableError, ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn campaigns(
@@ -236,7 +248,7 @@ pub async fn campaigns(
     auth: AuthUser,
     q: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let csv = q.csv()?;
+    let csv = q.wants_csv()?;
     let r = hub.campaigns_report(&auth.viewer, &q.report()).await?;
     if !csv {
         return Ok(HttpResponse::Ok().json(r));

@@ -5,9 +5,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
-    contacts, conversations, error, gdpr, handling, health, import_preview, messages,
-    quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks, ws,
+    admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge,
+    contact_schema, contacts, conversations, error, gdpr, handling, health, import_preview,
+    messages, quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks,
+    ws,
 };
 use crate::domain::Role;
 use crate::store;

@@ -110,6 +110,7 @@ impl CampaignRow {
 /// Where a campaign's recipients stand now: each is counted once, so they add up to
 /// `total` (`queued` holds those not yet handed to WAHA, planned or queued).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = CampaignCounts)]
 pub struct Counts {
     pub total: i64,
     pub queued: i64,

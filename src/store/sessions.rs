@@ -40,7 +40,9 @@ impl TryFrom<Option<String>> for HoursColumn {
     type Error = serde_json::Error;
 
     fn try_from(v: Option<String>) -> std::result::Result<HoursColumn, serde_json::Error> {
-        Ok(HoursColumn(v.map(|s| serde_json::from_str(&s)).transpose()?))
+        Ok(HoursColumn(
+            v.map(|s| serde_json::from_str(&s)).transpose()?,
+        ))
     }
 }
 

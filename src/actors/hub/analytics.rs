@@ -147,7 +147,8 @@ impl Hub {
             for (m, tally) in &t {
                 team.entry(*m).or_default().merge(tally);
             }
-            let mut row = AgentFigures::from_tallies(Some(u), &t, sent.get(&u).copied().unwrap_or(0));
+            let mut row =
+                AgentFigures::from_tallies(Some(u), &t, sent.get(&u).copied().unwrap_or(0));
             row.name = names.get(&u).cloned();
             items.push(row);
         }
@@ -173,7 +174,11 @@ impl Hub {
             .into_iter()
             .filter(|(id, _)| sessions.is_none_or(|s| s.contains(id)))
             .map(|(id, session)| {
-                let n = |m| bots.get(&id).and_then(|t| t.get(&m)).map_or(0, |t: &Tally| t.n);
+                let n = |m| {
+                    bots.get(&id)
+                        .and_then(|t| t.get(&m))
+                        .map_or(0, |t: &Tally| t.n)
+                };
                 let (bot, auto) = (n(Metric::BotCycles), n(Metric::AutoResolved));
                 let f = SessionFigures {
                     session,
@@ -187,7 +192,9 @@ impl Hub {
             })
             .collect();
         for (session, hour, m_in, m_out, started) in hours {
-            let Some(f) = items.get_mut(&session) else { continue };
+            let Some(f) = items.get_mut(&session) else {
+                continue;
+            };
             f.messages_in += m_in;
             f.messages_out += m_out;
             f.conversations_started += started;

@@ -2,8 +2,8 @@
 //! `actors::board`, computed by the same functions).
 
 use super::Hub;
-use crate::domain::analytics::report::Period;
 use crate::actors::error::HubError;
+use crate::domain::analytics::report::Period;
 use crate::domain::board::{self, Board, BoardInput, Counts};
 use crate::domain::Viewer;
 use crate::store::board as reads;

@@ -38,9 +38,7 @@ impl Hub {
             h.validate("business_hours")?;
         }
         let current = s.business_hours.0.as_ref();
-        let hours = patch
-            .business_hours
-            .filter(|h| h.as_ref() != current);
+        let hours = patch.business_hours.filter(|h| h.as_ref() != current);
         if policy.is_none() && auto.is_none() && hours.is_none() {
             return Ok(self.view(s));
         }
@@ -69,37 +67,40 @@ impl Hub {
         );
         self.services
             .writer
-            .run(input, |tx, (v, id, name, policy, auto, hours, before, after)| {
-                Box::pin(async move {
-                    if let Some(p) = policy {
-                        sessions::set_reply_policy(tx, *id, *p).await?;
-                    }
-                    if let Some(a) = auto {
-                        sessions::set_auto_assign(tx, *id, *a).await?;
-                    }
-                    if let Some(h) = hours {
-                        sessions::set_business_hours(tx, *id, h.as_ref()).await?;
-                    }
-                    audit::record(
-                        tx,
-                        v,
-                        &AuditEntry::new("session.settings", "session", name)
-                            .session(*id)
-                            .before(before.clone())
-                            .after(after.clone()),
-                    )
-                    .await?;
-                    let mut data = after.clone();
-                    data["session"] = json!(name);
-                    events::append(
-                        tx,
-                        EventKind::SessionSettings,
-                        EventScope::session(*id),
-                        &data,
-                    )
-                    .await
-                })
-            })
+            .run(
+                input,
+                |tx, (v, id, name, policy, auto, hours, before, after)| {
+                    Box::pin(async move {
+                        if let Some(p) = policy {
+                            sessions::set_reply_policy(tx, *id, *p).await?;
+                        }
+                        if let Some(a) = auto {
+                            sessions::set_auto_assign(tx, *id, *a).await?;
+                        }
+                        if let Some(h) = hours {
+                            sessions::set_business_hours(tx, *id, h.as_ref()).await?;
+                        }
+                        audit::record(
+                            tx,
+                            v,
+                            &AuditEntry::new("session.settings", "session", name)
+                                .session(*id)
+                                .before(before.clone())
+                                .after(after.clone()),
+                        )
+                        .await?;
+                        let mut data = after.clone();
+                        data["session"] = json!(name);
+                        events::append(
+                            tx,
+                            EventKind::SessionSettings,
+                            EventScope::session(*id),
+                            &data,
+                        )
+                        .await
+                    })
+                },
+            )
             .await?;
         if let Some(p) = policy {
             s.reply_policy = p;

@@ -283,10 +283,22 @@ impl Projection {
             let (s, u) = (r.session_id, r.user_id);
             if r.first {
                 self.tally(r.at, s, u, Metric::FirstResponse, Some(r.wait_ms));
-                self.tally(r.at, s, u, Metric::FirstResponseBusiness, Some(r.wait_business_ms));
+                self.tally(
+                    r.at,
+                    s,
+                    u,
+                    Metric::FirstResponseBusiness,
+                    Some(r.wait_business_ms),
+                );
             }
             self.tally(r.at, s, u, Metric::Response, Some(r.wait_ms));
-            self.tally(r.at, s, u, Metric::ResponseBusiness, Some(r.wait_business_ms));
+            self.tally(
+                r.at,
+                s,
+                u,
+                Metric::ResponseBusiness,
+                Some(r.wait_business_ms),
+            );
             self.responses.push(r);
         }
         if closed {
@@ -368,13 +380,25 @@ mod tests {
         assert!(p.open.is_empty());
         assert_eq!(p.closed.len(), 1);
         let c = &p.closed[0];
-        assert_eq!((c.started_at, c.first_response_at, c.handled_by), (0, Some(60_000), Some(3)));
+        assert_eq!(
+            (c.started_at, c.first_response_at, c.handled_by),
+            (0, Some(60_000), Some(3))
+        );
         assert!(!c.auto_resolved);
-        let waits: Vec<_> = p.responses.iter().map(|r| (r.user_id, r.wait_ms, r.first)).collect();
+        let waits: Vec<_> = p
+            .responses
+            .iter()
+            .map(|r| (r.user_id, r.wait_ms, r.first))
+            .collect();
         assert_eq!(waits, vec![(3, 60_000, true), (4, 30_000, false)]);
         let day = |user, metric| {
             p.days
-                .get(&DayKey { day_ms: 0, session_id: 1, user_id: user, metric })
+                .get(&DayKey {
+                    day_ms: 0,
+                    session_id: 1,
+                    user_id: user,
+                    metric,
+                })
                 .map(|t| (t.n, t.sum_ms))
         };
         assert_eq!(day(3, Metric::FirstResponse), Some((1, 60_000)));

@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(bucket(1000), 1);
         assert_eq!(bucket(1049), 1);
         assert_eq!(bucket(1050), 2);
-        assert!(bucket(86_400_000 * 365) < 400, "a year fits in a few hundred buckets");
+        assert!(
+            bucket(86_400_000 * 365) < 400,
+            "a year fits in a few hundred buckets"
+        );
     }
 
     #[test]

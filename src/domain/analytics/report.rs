@@ -46,17 +46,18 @@ impl Period {
             .with_timezone(&tz)
             .date_naive();
         let to_ms = match to {
-            None | Some("") => midnight(tz, today.succ_opt().unwrap_or(today)),
+            None => midnight(tz, today.succ_opt().unwrap_or(today)),
             Some(s) => instant(tz, s, true).ok_or_else(|| bad("to", s))?,
         };
         let from_ms = match from {
-            None | Some("") => {
-                midnight(tz, today - chrono::Duration::days(DEFAULT_DAYS - 1)).min(to_ms)
-            }
+            None => midnight(tz, today - chrono::Duration::days(DEFAULT_DAYS - 1)).min(to_ms),
             Some(s) => instant(tz, s, false).ok_or_else(|| bad("from", s))?,
         };
         if from_ms >= to_ms {
-            return Err(FieldError::new("from", "the period is empty: from is not before to"));
+            return Err(FieldError::new(
+                "from",
+                "the period is empty: from is not before to",
+            ));
         }
         if to_ms - from_ms > MAX_DAYS * DAY_MS {
             return Err(FieldError::new(
@@ -84,7 +85,11 @@ impl Period {
     /// which the daily rollups answer; the rest is read from the rows themselves.
     pub fn whole_utc_days(&self) -> (i64, i64) {
         let first = self.from_ms.div_euclid(DAY_MS) * DAY_MS
-            + if self.from_ms.rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS };
+            + if self.from_ms.rem_euclid(DAY_MS) == 0 {
+                0
+            } else {
+                DAY_MS
+            };
         let end = self.to_ms.div_euclid(DAY_MS) * DAY_MS;
         if first >= end {
             (self.from_ms, self.from_ms)
@@ -236,11 +241,19 @@ mod tests {
     #[test]
     fn dates_are_local_days_and_to_is_included() {
         let now = ms("2026-03-10T12:00:00Z");
-        let p = Period::parse(Some("2026-03-01"), Some("2026-03-02"), Some("Asia/Kolkata"), now)
-            .unwrap();
+        let p = Period::parse(
+            Some("2026-03-01"),
+            Some("2026-03-02"),
+            Some("Asia/Kolkata"),
+            now,
+        )
+        .unwrap();
         assert_eq!(p.from_ms, ms("2026-02-28T18:30:00Z"));
         assert_eq!(p.to_ms, ms("2026-03-02T18:30:00Z"));
-        assert_eq!(p.whole_utc_days(), (ms("2026-03-01T00:00:00Z"), ms("2026-03-02T00:00:00Z")));
+        assert_eq!(
+            p.whole_utc_days(),
+            (ms("2026-03-01T00:00:00Z"), ms("2026-03-02T00:00:00Z"))
+        );
         assert_eq!(
             p.edges(),
             vec![
@@ -259,20 +272,37 @@ mod tests {
         .unwrap();
         assert_eq!(short.edges(), vec![(short.from_ms, short.to_ms)]);
         let default = Period::parse(None, None, Some("UTC"), now).unwrap();
-        assert_eq!((default.from_ms, default.to_ms), (ms("2026-03-04T00:00:00Z"), ms("2026-03-11T00:00:00Z")));
+        assert_eq!(
+            (default.from_ms, default.to_ms),
+            (ms("2026-03-04T00:00:00Z"), ms("2026-03-11T00:00:00Z"))
+        );
     }
 
     #[test]
     fn bad_periods_name_their_field() {
         let now = ms("2026-03-10T12:00:00Z");
-        assert_eq!(Period::parse(None, None, Some("Mars/Base"), now).unwrap_err().field, "tz");
-        assert_eq!(Period::parse(Some("yesterday"), None, None, now).unwrap_err().field, "from");
         assert_eq!(
-            Period::parse(Some("2026-03-05"), Some("2026-03-01"), None, now).unwrap_err().field,
+            Period::parse(None, None, Some("Mars/Base"), now)
+                .unwrap_err()
+                .field,
+            "tz"
+        );
+        assert_eq!(
+            Period::parse(Some("yesterday"), None, None, now)
+                .unwrap_err()
+                .field,
             "from"
         );
         assert_eq!(
-            Period::parse(Some("2020-01-01"), Some("2026-03-01"), None, now).unwrap_err().field,
+            Period::parse(Some("2026-03-05"), Some("2026-03-01"), None, now)
+                .unwrap_err()
+                .field,
+            "from"
+        );
+        assert_eq!(
+            Period::parse(Some("2020-01-01"), Some("2026-03-01"), None, now)
+                .unwrap_err()
+                .field,
             "to"
         );
     }

@@ -193,13 +193,16 @@ type CycleRow = (
 /// The open cycles and last-seen assignees of `convs`.
 async fn load(tx: &mut Tx, convs: &[i64], p: &mut Projection) -> Result<()> {
     for chunk in convs.chunks(ROWS_PER_INSERT) {
-        let Some(ids) = id_list(Some(chunk)) else { continue };
+        let Some(ids) = id_list(Some(chunk)) else {
+            continue;
+        };
         let sql = format!(
             "SELECT id, conversation_id, session_id, started_at, waiting_since, assignee_id,
                 first_response_at, first_responder_id, bot_replied, member_replied
              FROM analytics_cycles WHERE resolved_at IS NULL AND conversation_id IN ({ids})"
         );
-        let rows: Vec<CycleRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        let rows: Vec<CycleRow> =
+            on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
         for (id, conv, session, started, waiting, assignee, first_at, first_by, bot, member) in rows
         {
             p.open.insert(
@@ -226,7 +229,8 @@ async fn load(tx: &mut Tx, convs: &[i64], p: &mut Projection) -> Result<()> {
             "SELECT conversation_id, assignee_id FROM analytics_assignees
              WHERE conversation_id IN ({ids})"
         );
-        let rows: Vec<(i64, Option<i64>)> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        let rows: Vec<(i64, Option<i64>)> =
+            on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
         p.assignees.extend(rows);
     }
     Ok(())
@@ -389,7 +393,9 @@ pub(super) async fn rebuild(tx: &mut Tx) -> Result<u64> {
         after = last.0;
         let session_of: HashMap<i64, i64> = convs.iter().copied().collect();
         let ids: Vec<i64> = convs.iter().map(|c| c.0).collect();
-        let Some(list) = id_list(Some(&ids)) else { continue };
+        let Some(list) = id_list(Some(&ids)) else {
+            continue;
+        };
         // (conversation, at, kind, id, fact): kind orders one instant's facts as a
         // transaction logs them: its message, then the assignee, then the resolve.
         let mut facts: Vec<(i64, i64, u8, i64, Fact)> = Vec::new();

@@ -28,7 +28,11 @@ fn in_sessions(sessions: Option<&[i64]>) -> String {
 }
 
 fn add(t: &mut Tallies, user: i64, metric: Metric, ms: Option<i64>) {
-    t.entry(user).or_default().entry(metric).or_default().add(ms);
+    t.entry(user)
+        .or_default()
+        .entry(metric)
+        .or_default()
+        .add(ms);
 }
 
 /// Every member's (or session's) tallies over `period` in `sessions` (`None`: all).
@@ -53,7 +57,9 @@ pub async fn tallies(
         let rows: Vec<(i64, i64, String, i64, i64, String)> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(first).bind(end).fetch_all(p).await)?;
         for (session, user, metric, n, sum_ms, hist) in rows {
-            let Some(metric) = Metric::parse(&metric) else { continue };
+            let Some(metric) = Metric::parse(&metric) else {
+                continue;
+            };
             let tally = Tally {
                 n,
                 sum_ms,
@@ -77,7 +83,12 @@ pub async fn tallies(
             let user = key(session, user);
             if first {
                 add(&mut out, user, Metric::FirstResponse, Some(wait));
-                add(&mut out, user, Metric::FirstResponseBusiness, Some(business));
+                add(
+                    &mut out,
+                    user,
+                    Metric::FirstResponseBusiness,
+                    Some(business),
+                );
             }
             add(&mut out, user, Metric::Response, Some(wait));
             add(&mut out, user, Metric::ResponseBusiness, Some(business));
@@ -175,7 +186,9 @@ pub async fn today(db: &Db, period: &Period) -> Result<crate::domain::board::Tod
         }
     }
     for (session, tallies) in tallies(db, period, None, By::Session).await? {
-        let Some(t) = out.get_mut(&session) else { continue };
+        let Some(t) = out.get_mut(&session) else {
+            continue;
+        };
         let get = |m| tallies.get(&m).cloned().unwrap_or_default();
         t.resolved = get(Metric::Resolution).n;
         t.first_responses = get(Metric::FirstResponse).hist;
