@@ -63,6 +63,9 @@ enum Command {
     },
     /// The hub, a WAHA simulator and customers writing in: a live inbox in one command.
     Demo,
+    /// Re-encrypt every stored secret under TICKHUB_SECRET_KEY, reading old values with
+    /// TICKHUB_SECRET_KEY_PREVIOUS; all or nothing.
+    RotateSecrets,
 }
 
 fn init_tracing(filter: &str) {
@@ -169,6 +172,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => tickhub::demo::run(config).await,
+        Command::RotateSecrets => {
+            if config.secret_key.is_none()
+                && config.database_kind == tickhub::config::DatabaseKind::Postgres
+            {
+                bail!("set TICKHUB_SECRET_KEY to the new key (and TICKHUB_SECRET_KEY_PREVIOUS to the old one)");
+            }
+            let keys = tickhub::secrets::load(&config)?;
+            let db = tickhub::app::connect_db(&config).await?;
+            let done = tickhub::store::secrets::rotate(&db, &keys).await;
+            db.close().await;
+            let done = done.context("rotating the stored secrets (nothing was changed)")?;
+            println!(
+                "re-encrypted {} secret(s) under key {} ({} already under it)",
+                done.resealed,
+                keys.current_id().unwrap_or("?"),
+                done.current
+            );
+            Ok(())
+        }
         Command::WahaSim { .. } => unreachable!("handled before the configuration is read"),
     }
 }

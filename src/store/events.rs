@@ -288,12 +288,18 @@ pub async fn replay(
     Ok(Replay::Page { frames, scanned_to })
 }
 
-/// Drops events older than `before_ms` and records how far the log was cut, so a later
-/// `since` below that answers `resync_required` instead of a silent gap.
-pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {
+/// Drops events older than `before_ms`, but none after `keep_after` (the outbound
+/// webhooks' copy cursor: events not yet queued for subscribers stay), and records how
+/// far the log was cut, so a later `since` below that answers `resync_required` instead
+/// of a silent gap.
+pub async fn prune(tx: &mut Tx, before_ms: i64, keep_after: i64) -> Result<u64> {
     let Some(cut) = last_before(tx, before_ms).await? else {
         return Ok(0);
     };
+    let cut = cut.min(keep_after);
+    if cut <= 0 {
+        return Ok(0);
+    }
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM events WHERE id <= $1").bind(cut).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO hub_meta (key, value) VALUES ('events_pruned_through', $1)
