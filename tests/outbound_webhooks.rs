@@ -44,6 +44,19 @@ async fn customer(s: &Setup, chat: &str, text: &str) {
     assert_eq!(code, 200, "{r}");
 }
 
+/// Waits until the hub has stored `text` from `chat` (a webhook is answered once it is
+/// received; the message is made from it just after).
+async fn stored(s: &Setup, chat: &str, text: &str) {
+    let conv = s.conversation_for(chat).await["id"].as_i64().expect("id");
+    let path = format!("/api/conversations/{conv}/messages?limit=200");
+    s.eventually(&path, |p| {
+        p["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|m| m["text"] == text))
+    })
+    .await;
+}
+
 fn texts_of(got: &[Received], conversation: i64) -> Vec<String> {
     got.iter()
         .map(Received::json)
@@ -306,6 +319,7 @@ async fn subscriptions_are_managed(b: Backend) {
     assert_eq!(code, 200, "{r}");
     assert_eq!(r["active"], false);
     customer(&s, "447700810001@c.us", "while-paused").await;
+    stored(&s, "447700810001@c.us", "while-paused").await;
     let (code, r) = s
         .patch(
             &path,

@@ -109,13 +109,17 @@ pub struct Patch {
     pub sealed_secret: Option<String>,
 }
 
-/// Applies `patch`; the subscription after, `None` when there is none.
+/// Applies `patch`; the subscription after, `None` when there is none. A subscription
+/// made active again receives the events logged from then on, not those of its pause
+/// (which the copy may not have reached yet).
 pub async fn update(tx: &mut Tx, id: i64, patch: &Patch) -> Result<Option<Subscription>> {
     let now = tx.now;
     let events = patch.events.as_deref().map(events_text);
     let row: Option<Row> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE webhook_subscriptions SET
              url = COALESCE($2, url), events = COALESCE($3, events),
+             starts_after = CASE WHEN $4 = TRUE AND active = FALSE
+                 THEN (SELECT COALESCE(MAX(id), 0) FROM events) ELSE starts_after END,
              active = COALESCE($4, active), secret = COALESCE($5, secret), updated_at = $6
          WHERE id = $1 RETURNING {COLUMNS}")))
         .bind(id).bind(patch.url.as_deref()).bind(events).bind(patch.active)
