@@ -45,6 +45,8 @@ CREATE TABLE webhook_deliveries (
     delivered_at     BIGINT
 );
 CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (subscription_id, status, id);
+-- Pruning of the delivery log (docs/integrations.md).
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at) WHERE status = 'delivered';
 
 -- What the dispatcher last saw of a conversation's or a campaign's status (`c:<id>`,
 -- `k:<id>`), so that `conversation.resolved` and `campaign.finished` are sent once per

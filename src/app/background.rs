@@ -175,6 +175,8 @@ pub async fn prune(services: Arc<Services>, mut shutdown: Shutdown) {
                 |tx, (e, i, copied)| {
                     Box::pin(async move {
                         let ev = events::prune(tx, *e, *copied).await?;
+                        // Delivered webhooks stay in their log as long as events do.
+                        hook_queue::prune(tx, *e).await?;
                         let ib = inbox::prune(tx, *i).await?;
                         Ok((ev, ib))
                     })

@@ -370,6 +370,15 @@ pub async fn replay(db: &Db, subscription_id: i64, id: i64, now: i64) -> Result<
     Ok(row)
 }
 
+/// Drops deliveries delivered before `before_ms` (the log keeps what is recent and
+/// everything still pending); how many.
+pub async fn prune(tx: &mut super::Tx, before_ms: i64) -> Result<u64> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at < $1")
+        .bind(before_ms).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n)
+}
+
 /// Pending deliveries (a gauge for operators).
 pub async fn pending_count(db: &Db) -> Result<i64> {
     let n: i64 = on_pool!(db, p => sqlx::query_scalar(
