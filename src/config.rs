@@ -89,6 +89,20 @@ pub struct Config {
     /// How long a database writer under load waits for more writes to share a transaction
     /// (`store::writer`; 0: never).
     pub write_linger: Duration,
+    /// `TICKHUB_SECRET_KEY`: base64 of 32 bytes sealing the secrets the hub stores
+    /// (`crate::secrets`); unset on SQLite: a generated key file beside the database.
+    pub secret_key: Option<String>,
+    /// `TICKHUB_SECRET_KEY_PREVIOUS`: comma-separated keys that still open values sealed
+    /// before a rotation.
+    pub secret_key_previous: Vec<String>,
+    /// Outbound webhooks: the first retry's delay; each next one doubles, with jitter.
+    pub outbound_retry_base: Duration,
+    /// Outbound webhooks: the longest delay between two attempts.
+    pub outbound_retry_max: Duration,
+    /// Outbound webhooks: how long one delivery may take before it counts as failed.
+    pub outbound_timeout: Duration,
+    /// Outbound webhooks: how often the dispatcher looks for new events and due retries.
+    pub outbound_poll: Duration,
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -452,6 +466,36 @@ impl Config {
             ));
         }
 
+        let secret_key = src.get("TICKHUB_SECRET_KEY");
+        if let Some(k) = &secret_key {
+            crate::secrets::SecretKey::from_base64(k)
+                .map_err(|m| invalid("TICKHUB_SECRET_KEY", crate::redact::REDACTED, m))?;
+        }
+        let secret_key_previous: Vec<String> = src
+            .get("TICKHUB_SECRET_KEY_PREVIOUS")
+            .map(|v| {
+                v.split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for k in &secret_key_previous {
+            crate::secrets::SecretKey::from_base64(k)
+                .map_err(|m| invalid("TICKHUB_SECRET_KEY_PREVIOUS", crate::redact::REDACTED, m))?;
+        }
+        let ms = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            let v: u64 = parse_num(src, var, default, "a number of milliseconds")?;
+            if v == 0 {
+                return Err(invalid(var, "0", "expected at least 1"));
+            }
+            Ok(Duration::from_millis(v))
+        };
+        let outbound_retry_base = ms("TICKHUB_OUTBOUND_RETRY_BASE_MS", 1_000)?;
+        let outbound_retry_max = ms("TICKHUB_OUTBOUND_RETRY_MAX_MS", 300_000)?;
+        let outbound_timeout = ms("TICKHUB_OUTBOUND_TIMEOUT_MS", 10_000)?;
+        let outbound_poll = ms("TICKHUB_OUTBOUND_POLL_MS", 500)?;
+
         Ok(Config {
             bind,
             database_url,
@@ -484,6 +528,12 @@ impl Config {
             requeue_grace: Duration::from_secs(requeue_grace_s),
             lease_ttl: Duration::from_millis(lease_ttl_ms),
             write_linger: Duration::from_millis(write_linger_ms),
+            secret_key,
+            secret_key_previous,
+            outbound_retry_base,
+            outbound_retry_max,
+            outbound_timeout,
+            outbound_poll,
         })
     }
 

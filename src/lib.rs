@@ -18,6 +18,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod redact;
+pub mod secrets;
 pub mod store;
 pub mod waha;
 

@@ -66,6 +66,9 @@ enum Command {
     /// Recompute the analytics tables from the stored messages, assignments and resolves
     /// (docs/analytics.md); the live projection goes on from where it ends.
     AnalyticsRebuild,
+    /// Re-encrypt every stored secret under TICKHUB_SECRET_KEY, reading old values with
+    /// TICKHUB_SECRET_KEY_PREVIOUS; all or nothing.
+    RotateSecrets,
 }
 
 fn init_tracing(filter: &str) {
@@ -182,6 +185,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!(
                 "analytics rebuilt from {facts} facts in {:.1} s",
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::RotateSecrets => {
+            if config.secret_key.is_none()
+                && config.database_kind == tickhub::config::DatabaseKind::Postgres
+            {
+                bail!("set TICKHUB_SECRET_KEY to the new key (and TICKHUB_SECRET_KEY_PREVIOUS to the old one)");
+            }
+            let keys = tickhub::secrets::load(&config)?;
+            let db = tickhub::app::connect_db(&config).await?;
+            let done = tickhub::store::secrets::rotate(&db, &keys).await;
+            db.close().await;
+            let done = done.context("rotating the stored secrets (nothing was changed)")?;
+            println!(
+                "re-encrypted {} secret(s) under key {} ({} already under it)",
+                done.resealed,
+                keys.current_id().unwrap_or("?"),
+                done.current
             );
             Ok(())
         }

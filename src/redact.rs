@@ -43,6 +43,12 @@ impl std::fmt::Debug for Config {
             requeue_grace,
             lease_ttl,
             write_linger,
+            secret_key,
+            secret_key_previous,
+            outbound_retry_base,
+            outbound_retry_max,
+            outbound_timeout,
+            outbound_poll,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -80,6 +86,18 @@ impl std::fmt::Debug for Config {
             .field("requeue_grace", requeue_grace)
             .field("lease_ttl", lease_ttl)
             .field("write_linger", write_linger)
+            .field("secret_key", &secret(secret_key))
+            .field(
+                "secret_key_previous",
+                &secret_key_previous
+                    .iter()
+                    .map(|_| REDACTED)
+                    .collect::<Vec<_>>(),
+            )
+            .field("outbound_retry_base", outbound_retry_base)
+            .field("outbound_retry_max", outbound_retry_max)
+            .field("outbound_timeout", outbound_timeout)
+            .field("outbound_poll", outbound_poll)
             .finish()
     }
 }
@@ -170,6 +188,14 @@ mod tests {
             ),
             ("WAHA_API_KEY", "waha-key-8"),
             ("WAHA_WEBHOOK_HMAC_KEY", "hmac-key-9"),
+            (
+                "TICKHUB_SECRET_KEY",
+                "cmVkYWN0LXRlc3Qtc2VjcmV0LWtleS0zMi1ieXRlcyE=",
+            ),
+            (
+                "TICKHUB_SECRET_KEY_PREVIOUS",
+                "cmVkYWN0LXRlc3Qtc2VjcmV0LWtleS0zMi1ieXRlcyE=",
+            ),
             ("WAHA_URL", "http://waha:waha-url-pass@waha.internal:3000"),
             (
                 "TICKHUB_PUBLIC_URL",
@@ -184,6 +210,7 @@ mod tests {
             "hmac-key-9",
             "waha-url-pass",
             "public-token-5",
+            "cmVkYWN0LXRlc3Qtc2VjcmV0LWtleS0zMi1ieXRlcyE=",
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }

@@ -78,9 +78,14 @@ impl Log {
     }
 
     async fn prune(&self, before_ms: i64) -> u64 {
+        self.prune_keeping(before_ms, i64::MAX).await
+    }
+
+    /// `prune`, keeping every event after `keep_after` (outbound webhooks' copy cursor).
+    async fn prune_keeping(&self, before_ms: i64, keep_after: i64) -> u64 {
         self.writer
-            .run(before_ms, |tx, before| {
-                Box::pin(async move { events::prune(tx, *before).await })
+            .run((before_ms, keep_after), |tx, (before, keep)| {
+                Box::pin(async move { events::prune(tx, *before, *keep).await })
             })
             .await
             .expect("prune")
@@ -190,3 +195,31 @@ async fn pruning_cuts_at_the_last_event_before_the_time(b: Backend) {
     );
 }
 both!(pruning_cuts_at_the_last_event_before_the_time);
+
+/// Events the outbound webhooks have not copied yet outlive their retention.
+async fn pruning_keeps_what_webhooks_have_not_copied(b: Backend) {
+    let db = TestDb::new(b).await;
+    let log = Log::new(&db).await;
+    for (k, n) in [2, 3, 4].into_iter().enumerate() {
+        log.append(1_000 * (k as i64 + 1), n).await;
+    }
+    let seqs: Vec<i64> = log
+        .published
+        .lock()
+        .expect("published")
+        .iter()
+        .map(|e| e.seq.expect("seq"))
+        .collect();
+    // Copied up to the end of the second batch: all are past retention, five may go.
+    assert_eq!(log.prune_keeping(100_000, seqs[4]).await, 5);
+    let rest = frames(log.replay(seqs[4]).await);
+    assert_eq!(rest.len(), 4, "the uncopied batch stays whole");
+    assert_eq!(log.prune_keeping(100_000, seqs[4]).await, 0);
+    assert_eq!(
+        log.prune_keeping(100_000, 0).await,
+        0,
+        "nothing copied: nothing goes"
+    );
+    assert_eq!(log.prune(100_000).await, 4);
+}
+both!(pruning_keeps_what_webhooks_have_not_copied);

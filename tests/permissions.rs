@@ -69,7 +69,27 @@ struct Fixture {
 
 impl Fixture {
     async fn new(b: Backend) -> Fixture {
-        let s = Setup::new(b).await;
+        let env = vec![
+            // Webhook secrets are stored encrypted (docs/integrations.md).
+            (
+                "TICKHUB_SECRET_KEY".to_string(),
+                common::TEST_SECRET_KEY.to_string(),
+            ),
+            ("TICKHUB_OUTBOUND_POLL_MS".to_string(), "100".to_string()),
+            // Its subscribers never answer: retry seldom.
+            (
+                "TICKHUB_OUTBOUND_RETRY_BASE_MS".to_string(),
+                "60000".to_string(),
+            ),
+        ];
+        let s = Setup::with(
+            b,
+            common::Options {
+                env,
+                ..Default::default()
+            },
+        )
+        .await;
         for name in ["spare", "second"] {
             let (code, r) = s.post("/api/sessions", json!({"name": name})).await;
             assert!(code == 201 || code == 200, "{r}");
@@ -236,6 +256,49 @@ impl Fixture {
             .await;
         assert_eq!(code, 201, "{c}");
         c["id"].as_i64().expect("id")
+    }
+
+    /// A new outbound webhook subscription (made by the admin) to a port nothing answers.
+    async fn subscription(&self) -> i64 {
+        let (code, r) = self
+            .s
+            .post(
+                "/api/webhook-subscriptions",
+                json!({"url": "http://127.0.0.1:9/hook", "events": ["message.created"],
+                    "secret": "matrix-secret-0123456789"}),
+            )
+            .await;
+        assert_eq!(code, 201, "{r}");
+        r["id"].as_i64().expect("subscription id")
+    }
+
+    /// A delivery queued for subscription `id` (a customer writes; the dispatcher queues it).
+    async fn delivery_of(&self, id: i64) -> i64 {
+        self.conversation("queue", "hello hooks").await;
+        let path = format!("/api/webhook-subscriptions/{id}/deliveries");
+        let page = self
+            .s
+            .eventually(&path, |p| {
+                p["items"].as_array().is_some_and(|a| !a.is_empty())
+            })
+            .await;
+        page["items"][0]["id"].as_i64().expect("delivery id")
+    }
+
+    /// A new API key (made by the admin).
+    async fn api_key(&self, scopes: &[&str]) -> (i64, String) {
+        let (code, r) = self
+            .s
+            .post(
+                "/api/api-keys",
+                json!({"name": format!("key {}", unique()), "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(code, 201, "{r}");
+        (
+            r["id"].as_i64().expect("key id"),
+            r["key"].as_str().expect("key").to_string(),
+        )
     }
 
     /// A fresh member for a team row's case.
@@ -528,6 +591,33 @@ impl Fixture {
             if row.case == "other session" {
                 path = format!("{template}?session=second");
             }
+        } else if template.starts_with("/api/webhook-subscriptions") {
+            if template.contains("{id}") {
+                let id = self.subscription().await;
+                path = template.replace("{id}", &id.to_string());
+                if template.contains("{delivery_id}") {
+                    let d = self.delivery_of(id).await;
+                    path = path.replace("{delivery_id}", &d.to_string());
+                }
+                if method == "PATCH" {
+                    body = Some(json!({"active": false}));
+                }
+            } else if method == "POST" {
+                body = Some(
+                    json!({"url": "http://127.0.0.1:9/hook", "events": ["message.created"],
+                    "secret": "matrix-secret-0123456789"}),
+                );
+            }
+        } else if template.starts_with("/api/api-keys") {
+            if template.contains("{id}") {
+                let (id, _) = self.api_key(&["contacts:read"]).await;
+                path = template.replace("{id}", &id.to_string());
+            } else if method == "POST" {
+                body =
+                    Some(json!({"name": format!("key {}", unique()), "scopes": ["contacts:read"]}));
+            }
+        } else if template == "/api/settings/waha" && method == "PUT" {
+            body = Some(json!({"api_key": null}));
         } else if template == "/api/auth/logout" {
             let email = if role == "admin" {
                 common::ADMIN_EMAIL.to_string()
@@ -602,6 +692,8 @@ async fn every_endpoint_allows_and_refuses_as_documented(b: Backend) {
         }
     }
 
+    // An admin's API key that may only manage webhooks: every other row refuses it.
+    let (_, key) = fx.api_key(&["webhooks:manage"]).await;
     for row in &rows {
         for role in ROLES {
             let (method, path, body, token) = fx.http_call(row, role).await;
@@ -612,8 +704,18 @@ async fn every_endpoint_allows_and_refuses_as_documented(b: Backend) {
                 &format!("{role}: {} ({}) {path}: {answer}", row.what, row.case),
             );
         }
+        let (method, path, body, _) = fx.http_call(row, "admin").await;
+        let (code, answer) = fx.s.as_user(&key, &method, &path, body).await;
+        let what = format!(
+            "an API key with webhooks:manage: {} ({}) {path}: {answer}",
+            row.what, row.case
+        );
+        if row.what.contains(" /api/webhook-subscriptions") {
+            check(&row.expect["admin"], code, &what);
+        } else {
+            assert_eq!(code, 403, "{what}");
+        }
         // Without a token, every row is 401.
-        let (method, path, _, _) = fx.http_call(row, "admin").await;
         let (code, _) = fx.s.as_user("", &method, &path, None).await;
         assert_eq!(code, 401, "{} without a token", row.what);
     }

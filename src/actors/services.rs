@@ -41,6 +41,8 @@ pub struct Services {
     /// Sessions with a campaign whose replies are still counted, kept by the campaigns'
     /// supervisor and read by every stored message's step (`Flow`).
     pub campaign_sessions: Arc<dashmap::DashSet<i64>>,
+    /// Seals and opens the secrets the hub stores (`crate::secrets`).
+    pub keys: crate::secrets::Keyring,
 }
 
 impl Services {
@@ -55,6 +57,7 @@ impl Services {
         cluster: Option<Arc<Cluster>>,
         webhook_url: String,
         arbiters: Vec<ArbiterHandle>,
+        keys: crate::secrets::Keyring,
     ) -> Arc<Services> {
         let opt_out_words = config.opt_out_words.clone().into();
         Arc::new(Services {
@@ -73,6 +76,7 @@ impl Services {
             next_arbiter: AtomicUsize::new(0),
             router: OnceLock::new(),
             campaign_sessions: Arc::default(),
+            keys,
         })
     }
 

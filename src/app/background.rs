@@ -12,7 +12,7 @@ use super::shutdown::Shutdown;
 use crate::actors::{Hub, Services};
 use crate::domain::SessionRef;
 use crate::http::login_limit::LoginLimiter;
-use crate::store::{events, inbox, sessions, tokens, StoreError};
+use crate::store::{events, hook_queue, inbox, secrets, sessions, tokens, StoreError};
 
 /// How long a stored webhook may wait for its actor before the sweeper hands it over again.
 const SWEEP_AFTER: Duration = Duration::from_secs(10);
@@ -193,15 +193,27 @@ pub async fn prune(services: Arc<Services>, mut shutdown: Shutdown) {
         let now = services.now_ms();
         let events_before = now - services.config.event_retention.as_millis() as i64;
         let inbox_before = now - INBOX_KEEP.as_millis() as i64;
+        let copied = match hook_queue::scanned_through(&services.db).await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "pruning skipped: could not read the outbound webhooks' cursor");
+                continue;
+            }
+        };
         let res = services
             .writer
-            .run((events_before, inbox_before), |tx, (e, i)| {
-                Box::pin(async move {
-                    let ev = events::prune(tx, *e).await?;
-                    let ib = inbox::prune(tx, *i).await?;
-                    Ok((ev, ib))
-                })
-            })
+            .run(
+                (events_before, inbox_before, copied),
+                |tx, (e, i, copied)| {
+                    Box::pin(async move {
+                        let ev = events::prune(tx, *e, *copied).await?;
+                        // Delivered webhooks stay in their log as long as events do.
+                        hook_queue::prune(tx, *e).await?;
+                        let ib = inbox::prune(tx, *i).await?;
+                        Ok((ev, ib))
+                    })
+                },
+            )
             .await;
         match res {
             Ok((ev, ib)) => info!(events = ev, inbox = ib, "pruned old events and webhooks"),
@@ -232,5 +244,34 @@ pub async fn auth_upkeep(hub: Arc<Hub>, limiter: Arc<LoginLimiter>, mut shutdown
             return;
         }
         since_purge += LIMITER_TIDY_EVERY;
+    }
+}
+
+const SETTINGS_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps this node's WAHA client on the API key stored in the hub's settings (`PUT
+/// /api/settings/waha`), or on `WAHA_API_KEY` when none is stored: read at start and then
+/// every few seconds, so a change made through any node reaches every node.
+pub async fn refresh_settings(services: Arc<Services>, mut shutdown: Shutdown) {
+    let mut last: Option<Option<String>> = None;
+    loop {
+        match secrets::get(&services.db, &services.keys, secrets::WAHA_API_KEY).await {
+            Ok(key) => {
+                if last.as_ref() != Some(&key) {
+                    if last.is_some() {
+                        info!(
+                            stored = key.is_some(),
+                            "the WAHA API key changed in the settings"
+                        );
+                    }
+                    services.waha.set_api_key(key.clone());
+                    last = Some(key);
+                }
+            }
+            Err(e) => warn!(error = %e, "could not read the stored WAHA API key"),
+        }
+        if !shutdown.sleep(SETTINGS_EVERY).await {
+            return;
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! what the writer still holds, close the database.
 
 mod background;
+mod hooks;
 mod server;
 pub mod shutdown;
 
@@ -36,6 +37,8 @@ pub enum StartError {
     Credentials(#[from] crate::credentials::CredentialError),
     #[error("cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error("secret key: {0}")]
+    SecretKey(#[from] crate::secrets::KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -97,6 +100,7 @@ impl AppBuilder {
         })
         .await?;
         let db = connect_db(&config).await?;
+        let keys = crate::secrets::load(&config)?;
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         // Cluster mode: the Redis bus and the leases, unless a test brought its own bus.
         let cluster = match &config.redis_url {
@@ -164,7 +168,23 @@ impl AppBuilder {
             cluster,
             webhook_url,
             arbiters.iter().map(Arbiter::handle).collect(),
+            keys,
         );
+        // The WAHA API key stored in the settings wins over WAHA_API_KEY from the first
+        // call on (`background::refresh_settings` follows later changes).
+        match crate::store::secrets::get(
+            &services.db,
+            &services.keys,
+            crate::store::secrets::WAHA_API_KEY,
+        )
+        .await
+        {
+            Ok(Some(k)) => services.waha.set_api_key(Some(k)),
+            Ok(None) => {}
+            Err(e) => {
+                warn!(error = %e, "could not read the stored WAHA API key; using WAHA_API_KEY")
+            }
+        }
         let hub = Hub::new(services.clone());
 
         let data = web::Data::new(hub.clone());
@@ -222,6 +242,11 @@ impl AppBuilder {
                 services.clone(),
                 shutdown.clone(),
             )),
+            actix_rt::spawn(background::refresh_settings(
+                services.clone(),
+                shutdown.clone(),
+            )),
+            actix_rt::spawn(hooks::dispatch(services.clone(), shutdown.clone())),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
         info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");

@@ -8,6 +8,7 @@
 
 mod analytics;
 pub use analytics::AnalyticsScope;
+pub mod api_keys;
 mod crm;
 mod templates;
 
@@ -367,6 +368,18 @@ impl Viewer {
     /// Operator views (webhooks that could not be applied, …): admins only.
     pub fn may_operate(&self) -> Decision {
         allow(self.role == Role::Admin, "only admins see operator views")
+    }
+
+    // ---- integrations
+
+    /// Outbound webhook subscriptions, API keys and the hub's stored secrets: admins
+    /// only. A subscription receives events of every session, and a key can act for its
+    /// maker without a password, so neither is for a role bounded by sessions.
+    pub fn may_manage_integrations(&self) -> Decision {
+        allow(
+            self.role == Role::Admin,
+            "only admins manage webhooks, API keys and the hub's settings",
+        )
     }
 
     // ---- the audit log

@@ -16,6 +16,7 @@ pub mod csv_mapping;
 pub mod erasure;
 pub mod event;
 pub mod field;
+pub mod hook;
 pub mod hours;
 pub mod inbound;
 pub mod member;

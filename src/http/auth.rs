@@ -19,10 +19,11 @@ use super::error::{ApiError, AuthErrors, ErrorBody, JsonBodyErrors, Unprocessabl
 use super::login_limit::LoginLimiter;
 use super::validate::no_nul;
 use crate::actors::Hub;
+use crate::domain::access::api_keys as api_key_policy;
 use crate::domain::audit::Origin;
 use crate::domain::Viewer;
-use crate::store::tokens;
 use crate::store::users::{self, User};
+use crate::store::{api_keys, tokens};
 
 /// The cookie the web app is authenticated by.
 pub const COOKIE: &str = "tickhub_token";
@@ -186,6 +187,9 @@ pub struct AuthUser {
     pub viewer: Viewer,
     /// How the request proved it (the cookie is checked against cross-site use).
     pub via: TokenVia,
+    /// Set when the request came with an API key rather than a member's login: the key's
+    /// id and scopes (the access policy bounds the member's role by them).
+    pub api_key: Option<(i64, Vec<crate::domain::access::api_keys::Scope>)>,
 }
 
 /// The client's address as this hub saw it (no forwarding header is trusted).
@@ -194,7 +198,7 @@ pub fn peer_ip(req: &HttpRequest) -> Option<String> {
 }
 
 /// The request's token and how it came: the `Authorization: Bearer` header first, then
-/// the cookie.
+/// an API key's `X-Api-Key`, then the cookie.
 pub fn credentials_from(req: &HttpRequest) -> Option<(String, TokenVia)> {
     if let Some(h) = req
         .headers()
@@ -207,6 +211,9 @@ pub fn credentials_from(req: &HttpRequest) -> Option<(String, TokenVia)> {
         {
             return Some((t.trim().to_string(), TokenVia::Header));
         }
+    }
+    if let Some(k) = req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some((k.trim().to_string(), TokenVia::Header));
     }
     req.cookie(COOKIE)
         .map(|c| (c.value().to_string(), TokenVia::Cookie))
@@ -226,14 +233,41 @@ pub async fn authenticate(
     if token.contains('\0') {
         return Err(ApiError::Unauthorized("invalid or expired token".into()));
     }
+    if token.starts_with(API_KEY_PREFIX) {
+        return match api_keys::by_key(hub.db(), &token, hub.now_ms()).await? {
+            Some((id, user, scopes)) => Ok(AuthUser {
+                viewer: hub.viewer(&user, origin).await?,
+                user,
+                token,
+                via,
+                api_key: Some((id, scopes)),
+            }),
+            None => Err(ApiError::Unauthorized(
+                "invalid, expired or revoked API key".into(),
+            )),
+        };
+    }
     match tokens::by_token(hub.db(), &token, hub.now_ms()).await? {
         Some(user) => Ok(AuthUser {
             viewer: hub.viewer(&user, origin).await?,
             user,
             token,
             via,
+            api_key: None,
         }),
         None => Err(ApiError::Unauthorized("invalid or expired token".into())),
+    }
+}
+
+/// How API keys begin (login tokens are `thk_` and hex only).
+pub const API_KEY_PREFIX: &str = "thk_api_";
+
+/// An API key reaches only what its scopes cover (`domain::access::api_keys`).
+fn check_scopes(auth: &AuthUser, method: &str, route: &str) -> Result<(), ApiError> {
+    match &auth.api_key {
+        None => Ok(()),
+        Some((_, scopes)) => api_key_policy::may_call(scopes, method, route)
+            .map_err(|_| ApiError::Forbidden(api_key_policy::lacks(method, route))),
     }
 }
 
@@ -260,10 +294,16 @@ impl FromRequest for AuthUser {
             ),
             _ => Ok(()),
         };
+        let method = req.method().to_string();
+        let route = req
+            .match_pattern()
+            .unwrap_or_else(|| req.path().to_string());
         Box::pin(async move {
             let hub = hub.ok_or_else(|| ApiError::Internal("hub missing from app data".into()))?;
             cross_site?;
-            authenticate(&hub, credentials, origin).await
+            let auth = authenticate(&hub, credentials, origin).await?;
+            check_scopes(&auth, &method, &route)?;
+            Ok(auth)
         })
     }
 }

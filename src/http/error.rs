@@ -240,6 +240,13 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::Migrate(m) => ApiError::Internal(format!("migration: {m}")),
+            StoreError::Secret(e @ crate::secrets::SecretError::NoKey) => {
+                ApiError::UnavailableCode {
+                    code: "secret_key_missing",
+                    message: e.to_string(),
+                }
+            }
+            StoreError::Secret(e) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod gdpr;
 pub mod handling;
 pub mod health;
 pub mod import_preview;
+pub mod integrations;
 pub mod login_limit;
 pub mod messages;
 pub mod openapi;
@@ -463,6 +464,50 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::GET, aw::to(bots::get_trigger)),
                         (M::PATCH, aw::to(bots::update_trigger)),
                         (M::DELETE, aw::to(bots::delete_trigger)),
+                    ],
+                ))
+                .service(resource(
+                    "/webhook-subscriptions",
+                    vec![
+                        (M::GET, aw::to(integrations::list)),
+                        (M::POST, aw::to(integrations::create)),
+                    ],
+                ))
+                .service(resource(
+                    "/webhook-subscriptions/{id}",
+                    vec![
+                        (M::GET, aw::to(integrations::get)),
+                        (M::PATCH, aw::to(integrations::update)),
+                        (M::DELETE, aw::to(integrations::delete)),
+                    ],
+                ))
+                .service(resource(
+                    "/webhook-subscriptions/{id}/deliveries",
+                    vec![(M::GET, aw::to(integrations::deliveries))],
+                ))
+                .service(resource(
+                    "/webhook-subscriptions/{id}/deliveries/{delivery_id}/replay",
+                    vec![(M::POST, aw::to(integrations::replay))],
+                ))
+                .service(resource(
+                    "/api-keys",
+                    vec![
+                        (M::GET, aw::to(integrations::list_keys)),
+                        (M::POST, aw::to(integrations::create_key)),
+                    ],
+                ))
+                .service(resource(
+                    "/api-keys/{id}",
+                    vec![
+                        (M::GET, aw::to(integrations::get_key)),
+                        (M::DELETE, aw::to(integrations::revoke_key)),
+                    ],
+                ))
+                .service(resource(
+                    "/settings/waha",
+                    vec![
+                        (M::GET, aw::to(integrations::waha_settings)),
+                        (M::PUT, aw::to(integrations::put_waha_settings)),
                     ],
                 ))
                 .service(resource("/audit-log", vec![(M::GET, aw::to(audit::list))]))

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 use super::{
     admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge,
     contact_schema, contacts, conversations, error, gdpr, handling, health, import_preview,
-    messages, quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks,
-    ws,
+    integrations, messages, quick_replies, routing, segments, sessions, team, templates,
+    trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -42,6 +42,10 @@ use crate::store;
         routing::queue, routing::assignments,
         quick_replies::list, quick_replies::create, quick_replies::get, quick_replies::update, quick_replies::delete,
         templates::list, templates::create, templates::get, templates::update, templates::delete,
+        integrations::create, integrations::list, integrations::get, integrations::update, integrations::delete,
+        integrations::deliveries, integrations::replay,
+        integrations::create_key, integrations::list_keys, integrations::get_key, integrations::revoke_key,
+        integrations::waha_settings, integrations::put_waha_settings,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -80,6 +84,10 @@ use crate::store;
         store::routing::QueueItem, store::routing::AssignmentItem, crate::domain::routing::Why,
         crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
         conversations::ConversationDetail, store::contacts::ContactCard,
+        integrations::NewSubscription, integrations::Created, integrations::PatchSubscription,
+        integrations::NewApiKey, integrations::PutWahaSettings, store::hooks::Subscription, store::hook_queue::Delivery,
+        store::api_keys::ApiKey, crate::actors::hub::CreatedApiKey, crate::actors::hub::WahaSettings,
+        crate::domain::hook::HookEvent, crate::domain::access::api_keys::Scope,
         store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,
         store::templates::MessageTemplate, templates::NewTemplate, templates::PatchTemplate,
         crate::actors::hub::AgentReport, crate::actors::hub::SessionReport, crate::actors::hub::BotReport,

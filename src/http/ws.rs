@@ -47,6 +47,12 @@ pub async fn connect(
         check_websocket_origin(&hub, &req, *via)?;
     }
     let auth = authenticate(&hub, credentials, Origin::websocket(peer_ip(&req))).await?;
+    if auth.api_key.is_some() {
+        // Integrations get events through outbound webhooks (docs/integrations.md).
+        return Err(ApiError::Forbidden(
+            "API keys cannot open the agents' websocket; subscribe to outbound webhooks".into(),
+        ));
+    }
     let since = match q.since.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {

@@ -291,21 +291,26 @@ pub async fn replay(
 /// The `hub_meta` keys of the log's readers besides the sockets: how far each has read.
 const READERS: &[&str] = &["analytics_cursor"];
 
-/// Drops events older than `before_ms` and records how far the log was cut, so a later
-/// `since` below that answers `resync_required` instead of a silent gap.
-pub async fn prune(tx: &mut Tx, before_ms: i64) -> Result<u64> {
+/// Drops events older than `before_ms`, but none after `keep_after` (the outbound
+/// webhooks' copy cursor: events not yet queued for subscribers stay) or after what
+/// another reader of the log (`READERS`) has yet to read, and records how far the log
+/// was cut, so a later `since` below that answers `resync_required` instead of a silent
+/// gap.
+pub async fn prune(tx: &mut Tx, before_ms: i64, keep_after: i64) -> Result<u64> {
     let Some(cut) = last_before(tx, before_ms).await? else {
         return Ok(0);
     };
-    // Never past what a reader of the log has yet to read (a reader that was never
-    // started holds nothing back).
-    let mut cut = cut;
+    let mut cut = cut.min(keep_after);
+    // A reader that was never started holds nothing back.
     for key in READERS {
         let at: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
             "SELECT value FROM hub_meta WHERE key = $1").bind(*key).fetch_optional(&mut *c).await)?;
         if let Some(at) = at.and_then(|v| v.parse::<i64>().ok()) {
             cut = cut.min(at);
         }
+    }
+    if cut <= 0 {
+        return Ok(0);
     }
     let n = on_tx!(tx, c => sqlx::query("DELETE FROM events WHERE id <= $1").bind(cut).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     on_tx!(tx, c => sqlx::query(

@@ -48,6 +48,7 @@ macro_rules! on_tx {
 }
 
 pub mod analytics;
+pub mod api_keys;
 pub mod audit;
 pub mod board;
 pub mod bot_cache;
@@ -68,6 +69,8 @@ pub mod conversations;
 pub mod events;
 pub mod gdpr;
 pub mod handling;
+pub mod hook_queue;
+pub mod hooks;
 pub mod imports;
 pub mod inbox;
 pub mod ingest;
@@ -81,6 +84,7 @@ pub mod presence;
 pub mod quick_replies;
 pub mod routing;
 mod search;
+pub mod secrets;
 pub mod segments;
 pub mod sessions;
 pub mod templates;
@@ -120,6 +124,9 @@ pub enum StoreError {
     /// (its fencing token is no longer the session's), so its write was refused.
     #[error("session {session_id} is now owned by another node")]
     Fenced { session_id: i64 },
+    /// A secret could not be sealed or opened (`crate::secrets`).
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -2,6 +2,7 @@
 //! every answer is read leniently: any 2xx is success, unknown fields are ignored and
 //! missing ones tolerated.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -112,7 +113,11 @@ pub struct WahaClient {
     base: String,
     /// `base` parsed (`None` if it cannot be: then no media URL matches it).
     base_url: Option<url::Url>,
+    /// `WAHA_API_KEY`, unless the hub's settings hold one (`set_api_key`).
     api_key: Option<String>,
+    /// The key stored in the hub's settings (`PUT /api/settings/waha`), which overrides
+    /// `api_key`; shared by every clone, re-read on every node (`app::background`).
+    stored_key: Arc<RwLock<Option<String>>>,
     timeout: Duration,
 }
 
@@ -137,8 +142,27 @@ impl WahaClient {
             base_url: url::Url::parse(&base).ok(),
             base,
             api_key,
+            stored_key: Arc::default(),
             timeout,
         }
+    }
+
+    /// The key from the hub's settings (`None`: back to `WAHA_API_KEY`), for every clone.
+    pub fn set_api_key(&self, key: Option<String>) {
+        let mut k = self
+            .stored_key
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *k = key;
+    }
+
+    /// The key calls carry now.
+    fn api_key(&self) -> Option<String> {
+        let stored = self
+            .stored_key
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        stored.clone().or_else(|| self.api_key.clone())
     }
 
     pub(super) fn base_url(&self) -> Option<&url::Url> {
@@ -156,7 +180,7 @@ impl WahaClient {
         url: impl reqwest::IntoUrl,
     ) -> reqwest::RequestBuilder {
         let req = self.http.request(method, url);
-        match &self.api_key {
+        match &self.api_key() {
             Some(k) => req.header("X-Api-Key", k),
             None => req,
         }

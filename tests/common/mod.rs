@@ -13,6 +13,7 @@ pub mod nginx;
 pub mod proc;
 pub mod proxy;
 pub mod redis_server;
+pub mod subscriber;
 pub mod ws;
 
 use std::time::Duration;
@@ -42,6 +43,8 @@ macro_rules! both {
 pub const ADMIN_EMAIL: &str = "admin@test.tickhub";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 pub const MEMBER_PASSWORD: &str = "member-password-1";
+/// A `TICKHUB_SECRET_KEY` for tests that store secrets (base64 of 32 bytes).
+pub const TEST_SECRET_KEY: &str = "dGlja2h1Yi10ZXN0LXNlY3JldC1rZXktMzItYnl0ZXM=";
 
 /// A member made by `Setup::member`.
 #[derive(Debug, Clone)]

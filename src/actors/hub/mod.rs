@@ -21,6 +21,7 @@ mod gdpr;
 mod handling;
 mod imports;
 mod inbox;
+mod integrations;
 mod media;
 mod presence;
 mod quick_replies;
@@ -55,6 +56,7 @@ pub use campaigns::{
 };
 pub use contacts::{ConsentInput, ContactInput};
 pub use gdpr::{ContactExport, ErasedContact, ExportedConversation};
+pub use integrations::{CreatedApiKey, SubscriptionPatch, WahaSettings};
 pub use media::{MediaError, MessageMedia};
 pub use quick_replies::QuickReplyPatch;
 pub use segments::SegmentView;

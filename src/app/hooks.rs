@@ -1,0 +1,221 @@
+//! The outbound webhook dispatcher (coordinating node only): copies new events of the log
+//! into the delivery queue (`store::hook_queue`), then POSTs each subscription's queue in
+//! order, one delivery at a time, from a task of its own: a slow or failing subscriber
+//! holds back only itself, never the inbox nor the other subscribers. A failure (a non-2xx,
+//! a timeout, no answer) is retried after an exponential backoff with jitter; the
+//! delivery keeps its place at the head of its subscription's queue meanwhile.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tracing::{debug, warn};
+
+use super::shutdown::Shutdown;
+use crate::actors::Services;
+use crate::domain::hook::{backoff, signature};
+use crate::store::hook_queue::{self, Attempt, Due};
+use crate::store::StoreError;
+
+/// Events read from the log per copying transaction.
+const COPY_BATCH: i64 = 500;
+/// Deliveries a subscription's task reads per query.
+const SEND_BATCH: i64 = 50;
+/// With no active subscription, how often the copy cursor is moved to the log's end.
+const IDLE_COPY_EVERY: Duration = Duration::from_secs(60);
+/// How much of a subscriber's answer the log keeps.
+const RESPONSE_EXCERPT: usize = 1024;
+
+pub async fn dispatch(services: Arc<Services>, mut shutdown: Shutdown) {
+    let http = reqwest::Client::builder()
+        .timeout(services.config.outbound_timeout)
+        .connect_timeout(services.config.outbound_timeout.min(Duration::from_secs(5)))
+        // A redirect would send the signed body somewhere the subscription does not name.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tickhub/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    let busy: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    let mut idle_since_copy = IDLE_COPY_EVERY;
+    loop {
+        if services.coordinates() {
+            // With no subscription the cursor only has to keep up for pruning's sake:
+            // no write (on SQLite, no turn at the one writer) every poll.
+            let active = hook_queue::any_active(&services.db).await.unwrap_or(true);
+            if active || idle_since_copy >= IDLE_COPY_EVERY {
+                copy(&services).await;
+                idle_since_copy = Duration::ZERO;
+            } else {
+                idle_since_copy += services.config.outbound_poll;
+            }
+            start_senders(&services, &http, &busy).await;
+        }
+        if !shutdown.sleep(services.config.outbound_poll).await {
+            return;
+        }
+    }
+}
+
+async fn copy(services: &Services) {
+    loop {
+        match hook_queue::copy_batch(&services.db, services.now_ms(), COPY_BATCH).await {
+            Ok((n, more)) => {
+                if n > 0 {
+                    debug!(deliveries = n, "queued outbound webhooks");
+                    metrics::counter!("tickhub_outbound_queued_total").increment(n as u64);
+                }
+                if !more {
+                    return;
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "could not queue outbound webhooks");
+                return;
+            }
+        }
+    }
+}
+
+async fn start_senders(
+    services: &Arc<Services>,
+    http: &reqwest::Client,
+    busy: &Arc<Mutex<HashSet<i64>>>,
+) {
+    let due = match hook_queue::due_subscriptions(&services.db, services.now_ms()).await {
+        Ok(d) => d,
+        Err(e) => return warn!(error = %e, "could not read the outbound webhook queue"),
+    };
+    for id in due {
+        let fresh = busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id);
+        if !fresh {
+            continue;
+        }
+        let (services, http, busy) = (services.clone(), http.clone(), busy.clone());
+        actix_rt::spawn(async move {
+            if let Err(e) = drain(&services, &http, id).await {
+                warn!(subscription = id, error = %e, "outbound webhook sending stopped");
+            }
+            busy.lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&id);
+        });
+    }
+}
+
+/// Sends subscription `id`'s due deliveries in order until one fails or none is left.
+async fn drain(services: &Services, http: &reqwest::Client, id: i64) -> Result<(), StoreError> {
+    loop {
+        if !services.coordinates() {
+            return Ok(());
+        }
+        let batch = hook_queue::next_of(&services.db, id, services.now_ms(), SEND_BATCH).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for d in &batch {
+            if !send(services, http, d).await? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One attempt at `d`, recorded; whether it was delivered.
+async fn send(services: &Services, http: &reqwest::Client, d: &Due) -> Result<bool, StoreError> {
+    let body = d.body()?;
+    let outcome = match services.keys.open(&d.secret) {
+        Ok(secret) => post(http, d, &secret, body).await,
+        Err(e) => Outcome {
+            status: None,
+            error: Some(format!(
+                "the subscription's secret could not be opened: {e}"
+            )),
+            response: None,
+        },
+    };
+    let now = services.now_ms();
+    let delivered = outcome.error.is_none();
+    let retry_at = (!delivered).then(|| {
+        let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+        let c = &services.config;
+        let wait = backoff(
+            attempts,
+            c.outbound_retry_base,
+            c.outbound_retry_max,
+            rand::rng().random(),
+        );
+        now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)
+    });
+    hook_queue::record(
+        &services.db,
+        d.id,
+        &Attempt {
+            at: now,
+            status: outcome.status,
+            error: outcome.error.as_deref(),
+            response: outcome.response.as_deref(),
+            retry_at,
+        },
+    )
+    .await?;
+    let label = if delivered { "delivered" } else { "failed" };
+    metrics::counter!("tickhub_outbound_attempts_total", "outcome" => label).increment(1);
+    if !delivered {
+        debug!(delivery = d.id, subscription = d.subscription_id, error = ?outcome.error, "outbound webhook failed; will retry");
+    }
+    Ok(delivered)
+}
+
+struct Outcome {
+    status: Option<u16>,
+    /// `None`: delivered.
+    error: Option<String>,
+    response: Option<String>,
+}
+
+async fn post(http: &reqwest::Client, d: &Due, secret: &str, body: String) -> Outcome {
+    let sent = http
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("X-Tickhub-Signature", signature(secret, body.as_bytes()))
+        .header("X-Tickhub-Event", &d.event)
+        .header("X-Tickhub-Delivery", d.id.to_string())
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(mut r) => {
+            let status = r.status();
+            let mut excerpt = Vec::new();
+            // Only the start of the answer is kept; the rest is not read.
+            while excerpt.len() < RESPONSE_EXCERPT {
+                match r.chunk().await {
+                    Ok(Some(c)) => excerpt.extend_from_slice(&c),
+                    _ => break,
+                }
+            }
+            excerpt.truncate(RESPONSE_EXCERPT);
+            let response = String::from_utf8_lossy(&excerpt).into_owned();
+            Outcome {
+                status: Some(status.as_u16()),
+                error: (!status.is_success()).then(|| format!("answered {status}")),
+                response: Some(response),
+            }
+        }
+        Err(e) => Outcome {
+            status: None,
+            error: Some(if e.is_timeout() {
+                "timed out".to_string()
+            } else if e.is_connect() {
+                "could not connect".to_string()
+            } else {
+                format!("request failed: {e}")
+            }),
+            response: None,
+        },
+    }
+}
