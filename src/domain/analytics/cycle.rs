@@ -326,6 +326,22 @@ impl Projection {
         self.closed.push(c);
     }
 
+    /// Moves `other`'s rollups (days, hours, members' hours) into this one.
+    pub fn add_rollups(&mut self, other: &mut Projection) {
+        for (k, t) in std::mem::take(&mut other.days) {
+            self.days.entry(k).or_default().merge(&t);
+        }
+        for (k, h) in std::mem::take(&mut other.hours) {
+            let e = self.hours.entry(k).or_default();
+            e.messages_in += h.messages_in;
+            e.messages_out += h.messages_out;
+            e.cycles_started += h.cycles_started;
+        }
+        for (k, n) in std::mem::take(&mut other.member_hours) {
+            *self.member_hours.entry(k).or_insert(0) += n;
+        }
+    }
+
     fn touch(&mut self, conversation_id: i64) {
         if !self.touched.contains(&conversation_id) {
             self.touched.push(conversation_id);

@@ -16,8 +16,8 @@ use crate::domain::hours::WeeklyHours;
 
 /// The `hub_meta` key holding the id of the last event projected.
 const CURSOR: &str = "analytics_cursor";
-/// Rows per multi-row INSERT (SQLite allows 32,766 parameters; 8 per row here).
-const ROWS_PER_INSERT: usize = 500;
+/// Conversation ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
 
 #[derive(Deserialize)]
 struct LoggedMessage {
@@ -156,7 +156,8 @@ async fn apply_and_write(tx: &mut Tx, facts: &[FactAt]) -> Result<()> {
     for f in facts {
         p.apply(*f, &business);
     }
-    write(tx, &mut p).await
+    write_facts(tx, &mut p, false).await?;
+    write_rollups(tx, &mut p, false).await
 }
 
 fn business_ms(hours: &HashMap<i64, WeeklyHours>, session: i64, from: i64, to: i64) -> i64 {
@@ -192,7 +193,7 @@ type CycleRow = (
 
 /// The open cycles and last-seen assignees of `convs`.
 async fn load(tx: &mut Tx, convs: &[i64], p: &mut Projection) -> Result<()> {
-    for chunk in convs.chunks(ROWS_PER_INSERT) {
+    for chunk in convs.chunks(IDS_PER_QUERY) {
         let Some(ids) = id_list(Some(chunk)) else {
             continue;
         };
@@ -236,90 +237,250 @@ async fn load(tx: &mut Tx, convs: &[i64], p: &mut Projection) -> Result<()> {
     Ok(())
 }
 
-/// Writes what `p` changed and empties it of all but its open cycles (which get their
-/// ids), so that a long rebuild can write as it goes.
-async fn write(tx: &mut Tx, p: &mut Projection) -> Result<()> {
-    let closed = std::mem::take(&mut p.closed);
-    for c in &closed {
-        save_cycle(tx, c).await?;
-    }
-    for conv in std::mem::take(&mut p.touched) {
-        if let Some(c) = p.open.get_mut(&conv) {
-            let id = save_cycle(tx, c).await?;
-            c.id = Some(id);
-        }
-    }
-    for conv in std::mem::take(&mut p.assignees_changed) {
-        let to = p.assignees.get(&conv).copied().flatten();
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO analytics_assignees (conversation_id, assignee_id) VALUES ($1, $2)
-             ON CONFLICT (conversation_id) DO UPDATE SET assignee_id = excluded.assignee_id")
-            .bind(conv).bind(to).execute(c).await.map(|_| ()))?;
-    }
-    let responses = std::mem::take(&mut p.responses);
-    for chunk in responses.chunks(ROWS_PER_INSERT) {
+/// A value of a row `insert_rows` writes.
+enum Val {
+    I(i64),
+    OI(Option<i64>),
+    B(bool),
+    T(String),
+}
+
+/// Parameters per statement, under SQLite's limit of 32,766 (PostgreSQL's is 65,535).
+const PARAMS_PER_INSERT: usize = 30_000;
+
+/// Inserts `rows` into `table` many per statement (`tail`: e.g. an `ON CONFLICT` clause).
+async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    rows: &[Vec<Val>],
+    tail: &str,
+) -> Result<()> {
+    for chunk in rows.chunks((PARAMS_PER_INSERT / cols.len()).max(1)) {
         // Only placeholders are formatted into the text; every value is bound.
-        let rows: Vec<String> = (0..chunk.len())
+        let values: Vec<String> = (0..chunk.len())
             .map(|r| {
-                let own: Vec<String> = (1..=7).map(|c| format!("${}", r * 7 + c)).collect();
+                let own: Vec<String> = (1..=cols.len())
+                    .map(|c| format!("${}", r * cols.len() + c))
+                    .collect();
                 format!("({})", own.join(", "))
             })
             .collect();
         let sql = format!(
-            "INSERT INTO analytics_responses
-             (conversation_id, session_id, user_id, at, wait_ms, wait_business_ms, first)
-             VALUES {}",
-            rows.join(", ")
+            "INSERT INTO {table} ({}) VALUES {} {tail}",
+            cols.join(", "),
+            values.join(", ")
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                q = q.bind(r.conversation_id).bind(r.session_id).bind(r.user_id).bind(r.at)
-                    .bind(r.wait_ms).bind(r.wait_business_ms).bind(r.first);
+            for v in chunk.iter().flatten() {
+                q = match v {
+                    Val::I(x) => q.bind(*x),
+                    Val::OI(x) => q.bind(*x),
+                    Val::B(x) => q.bind(*x),
+                    Val::T(x) => q.bind(x.clone()),
+                };
             }
             q.execute(c).await.map(|_| ())
         })?;
     }
-    for (k, t) in std::mem::take(&mut p.days) {
-        // The histogram is merged here, not in SQL: read, add, write.
-        let old: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-            "SELECT hist FROM analytics_days
-             WHERE day_ms = $1 AND session_id = $2 AND user_id = $3 AND metric = $4")
-            .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
-            .fetch_optional(c).await)?;
-        let mut hist = t.hist.clone();
-        if let Some(old) = &old {
-            hist.merge(&crate::domain::analytics::Histogram::decode(old));
-        }
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO analytics_days (day_ms, session_id, user_id, metric, n, sum_ms, hist)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (day_ms, session_id, user_id, metric) DO UPDATE SET
-                n = analytics_days.n + excluded.n, sum_ms = analytics_days.sum_ms + excluded.sum_ms,
-                hist = excluded.hist")
-            .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
-            .bind(t.n).bind(t.sum_ms).bind(hist.encode()).execute(c).await.map(|_| ()))?;
-    }
-    for ((session, hour), h) in std::mem::take(&mut p.hours) {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO analytics_session_hours (hour_ms, session_id, messages_in, messages_out, cycles_started)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (hour_ms, session_id) DO UPDATE SET
-                messages_in = analytics_session_hours.messages_in + excluded.messages_in,
-                messages_out = analytics_session_hours.messages_out + excluded.messages_out,
-                cycles_started = analytics_session_hours.cycles_started + excluded.cycles_started")
-            .bind(hour).bind(session).bind(h.messages_in).bind(h.messages_out).bind(h.cycles_started)
-            .execute(c).await.map(|_| ()))?;
-    }
-    for ((session, user, hour), n) in std::mem::take(&mut p.member_hours) {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO analytics_member_hours (hour_ms, session_id, user_id, messages_sent)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (hour_ms, session_id, user_id) DO UPDATE SET
-                messages_sent = analytics_member_hours.messages_sent + excluded.messages_sent")
-            .bind(hour).bind(session).bind(user).bind(n).execute(c).await.map(|_| ()))?;
-    }
     Ok(())
+}
+
+fn cycle_row(c: &Cycle) -> Vec<Val> {
+    vec![
+        Val::I(c.conversation_id),
+        Val::I(c.session_id),
+        Val::I(c.started_at),
+        Val::OI(c.waiting_since),
+        Val::OI(c.assignee_id),
+        Val::OI(c.first_response_at),
+        Val::OI(c.first_responder_id),
+        Val::B(c.bot_replied),
+        Val::B(c.member_replied),
+        Val::OI(c.resolved_at),
+        Val::OI(c.handled_by),
+        Val::B(c.auto_resolved),
+        Val::OI(c.resolution_business_ms),
+    ]
+}
+
+const CYCLE_COLS: [&str; 13] = [
+    "conversation_id",
+    "session_id",
+    "started_at",
+    "waiting_since",
+    "assignee_id",
+    "first_response_at",
+    "first_responder_id",
+    "bot_replied",
+    "member_replied",
+    "resolved_at",
+    "handled_by",
+    "auto_resolved",
+    "resolution_business_ms",
+];
+
+/// Writes the cycles, assignees and responses `p` changed and empties it of all but its
+/// open cycles (which get their ids). `fresh`: the tables hold nothing of these
+/// conversations (a rebuild), so every cycle is new and nothing needs an id back.
+async fn write_facts(tx: &mut Tx, p: &mut Projection, fresh: bool) -> Result<()> {
+    let closed = std::mem::take(&mut p.closed);
+    let touched = std::mem::take(&mut p.touched);
+    if fresh {
+        let rows: Vec<Vec<Val>> = closed
+            .iter()
+            .chain(touched.iter().filter_map(|conv| p.open.get(conv)))
+            .map(cycle_row)
+            .collect();
+        insert_rows(tx, "analytics_cycles", &CYCLE_COLS, &rows, "").await?;
+    } else {
+        for c in &closed {
+            save_cycle(tx, c).await?;
+        }
+        for conv in touched {
+            if let Some(c) = p.open.get_mut(&conv) {
+                let id = save_cycle(tx, c).await?;
+                c.id = Some(id);
+            }
+        }
+    }
+    let assignees: Vec<Vec<Val>> = std::mem::take(&mut p.assignees_changed)
+        .into_iter()
+        .map(|conv| {
+            let to = p.assignees.get(&conv).copied().flatten();
+            vec![Val::I(conv), Val::OI(to)]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "analytics_assignees",
+        &["conversation_id", "assignee_id"],
+        &assignees,
+        "ON CONFLICT (conversation_id) DO UPDATE SET assignee_id = excluded.assignee_id",
+    )
+    .await?;
+    let responses: Vec<Vec<Val>> = std::mem::take(&mut p.responses)
+        .into_iter()
+        .map(|r| {
+            vec![
+                Val::I(r.conversation_id),
+                Val::I(r.session_id),
+                Val::I(r.user_id),
+                Val::I(r.at),
+                Val::I(r.wait_ms),
+                Val::I(r.wait_business_ms),
+                Val::B(r.first),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "analytics_responses",
+        &[
+            "conversation_id",
+            "session_id",
+            "user_id",
+            "at",
+            "wait_ms",
+            "wait_business_ms",
+            "first",
+        ],
+        &responses,
+        "",
+    )
+    .await
+}
+
+/// Adds `p`'s rollups to the tables and empties them. `fresh`: the tables are empty (a
+/// rebuild), so rows go in without reading what is there.
+async fn write_rollups(tx: &mut Tx, p: &mut Projection, fresh: bool) -> Result<()> {
+    let mut days = Vec::new();
+    for (k, t) in std::mem::take(&mut p.days) {
+        let mut hist = t.hist;
+        if !fresh {
+            // Histograms add up here, not in SQL: read, merge, write.
+            let old: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+                "SELECT hist FROM analytics_days
+                 WHERE day_ms = $1 AND session_id = $2 AND user_id = $3 AND metric = $4")
+                .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
+                .fetch_optional(c).await)?;
+            if let Some(old) = &old {
+                hist.merge(&crate::domain::analytics::Histogram::decode(old));
+            }
+        }
+        days.push(vec![
+            Val::I(k.day_ms),
+            Val::I(k.session_id),
+            Val::I(k.user_id),
+            Val::T(k.metric.as_str().to_string()),
+            Val::I(t.n),
+            Val::I(t.sum_ms),
+            Val::T(hist.encode()),
+        ]);
+    }
+    insert_rows(
+        tx,
+        "analytics_days",
+        &[
+            "day_ms",
+            "session_id",
+            "user_id",
+            "metric",
+            "n",
+            "sum_ms",
+            "hist",
+        ],
+        &days,
+        "ON CONFLICT (day_ms, session_id, user_id, metric) DO UPDATE SET
+            n = analytics_days.n + excluded.n, sum_ms = analytics_days.sum_ms + excluded.sum_ms,
+            hist = excluded.hist",
+    )
+    .await?;
+    let hours: Vec<Vec<Val>> = std::mem::take(&mut p.hours)
+        .into_iter()
+        .map(|((session, hour), h)| {
+            vec![
+                Val::I(hour),
+                Val::I(session),
+                Val::I(h.messages_in),
+                Val::I(h.messages_out),
+                Val::I(h.cycles_started),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "analytics_session_hours",
+        &[
+            "hour_ms",
+            "session_id",
+            "messages_in",
+            "messages_out",
+            "cycles_started",
+        ],
+        &hours,
+        "ON CONFLICT (hour_ms, session_id) DO UPDATE SET
+            messages_in = analytics_session_hours.messages_in + excluded.messages_in,
+            messages_out = analytics_session_hours.messages_out + excluded.messages_out,
+            cycles_started = analytics_session_hours.cycles_started + excluded.cycles_started",
+    )
+    .await?;
+    let members: Vec<Vec<Val>> = std::mem::take(&mut p.member_hours)
+        .into_iter()
+        .map(|((session, user, hour), n)| {
+            vec![Val::I(hour), Val::I(session), Val::I(user), Val::I(n)]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "analytics_member_hours",
+        &["hour_ms", "session_id", "user_id", "messages_sent"],
+        &members,
+        "ON CONFLICT (hour_ms, session_id, user_id) DO UPDATE SET
+            messages_sent = analytics_member_hours.messages_sent + excluded.messages_sent",
+    )
+    .await
 }
 
 /// Inserts or updates a cycle; returns its id.
@@ -385,6 +546,9 @@ pub(super) async fn rebuild(tx: &mut Tx) -> Result<u64> {
     }
     let mut applied = 0u64;
     let mut after = 0i64;
+    // The rollups of every conversation, written once at the end (they are a few rows per
+    // day, session and member however many conversations there are).
+    let mut rollups = Projection::default();
     loop {
         let convs: Vec<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(
             "SELECT id, session_id FROM conversations WHERE id > $1 ORDER BY id LIMIT $2")
@@ -434,8 +598,10 @@ pub(super) async fn rebuild(tx: &mut Tx) -> Result<u64> {
             p.apply(f, &business);
         }
         applied += facts.len() as u64;
-        write(tx, &mut p).await?;
+        write_facts(tx, &mut p, true).await?;
+        rollups.add_rollups(&mut p);
     }
+    write_rollups(tx, &mut rollups, true).await?;
     write_cursor(tx, upto).await?;
     Ok(applied)
 }
