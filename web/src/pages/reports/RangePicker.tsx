@@ -1,5 +1,5 @@
 import { useMemo } from "preact/hooks";
-import { PRESETS, presetOf, presetRange, zones, type Range } from "./query";
+import { browserZone, PRESETS, presetOf, presetRange, zones, type Range } from "./query";
 
 interface Props {
   range: Range;
@@ -10,7 +10,7 @@ interface Props {
 
 /** From/to dates with presets, the time zone the days are read in, and one session or all. */
 export function RangePicker({ range, onChange, sessions }: Props) {
-  const tzs = useMemo(() => zones(range.tz), [range.tz]);
+  const tzs = useMemo(() => zones(range.tz, browserZone()), [range.tz]);
   const pressed = presetOf(range);
   const set = (patch: Partial<Range>) => onChange({ ...range, ...patch });
   return (
@@ -38,7 +38,7 @@ export function RangePicker({ range, onChange, sessions }: Props) {
         </label>
         <label>
           Time zone
-          <select value={range.tz} onChange={(e) => set({ tz: e.currentTarget.value })}>
+          <select value={range.tz} onChange={(e) => e.currentTarget.value && set({ tz: e.currentTarget.value })}>
             {tzs.map((z) => (
               <option value={z}>{z}</option>
             ))}

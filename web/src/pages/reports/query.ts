@@ -51,8 +51,14 @@ export function browserZone(): string {
 
 /** The date (`YYYY-MM-DD`) an instant falls on in `tz`. */
 export function dateIn(tz: string, at: Date): string {
-  // en-CA writes dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
+  const opts = { year: "numeric", month: "2-digit", day: "2-digit" } as const;
+  // en-CA writes dates as YYYY-MM-DD. A zone this browser does not know reads as UTC
+  // (the hub then names it in its 422).
+  try {
+    return new Intl.DateTimeFormat("en-CA", { ...opts, timeZone: tz }).format(at);
+  } catch {
+    return new Intl.DateTimeFormat("en-CA", { ...opts, timeZone: "UTC" }).format(at);
+  }
 }
 
 /** `YYYY-MM-DD` moved by whole days (calendar arithmetic, no zone involved). */
