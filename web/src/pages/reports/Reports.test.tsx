@@ -115,16 +115,45 @@ describe("Reports", () => {
     expect(screen.getByRole("button", { name: "Last 30 days" }).getAttribute("aria-pressed")).toBe("false");
   });
 
-  test("Download CSV is the same query with format=csv", async () => {
+  test("Download CSV reads the same query with format=csv and saves it under the period's name; its errors show", async () => {
     serve();
-    render(<Reports params={{ tab: "agents" }} />);
-    await screen.findByTestId("agent-2");
-    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-01-01" } });
-    fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-01-31" } });
-    fireEvent.change(screen.getByLabelText("Time zone"), { target: { value: "UTC" } });
-    const link = screen.getByRole("link", { name: "Download CSV" });
-    expect(link.getAttribute("href")).toBe("/api/analytics/agents?from=2026-01-01&to=2026-01-31&tz=UTC&format=csv");
-    expect(link.getAttribute("download")).toBe("agents-2026-01-01-to-2026-01-31.csv");
+    const json = globalThis.fetch;
+    const csvCalls: string[] = [];
+    let csvAnswer: () => Response = () => new Response("user_id,name\n2,Ana Agent\n", { headers: { "Content-Type": "text/csv" } });
+    vi.stubGlobal("fetch", (input: string, init?: RequestInit) => {
+      if (!String(input).includes("format=csv")) return json(input, init);
+      csvCalls.push(String(input));
+      return Promise.resolve(csvAnswer());
+    });
+    const saved: { blob: Blob; name: string }[] = [];
+    let blob: Blob | null = null;
+    const create = vi.spyOn(URL, "createObjectURL").mockImplementation((b) => ((blob = b as Blob), "blob:report"));
+    const revoke = vi.spyOn(URL, "revokeObjectURL").mockImplementation(() => {});
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push({ blob: blob!, name: this.download });
+    });
+    try {
+      render(<Reports params={{ tab: "agents" }} />);
+      await screen.findByTestId("agent-2");
+      fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-01-01" } });
+      fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-01-31" } });
+      fireEvent.change(screen.getByLabelText("Time zone"), { target: { value: "UTC" } });
+      fireEvent.click(screen.getByRole("button", { name: "Download CSV" }));
+      await waitFor(() => expect(saved).toHaveLength(1));
+      expect(csvCalls).toEqual(["/api/analytics/agents?from=2026-01-01&to=2026-01-31&tz=UTC&format=csv"]);
+      expect(saved[0].name).toBe("agents-2026-01-01-to-2026-01-31.csv");
+      expect(await saved[0].blob.text()).toBe("user_id,name\n2,Ana Agent\n");
+
+      csvAnswer = () =>
+        new Response(JSON.stringify({ error: { code: "invalid", message: "tz: unknown time zone", field: "tz" } }), { status: 422 });
+      fireEvent.click(screen.getByRole("button", { name: "Download CSV" }));
+      expect((await screen.findByRole("alert")).textContent).toBe("tz: unknown time zone");
+      expect(saved).toHaveLength(1);
+    } finally {
+      create.mockRestore();
+      revoke.mockRestore();
+      click.mockRestore();
+    }
   });
 
   test("a 422 shows the hub's message; an empty report says so", async () => {
@@ -140,6 +169,16 @@ describe("Reports", () => {
     serve({ "GET /api/analytics/agents": { period, items: [], team: figures({ user_id: null, name: null }) } });
     render(<Reports params={{ tab: "agents" }} />);
     await screen.findByText("No figures in this period.");
+  });
+
+  test("switching from one report to another shows the other's rows, never the first's in its place", async () => {
+    serve();
+    const { rerender } = render(<Reports params={{ tab: "agents" }} />);
+    await screen.findByTestId("agent-2");
+    rerender(<Reports params={{ tab: "sessions" }} />);
+    await screen.findByTestId("session-default");
+    expect(screen.queryByTestId("agent-2")).toBeNull();
+    expect(screen.getByRole("tab", { name: "Sessions" }).getAttribute("aria-selected")).toBe("true");
   });
 
   test("the sessions report draws traffic by hour and weekday from the data", async () => {

@@ -3,6 +3,7 @@ import { getAll } from "../../api/http";
 import { navigate } from "../../lib/router";
 import { me } from "../../state/session";
 import { csvName, defaultRange, REPORTS, reportsFor, reportUrl, type Range, type ReportKind } from "./query";
+import { DownloadCsv } from "./DownloadCsv";
 import { RangePicker } from "./RangePicker";
 import { useReport } from "./useReport";
 import { AgentsView, BotsView, CampaignsView, SessionsView } from "./Views";
@@ -74,11 +75,10 @@ export function Reports({ params }: { params: Record<string, string> }) {
       <section class="card rep-body" aria-label={`${REPORTS.find((r) => r.kind === kind)!.label} report`}>
         <div class="row rep-body-head">
           <h2>{REPORTS.find((r) => r.kind === kind)!.label}</h2>
-          <a class="button small" href={reportUrl(kind, range, true)} download={csvName(kind, range)} data-testid="download-csv">
-            Download CSV
-          </a>
+          <DownloadCsv url={reportUrl(kind, range, true)} name={csvName(kind, range)} />
         </div>
-        <ReportBody kind={kind} range={range} showTeam={supervisor} />
+        {/* A new kind of report starts empty: another report's rows are not this one's shape. */}
+        <ReportBody key={kind} kind={kind} range={range} showTeam={supervisor} />
       </section>
     </main>
   );
