@@ -108,6 +108,7 @@ test("an agent's handled conversation shows in the reports (and their CSV) and o
   await expect.poll(() => session.getByTestId("messages-in").textContent()).toBe("1");
   expect(await session.getByTestId("messages-out").textContent()).toBe("1");
   expect(await session.getByTestId("chart-hours").locator("rect[data-dir=in][data-value='1']").count()).toBe(1);
+  await screenshot(page, "reports-sessions");
   await page.getByRole("tab", { name: "Agents" }).click();
   await page.getByTestId(row).waitFor();
   await screenshot(page, "reports");

@@ -3,7 +3,8 @@
 
 import type { InOut } from "./types";
 
-const W = 640;
+/** The drawing's width: the weekday chart sits beside the hours chart at about the same text size. */
+const widthFor = (slots: number) => (slots > 12 ? 640 : 420);
 const H = 180;
 const PAD = { l: 36, r: 8, t: 10, b: 22 };
 export const BAR_COLORS = { in: "#2f6fd0", out: "#0b7a5b" } as const;
@@ -17,6 +18,7 @@ export interface Bar {
 
 /** The two bars of each slot, scaled so the tallest bar fills the plot. */
 export function layoutBars(slots: InOut[]): { max: number; bars: { in: Bar; out: Bar }[] } {
+  const W = widthFor(slots.length);
   const max = Math.max(1, ...slots.flatMap((s) => [s.in, s.out]));
   const plotW = W - PAD.l - PAD.r;
   const plotH = H - PAD.t - PAD.b;
@@ -45,6 +47,7 @@ interface Props {
 
 export function BarChart({ title, slots, labels, testid }: Props) {
   const { max, bars } = layoutBars(slots);
+  const W = widthFor(slots.length);
   const total = slots.reduce((n, s) => n + s.in + s.out, 0);
   const every = slots.length > 12 ? 3 : 1;
   const slotW = slots.length ? (W - PAD.l - PAD.r) / slots.length : 0;
