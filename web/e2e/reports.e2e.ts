@@ -3,6 +3,7 @@ import { expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { parseCsv } from "../src/pages/contacts/csv";
 import { withStack, screenshot, signIn } from "./browser";
+import { fitsPhone } from "./phone";
 import { ADMIN, type Stack } from "./stack";
 
 let stack: Stack;
@@ -112,6 +113,9 @@ test("an agent's handled conversation shows in the reports (and their CSV) and o
   await page.getByRole("tab", { name: "Agents" }).click();
   await page.getByTestId(row).waitFor();
   await screenshot(page, "reports");
+  // On a phone the table scrolls inside its card; the page itself does not.
+  expect(await fitsPhone(page)).toBe(true);
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // The board's Today strip: today's messages and the resolve, then a new message pushed live.
   await page.getByRole("link", { name: "Board" }).click();
