@@ -196,6 +196,52 @@ describe("Reports", () => {
   });
 });
 
+describe("the bots report", () => {
+  test("each bot's figures, its handoffs by reason (none at zero) and its triggers", async () => {
+    serve({
+      "GET /api/analytics/bots": {
+        period,
+        items: [
+          {
+            bot_id: 4,
+            name: "Orders bot",
+            from: 0,
+            to: 1,
+            conversations: 9,
+            matches: 12,
+            misses: 3,
+            greetings: 2,
+            after_hours: 1,
+            resolved_without_person: 5,
+            failures: 1,
+            handoffs: { keyword: 2, misses: 1, bot_off: 0 },
+            triggers: [
+              { trigger_id: 31, matches: 10, handoffs: 2 },
+              { trigger_id: 32, matches: 2, handoffs: 0 },
+            ],
+          },
+        ],
+      },
+    });
+    render(<Reports params={{ tab: "bots" }} />);
+    const bot = await screen.findByTestId("bot-4");
+    const fig = (label: string) => within(bot).getByText(label, { selector: "dt" }).nextElementSibling!.textContent;
+    expect(fig("Matches")).toBe("12");
+    expect(fig("Handoffs")).toBe("3");
+    expect(fig("Resolved without a person")).toBe("5");
+    const reasons = within(within(bot).getByRole("table", { name: "Handoffs by reason" }))
+      .getAllByRole("row")
+      .slice(1)
+      .map((r) => r.textContent);
+    expect(reasons).toEqual(["keyword2", "misses1"]);
+    const triggers = within(within(bot).getByRole("table", { name: "Triggers" }))
+      .getAllByRole("row")
+      .slice(1)
+      .map((r) => r.textContent);
+    expect(triggers).toEqual(["#31102", "#3220"]);
+  });
+});
+
 describe("who sees which report", () => {
   test("admins and managers: four tabs", async () => {
     for (const role of ["admin", "manager"]) {
