@@ -24,6 +24,7 @@ pub const APP_ROUTES: &[&str] = &[
     "/bots",
     "/contacts",
     "/campaigns",
+    "/reports",
 ];
 
 /// Scripts, styles and connections from this origin only; nothing may frame the app.

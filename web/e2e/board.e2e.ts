@@ -103,6 +103,8 @@ test("a supervisor's board follows an agent's presence and open load live", asyn
   await stack.inbound("447700900201@c.us", "Hola, ¿tienen tienda en Madrid?", { session: "support" });
   await expect.poll(() => board.getByTestId("queue-support").getByTestId("queue-unassigned").textContent()).toContain("1");
   await expect.poll(() => queue.getByTestId("queue-unassigned").textContent()).toContain("2");
+  // Today's strip counts the six customers' messages once the hub's projection has them.
+  await expect.poll(() => board.getByTestId("today-in").textContent(), { timeout: 20_000 }).toBe("6");
   // Every change above arrived over the socket: the board was read once.
   expect(reads.dashboard).toBe(0);
   await board.mouse.move(640, 760);

@@ -1,6 +1,6 @@
 import type { FunctionComponent } from "preact";
 import { useEffect } from "preact/hooks";
-import { canUseInbox, isSupervisor, readsContacts, runsCampaigns, type Role } from "./api/types";
+import { canUseInbox, isSupervisor, readsContacts, readsReports, runsCampaigns, type Role } from "./api/types";
 import { Shell } from "./components/Shell";
 import { match, navigate, path } from "./lib/router";
 import { Board } from "./pages/board/Board";
@@ -10,6 +10,7 @@ import { ContactPage } from "./pages/contacts/ContactPage";
 import { Contacts } from "./pages/contacts/Contacts";
 import { Inbox } from "./pages/inbox/Inbox";
 import { Login } from "./pages/Login";
+import { Reports } from "./pages/reports/Reports";
 import { Sessions } from "./pages/sessions/Sessions";
 import { Team } from "./pages/team/Team";
 import { me, noteActivity, ready } from "./state/session";
@@ -37,6 +38,9 @@ const ROUTES: { pattern: string; page: Page; may: (r: Role) => boolean }[] = [
   { pattern: "/campaigns/templates", page: Campaigns, may: runsCampaigns },
   { pattern: "/campaigns/:id", page: Campaigns, may: runsCampaigns },
   { pattern: "/campaigns/:id/edit", page: Campaigns, may: runsCampaigns },
+  // Each role reads some report; the page shows the tabs theirs (docs/permissions.md "Reports").
+  { pattern: "/reports", page: Reports, may: readsReports },
+  { pattern: "/reports/:tab", page: Reports, may: readsReports },
 ];
 
 /** Where a member lands: the inbox, or the contacts for those without one (marketing). */

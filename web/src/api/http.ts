@@ -75,6 +75,25 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
   return json as T;
 }
 
+/** A file the hub answers (a CSV report), with the same sign-in and the same errors as `api`. */
+export async function getFile(path: string): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(path, { credentials: "same-origin" });
+  } catch {
+    throw new ApiError(0, "network", "The hub cannot be reached. Check your connection.");
+  }
+  if (res.ok) return res.blob();
+  let json: any = null;
+  try {
+    json = JSON.parse(await res.text());
+  } catch {
+    /* not the hub's JSON error */
+  }
+  if (res.status === 401) onUnauthorized("Your session has expired or was signed out. Please sign in again.");
+  throw new ApiError(res.status, json?.error?.code ?? `http_${res.status}`, json?.error?.message ?? `${res.status} ${res.statusText}`, json?.error?.field);
+}
+
 export const get = <T>(path: string, q?: Query) => api<T>("GET", withQuery(path, q));
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 export const patch = <T>(path: string, body: unknown) => api<T>("PATCH", path, body);

@@ -86,3 +86,5 @@ export const isSupervisor = (r: Role) => r === "admin" || r === "manager";
 export const readsContacts = (_: Role) => true;
 /** Campaigns and their message templates: admins, managers and marketing (docs/permissions.md). */
 export const runsCampaigns = (r: Role) => r === "admin" || r === "manager" || r === "marketing";
+/** Every role reads some report: supervisors all, agents and sales their own row, marketing the campaigns. */
+export const readsReports = (_: Role) => true;

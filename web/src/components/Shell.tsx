@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { canUseInbox, isSupervisor, readsContacts, runsCampaigns, type Role } from "../api/types";
+import { canUseInbox, isSupervisor, readsContacts, readsReports, runsCampaigns, type Role } from "../api/types";
 import { onLink, path } from "../lib/router";
 import { logout, me } from "../state/session";
 import { ConnectionIndicator } from "./ConnectionIndicator";
@@ -21,6 +21,7 @@ export const NAV: NavItem[] = [
   { to: "/bots", label: "Bots", icon: "bots", may: isSupervisor },
   { to: "/contacts", label: "Contacts", icon: "contacts", may: readsContacts },
   { to: "/campaigns", label: "Campaigns", icon: "campaigns", may: runsCampaigns },
+  { to: "/reports", label: "Reports", icon: "reports", may: readsReports },
 ];
 
 /** The frame around every page: navigation, one's presence, the connection, sign-out. */

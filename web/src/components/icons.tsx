@@ -8,6 +8,7 @@ const paths = {
   team: "M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21v-1a6 6 0 0 1 12 0v1M16 3.5a4 4 0 0 1 0 7M22 21v-1a6 6 0 0 0-4-5.6",
   bots: "M12 2v3M5 8h14v11H5zM9 13h.01M15 13h.01M9 17h6M2 12v4M22 12v4",
   campaigns: "M3 10v4h3l7 5V5L6 10zM17 8a5 5 0 0 1 0 8M20 5a9 9 0 0 1 0 14",
+  reports: "M4 4v16h16M8 16v-5M12 16V8M16 16v-3M20 16V6",
   contacts: "M4 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H4zM4 7H2M4 12H2M4 17H2M12 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM7 17a5 5 0 0 1 10 0",
 } as const;
 

@@ -19,12 +19,14 @@ const board = (): BoardData => ({
     { user_id: 3, name: "Sam Sales", role: "sales", presence: "away", presence_since: T0 - 300_000, open: 3, capacity: 3 },
   ],
   sessions: [
-    { session_id: 1, session: "default", unassigned: 2, open: 7, oldest_waiting_since: T0 - 65_000, oldest_wait_s: 65 },
-    { session_id: 2, session: "support", unassigned: 0, open: 1, oldest_waiting_since: null, oldest_wait_s: null },
+    { session_id: 1, session: "default", unassigned: 2, open: 7, oldest_waiting_since: T0 - 65_000, oldest_wait_s: 65, status: "WORKING" },
+    { session_id: 2, session: "support", unassigned: 0, open: 1, oldest_waiting_since: null, oldest_wait_s: null, status: "SCAN_QR_CODE" },
   ],
   agents_online: 1,
   open_conversations: 8,
   waiting_conversations: 2,
+  messages_today: { in: 12, out: 9 },
+  today: { resolved: 4, first_response_median_s: 300, bot_auto_resolved_percent: 25, running_campaigns: 1 },
 });
 
 function serve() {
@@ -73,7 +75,7 @@ describe("Board", () => {
           { user_id: 4, name: "Nia New", role: "agent", presence: "online", presence_since: null, open: 0, capacity: null },
         ],
         removed_members: [3],
-        sessions: [{ session_id: 2, session: "support", unassigned: 1, open: 2, oldest_waiting_since: T0, oldest_wait_s: 0 }],
+        sessions: [{ session_id: 2, session: "support", unassigned: 1, open: 2, oldest_waiting_since: T0, oldest_wait_s: 0, status: "WORKING" }],
         removed_sessions: [],
         agents_online: 2,
         open_conversations: 9,
@@ -89,6 +91,40 @@ describe("Board", () => {
     expect(within(screen.getByTestId("queue-support")).getByTestId("queue-unassigned").textContent).toContain("1");
     expect(screen.getByTestId("total-online").textContent).toBe("2");
     expect(screen.getByTestId("total-waiting").textContent).toBe("3");
+  });
+
+  test("the Today strip shows today's figures and each session's status, and follows dashboard.updated alone", async () => {
+    const calls = serve();
+    render(<Board params={{}} />);
+    const today = await screen.findByTestId("today");
+    const fig = (id: string) => within(today).getByTestId(id).textContent;
+    expect([fig("today-in"), fig("today-out"), fig("today-resolved")]).toEqual(["12", "9", "4"]);
+    expect(fig("today-first-response")).toBe("5 min");
+    expect(fig("today-bot")).toBe("25 %");
+    expect(fig("today-campaigns")).toBe("1");
+    expect(within(today).getByTestId("status-default").textContent).toBe("default: working");
+    expect(within(today).getByTestId("status-support").textContent).toBe("support: scan qr code");
+    expect(within(today).getByTestId("status-support").className).toContain("board-status-warn");
+    act(() =>
+      fake.emit("dashboard.updated", {
+        full: false,
+        members: [],
+        removed_members: [],
+        sessions: [{ session_id: 2, session: "support", unassigned: 0, open: 1, oldest_waiting_since: null, oldest_wait_s: null, status: "WORKING" }],
+        removed_sessions: [],
+        agents_online: 1,
+        open_conversations: 8,
+        waiting_conversations: 2,
+        messages_today: { in: 13, out: 10 },
+        today: { resolved: 5, first_response_median_s: 61_200, bot_auto_resolved_percent: null, running_campaigns: 0 },
+      }),
+    );
+    expect([fig("today-in"), fig("today-out"), fig("today-resolved")]).toEqual(["13", "10", "5"]);
+    expect(fig("today-first-response")).toBe("17 h");
+    expect(fig("today-bot")).toBe("–");
+    expect(fig("today-campaigns")).toBe("0");
+    expect(within(today).getByTestId("status-support").dataset.status).toBe("WORKING");
+    expect(calls.filter((c) => c.path === "/api/dashboard")).toHaveLength(1);
   });
 
   test("a full dashboard.updated replaces the board", async () => {

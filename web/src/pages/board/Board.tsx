@@ -8,6 +8,7 @@ import { PresenceHistory } from "./PresenceHistory";
 import { QueueList } from "./QueueList";
 import type { BoardData, BoardUpdate } from "./types";
 import { useNow } from "./useNow";
+import { TodayStrip } from "./TodayStrip";
 import "./board.css";
 
 /** The supervisors' board: read once, then kept by `dashboard.updated` and `presence.updated`. */
@@ -81,6 +82,7 @@ export function Board(_: { params: Record<string, string> }) {
               <span class="muted">waiting unassigned</span>
             </div>
           </div>
+          <TodayStrip board={board} />
           <div class="board-grid">
             <section class="card board-col" aria-labelledby="board-members-h">
               <h2 id="board-members-h">Team</h2>

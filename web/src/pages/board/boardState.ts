@@ -2,7 +2,7 @@
 // patch rules are tested without a DOM.
 
 import type { PresenceUpdate } from "../../api/types";
-import type { BoardData, BoardUpdate, MemberRow, SessionRow } from "./types";
+import type { BoardData, BoardUpdate, MemberRow, SessionRow, Totals } from "./types";
 
 function upsert<T>(rows: T[], changed: T[], removed: number[], key: (r: T) => number): T[] {
   const gone = new Set(removed);
@@ -13,12 +13,20 @@ function upsert<T>(rows: T[], changed: T[], removed: number[], key: (r: T) => nu
   return out;
 }
 
-/** `dashboard.updated`: rows by id, removals, the totals; `full` replaces everything. */
+export const NO_TODAY: Pick<Totals, "messages_today" | "today"> = {
+  messages_today: { in: 0, out: 0 },
+  today: { resolved: 0, first_response_median_s: null, bot_auto_resolved_percent: null, running_campaigns: 0 },
+};
+
+/** `dashboard.updated`: rows by id, removals, the totals (today's figures among them, on every update); `full` replaces everything. */
 export function applyUpdate(board: BoardData | null, u: BoardUpdate): BoardData {
-  const totals = {
+  const totals: Totals = {
     agents_online: u.agents_online,
     open_conversations: u.open_conversations,
     waiting_conversations: u.waiting_conversations,
+    // A hub from before analytics sends none: what the board held stays.
+    messages_today: u.messages_today ?? board?.messages_today ?? NO_TODAY.messages_today,
+    today: u.today ?? board?.today ?? NO_TODAY.today,
   };
   if (u.full || !board) return { members: u.members, sessions: u.sessions, ...totals };
   return {

@@ -20,12 +20,26 @@ export interface SessionRow {
   open: number;
   oldest_waiting_since: number | null;
   oldest_wait_s: number | null;
+  /** The WhatsApp session's status (`WORKING`, `SCAN_QR_CODE`, `FAILED`, …). */
+  status: string;
+}
+
+/** Today's figures over the board's sessions ("today" from midnight in the hub's zone). */
+export interface TodayFigures {
+  /** Customers' requests resolved today. */
+  resolved: number;
+  first_response_median_s: number | null;
+  /** Of today's resolved requests the bot took part in, the share it resolved alone (%). */
+  bot_auto_resolved_percent: number | null;
+  running_campaigns: number;
 }
 
 export interface Totals {
   agents_online: number;
   open_conversations: number;
   waiting_conversations: number;
+  messages_today: { in: number; out: number };
+  today: TodayFigures;
 }
 
 export interface BoardData extends Totals {
