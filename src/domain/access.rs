@@ -7,6 +7,7 @@
 //! sessions; admins see everything and run the sessions and the team.
 
 mod crm;
+mod notify;
 mod templates;
 
 use super::audit::Origin;

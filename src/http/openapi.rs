@@ -6,8 +6,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     admin, audit, auth, board, bots, campaigns, contact_export, contact_merge, contact_schema,
-    contacts, conversations, error, gdpr, handling, health, import_preview, messages,
-    quick_replies, routing, segments, sessions, team, templates, trigger_order, webhooks, ws,
+    contacts, conversations, csat, error, gdpr, handling, health, import_preview, messages,
+    notifications, quick_replies, routing, segments, sessions, team, templates, trigger_order,
+    webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -17,6 +18,7 @@ use crate::store;
     info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
     paths(
         auth::login, auth::logout, auth::me, auth::change_password,
+        notifications::get, notifications::put, csat::report,
         sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr, sessions::members,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message, messages::retry, messages::media,
@@ -80,6 +82,8 @@ use crate::store;
         conversations::ConversationDetail, store::contacts::ContactCard,
         store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,
         store::templates::MessageTemplate, templates::NewTemplate, templates::PatchTemplate,
+        crate::domain::notify::NotificationPrefs, crate::domain::notify::HandoffEmail, notifications::NotificationsPatch,
+        csat::CsatReport, store::csat::AgentScore,
     )),
     modifiers(&BearerAuth)
 )]

@@ -178,6 +178,27 @@ pub struct SessionSettings {
     /// Whether the router assigns the session's waiting conversations automatically
     /// (turning it on drains the queue; off: they wait for someone to take them).
     pub auto_assign: Option<bool>,
+    /// Whether resolving a conversation sends the customer the rating question
+    /// (docs/csat.md).
+    pub csat_enabled: Option<bool>,
+    /// The rating question (at most 1000 characters); `null` or blank: the default one.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub csat_question: Option<Option<String>>,
+    /// Alert supervisors when a customer has waited this many seconds for a reply (1 to
+    /// 2592000); `null`: no alerts (docs/notifications.md).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 2592000)]
+    pub sla_wait_seconds: Option<Option<i64>>,
+}
+
+/// A field given as `null` is `Some(None)` (set to nothing), one left out `None` (kept).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[utoipa::path(patch, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
@@ -195,6 +216,9 @@ pub async fn settings(
     let patch = SessionSettingsPatch {
         reply_policy: body.0.reply_policy,
         auto_assign: body.0.auto_assign,
+        csat_enabled: body.0.csat_enabled,
+        csat_question: body.0.csat_question,
+        sla_wait_seconds: body.0.sla_wait_seconds,
     };
     Ok(web::Json(
         hub.update_session_settings(&auth.viewer, &name, patch)

@@ -17,6 +17,7 @@ mod handling;
 mod imports;
 mod inbox;
 mod media;
+mod notifications;
 mod presence;
 mod quick_replies;
 mod routing;
@@ -51,6 +52,7 @@ pub use campaigns::{
 pub use contacts::{ConsentInput, ContactInput};
 pub use gdpr::{ContactExport, ErasedContact, ExportedConversation};
 pub use media::{MediaError, MessageMedia};
+pub use notifications::PrefsPatch;
 pub use quick_replies::QuickReplyPatch;
 pub use segments::SegmentView;
 pub use session_settings::SessionSettingsPatch;
