@@ -117,7 +117,7 @@ fn is_modifier(c: char) -> bool {
 
 fn trim_noise(s: &str) -> &str {
     s.trim_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '.' | '!' | '?' | ',' | ';' | ':' | '~' | '-')
+        c.is_whitespace() || matches!(c, '.' | '!' | '?' | ',' | ';' | ':' | '~')
     })
 }
 
