@@ -169,16 +169,29 @@ async fn members_choose_their_emails_and_a_handoff_reaches_them(b: Backend) {
     assert_eq!(smtp.to("cid@notify.test").len(), 1, "only while offline");
     assert!(smtp.to("bob@notify.test").is_empty(), "Bob chose none");
     assert_eq!(smtp.to("ann@notify.test").len(), 1, "one email per handoff");
-    // Taking a conversation oneself is no news to oneself.
+    // Taking a conversation oneself is no news to oneself; the marker after it is.
+    let queued = customer_writes(&s, "default", "447700500005@c.us", "anyone").await;
     let (code, r) = s
         .as_user(
             &ann.token,
             "POST",
-            &format!("/api/conversations/{marker}/assign"),
+            &format!("/api/conversations/{queued}/assign"),
             Some(json!({"assignee_id": ann.id})),
         )
         .await;
-    assert_eq!(code, 403, "an agent takes only queued ones: {r}");
+    assert_eq!(code, 200, "{r}");
+    let marker = customer_writes(&s, "default", "447700500006@c.us", "for ann again").await;
+    assign(&s, marker, ann.id).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !smtp
+        .to("ann@notify.test")
+        .iter()
+        .any(|m| m.body().contains(&format!("#{marker}")))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no marker email");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(smtp.to("ann@notify.test").len(), 2, "not for her own take");
 }
 both!(members_choose_their_emails_and_a_handoff_reaches_them);
 
