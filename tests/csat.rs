@@ -185,6 +185,23 @@ async fn ratings_are_asked_read_and_reported_per_agent(b: Backend) {
         assert_eq!(got.1["error"]["field"], field, "{q}: {}", got.1);
         assert_error(q, got, 422);
     }
+    // Erasing a customer (GDPR) drops their answer's words and keeps the score.
+    let (_, c) = s.get(&format!("/api/conversations/{}", ids[0])).await;
+    let contact = c["contact"]["id"].as_i64().expect("contact");
+    let (code, r) = s
+        .post(&format!("/api/contacts/{contact}/erase"), json!({}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    let kept = common::auth::scalar(
+        &s.db,
+        &format!(
+            "SELECT COUNT(*) FROM csat_surveys WHERE conversation_id = {} AND raw_answer IS NULL AND score = 5",
+            ids[0]
+        ),
+    )
+    .await;
+    assert_eq!(kept, 1);
+    assert_eq!(report(&s, "").await["total"]["responses"], 3);
     let got = s.get("/api/analytics/csat?session=nosuch").await;
     assert_error("an unknown session", got, 404);
     // Agents do not read scores, theirs included.

@@ -40,6 +40,8 @@ CREATE TABLE email_outbox (
     id              BIGSERIAL PRIMARY KEY,
     kind            TEXT NOT NULL,
     user_id         BIGINT REFERENCES users(id),
+    -- The conversation it is about (a GDPR erasure blanks its text).
+    conversation_id BIGINT,
     to_address      TEXT NOT NULL,
     subject         TEXT NOT NULL,
     body            TEXT NOT NULL,

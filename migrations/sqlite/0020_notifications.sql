@@ -40,6 +40,8 @@ CREATE TABLE email_outbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     kind            TEXT NOT NULL,
     user_id         INTEGER REFERENCES users(id),
+    -- The conversation it is about (a GDPR erasure blanks its text).
+    conversation_id INTEGER,
     to_address      TEXT NOT NULL,
     subject         TEXT NOT NULL,
     body            TEXT NOT NULL,

@@ -22,18 +22,19 @@ pub async fn queue(
     tx: &mut Tx,
     kind: EmailKind,
     user_id: Option<i64>,
+    conversation_id: Option<i64>,
     to: &str,
     email: &Email,
     dedupe_key: Option<&str>,
 ) -> Result<bool> {
     let now = tx.now;
     let id: Option<i64> = on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO email_outbox (kind, user_id, to_address, subject, body, dedupe_key, state,
-            attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7)
+        "INSERT INTO email_outbox (kind, user_id, conversation_id, to_address, subject, body,
+            dedupe_key, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $8, $3, $4, $5, $6, 'pending', 0, $7, $7)
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
         .bind(kind.as_str()).bind(user_id).bind(to).bind(&email.subject).bind(&email.body)
-        .bind(dedupe_key).bind(now)
+        .bind(dedupe_key).bind(now).bind(conversation_id)
         .fetch_optional(c).await)?;
     Ok(id.is_some())
 }
@@ -77,4 +78,16 @@ pub async fn prune(db: &Db, before: i64, stale: i64) -> Result<u64> {
             OR (state = 'pending' AND created_at < $2)")
         .bind(before).bind(stale).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n)
+}
+
+/// GDPR erasure of a conversation: the emails about it lose their text (they named the
+/// customer); one not sent yet is not sent.
+pub async fn erase_conversation(tx: &mut Tx, conversation_id: i64) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE email_outbox SET subject = '[tickhub] (erased)', body = '',
+            state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END,
+            last_error = CASE WHEN state = 'pending' THEN 'erased' ELSE last_error END
+         WHERE conversation_id = $1")
+        .bind(conversation_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }

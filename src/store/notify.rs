@@ -103,7 +103,16 @@ pub async fn handoff(
     }
     let conv = label_in(tx, conversation_id).await?;
     let mail = notify::handoff_email(&conv.label(), conv.id, &conv.session);
-    email::queue(tx, EmailKind::Handoff, Some(r.id), &r.email, &mail, None).await?;
+    email::queue(
+        tx,
+        EmailKind::Handoff,
+        Some(r.id),
+        Some(conv.id),
+        &r.email,
+        &mail,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -149,6 +158,7 @@ pub async fn sla_breach(
             tx,
             EmailKind::SlaBreach,
             Some(r.id),
+            Some(conv.id),
             &r.email,
             &mail,
             Some(&key),
@@ -213,9 +223,9 @@ pub async fn summary_facts(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.resolve'
          AND created_at >= $1 AND created_at < $2 AND actor_id = $3")
         .bind(start).bind(end).bind(s.id).fetch_one(p).await)?;
-    let waiting_now: i64 = on_pool!(db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+    let waiting_now: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM conversations WHERE status = 'pending' AND ($1 IS NULL OR
-         (',' || $1 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))")))
+         (',' || $1 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))")
         .bind(list.clone()).fetch_one(p).await)?;
     let mine_open: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee_id = $1")
@@ -246,6 +256,7 @@ pub async fn queue_summary(tx: &mut Tx, s: &Subscriber, facts: &SummaryFacts) ->
         tx,
         EmailKind::DailySummary,
         Some(s.id),
+        None,
         &s.email,
         &mail,
         Some(&key),
