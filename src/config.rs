@@ -103,6 +103,80 @@ pub struct Config {
     pub outbound_timeout: Duration,
     /// Outbound webhooks: how often the dispatcher looks for new events and due retries.
     pub outbound_poll: Duration,
+    /// Where team emails go out (`TICKHUB_SMTP_*`); `None`: no emails are sent
+    /// (docs/notifications.md).
+    pub smtp: Option<SmtpConfig>,
+    /// The local hour (`TICKHUB_SUMMARY_HOUR`, 0–23) and time zone (`TICKHUB_SUMMARY_TZ`)
+    /// at which members who asked for one get yesterday's summary.
+    pub summary_hour: u32,
+    pub summary_tz: chrono_tz::Tz,
+}
+
+/// How the hub reaches its SMTP server. The password comes from the environment only
+/// (`TICKHUB_SMTP_PASSWORD`) and is never printed (`redact`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender address, e.g. `tickhub <inbox@example.com>`.
+    pub from: String,
+}
+
+/// `TICKHUB_SMTP_TLS`: `none` (plain, for a relay on the same host), `starttls` (the
+/// default, port 587) or `tls` (implicit TLS, port 465).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+fn smtp(src: &Source) -> Result<Option<SmtpConfig>, ConfigError> {
+    let Some(host) = src
+        .get("TICKHUB_SMTP_HOST")
+        .filter(|h| !h.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let tls = match src.get("TICKHUB_SMTP_TLS").as_deref().unwrap_or("starttls") {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        other => {
+            return Err(invalid(
+                "TICKHUB_SMTP_TLS",
+                other,
+                "expected none, starttls or tls",
+            ))
+        }
+    };
+    let default_port = match tls {
+        SmtpTls::None => 25,
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+    };
+    let port: u16 = parse_num(src, "TICKHUB_SMTP_PORT", default_port, "a port number")?;
+    let from = src
+        .get("TICKHUB_SMTP_FROM")
+        .unwrap_or_else(|| format!("tickhub <tickhub@{}>", host.trim()));
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(invalid(
+            "TICKHUB_SMTP_FROM",
+            &from,
+            "expected an address such as tickhub <inbox@example.com>",
+        ));
+    }
+    Ok(Some(SmtpConfig {
+        host: host.trim().to_string(),
+        port,
+        tls,
+        username: src.get("TICKHUB_SMTP_USER").filter(|u| !u.is_empty()),
+        password: src.get("TICKHUB_SMTP_PASSWORD").filter(|p| !p.is_empty()),
+        from,
+    }))
 }
 
 /// Variables whose values are URLs that may carry a password.
@@ -495,6 +569,25 @@ impl Config {
         let outbound_retry_max = ms("TICKHUB_OUTBOUND_RETRY_MAX_MS", 300_000)?;
         let outbound_timeout = ms("TICKHUB_OUTBOUND_TIMEOUT_MS", 10_000)?;
         let outbound_poll = ms("TICKHUB_OUTBOUND_POLL_MS", 500)?;
+        let smtp = smtp(src)?;
+        let summary_hour: u32 = parse_num(src, "TICKHUB_SUMMARY_HOUR", 8, "an hour, 0 to 23")?;
+        if summary_hour > 23 {
+            return Err(invalid(
+                "TICKHUB_SUMMARY_HOUR",
+                &summary_hour.to_string(),
+                "expected an hour, 0 to 23",
+            ));
+        }
+        let tz_raw = src
+            .get("TICKHUB_SUMMARY_TZ")
+            .unwrap_or_else(|| "UTC".into());
+        let summary_tz: chrono_tz::Tz = tz_raw.parse().map_err(|_| {
+            invalid(
+                "TICKHUB_SUMMARY_TZ",
+                &tz_raw,
+                "expected an IANA time zone such as Europe/London",
+            )
+        })?;
 
         Ok(Config {
             bind,
@@ -534,6 +627,9 @@ impl Config {
             outbound_retry_max,
             outbound_timeout,
             outbound_poll,
+            smtp,
+            summary_hour,
+            summary_tz,
         })
     }
 

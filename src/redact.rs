@@ -9,6 +9,29 @@ pub(crate) const REDACTED: &str = "<redacted>";
 /// Secrets never reach a log: the keys are shown as set or not, URLs without passwords.
 /// Every field is named (no `..`), so a new field cannot be added without deciding here
 /// whether it is a secret.
+/// The SMTP password is shown only as set or not; the rest (host, port, user, sender) is
+/// what an operator needs to see when mail does not go out.
+impl std::fmt::Debug for crate::config::SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let crate::config::SmtpConfig {
+            host,
+            port,
+            tls,
+            username,
+            password,
+            from,
+        } = self;
+        f.debug_struct("SmtpConfig")
+            .field("host", host)
+            .field("port", port)
+            .field("tls", tls)
+            .field("username", username)
+            .field("password", &password.as_ref().map(|_| REDACTED))
+            .field("from", from)
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Config {
@@ -49,6 +72,9 @@ impl std::fmt::Debug for Config {
             outbound_retry_max,
             outbound_timeout,
             outbound_poll,
+            smtp,
+            summary_hour,
+            summary_tz,
         } = self;
         let secret = |s: &Option<String>| s.as_ref().map(|_| REDACTED);
         f.debug_struct("Config")
@@ -98,6 +124,9 @@ impl std::fmt::Debug for Config {
             .field("outbound_retry_max", outbound_retry_max)
             .field("outbound_timeout", outbound_timeout)
             .field("outbound_poll", outbound_poll)
+            .field("smtp", smtp)
+            .field("summary_hour", summary_hour)
+            .field("summary_tz", summary_tz)
             .finish()
     }
 }
@@ -201,6 +230,9 @@ mod tests {
                 "TICKHUB_PUBLIC_URL",
                 "https://hub.example.com/?token=public-token-5",
             ),
+            ("TICKHUB_SMTP_HOST", "smtp.example.com"),
+            ("TICKHUB_SMTP_USER", "mailer"),
+            ("TICKHUB_SMTP_PASSWORD", "smtp-pass-6"),
         ])
         .expect("config");
         let shown = format!("{c:?} {c:#?}");
@@ -211,9 +243,11 @@ mod tests {
             "waha-url-pass",
             "public-token-5",
             "cmVkYWN0LXRlc3Qtc2VjcmV0LWtleS0zMi1ieXRlcyE=",
+            "smtp-pass-6",
         ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+        assert!(shown.contains("smtp.example.com"), "{shown}");
         // What is not secret still helps whoever reads the log.
         assert!(shown.contains("db.internal:5432"), "{shown}");
         assert!(

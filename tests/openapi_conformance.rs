@@ -43,6 +43,18 @@ expected-statuses = ["2xx", "400", "401", "404", "409", "422"]
 [operations.phases.coverage.checks.positive_data_acceptance]
 expected-statuses = ["2xx", "400", "401", "404", "409", "422"]
 
+# A date that fits `YYYY-MM-DD` may still be no date (`0000-00-00`), a zone no IANA zone,
+# `from` after `to`: 422 naming the parameter; `session` must name a registered session
+# the caller sees: 404 (docs/csat.md).
+[[operations]]
+include-name = "GET /api/analytics/csat"
+
+[operations.checks.positive_data_acceptance]
+expected-statuses = ["2xx", "400", "401", "404", "422"]
+
+[operations.phases.coverage.checks.positive_data_acceptance]
+expected-statuses = ["2xx", "400", "401", "404", "422"]
+
 # The CRM's rules go beyond a schema as well (docs/segments.md): a filter is JSON of the
 # segment grammar whose clauses name known fields with fitting ops and values, a segment or
 # member id must exist, a type in use cannot go, a name is taken once: 422 naming the field

@@ -618,6 +618,10 @@ impl Fixture {
             }
         } else if template == "/api/settings/waha" && method == "PUT" {
             body = Some(json!({"api_key": null}));
+        } else if template == "/api/me/notifications" && method == "PUT" {
+            body = Some(json!({"daily_summary": false, "handoff": "offline"}));
+        } else if template == "/api/analytics/csat" && row.case == "other session" {
+            path = format!("{template}?session=second");
         } else if template == "/api/auth/logout" {
             let email = if role == "admin" {
                 common::ADMIN_EMAIL.to_string()
@@ -893,6 +897,42 @@ async fn every_event_reaches_whom_it_should_live_and_on_replay(b: Backend) {
                     kind: "session.settings",
                     logged: true,
                     matches: Box::new(move |d| d["session"] == name),
+                }
+            }
+            "sla.breached" => {
+                let name = if row.case == "other session" {
+                    "second"
+                } else {
+                    "spare"
+                };
+                let chat = format!("44775{n:06}@c.us");
+                let mut env = envelope(
+                    "message",
+                    inbound_payload(&chat, &format!("false_{chat}_sla{n}"), "still waiting"),
+                );
+                env["session"] = json!(name);
+                assert_eq!(fx.s.webhook(&env).await.0, 200);
+                let path = format!("/api/sessions/{name}");
+                let (code, r) = fx.s.patch(&path, json!({"sla_wait_seconds": 1})).await;
+                assert_eq!(code, 200, "{r}");
+                // Alerted by the hub's watcher: the admin (who sees every alert) waits for
+                // it, so that it is logged before the marker.
+                let c = chat.clone();
+                let ws = sockets.get_mut("admin").expect("admin");
+                let got = ws
+                    .collect_until(Duration::from_secs(20), |fs| {
+                        fs.iter().any(|f| {
+                            f["type"] == "sla.breached" && f["data"]["chat_id"] == c.as_str()
+                        })
+                    })
+                    .await;
+                admin_frames.extend(got);
+                let (code, r) = fx.s.patch(&path, json!({"sla_wait_seconds": null})).await;
+                assert_eq!(code, 200, "{r}");
+                Probe {
+                    kind: "sla.breached",
+                    logged: true,
+                    matches: Box::new(move |d| d["chat_id"] == chat.as_str()),
                 }
             }
             "contact.updated" => {

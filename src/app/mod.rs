@@ -10,6 +10,7 @@
 
 mod background;
 mod hooks;
+pub mod notifications;
 mod server;
 pub mod shutdown;
 
@@ -247,6 +248,15 @@ impl AppBuilder {
                 shutdown.clone(),
             )),
             actix_rt::spawn(hooks::dispatch(services.clone(), shutdown.clone())),
+            actix_rt::spawn(notifications::send_emails(
+                services.clone(),
+                shutdown.clone(),
+            )),
+            actix_rt::spawn(notifications::watch_sla(services.clone(), shutdown.clone())),
+            actix_rt::spawn(notifications::daily_summaries(
+                services.clone(),
+                shutdown.clone(),
+            )),
             actix_rt::spawn(background::prune(services.clone(), shutdown)),
         ];
         info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");

@@ -10,6 +10,7 @@ mod analytics;
 pub use analytics::AnalyticsScope;
 pub mod api_keys;
 mod crm;
+mod notify;
 mod templates;
 
 use super::audit::Origin;

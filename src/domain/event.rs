@@ -46,6 +46,10 @@ text_enum! {
         /// A message template was created, edited or deleted (`{"id", "change"}`): to those
         /// who run campaigns (no content: they read the template again).
         TemplateUpdated => "template.updated",
+        /// A customer waited longer than the session's `sla_wait_seconds` for a reply
+        /// (`{"conversation_id", "session", "waiting_since", "waited_seconds",
+        /// "threshold_seconds", "assignee_id"}`), once per wait: to the session's supervisors.
+        SlaBreached => "sla.breached",
         SessionStatus => "session.status",
         SessionSettings => "session.settings",
         Typing => "typing",

@@ -15,6 +15,7 @@ pub mod contact_merge;
 pub mod contact_schema;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod csrf;
 pub mod error;
 pub mod gdpr;
@@ -24,6 +25,7 @@ pub mod import_preview;
 pub mod integrations;
 pub mod login_limit;
 pub mod messages;
+pub mod notifications;
 pub mod openapi;
 pub mod pagination;
 pub mod quick_replies;
@@ -96,6 +98,18 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/auth/password",
                     vec![(M::POST, aw::to(auth::change_password))],
+                ))
+                .service(resource(
+                    "/me/notifications",
+                    vec![
+                        (M::GET, aw::to(notifications::get)),
+                        (M::PUT, aw::to(notifications::put)),
+                    ],
+                ))
+                // Its own route, beside the other reports under /api/analytics.
+                .service(resource(
+                    "/analytics/csat",
+                    vec![(M::GET, aw::to(csat::report))],
                 ))
                 .service(resource(
                     "/sessions",

@@ -6,9 +6,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge,
-    contact_schema, contacts, conversations, error, gdpr, handling, health, import_preview,
-    integrations, messages, quick_replies, routing, segments, sessions, team, templates,
-    trigger_order, webhooks, ws,
+    contact_schema, contacts, conversations, csat, error, gdpr, handling, health, import_preview,
+    integrations, messages, notifications, quick_replies, routing, segments, sessions, team,
+    templates, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -18,6 +18,7 @@ use crate::store;
     info(title = "tickhub", description = "WhatsApp team inbox on top of WAHA. Websocket protocol: see /ws and docs/websocket.md."),
     paths(
         auth::login, auth::logout, auth::me, auth::change_password,
+        notifications::get, notifications::put, csat::report,
         sessions::list, sessions::register, sessions::get, sessions::settings, sessions::start, sessions::stop, sessions::logout, sessions::qr, sessions::members,
         conversations::list, conversations::get, conversations::messages, conversations::reply, conversations::read,
         conversations::message, messages::retry, messages::media,
@@ -94,6 +95,8 @@ use crate::store;
         crate::actors::hub::BotRow, crate::actors::hub::CampaignsReport, crate::actors::hub::CampaignsReportRow,
         crate::actors::hub::PeriodView, crate::domain::analytics::report::AgentFigures,
         crate::domain::analytics::report::SessionFigures, crate::domain::analytics::report::InOut,
+        crate::domain::notify::NotificationPrefs, crate::domain::notify::HandoffEmail, notifications::NotificationsPatch,
+        csat::CsatReport, store::csat::AgentScore,
     )),
     modifiers(&BearerAuth)
 )]

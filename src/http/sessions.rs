@@ -183,6 +183,18 @@ pub struct SessionSettings {
     #[serde(default, deserialize_with = "super::body::present")]
     #[schema(value_type = Option<crate::domain::hours::WeeklyHours>)]
     pub business_hours: Option<Option<crate::domain::hours::WeeklyHours>>,
+    /// Whether resolving a conversation sends the customer the rating question
+    /// (docs/csat.md).
+    pub csat_enabled: Option<bool>,
+    /// The rating question (at most 1000 characters); `null` or blank: the default one.
+    #[serde(default, deserialize_with = "super::body::present")]
+    #[schema(value_type = Option<String>)]
+    pub csat_question: Option<Option<String>>,
+    /// Alert supervisors when a customer has waited this many seconds for a reply (1 to
+    /// 2592000); `null`: no alerts (docs/notifications.md).
+    #[serde(default, deserialize_with = "super::body::present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 2592000)]
+    pub sla_wait_seconds: Option<Option<i64>>,
 }
 
 #[utoipa::path(patch, path = "/api/sessions/{name}", tag = "sessions", security(("bearer" = [])),
@@ -201,6 +213,9 @@ pub async fn settings(
         reply_policy: body.0.reply_policy,
         auto_assign: body.0.auto_assign,
         business_hours: body.0.business_hours,
+        csat_enabled: body.0.csat_enabled,
+        csat_question: body.0.csat_question,
+        sla_wait_seconds: body.0.sla_wait_seconds,
     };
     Ok(web::Json(
         hub.update_session_settings(&auth.viewer, &name, patch)

@@ -167,7 +167,8 @@ pub async fn touch(
     let preview: String = preview.chars().take(140).collect();
     let c = on_tx!(tx, c => sqlx::query_as(
         "UPDATE conversations SET last_message_at = CASE WHEN $2 > last_message_at THEN $2 ELSE last_message_at END,
-            last_message_preview = $3, unread = unread + $4, title = COALESCE($5, title), updated_at = $2
+            last_message_preview = $3, unread = unread + $4, title = COALESCE($5, title), updated_at = $2,
+            awaiting_reply_since = CASE WHEN $4 > 0 THEN COALESCE(awaiting_reply_since, $2) ELSE NULL END
          WHERE id = $1
          RETURNING id, session_id, CAST($6 AS TEXT) AS session, chat_id, contact_id, is_group, title, status,
             assignee_id, unread, last_message_at, last_message_preview, created_at")
@@ -200,7 +201,8 @@ pub async fn set_handling(
         );
     on_tx!(tx, c => sqlx::query(
         "UPDATE conversations SET assignee_id = $2, status = $3, updated_at = $4,
-            waiting_since = CASE WHEN $5 THEN COALESCE(waiting_since, $4) ELSE NULL END
+            waiting_since = CASE WHEN $5 THEN COALESCE(waiting_since, $4) ELSE NULL END,
+            awaiting_reply_since = CASE WHEN $3 = 'resolved' THEN NULL ELSE awaiting_reply_since END
          WHERE id = $1")
         .bind(id).bind(assignee_id).bind(status.as_str()).bind(now).bind(waits)
         .execute(c).await.map(|r| r.rows_affected()))?;

@@ -150,6 +150,10 @@ pub async fn erase_conversation(tx: &mut Tx, id: i64, chat_id: &str) -> Result<u
         .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     on_tx!(tx, c => sqlx::query("UPDATE notes SET text = '' WHERE conversation_id = $1")
         .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    // The customer's rating in their own words, and the emails that named them.
+    on_tx!(tx, c => sqlx::query("UPDATE csat_surveys SET raw_answer = NULL WHERE conversation_id = $1")
+        .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    super::email::erase_conversation(tx, id).await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE conversations SET chat_id = $2, title = NULL, last_message_preview = NULL WHERE id = $1")
         .bind(id).bind(chat_id).execute(c).await.map(|r| r.rows_affected()))?;

@@ -40,6 +40,8 @@ pub struct Assign {
     pub conversation_id: i64,
     pub to: Option<i64>,
     pub note: Option<String>,
+    /// The new assignee's presence when this was asked (whether they are emailed).
+    pub to_presence: crate::domain::PresenceStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +167,10 @@ pub async fn assign(tx: &mut Tx, a: &Assign) -> Result<Outcome<Handled>> {
     )
     .await?;
     tell_who_lost_sight(tx, &conv, a.to).await?;
+    // Given by someone else: they may want to know (a member taking one knows).
+    if let Some(to) = a.to.filter(|to| *to != a.by.user_id) {
+        super::notify::handoff(tx, conv.id, to, a.to_presence).await?;
+    }
     let conversation = events::log_conversation(tx, conv.id).await?;
     if let Some(n) = &note {
         log_note(tx, &conversation, n).await?;

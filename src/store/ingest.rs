@@ -126,6 +126,14 @@ async fn follow(
             }
         }
     }
+    // A rating answering the question asked at resolution is stored and leaves the
+    // conversation resolved; anything else cancels the survey and reopens it as usual.
+    // Only resolved conversations can have a survey waiting, so others pay nothing.
+    if *author == Author::Customer && conv.status == ConversationStatus::Resolved {
+        if let super::csat::Answer::Rated(_) = super::csat::on_reply(tx, conv, msg).await? {
+            return Ok(applied);
+        }
+    }
     let (after, reaction) =
         bot_flow::react(tx, flow, bot, conv, msg, *author, applied.created).await?;
     if let Some(c) = after {

@@ -35,7 +35,8 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
          ), c AS (
             UPDATE conversations SET
                 last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END,
-                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3
+                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3,
+                awaiting_reply_since = COALESCE(awaiting_reply_since, $3)
             WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
             RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
                 last_message_at, last_message_preview, created_at

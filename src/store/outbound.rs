@@ -128,6 +128,26 @@ pub async fn store_campaign_message(
     Ok((msg.id, outbox_id))
 }
 
+/// A message the hub itself sends in `conv` (the CSAT question when it is resolved): its
+/// message and outbox row, sent like a member's reply.
+pub async fn store_hub_message(
+    tx: &mut Tx,
+    conv: &Conversation,
+    text: &str,
+) -> Result<(Message, i64)> {
+    let out = Outgoing {
+        text,
+        client_id: None,
+        author_id: None,
+        bot: None,
+        bot_name: None,
+        bulk: false,
+        media: None,
+    };
+    let (msg, outbox_id, _) = store_outgoing(tx, conv, &out).await?;
+    Ok((msg, outbox_id))
+}
+
 /// A member's reply (`store_reply`): a new message is recorded in the audit log as
 /// `message.send` by `by`, with the message's id and never its text.
 pub async fn store_member_reply(

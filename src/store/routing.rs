@@ -229,6 +229,7 @@ pub async fn assign_waiting(tx: &mut Tx, job: &AssignWaiting) -> Result<Routed> 
     let data = json!({"conversation_id": id, "assignee_id": to, "rule": choice.why.rule,
         "handoff_reason": w.handoff_reason});
     events::append(tx, EventKind::ConversationAssigned, told, &data).await?;
+    super::notify::handoff(tx, id, to, (job.presence)(to)).await?;
     Ok(Routed::Assigned {
         conversation,
         assignee: to,

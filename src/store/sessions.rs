@@ -27,6 +27,14 @@ pub struct WaSession {
     #[sqlx(try_from = "Option<String>")]
     #[schema(value_type = Option<crate::domain::hours::WeeklyHours>)]
     pub business_hours: HoursColumn,
+    /// Whether resolving a conversation sends the customer the rating question
+    /// (docs/csat.md).
+    pub csat_enabled: bool,
+    /// The rating question; `null`: the default one.
+    pub csat_question: Option<String>,
+    /// Alert supervisors when a customer has waited this long for a reply; `null`: never
+    /// (docs/notifications.md).
+    pub sla_wait_seconds: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -65,7 +73,7 @@ pub async fn ensure_in(tx: &mut Tx, name: &str) -> Result<(WaSession, bool)> {
          ON CONFLICT (name) DO NOTHING RETURNING id")
         .bind(name).bind(now).fetch_optional(c).await)?;
     let session = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(c).await)?;
     Ok((session, created.is_some()))
 }
@@ -73,7 +81,7 @@ pub async fn ensure_in(tx: &mut Tx, name: &str) -> Result<(WaSession, bool)> {
 // Read back on the write pool: SQLite's read pool may not yet see the row just written.
 async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
     let s = on_write_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_one(p).await)?;
     Ok(s)
 }
@@ -81,7 +89,7 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
 /// The sessions among `ids` (`None`: all), by name.
 pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions
          WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
          ORDER BY name")
         .bind(super::id_list(ids)).fetch_all(p).await)?;
@@ -90,7 +98,7 @@ pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
 
 pub async fn list(db: &Db) -> Result<Vec<WaSession>> {
     let rows = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions ORDER BY name")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions ORDER BY name")
         .fetch_all(p).await)?;
     Ok(rows)
 }
@@ -104,14 +112,14 @@ pub async fn ids(db: &Db) -> Result<Vec<i64>> {
 
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE name = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions WHERE name = $1")
         .bind(name).fetch_optional(p).await)?;
     Ok(row)
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<WaSession>> {
     let row = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, created_at, updated_at FROM wa_sessions WHERE id = $1")
+        "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions WHERE id = $1")
         .bind(id).fetch_optional(p).await)?;
     Ok(row)
 }
@@ -164,6 +172,24 @@ pub async fn reply_policy_in(tx: &mut Tx, id: i64) -> Result<ReplyPolicy> {
     let p: String = on_tx!(tx, c => sqlx::query_scalar("SELECT reply_policy FROM wa_sessions WHERE id = $1")
         .bind(id).fetch_one(c).await)?;
     Ok(ReplyPolicy::parse(&p).unwrap_or(ReplyPolicy::Anyone))
+}
+
+/// The session's CSAT setting and question (`None`: the default question).
+pub async fn set_csat(tx: &mut Tx, id: i64, enabled: bool, question: Option<&str>) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE wa_sessions SET csat_enabled = $2, csat_question = $3, updated_at = $4 WHERE id = $1")
+        .bind(id).bind(enabled).bind(question).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The session's SLA on customers' waits (`None`: no alerts).
+pub async fn set_sla(tx: &mut Tx, id: i64, seconds: Option<i64>) -> Result<()> {
+    let now = tx.now;
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE wa_sessions SET sla_wait_seconds = $2, updated_at = $3 WHERE id = $1")
+        .bind(id).bind(seconds).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Turns automatic assignment on or off for the session.

@@ -13,6 +13,7 @@ pub mod nginx;
 pub mod proc;
 pub mod proxy;
 pub mod redis_server;
+pub mod smtp;
 pub mod subscriber;
 pub mod ws;
 

@@ -39,6 +39,9 @@ impl Hub {
             conversation_id: id,
             to,
             note,
+            to_presence: to
+                .map(|u| self.presence.current(u))
+                .unwrap_or(crate::domain::PresenceStatus::Offline),
         };
         let outcome = self
             .registry
@@ -54,12 +57,7 @@ impl Hub {
         resolved: bool,
     ) -> Result<Conversation, HubError> {
         let conv = self.conversation(v, id).await?;
-        let outcome = self
-            .registry
-            .in_conversation(&conv, (v.clone(), id, resolved), |tx, input| {
-                Box::pin(handling::set_resolved(tx, input))
-            })
-            .await?;
+        let outcome = self.registry.set_resolved(&conv, v, resolved).await?;
         settle(id, outcome)
     }
 

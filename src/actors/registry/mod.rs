@@ -363,6 +363,29 @@ impl SessionRegistry {
         Ok(stored.map(|s| s.map(|(m, _)| m)))
     }
 
+    /// Resolves or reopens `conv`; resolving may store the CSAT question (docs/csat.md),
+    /// which the session's queue then sends like a reply.
+    pub async fn set_resolved(
+        &self,
+        conv: &Conversation,
+        by: &Viewer,
+        resolved: bool,
+    ) -> Result<Outcome<Conversation>, HubError> {
+        let done = self
+            .run_in(
+                &Self::of(conv),
+                conv.chat_id.clone(),
+                (by.clone(), conv.id, resolved),
+                |tx, input| Box::pin(crate::store::csat::set_resolved(tx, input)),
+                |done| match done {
+                    Ok((_, Some(outbox_id))) => Followup::Send(*outbox_id),
+                    _ => Followup::None,
+                },
+            )
+            .await?;
+        Ok(done.map(|(c, _)| c))
+    }
+
     /// A failed message of `conv` sent again: requeued by its conversation, then sent by
     /// the session's queue.
     pub async fn retry(
