@@ -618,6 +618,8 @@ impl Fixture {
             }
         } else if template == "/api/settings/waha" && method == "PUT" {
             body = Some(json!({"api_key": null}));
+        } else if template == "/api/settings/smtp" && method == "PUT" {
+            body = Some(json!({"password": null}));
         } else if template == "/api/me/notifications" && method == "PUT" {
             body = Some(json!({"daily_summary": false, "handoff": "offline"}));
         } else if template == "/api/analytics/csat" && row.case == "other session" {

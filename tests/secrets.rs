@@ -15,6 +15,7 @@ use serde_json::json;
 
 const WAHA_KEY: &str = "waha-api-key-plaintext-7731";
 const HOOK_SECRET: &str = "hook-secret-plaintext-4410";
+const SMTP_PASSWORD: &str = "smtp-password-plaintext-5521";
 /// The key rotated to (base64 of 32 bytes).
 const NEW_KEY: &str = "bmV3LXRpY2todWItc2VjcmV0LWtleS0zMi1ieXRlcyE=";
 const WAIT: Duration = Duration::from_secs(60);
@@ -173,17 +174,25 @@ async fn secrets_are_sealed_at_rest_and_survive_rotation(b: Backend) {
     assert_eq!(code, 201, "{r}");
     customer(&s, "447700820001@c.us", "before-rotation").await;
     signed_delivery_of(&sub, "before-rotation").await;
+    let (code, r) = s
+        .put("/api/settings/smtp", json!({"password": SMTP_PASSWORD}))
+        .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        r,
+        json!({"configured": false, "password_set": true, "password_source": "settings"})
+    );
 
     // Sealed at rest: present, but not readable.
     let before = sealed_values(&s.db).await;
-    assert_eq!(before.len(), 2, "{before:?}");
+    assert_eq!(before.len(), 3, "{before:?}");
     assert!(before.iter().all(|v| v.starts_with("v1:")), "{before:?}");
     let stored = at_rest(&s.db).await;
     assert!(
         stored.contains("v1:"),
         "the sealed values are where the check looks"
     );
-    for plain in [WAHA_KEY, HOOK_SECRET] {
+    for plain in [WAHA_KEY, HOOK_SECRET, SMTP_PASSWORD] {
         assert!(
             !stored.contains(plain),
             "{plain} is readable in the database"
@@ -209,7 +218,7 @@ async fn secrets_are_sealed_at_rest_and_survive_rotation(b: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("re-encrypted 2 secret(s)"), "{said}");
+    assert!(said.contains("re-encrypted 3 secret(s)"), "{said}");
     let after = sealed_values(&s.db).await;
     assert!(
         after
@@ -218,7 +227,7 @@ async fn secrets_are_sealed_at_rest_and_survive_rotation(b: Backend) {
         "{after:?}"
     );
     let stored = at_rest(&s.db).await;
-    for plain in [WAHA_KEY, HOOK_SECRET] {
+    for plain in [WAHA_KEY, HOOK_SECRET, SMTP_PASSWORD] {
         assert!(
             !stored.contains(plain),
             "{plain} is readable after rotation"
@@ -234,6 +243,9 @@ async fn secrets_are_sealed_at_rest_and_survive_rotation(b: Backend) {
     let (code, r) = s.get("/api/settings/waha").await;
     assert_eq!(code, 200, "{r}");
     assert_eq!(r["api_key_set"], true);
+    let (code, r) = s.get("/api/settings/smtp").await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["password_source"], "settings", "{r}");
     let (code, r) = s.post("/api/sessions", json!({"name": "second"})).await;
     assert!(code == 201 || code == 200, "{r}");
     s.wait_session_status("second", "WORKING").await;

@@ -17,7 +17,7 @@ use super::shutdown::Shutdown;
 use crate::actors::Services;
 use crate::config::{SmtpConfig, SmtpTls};
 use crate::domain::notify;
-use crate::store::{email, notify as recipients, sla, StoreError};
+use crate::store::{email, notify as recipients, secrets, sla, StoreError};
 
 const SEND_EVERY: Duration = Duration::from_secs(1);
 const SEND_BATCH: i64 = 20;
@@ -110,19 +110,36 @@ fn base_url(services: &Services) -> String {
 /// Sends due emails, each until the server accepts it, with backoff between failures;
 /// without SMTP settings it only prunes (emails wait a week for settings to come).
 pub async fn send_emails(services: Arc<Services>, mut shutdown: Shutdown) {
-    let mailer = match &services.config.smtp {
-        None => None,
-        Some(cfg) => match Mailer::new(cfg, &base_url(&services)) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                warn!(error = %e, "SMTP settings unusable: no emails will be sent");
-                None
-            }
-        },
-    };
+    // The password stored in the hub's settings (encrypted, `PUT /api/settings/smtp`)
+    // wins over `TICKHUB_SMTP_PASSWORD`; it is read again each round, so a change is used
+    // by the next email.
+    let mut mailer: Option<Mailer> = None;
+    let mut password_in_use: Option<Option<String>> = None;
     let mut last_prune = 0;
     loop {
         if services.coordinates() {
+            if let Some(cfg) = &services.config.smtp {
+                match secrets::get(&services.db, &services.keys, secrets::SMTP_PASSWORD).await {
+                    Ok(stored) => {
+                        let password = stored.or_else(|| cfg.password.clone());
+                        if password_in_use.as_ref() != Some(&password) {
+                            let cfg = SmtpConfig {
+                                password: password.clone(),
+                                ..cfg.clone()
+                            };
+                            mailer = match Mailer::new(&cfg, &base_url(&services)) {
+                                Ok(m) => Some(m),
+                                Err(e) => {
+                                    warn!(error = %e, "SMTP settings unusable: no emails are sent");
+                                    None
+                                }
+                            };
+                            password_in_use = Some(password);
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "could not read the stored SMTP password"),
+                }
+            }
             if let Some(m) = &mailer {
                 match send_due(&services, m).await {
                     Ok(0) => {}

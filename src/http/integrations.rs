@@ -14,7 +14,7 @@ use super::error::{
     UnprocessableError,
 };
 use super::pagination::{page, Page, PageQuery};
-use crate::actors::hub::{CreatedApiKey, SubscriptionPatch, WahaSettings};
+use crate::actors::hub::{CreatedApiKey, SmtpSettings, SubscriptionPatch, WahaSettings};
 use crate::actors::Hub;
 use crate::store::api_keys::ApiKey;
 use crate::store::hook_queue::Delivery;
@@ -280,5 +280,42 @@ pub async fn put_waha_settings(
 ) -> Result<web::Json<WahaSettings>, ApiError> {
     Ok(web::Json(
         hub.put_waha_settings(&auth.viewer, body.0.api_key).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutSmtpSettings {
+    /// The SMTP server's password, stored encrypted and used instead of
+    /// `TICKHUB_SMTP_PASSWORD`; `null` removes it (back to the environment's).
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub password: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/settings/smtp", tag = "integrations", security(("bearer" = [])),
+    responses((status = 200, body = SmtpSettings, description = "whether emails are configured and where the SMTP password comes from (never the password)"),
+        ForbiddenError, AuthErrors))]
+pub async fn smtp_settings(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+) -> Result<web::Json<SmtpSettings>, ApiError> {
+    Ok(web::Json(hub.smtp_settings(&auth.viewer).await?))
+}
+
+#[utoipa::path(put, path = "/api/settings/smtp", tag = "integrations", security(("bearer" = [])),
+    request_body = PutSmtpSettings,
+    responses((status = 200, body = SmtpSettings, description = "used from the next email on"),
+        (status = 503, body = ErrorBody, description = "no secret key is configured (`secret_key_missing`), or the database is away"),
+        ForbiddenError, UnprocessableError, JsonBodyErrors, AuthErrors))]
+pub async fn put_smtp_settings(
+    hub: web::Data<Arc<Hub>>,
+    auth: AuthUser,
+    body: Checked<PutSmtpSettings>,
+) -> Result<web::Json<SmtpSettings>, ApiError> {
+    Ok(web::Json(
+        hub.put_smtp_settings(&auth.viewer, body.0.password).await?,
     ))
 }

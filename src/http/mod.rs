@@ -524,6 +524,13 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                         (M::PUT, aw::to(integrations::put_waha_settings)),
                     ],
                 ))
+                .service(resource(
+                    "/settings/smtp",
+                    vec![
+                        (M::GET, aw::to(integrations::smtp_settings)),
+                        (M::PUT, aw::to(integrations::put_smtp_settings)),
+                    ],
+                ))
                 .service(resource("/audit-log", vec![(M::GET, aw::to(audit::list))]))
                 .service(resource(
                     "/admin/failed-webhooks",

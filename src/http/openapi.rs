@@ -47,6 +47,7 @@ use crate::store;
         integrations::deliveries, integrations::replay,
         integrations::create_key, integrations::list_keys, integrations::get_key, integrations::revoke_key,
         integrations::waha_settings, integrations::put_waha_settings,
+        integrations::smtp_settings, integrations::put_smtp_settings,
         webhooks::receive, ws::connect, health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -86,7 +87,7 @@ use crate::store;
         crate::domain::routing::Considered, crate::domain::routing::Rule, crate::domain::routing::Exclusion,
         conversations::ConversationDetail, store::contacts::ContactCard,
         integrations::NewSubscription, integrations::Created, integrations::PatchSubscription,
-        integrations::NewApiKey, integrations::PutWahaSettings, store::hooks::Subscription, store::hook_queue::Delivery,
+        integrations::NewApiKey, integrations::PutWahaSettings, integrations::PutSmtpSettings, crate::actors::hub::SmtpSettings, store::hooks::Subscription, store::hook_queue::Delivery,
         store::api_keys::ApiKey, crate::actors::hub::CreatedApiKey, crate::actors::hub::WahaSettings,
         crate::domain::hook::HookEvent, crate::domain::access::api_keys::Scope,
         store::quick_replies::QuickReply, quick_replies::NewQuickReply, quick_replies::PatchQuickReply,

@@ -2,13 +2,13 @@
 //! and opened when read; and the rotation that re-seals every stored secret (these and
 //! the outbound webhook secrets) under the current key, in one transaction.
 //!
-//! Names in use: `waha.api_key`. Email (SMTP) is meant to store its password here too
-//! (`smtp.password`) through `get` and `put`.
+//! Names in use: `waha.api_key`, `smtp.password`.
 
 use super::{Db, Result, Tx};
 use crate::secrets::Keyring;
 
 pub const WAHA_API_KEY: &str = "waha.api_key";
+pub const SMTP_PASSWORD: &str = "smtp.password";
 
 /// The secret `name`, opened; `None` when it is not set.
 pub async fn get(db: &Db, keys: &Keyring, name: &str) -> Result<Option<String>> {

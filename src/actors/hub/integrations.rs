@@ -55,6 +55,19 @@ pub struct WahaSettings {
     pub api_key_source: String,
 }
 
+/// Where the SMTP password comes from (the rest of the SMTP settings are the
+/// environment's, `TICKHUB_SMTP_*`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SmtpSettings {
+    /// `TICKHUB_SMTP_HOST` is set: emails are sent.
+    pub configured: bool,
+    /// A password is stored in the hub's settings (encrypted).
+    pub password_set: bool,
+    /// Where the password used comes from: `settings`, `environment`
+    /// (`TICKHUB_SMTP_PASSWORD`) or `none`.
+    pub password_source: String,
+}
+
 /// The longest name of an API key.
 const MAX_NAME: usize = 100;
 /// The longest WAHA API key accepted.
@@ -359,36 +372,107 @@ impl Hub {
         api_key: Option<String>,
     ) -> Result<WahaSettings, HubError> {
         v.may_manage_integrations().map_err(denied)?;
-        if let Some(k) = &api_key {
-            if k.is_empty() || k.len() > MAX_WAHA_KEY || k.chars().any(char::is_control) {
-                return Err(FieldError::new(
-                    "api_key",
-                    "1 to 512 characters, no control characters (null removes the stored key)",
-                )
-                .into());
-            }
-        }
-        let sealed = api_key
-            .as_deref()
+        check_setting("api_key", api_key.as_deref(), MAX_WAHA_KEY)?;
+        let actions = ("settings.waha_api_key.set", "settings.waha_api_key.remove");
+        self.put_setting(
+            v,
+            secrets::WAHA_API_KEY,
+            api_key.as_deref(),
+            actions,
+            "waha",
+        )
+        .await?;
+        self.services.waha.set_api_key(api_key);
+        self.waha_settings(v).await
+    }
+
+    pub async fn smtp_settings(&self, v: &Viewer) -> Result<SmtpSettings, HubError> {
+        v.may_manage_integrations().map_err(denied)?;
+        let set = secrets::is_set(self.db(), secrets::SMTP_PASSWORD).await?;
+        let smtp = self.config().smtp.as_ref();
+        let source = if set {
+            "settings"
+        } else if smtp.is_some_and(|s| s.password.is_some()) {
+            "environment"
+        } else {
+            "none"
+        };
+        Ok(SmtpSettings {
+            configured: smtp.is_some(),
+            password_set: set,
+            password_source: source.into(),
+        })
+    }
+
+    /// Stores (or, with `None`, removes) the SMTP password; the email sender reads it
+    /// before its next email (`app::notifications::send_emails`).
+    pub async fn put_smtp_settings(
+        &self,
+        v: &Viewer,
+        password: Option<String>,
+    ) -> Result<SmtpSettings, HubError> {
+        v.may_manage_integrations().map_err(denied)?;
+        check_setting("password", password.as_deref(), MAX_WAHA_KEY)?;
+        let actions = (
+            "settings.smtp_password.set",
+            "settings.smtp_password.remove",
+        );
+        self.put_setting(
+            v,
+            secrets::SMTP_PASSWORD,
+            password.as_deref(),
+            actions,
+            "smtp",
+        )
+        .await?;
+        self.smtp_settings(v).await
+    }
+
+    /// Seals and stores the secret setting `name` (`None`: removes it) with its audit entry
+    /// (`actions`: on setting, on removing; never the value).
+    async fn put_setting(
+        &self,
+        v: &Viewer,
+        name: &'static str,
+        value: Option<&str>,
+        actions: (&'static str, &'static str),
+        target: &'static str,
+    ) -> Result<(), HubError> {
+        let sealed = value
             .map(|k| self.services.keys.seal(k))
             .transpose()
             .map_err(crate::store::StoreError::from)?;
         self.services
             .writer
-            .run((v.clone(), sealed), |tx, (v, sealed)| {
+            .run((v.clone(), sealed), move |tx, (v, sealed)| {
                 Box::pin(async move {
-                    secrets::put_in(tx, secrets::WAHA_API_KEY, sealed.as_deref()).await?;
+                    secrets::put_in(tx, name, sealed.as_deref()).await?;
                     let action = if sealed.is_some() {
-                        "settings.waha_api_key.set"
+                        actions.0
                     } else {
-                        "settings.waha_api_key.remove"
+                        actions.1
                     };
-                    audit::record(tx, v, &AuditEntry::new(action, "settings", "waha")).await?;
+                    audit::record(tx, v, &AuditEntry::new(action, "settings", target)).await?;
                     Ok(())
                 })
             })
             .await?;
-        self.services.waha.set_api_key(api_key);
-        self.waha_settings(v).await
+        Ok(())
+    }
+}
+
+/// A secret setting's value: 1 to `max` characters, no control characters.
+fn check_setting(field: &str, value: Option<&str>, max: usize) -> Result<(), HubError> {
+    match value {
+        Some(k) if k.is_empty() || k.len() > max || k.chars().any(char::is_control) => {
+            Err(FieldError::new(
+                field,
+                format!(
+                    "1 to {max} characters, no control characters (null removes the stored value)"
+                ),
+            )
+            .into())
+        }
+        _ => Ok(()),
     }
 }

@@ -57,7 +57,7 @@ pub use campaigns::{
 };
 pub use contacts::{ConsentInput, ContactInput};
 pub use gdpr::{ContactExport, ErasedContact, ExportedConversation};
-pub use integrations::{CreatedApiKey, SubscriptionPatch, WahaSettings};
+pub use integrations::{CreatedApiKey, SmtpSettings, SubscriptionPatch, WahaSettings};
 pub use media::{MediaError, MessageMedia};
 pub use notifications::PrefsPatch;
 pub use quick_replies::QuickReplyPatch;
