@@ -7,31 +7,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::db::{Backend, TestDb};
+use common::in_process::{self, Manual};
 use serde_json::{json, Value};
-use tickhub::app::{AppBuilder, RunningApp};
-use tickhub::config::{Config, Source};
 use tickhub::domain::Clock;
-use tickhub::waha::sim::SimOptions;
-
-#[derive(Clone)]
-struct Manual(Arc<AtomicI64>);
-
-impl Clock for Manual {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn ms(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("time")
-        .timestamp_millis()
-}
 
 struct Api {
     http: reqwest::Client,
@@ -187,38 +168,14 @@ async fn caught_up(url: &str, backend: Backend) {
     }
 }
 
-async fn start(db: &TestDb, clock: &Manual, sim_addr: std::net::SocketAddr) -> RunningApp {
-    // A known port, so that the simulator's webhooks reach the hub.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let vars = BTreeMap::from([
-        ("DATABASE_URL".to_string(), db.url.clone()),
-        ("TICKHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
-        ("WAHA_URL".to_string(), format!("http://{sim_addr}")),
-        ("TICKHUB_TIME_ZONE".to_string(), "Europe/London".to_string()),
-    ]);
-    let config = Config::load(&Source::from_map(&vars)).expect("config");
-    AppBuilder::new(config)
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .expect("the hub starts")
-}
-
 async fn figures_follow_their_definitions(backend: Backend) {
     // Monday 2026-01-05, 16:30 in London (winter: UTC).
-    let clock = Manual(Arc::new(AtomicI64::new(ms("2026-01-05T16:30:00Z"))));
-    let set = |at: &str| clock.0.store(ms(at), Ordering::SeqCst);
-    let sim = tickhub::waha::sim::start(SimOptions {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
+    let clock = Manual::at("2026-01-05T16:30:00Z");
+    let set = |at: &str| clock.set(at);
+    let sim = in_process::simulator().await;
     let db = TestDb::new(backend).await;
-    let app = start(&db, &clock, sim.addr).await;
+    let london = [("TICKHUB_TIME_ZONE".to_string(), "Europe/London".to_string())];
+    let app = in_process::hub(&db.url, sim.addr, &clock, &london).await;
     let base = format!("http://{}", app.addr);
     tickhub::demo::create_admin(app.hub.db(), "boss@test.tickhub", "Boss", "password-123")
         .await
@@ -249,7 +206,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .send(
             reqwest::Method::PATCH,
             "/api/sessions/default",
-            json!({"auto_assign": false, "business_hours": hours}),
+            json!({"auto_assign": false, "business_hours": hours, "csat_enabled": true}),
         )
         .await;
     assert_eq!(s["business_hours"], hours, "{s}");
@@ -375,6 +332,15 @@ async fn figures_follow_their_definitions(backend: Backend) {
         json!({}),
     )
     .await;
+    // The rating question went out with the resolve; A answers it at 10:25. That is
+    // traffic and a rating for Ann, not a new request.
+    set("2026-01-06T10:25:00Z");
+    customer("447700900001@c.us", "5").await;
+    admin
+        .until(&format!("/api/conversations/{a}/messages"), |m| {
+            m["items"].as_array().is_some_and(|i| i.len() == 6)
+        })
+        .await;
     set("2026-01-06T10:30:00Z");
     admin
         .send(
@@ -386,7 +352,9 @@ async fn figures_follow_their_definitions(backend: Backend) {
 
     let path = "/api/analytics/agents?from=2026-01-05&to=2026-01-06&tz=Europe/London";
     let report = admin
-        .until(path, |r| r["team"]["conversations_handled"] == 2)
+        .until(path, |r| {
+            r["team"]["conversations_handled"] == 2 && r["team"]["csat_responses"] == 1
+        })
         .await;
     let ann_row = row(&report, &ann_id);
     assert_eq!(ann_row["conversations_handled"], 1, "{ann_row}");
@@ -421,6 +389,15 @@ async fn figures_follow_their_definitions(backend: Backend) {
     );
     assert_eq!(ann_row["messages_sent"], 2, "{ann_row}");
     assert_eq!(ann_row["name"], "ann@test.tickhub", "{ann_row}");
+    assert_eq!(
+        (
+            &ann_row["csat_responses"],
+            &ann_row["csat_average"],
+            &ann_row["csat_percent"]
+        ),
+        (&json!(1), &json!(5.0), &json!(100.0)),
+        "{ann_row}"
+    );
     let boss = row(&report, &boss_id);
     near(
         &boss["first_response_median_s"],
@@ -510,7 +487,8 @@ async fn figures_follow_their_definitions(backend: Backend) {
     );
 
     // Traffic by local hour: in London, Monday 16:xx had one message in; Tuesday 10:xx
-    // two in and three out (Ann's two replies after 10:00 and the boss's one).
+    // three in (B, A again, A's rating) and four out (Ann's reply after 10:00, the boss's,
+    // and the two rating questions).
     let sessions = admin
         .get("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=Europe/London")
         .await;
@@ -518,15 +496,15 @@ async fn figures_follow_their_definitions(backend: Backend) {
     assert_eq!(s["session"], "default", "{sessions}");
     assert_eq!(
         (s["messages_in"].clone(), s["messages_out"].clone()),
-        (json!(3), json!(3)),
+        (json!(4), json!(5)),
         "{s}"
     );
     assert_eq!(s["conversations_started"], 2, "{s}");
     assert_eq!(s["by_hour_of_day"][16], json!({"in": 1, "out": 0}), "{s}");
     assert_eq!(s["by_hour_of_day"][9], json!({"in": 0, "out": 1}), "{s}");
-    assert_eq!(s["by_hour_of_day"][10], json!({"in": 2, "out": 2}), "{s}");
+    assert_eq!(s["by_hour_of_day"][10], json!({"in": 3, "out": 4}), "{s}");
     assert_eq!(s["by_day_of_week"][0], json!({"in": 1, "out": 0}), "{s}");
-    assert_eq!(s["by_day_of_week"][1], json!({"in": 2, "out": 3}), "{s}");
+    assert_eq!(s["by_day_of_week"][1], json!({"in": 3, "out": 5}), "{s}");
     // In New York the 16:30 UTC message came at 11:30.
     let ny = admin
         .get("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=America/New_York")
@@ -537,7 +515,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let board = admin.get("/api/dashboard").await;
     assert_eq!(
         board["messages_today"],
-        json!({"in": 2, "out": 3}),
+        json!({"in": 3, "out": 5}),
         "{board}"
     );
     assert_eq!(board["today"]["resolved"], 2, "{board}");
@@ -551,7 +529,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let facts = tickhub::store::analytics::rebuild(app.hub.db(), clock.now_ms())
         .await
         .expect("rebuild");
-    assert_eq!(facts, 10, "six messages, two assignments, two resolves");
+    assert_eq!(facts, 13, "nine messages, two assignments, two resolves");
     let rebuilt = tables(&db.url, backend).await;
     assert_eq!(live, rebuilt, "a rebuild reproduces the live rollups");
     // And the reports read the same after it.

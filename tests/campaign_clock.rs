@@ -1,34 +1,16 @@
 //! Campaigns on an injected clock (issue 18): a scheduled campaign waits for its time, a
 //! recipient in its quiet hours (in its own time zone) waits for their end, and a
 //! recurring campaign schedules its next run at the same local time. The hub runs
-//! in-process with a clock the test moves, beside an in-process simulator.
+//! in-process with a clock the test moves, beside an in-process simulator, on SQLite and
+//! PostgreSQL.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
+use common::in_process::{self, Manual};
+use common::{Backend, TestDb};
 use serde_json::{json, Value};
-use tickhub::app::AppBuilder;
-use tickhub::config::{Config, Source};
-use tickhub::domain::Clock;
-use tickhub::waha::sim::SimOptions;
-
-/// A clock the test sets.
-#[derive(Clone)]
-struct Manual(Arc<AtomicI64>);
-
-impl Clock for Manual {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn ms(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("time")
-        .timestamp_millis()
-}
 
 struct Api {
     http: reqwest::Client,
@@ -75,38 +57,13 @@ impl Api {
     }
 }
 
-#[actix_web::test]
-async fn schedules_quiet_hours_and_recurrence_follow_the_clock() {
+async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     // Monday 2026-01-05, 20:00 in London (winter: UTC).
-    let clock = Manual(Arc::new(AtomicI64::new(ms("2026-01-05T20:00:00Z"))));
-    let sim = tickhub::waha::sim::start(SimOptions {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
-    let dir = tempfile::tempdir().expect("tempdir");
-    // A known port, so that the simulator's webhooks (the session becoming WORKING) reach
-    // the hub.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let vars = BTreeMap::from([
-        (
-            "DATABASE_URL".to_string(),
-            format!("sqlite://{}", dir.path().join("hub.db").display()),
-        ),
-        ("TICKHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
-        ("WAHA_URL".to_string(), format!("http://{}", sim.addr)),
-        ("TICKHUB_SEND_RATE".to_string(), "50".to_string()),
-    ]);
-    let config = Config::load(&Source::from_map(&vars)).expect("config");
-    let app = AppBuilder::new(config)
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .expect("the hub starts");
+    let clock = Manual::at("2026-01-05T20:00:00Z");
+    let sim = in_process::simulator().await;
+    let db = TestDb::new(b).await;
+    let rate = [("TICKHUB_SEND_RATE".to_string(), "50".to_string())];
+    let app = in_process::hub(&db.url, sim.addr, &clock, &rate).await;
     let base = format!("http://{}", app.addr);
     tickhub::demo::create_admin(app.hub.db(), "clock@test.tickhub", "Clock", "password-123")
         .await
@@ -178,7 +135,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock() {
 
     // 20:31 in London: it starts. London is not in its quiet hours yet; Tokyo (05:31)
     // is, until 08:00 there (23:00 UTC).
-    clock.0.store(ms("2026-01-05T20:31:00Z"), Ordering::SeqCst);
+    clock.set("2026-01-05T20:31:00Z");
     let id = later["id"].clone();
     api.until(&format!("/api/campaigns/{id}/recipients"), |r| {
         r["items"].as_array().is_some_and(|i| {
@@ -206,7 +163,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock() {
 
     // 23:01 UTC, 08:01 in Tokyo. A pause and resume has the runner look again now rather
     // than when it planned to wake.
-    clock.0.store(ms("2026-01-05T23:01:00Z"), Ordering::SeqCst);
+    clock.set("2026-01-05T23:01:00Z");
     api.post(&format!("/api/campaigns/{id}/pause"), json!({}))
         .await;
     api.post(&format!("/api/campaigns/{id}/resume"), json!({}))
@@ -234,4 +191,14 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock() {
 
     app.stop().await.expect("a clean stop");
     sim.server.stop(true).await;
+}
+
+#[actix_web::test]
+async fn schedules_quiet_hours_and_recurrence_follow_the_clock_sqlite() {
+    schedules_quiet_hours_and_recurrence_follow_the_clock(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn schedules_quiet_hours_and_recurrence_follow_the_clock_postgres() {
+    schedules_quiet_hours_and_recurrence_follow_the_clock(Backend::Postgres).await;
 }

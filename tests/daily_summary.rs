@@ -5,33 +5,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::in_process::{self, Manual};
 use common::smtp::Smtp;
 use common::{envelope, inbound_payload, Backend, TestDb};
 use serde_json::{json, Value};
-use tickhub::app::AppBuilder;
-use tickhub::config::{Config, Source};
-use tickhub::domain::Clock;
-use tickhub::waha::sim::SimOptions;
-
-#[derive(Clone)]
-struct Manual(Arc<AtomicI64>);
-
-impl Clock for Manual {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn ms(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("time")
-        .timestamp_millis()
-}
 
 struct Api {
     http: reqwest::Client,
@@ -86,32 +65,17 @@ async fn summary(b: Backend) {
     let db = TestDb::new(b).await;
     let smtp = Smtp::start();
     // Monday 2026-01-05, 10:00 in London (winter: UTC).
-    let clock = Manual(Arc::new(AtomicI64::new(ms("2026-01-05T10:00:00Z"))));
-    let sim = tickhub::waha::sim::start(SimOptions {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("simulator");
-    // A known port, so that the simulator's webhooks reach the hub.
-    let port = common::proc::free_port();
-    let mut vars = BTreeMap::from([
-        ("DATABASE_URL".to_string(), db.url.clone()),
-        ("TICKHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
-        ("WAHA_URL".to_string(), format!("http://{}", sim.addr)),
+    let clock = Manual::at("2026-01-05T10:00:00Z");
+    let sim = in_process::simulator().await;
+    let mut env = vec![
         ("TICKHUB_SUMMARY_HOUR".to_string(), "8".to_string()),
         (
             "TICKHUB_SUMMARY_TZ".to_string(),
             "Europe/London".to_string(),
         ),
-    ]);
-    vars.extend(common::smtp::Smtp::env(smtp.port));
-    let config = Config::load(&Source::from_map(&vars)).expect("config");
-    let app = AppBuilder::new(config)
-        .clock(Arc::new(clock.clone()))
-        .start()
-        .await
-        .expect("the hub starts");
+    ];
+    env.extend(common::smtp::Smtp::env(smtp.port));
+    let app = in_process::hub(&db.url, sim.addr, &clock, &env).await;
     tickhub::demo::create_admin(app.hub.db(), "boss@summary.test", "Boss", "password-123")
         .await
         .expect("admin");
@@ -227,7 +191,7 @@ async fn summary(b: Backend) {
     conversation("447700300003@c.us").await;
 
     // Tuesday 08:00 in London: Monday's summary.
-    clock.0.store(ms("2026-01-06T08:00:00Z"), Ordering::SeqCst);
+    clock.set("2026-01-06T08:00:00Z");
     let mail = smtp
         .wait_for(
             "ann@summary.test",
@@ -246,7 +210,7 @@ async fn summary(b: Backend) {
     }
     // Later that day: nothing more for Monday. Bob (no summary) gets a handoff as a
     // marker; once it is in, a second summary would have been queued before it.
-    clock.0.store(ms("2026-01-06T12:00:00Z"), Ordering::SeqCst);
+    clock.set("2026-01-06T12:00:00Z");
     let bob_id = api.call(&admin, "GET", "/api/team-members", None).await["items"]
         .as_array()
         .and_then(|i| i.iter().find(|m| m["email"] == "bob@summary.test"))

@@ -1,7 +1,8 @@
 //! `loadtest seed`: fills a fresh tickhub database (SQLite or PostgreSQL) with a big,
 //! plausible inbox — sessions, members, contacts with tags, conversations in every status
-//! and assignee, their messages, and recent inbox and event-log rows — so that the queries
-//! and the webhook path can be measured at size (issue 16).
+//! and assignee, their messages, assignments and resolves, and recent inbox and event-log
+//! rows — so that the queries, the webhook path and the analytics rebuild can be measured
+//! at size (issues 16 and 19).
 //!
 //! It lives here rather than in `tickhub` because it is a benchmark fixture, not something
 //! an operator runs; it still applies the hub's own migrations and hashes the members'
@@ -220,6 +221,8 @@ pub async fn run(a: SeedArgs) -> Result<(), SeedError> {
     let mut contacts = Vec::new();
     let mut tags = Vec::new();
     let mut conv_rows = Vec::with_capacity(n);
+    let mut timeline_start = Vec::with_capacity(n);
+    let mut resolved = Vec::with_capacity(n);
     let mut contact_id = 0i64;
     for (i, &count) in counts.iter().enumerate() {
         let session = if rng.chance(0.4) {
@@ -228,6 +231,7 @@ pub async fn run(a: SeedArgs) -> Result<(), SeedError> {
             rng.below(a.sessions)
         };
         let started = now - 365 * DAY + rng.below(364 * DAY as u64) as i64;
+        timeline_start.push(started);
         let mut t = started;
         for k in 0..count {
             timeline.push((t, i as u32, k));
@@ -306,6 +310,7 @@ pub async fn run(a: SeedArgs) -> Result<(), SeedError> {
             _ if writers.is_empty() || rng.chance(0.05) => None,
             _ => Some(rng.pick(&writers)),
         };
+        resolved.push(status == "resolved");
         let unread = if status == "resolved" {
             0
         } else {
@@ -407,7 +412,70 @@ pub async fn run(a: SeedArgs) -> Result<(), SeedError> {
             &rows,
         )
         .await?;
+    // What analytics rebuilds cycles from besides the messages: each assigned
+    // conversation's assignment a minute after it began, and each resolved one's resolve
+    // (audited, as the hub records it) five minutes after its last message.
+    let mut assignments = Vec::new();
+    let mut resolves = Vec::new();
+    for (i, c) in convs.iter().enumerate() {
+        let (_, last_at, _) = last[i];
+        let started = timeline_start[i];
+        if let Some(to) = c.assignee {
+            assignments.push(vec![
+                V::I(i as i64 + 1),
+                V::OI(Some(to)),
+                V::OI(Some(1)),
+                V::T("took".into()),
+                V::I(started + 60_000),
+            ]);
+        }
+        if resolved[i] {
+            resolves.push(vec![
+                V::I(last_at + 300_000),
+                V::OI(c.assignee.or(Some(1))),
+                V::T("http".into()),
+                V::T("conversation.resolve".into()),
+                V::T("conversation".into()),
+                V::OT(Some((i + 1).to_string())),
+                V::OI(Some(c.session_id)),
+            ]);
+        }
+    }
+    pools
+        .insert(
+            "assignments",
+            &[
+                "conversation_id",
+                "to_user_id",
+                "by_user_id",
+                "reason",
+                "created_at",
+            ],
+            &assignments,
+        )
+        .await?;
+    pools
+        .insert(
+            "audit_log",
+            &[
+                "created_at",
+                "actor_id",
+                "via",
+                "action",
+                "target_type",
+                "target_id",
+                "session_id",
+            ],
+            &resolves,
+        )
+        .await?;
     pools.exec("COMMIT").await?;
+    eprintln!(
+        "seed: {} assignments, {} resolves",
+        assignments.len(),
+        resolves.len()
+    );
+    drop((assignments, resolves));
     eprintln!(
         "seed: {} sessions, {} members, {} contacts, {} conversations ({:.1} s)",
         a.sessions,

@@ -114,9 +114,10 @@ pub async fn on_reply(tx: &mut Tx, conv: &Conversation, msg: &Message) -> Result
     match csat::parse(&msg.text) {
         Some(score) => {
             on_tx!(tx, c => sqlx::query(
-                "UPDATE csat_surveys SET state = 'answered', score = $2, raw_answer = $3, answered_at = $4
+                "UPDATE csat_surveys SET state = 'answered', score = $2, raw_answer = $3, answered_at = $4,
+                    answer_message_id = $5
                  WHERE id = $1")
-                .bind(id).bind(i64::from(score)).bind(raw).bind(now)
+                .bind(id).bind(i64::from(score)).bind(raw).bind(now).bind(msg.id)
                 .execute(c).await.map(|r| r.rows_affected()))?;
             // The rating is no question for the team: nobody waits for a reply to it.
             on_tx!(tx, c => sqlx::query(

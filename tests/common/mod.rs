@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cluster;
 pub mod cluster_checks;
 pub mod db;
+pub mod in_process;
 pub mod nginx;
 pub mod proc;
 pub mod proxy;

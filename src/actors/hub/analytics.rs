@@ -15,7 +15,7 @@ use crate::domain::{AnalyticsScope, Denied, Viewer};
 use crate::store::analytics::reports::{self, By};
 use crate::store::bot_metrics::{self, BotMetrics};
 use crate::store::campaigns::{self, Counts};
-use crate::store::{board as reads, bots, sessions};
+use crate::store::{board as reads, bots, csat, sessions};
 
 /// What a report was asked for.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +136,19 @@ impl Hub {
         let mut tallies = reports::tallies(self.db(), &period, sessions, By::Member).await?;
         let sent = reports::messages_sent(self.db(), &period, sessions).await?;
         let names: BTreeMap<i64, String> = reads::team_names(self.db()).await?;
-        let mut users: Vec<i64> = tallies.keys().chain(sent.keys()).copied().collect();
+        let (scores, all_scores) =
+            csat::scores(self.db(), period.from_ms, period.to_ms, sessions).await?;
+        let score = |s: &csat::AgentScore| (s.responses, s.average, s.csat_percent);
+        let by_member: BTreeMap<i64, (i64, f64, f64)> = scores
+            .iter()
+            .filter_map(|s| Some((s.user_id?, score(s))))
+            .collect();
+        let mut users: Vec<i64> = tallies
+            .keys()
+            .chain(sent.keys())
+            .chain(by_member.keys())
+            .copied()
+            .collect();
         users.sort_unstable();
         users.dedup();
         users.retain(|u| *u != 0 && scope.only_user.is_none_or(|me| me == *u));
@@ -148,14 +160,21 @@ impl Hub {
                 team.entry(*m).or_default().merge(tally);
             }
             let mut row =
-                AgentFigures::from_tallies(Some(u), &t, sent.get(&u).copied().unwrap_or(0));
+                AgentFigures::from_tallies(Some(u), &t, sent.get(&u).copied().unwrap_or(0))
+                    .with_csat(by_member.get(&u).copied());
             row.name = names.get(&u).cloned();
             items.push(row);
         }
         let team_sent = items.iter().map(|r| r.messages_sent).sum();
         Ok(AgentReport {
             period: period_view(&period),
-            team: AgentFigures::from_tallies(None, &team, team_sent),
+            // The team's ratings are everyone's in its sessions (a member's own view: theirs).
+            team: AgentFigures::from_tallies(None, &team, team_sent).with_csat(
+                match scope.only_user {
+                    None => Some(score(&all_scores)),
+                    Some(me) => by_member.get(&me).copied(),
+                },
+            ),
             items,
         })
     }

@@ -13,6 +13,8 @@ use super::histogram::Histogram;
 pub enum Fact {
     /// The customer wrote.
     Inbound,
+    /// The customer answered the rating question: traffic, not a request.
+    Rating,
     /// A member replied through tickhub.
     MemberReply(i64),
     /// A bot replied.
@@ -194,7 +196,7 @@ impl Projection {
             .entry((f.session_id, floor_to(f.at, HOUR_MS)))
             .or_default();
         match f.fact {
-            Fact::Inbound => hour.messages_in += 1,
+            Fact::Inbound | Fact::Rating => hour.messages_in += 1,
             Fact::MemberReply(_) | Fact::BotReply | Fact::OtherOut => hour.messages_out += 1,
             _ => {}
         }
@@ -268,7 +270,7 @@ impl Projection {
                 }
             }
             Fact::BotReply => c.bot_replied = true,
-            Fact::OtherOut => return,
+            Fact::OtherOut | Fact::Rating => return,
             Fact::Assigned(to) => c.assignee_id = to,
             Fact::Resolved => {
                 c.resolved_at = Some(f.at);

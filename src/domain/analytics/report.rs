@@ -174,9 +174,24 @@ pub struct AgentFigures {
     pub resolution_p90_s: Option<f64>,
     pub resolution_business_median_s: Option<f64>,
     pub messages_sent: i64,
+    /// Customers' ratings (docs/csat.md) of conversations the member had when resolved,
+    /// answered in the period: how many, their mean (1–5) and the share of 4s and 5s (%).
+    pub csat_responses: i64,
+    pub csat_average: Option<f64>,
+    pub csat_percent: Option<f64>,
 }
 
 impl AgentFigures {
+    /// Adds the member's ratings: `(responses, average, percent of 4s and 5s)`.
+    pub fn with_csat(mut self, csat: Option<(i64, f64, f64)>) -> AgentFigures {
+        if let Some((n, average, percent)) = csat.filter(|c| c.0 > 0) {
+            self.csat_responses = n;
+            self.csat_average = Some(average);
+            self.csat_percent = Some(percent);
+        }
+        self
+    }
+
     /// Fills the figures from a member's tallies.
     pub fn from_tallies(
         user_id: Option<i64>,
@@ -201,6 +216,9 @@ impl AgentFigures {
             resolution_p90_s: q(Metric::Resolution, 0.9),
             resolution_business_median_s: q(Metric::ResolutionBusiness, 0.5),
             messages_sent,
+            csat_responses: 0,
+            csat_average: None,
+            csat_percent: None,
         }
     }
 }

@@ -21,6 +21,7 @@ const IDS_PER_QUERY: usize = 500;
 
 #[derive(Deserialize)]
 struct LoggedMessage {
+    id: i64,
     conversation_id: i64,
     direction: String,
     author_id: Option<i64>,
@@ -34,8 +35,15 @@ struct LoggedConversation {
     assignee_id: Option<i64>,
 }
 
-fn message_fact(direction: &str, author_id: Option<i64>, bot_id: Option<i64>) -> Fact {
+/// `rating`: the message answered a rating question.
+fn message_fact(
+    direction: &str,
+    author_id: Option<i64>,
+    bot_id: Option<i64>,
+    rating: bool,
+) -> Fact {
     match (direction, author_id, bot_id) {
+        ("in", _, _) if rating => Fact::Rating,
         ("in", _, _) => Fact::Inbound,
         (_, Some(user), _) => Fact::MemberReply(user),
         (_, None, Some(_)) => Fact::BotReply,
@@ -43,8 +51,16 @@ fn message_fact(direction: &str, author_id: Option<i64>, bot_id: Option<i64>) ->
     }
 }
 
-/// The facts of one logged event.
-fn facts_of(kind: &str, session_id: i64, conversation_id: i64, data: &str, at: i64) -> Vec<FactAt> {
+/// The facts of one logged event; `ratings`: the ids of messages that answered a rating
+/// question.
+fn facts_of(
+    kind: &str,
+    session_id: i64,
+    conversation_id: i64,
+    data: &str,
+    at: i64,
+    ratings: &[i64],
+) -> Vec<FactAt> {
     let fact = |conversation_id, at, fact| FactAt {
         conversation_id,
         session_id,
@@ -56,7 +72,7 @@ fn facts_of(kind: &str, session_id: i64, conversation_id: i64, data: &str, at: i
             Ok(m) => vec![fact(
                 m.conversation_id,
                 m.created_at,
-                message_fact(&m.direction, m.author_id, m.bot_id),
+                message_fact(&m.direction, m.author_id, m.bot_id, ratings.contains(&m.id)),
             )],
             Err(e) => {
                 warn!(error = %e, "analytics: a logged message did not parse");
@@ -105,7 +121,7 @@ pub async fn project(tx: &mut Tx, limit: i64) -> Result<usize> {
         return Ok(0);
     }
     // Event ids are assigned in commit order, so nothing at or below `upto` can still appear.
-    let rows: Vec<(i64, String, Option<i64>, Option<i64>, String, i64)> = on_tx!(tx, c => sqlx::query_as(
+    let rows: Vec<EventRow> = on_tx!(tx, c => sqlx::query_as(
         "SELECT id, type, session_id, conversation_id, data, created_at FROM events
          WHERE id > $1 AND id <= $2 AND type IN ('message.created', 'conversation.updated')
          ORDER BY id LIMIT $3")
@@ -114,10 +130,18 @@ pub async fn project(tx: &mut Tx, limit: i64) -> Result<usize> {
         Some((id, ..)) if rows.len() as i64 == limit => *id,
         _ => upto,
     };
+    let ratings = ratings_among(tx, &rows).await?;
     let facts: Vec<FactAt> = rows
         .iter()
         .filter_map(|(_, kind, s, conv, data, at)| {
-            Some(facts_of(kind, (*s)?, conv.unwrap_or(0), data, *at))
+            Some(facts_of(
+                kind,
+                (*s)?,
+                conv.unwrap_or(0),
+                data,
+                *at,
+                &ratings,
+            ))
         })
         .flatten()
         .collect();
@@ -125,6 +149,35 @@ pub async fn project(tx: &mut Tx, limit: i64) -> Result<usize> {
     apply_and_write(tx, &facts).await?;
     write_cursor(tx, reached).await?;
     Ok(n)
+}
+
+type EventRow = (i64, String, Option<i64>, Option<i64>, String, i64);
+
+/// Which of the conversations' messages in `rows` answered a rating question (the answer
+/// is recorded in the transaction that stores the message, so it is there already). Only
+/// conversations with a survey are asked about.
+async fn ratings_among(tx: &mut Tx, rows: &[EventRow]) -> Result<Vec<i64>> {
+    let mut convs: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.1 == "message.created")
+        .filter_map(|r| r.3)
+        .collect();
+    convs.sort_unstable();
+    convs.dedup();
+    let mut out = Vec::new();
+    for chunk in convs.chunks(IDS_PER_QUERY) {
+        let Some(ids) = id_list(Some(chunk)) else {
+            continue;
+        };
+        let sql = format!(
+            "SELECT answer_message_id FROM csat_surveys
+             WHERE conversation_id IN ({ids}) AND answer_message_id IS NOT NULL"
+        );
+        let found: Vec<i64> =
+            on_tx!(tx, c => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 async fn read_cursor(tx: &mut Tx) -> Result<Option<i64>> {
@@ -564,13 +617,22 @@ pub(super) async fn rebuild(tx: &mut Tx) -> Result<u64> {
         // transaction logs them: its message, then the assignee, then the resolve.
         let mut facts: Vec<(i64, i64, u8, i64, Fact)> = Vec::new();
         let sql = format!(
-            "SELECT conversation_id, created_at, id, direction, author_id, bot_id FROM messages
-             WHERE conversation_id IN ({list})"
+            "SELECT m.conversation_id, m.created_at, m.id, m.direction, m.author_id, m.bot_id,
+                s.id IS NOT NULL
+             FROM messages m LEFT JOIN csat_surveys s ON s.answer_message_id = m.id
+             WHERE m.conversation_id IN ({list})"
         );
-        let rows: Vec<(i64, i64, i64, String, Option<i64>, Option<i64>)> =
+        type Row = (i64, i64, i64, String, Option<i64>, Option<i64>, bool);
+        let rows: Vec<Row> =
             on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(c).await)?;
-        for (conv, at, id, direction, author, bot) in rows {
-            facts.push((conv, at, 0, id, message_fact(&direction, author, bot)));
+        for (conv, at, id, direction, author, bot, rating) in rows {
+            facts.push((
+                conv,
+                at,
+                0,
+                id,
+                message_fact(&direction, author, bot, rating),
+            ));
         }
         let sql = format!(
             "SELECT conversation_id, created_at, id, to_user_id FROM assignments

@@ -1,0 +1,73 @@
+//! A hub in the test's own process, on a clock the test sets, beside an in-process WAHA
+//! simulator: for what depends on time (schedules, quiet hours, summaries, reports).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use tickhub::app::{AppBuilder, RunningApp};
+use tickhub::config::{Config, Source};
+use tickhub::domain::Clock;
+use tickhub::waha::sim::{SimHandle, SimOptions};
+
+/// A clock the test sets.
+#[derive(Clone)]
+pub struct Manual(Arc<AtomicI64>);
+
+impl Clock for Manual {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Manual {
+    /// A clock showing `rfc3339`.
+    pub fn at(rfc3339: &str) -> Manual {
+        Manual(Arc::new(AtomicI64::new(ms(rfc3339))))
+    }
+
+    pub fn set(&self, rfc3339: &str) {
+        self.0.store(ms(rfc3339), Ordering::SeqCst);
+    }
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time.
+pub fn ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("time")
+        .timestamp_millis()
+}
+
+/// A simulator on a free port.
+pub async fn simulator() -> SimHandle {
+    tickhub::waha::sim::start(SimOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Default::default()
+    })
+    .await
+    .expect("simulator")
+}
+
+/// A hub on `database_url` and `clock`, calling the simulator at `sim`, with `env` besides.
+/// It listens on a known port, so that the simulator's webhooks reach it.
+pub async fn hub(
+    database_url: &str,
+    sim: SocketAddr,
+    clock: &Manual,
+    env: &[(String, String)],
+) -> RunningApp {
+    let port = super::proc::free_port();
+    let mut vars = BTreeMap::from([
+        ("DATABASE_URL".to_string(), database_url.to_string()),
+        ("TICKHUB_BIND".to_string(), format!("127.0.0.1:{port}")),
+        ("WAHA_URL".to_string(), format!("http://{sim}")),
+    ]);
+    vars.extend(env.iter().cloned());
+    let config = Config::load(&Source::from_map(&vars)).expect("config");
+    AppBuilder::new(config)
+        .clock(Arc::new(clock.clone()))
+        .start()
+        .await
+        .expect("the hub starts")
+}
