@@ -201,7 +201,8 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     let hours = json!({"time_zone": "Europe/London",
         "weekly": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
-                   "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}});
+                   "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]},
+        "holidays": ["2026-01-01"]});
     let s = admin
         .send(
             reqwest::Method::PATCH,
@@ -219,6 +220,15 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     assert_eq!(code, 422, "{bad}");
     assert_eq!(bad["error"]["field"], "business_hours.time_zone", "{bad}");
+    let (code, bad) = admin
+        .call(
+            reqwest::Method::PATCH,
+            "/api/sessions/default",
+            Some(json!({"business_hours": {"time_zone": "UTC", "weekly": {}, "holidays": ["2026-02-30"]}})),
+        )
+        .await;
+    assert_eq!(code, 422, "{bad}");
+    assert_eq!(bad["error"]["field"], "business_hours.holidays[0]", "{bad}");
     for (email, role) in [
         ("ann@test.tickhub", "agent"),
         ("mark@test.tickhub", "marketing"),

@@ -1,11 +1,13 @@
-//! Weekly hours in a time zone: a member's working hours (and, later, a bot's business
-//! hours). `{"time_zone": "Europe/London", "weekly": {"mon": [["09:00", "17:00"]], …}}`:
-//! each day has zero or more intervals, start before end, none overlapping; "24:00" ends a
-//! day. Validation names the exact field that is wrong.
+//! Weekly hours in a time zone: a member's working hours, a session's business hours (the
+//! analytics' business-hours clock) and a bot's business hours.
+//! `{"time_zone": "Europe/London", "weekly": {"mon": [["09:00", "17:00"]], …},
+//! "holidays": ["2026-12-25"]}`: each day has zero or more intervals, start before end, none
+//! overlapping; "24:00" ends a day; a holiday is a local date closed all day. Validation
+//! names the exact field that is wrong.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -22,6 +24,29 @@ pub struct WeeklyHours {
     /// Day (`mon` … `sun`) → intervals `["HH:MM", "HH:MM"]`; a missing day has no hours.
     #[schema(value_type = Object, example = json!({"mon": [["09:00", "17:00"]]}))]
     pub weekly: BTreeMap<String, Vec<[String; 2]>>,
+    /// Local dates (`YYYY-MM-DD`, in `time_zone`) closed all day, e.g. public holidays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
+}
+
+/// A strict `YYYY-MM-DD` that names a real date.
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    let (y, m, d) = (
+        s[..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..].parse().ok()?,
+    );
+    NaiveDate::from_ymd_opt(y, m, d)
 }
 
 /// Minutes since midnight of "HH:MM" (00:00 to 24:00).
@@ -81,7 +106,20 @@ impl WeeklyHours {
                 }
             }
         }
+        for (i, day) in self.holidays.iter().enumerate() {
+            if parse_date(day).is_none() {
+                return Err(FieldError::new(
+                    format!("{field}.holidays[{i}]"),
+                    "not a date YYYY-MM-DD",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the local date `day` is one of the holidays.
+    pub fn is_holiday(&self, day: NaiveDate) -> bool {
+        self.holidays.iter().any(|h| parse_date(h) == Some(day))
     }
 
     /// Whether `at` falls inside the hours (assumes `validate` passed).
@@ -90,6 +128,9 @@ impl WeeklyHours {
             return false;
         };
         let local = at.with_timezone(&tz);
+        if self.is_holiday(local.date_naive()) {
+            return false;
+        }
         let now = local.hour() * 60 + local.minute();
         self.weekly
             .get(day_name(local.weekday()))
@@ -112,13 +153,12 @@ impl WeeklyHours {
         };
         let mut total = 0;
         let mut day = from.with_timezone(&tz).date_naive();
+        let holidays: Vec<NaiveDate> = self.holidays.iter().filter_map(|h| parse_date(h)).collect();
         for _ in 0..MAX_SPAN_DAYS {
-            for [a, b] in self
-                .weekly
-                .get(day_name(day.weekday()))
-                .into_iter()
-                .flatten()
-            {
+            let open = (!holidays.contains(&day))
+                .then(|| self.weekly.get(day_name(day.weekday())))
+                .flatten();
+            for [a, b] in open.into_iter().flatten() {
                 let (Some(a), Some(b)) = (minutes(a), minutes(b)) else {
                     continue;
                 };
@@ -201,6 +241,35 @@ mod tests {
             h.overlap_ms(at("2026-01-04T00:00:00Z"), at("2026-01-11T00:00:00Z")),
             16 * 3_600_000
         );
+    }
+
+    #[test]
+    fn holidays_are_closed_all_day() {
+        let mut h = hours(
+            "Europe/London",
+            serde_json::json!({"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}),
+        );
+        h.holidays = vec!["2026-12-08".into()];
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        // Monday 7 December 16:00 → Wednesday 10:00: Tuesday is a holiday, so 1 h.
+        assert_eq!(
+            h.overlap_ms(at("2026-12-07T16:00:00Z"), at("2026-12-09T10:00:00Z")),
+            3_600_000
+        );
+        assert!(h.contains(Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap()));
+        assert!(!h.contains(Utc.with_ymd_and_hms(2026, 12, 8, 10, 0, 0).unwrap()));
+        // The holiday is a local date: in Auckland, Tuesday 8 December starts on Monday 11:00 UTC.
+        let mut nz = hours(
+            "Pacific/Auckland",
+            serde_json::json!({"tue": [["00:00", "24:00"]]}),
+        );
+        assert!(nz.contains(Utc.with_ymd_and_hms(2026, 12, 7, 11, 30, 0).unwrap()));
+        nz.holidays = vec!["2026-12-08".into()];
+        assert!(!nz.contains(Utc.with_ymd_and_hms(2026, 12, 7, 11, 30, 0).unwrap()));
+        assert_eq!(nz.validate("business_hours"), Ok(()));
+        nz.holidays.push("2026-02-30".into());
+        let e = nz.validate("business_hours").unwrap_err().to_string();
+        assert!(e.contains("business_hours.holidays[1]"), "{e}");
     }
 
     fn hours(tz: &str, weekly: serde_json::Value) -> WeeklyHours {

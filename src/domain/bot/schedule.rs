@@ -6,9 +6,7 @@
 //! go forward the skipped local times never occur, and when they go back the repeated hour
 //! is open twice if the hours cover it. Holidays are local dates, closed all day.
 
-use std::collections::BTreeSet;
-
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use super::BusinessHours;
@@ -18,44 +16,16 @@ use crate::domain::FieldError;
 impl BusinessHours {
     /// Checks every part; the error starts with the field's path under `field`.
     pub fn validate(&self, field: &str) -> Result<(), FieldError> {
-        self.weekly_hours().validate(field)?;
-        for (i, day) in self.holidays.iter().enumerate() {
-            if parse_date(day).is_none() {
-                return Err(FieldError::new(
-                    format!("{field}.holidays[{i}]"),
-                    "not a date YYYY-MM-DD",
-                ));
-            }
-        }
-        Ok(())
+        self.weekly_hours().validate(field)
     }
 
     fn weekly_hours(&self) -> WeeklyHours {
         WeeklyHours {
             time_zone: self.time_zone.clone(),
             weekly: self.weekly.clone(),
+            holidays: self.holidays.clone(),
         }
     }
-}
-
-/// A strict `YYYY-MM-DD` that names a real date.
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shape {
-        return None;
-    }
-    let (y, m, d) = (
-        s[..4].parse().ok()?,
-        s[5..7].parse().ok()?,
-        s[8..].parse().ok()?,
-    );
-    NaiveDate::from_ymd_opt(y, m, d)
 }
 
 /// Business hours ready to answer "open at this instant?" without parsing anything.
@@ -63,7 +33,6 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 pub struct Schedule {
     hours: WeeklyHours,
     tz: Tz,
-    holidays: BTreeSet<NaiveDate>,
     /// Per day (Monday first), the intervals as shown to customers, in order.
     shown: [String; 7],
 }
@@ -90,19 +59,18 @@ impl Schedule {
         Ok(Schedule {
             hours: def.weekly_hours(),
             tz,
-            holidays: def.holidays.iter().filter_map(|d| parse_date(d)).collect(),
             shown,
         })
     }
 
     /// The local date at `at` is a holiday.
     pub fn is_holiday(&self, at: DateTime<Utc>) -> bool {
-        self.holidays
-            .contains(&at.with_timezone(&self.tz).date_naive())
+        self.hours
+            .is_holiday(at.with_timezone(&self.tz).date_naive())
     }
 
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
-        !self.is_holiday(at) && self.hours.contains(at)
+        self.hours.contains(at)
     }
 
     /// The local day's hours as customers see them: `09:00–12:00, 13:00–17:00`, or
