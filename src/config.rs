@@ -123,6 +123,9 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// The sender address, e.g. `tickhub <inbox@example.com>`.
     pub from: String,
+    /// Certificates (PEM, from `TICKHUB_SMTP_CA_FILE`) trusted besides the public roots:
+    /// a relay whose certificate comes from the business's own CA.
+    pub ca_pem: Option<String>,
 }
 
 /// `TICKHUB_SMTP_TLS`: `none` (plain, for a relay on the same host), `starttls` (the
@@ -169,6 +172,26 @@ fn smtp(src: &Source) -> Result<Option<SmtpConfig>, ConfigError> {
             "expected an address such as tickhub <inbox@example.com>",
         ));
     }
+    let ca_pem = match src.get("TICKHUB_SMTP_CA_FILE").filter(|p| !p.is_empty()) {
+        None => None,
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Some(pem),
+            Ok(_) => {
+                return Err(invalid(
+                    "TICKHUB_SMTP_CA_FILE",
+                    &path,
+                    "expected a PEM file of certificates",
+                ))
+            }
+            Err(e) => {
+                return Err(invalid(
+                    "TICKHUB_SMTP_CA_FILE",
+                    &path,
+                    format!("a readable PEM file ({e})"),
+                ))
+            }
+        },
+    };
     Ok(Some(SmtpConfig {
         host: host.trim().to_string(),
         port,
@@ -176,6 +199,7 @@ fn smtp(src: &Source) -> Result<Option<SmtpConfig>, ConfigError> {
         username: src.get("TICKHUB_SMTP_USER").filter(|u| !u.is_empty()),
         password: src.get("TICKHUB_SMTP_PASSWORD").filter(|p| !p.is_empty()),
         from,
+        ca_pem,
     }))
 }
 

@@ -20,6 +20,7 @@ impl std::fmt::Debug for crate::config::SmtpConfig {
             username,
             password,
             from,
+            ca_pem,
         } = self;
         f.debug_struct("SmtpConfig")
             .field("host", host)
@@ -28,6 +29,7 @@ impl std::fmt::Debug for crate::config::SmtpConfig {
             .field("username", username)
             .field("password", &password.as_ref().map(|_| REDACTED))
             .field("from", from)
+            .field("ca_pem", &ca_pem.as_ref().map(|_| "(set)"))
             .finish()
     }
 }

@@ -2,7 +2,8 @@
 //! SMTP server the test starts (SMTP over TCP, `common::smtp`): a conversation given to an
 //! offline member emails them; a customer waiting past the session's SLA alerts its
 //! supervisors (event and email) once, also across a restart, and never an agent; an
-//! email queued while the SMTP server is down arrives once when it is up.
+//! email queued while the SMTP server is down arrives once when it is up; the hub logs in
+//! over STARTTLS to a relay with a private CA, and a refused login keeps the email waiting.
 
 mod common;
 
@@ -442,3 +443,86 @@ async fn sla_off_by_default_and_null_turns_it_off(b: Backend) {
     );
 }
 both!(sla_off_by_default_and_null_turns_it_off);
+
+/// The hub logs in over STARTTLS, trusting the relay's private CA from
+/// `TICKHUB_SMTP_CA_FILE`: a wrong password keeps the email waiting (a refused login is the
+/// hub's settings, not the email's), and the right one stored with `PUT
+/// /api/settings/smtp` sends it, once.
+async fn the_hub_logs_in_over_starttls_and_a_refused_login_keeps_the_email(b: Backend) {
+    let ca = common::smtp::TestCa::new();
+    let smtp = Smtp::start_with_login(&ca, "hub-mailer", "right-smtp-password-77");
+    let mut env = Smtp::env(smtp.port);
+    env.retain(|(k, _)| k != "TICKHUB_SMTP_TLS");
+    env.extend([
+        ("TICKHUB_SMTP_TLS".into(), "starttls".into()),
+        ("TICKHUB_SMTP_USER".into(), "hub-mailer".into()),
+        ("TICKHUB_SMTP_PASSWORD".into(), "wrong-smtp-password".into()),
+        ("TICKHUB_SMTP_CA_FILE".into(), ca.path("ca.pem")),
+        (
+            "TICKHUB_SECRET_KEY".into(),
+            common::TEST_SECRET_KEY.to_string(),
+        ),
+    ]);
+    let s = Setup::with(
+        b,
+        Options {
+            env,
+            ..Default::default()
+        },
+    )
+    .await;
+    s.auto_assign("default", false).await;
+    let ann = s.member("ann@login.test", "agent", &["default"]).await;
+    let conv = customer_writes(&s, "default", "447700800001@c.us", "hello").await;
+    assign(&s, conv, ann.id).await;
+    // The server saw the wrong password (so the login came, over TLS: it is offered
+    // nowhere else) and refused it; the email still waits.
+    until_count(
+        &s,
+        "SELECT COUNT(*) FROM email_outbox WHERE state = 'pending' AND attempts >= 1",
+        1,
+    )
+    .await;
+    let logins = smtp.logins();
+    assert!(
+        logins
+            .iter()
+            .any(|(u, p, ok)| u == "hub-mailer" && p == "wrong-smtp-password" && !ok),
+        "{logins:?}"
+    );
+    assert_eq!(
+        scalar(
+            &s.db,
+            "SELECT COUNT(*) FROM email_outbox WHERE state <> 'pending'"
+        )
+        .await,
+        0,
+        "a refused login fails no email"
+    );
+    assert!(smtp.mails().is_empty());
+
+    let (code, r) = s
+        .put(
+            "/api/settings/smtp",
+            json!({"password": "right-smtp-password-77"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{r}");
+    smtp.wait_for("ann@login.test", "assigned to you", Duration::from_secs(60))
+        .await;
+    assert!(
+        smtp.logins()
+            .iter()
+            .any(|(_, p, ok)| p == "right-smtp-password-77" && *ok),
+        "{:?}",
+        smtp.logins()
+    );
+    // A second email after it: once that one is in, a repeat of the first would be too.
+    let bob = s.member("bob@login.test", "agent", &["default"]).await;
+    let marker = customer_writes(&s, "default", "447700800002@c.us", "marker").await;
+    assign(&s, marker, bob.id).await;
+    smtp.wait_for("bob@login.test", "assigned to you", Duration::from_secs(30))
+        .await;
+    assert_eq!(smtp.to("ann@login.test").len(), 1, "sent once");
+}
+both!(the_hub_logs_in_over_starttls_and_a_refused_login_keeps_the_email);

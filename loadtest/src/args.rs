@@ -92,4 +92,8 @@ pub struct Args {
     /// With --bot: seconds to wait, after the deliveries, for the simulator to have sent every reply
     #[arg(long, default_value_t = 60.0)]
     pub reply_wait: f64,
+    /// Also subscribe an outbound webhook (`message.created`) listening on this address,
+    /// e.g. `127.0.0.1:0`, and check every message of the run reaches it (issue 19)
+    #[arg(long)]
+    pub hook_sink: Option<String>,
 }

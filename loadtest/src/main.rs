@@ -21,6 +21,7 @@
 mod agents;
 mod args;
 mod bot;
+mod hooksink;
 mod import;
 mod presence;
 mod queries;
@@ -119,6 +120,15 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         counters: (0..a.agents).map(|_| AgentCounter::default()).collect(),
         presence: presence::Plan::new(a.presence),
     });
+
+    let hooks = match &a.hook_sink {
+        Some(addr) => {
+            let (sink, url) = hooksink::Sink::start(addr, tag, total).await?;
+            let id = hooksink::subscribe(&client, &a.url, &token, &url).await?;
+            Some((sink, id))
+        }
+        None => None,
+    };
 
     // 1. connect every agent (50 handshakes at a time); all must succeed
     let sem = Arc::new(tokio::sync::Semaphore::new(50));
@@ -253,6 +263,20 @@ async fn run(a: Args) -> Result<bool, SetupError> {
     // a short grace period so a duplicate right behind the last delivery is still seen
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    // with --hook-sink: every message answered 2xx, warm-up included, delivered once
+    let hooks = match hooks {
+        Some((sink, id)) => {
+            let want = run.ok_in(0, total);
+            wait_until(Duration::from_secs_f64(a.drain), || {
+                sink.received.load(Ordering::Relaxed) >= want
+            })
+            .await;
+            hooksink::unsubscribe(&client, &a.url, &token, id).await;
+            Some(sink.summary(want))
+        }
+        None => None,
+    };
+
     // 4. with --bot: every reply sent, once (readers still count the replies' frames meanwhile)
     let replies = match (bot, a.sim_url.as_deref()) {
         (Some((bot_id, before)), Some(sim)) => {
@@ -362,7 +386,8 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         && http_errors == 0
         && seq_errors == 0
         && replies_ok
-        && presence_ok;
+        && presence_ok
+        && hooks.as_ref().is_none_or(|h| h.hooks_missing == 0);
     let summary = Summary {
         mode: "latency",
         target: "tickhub",
@@ -420,6 +445,7 @@ async fn run(a: Args) -> Result<bool, SetupError> {
         agents_per_node_end,
         presence,
         bot,
+        hooks,
         passed,
     };
     print_table(&summary);

@@ -66,6 +66,9 @@ pub struct Summary {
     /// With `--bot` only (absent otherwise, so the line is unchanged without it).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub bot: Option<BotSummary>,
+    /// With `--hook-sink` only.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<crate::hooksink::HookSummary>,
     pub passed: bool,
 }
 
@@ -188,6 +191,24 @@ pub fn print_table(s: &Summary) {
         ("drain", format!("{:.2} s", s.drain_s)),
     ];
     let mut rows = rows;
+    if let Some(h) = &s.hooks {
+        rows.push((
+            "hooks expected / received / duplicates",
+            format!(
+                "{} / {} / {}",
+                h.hooks_expected, h.hooks_received, h.hook_duplicates
+            ),
+        ));
+        rows.push((
+            "hook lag p50 / p99 / max (ms)",
+            format!(
+                "{} / {} / {}",
+                opt(h.hook_lag_p50_ms),
+                opt(h.hook_lag_p99_ms),
+                opt(h.hook_lag_max_ms)
+            ),
+        ));
+    }
     if let Some(p) = &s.presence {
         rows.extend(presence_rows(p));
     }

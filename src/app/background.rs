@@ -162,12 +162,13 @@ pub async fn project_analytics(services: Arc<Services>, mut shutdown: Shutdown) 
     loop {
         let mut backlog = false;
         if services.coordinates() {
-            let res = services
-                .writer
-                .run((), |tx, _| {
-                    Box::pin(crate::store::analytics::project(tx, ANALYTICS_BATCH))
-                })
-                .await;
+            let res = crate::store::analytics::project_step(
+                &services.db,
+                &services.writer,
+                services.now_ms(),
+                ANALYTICS_BATCH,
+            )
+            .await;
             match res {
                 Ok(n) => backlog = n as i64 >= ANALYTICS_BATCH,
                 Err(e) => warn!(error = %e, "analytics projection failed"),

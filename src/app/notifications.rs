@@ -10,6 +10,7 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::{debug, info, warn};
 
@@ -45,6 +46,19 @@ pub enum MailError {
     Permanent(String),
 }
 
+/// TLS towards `cfg.host`, trusting the public roots and the certificates of
+/// `TICKHUB_SMTP_CA_FILE`.
+fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, MailError> {
+    let unusable = |e: lettre::transport::smtp::Error| {
+        MailError::Permanent(format!("SMTP TLS settings: {e}"))
+    };
+    let mut params = TlsParameters::builder(cfg.host.clone());
+    if let Some(pem) = &cfg.ca_pem {
+        params = params.add_root_certificate(Certificate::from_pem(pem.as_bytes()).map_err(unusable)?);
+    }
+    params.build_rustls().map_err(unusable)
+}
+
 /// The hub's SMTP client.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -54,12 +68,11 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(cfg: &SmtpConfig, base_url: &str) -> Result<Mailer, MailError> {
+        let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host);
         let builder = match cfg.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
-            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
-                .map_err(|e| MailError::Permanent(e.to_string()))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)
-                .map_err(|e| MailError::Permanent(e.to_string()))?,
+            SmtpTls::None => plain,
+            SmtpTls::StartTls => plain.tls(Tls::Required(tls_parameters(cfg)?)),
+            SmtpTls::Tls => plain.tls(Tls::Wrapper(tls_parameters(cfg)?)),
         };
         let mut builder = builder.port(cfg.port).timeout(Some(SMTP_TIMEOUT));
         if let (Some(user), Some(pass)) = (&cfg.username, &cfg.password) {
@@ -90,10 +103,20 @@ impl Mailer {
             .map_err(|e| MailError::Permanent(e.to_string()))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+            // A refused login is the hub's settings, not this email: it waits for the
+            // password to be put right (`PUT /api/settings/smtp`).
+            Err(e) if e.is_permanent() && !login_refused(&e) => {
+                Err(MailError::Permanent(e.to_string()))
+            }
             Err(e) => Err(MailError::Transient(e.to_string())),
         }
     }
+}
+
+/// 530 authentication required, 534 mechanism too weak, 535 credentials invalid, 538
+/// encryption required for the mechanism (RFC 4954).
+fn login_refused(e: &lettre::transport::smtp::Error) -> bool {
+    matches!(e.status().map(u16::from), Some(530 | 534 | 535 | 538))
 }
 
 /// Where the inbox is, for the line under every email.

@@ -1,12 +1,14 @@
 //! A real SMTP server for the tests (mailin-embedded: SMTP over TCP on a port of the test's
-//! own, in threads of the test process), which keeps every message it accepted.
+//! own, in threads of the test process), which keeps every message it accepted. It can
+//! also speak STARTTLS with a certificate from a CA made for the test and ask for a login
+//! (`start_with_login`), which it then offers only over TLS.
 
 use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mailin_embedded::{response, Handler, Response, Server, SslConfig};
+use mailin_embedded::{response, AuthMechanism, Handler, Response, Server, SslConfig};
 
 /// One message as the server received it.
 #[derive(Debug, Clone)]
@@ -44,6 +46,28 @@ impl Mail {
 struct Keeper {
     mails: Arc<Mutex<Vec<Mail>>>,
     current: Option<Mail>,
+    /// The user and password a login must give (`None`: no login asked).
+    login: Option<(String, String)>,
+    /// Each login tried: the user, the password and whether it was accepted.
+    logins: Arc<Mutex<Vec<(String, String, bool)>>>,
+}
+
+impl Keeper {
+    fn check_login(&mut self, user: &str, password: &str) -> Response {
+        let ok = self
+            .login
+            .as_ref()
+            .is_some_and(|(u, p)| u == user && p == password);
+        self.logins
+            .lock()
+            .expect("logins")
+            .push((user.to_string(), password.to_string(), ok));
+        if ok {
+            response::AUTH_OK
+        } else {
+            response::INVALID_CREDENTIALS
+        }
+    }
 }
 
 impl Handler for Keeper {
@@ -73,33 +97,113 @@ impl Handler for Keeper {
     fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
         response::OK
     }
+
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        self.check_login(user, password)
+    }
+
+    fn auth_login(&mut self, user: &str, password: &str) -> Response {
+        self.check_login(user, password)
+    }
+}
+
+/// A CA made for one test, and a certificate it signed for 127.0.0.1 and localhost, as
+/// PEM files in a temporary directory.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "tickhub test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().expect("server key");
+        let server = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
+            .expect("server params")
+            .signed_by(&key, &issuer)
+            .expect("server certificate");
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).expect("ca.pem");
+        std::fs::write(dir.path().join("cert.pem"), server.pem()).expect("cert.pem");
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).expect("key.pem");
+        TestCa { dir }
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        self.dir.path().join(file).display().to_string()
+    }
 }
 
 /// The server, listening until the test process ends.
 pub struct Smtp {
     pub port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
+    logins: Arc<Mutex<Vec<(String, String, bool)>>>,
 }
 
 impl Smtp {
     /// Starts a server on `port`.
     pub fn start_on(port: u16) -> Smtp {
+        Self::serve(port, None, SslConfig::None)
+    }
+
+    /// Starts a server that speaks STARTTLS with `ca`'s certificate and takes mail only
+    /// after a login as `user` with `password` (PLAIN or LOGIN, offered only over TLS).
+    pub fn start_with_login(ca: &TestCa, user: &str, password: &str) -> Smtp {
+        // The test process links rustls with more than one crypto provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self::serve(
+            super::proc::free_port(),
+            Some((user.to_string(), password.to_string())),
+            SslConfig::SelfSigned {
+                cert_path: ca.path("cert.pem"),
+                key_path: ca.path("key.pem"),
+            },
+        )
+    }
+
+    fn serve(port: u16, login: Option<(String, String)>, ssl: SslConfig) -> Smtp {
         let mails = Arc::new(Mutex::new(Vec::new()));
+        let logins = Arc::new(Mutex::new(Vec::new()));
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("SMTP port");
+        let asks_login = login.is_some();
         let mut server = Server::new(Keeper {
             mails: mails.clone(),
             current: None,
+            login,
+            logins: logins.clone(),
         });
         server
             .with_name("smtp.test")
-            .with_ssl(SslConfig::None)
-            .expect("no TLS")
+            .with_ssl(ssl)
+            .expect("TLS settings")
             .with_num_threads(4)
             .with_tcp_listener(listener);
+        if asks_login {
+            server
+                .with_auth(AuthMechanism::Plain)
+                .with_auth(AuthMechanism::Login);
+        }
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        Smtp { port, mails }
+        Smtp {
+            port,
+            mails,
+            logins,
+        }
+    }
+
+    /// Each login tried so far: user, password, accepted.
+    pub fn logins(&self) -> Vec<(String, String, bool)> {
+        self.logins.lock().expect("logins").clone()
     }
 
     pub fn start() -> Smtp {

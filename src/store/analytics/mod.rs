@@ -13,6 +13,27 @@ use super::{Db, Result};
 /// database ("analytic" in ASCII).
 pub(crate) const LOCK: i64 = 0x0061_6e61_6c79_7469;
 
+/// One step of the live projection: up to `limit` events; returns how many were read.
+/// On PostgreSQL it runs in a transaction of its own: event ids follow commit order across
+/// connections (they are appended under one lock), so it needs nothing of the writer's, and
+/// a step over thousands of events never holds up the inbox's writes. SQLite has one
+/// writer, so there it is a writer job.
+pub async fn project_step(db: &Db, writer: &writer::Writer, now_ms: i64, limit: i64) -> Result<usize> {
+    match db {
+        Db::Postgres(_) => {
+            let mut tx = writer::begin(db, now_ms).await?;
+            let n = project(&mut tx, limit).await?;
+            writer::commit(tx).await?;
+            Ok(n)
+        }
+        Db::Sqlite { .. } => {
+            writer
+                .run(limit, |tx, limit| Box::pin(project(tx, *limit)))
+                .await
+        }
+    }
+}
+
 /// Recomputes the analytics tables from the stored rows in one transaction (`tickhub
 /// analytics-rebuild`). On PostgreSQL it reads one snapshot and holds the projection's
 /// lock, so the live projection waits and then goes on from where the rebuild ended; on
