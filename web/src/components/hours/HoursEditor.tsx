@@ -116,27 +116,9 @@ function DayRow({ day, intervals, onChange, errorAt }: DayProps) {
           const err = errorAt(i);
           return (
             <div class="hours-interval" key={i}>
-              <input
-                class="hours-time"
-                aria-label={`${name} interval ${i + 1} from`}
-                value={iv[0]}
-                placeholder="HH:MM"
-                inputMode="numeric"
-                maxLength={5}
-                aria-invalid={err ? true : undefined}
-                onInput={(e) => set(i, 0, e.currentTarget.value)}
-              />
+              <TimeBox label={`${name} interval ${i + 1} from`} value={iv[0]} invalid={!!err} onInput={(v) => set(i, 0, v)} />
               <span aria-hidden="true">–</span>
-              <input
-                class="hours-time"
-                aria-label={`${name} interval ${i + 1} to`}
-                value={iv[1]}
-                placeholder="HH:MM"
-                inputMode="numeric"
-                maxLength={5}
-                aria-invalid={err ? true : undefined}
-                onInput={(e) => set(i, 1, e.currentTarget.value)}
-              />
+              <TimeBox label={`${name} interval ${i + 1} to`} value={iv[1]} invalid={!!err} onInput={(v) => set(i, 1, v)} />
               <button type="button" class="ghost small" aria-label={`Remove ${name} interval ${i + 1}`} onClick={() => onChange(intervals.filter((_, j) => j !== i))}>
                 ×
               </button>
@@ -155,6 +137,21 @@ function DayRow({ day, intervals, onChange, errorAt }: DayProps) {
         + Hours
       </button>
     </li>
+  );
+}
+
+function TimeBox({ label, value, invalid, onInput }: { label: string; value: string; invalid: boolean; onInput: (v: string) => void }) {
+  return (
+    <input
+      class="hours-time"
+      aria-label={label}
+      value={value}
+      placeholder="HH:MM"
+      inputMode="numeric"
+      maxLength={5}
+      aria-invalid={invalid ? true : undefined}
+      onInput={(e) => onInput(e.currentTarget.value)}
+    />
   );
 }
 

@@ -160,6 +160,26 @@ describe("Team", () => {
     expect(within(form).queryByTestId("error-form")).toBeNull();
   });
 
+  test("Copy Monday to Tue–Fri copies Monday's intervals and leaves the weekend", async () => {
+    const calls = serve({ "PATCH /api/team-members/2": (c: Call) => member({ ...c.body }) });
+    render(<Team params={{}} />);
+    await screen.findByTestId("team-row-ana@acme.io");
+    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
+    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    fireEvent.click(within(form).getByLabelText(/Works set hours/));
+    fireEvent.click(within(form).getByRole("button", { name: "Add hours on Monday" }));
+    fireEvent.input(within(form).getByLabelText("Monday interval 1 to"), { target: { value: "12:00" } });
+    fireEvent.input(within(form).getByLabelText("Monday interval 2 from"), { target: { value: "13:00" } });
+    fireEvent.input(within(form).getByLabelText("Monday interval 2 to"), { target: { value: "17:00" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Add hours on Saturday" }));
+    fireEvent.click(within(form).getByRole("button", { name: "Copy Monday to Tue–Fri" }));
+    fireEvent.submit(form);
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
+    const { weekly } = calls.find((c) => c.method === "PATCH")!.body.working_hours;
+    const split = [["09:00", "12:00"], ["13:00", "17:00"]];
+    expect(weekly).toEqual({ mon: split, tue: split, wed: split, thu: split, fri: split, sat: [["09:00", "17:00"]] });
+  });
+
   test("a 422 on working_hours itself is shown at the end of the hours", async () => {
     serve({
       "PATCH /api/team-members/2": {
