@@ -109,7 +109,9 @@ function DayRow({ day, intervals, onChange, errorAt }: DayProps) {
   const last = intervals[intervals.length - 1];
   return (
     <li class="hours-day" data-day={day}>
-      <span class="hours-day-name">{name}</span>
+      <span class="hours-day-name" title={name}>
+        {name.slice(0, 3)}
+      </span>
       <div class="hours-intervals">
         {intervals.length === 0 && <span class="muted">Closed</span>}
         {intervals.map((iv, i) => {

@@ -140,8 +140,8 @@ export function SessionSettingsForm({ session: s, manage, locked, onSaved }: Pro
         </label>
         {note("csat_question")}
         <label class="sessions-sla">
+          Alert supervisors after
           <span>
-            Alert supervisors after{" "}
             <input
               type="number"
               min={1}
@@ -151,7 +151,7 @@ export function SessionSettingsForm({ session: s, manage, locked, onSaved }: Pro
               value={v.sla_minutes}
               onInput={(e) => set("sla_minutes", e.currentTarget.value)}
               {...invalid("sla_wait_seconds")}
-            />{" "}
+            />
             minutes waiting
           </span>
           <span class="muted sessions-hint">Empty: no alerts. At most 43200 (30 days).</span>
