@@ -42,6 +42,14 @@ function serve(extra: Record<string, unknown> = {}) {
 
 const row = (email: string) => screen.getByTestId(`team-row-${email}`);
 
+/** The team page with Ana's edit form open. */
+async function editAna() {
+  render(<Team params={{}} />);
+  await screen.findByTestId("team-row-ana@acme.io");
+  fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
+  return screen.getByRole("form", { name: "Edit Ana Agent" });
+}
+
 afterEach(() => {
   cleanup();
   vi.unstubAllGlobals();
@@ -109,10 +117,7 @@ describe("Team", () => {
 
   test("editing sends a PATCH with the weekly hours from the grid", async () => {
     const calls = serve({ "PATCH /api/team-members/2": (c: Call) => member({ ...c.body }) });
-    render(<Team params={{}} />);
-    await screen.findByTestId("team-row-ana@acme.io");
-    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
-    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    const form = await editAna();
     fireEvent.click(within(form).getByLabelText(/Works set hours/));
     fireEvent.click(within(form).getByRole("button", { name: "Add hours on Saturday" }));
     fireEvent.input(within(form).getByLabelText("Capacity"), { target: { value: "6" } });
@@ -162,10 +167,7 @@ describe("Team", () => {
 
   test("Copy Monday to Tue–Fri copies Monday's intervals and leaves the weekend", async () => {
     const calls = serve({ "PATCH /api/team-members/2": (c: Call) => member({ ...c.body }) });
-    render(<Team params={{}} />);
-    await screen.findByTestId("team-row-ana@acme.io");
-    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
-    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    const form = await editAna();
     fireEvent.click(within(form).getByLabelText(/Works set hours/));
     fireEvent.click(within(form).getByRole("button", { name: "Add hours on Monday" }));
     fireEvent.input(within(form).getByLabelText("Monday interval 1 to"), { target: { value: "12:00" } });
@@ -187,10 +189,7 @@ describe("Team", () => {
         body: { error: { code: "invalid", message: "working_hours: set at least one day", field: "working_hours" } },
       },
     });
-    render(<Team params={{}} />);
-    await screen.findByTestId("team-row-ana@acme.io");
-    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
-    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    const form = await editAna();
     fireEvent.click(within(form).getByLabelText(/Works set hours/));
     fireEvent.submit(form);
     const err = await within(form).findByTestId("error-working_hours");
