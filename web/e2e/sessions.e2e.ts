@@ -56,6 +56,69 @@ test("a session held at SCAN_QR_CODE shows its QR until WhatsApp pairs it, then 
   await ctx.close();
 });
 
+test("an admin saves CSAT, the SLA alert and business hours in one PATCH; another admin's page shows them; a refusal sits at its field", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1500 } });
+  const other = await browser.newContext();
+  const [page, watcher] = await Promise.all([
+    signIn(ctx, stack.hub, ADMIN.email, ADMIN.password),
+    signIn(other, stack.hub, ADMIN.email, ADMIN.password),
+  ]);
+  for (const p of [page, watcher]) {
+    await p.goto(`${stack.hub}/sessions`);
+    await p.getByTestId("connection").and(p.locator("[data-state=live]")).waitFor();
+    await p.getByTestId("session-default").waitFor();
+  }
+  const card = page.getByTestId("session-default");
+  const save = card.getByRole("button", { name: "Save settings" });
+
+  // The hub's own 422 (30 days at most) lands beside the minutes.
+  const sla = card.getByLabel(/Alert supervisors after/);
+  await sla.fill("50000");
+  await save.click();
+  await expect.poll(() => card.getByTestId("error-sla_wait_seconds").textContent()).toMatch(/expected 1 to 2592000 seconds/);
+  expect(await sla.getAttribute("aria-invalid")).toBe("true");
+
+  await sla.fill("30");
+  await card.getByLabel(/Ask the customer to rate/).check();
+  await card.getByLabel("Rating question").fill("How did we do? 1 to 5, please.");
+  await card.getByLabel(/Set business hours/).check();
+  await card.getByLabel("Search time zones").fill("London");
+  await expect.poll(() => card.getByLabel("Time zone", { exact: true }).inputValue()).toBe("Europe/London");
+  await card.getByRole("button", { name: "Add hours on Saturday" }).click();
+  await card.getByLabel("Saturday interval 1 from").fill("10:00");
+  await card.getByLabel("Saturday interval 1 to").fill("14:00");
+  const sent = page.waitForRequest((r) => r.method() === "PATCH" && r.url().endsWith("/api/sessions/default"));
+  await save.click();
+  const body = (await sent).postDataJSON();
+  expect(Object.keys(body).sort()).toEqual(["business_hours", "csat_enabled", "csat_question", "sla_wait_seconds"]);
+  await expect.poll(() => card.getByText("Saved", { exact: true }).count()).toBe(1);
+  expect(await card.getByTestId("error-sla_wait_seconds").count()).toBe(0);
+
+  const weekday = [["09:00", "17:00"]];
+  const saved = await stack.api("GET", "/api/sessions/default");
+  expect(saved).toMatchObject({
+    csat_enabled: true,
+    csat_question: "How did we do? 1 to 5, please.",
+    sla_wait_seconds: 1800,
+    business_hours: {
+      time_zone: "Europe/London",
+      weekly: { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday, sat: [["10:00", "14:00"]] },
+    },
+  });
+
+  // The other admin's card follows through session.settings, without reloading.
+  const seen = watcher.getByTestId("session-default");
+  await expect.poll(() => seen.getByLabel(/Alert supervisors after/).inputValue()).toBe("30");
+  expect(await seen.getByLabel(/Ask the customer to rate/).isChecked()).toBe(true);
+  expect(await seen.getByLabel("Rating question").inputValue()).toBe("How did we do? 1 to 5, please.");
+  expect(await seen.getByLabel("Saturday interval 1 to").inputValue()).toBe("14:00");
+  await screenshot(page, "session-settings");
+
+  // Put back as they were for the tests after this one.
+  await stack.api("PATCH", "/api/sessions/default", { csat_enabled: false, csat_question: null, sla_wait_seconds: null, business_hours: null });
+  await Promise.all([ctx.close(), other.close()]);
+});
+
 test("log out asks first, then the session stops", async () => {
   const ctx = await browser.newContext();
   const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);

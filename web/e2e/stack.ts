@@ -3,10 +3,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "./ports";
 import { startWebFront } from "./webfront";
 
 export const ADMIN = { email: "admin@example.com", password: "s3cret-Passw0rd", name: "Ada Admin" };
@@ -15,17 +15,6 @@ export function binary(): string {
   if (process.env.TICKHUB_BIN) return process.env.TICKHUB_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? resolve(__dirname, "../../target");
   return join(target, "debug", "tickhub");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as any).port;
-      s.close(() => ok(port));
-    });
-    s.on("error", fail);
-  });
 }
 
 /** Starts `args` and waits for its "… listening on <url>" line. */
@@ -74,7 +63,7 @@ export interface Stack {
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "tickhub-e2e-"));
   const base = { PATH: process.env.PATH ?? "", RUST_LOG: process.env.E2E_RUST_LOG ?? "warn" };
-  const sim = await start(["waha-sim", "--listen", "127.0.0.1:0"], base, "waha-sim");
+  const sim = await start(["waha-sim", "--listen", `127.0.0.1:${await freePort()}`], base, "waha-sim");
   const port = await freePort();
   const hubEnv = {
     ...base,

@@ -59,7 +59,7 @@ test("a member created through the form appears in the list; the hub's 422 is sh
   // The picture: the list with the hours grid of a member open for editing.
   await page.getByRole("button", { name: "Edit Ana Agent" }).click();
   const edit = page.getByRole("form", { name: "Edit Ana Agent" });
-  expect(await edit.getByLabel("Mon interval 1 to").inputValue()).toBe("17:30");
+  expect(await edit.getByLabel("Monday interval 1 to").inputValue()).toBe("17:30");
   await screenshot(page, "team");
   await edit.getByRole("button", { name: "Cancel" }).click();
   expect(await fitsPhone(page)).toBe(true);

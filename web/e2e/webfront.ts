@@ -9,6 +9,7 @@ import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { extname, join, normalize } from "node:path";
 import { gzipSync } from "node:zlib";
+import { freePort } from "./ports";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -77,10 +78,10 @@ export function startWebFront(dist: string, hubUrl: () => string): Promise<{ url
     up.on("close", close);
     socket.on("close", close);
   });
-  return new Promise((ok) => {
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as any).port;
-      ok({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
-    });
-  });
+  return freePort().then(
+    (port) =>
+      new Promise((ok) => {
+        server.listen(port, "127.0.0.1", () => ok({ url: `http://127.0.0.1:${port}`, close: () => server.close() }));
+      }),
+  );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { patch } from "../../api/http";
-import { BusinessHoursEditor } from "./BusinessHoursEditor";
+import { HoursEditor } from "../../components/hours/HoursEditor";
 import { ChipsInput } from "./ChipsInput";
 import { errorAt, fieldError, type FieldError } from "../../api/fieldErrors";
 import { TemplateField } from "./TemplateField";
@@ -153,7 +153,15 @@ export function BotSettings({ bot, sessions, vars, onSaved, onHoursChange }: Pro
         </label>
       </div>
       {at("handoff_after_misses") && <p class="error bots-field-error">{at("handoff_after_misses")}</p>}
-      <BusinessHoursEditor value={d.business_hours} onChange={(v) => set("business_hours", v)} error={err} />
+      <HoursEditor
+        field="business_hours"
+        legend="Business hours"
+        toggle="Only open at set hours (otherwise always open)"
+        help="Outside them the bot sends the after-hours message."
+        value={d.business_hours}
+        onChange={(v) => set("business_hours", v)}
+        error={err}
+      />
       <TemplateField
         id="bot-after-hours"
         label="After-hours message"

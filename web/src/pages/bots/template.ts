@@ -126,7 +126,7 @@ export function hoursToday(hours: BusinessHours | null, at: Date = new Date()): 
   if (!hours) return "";
   const local = localDay(at, hours.time_zone);
   if (!local) return "";
-  if (hours.holidays.includes(local.date)) return "closed";
+  if (hours.holidays?.includes(local.date)) return "closed";
   const spans = [...(hours.weekly[DAYS[local.day]] ?? [])].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   return spans.length ? spans.map(([a, b]) => `${a}–${b}`).join(", ") : "closed";
 }

@@ -1,20 +1,11 @@
 // The bot builder's view of the hub's API (contract §3b, docs/bots.md, GET /api/openapi.json).
 
+import type { WeeklyHours } from "../../lib/hours";
+
+export { DAY_NAMES, DAYS, type Day, type Interval } from "../../lib/hours";
+
 export type MatchKind = "exact" | "contains" | "word" | "starts_with" | "regex" | "any_keyword";
 export type TriggerAction = "reply" | "reply_and_handoff" | "handoff" | "add_tag" | "set_contact_field";
-export type Day = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
-export type Interval = [string, string];
-
-export const DAYS: Day[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-export const DAY_NAMES: Record<Day, string> = {
-  mon: "Monday",
-  tue: "Tuesday",
-  wed: "Wednesday",
-  thu: "Thursday",
-  fri: "Friday",
-  sat: "Saturday",
-  sun: "Sunday",
-};
 export const MATCH_KINDS: { value: MatchKind; label: string }[] = [
   { value: "exact", label: "Exact message" },
   { value: "contains", label: "Contains" },
@@ -30,11 +21,8 @@ export const ACTIONS: { value: TriggerAction; label: string }[] = [
   { value: "handoff", label: "Hand off" },
 ];
 
-export interface BusinessHours {
-  time_zone: string;
-  weekly: Partial<Record<Day, Interval[]>>;
-  holidays: string[];
-}
+/** A bot's business hours: weekly hours with holidays. */
+export type BusinessHours = WeeklyHours;
 
 export interface Bot {
   id: number;

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, getAll, patch, post } from "../../api/http";
 import { reasonOf } from "../../api/fieldErrors";
 import { navigate } from "../../lib/router";
-import { TimeZoneSelect } from "../bots/TimeZoneSelect";
+import { TimeZoneSelect } from "../../components/hours/TimeZoneSelect";
 import { AudiencePicker } from "./AudiencePicker";
 import { draftOf, fieldOfError, newDraft, toBody, toPatch, validate, type Draft, type Errors } from "./form";
 import { MessageEditor, syntaxError } from "./MessageEditor";

@@ -1,8 +1,9 @@
 import { useState } from "preact/hooks";
-import { patch, post } from "../../api/http";
+import { post } from "../../api/http";
 import { shortTime } from "../../lib/format";
 import { QrCode } from "./QrCode";
-import type { ReplyPolicy, SessionView } from "./types";
+import { SessionSettingsForm } from "./SessionSettingsForm";
+import type { SessionView } from "./types";
 
 const TONE: Record<string, string> = {
   WORKING: "ok",
@@ -45,8 +46,6 @@ export function SessionCard({ session: s, manage, onChanged }: Props) {
     }
   };
   const action = (a: "start" | "stop" | "logout") => run(a, () => post<SessionView>(`${path}/${a}`));
-  const settings = (body: { reply_policy?: ReplyPolicy; auto_assign?: boolean }) =>
-    run("settings", () => patch<SessionView>(path, body));
 
   const tone = TONE[s.status] ?? "wait";
   const running = ["WORKING", "STARTING", "SCAN_QR_CODE"].includes(s.status);
@@ -71,27 +70,7 @@ export function SessionCard({ session: s, manage, onChanged }: Props) {
       )}
       {manage && s.status === "SCAN_QR_CODE" && <QrCode session={s.name} />}
 
-      <fieldset class="sessions-settings" disabled={!manage || busy !== null}>
-        <legend>Settings</legend>
-        <label>
-          Who may reply
-          <select
-            value={s.reply_policy}
-            onChange={(e) => void settings({ reply_policy: (e.currentTarget as HTMLSelectElement).value as ReplyPolicy })}
-          >
-            <option value="anyone">Anyone who sees the conversation</option>
-            <option value="assignee">Only its assignee (and supervisors)</option>
-          </select>
-        </label>
-        <label class="inline">
-          <input
-            type="checkbox"
-            checked={s.auto_assign}
-            onChange={(e) => void settings({ auto_assign: (e.currentTarget as HTMLInputElement).checked })}
-          />
-          Assign waiting conversations automatically
-        </label>
-      </fieldset>
+      <SessionSettingsForm session={s} manage={manage} locked={busy !== null} onSaved={onChanged} />
 
       {manage && (
         <div class="row sessions-actions">

@@ -2,8 +2,9 @@ import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { patch, post } from "../../api/http";
 import type { Role, User } from "../../api/types";
+import { fieldError, type FieldError } from "../../api/fieldErrors";
+import { HoursEditor } from "../../components/hours/HoursEditor";
 import { fieldErrors, type FieldErrors } from "./fieldErrors";
-import { HoursEditor } from "./HoursEditor";
 import { assignableRoles } from "./roles";
 import type { Member, MemberBody } from "./types";
 
@@ -48,6 +49,8 @@ export function MemberForm({ viewer, sessionNames, member, onSaved, onCancel }: 
   }));
   const [skillsText, setSkillsText] = useState((member?.skills ?? []).join(", "));
   const [errors, setErrors] = useState<FieldErrors>({});
+  // The hours editor places its errors by their whole path (`working_hours.holidays[1]`).
+  const [refusal, setRefusal] = useState<FieldError | null>(null);
   const [busy, setBusy] = useState(false);
   const set = <K extends keyof MemberBody>(k: K, x: MemberBody[K]) => setV((o) => ({ ...o, [k]: x }));
   const invalid = (f: string) =>
@@ -59,6 +62,7 @@ export function MemberForm({ viewer, sessionNames, member, onSaved, onCancel }: 
     e.preventDefault();
     setBusy(true);
     setErrors({});
+    setRefusal(null);
     const body: Partial<MemberBody> = {
       ...v,
       sessions: v.sessions.filter((s) => sessionNames.includes(s)),
@@ -75,6 +79,7 @@ export function MemberForm({ viewer, sessionNames, member, onSaved, onCancel }: 
       onSaved(member ? await patch<Member>(`/api/team-members/${member.id}`, body) : await post<Member>("/api/team-members", body));
     } catch (err) {
       setErrors(fieldErrors(err, FIELDS));
+      setRefusal(fieldError(err));
     } finally {
       setBusy(false);
     }
@@ -191,7 +196,14 @@ export function MemberForm({ viewer, sessionNames, member, onSaved, onCancel }: 
           ))}
         </fieldset>
       </Field>
-      <HoursEditor value={v.working_hours} onChange={(h) => set("working_hours", h)} error={errors.working_hours} />
+      <HoursEditor
+        field="working_hours"
+        legend="Working hours"
+        toggle="Works set hours (routing skips them outside these)"
+        value={v.working_hours}
+        onChange={(h) => set("working_hours", h)}
+        error={refusal}
+      />
       {errors._form && (
         <p class="error" role="alert" data-testid="error-form">
           {errors._form}

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { post } from "../../api/http";
 import type { User } from "../../api/types";
-import { hoursText } from "./hoursText";
+import { hoursText } from "../../lib/hours";
 import { PasswordReset } from "./PasswordReset";
 import { mayManage } from "./roles";
 import type { Member } from "./types";

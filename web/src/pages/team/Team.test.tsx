@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testi
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { live, me } from "../../state/session";
 import { mockFetch, type Call, type FakeLive } from "../../test/fakes";
-import { hoursText } from "./hoursText";
+import { hoursText } from "../../lib/hours";
 import { Team } from "./Team";
 import type { Member } from "./types";
 
@@ -41,6 +41,14 @@ function serve(extra: Record<string, unknown> = {}) {
 }
 
 const row = (email: string) => screen.getByTestId(`team-row-${email}`);
+
+/** The team page with Ana's edit form open. */
+async function editAna() {
+  render(<Team params={{}} />);
+  await screen.findByTestId("team-row-ana@acme.io");
+  fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
+  return screen.getByRole("form", { name: "Edit Ana Agent" });
+}
 
 afterEach(() => {
   cleanup();
@@ -109,12 +117,9 @@ describe("Team", () => {
 
   test("editing sends a PATCH with the weekly hours from the grid", async () => {
     const calls = serve({ "PATCH /api/team-members/2": (c: Call) => member({ ...c.body }) });
-    render(<Team params={{}} />);
-    await screen.findByTestId("team-row-ana@acme.io");
-    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
-    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    const form = await editAna();
     fireEvent.click(within(form).getByLabelText(/Works set hours/));
-    fireEvent.click(within(form).getByRole("button", { name: "Add an interval on Sat" }));
+    fireEvent.click(within(form).getByRole("button", { name: "Add hours on Saturday" }));
     fireEvent.input(within(form).getByLabelText("Capacity"), { target: { value: "6" } });
     fireEvent.submit(form);
     await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
@@ -125,6 +130,71 @@ describe("Team", () => {
     expect(body.working_hours.weekly.sat).toEqual([["09:00", "17:00"]]);
     expect(body.working_hours.weekly.sun).toBeUndefined();
     await waitFor(() => expect(within(row("ana@acme.io")).getByText(/Mon–Sat 09:00–17:00/)).toBeTruthy());
+  });
+
+  test("holidays are added and removed with date inputs, and a 422 on one is shown at that date", async () => {
+    const hours = { time_zone: "Europe/London", weekly: { mon: [["09:00", "17:00"]] as [string, string][] }, holidays: ["2026-12-25"] };
+    const calls = serve({
+      "GET /api/team-members": { items: [member({ working_hours: hours })], next_cursor: null },
+      "PATCH /api/team-members/2": {
+        status: 422,
+        body: {
+          error: { code: "invalid", message: "working_hours.holidays[1]: not a date YYYY-MM-DD", field: "working_hours.holidays[1]" },
+        },
+      },
+    });
+    render(<Team params={{}} />);
+    await screen.findByTestId("team-row-ana@acme.io");
+    expect(row("ana@acme.io").textContent).toContain("Mon 09:00–17:00 (Europe/London; 1 holiday)");
+    fireEvent.click(screen.getByRole("button", { name: "Edit Ana Agent" }));
+    const form = screen.getByRole("form", { name: "Edit Ana Agent" });
+    const holidays = within(form).getByRole("group", { name: "Holidays (closed all day)" });
+    expect((within(holidays).getByLabelText("Holiday 1") as HTMLInputElement).type).toBe("date");
+    fireEvent.click(within(holidays).getByRole("button", { name: "+ Holiday" }));
+    fireEvent.input(within(holidays).getByLabelText("Holiday 2"), { target: { value: "2026-12-26" } });
+    fireEvent.click(within(holidays).getByRole("button", { name: "+ Holiday" }));
+    fireEvent.input(within(holidays).getByLabelText("Holiday 3"), { target: { value: "2027-01-01" } });
+    fireEvent.click(within(holidays).getByRole("button", { name: "Remove holiday 1" }));
+    fireEvent.submit(form);
+    await waitFor(() => expect(within(form).getByLabelText("Holiday 2").getAttribute("aria-invalid")).toBe("true"));
+    expect(calls.find((c) => c.method === "PATCH")!.body.working_hours.holidays).toEqual(["2026-12-26", "2027-01-01"]);
+    expect(within(form.querySelector('[data-testid="holiday-1"]') as HTMLElement).getByText("not a date YYYY-MM-DD")).toBeTruthy();
+    expect(within(form).getByLabelText("Holiday 1").getAttribute("aria-invalid")).toBeNull();
+    // Placed at its date, it is not repeated at the end of the hours or on the form.
+    expect(within(form).queryByTestId("error-working_hours")).toBeNull();
+    expect(within(form).queryByTestId("error-form")).toBeNull();
+  });
+
+  test("Copy Monday to Tue–Fri copies Monday's intervals and leaves the weekend", async () => {
+    const calls = serve({ "PATCH /api/team-members/2": (c: Call) => member({ ...c.body }) });
+    const form = await editAna();
+    fireEvent.click(within(form).getByLabelText(/Works set hours/));
+    fireEvent.click(within(form).getByRole("button", { name: "Add hours on Monday" }));
+    fireEvent.input(within(form).getByLabelText("Monday interval 1 to"), { target: { value: "12:00" } });
+    fireEvent.input(within(form).getByLabelText("Monday interval 2 from"), { target: { value: "13:00" } });
+    fireEvent.input(within(form).getByLabelText("Monday interval 2 to"), { target: { value: "17:00" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Add hours on Saturday" }));
+    fireEvent.click(within(form).getByRole("button", { name: "Copy Monday to Tue–Fri" }));
+    fireEvent.submit(form);
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
+    const { weekly } = calls.find((c) => c.method === "PATCH")!.body.working_hours;
+    const split = [["09:00", "12:00"], ["13:00", "17:00"]];
+    expect(weekly).toEqual({ mon: split, tue: split, wed: split, thu: split, fri: split, sat: [["09:00", "17:00"]] });
+  });
+
+  test("a 422 on working_hours itself is shown at the end of the hours", async () => {
+    serve({
+      "PATCH /api/team-members/2": {
+        status: 422,
+        body: { error: { code: "invalid", message: "working_hours: set at least one day", field: "working_hours" } },
+      },
+    });
+    const form = await editAna();
+    fireEvent.click(within(form).getByLabelText(/Works set hours/));
+    fireEvent.submit(form);
+    const err = await within(form).findByTestId("error-working_hours");
+    expect(err.textContent).toBe("set at least one day");
+    expect(err.closest("fieldset")!.querySelector("legend")!.textContent).toBe("Working hours");
   });
 
   test("member.updated and presence.updated change the row live", async () => {

@@ -1,16 +1,7 @@
 // Team members and the audit log as the API answers them (see /api/openapi.json).
 
 import type { Presence, Role } from "../../api/types";
-
-export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
-export type Day = (typeof DAYS)[number];
-
-export interface WeeklyHours {
-  /** An IANA time zone, e.g. Europe/London. */
-  time_zone: string;
-  /** Day → intervals ["HH:MM", "HH:MM"]; a missing day has no hours. */
-  weekly: Partial<Record<Day, [string, string][]>>;
-}
+import type { WeeklyHours } from "../../lib/hours";
 
 export interface Member {
   id: number;

@@ -1,4 +1,5 @@
 import { useId, useMemo, useState } from "preact/hooks";
+import "./hours.css";
 
 /** Every IANA zone the browser knows; an older browser gets at least UTC and the zone it is in. */
 export function allTimeZones(): string[] {
@@ -39,7 +40,7 @@ export function TimeZoneSelect({ value, onChange, error }: Props) {
     return found.includes(value) ? found : [value, ...found];
   }, [zones, q, value]);
   return (
-    <div class="bots-tz">
+    <div class="hours-tz">
       <label>
         Search time zones
         <input
@@ -56,7 +57,7 @@ export function TimeZoneSelect({ value, onChange, error }: Props) {
         />
       </label>
       {/* Not wrapping the select: its name would take in the chosen zone's text. */}
-      <div class="bots-tz-pick">
+      <div class="hours-tz-pick">
         <label for={id}>Time zone</label>
         <select id={id} value={value} aria-invalid={error ? true : undefined} onChange={(e) => onChange(e.currentTarget.value)}>
           {shown.map((z) => (
@@ -66,7 +67,7 @@ export function TimeZoneSelect({ value, onChange, error }: Props) {
           ))}
         </select>
       </div>
-      {error && <p class="error bots-field-error">{error}</p>}
+      {error && <p class="error hours-error">{error}</p>}
     </div>
   );
 }
