@@ -5,10 +5,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge,
-    contact_schema, contacts, conversations, csat, error, gdpr, handling, health, import_preview,
-    integrations, messages, notifications, quick_replies, routing, segments, sessions, team,
-    templates, trigger_order, webhooks, ws,
+    admin, analytics, audit, auth, board, bots, campaign_upload, campaigns, contact_export,
+    contact_merge, contact_schema, contacts, conversations, csat, error, gdpr, handling, health,
+    import_preview, integrations, messages, notifications, quick_replies, routing, segments,
+    sessions, team, templates, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -32,7 +32,7 @@ use crate::store;
         segments::list, segments::create, segments::preview, segments::get, segments::update, segments::delete,
         campaigns::list, campaigns::create, campaigns::get, campaigns::update, campaigns::delete,
         campaigns::start, campaigns::pause, campaigns::resume, campaigns::cancel, campaigns::audience,
-        campaigns::render, campaigns::test, campaigns::report, campaigns::recipients,
+        campaigns::render, campaigns::test, campaigns::report, campaigns::recipients, campaign_upload::upload,
         admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
         analytics::agents, analytics::sessions, analytics::bots, analytics::campaigns,
@@ -67,7 +67,7 @@ use crate::store;
         store::campaign_recipients::Recipient, store::campaign_recipients::Funnel, store::campaign_recipients::HourPoint,
         crate::domain::campaign::CampaignStatus, crate::domain::campaign::RecipientState, crate::domain::campaign::CampaignMedia, crate::domain::campaign::Recurrence,
         campaigns::NewCampaign, campaigns::PatchCampaign, campaigns::AudienceQuery, campaigns::RenderRequest,
-        campaigns::Rendered, campaigns::TestSend, campaigns::TestSent,
+        campaigns::Rendered, campaigns::TestSend, campaigns::TestSent, crate::actors::hub::UploadedAudience,
         webhooks::WebhookAck, webhooks::WebhookEnvelope, webhooks::WebhookMe, store::inbox::FailedWebhook,
         crate::domain::ConversationStatus, crate::domain::AckStatus, crate::domain::Direction,
         sessions::SessionSettings, crate::domain::ReplyPolicy, crate::domain::PresenceStatus,
