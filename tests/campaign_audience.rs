@@ -11,16 +11,19 @@ use std::time::Duration;
 use common::{Backend, Options, Setup};
 use serde_json::{json, Value};
 
+/// A hub sending fast, with a second session, `other`, beside `default`.
 async fn setup(b: Backend) -> Setup {
+    let env = vec![("TICKHUB_SEND_RATE".into(), "50".into())];
     let s = Setup::with(
         b,
         Options {
-            env: vec![("TICKHUB_SEND_RATE".into(), "50".into())],
+            env,
             ..Default::default()
         },
     )
     .await;
-    s.auto_assign("default", false).await;
+    let (code, v) = s.post("/api/sessions", json!({"name": "other"})).await;
+    assert!(code == 201 || code == 200, "{v}");
     s
 }
 
@@ -39,8 +42,6 @@ fn message(e: &Value) -> String {
 
 async fn a_used_segment_is_kept(b: Backend) {
     let s = setup(b).await;
-    let (code, _) = s.post("/api/sessions", json!({"name": "other"})).await;
-    assert!(code == 201 || code == 200);
     let ana = created(
         &s,
         "/api/contacts",
@@ -214,8 +215,6 @@ async fn upload(s: &Setup, token: &str, id: &Value, csv: &str) -> (u16, Value) {
 
 async fn an_uploaded_list_is_the_audience(b: Backend) {
     let s = setup(b).await;
-    let (code, _) = s.post("/api/sessions", json!({"name": "other"})).await;
-    assert!(code == 201 || code == 200);
     // Two numbers are contacts already; one of them said STOP.
     let ana = created(
         &s,
