@@ -5,10 +5,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, analytics, audit, auth, board, bots, campaign_upload, campaigns, contact_export,
-    contact_merge, contact_schema, contacts, conversations, csat, error, gdpr, handling, health,
-    import_preview, integrations, messages, notifications, quick_replies, routing, segments,
-    sessions, team, templates, trigger_order, webhooks, ws,
+    admin, analytics, audit, auth, board, bots, campaigns, contact_export, contact_merge,
+    contact_schema, contacts, conversations, csat, error, gdpr, handling, health, import_preview,
+    integrations, messages, notifications, quick_replies, routing, segments, sessions, team,
+    templates, trigger_order, webhooks, ws,
 };
 use crate::domain::Role;
 use crate::store;
@@ -32,7 +32,7 @@ use crate::store;
         segments::list, segments::create, segments::preview, segments::get, segments::update, segments::delete,
         campaigns::list, campaigns::create, campaigns::get, campaigns::update, campaigns::delete,
         campaigns::start, campaigns::pause, campaigns::resume, campaigns::cancel, campaigns::audience,
-        campaigns::render, campaigns::test, campaigns::report, campaigns::recipients, campaign_upload::upload,
+        campaigns::render, campaigns::test, campaigns::report, campaigns::recipients, super::campaign_upload::upload,
         admin::failed_webhooks, admin::cluster,
         board::dashboard, board::counts, board::presence_history,
         analytics::agents, analytics::sessions, analytics::bots, analytics::campaigns,
