@@ -78,6 +78,9 @@ pub struct NewCampaign {
     /// Skip a contact another campaign messaged within this many hours.
     #[schema(minimum = 1, maximum = 8784)]
     pub frequency_cap_hours: Option<i64>,
+    /// `true` instead of `segment_id` or `contact_ids`: the audience is a list uploaded
+    /// next (`POST /api/campaigns/{id}/audience`); the campaign cannot start before.
+    pub audience_upload: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -132,6 +135,7 @@ impl From<NewCampaign> for CampaignPatch {
             rate_per_minute: b.rate_per_minute,
             jitter: b.jitter,
             frequency_cap_hours: b.frequency_cap_hours.map(Some),
+            audience_upload: b.audience_upload.unwrap_or(false),
         }
     }
 }
@@ -152,6 +156,7 @@ impl From<PatchCampaign> for CampaignPatch {
             rate_per_minute: b.rate_per_minute,
             jitter: b.jitter,
             frequency_cap_hours: b.frequency_cap_hours,
+            audience_upload: false,
         }
     }
 }

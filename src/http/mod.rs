@@ -9,6 +9,7 @@ pub mod auth;
 pub mod board;
 pub mod body;
 pub mod bots;
+pub mod campaign_upload;
 pub mod campaigns;
 pub mod contact_export;
 pub mod contact_merge;
@@ -395,6 +396,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
                 .service(resource(
                     "/campaigns/{id}/test",
                     vec![(M::POST, aw::to(campaigns::test))],
+                ))
+                .service(resource(
+                    "/campaigns/{id}/audience",
+                    vec![(M::POST, aw::to(campaign_upload::upload))],
                 ))
                 .service(resource(
                     "/campaigns/{id}/report",

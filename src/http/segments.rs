@@ -167,7 +167,9 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/segments/{id}", tag = "segments", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 204, description = "deleted"), ForbiddenError, NotFoundError, AuthErrors))]
+    responses((status = 204, description = "deleted"),
+        (status = 409, body = ErrorBody, description = "an unfinished campaign (draft, scheduled, running or paused) has it as its audience; the message names them"),
+        ForbiddenError, NotFoundError, AuthErrors))]
 pub async fn delete(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,

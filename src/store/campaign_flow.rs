@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::campaigns::{self, CampaignRow, Counts};
-use super::{campaign_recipients, events, Result, Tx};
+use super::campaigns::{self, Audience, CampaignRow, Counts};
+use super::{campaign_recipients, events, segments, Result, Tx};
 use crate::domain::campaign::{next_run, CampaignStatus};
 use crate::domain::segment_filter::Filter;
 use crate::domain::{EventKind, EventScope};
@@ -66,6 +66,53 @@ pub async fn transition(
     }
     log_progress(tx, &row).await?;
     Ok(Some(row))
+}
+
+/// Why a scheduled campaign whose segment was deleted was not started.
+pub const SEGMENT_DELETED: &str =
+    "its segment was deleted before its time came: choose an audience, then schedule or start it again";
+
+/// Why a scheduled campaign without any audience was not started.
+pub const NO_AUDIENCE: &str =
+    "it has no audience (its segment was deleted, or its list was never uploaded): \
+     choose one, then schedule or start it again";
+
+/// A scheduled campaign whose time came, started (only if still scheduled). `filter` is
+/// its segment's, read before the transaction: `None` when the segment was gone then,
+/// `Some(Err(why))` when its filter no longer reads. A campaign whose audience is gone
+/// (its segment deleted in a race with the scheduler, or unreadable) is not completed
+/// with nobody planned: it goes back to draft, `pause_reason` saying why, for a member to
+/// choose another audience.
+pub async fn start_due(
+    tx: &mut Tx,
+    id: i64,
+    filter: Option<&std::result::Result<Filter, String>>,
+) -> Result<Option<CampaignRow>> {
+    let Some(row) = campaigns::get_in(tx, id).await? else {
+        return Ok(None);
+    };
+    if row.status != CampaignStatus::Scheduled {
+        return Ok(None);
+    }
+    let gone = match (row.settings().audience, filter) {
+        (Audience::Segment(sid), _) if segments::get_in(tx, sid).await?.is_none() => {
+            Some(SEGMENT_DELETED.to_string())
+        }
+        (Audience::Segment(_), None) => Some(SEGMENT_DELETED.to_string()),
+        (Audience::Segment(_), Some(Err(why))) => Some(format!(
+            "its segment no longer reads ({why}): fix the segment or choose another audience"
+        )),
+        // No contact named: its segment was deleted (the campaign's `segment_id` was
+        // cleared with it), or the list it was created for was never uploaded.
+        (Audience::Contacts(ids), _) if ids.is_empty() => Some(NO_AUDIENCE.to_string()),
+        _ => None,
+    };
+    let (to, reason) = match &gone {
+        Some(why) => (CampaignStatus::Draft, Some(why.as_str())),
+        None => (CampaignStatus::Running, None),
+    };
+    let filter = filter.and_then(|f| f.as_ref().ok());
+    transition(tx, id, CampaignStatus::Scheduled, to, reason, filter).await
 }
 
 /// Every recipient is handled: the campaign is completed, and a recurring one schedules

@@ -42,6 +42,8 @@ pub struct CampaignRow {
     pub session_id: i64,
     pub session: String,
     pub segment_id: Option<i64>,
+    /// The segment's name now (`None` with `segment_id`: it was deleted meanwhile).
+    pub segment_name: Option<String>,
     pub contact_ids: Option<String>,
     pub template: String,
     pub media_url: Option<String>,
@@ -139,11 +141,11 @@ impl Counts {
     }
 }
 
-const SELECT: &str = "SELECT c.id, c.name, c.session_id, s.name AS session, c.segment_id, c.contact_ids,
+const SELECT: &str = "SELECT c.id, c.name, c.session_id, s.name AS session, c.segment_id, g.name AS segment_name, c.contact_ids,
         c.template, c.media_url, c.media_mimetype, c.media_filename, c.status, c.start_at, c.time_zone, c.recurrence, c.quiet_start, c.quiet_end,
         c.rate_per_minute, c.jitter, c.frequency_cap_hours, c.pause_reason, c.parent_id, c.created_by,
         c.created_at, c.updated_at, c.started_at, c.completed_at
-    FROM campaigns c JOIN wa_sessions s ON s.id = c.session_id";
+    FROM campaigns c JOIN wa_sessions s ON s.id = c.session_id LEFT JOIN segments g ON g.id = c.segment_id";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<CampaignRow>> {
     let sql = format!("{SELECT} WHERE c.id = $1");
@@ -203,6 +205,27 @@ pub async fn live(db: &Db) -> Result<Vec<CampaignRow>> {
     Ok(rows)
 }
 
+/// A campaign that still needs its segment (not finished), as a refusal names it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SegmentUser {
+    pub id: i64,
+    pub name: String,
+    pub session_id: i64,
+    #[sqlx(try_from = "String")]
+    pub status: CampaignStatus,
+}
+
+/// The unfinished campaigns (draft, scheduled, running, paused) whose audience is the
+/// segment, read in the transaction that would delete it.
+pub async fn using_segment(tx: &mut Tx, segment_id: i64) -> Result<Vec<SegmentUser>> {
+    let rows = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, name, session_id, status FROM campaigns
+         WHERE segment_id = $1 AND status IN ('draft', 'scheduled', 'running', 'paused')
+         ORDER BY id")
+        .bind(segment_id).fetch_all(c).await)?;
+    Ok(rows)
+}
+
 /// Campaigns that finished after `since`: their recipients' acks and replies still move.
 pub async fn finished_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>> {
     let rows = on_pool!(db, p => sqlx::query_as(
@@ -254,7 +277,8 @@ pub async fn insert(
 }
 
 /// Writes every setting, and the status they imply (draft or scheduled) for a campaign
-/// not yet started; only while it is editable (`false`: it was not).
+/// not yet started; only while it is editable (`false`: it was not). A campaign not yet
+/// started loses the reason it went back to draft: it was edited since.
 pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) -> Result<bool> {
     let now = tx.now;
     let (segment_id, contact_ids) = contact_ids_text(&s.audience);
@@ -262,7 +286,8 @@ pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) ->
         "UPDATE campaigns SET name = $2, session_id = $3, segment_id = $4, contact_ids = $5, template = $6,
             start_at = $7, time_zone = $8, recurrence = $9, quiet_start = $10, quiet_end = $11,
             rate_per_minute = $12, jitter = $13, frequency_cap_hours = $14, status = $15, updated_at = $16,
-            media_url = $17, media_mimetype = $18, media_filename = $19
+            media_url = $17, media_mimetype = $18, media_filename = $19,
+            pause_reason = CASE WHEN $15 = 'paused' THEN pause_reason ELSE NULL END
          WHERE id = $1 AND status IN ('draft', 'scheduled', 'paused')")
         .bind(id).bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
         .bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
@@ -271,6 +296,19 @@ pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) ->
         .bind(status.as_str()).bind(now)
         .bind(s.media.as_ref().map(|m| &m.url)).bind(s.media.as_ref().map(|m| &m.mimetype))
         .bind(s.media.as_ref().and_then(|m| m.filename.as_ref()))
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n > 0)
+}
+
+/// Replaces the audience of a campaign not yet started (`false`: it had started, or is
+/// gone); a reason it went back to draft goes with the old audience.
+pub async fn set_audience(tx: &mut Tx, id: i64, audience: &Audience) -> Result<bool> {
+    let now = tx.now;
+    let (segment_id, contact_ids) = contact_ids_text(audience);
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE campaigns SET segment_id = $2, contact_ids = $3, pause_reason = NULL, updated_at = $4
+         WHERE id = $1 AND status IN ('draft', 'scheduled')")
+        .bind(id).bind(segment_id).bind(contact_ids).bind(now)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }

@@ -103,6 +103,37 @@ test("a campaign built from a segment in the browser: live audience, preview, st
   await ctx.close();
 });
 
+test("an uploaded list as the audience: its counts and the rows left out shown, then each number messaged once", async () => {
+  await contact("+447700900401", "Known Kim");
+  await contact("+447700900402", "Stop Sam", { opted_out: true });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);
+  await openCampaigns(page, "New campaign");
+  const form = page.getByRole("form", { name: "New campaign" });
+  await form.getByLabel("Campaign name").fill("Listed");
+  await form.getByLabel("Upload a list").check();
+  const csv = "phone,name,attr.code\n+447700900401,Kim,K1\n+447700900402,Sam,S1\n+447700900403,Lee,L1\nnot a number,X,X\n+447700900403,Lee,L1\n";
+  await form.getByLabel("CSV list").setInputFiles({ name: "list.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await form.getByLabel("Message text").fill("Hi {{contact.name}}, code {{contact.code}}");
+  await form.getByLabel("Messages per minute").fill("600");
+  await form.getByRole("button", { name: "Save draft" }).click();
+  const result = form.getByTestId("upload-result");
+  await expect.poll(() => result.locator("p").textContent()).toBe("3 contacts from 5 rows: 1 new, 1 repeated, 1 row left out");
+  expect(await result.locator("li").allTextContents()).toEqual([expect.stringMatching(/^line 5: phone: /)]);
+  expect(await form.getByTestId("audience-count").textContent()).toBe("2 will receive it · of 3: 1 opted out");
+  await form.getByRole("button", { name: "Save draft" }).click();
+  const campaignPage = page.getByTestId("campaign-page");
+  await campaignPage.waitFor();
+  expect(await page.getByTestId("campaign-audience").textContent()).toBe("3 contact ids");
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect.poll(() => page.getByTestId("campaign-progress").getAttribute("data-status"), { timeout: 30_000 }).toBe("completed");
+  const sent = await sentTexts();
+  expect(sent["447700900401@c.us"]).toEqual(["Hi Kim, code K1"]);
+  expect(sent["447700900403@c.us"]).toEqual(["Hi Lee, code L1"]);
+  expect(sent["447700900402@c.us"]).toBeUndefined();
+  await ctx.close();
+});
+
 test("templates are written in the browser, a bad fallback named before saving; agents have no campaigns", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await signIn(ctx, stack.hub, ADMIN.email, ADMIN.password);

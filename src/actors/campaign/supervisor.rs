@@ -221,12 +221,12 @@ impl CampaignSupervisor {
     }
 }
 
-/// A scheduled campaign whose time came: planned and running (only if still scheduled).
+/// A scheduled campaign whose time came: planned and running, or back to draft when its
+/// audience is gone (`campaign_flow::start_due`).
 async fn start_due(services: &Services, c: &CampaignRow) {
     let filter = match c.segment_id {
-        // A deleted segment (or one that no longer reads) plans nobody.
         Some(sid) => match segments::filter_of(&services.db, sid).await {
-            Ok(f) => f.and_then(|f| f.ok()),
+            Ok(f) => f.map(|f| f.map_err(|e| e.to_string())),
             Err(e) => return warn!(campaign_id = c.id, error = %e, "could not read the segment"),
         },
         None => None,
@@ -234,18 +234,18 @@ async fn start_due(services: &Services, c: &CampaignRow) {
     let r = services
         .writer
         .run((c.id, filter), |tx, (id, filter)| {
-            Box::pin(campaign_flow::transition(
-                tx,
-                *id,
-                CampaignStatus::Scheduled,
-                CampaignStatus::Running,
-                None,
-                filter.as_ref(),
-            ))
+            Box::pin(campaign_flow::start_due(tx, *id, filter.as_ref()))
         })
         .await;
     match r {
-        Ok(Some(_)) => info!(campaign_id = c.id, "scheduled campaign started"),
+        Ok(Some(row)) if row.status == CampaignStatus::Running => {
+            info!(campaign_id = c.id, "scheduled campaign started")
+        }
+        Ok(Some(row)) => warn!(
+            campaign_id = c.id,
+            reason = row.pause_reason.as_deref().unwrap_or_default(),
+            "a scheduled campaign's audience is gone: back to draft"
+        ),
         Ok(None) => {}
         Err(e) => warn!(campaign_id = c.id, error = %e, "could not start a scheduled campaign"),
     }

@@ -53,6 +53,9 @@ pub struct CampaignPatch {
     pub rate_per_minute: Option<i64>,
     pub jitter: Option<f64>,
     pub frequency_cap_hours: Option<Option<i64>>,
+    /// A new campaign whose audience is a list uploaded next (`POST …/audience`): it is
+    /// created without one.
+    pub audience_upload: bool,
 }
 
 /// Who a campaign reaches, as the API shows it.
@@ -60,6 +63,9 @@ pub struct CampaignPatch {
 pub struct AudienceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segment_id: Option<i64>,
+    /// The segment's name, beside its id (a list or a page shows it without a lookup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_name: Option<String>,
     /// How many contacts were named (the ids themselves are not repeated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_ids: Option<usize>,
@@ -84,7 +90,8 @@ pub struct CampaignView {
     pub rate_per_minute: i64,
     pub jitter: f64,
     pub frequency_cap_hours: Option<i64>,
-    /// Why it is paused (a member, or a session that cannot send).
+    /// Why it is paused (a member, or a session that cannot send), or why a scheduled
+    /// campaign went back to draft when its time came (its segment was deleted).
     pub pause_reason: Option<String>,
     /// The campaign a recurring run repeats.
     pub parent_id: Option<i64>,
@@ -108,10 +115,18 @@ fn view(row: CampaignRow, counts: Counts) -> CampaignView {
     let audience = match &s.audience {
         Audience::Segment(id) => AudienceView {
             segment_id: Some(*id),
+            segment_name: row.segment_name.clone(),
+            contact_ids: None,
+        },
+        // None named: its segment was deleted (the campaign has no audience until given one).
+        Audience::Contacts(ids) if ids.is_empty() => AudienceView {
+            segment_id: None,
+            segment_name: None,
             contact_ids: None,
         },
         Audience::Contacts(ids) => AudienceView {
             segment_id: None,
+            segment_name: None,
             contact_ids: Some(ids.len()),
         },
     };
@@ -173,6 +188,27 @@ pub struct ReasonCount {
     pub count: i64,
 }
 
+/// The campaign as this transaction left it, with the change's audit entry (`after`:
+/// its name and status unless given) and a `campaign.progress` event.
+pub(super) async fn recorded(
+    tx: &mut crate::store::Tx,
+    v: &Viewer,
+    action: &'static str,
+    id: i64,
+    after: Option<serde_json::Value>,
+) -> crate::store::Result<CampaignRow> {
+    let row = campaigns::get_in(tx, id)
+        .await?
+        .ok_or(crate::store::StoreError::NotFound)?;
+    let after = after.unwrap_or_else(|| json!({"name": row.name, "status": row.status}));
+    let entry = AuditEntry::new(action, "campaign", id)
+        .session(row.session_id)
+        .after(after);
+    audit::record(tx, v, &entry).await?;
+    campaign_flow::log_progress(tx, &row).await?;
+    Ok(row)
+}
+
 fn denied(d: crate::domain::Denied, id: i64) -> HubError {
     HubError::denied(d, || format!("campaign {id}"))
 }
@@ -204,7 +240,7 @@ impl Hub {
     }
 
     /// The campaign if the viewer may work with it (another session's: not found).
-    async fn campaign_row(&self, v: &Viewer, id: i64) -> Result<CampaignRow, HubError> {
+    pub(super) async fn campaign_row(&self, v: &Viewer, id: i64) -> Result<CampaignRow, HubError> {
         v.may_read_campaigns().map_err(|d| denied(d, id))?;
         let row = campaigns::get(self.db(), id)
             .await?
@@ -214,7 +250,7 @@ impl Hub {
         Ok(row)
     }
 
-    async fn campaign_view(&self, row: CampaignRow) -> Result<CampaignView, HubError> {
+    pub(super) async fn campaign_view(&self, row: CampaignRow) -> Result<CampaignView, HubError> {
         let counts = campaigns::counts(self.db(), &[row.id])
             .await?
             .remove(&row.id)
@@ -324,7 +360,16 @@ impl Hub {
                     }
                     _ => (p.segment_id.flatten(), p.contact_ids.clone().flatten()),
                 };
-                self.check_audience(session_id, seg, ids.as_deref()).await?
+                match (seg, ids, base) {
+                    (None, None, None) if p.audience_upload => Audience::Contacts(Vec::new()),
+                    (_, _, None) if p.audience_upload => {
+                        return Err(invalid(
+                            "audience_upload",
+                            "give segment_id, contact_ids or audience_upload, only one",
+                        ))
+                    }
+                    (seg, ids, _) => self.check_audience(session_id, seg, ids.as_deref()).await?,
+                }
             }
         };
         let template = match (&p.template, base) {
@@ -464,15 +509,7 @@ impl Hub {
                         None,
                     )
                     .await?;
-                    let row = campaigns::get_in(tx, id)
-                        .await?
-                        .ok_or(crate::store::StoreError::NotFound)?;
-                    let entry = AuditEntry::new("campaign.create", "campaign", id)
-                        .session(row.session_id)
-                        .after(json!({"name": row.name, "status": row.status}));
-                    audit::record(tx, v, &entry).await?;
-                    campaign_flow::log_progress(tx, &row).await?;
-                    Ok(row)
+                    recorded(tx, v, "campaign.create", id, None).await
                 })
             })
             .await?;
@@ -520,15 +557,7 @@ impl Hub {
                     if !campaigns::save(tx, *id, s, *status).await? {
                         return Ok(None);
                     }
-                    let row = campaigns::get_in(tx, *id)
-                        .await?
-                        .ok_or(crate::store::StoreError::NotFound)?;
-                    let entry = AuditEntry::new("campaign.update", "campaign", id)
-                        .session(row.session_id)
-                        .after(json!({"name": row.name, "status": row.status}));
-                    audit::record(tx, v, &entry).await?;
-                    campaign_flow::log_progress(tx, &row).await?;
-                    Ok(Some(row))
+                    Ok(Some(recorded(tx, v, "campaign.update", *id, None).await?))
                 })
             })
             .await?;
@@ -577,16 +606,17 @@ impl Hub {
     ) -> Result<CampaignView, HubError> {
         let row = self.campaign_row(v, id).await?;
         let to = row.status.after(action).map_err(HubError::Conflict)?;
-        let filter = match (action, row.segment_id, &row.contact_ids) {
-            (CampaignAction::Start, Some(sid), _) => {
+        let filter = match (action, row.settings().audience) {
+            (CampaignAction::Start, Audience::Segment(sid)) => {
                 let seg = segments::get(self.db(), sid).await?.ok_or_else(|| {
                     HubError::Conflict(format!("campaign {id}'s segment was deleted"))
                 })?;
                 Some(self.segment_filter(&seg).await?)
             }
-            (CampaignAction::Start, None, None) => {
+            (CampaignAction::Start, Audience::Contacts(ids)) if ids.is_empty() => {
                 return Err(HubError::Conflict(format!(
-                    "campaign {id}'s segment was deleted: choose an audience"
+                    "campaign {id} has no audience (its segment was deleted, or its list is \
+                     not uploaded yet): choose a segment or contacts, or upload a list"
                 )))
             }
             _ => None,

@@ -263,7 +263,103 @@ async fn apply_rows(
     Ok((made.len() as i64, updated, skipped))
 }
 
+/// A contact list read whole (a campaign's uploaded audience): its good rows by chunk,
+/// and what the rest held.
+#[derive(Debug, Default)]
+pub struct ParsedList {
+    chunks: Vec<Vec<Row>>,
+    /// Records read (the header not counted).
+    pub rows: i64,
+    /// Rows repeating a number met earlier in the file.
+    pub duplicates: i64,
+    /// The distinct numbers of the good rows.
+    pub numbers: i64,
+    pub errors: Vec<RowError>,
+}
+
+/// What applying a list did: the contacts its good rows name, each once, in file order.
+#[derive(Debug, Default)]
+pub struct AppliedList {
+    pub contact_ids: Vec<i64>,
+    pub created: i64,
+}
+
 impl Hub {
+    /// What an import's rows are checked against, read once per run.
+    async fn import_rules(&self, cols: &[String]) -> Result<Rules, HubError> {
+        Ok(Rules {
+            columns: crate::domain::csv_import::columns(cols)?,
+            schema: contact_schema::schema(self.db()).await?,
+            types: contact_schema::types(self.db())
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
+            region: self.config().phone_region,
+        })
+    }
+
+    /// A whole contact CSV (its header and chunks, as `csv_import::Splitter` cut them)
+    /// read as the import reads it, nothing written yet.
+    pub(super) async fn parse_list(
+        &self,
+        header: &[String],
+        chunks: &[(i64, String)],
+    ) -> Result<ParsedList, HubError> {
+        let rules = self.import_rules(header).await?;
+        let mut out = ParsedList::default();
+        let mut seen = HashSet::new();
+        for (first_line, text) in chunks {
+            let (rows, errors, n) = parse_chunk(&rules, *first_line, text);
+            out.rows += n;
+            out.errors.extend(errors);
+            for r in &rows {
+                if seen.insert(r.chat.clone()) {
+                    out.numbers += 1;
+                } else {
+                    out.duplicates += 1;
+                }
+            }
+            out.chunks.push(rows);
+        }
+        Ok(out)
+    }
+
+    /// Writes a parsed list's contacts into the session as an import with
+    /// `on_duplicate=update` would (a known number takes the row's non-empty cells: the
+    /// message's variables come from them), a chunk per transaction, and answers who
+    /// they are.
+    pub(super) async fn apply_list(
+        &self,
+        session_id: i64,
+        list: ParsedList,
+    ) -> Result<AppliedList, HubError> {
+        let mut out = AppliedList::default();
+        let mut seen = HashSet::new();
+        for rows in list.chunks.into_iter().filter(|c| !c.is_empty()) {
+            let (created, ids) = self
+                .services
+                .writer
+                .run((session_id, rows), |tx, (session_id, rows)| {
+                    Box::pin(async move {
+                        let (created, _, _) = apply_rows(tx, *session_id, true, rows).await?;
+                        let chats: Vec<String> = rows.iter().map(|r| r.chat.clone()).collect();
+                        let owners = contacts::owners_of(tx, *session_id, &chats).await?;
+                        let ids: Vec<i64> = chats
+                            .iter()
+                            .filter_map(|c| owners.get(c).copied())
+                            .collect();
+                        Ok((created, ids))
+                    })
+                })
+                .await?;
+            out.created += created;
+            out.contact_ids
+                .extend(ids.into_iter().filter(|id| seen.insert(*id)));
+        }
+        Ok(out)
+    }
+
     /// Whether the viewer may import into `session` (asked before the body is read).
     pub async fn import_allowed(&self, v: &Viewer, session: &str) -> Result<i64, HubError> {
         let unknown = || HubError::Invalid(format!("unknown session {session:?}"));
@@ -402,16 +498,7 @@ impl Hub {
         if status != "running" {
             return Ok(());
         }
-        let rules = Rules {
-            columns: crate::domain::csv_import::columns(&cols)?,
-            schema: contact_schema::schema(self.db()).await?,
-            types: contact_schema::types(self.db())
-                .await?
-                .into_iter()
-                .map(|t| t.name)
-                .collect(),
-            region: self.config().phone_region,
-        };
+        let rules = self.import_rules(&cols).await?;
         let update = on_dup == "update";
         for seq in next..chunks {
             let Some((first_line, text)) = imports::chunk(self.db(), id, seq).await? else {

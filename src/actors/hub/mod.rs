@@ -13,6 +13,7 @@ mod audit;
 mod board;
 mod bot_tester;
 mod bots;
+mod campaign_upload;
 mod campaigns;
 mod contact_merge;
 mod contact_schema;
@@ -52,6 +53,7 @@ use crate::store::Db;
 
 pub use bot_tester::{ReplayStep, TestHandoff, TestInput, TestReply, TestResult};
 pub use bots::{BotInput, BotPatch};
+pub use campaign_upload::UploadedAudience;
 pub use campaigns::{
     AudienceView, CampaignPatch, CampaignReport, CampaignView, QuietHoursBody, Rates, ReasonCount,
 };

@@ -11,6 +11,7 @@ use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::segment_filter::{Filter, Mode};
 use crate::domain::{EventKind, EventScope, FieldError, Viewer};
+use crate::store::campaigns::{self, SegmentUser};
 use crate::store::segments::{self, Segment};
 use crate::store::{audit, contact_schema, contacts, events};
 
@@ -184,12 +185,25 @@ impl Hub {
         self.segment_view(v, s).await
     }
 
+    /// Deletes a segment no unfinished campaign uses: one that does is refused (409)
+    /// naming those campaigns the viewer works with (a scheduled one would otherwise
+    /// reach nobody when its time came).
     pub async fn delete_segment(&self, v: &Viewer, id: i64) -> Result<(), HubError> {
         v.may_write_segments().map_err(denied)?;
-        self.services
+        let deleted = self
+            .services
             .writer
             .run((v.clone(), id), |tx, (v, id)| {
                 Box::pin(async move {
+                    let Some(seg) = segments::get_in(tx, *id).await? else {
+                        return Ok(None);
+                    };
+                    // Read in the deleting transaction: a campaign started or created
+                    // meanwhile is seen.
+                    let users = campaigns::using_segment(tx, *id).await?;
+                    if !users.is_empty() {
+                        return Ok(Some(Err((seg.name, users))));
+                    }
                     let Some(before) = segments::delete(tx, *id).await? else {
                         return Ok(None);
                     };
@@ -197,10 +211,35 @@ impl Hub {
                         .before(json!({"name": before.name, "filter": before.filter}));
                     audit::record(tx, v, &entry).await?;
                     log(tx, *id, "deleted").await?;
-                    Ok(Some(()))
+                    Ok(Some(Ok(())))
                 })
             })
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        deleted.map_err(|(name, users)| in_use(v, id, &name, &users))
     }
+}
+
+/// The refusal to delete a segment campaigns use: those the viewer works with by name,
+/// the others (another session's, or a viewer without campaigns) only counted.
+fn in_use(v: &Viewer, id: i64, name: &str, users: &[SegmentUser]) -> HubError {
+    let (seen, unseen): (Vec<&SegmentUser>, Vec<&SegmentUser>) = users
+        .iter()
+        .partition(|c| v.may_run_campaign(c.session_id).is_ok());
+    let mut named: Vec<String> = seen
+        .iter()
+        .map(|c| format!("\"{}\" (campaign {}, {})", c.name, c.id, c.status))
+        .collect();
+    if !unseen.is_empty() {
+        let n = unseen.len();
+        named.push(format!(
+            "{n} campaign{} you do not work with",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    HubError::Conflict(format!(
+        "segment {id} \"{name}\" is the audience of {}: give those not yet started another \
+         audience, and let the others finish or cancel them, before deleting it",
+        named.join(", ")
+    ))
 }

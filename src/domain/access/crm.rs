@@ -64,6 +64,14 @@ impl Viewer {
         self.may_see_session(session_id)
     }
 
+    /// Upload a list (CSV) as the audience of a campaign of `session_id`: whoever runs
+    /// the campaign, and writes the session's contacts, since the rows become (or update)
+    /// its contacts.
+    pub fn may_upload_audience(&self, session_id: i64) -> Decision {
+        self.may_run_campaign(session_id)?;
+        self.may_write_contacts(session_id)
+    }
+
     /// Create, edit and delete segments: whoever writes contacts (not agents).
     pub fn may_write_segments(&self) -> Decision {
         allow(
@@ -131,6 +139,10 @@ mod tests {
             let runs = matches!(role, Role::Admin | Role::Manager | Role::Marketing);
             assert_eq!(v.may_read_campaigns().is_ok(), runs, "{role}");
             assert_eq!(v.may_run_campaign(1).is_ok(), runs, "{role}");
+            assert_eq!(v.may_upload_audience(1).is_ok(), runs, "{role}");
+            if runs {
+                assert_eq!(v.may_upload_audience(2), Err(Denied::Hidden), "{role}");
+            }
             if runs {
                 assert_eq!(
                     v.may_run_campaign(2),

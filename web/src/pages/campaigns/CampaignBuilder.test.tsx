@@ -144,4 +144,60 @@ describe("CampaignBuilder", () => {
     expect(sent.body).not.toHaveProperty("contact_ids");
     expect(calls.some((c) => c.path.endsWith("/start"))).toBe(false);
   });
+
+  test("editing shows the campaign's segment by name, even before (or without) the segment list", async () => {
+    serve({ "GET /api/segments": { status: 500, body: { error: { code: "internal", message: "down" } } } });
+    render(<CampaignBuilder campaign={campaign({ audience: { segment_id: 12, segment_name: "Lapsed" } })} now={NOW} />);
+    const select = screen.getByLabelText("Segment") as HTMLSelectElement;
+    await waitFor(() => expect(select.selectedOptions[0]?.textContent).toBe("Lapsed"));
+    expect(select.value).toBe("12");
+  });
+
+  test("an uploaded list: saved first, then uploaded; its counts and rows left out are shown before going on", async () => {
+    const csv = "phone,name,attr.plan\n+447700950001,Ana,gold\nnope,Bad,x\n";
+    const uploadedCampaign = campaign({ id: 77, audience: { contact_ids: 4 } });
+    const calls = serve({
+      "POST /api/campaigns/77/audience": {
+        rows: 7,
+        contacts: 4,
+        created: 2,
+        duplicates: 1,
+        errors: [
+          { line: 5, field: "phone", reason: "not a phone number" },
+          { line: 7, field: "phone", reason: "empty" },
+        ],
+        errors_total: 2,
+        audience: { total: 4, eligible: 3, skipped: { opted_out: 1, erased: 0, duplicate_number: 0 } },
+        campaign: uploadedCampaign,
+      },
+      "PATCH /api/campaigns/77": uploadedCampaign,
+    });
+    render(<CampaignBuilder now={NOW} />);
+    await waitFor(() => expect(screen.getByRole("option", { name: "VIP" })).toBeTruthy());
+    fireEvent.input(screen.getByLabelText("Campaign name"), { target: { value: "Listed" } });
+    fireEvent.input(screen.getByLabelText("Message text"), { target: { value: "Hi {{contact.plan}}" } });
+    fireEvent.click(screen.getByLabelText("Upload a list"));
+    fireEvent.click(screen.getByRole("button", { name: "Start now" }));
+    await waitFor(() => expect(screen.getByTestId("error-audience_upload").textContent).toBe("choose a CSV file with a phone column"));
+    fireEvent.change(screen.getByLabelText("CSV list"), { target: { files: [new File([csv], "list.csv", { type: "text/csv" })] } });
+    await screen.findByText("list.csv: uploaded when the campaign is saved.");
+    fireEvent.click(screen.getByRole("button", { name: "Start now" }));
+    const result = await screen.findByTestId("upload-result");
+    expect(result.querySelector("p")!.textContent).toBe("4 contacts from 7 rows: 2 new, 1 repeated, 2 rows left out");
+    expect([...result.querySelectorAll("li")].map((l) => l.textContent)).toEqual(["line 5: phone: not a phone number", "line 7: phone: empty"]);
+    expect(screen.getByTestId("audience-count").textContent).toBe("3 will receive it · of 4: 1 opted out");
+    const created = calls.find((c) => c.method === "POST" && c.path === "/api/campaigns")!;
+    expect(created.body).toMatchObject({ name: "Listed", audience_upload: true });
+    expect(created.body).not.toHaveProperty("segment_id");
+    expect(calls.find((c) => c.path === "/api/campaigns/77/audience")!.body).toBe(csv);
+    // Not started before the counts were seen; the second go saves (the list kept) and starts.
+    expect(calls.some((c) => c.path.endsWith("/start"))).toBe(false);
+    fireEvent.click(screen.getByRole("button", { name: "Start now" }));
+    await waitFor(() => expect(path.value).toBe("/campaigns/77"));
+    const saved = calls.find((c) => c.method === "PATCH")!;
+    expect(saved.body).not.toHaveProperty("audience_upload");
+    expect(saved.body).not.toHaveProperty("contact_ids");
+    expect(calls.filter((c) => c.path === "/api/campaigns/77/audience")).toHaveLength(1);
+    expect(calls.some((c) => c.path === "/api/campaigns/77/start")).toBe(true);
+  });
 });

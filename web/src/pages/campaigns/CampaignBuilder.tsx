@@ -1,12 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, getAll, patch, post } from "../../api/http";
+import { ApiError, getAll, patch, post, postCsv } from "../../api/http";
 import { reasonOf } from "../../api/fieldErrors";
 import { navigate } from "../../lib/router";
 import { TimeZoneSelect } from "../../components/hours/TimeZoneSelect";
 import { AudiencePicker } from "./AudiencePicker";
 import { draftOf, fieldOfError, newDraft, toBody, toPatch, validate, type Draft, type Errors } from "./form";
 import { MessageEditor, syntaxError } from "./MessageEditor";
-import type { Campaign, MessageTemplate, SegmentRef } from "./types";
+import type { Campaign, MessageTemplate, SegmentRef, UploadedAudience } from "./types";
 
 const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
@@ -16,6 +16,14 @@ function FieldError({ errors, name }: { errors: Errors; name: string }) {
       {errors[name]}
     </span>
   ) : null;
+}
+
+/** The segments to choose from, with the edited campaign's own by the name the hub gave
+ * it, should the list not hold it (not read yet, or not readable). */
+export function withOwnSegment(list: SegmentRef[], c?: Campaign): SegmentRef[] {
+  if (!c || !("segment_id" in c.audience)) return list;
+  const { segment_id: id, segment_name: name } = c.audience;
+  return list.some((s) => s.id === id) ? list : [{ id, name: name ?? `#${id}` }, ...list];
 }
 
 interface Props {
@@ -34,6 +42,10 @@ export function CampaignBuilder({ campaign, now = () => new Date() }: Props) {
   const [errors, setErrors] = useState<Errors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The campaign as saved so far (a new one is saved before its list is uploaded), and
+  // what its uploaded list did.
+  const [saved, setSaved] = useState<Campaign | undefined>(campaign);
+  const [uploaded, setUploaded] = useState<UploadedAudience | null>(null);
   const set = (d: Partial<Draft>) => {
     setDraft((o) => ({ ...o, ...d }));
     // An edited field's old error would only mislead; the next submit checks again.
@@ -61,9 +73,17 @@ export function CampaignBuilder({ campaign, now = () => new Date() }: Props) {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const c = campaign
-        ? await patch<Campaign>(`/api/campaigns/${campaign.id}`, toPatch(draft))
+      const c = saved
+        ? await patch<Campaign>(`/api/campaigns/${saved.id}`, toPatch(draft))
         : await post<Campaign>("/api/campaigns", toBody(draft));
+      setSaved(c);
+      if (draft.audience === "upload" && draft.listText) {
+        const r = await postCsv<UploadedAudience>(`/api/campaigns/${c.id}/audience`, draft.listText);
+        setUploaded(r);
+        set({ listText: undefined, listName: undefined, keptList: r.contacts });
+        // Saved with its list: the counts (and the rows left out) are read before going on.
+        return;
+      }
       if (start) await post<Campaign>(`/api/campaigns/${c.id}/start`);
       navigate(`/campaigns/${c.id}`);
     } catch (e) {
@@ -101,7 +121,7 @@ export function CampaignBuilder({ campaign, now = () => new Date() }: Props) {
           <FieldError errors={errors} name="session" />
         </label>
       </div>
-      <AudiencePicker draft={draft} set={set} segments={segments} errors={errors} />
+      <AudiencePicker draft={draft} set={set} segments={withOwnSegment(segments, campaign)} errors={errors} uploaded={uploaded} />
       <MessageEditor
         draft={draft}
         set={set}

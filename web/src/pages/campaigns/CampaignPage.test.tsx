@@ -99,6 +99,21 @@ describe("a campaign's page", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Start" }));
     expect((await screen.findByRole("alert")).textContent).toBe("session default is FAILED");
   });
+  test("the audience reads as the segment's name; a draft whose segment was deleted says why", async () => {
+    let got = campaign({ status: "scheduled", audience: { segment_id: 3, segment_name: "VIP buyers" } });
+    const none = { items: [], next_cursor: null };
+    mockFetch({ "GET /api/campaigns/5": () => got, "GET /api/campaigns/5/report": report(), "GET /api/campaigns/5/recipients": none });
+    const { unmount } = render(<CampaignPage id={5} />);
+    await waitFor(() => expect(screen.getByTestId("campaign-audience").textContent).toBe("segment “VIP buyers”"));
+    expect(screen.getByTestId("campaign-audience").textContent).not.toContain("3");
+    unmount();
+    const why = "its segment was deleted before its time came: choose an audience, then schedule or start it again";
+    got = campaign({ status: "draft", audience: {}, pause_reason: why });
+    render(<CampaignPage id={5} />);
+    await waitFor(() => expect(screen.getByTestId("campaign-audience").textContent).toBe("none: its segment was deleted"));
+    expect(screen.getByTestId("pause-reason").textContent).toBe(why);
+  });
+
   test("a test message goes to the number typed", async () => {
     const calls = mockFetch({
       "GET /api/campaigns/5": campaign({ status: "draft" }),

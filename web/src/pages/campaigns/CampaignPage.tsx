@@ -8,7 +8,7 @@ import { actionsFor, applyProgress } from "./progress";
 import { ProgressBar, StatusBadge } from "./ProgressBar";
 import { RecipientList } from "./RecipientList";
 import { ReportView } from "./ReportView";
-import { isEditable, isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
+import { audienceLabel, isEditable, isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
 
 /** How often, at most, the report is read again while progress events arrive. */
 export const REPORT_EVERY_MS = 2000;
@@ -154,7 +154,7 @@ export function CampaignPage({ id }: { id: number }) {
     ) : (
       <p class="muted">Loading…</p>
     );
-  const audience = "segment_id" in c.audience ? `segment #${c.audience.segment_id}` : `${c.audience.contact_ids} contact ids`;
+  const audience = audienceLabel(c.audience);
   return (
     <div class="camp-page" data-testid="campaign-page" data-id={c.id}>
       <section class="card camp-summary" aria-label="Campaign">
@@ -166,7 +166,11 @@ export function CampaignPage({ id }: { id: number }) {
         <div class="row camp-title">
           <h2 data-testid="campaign-name">{c.name}</h2>
           <StatusBadge status={c.status} />
-          {c.pause_reason && c.status === "paused" && <span class="muted" data-testid="pause-reason">{c.pause_reason}</span>}
+          {c.pause_reason && (c.status === "paused" || c.status === "draft") && (
+            <span class="muted" data-testid="pause-reason">
+              {c.pause_reason}
+            </span>
+          )}
         </div>
         <ProgressBar campaign={c} />
         <div class="row camp-actions">
@@ -195,7 +199,7 @@ export function CampaignPage({ id }: { id: number }) {
           <dt>Session</dt>
           <dd>{c.session}</dd>
           <dt>Audience</dt>
-          <dd>{audience}</dd>
+          <dd data-testid="campaign-audience">{audience}</dd>
           <dt>Starts</dt>
           <dd>
             {c.start_at ? `${when(c.start_at)} (${c.time_zone})` : "when started"}

@@ -8,7 +8,7 @@ export type When = "now" | "at" | "recurring";
 export interface Draft {
   name: string;
   session: string;
-  audience: "segment" | "ids";
+  audience: "segment" | "ids" | "upload";
   segmentId: number | null;
   /** Contact ids pasted: separated by commas, blanks or lines. */
   contactIds: string;
@@ -27,6 +27,11 @@ export interface Draft {
   cap: string;
   /** Editing a campaign of pasted ids: how many it has (the hub does not repeat them); empty text keeps them. */
   keptIds?: number;
+  /** A CSV list chosen to upload as the audience (its text), and its file's name. */
+  listText?: string;
+  listName?: string;
+  /** The contacts of the list uploaded already: no file chosen keeps it. */
+  keptList?: number;
 }
 
 export function newDraft(session = "", timeZone = "UTC"): Draft {
@@ -119,6 +124,8 @@ export function validate(d: Draft, now: Date = new Date()): Errors {
   if (!d.session) e.session = "choose a session";
   if (d.audience === "segment") {
     if (d.segmentId === null) e.segment_id = "choose a segment";
+  } else if (d.audience === "upload") {
+    if (!d.listText?.trim() && !d.keptList) e.audience_upload = "choose a CSV file with a phone column";
   } else {
     const { ids, bad } = parseContactIds(d.contactIds);
     if (bad.length) e.contact_ids = `not contact ids: ${bad.slice(0, 3).join(", ")}${bad.length > 3 ? "…" : ""}`;
@@ -150,6 +157,8 @@ export function validate(d: Draft, now: Date = new Date()): Errors {
 /** The audience part of a body (POST /api/campaigns and /api/campaigns/audience); null while incomplete. */
 export function audienceOf(d: Draft): { segment_id: number } | { contact_ids: number[] } | null {
   if (d.audience === "segment") return d.segmentId === null ? null : { segment_id: d.segmentId };
+  // An uploaded list is counted by its upload (POST /api/campaigns/{id}/audience).
+  if (d.audience === "upload") return null;
   const { ids, bad } = parseContactIds(d.contactIds);
   return bad.length || !ids.length ? null : { contact_ids: ids };
 }
@@ -167,6 +176,7 @@ export function toBody(d: Draft): Record<string, unknown> {
     quiet_hours: d.quiet ? { start: d.quietStart, end: d.quietEnd } : null,
     frequency_cap_hours: d.cap.trim() === "" ? null : Number(d.cap),
   };
+  if (d.audience === "upload") body.audience_upload = true;
   if (d.when !== "now") body.start_at = zonedToUtc(d.startAt, d.timeZone);
   if (d.when === "recurring") body.recurrence = d.recurrence;
   return body;
@@ -178,6 +188,8 @@ export function fieldOfError(field: string | undefined): string | null {
   const root = field.split(/[.[]/)[0];
   if (root === "recurrence") return "start_at";
   if (root === "time_zone") return "start_at";
+  // An uploaded list's refusals: its header, or its rows.
+  if (root === "columns" || root === "body") return "audience_upload";
   return root;
 }
 
@@ -219,6 +231,8 @@ export function draftOf(c: Campaign): Draft {
 export function toPatch(d: Draft): Record<string, unknown> {
   const body = toBody(d);
   if (d.audience === "ids" && !("contact_ids" in body)) delete body.contact_ids;
+  // A list is uploaded on its own, after the settings are saved.
+  delete body.audience_upload;
   if (d.when === "now") body.start_at = null;
   body.recurrence = d.when === "recurring" ? d.recurrence : null;
   return body;

@@ -25,8 +25,9 @@ export interface Campaign {
   id: number;
   name: string;
   session: string;
-  /** A segment's id, or how many contact ids were given. */
-  audience: { segment_id: number } | { contact_ids: number };
+  /** A segment (its name beside its id; absent if it was deleted meanwhile), how many
+   * contact ids were given, or nothing: its segment was deleted before it started. */
+  audience: CampaignAudience;
   template: string;
   status: CampaignStatus;
   start_at: string | null;
@@ -45,6 +46,8 @@ export interface Campaign {
   completed_at: string | null;
 }
 
+export type CampaignAudience = { segment_id: number; segment_name?: string } | { contact_ids: number } | Record<string, never>;
+
 /** `campaign.progress` on the websocket. */
 export interface ProgressEvent {
   campaign_id: number;
@@ -58,6 +61,18 @@ export interface AudienceCount {
   eligible: number;
   /** Why the others would be skipped, by reason (`opted_out`, `erased`, …): counts. */
   skipped: Record<string, number>;
+}
+
+/** POST /api/campaigns/{id}/audience: what an uploaded list did. */
+export interface UploadedAudience {
+  rows: number;
+  contacts: number;
+  created: number;
+  duplicates: number;
+  errors: { line: number; field: string; reason: string }[];
+  errors_total: number;
+  audience: AudienceCount;
+  campaign: Campaign;
 }
 
 export interface ReasonCount {
@@ -119,3 +134,11 @@ export const isFinished = (s: CampaignStatus) => s === "completed" || s === "can
 
 /** Whose settings may change (the hub answers 409 while it sends, and once it is over). */
 export const isEditable = (s: CampaignStatus) => s === "draft" || s === "scheduled" || s === "paused";
+
+/** The audience as a page shows it: the segment by name (its id only when the hub did not
+ * answer one), the number of contacts named, or that there is none left. */
+export function audienceLabel(a: CampaignAudience): string {
+  if ("segment_id" in a) return a.segment_name ? `segment “${a.segment_name}”` : `segment #${a.segment_id}`;
+  if ("contact_ids" in a) return `${a.contact_ids} contact ids`;
+  return "none: its segment was deleted";
+}
