@@ -129,6 +129,8 @@ pub enum WireSignal {
     Activity,
     Set(PresenceStatus),
     Deactivated,
+    /// A choice was stored: the keeper reads the stored choices.
+    Chosen,
 }
 
 /// An event as it travels: its frame is embedded as the JSON agents receive (not as a
