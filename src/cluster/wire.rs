@@ -244,6 +244,11 @@ mod tests {
                 from: "c".into(),
                 counts: vec![(1, 2), (3, 1)],
             },
+            Wire::Signal {
+                from: "a".into(),
+                user_id: 3,
+                signal: WireSignal::Chosen,
+            },
         ];
         for m in messages {
             let text = serde_json::to_string(&m).unwrap();
