@@ -6,7 +6,8 @@
 //!
 //! Socket counts travel as each node's absolute count for the member, not as +1/−1, so a
 //! lost or repeated signal is corrected by the next one — what an at-most-once bus (Redis
-//! pub/sub) needs. In-process ([`LocalPresenceLink`]) this node keeps everyone.
+//! pub/sub) needs. Choices are not state the next signal repeats: in a cluster they go
+//! through the database, and only a nudge (`Chosen`) travels here. In-process ([`LocalPresenceLink`]) this node keeps everyone.
 
 use std::sync::{Arc, OnceLock};
 
@@ -34,6 +35,9 @@ pub enum SignalKind {
     Set(PresenceStatus),
     /// The member was deactivated: offline now.
     Deactivated,
+    /// Cluster mode: a member's choice (or deactivation) was stored; the keeper reads
+    /// them (`actors::presence::choices`).
+    Chosen,
     /// From the keeper to every node: the member's status is now this, since `at` (ms).
     Status(PresenceStatus, i64),
 }

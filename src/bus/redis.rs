@@ -110,6 +110,7 @@ fn receive(me: &str, seq: &Sequencer, fanout: &Fanout, presence: &RedisPresence,
                 WireSignal::Activity => SignalKind::Activity,
                 WireSignal::Set(s) => SignalKind::Set(s),
                 WireSignal::Deactivated => SignalKind::Deactivated,
+                WireSignal::Chosen => SignalKind::Chosen,
             },
         }),
         Wire::Sockets { from, counts } if *presence.coordinator.borrow() => {
@@ -213,6 +214,7 @@ impl PresenceLink for RedisPresence {
             SignalKind::Activity => WireSignal::Activity,
             SignalKind::Set(s) => WireSignal::Set(s),
             SignalKind::Deactivated => WireSignal::Deactivated,
+            SignalKind::Chosen => WireSignal::Chosen,
             // Statuses go to everyone (`to_all`), never to the keeper.
             SignalKind::Status(..) => return,
         };

@@ -129,6 +129,8 @@ pub enum WireSignal {
     Activity,
     Set(PresenceStatus),
     Deactivated,
+    /// A choice was stored: the keeper reads the stored choices.
+    Chosen,
 }
 
 /// An event as it travels: its frame is embedded as the JSON agents receive (not as a
@@ -241,6 +243,11 @@ mod tests {
             Wire::Sockets {
                 from: "c".into(),
                 counts: vec![(1, 2), (3, 1)],
+            },
+            Wire::Signal {
+                from: "a".into(),
+                user_id: 3,
+                signal: WireSignal::Chosen,
             },
         ];
         for m in messages {

@@ -31,6 +31,39 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a member did to their own presence, as stored on its way to the keeper
+    /// (cluster mode): chose a status, or was deactivated.
+    Choice {
+        Online => "online",
+        Away => "away",
+        Busy => "busy",
+        Offline => "offline",
+        Deactivated => "deactivated",
+    }
+}
+
+impl Choice {
+    pub fn set(status: PresenceStatus) -> Choice {
+        match status {
+            PresenceStatus::Online => Choice::Online,
+            PresenceStatus::Away => Choice::Away,
+            PresenceStatus::Busy => Choice::Busy,
+            PresenceStatus::Offline => Choice::Offline,
+        }
+    }
+
+    pub fn input(self) -> Input {
+        match self {
+            Choice::Online => Input::Set(PresenceStatus::Online),
+            Choice::Away => Input::Set(PresenceStatus::Away),
+            Choice::Busy => Input::Set(PresenceStatus::Busy),
+            Choice::Offline => Input::Set(PresenceStatus::Offline),
+            Choice::Deactivated => Input::Deactivated,
+        }
+    }
+}
+
 /// What happened to a member, as the presence actor tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -180,7 +213,10 @@ impl MemberPresence {
             Input::Set(status) => {
                 self.chosen = (status != PresenceStatus::Online).then_some(status);
                 self.idle_away = false;
-                if self.sockets > 0 {
+                // Within a grace period too: in a cluster the keeper may count a member's
+                // sockets late (a node's counts missed, a keeper taking over) while the
+                // choice itself shows a socket.
+                if self.present() {
                     self.go(status, PresenceCause::SetByMember, &mut e);
                 }
             }
@@ -334,6 +370,35 @@ mod tests {
         assert_eq!(t(m.step(Input::Set(Away), true)), None);
         assert_eq!(t(m.step(Input::Activity, true)), None);
         assert_eq!(m.status, Away);
+    }
+
+    #[test]
+    fn a_choice_counted_within_the_grace_period_is_taken() {
+        // A new keeper has not counted the member's sockets yet: the choice still shows.
+        let mut m = MemberPresence::taken_over(Online, None);
+        assert_eq!(
+            t(m.step(Input::Set(Busy), true)),
+            Some((Busy, C::SetByMember))
+        );
+        assert_eq!(t(m.step(Input::Sockets(1), true)), None);
+        assert_eq!(m.status, Busy);
+        // With no socket and no grace period, the first socket brings the choice.
+        let mut m = MemberPresence::new(None);
+        assert_eq!(t(m.step(Input::Set(Away), true)), None);
+        assert_eq!(
+            t(m.step(Input::Sockets(1), true)),
+            Some((Away, C::FirstSocket))
+        );
+    }
+
+    #[test]
+    fn choices_are_stored_as_their_texts() {
+        for s in PresenceStatus::ALL {
+            let c = Choice::set(*s);
+            assert_eq!(c.as_str(), s.as_str());
+            assert_eq!(c.input(), Input::Set(*s));
+        }
+        assert_eq!(Choice::Deactivated.input(), Input::Deactivated);
     }
 
     #[test]

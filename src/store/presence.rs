@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{events, Db, Result, Tx};
-use crate::domain::presence::PresenceCause;
+use crate::domain::presence::{Choice, PresenceCause};
 use crate::domain::{EventKind, EventScope, PresenceStatus, Role};
 
 /// One transition, as `presence.updated` carries it.
@@ -32,31 +32,100 @@ pub struct PresenceEntry {
     pub at: i64,
 }
 
+/// What one input left the keeper to write: the transition it caused, if any, and the
+/// stored choice it came from, if it came from one (cluster mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub transition: Option<Transition>,
+    pub choice: Option<i64>,
+}
+
+/// A member's choice stored on its way to the keeper (cluster mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredChoice {
+    pub id: i64,
+    pub user_id: i64,
+    pub choice: Choice,
+}
+
 /// Logs `transitions` in order, each with `presence.updated` to the supervisors and to
 /// the member (unless a supervisor, who has it already).
 pub async fn log(tx: &mut Tx, node: &str, transitions: &[Transition]) -> Result<()> {
     for t in transitions {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO presence_log (user_id, status, cause, node, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(t.user_id).bind(t.status.as_str()).bind(t.cause.as_str()).bind(node).bind(t.at)
-            .execute(c).await.map(|r| r.rows_affected()))?;
-        events::append(tx, EventKind::PresenceUpdated, EventScope::supervisors(), t).await?;
-        let role: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-            "SELECT role FROM users WHERE id = $1").bind(t.user_id).fetch_optional(c).await)?;
-        let supervises = role
-            .and_then(|r| Role::parse(&r))
-            .is_some_and(Role::supervises);
-        if !supervises {
-            events::append(
-                tx,
-                EventKind::PresenceUpdated,
-                EventScope::user(t.user_id),
-                t,
-            )
-            .await?;
+        log_one(tx, node, t).await?;
+    }
+    Ok(())
+}
+
+/// Logs the keeper's outcomes in order and takes (deletes) the stored choices they came
+/// from. A choice another transaction took first — two keepers applied it across a
+/// handover — has its transition logged by that one only: announced once.
+pub async fn log_outcomes(tx: &mut Tx, node: &str, outcomes: &[Outcome]) -> Result<()> {
+    for o in outcomes {
+        if let Some(id) = o.choice {
+            let taken = on_tx!(tx, c => sqlx::query("DELETE FROM presence_choices WHERE id = $1")
+                .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+            if taken == 0 {
+                continue;
+            }
+        }
+        if let Some(t) = &o.transition {
+            log_one(tx, node, t).await?;
         }
     }
     Ok(())
+}
+
+async fn log_one(tx: &mut Tx, node: &str, t: &Transition) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO presence_log (user_id, status, cause, node, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(t.user_id).bind(t.status.as_str()).bind(t.cause.as_str()).bind(node).bind(t.at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    events::append(tx, EventKind::PresenceUpdated, EventScope::supervisors(), t).await?;
+    let role: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT role FROM users WHERE id = $1").bind(t.user_id).fetch_optional(c).await)?;
+    let supervises = role
+        .and_then(|r| Role::parse(&r))
+        .is_some_and(Role::supervises);
+    if !supervises {
+        events::append(
+            tx,
+            EventKind::PresenceUpdated,
+            EventScope::user(t.user_id),
+            t,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stores members' choices made on `node`, in order (cluster mode): `(user_id, choice,
+/// at)`.
+pub async fn store_choices(tx: &mut Tx, node: &str, choices: &[(i64, Choice, i64)]) -> Result<()> {
+    for (user_id, choice, at) in choices {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO presence_choices (user_id, choice, node, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(user_id).bind(choice.as_str()).bind(node).bind(at)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The oldest `limit` stored choices not yet taken, in the order they were stored.
+pub async fn pending_choices(db: &Db, limit: i64) -> Result<Vec<StoredChoice>> {
+    let rows: Vec<(i64, i64, String)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, user_id, choice FROM presence_choices ORDER BY id LIMIT $1")
+        .bind(limit).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, user_id, c)| {
+            Choice::parse(&c).map(|choice| StoredChoice {
+                id,
+                user_id,
+                choice,
+            })
+        })
+        .collect())
 }
 
 /// A member's transitions, newest first, before the cursor (an entry's id).

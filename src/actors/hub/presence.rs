@@ -14,7 +14,7 @@ impl Hub {
 
     /// The member's own choice (`presence.set`); it stays until they change it.
     pub async fn set_presence(&self, v: &Viewer, status: PresenceStatus) -> Result<(), HubError> {
-        self.presence.set(v.user_id, status);
+        self.presence.set(v.user_id, status).await;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Cluster mode's side of presence: the coordinator's keeper takes members over from the
 //! log's statuses when it becomes the keeper, counts every node's sockets from their
-//! snapshots (a node whose snapshots stop is dead), and choices made on a node are sent
-//! again until the keeper confirms them.
+//! snapshots (a node whose snapshots stop is dead); members' choices come through the
+//! database (`choices`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tracing::warn;
 
-use super::{Inner, Keeper, Kept};
+use super::{Keeper, Kept};
 use crate::actors::services::Services;
-use crate::bus::redis::SNAPSHOT_EVERY;
-use crate::bus::{NodeSockets, PresenceSignal, SignalKind};
+use crate::bus::NodeSockets;
 use crate::domain::presence::{Input, MemberPresence};
 use crate::domain::PresenceStatus;
 use crate::store::presence as log;
@@ -25,40 +24,6 @@ const NODE_SILENT: Duration = Duration::from_secs(3);
 /// Cluster mode: how long a keeper that just took over waits for the nodes' snapshots
 /// before members with no socket anywhere are offline.
 const TAKEOVER_SETTLE: Duration = Duration::from_secs(3);
-
-/// A member's choice on this node, not yet confirmed by the keeper.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Unconfirmed {
-    pub(super) status: PresenceStatus,
-    pub(super) first: Instant,
-    /// When it was made (ms): a status the keeper decided after it settles it too (a
-    /// later choice on another tab won).
-    pub(super) at: i64,
-}
-
-/// How long a choice is sent again for want of the keeper's confirmation (a choice that
-/// changes nothing is never confirmed: choosing the status one has).
-const UNCONFIRMED_FOR: Duration = Duration::from_secs(30);
-
-impl Inner {
-    pub(super) fn resend_unconfirmed(&self) {
-        self.unconfirmed
-            .retain(|_, u| u.first.elapsed() < UNCONFIRMED_FOR);
-        let due: Vec<(i64, PresenceStatus)> = self
-            .unconfirmed
-            .iter()
-            .filter(|e| e.value().first.elapsed() >= SNAPSHOT_EVERY)
-            .map(|e| (*e.key(), e.value().status))
-            .collect();
-        for (user_id, status) in due {
-            self.services.bus.presence().to_keeper(PresenceSignal {
-                user_id,
-                node: self.node.clone(),
-                kind: SignalKind::Set(status),
-            });
-        }
-    }
-}
 
 /// Cluster mode: whether this node's keeper keeps members now (it is the coordinator).
 #[derive(Message)]
@@ -94,8 +59,35 @@ impl Handler<Role> for Keeper {
         if !keeping {
             return;
         }
-        // Taking over: everyone present stays so while the nodes report their sockets;
-        // whoever has none anywhere when the settling ends is offline.
+        // What the log says, not what this node heard: the previous keeper's `Status`
+        // messages travel over pub/sub and may have been lost (Redis restarting is also
+        // when the role moves), and the members' choices changed since this node began.
+        let services = self.inner.services.clone();
+        ctx.wait(async move { joined(&services).await }.into_actor(self).map(
+            |res, act, ctx| {
+                match res {
+                    Ok((choices, current)) => {
+                        act.choices = choices.into_iter().collect();
+                        for (user_id, status, at) in current {
+                            act.inner.set_status(user_id, status, at);
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "presence: taking over with the statuses this node heard")
+                    }
+                }
+                if act.keeping {
+                    act.take_over(ctx);
+                }
+            },
+        ));
+    }
+}
+
+impl Keeper {
+    /// Taking over: everyone present stays so while the nodes report their sockets;
+    /// whoever has none anywhere when the settling ends is offline.
+    fn take_over(&mut self, ctx: &mut Context<Self>) {
         let present: Vec<(i64, PresenceStatus)> = self
             .inner
             .statuses
@@ -121,6 +113,7 @@ impl Handler<Role> for Keeper {
             );
             self.inner.present.insert(user_id);
         }
+        self.read_choices(ctx);
     }
 }
 

@@ -6,13 +6,15 @@
 //! [`Presence`] is the handle sockets and the hub call. Sockets are counted per member on
 //! each node and sent to the member's keeper as that node's count (`bus::presence`): all
 //! tabs and devices of a member are one presence, on one node or several. In-process this
-//! node keeps everyone.
+//! node keeps everyone. In a cluster, members' choices travel through the database
+//! (`choices`): unlike counts, a lost one would never be repeated.
 //!
 //! At start the keeper first logs `hub_restart` → offline for members the log still shows
 //! present (their sockets died with the previous process), and reads what members chose
 //! (busy, away, offline), which stays until they change it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -21,16 +23,18 @@ use dashmap::mapref::entry::Entry;
 use dashmap::{DashMap, DashSet};
 use tracing::{debug, warn};
 
+mod choices;
 mod cluster;
 
-use cluster::{joined, Role, Unconfirmed};
+use choices::Outbox;
+use cluster::{joined, Role};
 
 use super::services::Services;
 use crate::bus::redis::SNAPSHOT_EVERY;
 use crate::bus::{PresenceSignal, SignalKind};
-use crate::domain::presence::{Input, MemberPresence, PresenceCause};
+use crate::domain::presence::{Choice, Input, MemberPresence, PresenceCause};
 use crate::domain::PresenceStatus;
-use crate::store::presence::{self as log, Transition};
+use crate::store::presence::{self as log, Outcome, Transition};
 use crate::store::StoreError;
 
 /// After a failed write, when to try logging the transitions again.
@@ -63,10 +67,8 @@ struct Inner {
     since: DashMap<i64, i64>,
     /// Members kept here who have a socket or are within their grace period.
     present: DashSet<i64>,
-    /// Cluster mode: choices made on this node's sockets that the keeper has not yet
-    /// confirmed (by announcing the status), and when each was last sent. A keeper that
-    /// died or was being replaced never heard them; they are sent again each second.
-    unconfirmed: DashMap<i64, Unconfirmed>,
+    /// Cluster mode: where this node's members' choices are stored for the keeper.
+    outbox: Option<Outbox>,
     arrivals: OnceLock<Recipient<Arrived>>,
 }
 
@@ -74,8 +76,13 @@ impl Presence {
     /// Starts this node's keeper (on the current arbiter) and registers it with the bus.
     pub fn start(services: Arc<Services>) -> Presence {
         let idle = services.config.presence_idle;
+        let node: Arc<str> = services.config.node_id.as_str().into();
+        let outbox = services
+            .cluster
+            .is_some()
+            .then(|| Outbox::start(services.clone(), node.clone()));
         let inner = Arc::new(Inner {
-            node: services.config.node_id.as_str().into(),
+            node,
             sockets: DashMap::new(),
             activity_sent: DashMap::new(),
             // Idle time is measured from the last activity passed on, so it may come this
@@ -84,7 +91,7 @@ impl Presence {
             statuses: DashMap::new(),
             since: DashMap::new(),
             present: DashSet::new(),
-            unconfirmed: DashMap::new(),
+            outbox,
             arrivals: OnceLock::new(),
             services: services.clone(),
         });
@@ -96,6 +103,11 @@ impl Presence {
             writing: false,
             nodes_seen: HashMap::new(),
             keeping: services.cluster.is_none(),
+            taken: HashSet::new(),
+            released: Vec::new(),
+            reading: false,
+            read_again: false,
+            from_choice: None,
         }
         .start();
         services
@@ -122,7 +134,6 @@ impl Presence {
                     let counts: Vec<(i64, u32)> =
                         me.sockets.iter().map(|e| (*e.key(), *e.value())).collect();
                     me.services.bus.presence().snapshot(&me.node, counts);
-                    me.resend_unconfirmed();
                 }
             });
         }
@@ -149,22 +160,27 @@ impl Presence {
     /// The member was deactivated: offline now (cause `deactivated`), their choice
     /// forgotten.
     pub fn deactivated(&self, user_id: i64) {
-        self.signal(user_id, SignalKind::Deactivated);
+        match &self.inner.outbox {
+            Some(o) => drop(o.send(user_id, Choice::Deactivated, self.inner.services.now_ms())),
+            None => self.signal(user_id, SignalKind::Deactivated),
+        }
     }
 
-    /// The member chose a status (`presence.set`).
-    pub fn set(&self, user_id: i64, status: PresenceStatus) {
-        if self.inner.services.cluster.is_some() {
-            self.inner.unconfirmed.insert(
-                user_id,
-                Unconfirmed {
-                    status,
-                    first: Instant::now(),
-                    at: self.inner.services.now_ms(),
-                },
-            );
+    /// The member chose a status (`presence.set`). It is taken in the order of the calls;
+    /// in a cluster, what this returns ends once the choice is stored for the keeper.
+    pub fn set(&self, user_id: i64, status: PresenceStatus) -> impl Future<Output = ()> {
+        let stored = match &self.inner.outbox {
+            Some(o) => Some(o.send(user_id, Choice::set(status), self.inner.services.now_ms())),
+            None => {
+                self.signal(user_id, SignalKind::Set(status));
+                None
+            }
+        };
+        async move {
+            if let Some(stored) = stored {
+                let _ = stored.await;
+            }
         }
-        self.signal(user_id, SignalKind::Set(status));
     }
 
     /// Has a socket or is within the grace period (members kept by this node).
@@ -234,8 +250,6 @@ impl Presence {
 
 impl Inner {
     fn set_status(&self, user_id: i64, status: PresenceStatus, at: i64) {
-        self.unconfirmed
-            .remove_if(&user_id, |_, u| u.status == status || at > u.at);
         self.since.insert(user_id, at);
         if status == PresenceStatus::Offline {
             self.statuses.remove(&user_id);
@@ -265,9 +279,18 @@ struct Keeper {
     members: HashMap<i64, Kept>,
     /// Choices read at start, for members not yet seen.
     choices: HashMap<i64, PresenceStatus>,
-    /// Transitions to log, in order; one writer job at a time keeps that order.
-    queue: Vec<Transition>,
+    /// Transitions to log (and stored choices to take), in order; one writer job at a
+    /// time keeps that order.
+    queue: Vec<Outcome>,
     writing: bool,
+    /// Cluster mode: stored choices applied, until a read after their write (`choices`).
+    taken: HashSet<i64>,
+    released: Vec<i64>,
+    /// Cluster mode: stored choices are being read; read again after (a nudge came).
+    reading: bool,
+    read_again: bool,
+    /// The stored choice being applied (its transition takes it).
+    from_choice: Option<i64>,
 }
 
 impl Actor for Keeper {
@@ -291,7 +314,10 @@ impl Actor for Keeper {
                     },
                 ),
             );
-            ctx.run_interval(SNAPSHOT_EVERY, |act, ctx| act.bury_silent_nodes(ctx));
+            ctx.run_interval(SNAPSHOT_EVERY, |act, ctx| {
+                act.bury_silent_nodes(ctx);
+                act.read_choices(ctx);
+            });
             return;
         }
         let node = self.inner.node.to_string();
@@ -363,6 +389,7 @@ impl Handler<PresenceSignal> for Keeper {
         }
         let input = match s.kind {
             SignalKind::Status(..) => return,
+            SignalKind::Chosen => return self.read_choices(ctx),
             SignalKind::Sockets(n) => {
                 if self.inner.services.cluster.is_some() {
                     // A node is watched from its first word, snapshot or not.
@@ -458,11 +485,14 @@ impl Keeper {
             node: self.inner.node.clone(),
             kind: SignalKind::Status(status, at),
         });
-        self.queue.push(Transition {
-            user_id,
-            status,
-            cause,
-            at,
+        self.queue.push(Outcome {
+            transition: Some(Transition {
+                user_id,
+                status,
+                cause,
+                at,
+            }),
+            choice: self.from_choice.take(),
         });
         self.write(ctx);
     }
@@ -504,15 +534,18 @@ impl Keeper {
         let node = self.inner.node.to_string();
         let job = async move {
             writer
-                .run((node, batch), |tx, (node, ts)| {
-                    Box::pin(log::log(tx, node, ts))
+                .run((node, batch), |tx, (node, outcomes)| {
+                    Box::pin(log::log_outcomes(tx, node, outcomes))
                 })
                 .await
         };
         ctx.spawn(job.into_actor(self).map(move |res, act, ctx| {
             act.writing = false;
             match res {
-                Ok(()) => act.write(ctx),
+                Ok(()) => {
+                    act.release_choices(&again);
+                    act.write(ctx)
+                }
                 Err(StoreError::WriterGone) => debug!("presence not logged: the hub is stopping"),
                 Err(e) => {
                     warn!(error = %e, count = again.len(), "could not log presence; retrying");
@@ -524,7 +557,9 @@ impl Keeper {
                             dropped,
                             "presence transitions dropped while the database is away"
                         );
-                        queue.drain(..dropped);
+                        // Their choices stay stored: read again, applied again.
+                        let gone: Vec<Outcome> = queue.drain(..dropped).collect();
+                        act.release_choices(&gone);
                     }
                     act.queue = queue;
                     ctx.run_later(RETRY, |act, ctx| act.write(ctx));
