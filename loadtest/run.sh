@@ -25,6 +25,8 @@
 #   SKIP_BUILD=1         do not run cargo build
 #   TICKHUB_BIN          hub binary (default $CARGO_TARGET_DIR or target, then release/tickhub)
 #   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
+#   TICKHUB_SECRET_KEY   the hub's key for secrets at rest (default: a throwaway one per run;
+#                        `--hook-sink` stores its subscription's secret with it)
 #   TICKHUB_SEND_RATE    the hub's sends per second per session (its default, 5, is far below a
 #                        bot answering 1,000 webhooks/s: a --bot run at that rate sets e.g. 5000)
 # loadtest always gets --sim-url (the simulator started here), which --bot needs.
@@ -123,6 +125,8 @@ esac
 export TICKHUB_BIND="127.0.0.1:$BENCH_PORT"
 export WAHA_URL="http://127.0.0.1:$SIM_PORT"
 export RUST_LOG="${RUST_LOG:-warn}"
+# --hook-sink stores a webhook secret, which needs a key: a throwaway one unless given.
+export TICKHUB_SECRET_KEY="${TICKHUB_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
 unset REDIS_URL
 if [[ -n "${HMAC_KEY:-}" ]]; then
     export WAHA_WEBHOOK_HMAC_KEY="$HMAC_KEY"
