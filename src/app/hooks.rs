@@ -15,7 +15,7 @@ use tracing::{debug, warn};
 use super::shutdown::Shutdown;
 use crate::actors::Services;
 use crate::domain::hook::{backoff, signature};
-use crate::store::hook_queue::{self, Attempt, Due};
+use crate::store::hook_queue::{self, Delivered, Due, Failure};
 use crate::store::StoreError;
 
 /// Events read from the log per copying transaction.
@@ -107,6 +107,10 @@ async fn start_senders(
 }
 
 /// Sends subscription `id`'s due deliveries in order until one fails or none is left.
+/// A batch's delivered run is recorded in one statement after it (or before a failure is
+/// recorded): a crash in between sends those again, with their same `id`, which the
+/// at-least-once promise allows; one commit per delivery would cost the database a
+/// commit for every event.
 async fn drain(services: &Services, http: &reqwest::Client, id: i64) -> Result<(), StoreError> {
     loop {
         if !services.coordinates() {
@@ -116,18 +120,55 @@ async fn drain(services: &Services, http: &reqwest::Client, id: i64) -> Result<(
         if batch.is_empty() {
             return Ok(());
         }
+        let mut delivered = Vec::with_capacity(batch.len());
         for d in &batch {
-            if !send(services, http, d).await? {
-                return Ok(());
-            }
+            let outcome = attempt(services, http, d).await?;
+            let at = services.now_ms();
+            let Some(error) = outcome.error else {
+                metrics::counter!("tickhub_outbound_attempts_total", "outcome" => "delivered")
+                    .increment(1);
+                delivered.push(Delivered {
+                    id: d.id,
+                    at,
+                    status: outcome.status,
+                    response: outcome.response,
+                });
+                continue;
+            };
+            hook_queue::record_delivered(&services.db, &delivered).await?;
+            let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+            let c = &services.config;
+            let wait = backoff(
+                attempts,
+                c.outbound_retry_base,
+                c.outbound_retry_max,
+                rand::rng().random(),
+            );
+            hook_queue::record_failure(
+                &services.db,
+                d.id,
+                &Failure {
+                    at,
+                    status: outcome.status,
+                    error: &error,
+                    response: outcome.response.as_deref(),
+                    retry_at: at + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
+                },
+            )
+            .await?;
+            metrics::counter!("tickhub_outbound_attempts_total", "outcome" => "failed")
+                .increment(1);
+            debug!(delivery = d.id, subscription = d.subscription_id, %error, "outbound webhook failed; will retry");
+            return Ok(());
         }
+        hook_queue::record_delivered(&services.db, &delivered).await?;
     }
 }
 
-/// One attempt at `d`, recorded; whether it was delivered.
-async fn send(services: &Services, http: &reqwest::Client, d: &Due) -> Result<bool, StoreError> {
+/// One attempt at `d`.
+async fn attempt(services: &Services, http: &reqwest::Client, d: &Due) -> Result<Outcome, StoreError> {
     let body = d.body()?;
-    let outcome = match services.keys.open(&d.secret) {
+    Ok(match services.keys.open(&d.secret) {
         Ok(secret) => post(http, d, &secret, body).await,
         Err(e) => Outcome {
             status: None,
@@ -136,38 +177,7 @@ async fn send(services: &Services, http: &reqwest::Client, d: &Due) -> Result<bo
             )),
             response: None,
         },
-    };
-    let now = services.now_ms();
-    let delivered = outcome.error.is_none();
-    let retry_at = (!delivered).then(|| {
-        let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-        let c = &services.config;
-        let wait = backoff(
-            attempts,
-            c.outbound_retry_base,
-            c.outbound_retry_max,
-            rand::rng().random(),
-        );
-        now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2)
-    });
-    hook_queue::record(
-        &services.db,
-        d.id,
-        &Attempt {
-            at: now,
-            status: outcome.status,
-            error: outcome.error.as_deref(),
-            response: outcome.response.as_deref(),
-            retry_at,
-        },
-    )
-    .await?;
-    let label = if delivered { "delivered" } else { "failed" };
-    metrics::counter!("tickhub_outbound_attempts_total", "outcome" => label).increment(1);
-    if !delivered {
-        debug!(delivery = d.id, subscription = d.subscription_id, error = ?outcome.error, "outbound webhook failed; will retry");
-    }
-    Ok(delivered)
+    })
 }
 
 struct Outcome {

@@ -283,32 +283,57 @@ pub async fn next_of(db: &Db, subscription_id: i64, now: i64, limit: i64) -> Res
     }
 }
 
-/// What one attempt came to.
-pub struct Attempt<'a> {
+/// A failed attempt.
+pub struct Failure<'a> {
     pub at: i64,
     pub status: Option<u16>,
-    pub error: Option<&'a str>,
+    pub error: &'a str,
     pub response: Option<&'a str>,
-    /// `Some`: failed, next attempt then; `None`: delivered.
-    pub retry_at: Option<i64>,
+    /// When to try again.
+    pub retry_at: i64,
 }
 
-pub async fn record(db: &Db, id: i64, a: &Attempt<'_>) -> Result<()> {
-    let status = a.status.map(i64::from);
-    match a.retry_at {
-        None => on_write_pool!(db, p => sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
-                 last_attempt_at = $2, last_status = $3, last_error = NULL, last_response = $4, delivered_at = $2
-             WHERE id = $1")
-            .bind(id).bind(a.at).bind(status).bind(a.response)
-            .execute(p).await.map(|r| r.rows_affected()))?,
-        Some(next) => on_write_pool!(db, p => sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $2,
-                 last_status = $3, last_error = $4, last_response = $5, next_attempt_at = $6
-             WHERE id = $1")
-            .bind(id).bind(a.at).bind(status).bind(a.error).bind(a.response).bind(next)
-            .execute(p).await.map(|r| r.rows_affected()))?,
-    };
+pub async fn record_failure(db: &Db, id: i64, f: &Failure<'_>) -> Result<()> {
+    on_write_pool!(db, p => sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $2,
+             last_status = $3, last_error = $4, last_response = $5, next_attempt_at = $6
+         WHERE id = $1")
+        .bind(id).bind(f.at).bind(f.status.map(i64::from)).bind(f.error).bind(f.response).bind(f.retry_at)
+        .execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// A delivery the subscriber answered with a 2xx.
+pub struct Delivered {
+    pub id: i64,
+    pub at: i64,
+    pub status: Option<u16>,
+    pub response: Option<String>,
+}
+
+/// Records a run of deliveries as delivered, in one statement per 200.
+pub async fn record_delivered(db: &Db, rows: &[Delivered]) -> Result<()> {
+    const COLS: usize = 4;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(1 + i * COLS, COLS)))
+            .collect();
+        let sql = format!(
+            "WITH d(d_id, d_at, d_status, d_response) AS (VALUES {})
+             UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
+                 last_attempt_at = d.d_at, last_status = d.d_status, last_error = NULL,
+                 last_response = d.d_response, delivered_at = d.d_at
+             FROM d WHERE webhook_deliveries.id = d.d_id",
+            values.join(", ")
+        );
+        on_write_pool!(db, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for r in chunk {
+                q = q.bind(r.id).bind(r.at).bind(r.status.map(i64::from)).bind(r.response.as_deref());
+            }
+            q.execute(p).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 
