@@ -128,7 +128,11 @@ impl Sink {
 
     pub fn summary(&self, expected: u64) -> HookSummary {
         let received = self.received.load(Ordering::Relaxed);
-        let lag = self.lag_us.lock().map(|h| h.clone()).unwrap_or_else(|_| new_hist());
+        let lag = self
+            .lag_us
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| new_hist());
         HookSummary {
             hooks_expected: expected,
             hooks_received: received,

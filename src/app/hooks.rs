@@ -166,7 +166,11 @@ async fn drain(services: &Services, http: &reqwest::Client, id: i64) -> Result<(
 }
 
 /// One attempt at `d`.
-async fn attempt(services: &Services, http: &reqwest::Client, d: &Due) -> Result<Outcome, StoreError> {
+async fn attempt(
+    services: &Services,
+    http: &reqwest::Client,
+    d: &Due,
+) -> Result<Outcome, StoreError> {
     let body = d.body()?;
     Ok(match services.keys.open(&d.secret) {
         Ok(secret) => post(http, d, &secret, body).await,

@@ -49,12 +49,12 @@ pub enum MailError {
 /// TLS towards `cfg.host`, trusting the public roots and the certificates of
 /// `TICKHUB_SMTP_CA_FILE`.
 fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, MailError> {
-    let unusable = |e: lettre::transport::smtp::Error| {
-        MailError::Permanent(format!("SMTP TLS settings: {e}"))
-    };
+    let unusable =
+        |e: lettre::transport::smtp::Error| MailError::Permanent(format!("SMTP TLS settings: {e}"));
     let mut params = TlsParameters::builder(cfg.host.clone());
     if let Some(pem) = &cfg.ca_pem {
-        params = params.add_root_certificate(Certificate::from_pem(pem.as_bytes()).map_err(unusable)?);
+        params =
+            params.add_root_certificate(Certificate::from_pem(pem.as_bytes()).map_err(unusable)?);
     }
     params.build_rustls().map_err(unusable)
 }

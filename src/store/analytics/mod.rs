@@ -18,7 +18,12 @@ pub(crate) const LOCK: i64 = 0x0061_6e61_6c79_7469;
 /// connections (they are appended under one lock), so it needs nothing of the writer's, and
 /// a step over thousands of events never holds up the inbox's writes. SQLite has one
 /// writer, so there it is a writer job.
-pub async fn project_step(db: &Db, writer: &writer::Writer, now_ms: i64, limit: i64) -> Result<usize> {
+pub async fn project_step(
+    db: &Db,
+    writer: &writer::Writer,
+    now_ms: i64,
+    limit: i64,
+) -> Result<usize> {
     match db {
         Db::Postgres(_) => {
             let mut tx = writer::begin(db, now_ms).await?;
