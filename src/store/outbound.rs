@@ -49,6 +49,21 @@ struct Outgoing<'a> {
     media: Option<&'a crate::domain::Media>,
 }
 
+impl<'a> Outgoing<'a> {
+    /// A message of the hub's own (no member, no bot wrote it).
+    fn from_hub(text: &'a str, bulk: bool, media: Option<&'a crate::domain::Media>) -> Self {
+        Outgoing {
+            text,
+            client_id: None,
+            author_id: None,
+            bot: None,
+            bot_name: None,
+            bulk,
+            media,
+        }
+    }
+}
+
 /// Stores an outgoing message with its outbox row and logs it; answers the message, the
 /// outbox row and the conversation after it.
 async fn store_outgoing(
@@ -115,15 +130,7 @@ pub async fn store_campaign_message(
     text: &str,
     media: Option<&crate::domain::Media>,
 ) -> Result<(i64, i64)> {
-    let out = Outgoing {
-        text,
-        client_id: None,
-        author_id: None,
-        bot: None,
-        bot_name: None,
-        bulk: true,
-        media,
-    };
+    let out = Outgoing::from_hub(text, true, media);
     let (msg, outbox_id, _) = store_outgoing(tx, conv, &out).await?;
     Ok((msg.id, outbox_id))
 }
@@ -135,16 +142,8 @@ pub async fn store_hub_message(
     conv: &Conversation,
     text: &str,
 ) -> Result<(Message, i64)> {
-    let out = Outgoing {
-        text,
-        client_id: None,
-        author_id: None,
-        bot: None,
-        bot_name: None,
-        bulk: false,
-        media: None,
-    };
-    let (msg, outbox_id, _) = store_outgoing(tx, conv, &out).await?;
+    let (msg, outbox_id, _) =
+        store_outgoing(tx, conv, &Outgoing::from_hub(text, false, None)).await?;
     Ok((msg, outbox_id))
 }
 
