@@ -13,9 +13,11 @@ use common::{Backend, TestDb};
 use tickhub::config::{Config, Source};
 use tickhub::domain::access::{ConversationEvents, EventFilter};
 use tickhub::domain::clock::Clock;
-use tickhub::domain::{EventKind, EventScope, LoggedEvent};
+use tickhub::domain::presence::PresenceCause;
+use tickhub::domain::{EventKind, EventScope, LoggedEvent, PresenceStatus, Role};
 use tickhub::store::events::{self, Replay};
-use tickhub::store::{Db, Writer};
+use tickhub::store::presence::{self, Transition};
+use tickhub::store::{users, Db, Writer};
 
 /// A clock the test sets: each batch is stamped with its reading.
 struct SetClock(AtomicI64);
@@ -223,3 +225,64 @@ async fn pruning_keeps_what_webhooks_have_not_copied(b: Backend) {
     assert_eq!(log.prune(100_000).await, 4);
 }
 both!(pruning_keeps_what_webhooks_have_not_copied);
+
+/// A presence status is announced once however many keepers decide it: two nodes' writers
+/// (keepers overlapping while the coordinator's role moves) logging the same status at
+/// once, and again after, leave one transition and one event; a real change is logged.
+async fn a_presence_status_is_logged_once_whoever_decides_it(b: Backend) {
+    let db = TestDb::new(b).await;
+    let a = Log::new(&db).await;
+    let other = Log::new(&db).await;
+    let ana = a
+        .writer
+        .run((), |tx, _| {
+            Box::pin(async move {
+                users::create_in(tx, "ana@test.tickhub", "Ana", Role::Manager, "x").await
+            })
+        })
+        .await
+        .expect("a member")
+        .id;
+    let step = |status| Transition {
+        user_id: ana,
+        status,
+        cause: PresenceCause::FirstSocket,
+        at: 2_000,
+    };
+    let log = |l: &Log, node: &'static str, t: Transition| {
+        let writer = l.writer.clone();
+        async move {
+            writer
+                .run(t, move |tx, t| {
+                    Box::pin(presence::log(tx, node, std::slice::from_ref(t)))
+                })
+                .await
+                .expect("logged")
+        }
+    };
+    tokio::join!(
+        log(&a, "a", step(PresenceStatus::Online)),
+        log(&other, "b", step(PresenceStatus::Online))
+    );
+    log(&other, "b", step(PresenceStatus::Online)).await;
+    log(&a, "a", step(PresenceStatus::Offline)).await;
+    let history = presence::history(&a.db, ana, None, 10)
+        .await
+        .expect("history");
+    let statuses: Vec<PresenceStatus> = history.iter().rev().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [PresenceStatus::Online, PresenceStatus::Offline],
+        "{history:?}"
+    );
+    let announced = |l: &Log| {
+        l.published
+            .lock()
+            .expect("published")
+            .iter()
+            .filter(|e| e.kind == EventKind::PresenceUpdated)
+            .count()
+    };
+    assert_eq!(announced(&a) + announced(&other), 2, "one event per change");
+}
+both!(a_presence_status_is_logged_once_whoever_decides_it);

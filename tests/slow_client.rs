@@ -25,6 +25,15 @@ async fn slow_client_is_cut_off_and_resumes(b: Backend) {
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("connect");
+    // What the hub sends begins after hello: a webhook before it may be older than the
+    // stream (it would come only through a `since` from before it).
+    let hello = tokio::time::timeout(Duration::from_secs(20), ws.next())
+        .await
+        .expect("hello in time")
+        .expect("a frame")
+        .expect("readable");
+    let hello: Value = serde_json::from_str(hello.to_text().expect("text")).expect("JSON");
+    assert_eq!(hello["type"], "hello", "{hello}");
 
     // Big messages fill the socket's buffers quickly while this client reads nothing.
     let filler = "x".repeat(16 * 1024);

@@ -127,13 +127,19 @@ impl Cluster {
         let span = info_span!("cluster", node = %self.node());
         tokio::spawn(
             async move {
-                let every = me.ttl / 3;
-                while !me.stopping.load(Ordering::Acquire) {
-                    me.tick().await;
+                // Ticks are a third of the period apart from start to start, however long
+                // one takes (a slow database must not let the leases run out).
+                let mut every = tokio::time::interval(me.ttl / 3);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(every) => {}
+                        _ = every.tick() => {}
                         _ = me.wake.notified() => {}
                     }
+                    if me.stopping.load(Ordering::Acquire) {
+                        break;
+                    }
+                    me.tick().await;
                 }
             }
             .instrument(span),

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::writer::Conn;
 use super::{events, Db, Result, Tx};
 use crate::domain::presence::{Choice, PresenceCause};
 use crate::domain::{EventKind, EventScope, PresenceStatus, Role};
@@ -48,9 +49,14 @@ pub struct StoredChoice {
     pub choice: Choice,
 }
 
+/// Orders presence writes of nodes sharing a PostgreSQL database ("thpresen" in ASCII),
+/// so each decides "unchanged" on the latest logged status.
+const PRESENCE_LOCK: i64 = 0x7468_7072_6573_656e;
+
 /// Logs `transitions` in order, each with `presence.updated` to the supervisors and to
 /// the member (unless a supervisor, who has it already).
 pub async fn log(tx: &mut Tx, node: &str, transitions: &[Transition]) -> Result<()> {
+    take_turn(tx).await?;
     for t in transitions {
         log_one(tx, node, t).await?;
     }
@@ -61,6 +67,7 @@ pub async fn log(tx: &mut Tx, node: &str, transitions: &[Transition]) -> Result<
 /// from. A choice another transaction took first — two keepers applied it across a
 /// handover — has its transition logged by that one only: announced once.
 pub async fn log_outcomes(tx: &mut Tx, node: &str, outcomes: &[Outcome]) -> Result<()> {
+    take_turn(tx).await?;
     for o in outcomes {
         if let Some(id) = o.choice {
             let taken = on_tx!(tx, c => sqlx::query("DELETE FROM presence_choices WHERE id = $1")
@@ -76,7 +83,27 @@ pub async fn log_outcomes(tx: &mut Tx, node: &str, outcomes: &[Outcome]) -> Resu
     Ok(())
 }
 
+/// In a cluster, keepers may overlap for a moment while the coordinator's role moves, and
+/// one that just took over may not yet have heard the last status its predecessor logged:
+/// the lock (held to commit) and `log_one`'s check keep a status from being announced twice.
+async fn take_turn(tx: &mut Tx) -> Result<()> {
+    if let Conn::Postgres(c) = &mut tx.conn {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PRESENCE_LOCK)
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Logs a transition unless the member's last logged status is already its status.
 async fn log_one(tx: &mut Tx, node: &str, t: &Transition) -> Result<()> {
+    let last: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT status FROM presence_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1")
+        .bind(t.user_id).fetch_optional(c).await)?;
+    if last.as_deref() == Some(t.status.as_str()) {
+        return Ok(());
+    }
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO presence_log (user_id, status, cause, node, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(t.user_id).bind(t.status.as_str()).bind(t.cause.as_str()).bind(node).bind(t.at)
