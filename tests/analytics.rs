@@ -9,77 +9,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::api::Api;
 use common::db::{Backend, TestDb};
 use common::in_process::{self, Manual};
 use serde_json::{json, Value};
 use tickhub::domain::Clock;
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("request");
-        let code = r.status().as_u16();
-        let text = r.text().await.unwrap_or_default();
-        (
-            code,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let (code, v) = self.call(method.clone(), path, Some(body)).await;
-        assert!(code == 200 || code == 201, "{method} {path}: {code} {v}");
-        v
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (code, v) = self.call(reqwest::Method::GET, path, None).await;
-        assert_eq!(code, 200, "GET {path}: {v}");
-        v
-    }
-
-    async fn until(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let v = self.get(path).await;
-            if pred(&v) {
-                return v;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{path}: {v}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn as_member(&self, email: &str, password: &str) -> Api {
-        let login: Value = self
-            .http
-            .post(format!("{}/api/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("login body");
-        Api {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: login["token"].as_str().expect("token").to_string(),
-        }
-    }
-}
 
 /// `value` within 5% of `want` (the reports' percentiles come from 5%-wide buckets).
 fn near(value: &Value, want: f64, what: &str) {
@@ -180,14 +114,14 @@ async fn figures_follow_their_definitions(backend: Backend) {
     tickhub::demo::create_admin(app.hub.db(), "boss@test.tickhub", "Boss", "password-123")
         .await
         .expect("admin");
-    let admin = Api {
-        http: reqwest::Client::new(),
-        base,
-        token: String::new(),
-    }
-    .as_member("boss@test.tickhub", "password-123")
+    let admin = Api::login(
+        &reqwest::Client::new(),
+        &base,
+        "boss@test.tickhub",
+        "password-123",
+    )
     .await;
-    let me = admin.get("/api/auth/me").await;
+    let me = admin.get_ok("/api/auth/me").await;
     let boss_id = me["id"].clone();
     admin
         .send(
@@ -212,7 +146,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .await;
     assert_eq!(s["business_hours"], hours, "{s}");
     let (code, bad) = admin
-        .call(
+        .request(
             reqwest::Method::PATCH,
             "/api/sessions/default",
             Some(json!({"business_hours": {"time_zone": "Mars/Base", "weekly": {}}})),
@@ -221,7 +155,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     assert_eq!(code, 422, "{bad}");
     assert_eq!(bad["error"]["field"], "business_hours.time_zone", "{bad}");
     let (code, bad) = admin
-        .call(
+        .request(
             reqwest::Method::PATCH,
             "/api/sessions/default",
             Some(json!({"business_hours": {"time_zone": "UTC", "weekly": {}, "holidays": ["2026-02-30"]}})),
@@ -245,7 +179,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let ann = admin
         .as_member("ann@test.tickhub", "member-password-1")
         .await;
-    let ann_id = ann.get("/api/auth/me").await["id"].clone();
+    let ann_id = ann.get_ok("/api/auth/me").await["id"].clone();
     let mark = admin
         .as_member("mark@test.tickhub", "member-password-1")
         .await;
@@ -262,27 +196,10 @@ async fn figures_follow_their_definitions(backend: Backend) {
             assert!(r.status().is_success(), "sim inbound: {}", r.status());
         }
     };
-    let conversation = |chat: &'static str| {
-        let admin = &admin;
-        async move {
-            let list = admin
-                .until("/api/conversations", |l| {
-                    l["items"]
-                        .as_array()
-                        .is_some_and(|i| i.iter().any(|c| c["chat_id"] == chat))
-                })
-                .await;
-            list["items"]
-                .as_array()
-                .and_then(|i| i.iter().find(|c| c["chat_id"] == chat))
-                .map(|c| c["id"].clone())
-                .expect("the conversation")
-        }
-    };
 
     // A writes at 16:30 on Monday; the boss gives it to Ann at 16:31.
     customer("447700900001@c.us", "Is my order shipped?").await;
-    let a = conversation("447700900001@c.us").await;
+    let a = admin.conversation_id("447700900001@c.us").await;
     set("2026-01-05T16:31:00Z");
     admin
         .send(
@@ -302,7 +219,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     // B writes at 10:00 and the boss takes it and answers at 10:05 (5 min both ways).
     set("2026-01-06T10:00:00Z");
     customer("447700900002@c.us", "Do you open on Sunday?").await;
-    let b = conversation("447700900002@c.us").await;
+    let b = admin.conversation_id("447700900002@c.us").await;
     set("2026-01-06T10:01:00Z");
     admin
         .send(
@@ -431,7 +348,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
 
     // Only Monday: A's first response and resolve fell on Tuesday.
     let monday = admin
-        .get("/api/analytics/agents?from=2026-01-05&to=2026-01-05&tz=Europe/London")
+        .get_ok("/api/analytics/agents?from=2026-01-05&to=2026-01-05&tz=Europe/London")
         .await;
     assert_eq!(monday["team"]["conversations_handled"], 0, "{monday}");
     assert_eq!(monday["team"]["first_responses"], 0, "{monday}");
@@ -439,18 +356,18 @@ async fn figures_follow_their_definitions(backend: Backend) {
     // In India (UTC+5:30) Tuesday runs from Monday 18:30 UTC to Tuesday 18:30 UTC: all of
     // it, read partly from the day rollups and partly from the rows at its ragged ends.
     let india = admin
-        .get("/api/analytics/agents?from=2026-01-06&to=2026-01-06&tz=Asia/Kolkata")
+        .get_ok("/api/analytics/agents?from=2026-01-06&to=2026-01-06&tz=Asia/Kolkata")
         .await;
     assert_eq!(india["team"]["conversations_handled"], 2, "{india}");
     assert_eq!(india["team"]["responses"], 3, "{india}");
     // Monday in India ended at 18:30 UTC, before anything was answered.
     let india_monday = admin
-        .get("/api/analytics/agents?from=2026-01-05&to=2026-01-05&tz=Asia/Kolkata")
+        .get_ok("/api/analytics/agents?from=2026-01-05&to=2026-01-05&tz=Asia/Kolkata")
         .await;
     assert_eq!(india_monday["team"]["responses"], 0, "{india_monday}");
 
     // Agents read their own row only; marketing reads none; bad parameters name themselves.
-    let own = ann.get(path).await;
+    let own = ann.get_ok(path).await;
     let users: Vec<&Value> = own["items"]
         .as_array()
         .expect("items")
@@ -458,10 +375,10 @@ async fn figures_follow_their_definitions(backend: Backend) {
         .map(|r| &r["user_id"])
         .collect();
     assert_eq!(users, vec![&ann_id], "{own}");
-    let (code, _) = mark.call(reqwest::Method::GET, path, None).await;
+    let (code, _) = mark.request(reqwest::Method::GET, path, None).await;
     assert_eq!(code, 403);
     let (code, _) = ann
-        .call(reqwest::Method::GET, "/api/analytics/sessions", None)
+        .request(reqwest::Method::GET, "/api/analytics/sessions", None)
         .await;
     assert_eq!(code, 403);
     for (query, field) in [
@@ -470,7 +387,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
         ("from=2026-01-07&to=2026-01-06", "from"),
     ] {
         let (code, e) = admin
-            .call(
+            .request(
                 reqwest::Method::GET,
                 &format!("/api/analytics/agents?{query}"),
                 None,
@@ -482,7 +399,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
 
     // The CSV has a row per member and the team's.
     let (code, csv) = admin
-        .call(reqwest::Method::GET, &format!("{path}&format=csv"), None)
+        .request(reqwest::Method::GET, &format!("{path}&format=csv"), None)
         .await;
     assert_eq!(code, 200);
     let csv = csv.as_str().expect("text").to_string();
@@ -500,7 +417,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     // three in (B, A again, A's rating) and four out (Ann's reply after 10:00, the boss's,
     // and the two rating questions).
     let sessions = admin
-        .get("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=Europe/London")
+        .get_ok("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=Europe/London")
         .await;
     let s = &sessions["items"][0];
     assert_eq!(s["session"], "default", "{sessions}");
@@ -517,12 +434,12 @@ async fn figures_follow_their_definitions(backend: Backend) {
     assert_eq!(s["by_day_of_week"][1], json!({"in": 3, "out": 5}), "{s}");
     // In New York the 16:30 UTC message came at 11:30.
     let ny = admin
-        .get("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=America/New_York")
+        .get_ok("/api/analytics/sessions?from=2026-01-05&to=2026-01-06&tz=America/New_York")
         .await;
     assert_eq!(ny["items"][0]["by_hour_of_day"][11]["in"], 1, "{ny}");
 
     // The dashboard's today (London): Tuesday's traffic and resolves.
-    let board = admin.get("/api/dashboard").await;
+    let board = admin.get_ok("/api/dashboard").await;
     assert_eq!(
         board["messages_today"],
         json!({"in": 3, "out": 5}),
@@ -543,7 +460,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let rebuilt = tables(&db.url, backend).await;
     assert_eq!(live, rebuilt, "a rebuild reproduces the live rollups");
     // And the reports read the same after it.
-    let again = admin.get(path).await;
+    let again = admin.get_ok(path).await;
     assert_eq!(again["team"], report["team"], "{again}");
 
     app.stop().await.expect("a clean stop");

@@ -6,56 +6,10 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::api::Api;
 use common::in_process::{self, Manual};
 use common::{Backend, TestDb};
 use serde_json::{json, Value};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("request");
-        let code = r.status().as_u16();
-        (code, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let (code, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
-        assert!(code == 200 || code == 201, "POST {path}: {code} {v}");
-        v
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (code, v) = self.call(reqwest::Method::GET, path, None).await;
-        assert_eq!(code, 200, "GET {path}: {v}");
-        v
-    }
-
-    async fn until(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let v = self.get(path).await;
-            if pred(&v) {
-                return v;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{path}: {v}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
 
 async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     // Monday 2026-01-05, 20:00 in London (winter: UTC).
@@ -64,36 +18,34 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     let db = TestDb::new(b).await;
     let rate = [("TICKHUB_SEND_RATE".to_string(), "50".to_string())];
     let app = in_process::hub(&db.url, sim.addr, &clock, &rate).await;
-    let base = format!("http://{}", app.addr);
     tickhub::demo::create_admin(app.hub.db(), "clock@test.tickhub", "Clock", "password-123")
         .await
         .expect("admin");
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": "clock@test.tickhub", "password": "password-123"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let api = Api {
-        http,
-        base,
-        token: login["token"].as_str().expect("token").to_string(),
-    };
-    api.post("/api/sessions", json!({"name": "default"})).await;
+    let api = Api::login(
+        &reqwest::Client::new(),
+        &format!("http://{}", app.addr),
+        "clock@test.tickhub",
+        "password-123",
+    )
+    .await;
+    api.send(
+        reqwest::Method::POST,
+        "/api/sessions",
+        json!({"name": "default"}),
+    )
+    .await;
     api.until("/api/sessions/default", |s| s["status"] == "WORKING")
         .await;
     let london = api
-        .post(
+        .send(
+            reqwest::Method::POST,
             "/api/contacts",
             json!({"session": "default", "phone": "+447700880001", "name": "Lon"}),
         )
         .await;
     let tokyo = api
-        .post(
+        .send(
+            reqwest::Method::POST,
             "/api/contacts",
             json!({"session": "default", "phone": "+447700880002", "name": "Tok",
                    "attributes": {"time_zone": "Asia/Tokyo"}}),
@@ -102,7 +54,8 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
 
     // Due in half an hour (on the hub's clock), then daily at the same London time.
     let later = api
-        .post(
+        .send(
+            reqwest::Method::POST,
             "/api/campaigns",
             json!({"name": "Evening", "session": "default", "contact_ids": [london["id"], tokyo["id"]],
                    "template": "Evening news for {{contact.name}}", "start_at": "2026-01-05T20:30:00Z",
@@ -114,7 +67,8 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     // A marker: a campaign already due. Once it has completed, the supervisor has looked
     // at the schedule since, and the later one must still wait.
     let due = api
-        .post(
+        .send(
+            reqwest::Method::POST,
             "/api/campaigns",
             json!({"name": "Marker", "session": "default", "contact_ids": [london["id"]],
                    "template": "Marker", "start_at": "2026-01-05T19:59:00Z", "rate_per_minute": 600}),
@@ -125,7 +79,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     })
     .await;
     let (_, c) = api
-        .call(
+        .request(
             reqwest::Method::GET,
             &format!("/api/campaigns/{}", later["id"]),
             None,
@@ -144,7 +98,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
         })
     })
     .await;
-    let running = api.get(&format!("/api/campaigns/{id}")).await;
+    let running = api.get_ok(&format!("/api/campaigns/{id}")).await;
     assert_eq!(running["status"], "running", "{running}");
     assert_eq!(running["counts"]["queued"], 1, "Tokyo waits: {running}");
     let sent: Vec<Value> = api
@@ -164,10 +118,18 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     // 23:01 UTC, 08:01 in Tokyo. A pause and resume has the runner look again now rather
     // than when it planned to wake.
     clock.set("2026-01-05T23:01:00Z");
-    api.post(&format!("/api/campaigns/{id}/pause"), json!({}))
-        .await;
-    api.post(&format!("/api/campaigns/{id}/resume"), json!({}))
-        .await;
+    api.send(
+        reqwest::Method::POST,
+        &format!("/api/campaigns/{id}/pause"),
+        json!({}),
+    )
+    .await;
+    api.send(
+        reqwest::Method::POST,
+        &format!("/api/campaigns/{id}/resume"),
+        json!({}),
+    )
+    .await;
     api.until(&format!("/api/campaigns/{id}"), |c| {
         c["status"] == "completed"
     })
@@ -175,7 +137,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
 
     // The next run: tomorrow 20:30 London, a new scheduled campaign pointing at the first.
     let (_, list) = api
-        .call(
+        .request(
             reqwest::Method::GET,
             "/api/campaigns?status=scheduled",
             None,

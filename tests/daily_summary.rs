@@ -7,59 +7,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::api::Api;
 use common::in_process::{self, Manual};
 use common::smtp::Smtp;
 use common::{envelope, inbound_payload, Backend, TestDb};
-use serde_json::{json, Value};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("request");
-        let code = r.status().as_u16();
-        let v: Value = r.json().await.unwrap_or(Value::Null);
-        assert!((200..300).contains(&code), "{method} {path}: {code} {v}");
-        v
-    }
-
-    async fn login(&self, email: &str, password: &str) -> String {
-        let r: Value = self
-            .http
-            .post(format!("{}/api/auth/login", self.base))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("login body");
-        r["token"].as_str().expect("token").to_string()
-    }
-
-    async fn until(&self, token: &str, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let v = self.call(token, "GET", path, None).await;
-            if pred(&v) {
-                return v;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{path}: {v}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
+use serde_json::json;
 
 async fn summary(b: Backend) {
     let db = TestDb::new(b).await;
@@ -79,50 +31,50 @@ async fn summary(b: Backend) {
     tickhub::demo::create_admin(app.hub.db(), "boss@summary.test", "Boss", "password-123")
         .await
         .expect("admin");
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: format!("http://{}", app.addr),
-    };
-    let admin = api.login("boss@summary.test", "password-123").await;
-    api.call(
-        &admin,
-        "POST",
-        "/api/sessions",
-        Some(json!({"name": "default"})),
+    let admin = Api::login(
+        &reqwest::Client::new(),
+        &format!("http://{}", app.addr),
+        "boss@summary.test",
+        "password-123",
     )
     .await;
-    api.until(&admin, "/api/sessions/default", |s| {
-        s["status"] == "WORKING"
-    })
-    .await;
-    api.call(
-        &admin,
-        "PATCH",
-        "/api/sessions/default",
-        Some(json!({"auto_assign": false, "csat_enabled": true})),
-    )
-    .await;
-    for who in ["ann", "bob"] {
-        api.call(
-            &admin,
-            "POST",
-            "/api/team-members",
-            Some(
-                json!({"email": format!("{who}@summary.test"), "name": who, "role": "agent",
-                "password": "member-password-1", "sessions": ["default"]}),
-            ),
+    admin
+        .send(
+            reqwest::Method::POST,
+            "/api/sessions",
+            json!({"name": "default"}),
         )
         .await;
+    admin
+        .until("/api/sessions/default", |s| s["status"] == "WORKING")
+        .await;
+    admin
+        .send(
+            reqwest::Method::PATCH,
+            "/api/sessions/default",
+            json!({"auto_assign": false, "csat_enabled": true}),
+        )
+        .await;
+    for who in ["ann", "bob"] {
+        admin
+            .send(
+                reqwest::Method::POST,
+                "/api/team-members",
+                json!({"email": format!("{who}@summary.test"), "name": who, "role": "agent",
+                "password": "member-password-1", "sessions": ["default"]}),
+            )
+            .await;
     }
-    let ann = api.login("ann@summary.test", "member-password-1").await;
-    let me = api.call(&ann, "GET", "/api/auth/me", None).await;
+    let ann = admin
+        .as_member("ann@summary.test", "member-password-1")
+        .await;
+    let me = ann.get_ok("/api/auth/me").await;
     let ann_id = me["id"].as_i64().expect("id");
-    let prefs = api
-        .call(
-            &ann,
-            "PUT",
+    let prefs = ann
+        .send(
+            reqwest::Method::PUT,
             "/api/me/notifications",
-            Some(json!({"daily_summary": true, "handoff": "off"})),
+            json!({"daily_summary": true, "handoff": "off"}),
         )
         .await;
     assert_eq!(prefs["daily_summary"], true, "{prefs}");
@@ -137,58 +89,38 @@ async fn summary(b: Backend) {
                 text,
             ),
         );
-        let http = api.http.clone();
-        let url = format!("{}/webhooks/waha", api.base);
+        let http = admin.http.clone();
+        let url = format!("{}/webhooks/waha", admin.base);
         async move {
             let r = http.post(url).json(&env).send().await.expect("webhook");
             assert_eq!(r.status().as_u16(), 200);
         }
     };
-    let conversation = |chat: &'static str| {
-        let api = &api;
-        let admin = admin.clone();
-        async move {
-            let list = api
-                .until(&admin, "/api/conversations", |l| {
-                    l["items"]
-                        .as_array()
-                        .is_some_and(|i| i.iter().any(|c| c["chat_id"] == chat))
-                })
-                .await;
-            list["items"]
-                .as_array()
-                .and_then(|i| i.iter().find(|c| c["chat_id"] == chat))
-                .and_then(|c| c["id"].as_i64())
-                .expect("id")
-        }
-    };
     for chat in ["447700300001@c.us", "447700300002@c.us"] {
         webhook(chat, "help").await;
-        let id = conversation(chat).await;
-        api.call(
-            &admin,
-            "POST",
-            &format!("/api/conversations/{id}/assign"),
-            Some(json!({"assignee_id": ann_id})),
-        )
-        .await;
-        api.call(
-            &ann,
-            "POST",
+        let id = admin.conversation_id(chat).await;
+        admin
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/conversations/{id}/assign"),
+                json!({"assignee_id": ann_id}),
+            )
+            .await;
+        ann.send(
+            reqwest::Method::POST,
             &format!("/api/conversations/{id}/resolve"),
             None,
         )
         .await;
     }
     webhook("447700300001@c.us", "4").await;
-    api.until(
-        &admin,
-        "/api/analytics/csat?from=2026-01-05&to=2026-01-05",
-        |r| r["total"]["responses"] == 1,
-    )
-    .await;
+    admin
+        .until("/api/analytics/csat?from=2026-01-05&to=2026-01-05", |r| {
+            r["total"]["responses"] == 1
+        })
+        .await;
     webhook("447700300003@c.us", "still waiting").await;
-    conversation("447700300003@c.us").await;
+    admin.conversation_id("447700300003@c.us").await;
 
     // Tuesday 08:00 in London: Monday's summary.
     clock.set("2026-01-06T08:00:00Z");
@@ -211,19 +143,19 @@ async fn summary(b: Backend) {
     // Later that day: nothing more for Monday. Bob (no summary) gets a handoff as a
     // marker; once it is in, a second summary would have been queued before it.
     clock.set("2026-01-06T12:00:00Z");
-    let bob_id = api.call(&admin, "GET", "/api/team-members", None).await["items"]
+    let bob_id = admin.get_ok("/api/team-members").await["items"]
         .as_array()
         .and_then(|i| i.iter().find(|m| m["email"] == "bob@summary.test"))
         .and_then(|m| m["id"].as_i64())
         .expect("bob");
-    let id = conversation("447700300003@c.us").await;
-    api.call(
-        &admin,
-        "POST",
-        &format!("/api/conversations/{id}/assign"),
-        Some(json!({"assignee_id": bob_id})),
-    )
-    .await;
+    let id = admin.conversation_id("447700300003@c.us").await;
+    admin
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{id}/assign"),
+            json!({"assignee_id": bob_id}),
+        )
+        .await;
     smtp.wait_for(
         "bob@summary.test",
         "assigned to you",

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+pub use super::api::Api;
 use super::nginx::{Nginx, UPSTREAM_HEADER};
 use super::proc::Logs;
 use super::redis_server::RedisServer;
@@ -474,91 +475,6 @@ pub fn owner_in(state: &Value, session: &str) -> Option<String> {
         .find(|s| s["name"] == session)?["owner"]
         .as_str()
         .map(str::to_string)
-}
-
-/// A client of the hub's API at `base` holding `token`.
-#[derive(Clone)]
-pub struct Api {
-    pub http: reqwest::Client,
-    pub base: String,
-    pub token: String,
-}
-
-impl Api {
-    /// `method path` with an optional JSON body: (status, JSON body); a transport error
-    /// (the node is down) is status 0 with the error as the body.
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .timeout(Duration::from_secs(30));
-        if !self.token.is_empty() {
-            req = req.bearer_auth(&self.token);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        match req.send().await {
-            Ok(r) => status_json(r).await,
-            Err(e) => (0, Value::String(e.to_string())),
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        self.request(reqwest::Method::GET, path, None).await
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.request(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
-        self.request(reqwest::Method::PATCH, path, Some(body)).await
-    }
-
-    /// Waits (at most `wait`) until GET `path` answers 200 with a body `pred` accepts.
-    pub async fn eventually(
-        &self,
-        path: &str,
-        wait: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let (code, body) = self.get(path).await;
-            if code == 200 && pred(&body) {
-                return body;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("condition never held for {path} within {wait:?}; last {code}: {body}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The items of every page of the list at `first` (a path with a query).
-    pub async fn all_pages(&self, first: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = first.to_string();
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={}", super::urlencode(c)));
-            }
-            let (code, page) = self.get(&path).await;
-            assert_eq!(code, 200, "GET {path}: {page}");
-            out.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_string()),
-                None => return out,
-            }
-        }
-    }
 }
 
 /// The sum over every label set of the metric `name` in a Prometheus text (`None`: the

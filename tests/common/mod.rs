@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod api;
 pub mod auth;
 pub mod cluster;
 pub mod cluster_checks;
