@@ -10,6 +10,8 @@
 #   PG             the server (default postgres://postgres@127.0.0.1:5432); the database
 #                  tickhub_analytics_bench is dropped and created
 #   RUNS           timed requests per report (default 5)
+#   BOTS, BOT_EVENTS  bots and what they did over the year, for the bots report
+#                  (default 10 bots, 5 M bot events over the seeded conversations)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -17,6 +19,8 @@ MESSAGES=${MESSAGES:-10000000}
 CONVERSATIONS=${CONVERSATIONS:-1000000}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 RUNS=${RUNS:-5}
+BOTS=${BOTS:-10}
+BOT_EVENTS=${BOT_EVENTS:-5000000}
 DB=tickhub_analytics_bench
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 say() { echo "[analytics-bench] $*" >&2; }
@@ -33,12 +37,41 @@ SECONDS=0
   --messages "$MESSAGES" --log-rows 1000
 say "seeded in $SECONDS s"
 
+# The bots' part of the year: each conversation's events go to one bot, five kinds of
+# what a bot does (matches on two triggers of each bot, misses, greetings, handoffs with
+# their reasons, resolutions), spread evenly over the year.
+say "seeding $BOT_EVENTS bot events of $BOTS bots"
+SECONDS=0
+psql "$URL" -q -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO bots (name, created_at, updated_at)
+SELECT 'Bench bot ' || b, 0, 0 FROM generate_series(1, $BOTS) b;
+WITH span AS (
+  SELECT (SELECT MIN(id) FROM bots) AS first_bot,
+         (SELECT MIN(id) FROM conversations) AS first_conv,
+         (SELECT COUNT(*) FROM conversations) AS convs,
+         (EXTRACT(EPOCH FROM now()) * 1000)::bigint - 365::bigint * 86400000 AS year_ago
+)
+INSERT INTO bot_events (bot_id, trigger_id, conversation_id, kind, reason, created_at)
+SELECT span.first_bot + (c % $BOTS),
+       CASE WHEN e % 7 < 3 THEN (c % $BOTS) * 2 + e % 2 + 1 END,
+       span.first_conv + c,
+       (ARRAY['match','match','match','miss','greeting','handoff','resolved'])[1 + e % 7],
+       CASE WHEN e % 7 = 5 THEN (ARRAY['trigger','keyword','misses'])[1 + c % 3] END,
+       span.year_ago + e * (365::bigint * 86400000 / $BOT_EVENTS)
+FROM span, generate_series(0, $BOT_EVENTS - 1) e,
+     LATERAL (SELECT (e / 5) % GREATEST(span.convs, 1) AS c) conv;
+ANALYZE bot_events;
+SQL
+say "bot events seeded in $SECONDS s"
+
 say "rebuilding the analytics tables"
 /usr/bin/time -f "[analytics-bench] rebuild: %e s, peak RSS %M KiB" \
   env DATABASE_URL="$URL" "$BIN/tickhub" analytics-rebuild
 psql "$URL" -qAt -c "SELECT 'analytics_days rows: ' || COUNT(*) FROM analytics_days" \
   -c "SELECT 'cycles: ' || COUNT(*) FROM analytics_cycles" \
-  -c "SELECT 'responses: ' || COUNT(*) FROM analytics_responses" >&2
+  -c "SELECT 'responses: ' || COUNT(*) FROM analytics_responses" \
+  -c "SELECT 'bot day rows: ' || COUNT(*) FROM analytics_bot_days" \
+  -c "SELECT 'bot conversation days: ' || COUNT(*) FROM analytics_bot_conversations" >&2
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATABASE_URL="$URL" TICKHUB_BIND="127.0.0.1:$PORT" WAHA_URL="http://127.0.0.1:9" \

@@ -27,6 +27,8 @@
 #   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
 #   TICKHUB_SECRET_KEY   the hub's key for secrets at rest (default: a throwaway one per run;
 #                        `--hook-sink` stores its subscription's secret with it)
+#   REPORT_CPU=1         print the CPU seconds the run's load cost: the hub, PostgreSQL's processes
+#                        (DB=postgres) and the driver (with its --hook-sink, if any)
 #   TICKHUB_SEND_RATE    the hub's sends per second per session (its default, 5, is far below a
 #                        bot answering 1,000 webhooks/s: a --bot run at that rate sets e.g. 5000)
 # loadtest always gets --sim-url (the simulator started here), which --bot needs.
@@ -196,10 +198,37 @@ else
     args=(--url "http://$TICKHUB_BIND" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --sim-url "$WAHA_URL")
     [[ -n "${HMAC_KEY:-}" ]] && args+=(--hmac-key "$HMAC_KEY")
 fi
+# utime + stime of the given processes, in clock ticks (a process gone since counts 0).
+ticks_of() {
+    local t=0 p
+    for p in "$@"; do
+        [[ -r "/proc/$p/stat" ]] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+pg_pids() { [[ "$DB" == postgres ]] && pgrep -u postgres || true; }
+if [[ "${REPORT_CPU:-0}" == 1 ]]; then
+    hub_before=$(ticks_of "$HUB_PID")
+    # shellcheck disable=SC2046
+    pg_before=$(ticks_of $(pg_pids))
+fi
 set +e
-"$LOADTEST_BIN" "${args[@]}" "$@"
+if [[ "${REPORT_CPU:-0}" == 1 ]]; then
+    /usr/bin/time -o "$TMP/driver.time" -f '%U %S' "$LOADTEST_BIN" "${args[@]}" "$@"
+else
+    "$LOADTEST_BIN" "${args[@]}" "$@"
+fi
 rc=$?
 set -e
+if [[ "${REPORT_CPU:-0}" == 1 ]]; then
+    hz=$(getconf CLK_TCK)
+    hub_cpu=$(( $(ticks_of "$HUB_PID") - hub_before ))
+    # shellcheck disable=SC2046
+    pg_cpu=$(( $(ticks_of $(pg_pids)) - pg_before ))
+    echo "run.sh: CPU s during the load: hub $(awk -v t="$hub_cpu" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')," \
+        "postgres $(awk -v t="$pg_cpu" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')," \
+        "driver $(awk '{ printf "%.2f", $1 + $2 }' "$TMP/driver.time")"
+fi
 if [[ "${REPORT_RSS:-0}" == 1 ]] && [[ -r "/proc/$HUB_PID/status" ]]; then
     echo "run.sh: hub $(grep -E '^(VmHWM|VmRSS)' "/proc/$HUB_PID/status" | tr -s ' \t' ' ' | paste -sd ' ')"
 fi

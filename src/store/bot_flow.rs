@@ -398,6 +398,8 @@ pub async fn record(
          VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(bot_id).bind(trigger_id).bind(conversation_id).bind(kind).bind(reason).bind(now)
         .execute(c).await.map(|r| r.rows_affected()))?;
+    tx.bot_facts
+        .add(bot_id, trigger_id, conversation_id, kind, reason, now);
     Ok(())
 }
 

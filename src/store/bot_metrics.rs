@@ -1,12 +1,13 @@
-//! A bot's figures over a period, counted in the database from `bot_events` (written in
-//! the same transactions as what they count).
+//! A bot's figures over a period, from `bot_events` (written in the same transactions as
+//! what they count) and their daily rollups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Db, Result};
+use super::{id_list, Db, Result};
+use crate::domain::analytics::report::Period;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Default)]
 pub struct BotMetrics {
@@ -39,39 +40,69 @@ pub struct TriggerMetrics {
 }
 
 pub async fn for_bot(db: &Db, bot_id: i64, from: i64, to: i64) -> Result<BotMetrics> {
-    let kinds: Vec<(String, Option<String>, i64)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT kind, reason, COUNT(*) FROM bot_events
-         WHERE bot_id = $1 AND created_at >= $2 AND created_at < $3
-         GROUP BY kind, reason")
-        .bind(bot_id).bind(from).bind(to).fetch_all(p).await)?;
-    let conversations: i64 = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT conversation_id) FROM bot_events
-         WHERE bot_id = $1 AND created_at >= $2 AND created_at < $3")
-        .bind(bot_id).bind(from).bind(to).fetch_one(p).await)?;
-    let triggers: Vec<(i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT trigger_id,
-            SUM(CASE WHEN kind = 'match' THEN 1 ELSE 0 END),
-            SUM(CASE WHEN kind = 'handoff' THEN 1 ELSE 0 END)
-         FROM bot_events
-         WHERE bot_id = $1 AND created_at >= $2 AND created_at < $3 AND trigger_id IS NOT NULL
-         GROUP BY trigger_id ORDER BY trigger_id")
-        .bind(bot_id).bind(from).bind(to).fetch_all(p).await)?;
-    let mut m = BotMetrics {
-        bot_id,
-        from,
-        to,
-        conversations,
-        triggers: triggers
-            .into_iter()
-            .map(|(trigger_id, matches, handoffs)| TriggerMetrics {
-                trigger_id,
-                matches,
-                handoffs,
-            })
-            .collect(),
-        ..BotMetrics::default()
+    Ok(for_bots(db, &[bot_id], from, to)
+        .await?
+        .remove(&bot_id)
+        .unwrap_or_else(|| BotMetrics::empty(bot_id, from, to)))
+}
+
+/// The figures of `bots` over `[from, to)`: whole UTC days from the rollups
+/// (`store::analytics::bots`), the ragged ends from `bot_events` by their indexed time.
+pub async fn for_bots(
+    db: &Db,
+    bots: &[i64],
+    from: i64,
+    to: i64,
+) -> Result<HashMap<i64, BotMetrics>> {
+    let mut out: HashMap<i64, BotMetrics> = bots
+        .iter()
+        .map(|id| (*id, BotMetrics::empty(*id, from, to)))
+        .collect();
+    let Some(ids) = id_list(Some(bots)).filter(|ids| !ids.is_empty()) else {
+        return Ok(out);
     };
-    for (kind, reason, n) in kinds {
+    let period = Period {
+        from_ms: from,
+        to_ms: to,
+        tz: chrono_tz::UTC,
+    };
+    let (first, end) = period.whole_utc_days();
+    let edges = period.edges();
+    let edge = |i: usize| edges.get(i).copied().unwrap_or((0, 0));
+    let (a, b) = (edge(0), edge(1));
+    // (bot, trigger or 0, kind, reason or "", count); only ids are formatted into the text.
+    let sql = format!(
+        "SELECT bot_id, trigger_id, kind, reason, CAST(SUM(n) AS BIGINT) FROM analytics_bot_days
+         WHERE bot_id IN ({ids}) AND day_ms >= $1 AND day_ms < $2
+         GROUP BY bot_id, trigger_id, kind, reason
+         UNION ALL
+         SELECT bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, ''), COUNT(*) FROM bot_events
+         WHERE bot_id IN ({ids})
+           AND ((created_at >= $3 AND created_at < $4) OR (created_at >= $5 AND created_at < $6))
+         GROUP BY bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, '')"
+    );
+    let counts: Vec<(i64, i64, String, String, i64)> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(first).bind(end).bind(a.0).bind(a.1).bind(b.0).bind(b.1).fetch_all(p).await)?;
+    let sql = format!(
+        "SELECT bot_id, COUNT(DISTINCT conversation_id) FROM (
+             SELECT bot_id, conversation_id FROM analytics_bot_conversations
+             WHERE bot_id IN ({ids}) AND day_ms >= $1 AND day_ms < $2
+             UNION ALL
+             SELECT bot_id, conversation_id FROM bot_events
+             WHERE bot_id IN ({ids})
+               AND ((created_at >= $3 AND created_at < $4) OR (created_at >= $5 AND created_at < $6))
+         ) part GROUP BY bot_id"
+    );
+    let conversations: Vec<(i64, i64)> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(first).bind(end).bind(a.0).bind(a.1).bind(b.0).bind(b.1).fetch_all(p).await)?;
+    for (bot, n) in conversations {
+        if let Some(m) = out.get_mut(&bot) {
+            m.conversations = n;
+        }
+    }
+    let mut triggers: HashMap<i64, BTreeMap<i64, (i64, i64)>> = HashMap::new();
+    for (bot, trigger, kind, reason, n) in counts {
+        let Some(m) = out.get_mut(&bot) else { continue };
         match kind.as_str() {
             "match" => m.matches += n,
             "miss" => m.misses += n,
@@ -80,12 +111,46 @@ pub async fn for_bot(db: &Db, bot_id: i64, from: i64, to: i64) -> Result<BotMetr
             "resolved" => m.resolved_without_person += n,
             "failed" => m.failures += n,
             "handoff" => {
-                *m.handoffs
-                    .entry(reason.unwrap_or_else(|| "unknown".into()))
-                    .or_insert(0) += n
+                let reason = if reason.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    reason
+                };
+                *m.handoffs.entry(reason).or_insert(0) += n
             }
             _ => {}
         }
+        if trigger != 0 {
+            let t = triggers.entry(bot).or_default().entry(trigger).or_default();
+            match kind.as_str() {
+                "match" => t.0 += n,
+                "handoff" => t.1 += n,
+                _ => {}
+            }
+        }
     }
-    Ok(m)
+    for (bot, per_trigger) in triggers {
+        if let Some(m) = out.get_mut(&bot) {
+            m.triggers = per_trigger
+                .into_iter()
+                .map(|(trigger_id, (matches, handoffs))| TriggerMetrics {
+                    trigger_id,
+                    matches,
+                    handoffs,
+                })
+                .collect();
+        }
+    }
+    Ok(out)
+}
+
+impl BotMetrics {
+    fn empty(bot_id: i64, from: i64, to: i64) -> BotMetrics {
+        BotMetrics {
+            bot_id,
+            from,
+            to,
+            ..BotMetrics::default()
+        }
+    }
 }

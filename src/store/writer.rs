@@ -56,6 +56,9 @@ pub struct Tx {
     pub(crate) pending: Vec<super::events::Pending>,
     /// Sessions whose bot version this transaction has read (`bot_cache`, cluster mode).
     pub(crate) bots_checked: Vec<i64>,
+    /// Bot events recorded in this transaction, added to the bots report's rollups when
+    /// it ends.
+    pub(crate) bot_facts: super::analytics::bots::Facts,
 }
 
 /// Cluster mode: the owner's hold on a WhatsApp session. A job that carries one commits
@@ -242,6 +245,7 @@ pub(crate) async fn begin(db: &Db, now: i64) -> Result<Tx> {
         now,
         pending: Vec::new(),
         bots_checked: Vec::new(),
+        bot_facts: Default::default(),
     })
 }
 
@@ -267,7 +271,13 @@ async fn rollback(tx: Tx) {
 /// the events are published, all in this writer's turn.
 async fn finish_batch(shared: &Shared, mut tx: Tx) -> Result<()> {
     let _turn = shared.turn.lock().await;
-    let events = match super::events::flush(&mut tx).await {
+    // The rollups after the events: their lock (PostgreSQL) orders nodes adding to the
+    // same rows too.
+    let flushed = match super::events::flush(&mut tx).await {
+        Ok(e) => super::analytics::bots::flush(&mut tx).await.map(|()| e),
+        Err(e) => Err(e),
+    };
+    let events = match flushed {
         Ok(e) => e,
         Err(e) => {
             rollback(tx).await;

@@ -237,20 +237,25 @@ impl Hub {
             let page = bots::list(self.db(), after, 200).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
-            for b in page {
-                let shown = scope
-                    .sessions
-                    .as_deref()
-                    .is_none_or(|s| b.session_ids.iter().any(|id| s.contains(id)));
-                if !shown {
-                    continue;
+            let shown: Vec<_> = page
+                .into_iter()
+                .filter(|b| {
+                    scope
+                        .sessions
+                        .as_deref()
+                        .is_none_or(|s| b.session_ids.iter().any(|id| s.contains(id)))
+                })
+                .collect();
+            let ids: Vec<i64> = shown.iter().map(|b| b.id).collect();
+            let mut metrics =
+                bot_metrics::for_bots(self.db(), &ids, period.from_ms, period.to_ms).await?;
+            for b in shown {
+                if let Some(metrics) = metrics.remove(&b.id) {
+                    items.push(BotRow {
+                        name: b.name,
+                        metrics,
+                    });
                 }
-                let metrics =
-                    bot_metrics::for_bot(self.db(), b.id, period.from_ms, period.to_ms).await?;
-                items.push(BotRow {
-                    name: b.name,
-                    metrics,
-                });
             }
         }
         Ok(BotReport {

@@ -1,6 +1,7 @@
 //! The analytics tables: kept up to date from the event log (`project`), rebuilt from the
 //! stored rows (`project::rebuild`), and read by the reports (`reports`).
 
+pub mod bots;
 pub mod project;
 pub mod reports;
 
@@ -42,7 +43,8 @@ pub async fn project_step(
 /// Recomputes the analytics tables from the stored rows in one transaction (`tickhub
 /// analytics-rebuild`). On PostgreSQL it reads one snapshot and holds the projection's
 /// lock, so the live projection waits and then goes on from where the rebuild ended; on
-/// SQLite it holds the database's one write lock, so the hub's writes wait for it.
+/// SQLite it holds the database's one write lock, so the hub's writes wait for it. The
+/// bots' rollups follow, recomputed from `bot_events` (`bots::rebuild`).
 pub async fn rebuild(db: &Db, now_ms: i64) -> Result<u64> {
     let mut tx = writer::begin(db, now_ms).await?;
     if let Conn::Postgres(c) = &mut tx.conn {
@@ -56,5 +58,6 @@ pub async fn rebuild(db: &Db, now_ms: i64) -> Result<u64> {
     }
     let n = project::rebuild(&mut tx).await?;
     writer::commit(tx).await?;
+    bots::rebuild(db, now_ms).await?;
     Ok(n)
 }

@@ -1,0 +1,125 @@
+//! The bots report's rollups (`analytics_bot_days`, `analytics_bot_conversations`).
+//!
+//! Unlike the other analytics tables they are not projected from the event log: what a
+//! bot did is in `bot_events`, whose ids do not follow commit order across connections, so
+//! a cursor over them could skip a row. Instead each transaction that records bot events
+//! collects their counts (`Facts`) and writes them in one statement per table when it
+//! ends, after its events took their turn (`writer::finish_batch`): the rollups commit
+//! with the rows they count, and nodes add to the same rows one after another.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::super::writer::{self, Conn};
+use super::super::{Db, Result, Tx};
+use crate::domain::analytics::cycle::{floor_to, DAY_MS};
+
+/// Rows per multi-row statement (6 values each: far below either database's limit).
+const ROWS_PER_INSERT: usize = 200;
+
+/// (bot, UTC day, trigger or 0, kind, reason or "").
+type Key = (i64, i64, i64, String, String);
+
+/// A transaction's bot events, counted for the rollups.
+#[derive(Debug, Default)]
+pub(crate) struct Facts {
+    counts: BTreeMap<Key, i64>,
+    /// (bot, UTC day, conversation).
+    conversations: BTreeSet<(i64, i64, i64)>,
+}
+
+impl Facts {
+    pub(crate) fn add(
+        &mut self,
+        bot_id: i64,
+        trigger_id: Option<i64>,
+        conversation_id: i64,
+        kind: &str,
+        reason: Option<&str>,
+        at: i64,
+    ) {
+        let day = floor_to(at, DAY_MS);
+        let key = (
+            bot_id,
+            day,
+            trigger_id.unwrap_or(0),
+            kind.to_string(),
+            reason.unwrap_or("").to_string(),
+        );
+        *self.counts.entry(key).or_insert(0) += 1;
+        self.conversations.insert((bot_id, day, conversation_id));
+    }
+}
+
+/// Adds the transaction's counted bot events to the rollups. Keys go in sorted order, so
+/// two transactions touching the same rows lock them in the same order.
+pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
+    let facts = std::mem::take(&mut tx.bot_facts);
+    let counts: Vec<(Key, i64)> = facts.counts.into_iter().collect();
+    for chunk in counts.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO analytics_bot_days (bot_id, day_ms, trigger_id, kind, reason, n) VALUES {}
+             ON CONFLICT (bot_id, day_ms, trigger_id, kind, reason)
+             DO UPDATE SET n = analytics_bot_days.n + excluded.n",
+            rows(chunk.len(), 6)
+        );
+        on_tx!(tx, c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((bot, day, trigger, kind, reason), n) in chunk {
+                q = q.bind(bot).bind(day).bind(trigger).bind(kind).bind(reason).bind(n);
+            }
+            q.execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    let conversations: Vec<(i64, i64, i64)> = facts.conversations.into_iter().collect();
+    for chunk in conversations.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO analytics_bot_conversations (bot_id, day_ms, conversation_id) VALUES {}
+             ON CONFLICT DO NOTHING",
+            rows(chunk.len(), 3)
+        );
+        on_tx!(tx, c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (bot, day, conversation) in chunk {
+                q = q.bind(bot).bind(day).bind(conversation);
+            }
+            q.execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// `n` rows of `width` placeholders: `($1, $2), ($3, $4)`; only placeholders, never values.
+fn rows(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|r| format!("({})", super::super::placeholders(r * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Recomputes both rollups from `bot_events` (`tickhub analytics-rebuild`). Writers that
+/// would add to them wait for the lock; rows they recorded before it and have not
+/// committed are not read here and are added by those writers after: counted once.
+pub async fn rebuild(db: &Db, now_ms: i64) -> Result<()> {
+    let mut tx = writer::begin(db, now_ms).await?;
+    if let Conn::Postgres(c) = &mut tx.conn {
+        sqlx::query("LOCK TABLE analytics_bot_days, analytics_bot_conversations IN EXCLUSIVE MODE")
+            .execute(&mut **c)
+            .await?;
+    }
+    for sql in [
+        "DELETE FROM analytics_bot_days",
+        "DELETE FROM analytics_bot_conversations",
+        "INSERT INTO analytics_bot_days (bot_id, day_ms, trigger_id, kind, reason, n)
+         SELECT bot_id, (created_at / 86400000) * 86400000, COALESCE(trigger_id, 0), kind,
+             COALESCE(reason, ''), COUNT(*)
+         FROM bot_events
+         GROUP BY bot_id, (created_at / 86400000) * 86400000, COALESCE(trigger_id, 0), kind,
+             COALESCE(reason, '')",
+        "INSERT INTO analytics_bot_conversations (bot_id, day_ms, conversation_id)
+         SELECT DISTINCT bot_id, (created_at / 86400000) * 86400000, conversation_id
+         FROM bot_events",
+    ] {
+        on_tx!(tx, c => sqlx::query(sql).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    writer::commit(tx).await
+}
