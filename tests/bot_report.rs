@@ -19,7 +19,7 @@ const HANDING: &str = "A colleague will call you back.";
 async fn rollups(url: &str, backend: Backend) -> Vec<String> {
     let sql = "SELECT 'day|' || CAST(bot_id AS TEXT) || '|' || CAST(day_ms AS TEXT) || '|' || CAST(trigger_id AS TEXT) || '|' || kind || '|' || reason || '|' || CAST(n AS TEXT) FROM analytics_bot_days
                UNION ALL
-               SELECT 'conversation|' || CAST(bot_id AS TEXT) || '|' || CAST(day_ms AS TEXT) || '|' || CAST(conversation_id AS TEXT) FROM analytics_bot_conversations";
+               SELECT 'conversation|' || CAST(bot_id AS TEXT) || '|' || CAST(conversation_id AS TEXT) || '|' || CAST(first_at AS TEXT) FROM analytics_bot_conversations";
     let mut rows: Vec<String> = match backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
@@ -142,9 +142,11 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     assert_eq!(kolkata["conversations"], 2, "{kolkata}");
     assert_eq!(kolkata["handoffs"], json!({}), "{kolkata}");
     // Tuesday alone in Kolkata holds no whole UTC day: Monday 23:30 and Tuesday 00:30.
+    // The bot first took part in the second customer's conversation then; in the
+    // first's on Monday 10:00 UTC, before this period.
     let tuesday = report(&admin, "from=2026-01-06&to=2026-01-06&tz=Asia/Kolkata").await;
     assert_eq!(tuesday["matches"], 2, "{tuesday}");
-    assert_eq!(tuesday["conversations"], 2, "{tuesday}");
+    assert_eq!(tuesday["conversations"], 1, "{tuesday}");
     // Monday in UTC: both customers wrote (23:30 is still Monday), one match each.
     let monday = report(&admin, "from=2026-01-05&to=2026-01-05&tz=UTC").await;
     assert_eq!(monday["matches"], 2, "{monday}");

@@ -1,6 +1,6 @@
 -- The bots report's rollups, written with the `bot_events` they count (in the same
--- transaction): what each bot did per UTC day, and which conversations it took part in
--- each day. A year's report reads these instead of millions of `bot_events`.
+-- transaction): what each bot did per UTC day, and when it first took part in each
+-- conversation. A year's report reads these instead of millions of `bot_events`.
 CREATE TABLE analytics_bot_days (
     bot_id     BIGINT NOT NULL,
     day_ms     BIGINT NOT NULL,
@@ -15,10 +15,11 @@ CREATE TABLE analytics_bot_days (
 
 CREATE TABLE analytics_bot_conversations (
     bot_id          BIGINT NOT NULL,
-    day_ms          BIGINT NOT NULL,
     conversation_id BIGINT NOT NULL,
-    PRIMARY KEY (bot_id, day_ms, conversation_id)
+    first_at        BIGINT NOT NULL,
+    PRIMARY KEY (bot_id, conversation_id)
 );
+CREATE INDEX analytics_bot_conversations_by_time ON analytics_bot_conversations (bot_id, first_at);
 
 -- What the bots did before these tables existed.
 INSERT INTO analytics_bot_days (bot_id, day_ms, trigger_id, kind, reason, n)
@@ -26,6 +27,7 @@ SELECT bot_id, (created_at / 86400000) * 86400000, COALESCE(trigger_id, 0), kind
 FROM bot_events
 GROUP BY bot_id, (created_at / 86400000) * 86400000, COALESCE(trigger_id, 0), kind, COALESCE(reason, '');
 
-INSERT INTO analytics_bot_conversations (bot_id, day_ms, conversation_id)
-SELECT DISTINCT bot_id, (created_at / 86400000) * 86400000, conversation_id
-FROM bot_events;
+INSERT INTO analytics_bot_conversations (bot_id, conversation_id, first_at)
+SELECT bot_id, conversation_id, MIN(created_at)
+FROM bot_events
+GROUP BY bot_id, conversation_id;

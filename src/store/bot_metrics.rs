@@ -15,7 +15,8 @@ pub struct BotMetrics {
     /// Milliseconds since the Unix epoch; the period is `[from, to)`.
     pub from: i64,
     pub to: i64,
-    /// Conversations the bot took part in.
+    /// Conversations the bot took part in for the first time in the period (so a
+    /// period's figure is the sum of its days').
     pub conversations: i64,
     pub matches: i64,
     /// Messages the bot could not match.
@@ -70,31 +71,36 @@ pub async fn for_bots(
     let edges = period.edges();
     let edge = |i: usize| edges.get(i).copied().unwrap_or((0, 0));
     let (a, b) = (edge(0), edge(1));
-    // (bot, trigger or 0, kind, reason or "", count); only ids are formatted into the text.
+    // Each part a plain range on `bot_events (bot_id, created_at)`; only ids and
+    // placeholders are formatted into the text.
+    let edge_counts = |p: usize| {
+        format!(
+            "SELECT bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, ''), COUNT(*)
+             FROM bot_events WHERE bot_id IN ({ids}) AND created_at >= ${p} AND created_at < ${}
+             GROUP BY bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, '')",
+            p + 1
+        )
+    };
+    // (bot, trigger or 0, kind, reason or "", count).
     let sql = format!(
         "SELECT bot_id, trigger_id, kind, reason, CAST(SUM(n) AS BIGINT) FROM analytics_bot_days
          WHERE bot_id IN ({ids}) AND day_ms >= $1 AND day_ms < $2
          GROUP BY bot_id, trigger_id, kind, reason
-         UNION ALL
-         SELECT bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, ''), COUNT(*) FROM bot_events
-         WHERE bot_id IN ({ids})
-           AND ((created_at >= $3 AND created_at < $4) OR (created_at >= $5 AND created_at < $6))
-         GROUP BY bot_id, COALESCE(trigger_id, 0), kind, COALESCE(reason, '')"
+         UNION ALL {}
+         UNION ALL {}",
+        edge_counts(3),
+        edge_counts(5)
     );
     let counts: Vec<(i64, i64, String, String, i64)> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(first).bind(end).bind(a.0).bind(a.1).bind(b.0).bind(b.1).fetch_all(p).await)?;
+    // Exact for any period without ragged ends: each conversation counts in the period
+    // the bot first took part in it.
     let sql = format!(
-        "SELECT bot_id, COUNT(DISTINCT conversation_id) FROM (
-             SELECT bot_id, conversation_id FROM analytics_bot_conversations
-             WHERE bot_id IN ({ids}) AND day_ms >= $1 AND day_ms < $2
-             UNION ALL
-             SELECT bot_id, conversation_id FROM bot_events
-             WHERE bot_id IN ({ids})
-               AND ((created_at >= $3 AND created_at < $4) OR (created_at >= $5 AND created_at < $6))
-         ) part GROUP BY bot_id"
+        "SELECT bot_id, COUNT(*) FROM analytics_bot_conversations
+         WHERE bot_id IN ({ids}) AND first_at >= $1 AND first_at < $2 GROUP BY bot_id"
     );
     let conversations: Vec<(i64, i64)> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(first).bind(end).bind(a.0).bind(a.1).bind(b.0).bind(b.1).fetch_all(p).await)?;
+        .bind(from).bind(to).fetch_all(p).await)?;
     for (bot, n) in conversations {
         if let Some(m) = out.get_mut(&bot) {
             m.conversations = n;

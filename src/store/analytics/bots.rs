@@ -1,4 +1,5 @@
-//! The bots report's rollups (`analytics_bot_days`, `analytics_bot_conversations`).
+//! The bots report's rollups: what each bot did per UTC day (`analytics_bot_days`) and
+//! when it first took part in each conversation (`analytics_bot_conversations`).
 //!
 //! Unlike the other analytics tables they are not projected from the event log: what a
 //! bot did is in `bot_events`, whose ids do not follow commit order across connections, so
@@ -7,7 +8,7 @@
 //! ends, after its events took their turn (`writer::finish_batch`): the rollups commit
 //! with the rows they count, and nodes add to the same rows one after another.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::super::writer::{self, Conn};
 use super::super::{Db, Result, Tx};
@@ -23,8 +24,8 @@ type Key = (i64, i64, i64, String, String);
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
     counts: BTreeMap<Key, i64>,
-    /// (bot, UTC day, conversation).
-    conversations: BTreeSet<(i64, i64, i64)>,
+    /// (bot, conversation) → the first time the bot took part in it here.
+    conversations: BTreeMap<(i64, i64), i64>,
 }
 
 impl Facts {
@@ -46,7 +47,11 @@ impl Facts {
             reason.unwrap_or("").to_string(),
         );
         *self.counts.entry(key).or_insert(0) += 1;
-        self.conversations.insert((bot_id, day, conversation_id));
+        let first = self
+            .conversations
+            .entry((bot_id, conversation_id))
+            .or_insert(at);
+        *first = (*first).min(at);
     }
 }
 
@@ -70,17 +75,19 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
             q.execute(c).await.map(|r| r.rows_affected())
         })?;
     }
-    let conversations: Vec<(i64, i64, i64)> = facts.conversations.into_iter().collect();
+    let conversations: Vec<((i64, i64), i64)> = facts.conversations.into_iter().collect();
     for chunk in conversations.chunks(ROWS_PER_INSERT) {
+        // The earliest wins, whichever transaction commits first.
         let sql = format!(
-            "INSERT INTO analytics_bot_conversations (bot_id, day_ms, conversation_id) VALUES {}
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO analytics_bot_conversations (bot_id, conversation_id, first_at) VALUES {}
+             ON CONFLICT (bot_id, conversation_id) DO UPDATE SET first_at = excluded.first_at
+             WHERE excluded.first_at < analytics_bot_conversations.first_at",
             rows(chunk.len(), 3)
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (bot, day, conversation) in chunk {
-                q = q.bind(bot).bind(day).bind(conversation);
+            for ((bot, conversation), first_at) in chunk {
+                q = q.bind(bot).bind(conversation).bind(first_at);
             }
             q.execute(c).await.map(|r| r.rows_affected())
         })?;
@@ -115,9 +122,9 @@ pub async fn rebuild(db: &Db, now_ms: i64) -> Result<()> {
          FROM bot_events
          GROUP BY bot_id, (created_at / 86400000) * 86400000, COALESCE(trigger_id, 0), kind,
              COALESCE(reason, '')",
-        "INSERT INTO analytics_bot_conversations (bot_id, day_ms, conversation_id)
-         SELECT DISTINCT bot_id, (created_at / 86400000) * 86400000, conversation_id
-         FROM bot_events",
+        "INSERT INTO analytics_bot_conversations (bot_id, conversation_id, first_at)
+         SELECT bot_id, conversation_id, MIN(created_at) FROM bot_events
+         GROUP BY bot_id, conversation_id",
     ] {
         on_tx!(tx, c => sqlx::query(sql).execute(c).await.map(|r| r.rows_affected()))?;
     }
