@@ -213,6 +213,19 @@ async fn each_recipient_once_from_its_own_session(b: Backend) {
         last - first < 8_000,
         "the sessions sent one after the other: {sent:?}"
     );
+    // The campaigns report lists it under either of its sessions, not under another.
+    for (session, listed) in [("default", true), ("second", true), ("third", false)] {
+        let (code, r) = s
+            .get(&format!("/api/analytics/campaigns?session={session}"))
+            .await;
+        assert_eq!(code, 200, "{r}");
+        let found = r["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["id"] == id);
+        assert_eq!(found, listed, "{session}: {r}");
+    }
     // The report splits the counts the same way.
     let (code, r) = s.get(&format!("/api/campaigns/{id}/report")).await;
     assert_eq!(code, 200, "{r}");

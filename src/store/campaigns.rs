@@ -236,21 +236,26 @@ pub async fn list(
     Ok(rows)
 }
 
-/// Campaigns that started in `[from, to)` within `sessions` (`None`: all), newest first.
+/// Campaigns that started in `[from, to)` within `sessions` (`None`: all; every one of a
+/// campaign's sessions must be in it) and, with `over`, sending over that session too;
+/// newest first.
 pub async fn started_between(
     db: &Db,
     sessions: Option<&[i64]>,
+    over: Option<i64>,
     from: i64,
     to: i64,
 ) -> Result<Vec<CampaignRow>> {
     let sql = format!(
         "{SELECT} WHERE c.started_at >= $1 AND c.started_at < $2
            AND {}
+           AND ($4 IS NULL OR EXISTS (SELECT 1 FROM campaign_sessions o
+                                      WHERE o.campaign_id = c.id AND o.session_id = $4))
          ORDER BY c.started_at DESC, c.id DESC",
         within_sessions(3)
     );
     let mut rows: Vec<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(from).bind(to).bind(id_list(sessions)).fetch_all(p).await)?;
+        .bind(from).bind(to).bind(id_list(sessions)).bind(over).fetch_all(p).await)?;
     campaign_sessions::attach_from(db, &mut rows).await?;
     Ok(rows)
 }
