@@ -50,12 +50,16 @@ pub struct RecipientQuery {
 pub struct NewCampaign {
     #[schema(max_length = 200, pattern = r"^\s*[^\s\u0000][^\u0000]*$")]
     pub name: String,
-    /// The WhatsApp session it sends through.
+    /// The WhatsApp session it sends through; or `sessions` for several (not both).
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
-    pub session: String,
-    /// A saved segment: its contacts in the session when the campaign starts.
+    pub session: Option<String>,
+    /// The WhatsApp sessions it sends over (one or more, each once; instead of
+    /// `session`): each recipient is sent from its own contact's session.
+    #[schema(min_items = 1, max_items = 50)]
+    pub sessions: Option<Vec<String>>,
+    /// A saved segment: its contacts in the sessions when the campaign starts.
     pub segment_id: Option<i64>,
-    /// Or these contacts (of the session); each is messaged once however often it is named.
+    /// Or these contacts (of the sessions); each is messaged once however often it is named.
     pub contact_ids: Option<Vec<i64>>,
     /// A template (`{{contact.first_name | "there"}}`, … see docs/campaigns.md).
     #[schema(pattern = r"^[^\u0000]*$")]
@@ -69,7 +73,8 @@ pub struct NewCampaign {
     pub time_zone: Option<String>,
     pub recurrence: Option<Recurrence>,
     pub quiet_hours: Option<QuietHoursBody>,
-    /// Average messages per minute (default 12), at most the session's rate.
+    /// Average messages per minute from each session (default 12), at most the
+    /// session's rate: two sessions send about twice as fast.
     #[schema(minimum = 1, maximum = 600)]
     pub rate_per_minute: Option<i64>,
     /// Each gap between messages is randomised by ± this fraction (default 0.5).
@@ -89,6 +94,9 @@ pub struct PatchCampaign {
     pub name: Option<String>,
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub session: Option<String>,
+    /// Its sessions, replacing the ones it had (not with `session`).
+    #[schema(min_items = 1, max_items = 50)]
+    pub sessions: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub segment_id: Option<Option<i64>>,
@@ -123,7 +131,8 @@ impl From<NewCampaign> for CampaignPatch {
     fn from(b: NewCampaign) -> Self {
         CampaignPatch {
             name: Some(b.name),
-            session: Some(b.session),
+            session: b.session,
+            sessions: b.sessions,
             segment_id: b.segment_id.map(Some),
             contact_ids: b.contact_ids.map(Some),
             template: Some(b.template),
@@ -145,6 +154,7 @@ impl From<PatchCampaign> for CampaignPatch {
         CampaignPatch {
             name: b.name,
             session: b.session,
+            sessions: b.sessions,
             segment_id: b.segment_id,
             contact_ids: b.contact_ids,
             template: b.template,
@@ -164,7 +174,10 @@ impl From<PatchCampaign> for CampaignPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AudienceQuery {
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
-    pub session: String,
+    pub session: Option<String>,
+    /// Several sessions instead of `session`.
+    #[schema(min_items = 1, max_items = 50)]
+    pub sessions: Option<Vec<String>>,
     pub segment_id: Option<i64>,
     pub contact_ids: Option<Vec<i64>>,
 }
@@ -333,7 +346,8 @@ pub async fn audience(
     Ok(web::Json(
         hub.campaign_audience(
             &auth.viewer,
-            &b.session,
+            b.session.as_deref(),
+            b.sessions.as_deref(),
             b.segment_id,
             b.contact_ids.as_deref(),
         )

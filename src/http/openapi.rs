@@ -62,7 +62,7 @@ use crate::store;
         store::segments::Segment, crate::actors::hub::SegmentView, segments::NewSegment, segments::PatchSegment,
         segments::PreviewSegment, segments::SegmentCount, segments::SegmentItem,
         crate::actors::hub::CampaignView, crate::actors::hub::AudienceView, crate::actors::hub::QuietHoursBody,
-        crate::actors::hub::CampaignReport, crate::actors::hub::Rates, crate::actors::hub::ReasonCount,
+        crate::actors::hub::CampaignReport, crate::actors::hub::Rates, crate::actors::hub::ReasonCount, crate::actors::hub::SessionCounts,
         store::campaigns::Counts, store::campaign_recipients::AudienceCount, store::campaign_recipients::SkipCounts,
         store::campaign_recipients::Recipient, store::campaign_recipients::Funnel, store::campaign_recipients::HourPoint,
         crate::domain::campaign::CampaignStatus, crate::domain::campaign::RecipientState, crate::domain::campaign::CampaignMedia, crate::domain::campaign::Recurrence,

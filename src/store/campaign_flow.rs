@@ -54,7 +54,7 @@ pub async fn transition(
     let planned = matches!(from, CampaignStatus::Draft | CampaignStatus::Scheduled);
     if to == CampaignStatus::Running && planned {
         let s = row.settings();
-        campaign_recipients::plan(tx, id, row.session_id, &s.audience, filter).await?;
+        campaign_recipients::plan(tx, id, &s.sessions, &s.audience, filter).await?;
     }
     if from == CampaignStatus::Paused && to == CampaignStatus::Running {
         // What held recipients back may have changed while it was paused (its quiet

@@ -46,14 +46,21 @@ fn in_json_ids(dialect: Dialect, col: &str, p: &str) -> String {
     }
 }
 
-/// Plans the audience: one row per contact of the campaign's session in it, each once,
+/// The session ids as one JSON array, bound once (a campaign's sessions are few).
+fn session_list(session_ids: &[i64]) -> String {
+    serde_json::to_string(session_ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// Plans the audience: one row per contact of the campaign's sessions in it, each once,
 /// `skipped` (with why) when it may not be messaged: erased, opted out, or a second
-/// contact with the same number (the one that blocks, if any, stands for the number, so
-/// an opt-out under one contact covers the others). Answers how many were planned.
+/// contact with the same number, in the same session or another (the one that blocks, if
+/// any, stands for the number, so an opt-out under one contact covers the others). Each
+/// row carries its contact's session, the one it is sent from. Answers how many were
+/// planned.
 pub async fn plan(
     tx: &mut Tx,
     campaign_id: i64,
-    session_id: i64,
+    session_ids: &[i64],
     audience: &Audience,
     filter: Option<&Filter>,
 ) -> Result<u64> {
@@ -64,11 +71,12 @@ pub async fn plan(
     };
     let mut sql = Sql::new(dialect, 4, now);
     let cond = audience_cond(&mut sql, audience, filter);
+    let in_sessions = in_json_ids(dialect, "c.session_id", "$3");
     let text = format!(
-        "INSERT INTO campaign_recipients (campaign_id, contact_id, chat_id, state, reason, created_at, updated_at)
-         SELECT $1, x.id, x.chat_id, CASE WHEN x.reason IS NULL THEN 'pending' ELSE 'skipped' END, x.reason, $2, $2
+        "INSERT INTO campaign_recipients (campaign_id, contact_id, chat_id, session_id, state, reason, created_at, updated_at)
+         SELECT $1, x.id, x.chat_id, x.session_id, CASE WHEN x.reason IS NULL THEN 'pending' ELSE 'skipped' END, x.reason, $2, $2
          FROM (
-             SELECT c.id, c.chat_id,
+             SELECT c.id, c.chat_id, c.session_id,
                  CASE WHEN ROW_NUMBER() OVER (
                            PARTITION BY COALESCE(c.phone, c.chat_id)
                            ORDER BY CASE WHEN {BLOCKED} THEN 0 ELSE 1 END, c.id) > 1
@@ -77,7 +85,7 @@ pub async fn plan(
                       WHEN c.consent = 'opted_out' THEN '{opted_out}'
                  END AS reason
              FROM contacts c
-             WHERE c.session_id = $3 AND {cond}
+             WHERE {in_sessions} AND {cond}
          ) x
          WHERE 1 = 1
          ORDER BY x.id
@@ -89,23 +97,25 @@ pub async fn plan(
     let n = on_tx!(tx, c => {
         let q = sqlx::query(sqlx::AssertSqlSafe(text))
             .persistent(false)
-            .bind(campaign_id).bind(now).bind(session_id);
+            .bind(campaign_id).bind(now).bind(session_list(session_ids));
         bind_params!(q, &sql.params).execute(c).await.map(|r| r.rows_affected())
     })?;
     Ok(n)
 }
 
-/// Which of `ids` are contacts of the session (one query, however many ids).
-pub async fn contacts_in_session(
+/// Which of `ids` are contacts of one of the sessions (one query, however many ids).
+pub async fn contacts_in_sessions(
     db: &Db,
-    session_id: i64,
+    session_ids: &[i64],
     ids: &[i64],
 ) -> Result<std::collections::HashSet<i64>> {
     let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    let cond = in_json_ids(Dialect::of(db), "id", "$2");
-    let text = format!("SELECT id FROM contacts WHERE session_id = $1 AND {cond}");
+    let dialect = Dialect::of(db);
+    let cond = in_json_ids(dialect, "id", "$2");
+    let in_sessions = in_json_ids(dialect, "session_id", "$1");
+    let text = format!("SELECT id FROM contacts WHERE {in_sessions} AND {cond}");
     let found: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(text))
-        .bind(session_id).bind(list).fetch_all(p).await)?;
+        .bind(session_list(session_ids)).bind(list).fetch_all(p).await)?;
     Ok(found.into_iter().collect())
 }
 
@@ -128,7 +138,7 @@ pub struct SkipCounts {
 /// Counts what `plan` would write, without writing it.
 pub async fn count_audience(
     db: &Db,
-    session_id: i64,
+    session_ids: &[i64],
     audience: &Audience,
     filter: Option<&Filter>,
     now: i64,
@@ -136,6 +146,7 @@ pub async fn count_audience(
     let dialect = Dialect::of(db);
     let mut sql = Sql::new(dialect, 2, now);
     let cond = audience_cond(&mut sql, audience, filter);
+    let in_sessions = in_json_ids(dialect, "c.session_id", "$1");
     let text = format!(
         "SELECT COUNT(*),
                 COALESCE(SUM(CASE WHEN x.n > 1 THEN 1 ELSE 0 END), 0),
@@ -147,11 +158,11 @@ pub async fn count_audience(
                         ORDER BY CASE WHEN {BLOCKED} THEN 0 ELSE 1 END, c.id) AS n,
                     c.erased_at IS NOT NULL AS erased,
                     COALESCE(c.consent = 'opted_out', FALSE) AS opted_out
-             FROM contacts c WHERE c.session_id = $1 AND {cond}
+             FROM contacts c WHERE {in_sessions} AND {cond}
          ) x"
     );
     let (total, dup, erased, opted_out): (i64, i64, i64, i64) = on_pool!(db, p => {
-        let q = sqlx::query_as(sqlx::AssertSqlSafe(text)).persistent(false).bind(session_id);
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(text)).persistent(false).bind(session_list(session_ids));
         bind_params!(q, &sql.params).fetch_one(p).await
     })?;
     Ok(AudienceCount {
@@ -173,31 +184,56 @@ pub struct Next {
     pub chat_id: String,
 }
 
-pub async fn next_pending(db: &Db, campaign_id: i64, now: i64) -> Result<Option<Next>> {
+/// The session's next recipient (each session's runner sends its own share).
+pub async fn next_pending(
+    db: &Db,
+    campaign_id: i64,
+    session_id: i64,
+    now: i64,
+) -> Result<Option<Next>> {
     let row = on_pool!(db, p => sqlx::query_as(
         "SELECT id, contact_id, chat_id FROM campaign_recipients
-         WHERE campaign_id = $1 AND state = 'pending' AND (not_before IS NULL OR not_before <= $2)
+         WHERE campaign_id = $1 AND session_id = $3 AND state = 'pending'
+           AND (not_before IS NULL OR not_before <= $2)
          ORDER BY id LIMIT 1")
-        .bind(campaign_id).bind(now).fetch_optional(p).await)?;
+        .bind(campaign_id).bind(now).bind(session_id).fetch_optional(p).await)?;
     Ok(row)
 }
 
-/// How many recipients are queued (handed to the session's queue, not yet to WAHA): a
-/// short range of the state index, however large the campaign.
-pub async fn queued(db: &Db, campaign_id: i64) -> Result<i64> {
-    let n = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 AND state = 'queued'")
-        .bind(campaign_id).fetch_one(p).await)?;
+/// How many recipients are queued (handed to a session's queue, not yet to WAHA), of
+/// one session (`Some`) or of all: a short range of a state index, however large the
+/// campaign.
+pub async fn queued(db: &Db, campaign_id: i64, session_id: Option<i64>) -> Result<i64> {
+    let n = on_pool!(db, p => match session_id {
+        Some(s) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM campaign_recipients
+             WHERE campaign_id = $1 AND session_id = $2 AND state = 'queued'")
+            .bind(campaign_id).bind(s).fetch_one(p).await,
+        None => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 AND state = 'queued'")
+            .bind(campaign_id).fetch_one(p).await,
+    })?;
     Ok(n)
 }
 
-/// Whether any recipient is still planned, and the earliest time a planned one waits for
-/// (asked only when none is due: every planned one is in its quiet hours).
-pub async fn planned(db: &Db, campaign_id: i64) -> Result<(bool, Option<i64>)> {
-    let row: (i64, Option<i64>) = on_pool!(db, p => sqlx::query_as(
-        "SELECT COUNT(*), MIN(not_before) FROM campaign_recipients
-         WHERE campaign_id = $1 AND state = 'pending'")
-        .bind(campaign_id).fetch_one(p).await)?;
+/// Whether any recipient is still planned (of one session, or of all), and the earliest
+/// time a planned one waits for (asked only when none is due: every planned one is in
+/// its quiet hours).
+pub async fn planned(
+    db: &Db,
+    campaign_id: i64,
+    session_id: Option<i64>,
+) -> Result<(bool, Option<i64>)> {
+    let row: (i64, Option<i64>) = on_pool!(db, p => match session_id {
+        Some(s) => sqlx::query_as(
+            "SELECT COUNT(*), MIN(not_before) FROM campaign_recipients
+             WHERE campaign_id = $1 AND session_id = $2 AND state = 'pending'")
+            .bind(campaign_id).bind(s).fetch_one(p).await,
+        None => sqlx::query_as(
+            "SELECT COUNT(*), MIN(not_before) FROM campaign_recipients
+             WHERE campaign_id = $1 AND state = 'pending'")
+            .bind(campaign_id).fetch_one(p).await,
+    })?;
     Ok((row.0 > 0, row.1))
 }
 

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{id_list, Db, Result, Tx};
+use super::{campaign_sessions, id_list, Db, Result, Tx};
 use crate::domain::campaign::{
     CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState, Recurrence,
 };
+use crate::domain::SessionRef;
 
 /// Who a campaign reaches.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,9 @@ pub enum Audience {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub name: String,
-    pub session_id: i64,
+    /// The sessions it sends over, in the order named (one or more, each once); the
+    /// first is `campaigns.session_id`.
+    pub sessions: Vec<i64>,
     pub audience: Audience,
     pub template: String,
     pub media: Option<CampaignMedia>,
@@ -35,12 +38,24 @@ pub struct Settings {
     pub frequency_cap_hours: Option<i64>,
 }
 
+impl Settings {
+    /// The first session: the one its events and audit entries are filed under.
+    pub fn first_session(&self) -> i64 {
+        self.sessions.first().copied().unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CampaignRow {
     pub id: i64,
     pub name: String,
+    /// Its first session (`sessions[0]`).
     pub session_id: i64,
     pub session: String,
+    /// Every session it sends over, in order (filled after the row is read:
+    /// `campaign_sessions::attach`).
+    #[sqlx(skip)]
+    pub sessions: Vec<SessionRef>,
     pub segment_id: Option<i64>,
     /// The segment's name now (`None` with `segment_id`: it was deleted meanwhile).
     pub segment_name: Option<String>,
@@ -83,9 +98,14 @@ impl CampaignRow {
             (Some(s), Some(e)) => QuietHours::parse(s, e).ok(),
             _ => None,
         };
+        let sessions = if self.sessions.is_empty() {
+            vec![self.session_id]
+        } else {
+            self.sessions.iter().map(|s| s.id).collect()
+        };
         Settings {
             name: self.name.clone(),
-            session_id: self.session_id,
+            sessions,
             audience,
             template: self.template.clone(),
             media: match (&self.media_url, &self.media_mimetype) {
@@ -125,6 +145,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    pub fn merge(&mut self, o: &Counts) {
+        self.total += o.total;
+        self.queued += o.queued;
+        self.sent += o.sent;
+        self.delivered += o.delivered;
+        self.read += o.read;
+        self.replied += o.replied;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+    }
+
     fn add(&mut self, state: RecipientState, n: i64) {
         use RecipientState as R;
         self.total += n;
@@ -149,15 +180,38 @@ const SELECT: &str = "SELECT c.id, c.name, c.session_id, s.name AS session, c.se
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<CampaignRow>> {
     let sql = format!("{SELECT} WHERE c.id = $1");
+    let row: Option<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?;
+    let mut rows: Vec<CampaignRow> = row.into_iter().collect();
+    campaign_sessions::attach_from(db, &mut rows).await?;
+    Ok(rows.pop())
+}
+
+/// The campaign's row without its list of sessions (`sessions` empty): what a runner
+/// reads before each recipient, one query.
+pub async fn get_for_sending(db: &Db, id: i64) -> Result<Option<CampaignRow>> {
+    let sql = format!("{SELECT} WHERE c.id = $1");
     let row = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?;
     Ok(row)
 }
 
 pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Option<CampaignRow>> {
     let sql = format!("{SELECT} WHERE c.id = $1");
-    let row =
+    let row: Option<CampaignRow> =
         on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await)?;
-    Ok(row)
+    let mut rows: Vec<CampaignRow> = row.into_iter().collect();
+    let found = campaign_sessions::of_in(tx, &[id]).await?;
+    campaign_sessions::attach(&mut rows, found);
+    Ok(rows.pop())
+}
+
+/// Within `$n` (a comma-separated list of session ids, or NULL: all): every session of
+/// the campaign is one of them (a campaign is a member's only if all its sessions are).
+fn within_sessions(n: usize) -> String {
+    format!(
+        "(${n} IS NULL OR ((',' || ${n} || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%')
+           AND NOT EXISTS (SELECT 1 FROM campaign_sessions cs WHERE cs.campaign_id = c.id
+               AND (',' || ${n} || ',') NOT LIKE ('%,' || CAST(cs.session_id AS TEXT) || ',%'))))"
+    )
 }
 
 /// Newest first, within `sessions` (`None`: all), optionally of one status.
@@ -170,30 +224,39 @@ pub async fn list(
 ) -> Result<Vec<CampaignRow>> {
     let sql = format!(
         "{SELECT} WHERE ($1 IS NULL OR c.id < $1)
-           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND {}
            AND ($3 IS NULL OR c.status = $3)
-         ORDER BY c.id DESC LIMIT $4"
+         ORDER BY c.id DESC LIMIT $4",
+        within_sessions(2)
     );
-    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut rows: Vec<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(before).bind(id_list(sessions)).bind(status.map(|s| s.as_str())).bind(limit)
         .fetch_all(p).await)?;
+    campaign_sessions::attach_from(db, &mut rows).await?;
     Ok(rows)
 }
 
-/// Campaigns that started in `[from, to)` within `sessions` (`None`: all), newest first.
+/// Campaigns that started in `[from, to)` within `sessions` (`None`: all; every one of a
+/// campaign's sessions must be in it) and, with `over`, sending over that session too;
+/// newest first.
 pub async fn started_between(
     db: &Db,
     sessions: Option<&[i64]>,
+    over: Option<i64>,
     from: i64,
     to: i64,
 ) -> Result<Vec<CampaignRow>> {
     let sql = format!(
         "{SELECT} WHERE c.started_at >= $1 AND c.started_at < $2
-           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
-         ORDER BY c.started_at DESC, c.id DESC"
+           AND {}
+           AND ($4 IS NULL OR EXISTS (SELECT 1 FROM campaign_sessions o
+                                      WHERE o.campaign_id = c.id AND o.session_id = $4))
+         ORDER BY c.started_at DESC, c.id DESC",
+        within_sessions(3)
     );
-    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(from).bind(to).bind(id_list(sessions)).fetch_all(p).await)?;
+    let mut rows: Vec<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(from).bind(to).bind(id_list(sessions)).bind(over).fetch_all(p).await)?;
+    campaign_sessions::attach_from(db, &mut rows).await?;
     Ok(rows)
 }
 
@@ -201,7 +264,9 @@ pub async fn started_between(
 pub async fn live(db: &Db) -> Result<Vec<CampaignRow>> {
     let sql =
         format!("{SELECT} WHERE c.status IN ('scheduled', 'running', 'paused') ORDER BY c.id");
-    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
+    let mut rows: Vec<CampaignRow> =
+        on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
+    campaign_sessions::attach_from(db, &mut rows).await?;
     Ok(rows)
 }
 
@@ -211,6 +276,9 @@ pub struct SegmentUser {
     pub id: i64,
     pub name: String,
     pub session_id: i64,
+    /// All its sessions (filled after the row is read).
+    #[sqlx(skip)]
+    pub sessions: Vec<i64>,
     #[sqlx(try_from = "String")]
     pub status: CampaignStatus,
 }
@@ -218,11 +286,19 @@ pub struct SegmentUser {
 /// The unfinished campaigns (draft, scheduled, running, paused) whose audience is the
 /// segment, read in the transaction that would delete it.
 pub async fn using_segment(tx: &mut Tx, segment_id: i64) -> Result<Vec<SegmentUser>> {
-    let rows = on_tx!(tx, c => sqlx::query_as(
+    let mut rows: Vec<SegmentUser> = on_tx!(tx, c => sqlx::query_as(
         "SELECT id, name, session_id, status FROM campaigns
          WHERE segment_id = $1 AND status IN ('draft', 'scheduled', 'running', 'paused')
          ORDER BY id")
         .bind(segment_id).fetch_all(c).await)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut found = campaign_sessions::of_in(tx, &ids).await?;
+    for r in &mut rows {
+        r.sessions = found
+            .remove(&r.id)
+            .map(|s| s.into_iter().map(|s| s.id).collect())
+            .unwrap_or_else(|| vec![r.session_id]);
+    }
     Ok(rows)
 }
 
@@ -237,8 +313,8 @@ pub async fn finished_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>> {
 /// The sessions with a campaign whose replies are still tracked (sent to since `since`).
 pub async fn sessions_with_recent(db: &Db, since: i64) -> Result<Vec<i64>> {
     let rows = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT DISTINCT session_id FROM campaigns
-         WHERE status IN ('running', 'paused') OR (started_at IS NOT NULL AND updated_at > $1)")
+        "SELECT DISTINCT cs.session_id FROM campaigns c JOIN campaign_sessions cs ON cs.campaign_id = c.id
+         WHERE c.status IN ('running', 'paused') OR (c.started_at IS NOT NULL AND c.updated_at > $1)")
         .bind(since).fetch_all(p).await)?;
     Ok(rows)
 }
@@ -265,7 +341,7 @@ pub async fn insert(
             parent_id, created_by, created_at, updated_at, media_url, media_mimetype, media_filename)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, $20)
          RETURNING id")
-        .bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
+        .bind(&s.name).bind(s.first_session()).bind(segment_id).bind(contact_ids).bind(&s.template)
         .bind(status.as_str()).bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
         .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
         .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
@@ -273,6 +349,7 @@ pub async fn insert(
         .bind(s.media.as_ref().map(|m| &m.url)).bind(s.media.as_ref().map(|m| &m.mimetype))
         .bind(s.media.as_ref().and_then(|m| m.filename.as_ref()))
         .fetch_one(c).await)?;
+    campaign_sessions::set(tx, id, &s.sessions).await?;
     Ok(id)
 }
 
@@ -289,7 +366,7 @@ pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) ->
             media_url = $17, media_mimetype = $18, media_filename = $19,
             pause_reason = CASE WHEN $15 = 'paused' THEN pause_reason ELSE NULL END
          WHERE id = $1 AND status IN ('draft', 'scheduled', 'paused')")
-        .bind(id).bind(&s.name).bind(s.session_id).bind(segment_id).bind(contact_ids).bind(&s.template)
+        .bind(id).bind(&s.name).bind(s.first_session()).bind(segment_id).bind(contact_ids).bind(&s.template)
         .bind(s.start_at).bind(&s.time_zone).bind(s.recurrence.map(|r| r.as_str()))
         .bind(s.quiet.map(|q| q.start_text())).bind(s.quiet.map(|q| q.end_text()))
         .bind(s.pace.rate_per_minute).bind(s.pace.jitter).bind(s.frequency_cap_hours)
@@ -297,6 +374,9 @@ pub async fn save(tx: &mut Tx, id: i64, s: &Settings, status: CampaignStatus) ->
         .bind(s.media.as_ref().map(|m| &m.url)).bind(s.media.as_ref().map(|m| &m.mimetype))
         .bind(s.media.as_ref().and_then(|m| m.filename.as_ref()))
         .execute(c).await.map(|r| r.rows_affected()))?;
+    if n > 0 {
+        campaign_sessions::set(tx, id, &s.sessions).await?;
+    }
     Ok(n > 0)
 }
 
@@ -343,28 +423,44 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<bool> {
 
 /// The counts of each of `ids`, in one query.
 pub async fn counts(db: &Db, ids: &[i64]) -> Result<HashMap<i64, Counts>> {
-    let mut out: HashMap<i64, Counts> = ids.iter().map(|id| (*id, Counts::default())).collect();
+    Ok(counts_by_session(db, ids)
+        .await?
+        .into_iter()
+        .map(|(id, per)| {
+            let mut total = Counts::default();
+            for c in per.values() {
+                total.merge(c);
+            }
+            (id, total)
+        })
+        .collect())
+}
+
+/// The counts of each of `ids`, per session its recipients are sent from, in one query.
+pub async fn counts_by_session(db: &Db, ids: &[i64]) -> Result<HashMap<i64, HashMap<i64, Counts>>> {
+    let mut out: HashMap<i64, HashMap<i64, Counts>> =
+        ids.iter().map(|id| (*id, HashMap::new())).collect();
     if ids.is_empty() {
         return Ok(out);
     }
     // One placeholder per id (never the values themselves): each is a range of the
-    // (campaign_id, state) index.
+    // (campaign_id, session_id, state) index.
     let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT campaign_id, state, COUNT(*) FROM campaign_recipients
-         WHERE campaign_id IN ({}) GROUP BY campaign_id, state",
+        "SELECT campaign_id, COALESCE(session_id, 0), state, COUNT(*) FROM campaign_recipients
+         WHERE campaign_id IN ({}) GROUP BY campaign_id, COALESCE(session_id, 0), state",
         marks.join(", ")
     );
-    let rows: Vec<(i64, String, i64)> = on_pool!(db, p => {
+    let rows: Vec<(i64, i64, String, i64)> = on_pool!(db, p => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         for id in ids {
             q = q.bind(*id);
         }
         q.fetch_all(p).await
     })?;
-    for (id, state, n) in rows {
+    for (id, session, state, n) in rows {
         if let (Some(c), Some(s)) = (out.get_mut(&id), RecipientState::parse(&state)) {
-            c.add(s, n);
+            c.entry(session).or_default().add(s, n);
         }
     }
     Ok(out)

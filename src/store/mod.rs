@@ -57,6 +57,7 @@ pub mod bot_metrics;
 pub mod bots;
 pub mod campaign_flow;
 pub mod campaign_recipients;
+pub mod campaign_sessions;
 pub mod campaigns;
 pub mod contact_bulk;
 pub mod contact_filter;

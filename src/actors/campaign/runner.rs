@@ -1,9 +1,11 @@
-//! The actor that sends one campaign: one recipient at a time, each queued in its
-//! conversation's turn (message, outbox row and the recipient's state in one
-//! transaction), at the campaign's randomised pace. The session's queue sends what it
-//! queued, after any member's or bot's reply. It reads the campaign's status before each
-//! recipient, so a pause or a cancel from any node stops it, and it stops when this node
-//! no longer owns the session.
+//! The actor that sends one session's share of a campaign (a campaign over several
+//! sessions has one runner per session, each on the node that owns its session): one
+//! recipient at a time, each queued in its conversation's turn (message, outbox row and
+//! the recipient's state in one transaction), at the campaign's randomised pace, so each
+//! session keeps its own pace and two sessions send about twice as fast. The session's
+//! queue sends what it queued, after any member's or bot's reply. It reads the campaign's
+//! status before each recipient, so a pause or a cancel from any node stops it, and it
+//! stops when this node no longer owns the session.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,10 +33,10 @@ const MAX_QUEUED: i64 = 2;
 /// The longest a runner sleeps without looking at its campaign again.
 const LONGEST_WAIT: Duration = Duration::from_secs(30);
 
-/// Told to the supervisor when a runner stops.
+/// Told to the supervisor when a runner stops: (campaign, session).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct RunnerStopped(pub i64);
+pub struct RunnerStopped(pub (i64, i64));
 
 /// Stop now (the campaign was paused or cancelled on this node).
 #[derive(Message)]
@@ -118,7 +120,7 @@ async fn step(
     id: i64,
     session: &SessionRef,
 ) -> Result<Step, HubError> {
-    let Some(row) = campaigns::get(&services.db, id).await? else {
+    let Some(row) = campaigns::get_for_sending(&services.db, id).await? else {
         return Ok(Step::Done);
     };
     if row.status != CampaignStatus::Running || !registry.runs_here(session) {
@@ -140,15 +142,24 @@ async fn step(
             return Ok(Step::Done);
         }
     };
-    // Each step reads short ranges of the recipients' state index, never the whole
-    // campaign: its cost does not grow with the audience.
-    let queued = campaign_recipients::queued(&services.db, id).await?;
+    // Each step reads short ranges of the recipients' (campaign, session, state) index,
+    // never the whole campaign: its cost does not grow with the audience.
+    let db = &services.db;
+    let queued = campaign_recipients::queued(db, id, Some(session.id)).await?;
     if queued >= MAX_QUEUED {
         return Ok(Step::Wait(Duration::from_millis(250)));
     }
     let now = services.now_ms();
-    let Some(next) = campaign_recipients::next_pending(&services.db, id, now).await? else {
-        let (pending, earliest) = campaign_recipients::planned(&services.db, id).await?;
+    let Some(next) = campaign_recipients::next_pending(db, id, session.id, now).await? else {
+        let (mut pending, earliest) =
+            campaign_recipients::planned(db, id, Some(session.id)).await?;
+        let mut queued = queued;
+        if !pending && queued == 0 {
+            // This session's share is done: the campaign is, once the other sessions'
+            // shares are too (whichever runner sees it last completes it).
+            pending = campaign_recipients::planned(db, id, None).await?.0;
+            queued = campaign_recipients::queued(db, id, None).await?;
+        }
         if !pending && queued == 0 {
             let done = services
                 .writer
@@ -161,7 +172,8 @@ async fn step(
         }
         let wait = match earliest {
             Some(at) if pending => Duration::from_millis((at - now).max(1) as u64),
-            // Only queued ones are left: their sends decide when it is complete.
+            // Only queued ones are left (or other sessions' shares): their sends decide
+            // when it is complete.
             _ => Duration::from_millis(500),
         };
         return Ok(Step::Wait(wait));
@@ -225,7 +237,8 @@ impl Actor for CampaignRunner {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         debug!(campaign_id = self.id, "campaign runner stopped");
-        self.supervisor.do_send(RunnerStopped(self.id));
+        self.supervisor
+            .do_send(RunnerStopped((self.id, self.session.id)));
     }
 }
 

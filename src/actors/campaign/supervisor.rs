@@ -16,7 +16,6 @@ use super::runner::{CampaignRunner, RunnerStopped, StopRunner};
 use crate::actors::registry::SessionRegistry;
 use crate::actors::services::Services;
 use crate::domain::campaign::{CampaignStatus, REPLY_WINDOW_MS};
-use crate::domain::SessionRef;
 use crate::store::campaigns::{self, CampaignRow, Counts};
 use crate::store::{campaign_flow, segments, StoreError};
 
@@ -42,7 +41,8 @@ pub struct Kick {
 pub struct CampaignSupervisor {
     services: Arc<Services>,
     registry: Arc<SessionRegistry>,
-    runners: HashMap<i64, Addr<CampaignRunner>>,
+    /// One per (campaign, session) sending here.
+    runners: HashMap<(i64, i64), Addr<CampaignRunner>>,
     /// What was last reported of each campaign.
     reported: HashMap<i64, (CampaignStatus, Counts)>,
     ticks: u64,
@@ -124,31 +124,27 @@ impl CampaignSupervisor {
         ctx.spawn(fut);
     }
 
-    /// A runner for each running campaign whose session this node owns.
+    /// A runner for each session, owned by this node, of each running campaign.
     fn run_live(&mut self, live: &[CampaignRow], ctx: &mut Context<Self>) {
         self.runners.retain(|_, a| a.connected());
         for c in live.iter().filter(|c| c.status == CampaignStatus::Running) {
-            self.services.campaign_sessions.insert(c.session_id);
-            if self.runners.contains_key(&c.id) {
-                continue;
+            for session in &c.sessions {
+                self.services.campaign_sessions.insert(session.id);
+                let key = (c.id, session.id);
+                if self.runners.contains_key(&key) || !self.registry.runs_here(session) {
+                    continue;
+                }
+                let runner = CampaignRunner::new(
+                    self.services.clone(),
+                    self.registry.clone(),
+                    c.id,
+                    session.clone(),
+                    ctx.address().recipient(),
+                );
+                // On its own thread's turn with the others (it mostly waits).
+                let addr = CampaignRunner::start_in_arbiter(&self.services.arbiter(), |_| runner);
+                self.runners.insert(key, addr);
             }
-            let session = SessionRef {
-                id: c.session_id,
-                name: c.session.clone(),
-            };
-            if !self.registry.runs_here(&session) {
-                continue;
-            }
-            let runner = CampaignRunner::new(
-                self.services.clone(),
-                self.registry.clone(),
-                c.id,
-                session,
-                ctx.address().recipient(),
-            );
-            // On its own thread's turn with the others (it mostly waits).
-            let addr = CampaignRunner::start_in_arbiter(&self.services.arbiter(), |_| runner);
-            self.runners.insert(c.id, addr);
         }
     }
 
@@ -265,9 +261,12 @@ impl Handler<Kick> for CampaignSupervisor {
 
     fn handle(&mut self, k: Kick, ctx: &mut Self::Context) {
         if let Some(id) = k.stop {
-            if let Some(a) = self.runners.remove(&id) {
-                a.do_send(StopRunner);
-            }
+            self.runners.retain(|(campaign, _), a| {
+                if *campaign == id {
+                    a.do_send(StopRunner);
+                }
+                *campaign != id
+            });
         }
         self.look(ctx);
     }
@@ -276,9 +275,9 @@ impl Handler<Kick> for CampaignSupervisor {
 impl Handler<RunnerStopped> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, RunnerStopped(id): RunnerStopped, _: &mut Self::Context) {
-        if self.runners.get(&id).is_some_and(|a| !a.connected()) {
-            self.runners.remove(&id);
+    fn handle(&mut self, RunnerStopped(key): RunnerStopped, _: &mut Self::Context) {
+        if self.runners.get(&key).is_some_and(|a| !a.connected()) {
+            self.runners.remove(&key);
         }
     }
 }

@@ -269,10 +269,18 @@ impl Hub {
         v: &Viewer,
         q: &ReportQuery,
     ) -> Result<CampaignsReport, HubError> {
+        let mine = v.campaign_analytics().ok().and_then(|s| s.sessions);
         let (period, scope) = self.report_scope(v, v.campaign_analytics(), q).await?;
+        // `?session=` names a session the campaigns send over (among others, perhaps);
+        // the viewer's own sessions must hold every session of a campaign listed.
+        let over = match (q.session.as_deref(), scope.sessions.as_deref()) {
+            (Some(n), Some([one])) if !n.is_empty() => Some(*one),
+            _ => None,
+        };
         let rows = campaigns::started_between(
             self.db(),
-            scope.sessions.as_deref(),
+            mine.as_deref(),
+            over,
             period.from_ms,
             period.to_ms,
         )

@@ -1,7 +1,7 @@
 //! A campaign's audience as an uploaded list (docs/campaigns.md): the CSV is read by the
-//! contact import's own rules (`imports::parse_list`), its numbers become or update
-//! contacts of the campaign's session, and those contacts, each once, become the
-//! audience of the draft or scheduled campaign.
+//! contact import's own rules (`audience_list::parse_list`), its numbers become or update
+//! contacts of the campaign's sessions (new numbers spread evenly over them), and those
+//! contacts, each once, become the audience of the draft or scheduled campaign.
 
 use serde::Serialize;
 use serde_json::json;
@@ -52,7 +52,7 @@ impl Hub {
         id: i64,
     ) -> Result<CampaignRow, HubError> {
         let row = self.campaign_row(v, id).await?;
-        v.may_upload_audience(row.session_id)
+        v.may_upload_audience_in(&row.settings().sessions)
             .map_err(|d| HubError::denied(d, || format!("campaign {id}")))?;
         if !matches!(
             row.status,
@@ -97,7 +97,7 @@ impl Hub {
         let (rows, duplicates, errors_total) = (list.rows, list.duplicates, list.errors.len());
         let mut errors = list.errors.clone();
         errors.truncate(ERRORS_SHOWN as usize);
-        let applied = self.apply_list(row.session_id, list).await?;
+        let applied = self.apply_list(&row.settings().sessions, list).await?;
         let audience = Audience::Contacts({
             let mut ids = applied.contact_ids.clone();
             ids.sort_unstable();
@@ -130,7 +130,7 @@ impl Hub {
         };
         let count = campaign_recipients::count_audience(
             self.db(),
-            row.session_id,
+            &row.settings().sessions,
             &audience,
             None,
             self.now_ms(),

@@ -1,62 +1,29 @@
-//! Campaigns (docs/campaigns.md): settings checked field by field, lifecycle moves
-//! written with their audit entry and `campaign.progress`, and the node's campaign
-//! supervisor told, so a start or a pause takes effect at once.
+//! Campaigns (docs/campaigns.md): settings checked field by field (`campaign_settings`),
+//! lifecycle moves written with their audit entry and `campaign.progress`, and the
+//! node's campaign supervisor told, so a start or a pause takes effect at once.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::campaign_settings::{check_template, invalid};
+pub use super::campaign_settings::{CampaignPatch, QuietHoursBody, MAX_CONTACT_IDS};
 use super::Hub;
 use crate::actors::campaign::{session_cannot_send, Kick};
 use crate::actors::error::HubError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::bot::template::{Template, Vars};
 use crate::domain::campaign::{
-    self, CampaignAction, CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState,
-    Recurrence, DEFAULT_JITTER, DEFAULT_RATE_PER_MINUTE,
+    CampaignAction, CampaignMedia, CampaignStatus, RecipientState, Recurrence,
 };
 use crate::domain::segment_filter::Filter;
-use crate::domain::{phone, FieldError, SessionRef, Viewer};
+use crate::domain::{phone, Viewer};
 use crate::store::campaign_recipients::{self, AudienceCount, Funnel, HourPoint, Recipient};
-use crate::store::campaigns::{self, Audience, CampaignRow, Counts, Settings};
+use crate::store::campaigns::{self, Audience, CampaignRow, Counts};
 use crate::store::{audit, campaign_flow, contacts, segments, sessions};
-
-/// The most contacts a campaign may name one by one (a segment has no limit).
-pub const MAX_CONTACT_IDS: usize = 100_000;
-/// A template's longest text, in characters (WhatsApp's own limit is 4096).
-const MAX_TEMPLATE_CHARS: usize = 4096;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct QuietHoursBody {
-    /// "HH:MM" in the recipient's time zone.
-    #[schema(pattern = r"^[0-2][0-9]:[0-5][0-9]$")]
-    pub start: String,
-    #[schema(pattern = r"^[0-2][0-9]:[0-5][0-9]$")]
-    pub end: String,
-}
-
-/// What a request sets; `None` leaves a setting as it is (a new campaign: its default),
-/// `Some(None)` clears it.
-#[derive(Debug, Clone, Default)]
-pub struct CampaignPatch {
-    pub name: Option<String>,
-    pub session: Option<String>,
-    pub segment_id: Option<Option<i64>>,
-    pub contact_ids: Option<Option<Vec<i64>>>,
-    pub template: Option<String>,
-    pub media: Option<Option<CampaignMedia>>,
-    pub start_at: Option<Option<String>>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Option<Recurrence>>,
-    pub quiet_hours: Option<Option<QuietHoursBody>>,
-    pub rate_per_minute: Option<i64>,
-    pub jitter: Option<f64>,
-    pub frequency_cap_hours: Option<Option<i64>>,
-    /// A new campaign whose audience is a list uploaded next (`POST …/audience`): it is
-    /// created without one.
-    pub audience_upload: bool,
-}
 
 /// Who a campaign reaches, as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -75,8 +42,11 @@ pub struct AudienceView {
 pub struct CampaignView {
     pub id: i64,
     pub name: String,
-    /// The WhatsApp session it sends through.
+    /// Its first WhatsApp session (`sessions[0]`), for clients that know one.
     pub session: String,
+    /// Every WhatsApp session it sends over, in the order named: each recipient is sent
+    /// from its own contact's session.
+    pub sessions: Vec<String>,
     pub audience: AudienceView,
     pub template: String,
     /// An image or file sent with the message, the text as its caption.
@@ -97,11 +67,20 @@ pub struct CampaignView {
     pub parent_id: Option<i64>,
     /// Where its recipients stand now (each counted once; they add up to `total`).
     pub counts: Counts,
+    /// The same per session its recipients are sent from, in the order of `sessions`.
+    pub by_session: Vec<SessionCounts>,
     pub created_by: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
+}
+
+/// One session's share of a campaign's recipients.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionCounts {
+    pub session: String,
+    pub counts: Counts,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -110,8 +89,22 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn view(row: CampaignRow, counts: Counts) -> CampaignView {
+/// The view of `row`, its counts per session (`counts_by_session`) summed for `counts`.
+fn view(row: CampaignRow, mut per: HashMap<i64, Counts>) -> CampaignView {
     let s = row.settings();
+    let by_session: Vec<SessionCounts> = row
+        .sessions
+        .iter()
+        .map(|x| SessionCounts {
+            session: x.name.clone(),
+            counts: per.remove(&x.id).unwrap_or_default(),
+        })
+        .collect();
+    let mut counts = Counts::default();
+    for c in by_session.iter().map(|b| &b.counts).chain(per.values()) {
+        counts.merge(c);
+    }
+    let sessions = row.sessions.iter().map(|x| x.name.clone()).collect();
     let audience = match &s.audience {
         Audience::Segment(id) => AudienceView {
             segment_id: Some(*id),
@@ -134,6 +127,7 @@ fn view(row: CampaignRow, counts: Counts) -> CampaignView {
         id: row.id,
         name: row.name,
         session: row.session,
+        sessions,
         audience,
         template: row.template,
         media: s.media.clone(),
@@ -151,6 +145,7 @@ fn view(row: CampaignRow, counts: Counts) -> CampaignView {
         pause_reason: row.pause_reason,
         parent_id: row.parent_id,
         counts,
+        by_session,
         created_by: row.created_by,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -163,6 +158,8 @@ fn view(row: CampaignRow, counts: Counts) -> CampaignView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CampaignReport {
     pub counts: Counts,
+    /// The same per session its recipients are sent from.
+    pub by_session: Vec<SessionCounts>,
     /// Recipients that reached each stage, whatever they went on to.
     pub funnel: Funnel,
     /// Delivered, read and replied, as fractions of those sent (0 when none was sent).
@@ -213,27 +210,6 @@ fn denied(d: crate::domain::Denied, id: i64) -> HubError {
     HubError::denied(d, || format!("campaign {id}"))
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> HubError {
-    FieldError::new(field, reason).into()
-}
-
-fn check_template(t: &str) -> Result<(), HubError> {
-    if t.trim().is_empty() || t.chars().count() > MAX_TEMPLATE_CHARS || t.contains('\0') {
-        return Err(invalid(
-            "template",
-            format!("1 to {MAX_TEMPLATE_CHARS} characters, not blank, without U+0000"),
-        ));
-    }
-    Template::parse(t).map_err(|e| invalid("template", e))?;
-    Ok(())
-}
-
-fn parse_start_at(s: &str) -> Result<i64, HubError> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| invalid("start_at", format!("not an RFC 3339 time: {s:?}")))
-}
-
 impl Hub {
     fn kick_campaigns(&self, stop: Option<i64>) {
         self.campaigns.do_send(Kick { stop });
@@ -245,209 +221,17 @@ impl Hub {
         let row = campaigns::get(self.db(), id)
             .await?
             .ok_or_else(|| HubError::NotFound(format!("campaign {id}")))?;
-        v.may_run_campaign(row.session_id)
+        v.may_run_campaign_in(&row.settings().sessions)
             .map_err(|d| denied(d, id))?;
         Ok(row)
     }
 
     pub(super) async fn campaign_view(&self, row: CampaignRow) -> Result<CampaignView, HubError> {
-        let counts = campaigns::counts(self.db(), &[row.id])
+        let per = campaigns::counts_by_session(self.db(), &[row.id])
             .await?
             .remove(&row.id)
             .unwrap_or_default();
-        Ok(view(row, counts))
-    }
-
-    /// A session the viewer may run campaigns in, by name (422 naming `field` when it is
-    /// unknown or not theirs: another session's existence does not leak).
-    async fn campaign_session(
-        &self,
-        v: &Viewer,
-        name: &str,
-        field: &str,
-    ) -> Result<SessionRef, HubError> {
-        let unknown = || invalid(field, format!("no session {name:?}"));
-        // What cannot be a session's name is not looked up (PostgreSQL refuses U+0000).
-        if !crate::domain::session::is_session_name(name) {
-            return Err(unknown());
-        }
-        let s = self.registry.resolve(name).await?.ok_or_else(unknown)?;
-        match v.may_run_campaign(s.id) {
-            Ok(()) => Ok(s),
-            Err(crate::domain::Denied::Hidden) => Err(unknown()),
-            Err(crate::domain::Denied::Forbidden(why)) => Err(HubError::Forbidden(why)),
-        }
-    }
-
-    /// The audience checked: a segment that exists, or contacts of the session.
-    async fn check_audience(
-        &self,
-        session_id: i64,
-        segment_id: Option<i64>,
-        contact_ids: Option<&[i64]>,
-    ) -> Result<Audience, HubError> {
-        match (segment_id, contact_ids) {
-            (Some(_), Some(_)) => Err(invalid(
-                "contact_ids",
-                "give segment_id or contact_ids, not both",
-            )),
-            (None, None) => Err(invalid(
-                "segment_id",
-                "required: give segment_id or contact_ids",
-            )),
-            (Some(id), None) => {
-                segments::get(self.db(), id)
-                    .await?
-                    .ok_or_else(|| invalid("segment_id", format!("no segment {id}")))?;
-                Ok(Audience::Segment(id))
-            }
-            (None, Some(ids)) => {
-                if ids.is_empty() || ids.len() > MAX_CONTACT_IDS {
-                    return Err(invalid(
-                        "contact_ids",
-                        format!("1 to {MAX_CONTACT_IDS} contact ids"),
-                    ));
-                }
-                let found =
-                    campaign_recipients::contacts_in_session(self.db(), session_id, ids).await?;
-                for (i, id) in ids.iter().enumerate() {
-                    if !found.contains(id) {
-                        return Err(invalid(
-                            &format!("contact_ids[{i}]"),
-                            format!("no contact {id} in the campaign's session"),
-                        ));
-                    }
-                }
-                let mut ids = ids.to_vec();
-                ids.sort_unstable();
-                ids.dedup();
-                Ok(Audience::Contacts(ids))
-            }
-        }
-    }
-
-    /// `base` (a stored campaign's settings, or none for a new one) with `p` applied,
-    /// every field checked.
-    async fn campaign_settings(
-        &self,
-        v: &Viewer,
-        base: Option<&Settings>,
-        p: &CampaignPatch,
-    ) -> Result<Settings, HubError> {
-        let name = match (&p.name, base) {
-            (Some(n), _) => campaign::check_name(n)?,
-            (None, Some(b)) => b.name.clone(),
-            (None, None) => return Err(invalid("name", "required")),
-        };
-        let session_id = match (&p.session, base) {
-            (Some(n), _) => self.campaign_session(v, n, "session").await?.id,
-            (None, Some(b)) => b.session_id,
-            (None, None) => return Err(invalid("session", "required")),
-        };
-        let audience_changed = p.segment_id.is_some()
-            || p.contact_ids.is_some()
-            || base.is_some_and(|b| b.session_id != session_id);
-        let audience = match base {
-            Some(b) if !audience_changed => b.audience.clone(),
-            _ => {
-                let (seg, ids) = match base.map(|b| &b.audience) {
-                    // Setting one kind of audience replaces the other.
-                    Some(Audience::Segment(id)) if p.contact_ids.is_none() => {
-                        (p.segment_id.unwrap_or(Some(*id)), None)
-                    }
-                    Some(Audience::Contacts(ids)) if p.segment_id.is_none() => {
-                        (None, p.contact_ids.clone().unwrap_or(Some(ids.clone())))
-                    }
-                    _ => (p.segment_id.flatten(), p.contact_ids.clone().flatten()),
-                };
-                match (seg, ids, base) {
-                    (None, None, None) if p.audience_upload => Audience::Contacts(Vec::new()),
-                    (_, _, None) if p.audience_upload => {
-                        return Err(invalid(
-                            "audience_upload",
-                            "give segment_id, contact_ids or audience_upload, only one",
-                        ))
-                    }
-                    (seg, ids, _) => self.check_audience(session_id, seg, ids.as_deref()).await?,
-                }
-            }
-        };
-        let template = match (&p.template, base) {
-            (Some(t), _) => {
-                check_template(t)?;
-                t.clone()
-            }
-            (None, Some(b)) => b.template.clone(),
-            (None, None) => return Err(invalid("template", "required")),
-        };
-        let media = match &p.media {
-            Some(Some(m)) => Some(m.clone().check()?),
-            Some(None) => None,
-            None => base.and_then(|b| b.media.clone()),
-        };
-        let start_at = match &p.start_at {
-            Some(Some(s)) => Some(parse_start_at(s)?),
-            Some(None) => None,
-            None => base.and_then(|b| b.start_at),
-        };
-        let time_zone = match (&p.time_zone, base) {
-            (Some(tz), _) => {
-                campaign::time_zone("time_zone", tz)?;
-                tz.clone()
-            }
-            (None, Some(b)) => b.time_zone.clone(),
-            (None, None) => "UTC".to_string(),
-        };
-        let recurrence = match &p.recurrence {
-            Some(r) => *r,
-            None => base.and_then(|b| b.recurrence),
-        };
-        if recurrence.is_some() && start_at.is_none() {
-            return Err(invalid(
-                "recurrence",
-                "a recurring campaign needs start_at (its first run)",
-            ));
-        }
-        let quiet = match &p.quiet_hours {
-            Some(Some(q)) => Some(QuietHours::parse(&q.start, &q.end)?),
-            Some(None) => None,
-            None => base.and_then(|b| b.quiet),
-        };
-        let pace = Pace::check(
-            p.rate_per_minute
-                .or(base.map(|b| b.pace.rate_per_minute))
-                .unwrap_or(DEFAULT_RATE_PER_MINUTE),
-            p.jitter
-                .or(base.map(|b| b.pace.jitter))
-                .unwrap_or(DEFAULT_JITTER),
-        )?;
-        let session_max = (self.config().send_rate_per_session * 60.0).floor() as i64;
-        if pace.rate_per_minute > session_max {
-            return Err(invalid(
-                "rate_per_minute",
-                format!(
-                    "at most {session_max}: the session sends at most TICKHUB_SEND_RATE per second"
-                ),
-            ));
-        }
-        let frequency_cap_hours = match &p.frequency_cap_hours {
-            Some(Some(h)) => Some(campaign::check_frequency_cap(*h)?),
-            Some(None) => None,
-            None => base.and_then(|b| b.frequency_cap_hours),
-        };
-        Ok(Settings {
-            name,
-            session_id,
-            audience,
-            template,
-            media,
-            start_at,
-            time_zone,
-            recurrence,
-            quiet,
-            pace,
-            frequency_cap_hours,
-        })
+        Ok(view(row, per))
     }
 
     pub async fn campaigns(
@@ -468,7 +252,7 @@ impl Hub {
         )
         .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut counts = campaigns::counts(self.db(), &ids).await?;
+        let mut counts = campaigns::counts_by_session(self.db(), &ids).await?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -539,9 +323,9 @@ impl Hub {
         let base = row.settings();
         let s = self.campaign_settings(v, Some(&base), p).await?;
         let started = row.status == CampaignStatus::Paused;
-        if started && (s.audience != base.audience || s.session_id != base.session_id) {
+        if started && (s.audience != base.audience || s.sessions != base.sessions) {
             return Err(HubError::Conflict(format!(
-                "campaign {id} has started: its session and audience can no longer change"
+                "campaign {id} has started: its sessions and audience can no longer change"
             )));
         }
         let status = match (started, s.start_at) {
@@ -622,12 +406,14 @@ impl Hub {
             _ => None,
         };
         if to == CampaignStatus::Running {
-            if let Some(s) = sessions::by_id(self.db(), row.session_id).await? {
-                if session_cannot_send(&s.status) {
-                    return Err(HubError::Conflict(format!(
-                        "session {} is {}: it cannot send",
-                        s.name, s.status
-                    )));
+            for session in &row.sessions {
+                if let Some(s) = sessions::by_id(self.db(), session.id).await? {
+                    if session_cannot_send(&s.status) {
+                        return Err(HubError::Conflict(format!(
+                            "session {} is {}: it cannot send",
+                            s.name, s.status
+                        )));
+                    }
                 }
             }
         }
@@ -675,22 +461,29 @@ impl Hub {
         self.campaign_view(moved).await
     }
 
-    /// What a campaign's audience would hold now.
+    /// What a campaign's audience would hold now, over `session` or `sessions`.
     pub async fn campaign_audience(
         &self,
         v: &Viewer,
-        session: &str,
+        session: Option<&str>,
+        sessions: Option<&[String]>,
         segment_id: Option<i64>,
         contact_ids: Option<&[i64]>,
     ) -> Result<AudienceCount, HubError> {
         v.may_read_campaigns()
             .map_err(|d| HubError::denied(d, || "campaigns".into()))?;
-        let s = self.campaign_session(v, session, "session").await?;
-        let audience = self.check_audience(s.id, segment_id, contact_ids).await?;
+        let ids: Vec<i64> = self
+            .campaign_sessions(v, session, sessions)
+            .await?
+            .ok_or_else(|| invalid("session", "required: give session or sessions"))?
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        let audience = self.check_audience(&ids, segment_id, contact_ids).await?;
         let filter = self.audience_filter(&audience).await?;
         Ok(campaign_recipients::count_audience(
             self.db(),
-            s.id,
+            &ids,
             &audience,
             filter.as_ref(),
             self.now_ms(),
@@ -788,10 +581,8 @@ impl Hub {
     pub async fn campaign_report(&self, v: &Viewer, id: i64) -> Result<CampaignReport, HubError> {
         let row = self.campaign_row(v, id).await?;
         let db = self.db();
-        let counts = campaigns::counts(db, &[row.id])
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
+        let view = self.campaign_view(row).await?;
+        let (counts, by_session) = (view.counts, view.by_session);
         let funnel = campaign_recipients::funnel(db, id).await?;
         let rate = |n: i64| {
             if funnel.sent > 0 {
@@ -807,6 +598,7 @@ impl Hub {
         };
         Ok(CampaignReport {
             counts,
+            by_session,
             rates: Rates {
                 delivered: rate(funnel.delivered),
                 read: rate(funnel.read),

@@ -24,14 +24,14 @@ use crate::store::{audit, contact_schema, events, sessions, StoreError, Tx};
 
 /// A row ready to write: its WhatsApp id, number and fields.
 #[derive(Debug, Clone)]
-struct Row {
-    chat: String,
-    e164: String,
-    change: ContactChange,
+pub(super) struct Row {
+    pub(super) chat: String,
+    pub(super) e164: String,
+    pub(super) change: ContactChange,
 }
 
 /// What every row of an import is checked against, read once per run.
-struct Rules {
+pub(super) struct Rules {
     columns: Vec<Column>,
     schema: Schema,
     types: HashSet<String>,
@@ -170,7 +170,11 @@ fn name_of(c: &Column) -> String {
 }
 
 /// A chunk's text as rows and errors (lines counted from `first_line`).
-fn parse_chunk(rules: &Rules, first_line: i64, text: &str) -> (Vec<Row>, Vec<RowError>, i64) {
+pub(super) fn parse_chunk(
+    rules: &Rules,
+    first_line: i64,
+    text: &str,
+) -> (Vec<Row>, Vec<RowError>, i64) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -214,7 +218,7 @@ fn parse_chunk(rules: &Rules, first_line: i64, text: &str) -> (Vec<Row>, Vec<Row
 /// contacts go in one statement (a few on SQLite); a number met again later in the chunk
 /// then counts as a duplicate of the contact its first row made, as it would row by row.
 /// Updates of known contacts follow, in file order (batched on PostgreSQL).
-async fn apply_rows(
+pub(super) async fn apply_rows(
     tx: &mut Tx,
     session_id: i64,
     update: bool,
@@ -263,30 +267,9 @@ async fn apply_rows(
     Ok((made.len() as i64, updated, skipped))
 }
 
-/// A contact list read whole (a campaign's uploaded audience): its good rows by chunk,
-/// and what the rest held.
-#[derive(Debug, Default)]
-pub struct ParsedList {
-    chunks: Vec<Vec<Row>>,
-    /// Records read (the header not counted).
-    pub rows: i64,
-    /// Rows repeating a number met earlier in the file.
-    pub duplicates: i64,
-    /// The distinct numbers of the good rows.
-    pub numbers: i64,
-    pub errors: Vec<RowError>,
-}
-
-/// What applying a list did: the contacts its good rows name, each once, in file order.
-#[derive(Debug, Default)]
-pub struct AppliedList {
-    pub contact_ids: Vec<i64>,
-    pub created: i64,
-}
-
 impl Hub {
     /// What an import's rows are checked against, read once per run.
-    async fn import_rules(&self, cols: &[String]) -> Result<Rules, HubError> {
+    pub(super) async fn import_rules(&self, cols: &[String]) -> Result<Rules, HubError> {
         Ok(Rules {
             columns: crate::domain::csv_import::columns(cols)?,
             schema: contact_schema::schema(self.db()).await?,
@@ -297,67 +280,6 @@ impl Hub {
                 .collect(),
             region: self.config().phone_region,
         })
-    }
-
-    /// A whole contact CSV (its header and chunks, as `csv_import::Splitter` cut them)
-    /// read as the import reads it, nothing written yet.
-    pub(super) async fn parse_list(
-        &self,
-        header: &[String],
-        chunks: &[(i64, String)],
-    ) -> Result<ParsedList, HubError> {
-        let rules = self.import_rules(header).await?;
-        let mut out = ParsedList::default();
-        let mut seen = HashSet::new();
-        for (first_line, text) in chunks {
-            let (rows, errors, n) = parse_chunk(&rules, *first_line, text);
-            out.rows += n;
-            out.errors.extend(errors);
-            for r in &rows {
-                if seen.insert(r.chat.clone()) {
-                    out.numbers += 1;
-                } else {
-                    out.duplicates += 1;
-                }
-            }
-            out.chunks.push(rows);
-        }
-        Ok(out)
-    }
-
-    /// Writes a parsed list's contacts into the session as an import with
-    /// `on_duplicate=update` would (a known number takes the row's non-empty cells: the
-    /// message's variables come from them), a chunk per transaction, and answers who
-    /// they are.
-    pub(super) async fn apply_list(
-        &self,
-        session_id: i64,
-        list: ParsedList,
-    ) -> Result<AppliedList, HubError> {
-        let mut out = AppliedList::default();
-        let mut seen = HashSet::new();
-        for rows in list.chunks.into_iter().filter(|c| !c.is_empty()) {
-            let (created, ids) = self
-                .services
-                .writer
-                .run((session_id, rows), |tx, (session_id, rows)| {
-                    Box::pin(async move {
-                        let (created, _, _) = apply_rows(tx, *session_id, true, rows).await?;
-                        let chats: Vec<String> = rows.iter().map(|r| r.chat.clone()).collect();
-                        let owners = contacts::owners_of(tx, *session_id, &chats).await?;
-                        let ids: Vec<i64> = chats
-                            .iter()
-                            .filter_map(|c| owners.get(c).copied())
-                            .collect();
-                        Ok((created, ids))
-                    })
-                })
-                .await?;
-            out.created += created;
-            out.contact_ids
-                .extend(ids.into_iter().filter(|id| seen.insert(*id)));
-        }
-        Ok(out)
     }
 
     /// Whether the viewer may import into `session` (asked before the body is read).

@@ -9,10 +9,12 @@ pub use analytics::{
     AgentReport, BotReport, BotRow, CampaignsReport, CampaignsReportRow, PeriodView, ReportQuery,
     SessionReport,
 };
+mod audience_list;
 mod audit;
 mod board;
 mod bot_tester;
 mod bots;
+mod campaign_settings;
 mod campaign_upload;
 mod campaigns;
 mod contact_merge;
@@ -56,6 +58,7 @@ pub use bots::{BotInput, BotPatch};
 pub use campaign_upload::UploadedAudience;
 pub use campaigns::{
     AudienceView, CampaignPatch, CampaignReport, CampaignView, QuietHoursBody, Rates, ReasonCount,
+    SessionCounts,
 };
 pub use contacts::{ConsentInput, ContactInput};
 pub use gdpr::{ContactExport, ErasedContact, ExportedConversation};

@@ -225,7 +225,7 @@ impl Hub {
 fn in_use(v: &Viewer, id: i64, name: &str, users: &[SegmentUser]) -> HubError {
     let (seen, unseen): (Vec<&SegmentUser>, Vec<&SegmentUser>) = users
         .iter()
-        .partition(|c| v.may_run_campaign(c.session_id).is_ok());
+        .partition(|c| v.may_run_campaign_in(&c.sessions).is_ok());
     let mut named: Vec<String> = seen
         .iter()
         .map(|c| format!("\"{}\" (campaign {}, {})", c.name, c.id, c.status))

@@ -72,6 +72,22 @@ impl Viewer {
         self.may_write_contacts(session_id)
     }
 
+    /// A campaign over several sessions: what `may_run_campaign` says of each (the first
+    /// refusal; a campaign is a member's only if every session it sends over is).
+    pub fn may_run_campaign_in(&self, sessions: &[i64]) -> Decision {
+        self.may_read_campaigns()?;
+        sessions.iter().try_for_each(|s| self.may_run_campaign(*s))
+    }
+
+    /// An uploaded list for a campaign over several sessions: its rows may become
+    /// contacts of any of them, so `may_upload_audience` must hold for each.
+    pub fn may_upload_audience_in(&self, sessions: &[i64]) -> Decision {
+        self.may_run_campaign_in(sessions)?;
+        sessions
+            .iter()
+            .try_for_each(|s| self.may_upload_audience(*s))
+    }
+
     /// Create, edit and delete segments: whoever writes contacts (not agents).
     pub fn may_write_segments(&self) -> Decision {
         allow(
@@ -153,6 +169,31 @@ mod tests {
                 assert!(
                     matches!(v.may_run_campaign(2), Err(Denied::Forbidden(_))),
                     "{role}: a 403 whatever the session"
+                );
+            }
+            // Several sessions: every one must be the member's.
+            assert_eq!(v.may_run_campaign_in(&[1]).is_ok(), runs, "{role}");
+            assert_eq!(v.may_upload_audience_in(&[1]).is_ok(), runs, "{role}");
+            if runs {
+                assert_eq!(
+                    v.may_run_campaign_in(&[1, 2]),
+                    Err(Denied::Hidden),
+                    "{role}"
+                );
+                assert_eq!(
+                    v.may_run_campaign_in(&[2, 1]),
+                    Err(Denied::Hidden),
+                    "{role}"
+                );
+                assert_eq!(
+                    v.may_upload_audience_in(&[1, 2]),
+                    Err(Denied::Hidden),
+                    "{role}"
+                );
+            } else {
+                assert!(
+                    matches!(v.may_run_campaign_in(&[1, 2]), Err(Denied::Forbidden(_))),
+                    "{role}"
                 );
             }
             let ours = EventScope::session(1);

@@ -159,7 +159,8 @@ pub async fn session_hours(
 /// Running campaigns per session.
 pub async fn running_campaigns(db: &Db) -> Result<HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT session_id, COUNT(*) FROM campaigns WHERE status = 'running' GROUP BY session_id")
+        "SELECT cs.session_id, COUNT(*) FROM campaigns c JOIN campaign_sessions cs ON cs.campaign_id = c.id
+         WHERE c.status = 'running' GROUP BY cs.session_id")
         .fetch_all(p).await)?;
     Ok(rows.into_iter().collect())
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { post } from "../../api/http";
 import { live } from "../../state/session";
-import { audienceOf, type Draft, type Errors } from "./form";
+import { audienceOf, sessionsOf, type Draft, type Errors } from "./form";
 import type { AudienceCount, SegmentRef, UploadedAudience } from "./types";
 import { useDebounced } from "./useDebounced";
 
@@ -87,9 +87,9 @@ export function AudiencePicker({ draft, set, segments, errors, uploaded }: Props
   const [changes, setChanges] = useState(0);
   useEffect(() => live.on("contact.updated", () => setChanges((n) => n + 1)), []);
   const audience = audienceOf(draft);
-  const key = JSON.stringify([draft.session, audience, changes]);
+  const key = JSON.stringify([draft.session, draft.alsoSessions, audience, changes]);
   const count = useDebounced<AudienceCount>(key, () =>
-    audience && draft.session ? post<AudienceCount>("/api/campaigns/audience", { session: draft.session, ...audience }) : null,
+    audience && draft.session ? post<AudienceCount>("/api/campaigns/audience", { ...sessionsOf(draft), ...audience }) : null,
   );
   return (
     <fieldset class="camp-fieldset" aria-label="Audience">

@@ -130,6 +130,40 @@ describe("CampaignBuilder", () => {
     await waitFor(() => expect(screen.getByTestId("error-rate_per_minute").textContent).toBe("above the session's send rate (10)"));
   });
 
+  test("several sessions: the others are ticked, counted and sent as `sessions`; an edit keeps them", async () => {
+    const calls = serve({ "GET /api/sessions": { items: [{ name: "default" }, { name: "support" }, { name: "sales" }], next_cursor: null } });
+    render(<CampaignBuilder now={NOW} />);
+    await waitFor(() => expect(screen.getByRole("option", { name: "VIP" })).toBeTruthy());
+    await waitFor(() => expect(screen.getByLabelText("support")).toBeTruthy());
+    fireEvent.input(screen.getByLabelText("Campaign name"), { target: { value: "Everywhere" } });
+    fireEvent.click(screen.getByLabelText("support"));
+    fireEvent.change(screen.getByLabelText("Segment"), { target: { value: "3" } });
+    await waitFor(() =>
+      expect(byPath(calls, "/api/campaigns/audience").at(-1)!.body).toEqual({ sessions: ["default", "support"], segment_id: 3 }),
+    );
+    fireEvent.input(screen.getByLabelText("Message text"), { target: { value: "Hi" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
+    await waitFor(() => expect(path.value).toBe("/campaigns/77"));
+    const created = calls.find((c) => c.method === "POST" && c.path === "/api/campaigns")!;
+    expect(created.body).toMatchObject({ sessions: ["default", "support"], segment_id: 3 });
+    expect(created.body).not.toHaveProperty("session");
+
+    cleanup();
+    const more = serve({
+      "GET /api/sessions": { items: [{ name: "default" }, { name: "support" }], next_cursor: null },
+      "PATCH /api/campaigns/5": campaign({ id: 5 }),
+    });
+    render(<CampaignBuilder now={NOW} campaign={campaign({ id: 5, session: "support", sessions: ["support", "default"] })} />);
+    await waitFor(() => expect((screen.getByLabelText("default") as HTMLInputElement).checked).toBe(true));
+    // Unticked: one session again, sent as `session`.
+    fireEvent.click(screen.getByLabelText("default"));
+    fireEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(more.some((c) => c.method === "PATCH")).toBe(true));
+    const patched = more.find((c) => c.method === "PATCH")!;
+    expect(patched.body).toMatchObject({ session: "support" });
+    expect(patched.body).not.toHaveProperty("sessions");
+  });
+
   test("an existing campaign is edited with a PATCH and its page opened again", async () => {
     const calls = serve({ "PATCH /api/campaigns/5": campaign({ id: 5, name: "Renamed" }) });
     render(<CampaignBuilder now={NOW} campaign={campaign({ id: 5, status: "paused", audience: { contact_ids: 2 } })} />);

@@ -113,13 +113,40 @@ export function CampaignBuilder({ campaign, now = () => new Date() }: Props) {
         </label>
         <label class="camp-field">
           Session
-          <select aria-label="Session" value={draft.session} onChange={(e) => set({ session: e.currentTarget.value })}>
+          <select aria-label="Session" value={draft.session} onChange={(e) => {
+              const session = e.currentTarget.value;
+              set({ session, alsoSessions: draft.alsoSessions.filter((x) => x !== session) });
+            }}>
             {sessions.map((s) => (
               <option value={s}>{s}</option>
             ))}
           </select>
           <FieldError errors={errors} name="session" />
         </label>
+        {sessions.length > 1 && (
+          <fieldset class="camp-field" aria-label="Also send over">
+            <legend>Also send over</legend>
+            {sessions
+              .filter((s) => s !== draft.session)
+              .map((s) => (
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={draft.alsoSessions.includes(s)}
+                    onChange={(e) =>
+                      set({
+                        alsoSessions: e.currentTarget.checked
+                          ? [...draft.alsoSessions, s]
+                          : draft.alsoSessions.filter((x) => x !== s),
+                      })
+                    }
+                  />
+                  {s}
+                </label>
+              ))}
+            <small class="muted">each person gets the message from their own contact's session; new numbers of an uploaded list are spread evenly</small>
+          </fieldset>
+        )}
       </div>
       <AudiencePicker draft={draft} set={set} segments={withOwnSegment(segments, campaign)} errors={errors} uploaded={uploaded} />
       <MessageEditor

@@ -5,7 +5,7 @@ import { usePages } from "../../lib/usePages";
 import { live } from "../../state/session";
 import { applyProgress } from "./progress";
 import { ProgressBar, StatusBadge } from "./ProgressBar";
-import { STATUS_LABELS, type Campaign, type CampaignStatus, type ProgressEvent } from "./types";
+import { STATUS_LABELS, sessionsLabel, type Campaign, type CampaignStatus, type ProgressEvent } from "./types";
 
 const PAGE = 50;
 
@@ -69,7 +69,7 @@ export function CampaignList() {
                 {c.name}
               </a>
               <StatusBadge status={c.status} />
-              <span class="muted">{c.session}</span>
+              <span class="muted" data-testid="campaign-sessions">{sessionsLabel(c)}</span>
               {c.pause_reason && c.status === "paused" && <span class="muted">({c.pause_reason})</span>}
             </div>
             <ProgressBar campaign={c} />

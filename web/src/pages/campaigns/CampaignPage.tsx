@@ -8,7 +8,7 @@ import { actionsFor, applyProgress } from "./progress";
 import { ProgressBar, StatusBadge } from "./ProgressBar";
 import { RecipientList } from "./RecipientList";
 import { ReportView } from "./ReportView";
-import { audienceLabel, isEditable, isFinished, type Campaign, type ProgressEvent, type Report } from "./types";
+import { audienceLabel, isEditable, isFinished, sessionsLabel, type Campaign, type ProgressEvent, type Report } from "./types";
 
 /** How often, at most, the report is read again while progress events arrive. */
 export const REPORT_EVERY_MS = 2000;
@@ -196,8 +196,8 @@ export function CampaignPage({ id }: { id: number }) {
           </p>
         )}
         <dl class="camp-facts">
-          <dt>Session</dt>
-          <dd>{c.session}</dd>
+          <dt>{(c.sessions?.length ?? 1) > 1 ? "Sessions" : "Session"}</dt>
+          <dd data-testid="campaign-sessions">{sessionsLabel(c)}</dd>
           <dt>Audience</dt>
           <dd data-testid="campaign-audience">{audience}</dd>
           <dt>Starts</dt>

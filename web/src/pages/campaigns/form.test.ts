@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { audienceOf, draftOf, fieldOfError, newDraft, parseContactIds, toBody, toPatch, utcToZoned, validate, zonedToUtc, type Draft } from "./form";
+import { audienceOf, draftOf, fieldOfError, newDraft, parseContactIds, sessionsOf, toBody, toPatch, utcToZoned, validate, zonedToUtc, type Draft } from "./form";
 import { campaign } from "./testkit";
 
 const good = (d: Partial<Draft> = {}): Draft => ({
@@ -126,5 +126,15 @@ describe("the campaign form", () => {
     expect(body).toMatchObject({ start_at: "2026-12-08T12:00:00Z", recurrence: "weekly", frequency_cap_hours: 48 });
     expect(toPatch({ ...d, contactIds: "9" })).toMatchObject({ contact_ids: [9] });
     expect(toPatch({ ...draftOf(campaign()), when: "now" })).toMatchObject({ segment_id: 3, start_at: null, recurrence: null });
+  });
+});
+
+describe("sessions", () => {
+  test("one is `session`, several are `sessions`, the first first; a refusal of one lands on the picker", () => {
+    expect(sessionsOf({ session: "a", alsoSessions: [] })).toEqual({ session: "a" });
+    expect(sessionsOf({ session: "a", alsoSessions: ["c", "a", "b"] })).toEqual({ sessions: ["a", "c", "b"] });
+    expect(draftOf(campaign({ session: "b", sessions: ["b", "a"] }))).toMatchObject({ session: "b", alsoSessions: ["a"] });
+    expect(draftOf(campaign({ session: "b" }))).toMatchObject({ session: "b", alsoSessions: [] });
+    expect(fieldOfError("sessions[1]")).toBe("session");
   });
 });

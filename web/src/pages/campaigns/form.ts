@@ -7,7 +7,10 @@ export type When = "now" | "at" | "recurring";
 
 export interface Draft {
   name: string;
+  /** The first (or only) session. */
   session: string;
+  /** More sessions to send over (new numbers of an uploaded list are spread over all). */
+  alsoSessions: string[];
   audience: "segment" | "ids" | "upload";
   segmentId: number | null;
   /** Contact ids pasted: separated by commas, blanks or lines. */
@@ -38,6 +41,7 @@ export function newDraft(session = "", timeZone = "UTC"): Draft {
   return {
     name: "",
     session,
+    alsoSessions: [],
     audience: "segment",
     segmentId: null,
     contactIds: "",
@@ -154,6 +158,12 @@ export function validate(d: Draft, now: Date = new Date()): Errors {
   return e;
 }
 
+/** `session` for one session, `sessions` for several (the hub takes one or the other). */
+export function sessionsOf(d: Pick<Draft, "session" | "alsoSessions">): { session: string } | { sessions: string[] } {
+  const more = d.alsoSessions.filter((s) => s && s !== d.session);
+  return more.length ? { sessions: [d.session, ...more] } : { session: d.session };
+}
+
 /** The audience part of a body (POST /api/campaigns and /api/campaigns/audience); null while incomplete. */
 export function audienceOf(d: Draft): { segment_id: number } | { contact_ids: number[] } | null {
   if (d.audience === "segment") return d.segmentId === null ? null : { segment_id: d.segmentId };
@@ -167,7 +177,7 @@ export function audienceOf(d: Draft): { segment_id: number } | { contact_ids: nu
 export function toBody(d: Draft): Record<string, unknown> {
   const body: Record<string, unknown> = {
     name: d.name.trim(),
-    session: d.session,
+    ...sessionsOf(d),
     ...audienceOf(d),
     template: d.template,
     time_zone: d.timeZone,
@@ -188,6 +198,7 @@ export function fieldOfError(field: string | undefined): string | null {
   const root = field.split(/[.[]/)[0];
   if (root === "recurrence") return "start_at";
   if (root === "time_zone") return "start_at";
+  if (root === "sessions") return "session";
   // An uploaded list's refusals: its header, or its rows.
   if (root === "columns" || root === "body") return "audience_upload";
   return root;
@@ -209,7 +220,8 @@ export function utcToZoned(iso: string, timeZone: string): string {
 export function draftOf(c: Campaign): Draft {
   const ids = "contact_ids" in c.audience ? c.audience.contact_ids : undefined;
   return {
-    ...newDraft(c.session, c.time_zone),
+    ...newDraft(c.sessions?.[0] ?? c.session, c.time_zone),
+    alsoSessions: c.sessions?.slice(1) ?? [],
     name: c.name,
     audience: ids === undefined ? "segment" : "ids",
     segmentId: "segment_id" in c.audience ? c.audience.segment_id : null,

@@ -24,7 +24,10 @@ export interface QuietHours {
 export interface Campaign {
   id: number;
   name: string;
+  /** Its first session (`sessions[0]`). */
   session: string;
+  /** Every session it sends over, in order (each recipient from its contact's own). */
+  sessions?: string[];
   /** A segment (its name beside its id; absent if it was deleted meanwhile), how many
    * contact ids were given, or nothing: its segment was deleted before it started. */
   audience: CampaignAudience;
@@ -39,6 +42,8 @@ export interface Campaign {
   frequency_cap_hours: number | null;
   pause_reason: string | null;
   counts: CampaignCounts;
+  /** The counts per session the recipients are sent from. */
+  by_session?: { session: string; counts: CampaignCounts }[];
   created_by: number | null;
   created_at: string;
   updated_at: string;
@@ -129,6 +134,9 @@ export const STATUS_LABELS: Record<CampaignStatus, string> = {
   completed: "Completed",
   cancelled: "Cancelled",
 };
+
+/** The sessions a campaign sends over, as a page shows them. */
+export const sessionsLabel = (c: Pick<Campaign, "session" | "sessions">) => (c.sessions?.length ? c.sessions : [c.session]).join(", ");
 
 export const isFinished = (s: CampaignStatus) => s === "completed" || s === "cancelled";
 
