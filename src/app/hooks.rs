@@ -1,5 +1,5 @@
-//! The outbound webhook dispatcher (coordinating node only): copies new events of the log
-//! into the delivery queue (`store::hook_queue`), then POSTs each subscription's queue in
+//! The outbound webhook dispatcher (coordinating node only): woken by new events (or its
+//! poll), copies them from the log into the delivery queue (`store::hook_queue`), then POSTs each subscription's queue in
 //! order, one delivery at a time, from a task of its own: a slow or failing subscriber
 //! holds back only itself, never the inbox nor the other subscribers. A failure (a non-2xx,
 //! a timeout, no answer) is retried after an exponential backoff with jitter; the
@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use tracing::{debug, warn};
@@ -26,6 +26,10 @@ const SEND_BATCH: i64 = 50;
 const IDLE_COPY_EVERY: Duration = Duration::from_secs(60);
 /// How much of a subscriber's answer the log keeps.
 const RESPONSE_EXCERPT: usize = 1024;
+/// After new events wake the dispatcher, how long it lets more gather before copying:
+/// at 1,000 webhooks/s, a copy of ~50 events twenty times a second rather than bursts of
+/// 500 on the poll (which showed in the inbox's p99, docs/benchmarks.md).
+const GATHER: Duration = Duration::from_millis(50);
 
 pub async fn dispatch(services: Arc<Services>, mut shutdown: Shutdown) {
     let http = reqwest::Client::builder()
@@ -37,21 +41,34 @@ pub async fn dispatch(services: Arc<Services>, mut shutdown: Shutdown) {
         .build()
         .unwrap_or_default();
     let busy: Arc<Mutex<HashSet<i64>>> = Arc::default();
-    let mut idle_since_copy = IDLE_COPY_EVERY;
+    let mut last_copy: Option<Instant> = None;
     loop {
+        let mut active = false;
         if services.coordinates() {
             // With no subscription the cursor only has to keep up for pruning's sake:
             // no write (on SQLite, no turn at the one writer) every poll.
-            let active = hook_queue::any_active(&services.db).await.unwrap_or(true);
-            if active || idle_since_copy >= IDLE_COPY_EVERY {
+            active = hook_queue::any_active(&services.db).await.unwrap_or(true);
+            if active || last_copy.is_none_or(|at| at.elapsed() >= IDLE_COPY_EVERY) {
                 copy(&services).await;
-                idle_since_copy = Duration::ZERO;
-            } else {
-                idle_since_copy += services.config.outbound_poll;
+                last_copy = Some(Instant::now());
             }
             start_senders(&services, &http, &busy).await;
         }
-        if !shutdown.sleep(services.config.outbound_poll).await {
+        // While someone subscribes, new events wake it early; the poll still comes for
+        // retries that fall due (and to notice a first subscription).
+        let woken = if active {
+            tokio::select! {
+                _ = services.bus.fanout().logged() => true,
+                _ = tokio::time::sleep(services.config.outbound_poll) => false,
+                _ = shutdown.wait() => return,
+            }
+        } else {
+            if !shutdown.sleep(services.config.outbound_poll).await {
+                return;
+            }
+            false
+        };
+        if woken && !shutdown.sleep(GATHER).await {
             return;
         }
     }

@@ -49,6 +49,9 @@ pub struct Fanout {
     next_id: AtomicU64,
     /// Agents' sockets alive on this node, subscribed or still closing.
     open_sockets: Arc<AtomicUsize>,
+    /// Poked when logged events (with a seq) pass through: readers of the log that would
+    /// otherwise poll (the outbound webhook dispatcher) wake on it.
+    logged: tokio::sync::Notify,
 }
 
 /// Counts one agent socket as open until dropped.
@@ -89,6 +92,12 @@ impl Drop for Subscription {
 }
 
 impl Fanout {
+    /// Resolves once logged events have passed through since the last time it did (one
+    /// waiter: a wake-up that finds nobody waiting is kept for the next).
+    pub async fn logged(&self) {
+        self.logged.notified().await
+    }
+
     /// `limit`: the events that may wait in the subscriber's mailbox before it is cut off.
     pub fn subscribe(
         self: &Arc<Self>,
@@ -199,6 +208,9 @@ impl Fanout {
     pub fn deliver_all(&self, events: Vec<Arc<LoggedEvent>>) {
         if events.is_empty() {
             return;
+        }
+        if events.iter().any(|e| e.seq.is_some()) {
+            self.logged.notify_one();
         }
         let all: Arc<[Arc<LoggedEvent>]> = events.into();
         let mut cut = Vec::new();
