@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Backend, Options, Setup};
+use common::{Backend, Options, Setup, Socket};
 use serde_json::{json, Value};
 
 const SETTLE: Duration = Duration::from_secs(60);
@@ -525,3 +525,68 @@ async fn one_session_stopping_pauses_the_campaign(b: Backend) {
     }
 }
 both!(one_session_stopping_pauses_the_campaign);
+
+/// The `campaign.progress` frames read until `until` holds for one.
+async fn progress_until(ws: &mut Socket, until: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let f = ws
+            .next(SETTLE)
+            .await
+            .expect("the awaited campaign.progress arrives");
+        if f["type"] != "campaign.progress" {
+            continue;
+        }
+        let done = until(&f);
+        seen.push(f);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// A campaign over two sessions is news only for those who may see it: a marketer of
+/// both sessions hears its progress, one of the first session alone does not. A campaign
+/// of that one session, started after, is the marker: its progress comes later in the
+/// log, so once it arrives nothing of the first is still owed.
+async fn progress_reaches_only_who_may_see_the_campaign(b: Backend) {
+    let s = setup(b).await;
+    let both = s
+        .member("both@multi.test", "marketing", &["default", "second"])
+        .await;
+    let one = s.member("one@multi.test", "marketing", &["default"]).await;
+    let mut ws_both = Socket::connect(&s.hub.url, &both.token, None).await;
+    let mut ws_one = Socket::connect(&s.hub.url, &one.token, None).await;
+    let first = contact(&s, "default", "+447700970001", &[]).await;
+    let second = contact(&s, "second", "+447700970002", &[]).await;
+    let multi = created(
+        &s,
+        json!({"name": "multi", "sessions": ["default", "second"],
+               "contact_ids": [first, second], "template": "Hello from both"}),
+    )
+    .await;
+    act(&s, &multi["id"], "start").await;
+    wait_campaign(&s, &multi["id"], |c| c["status"] == "completed").await;
+    let seen = progress_until(&mut ws_both, |f| {
+        f["data"]["campaign_id"] == multi["id"] && f["data"]["status"] == "completed"
+    })
+    .await;
+    assert_eq!(
+        seen.last().map(|f| &f["data"]["counts"]["total"]),
+        Some(&json!(2))
+    );
+
+    let single = created(
+        &s,
+        json!({"name": "single", "session": "default", "contact_ids": [first],
+               "template": "Hello from one"}),
+    )
+    .await;
+    act(&s, &single["id"], "start").await;
+    let seen = progress_until(&mut ws_one, |f| f["data"]["campaign_id"] == single["id"]).await;
+    assert!(
+        seen.iter().all(|f| f["data"]["campaign_id"] != multi["id"]),
+        "a member of one of its sessions heard of the campaign: {seen:?}"
+    );
+}
+both!(progress_reaches_only_who_may_see_the_campaign);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::campaigns::{self, Audience, CampaignRow, Counts};
-use super::{campaign_recipients, events, segments, Result, Tx};
+use super::{campaign_recipients, campaign_sessions, events, members, segments, Result, Tx};
 use crate::domain::campaign::{next_run, CampaignStatus};
 use crate::domain::segment_filter::Filter;
 use crate::domain::{EventKind, EventScope};
@@ -25,13 +25,36 @@ pub async fn log_counts(
     status: CampaignStatus,
     counts: &Counts,
 ) -> Result<()> {
-    events::append(
-        tx,
-        EventKind::CampaignProgress,
-        EventScope::session(session_id),
-        &json!({"campaign_id": id, "status": status, "counts": counts}),
-    )
-    .await
+    let data = json!({"campaign_id": id, "status": status, "counts": counts});
+    let sessions: Vec<i64> = campaign_sessions::of_in(tx, &[id])
+        .await?
+        .remove(&id)
+        .map(|s| s.iter().map(|s| s.id).collect())
+        .unwrap_or_default();
+    if sessions.len() <= 1 {
+        return events::append(
+            tx,
+            EventKind::CampaignProgress,
+            EventScope::session(session_id),
+            &data,
+        )
+        .await;
+    }
+    // Over several sessions, a session's scope would also reach members of that session
+    // alone, who may not see the campaign: each member who may run it in every one of
+    // them is told by name.
+    for m in members::active_facts_in(tx).await? {
+        if m.viewer().may_run_campaign_in(&sessions).is_ok() {
+            events::append(
+                tx,
+                EventKind::CampaignProgress,
+                EventScope::user(m.id),
+                &data,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves the campaign from `from` to `to`: starting plans its recipients (`filter`: the

@@ -192,6 +192,32 @@ pub async fn facts_in(tx: &mut Tx, id: i64) -> Result<Option<MemberFacts>> {
     }))
 }
 
+/// Every active member's facts, read in `tx`: who may be told of something by name.
+pub async fn active_facts_in(tx: &mut Tx) -> Result<Vec<MemberFacts>> {
+    let rows: Vec<(i64, String, Option<i64>)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, role, capacity FROM users WHERE active ORDER BY id").fetch_all(c).await)?;
+    let links: Vec<(i64, i64)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT m.user_id, m.session_id FROM member_sessions m JOIN users u ON u.id = m.user_id
+         WHERE u.active ORDER BY m.user_id, m.session_id").fetch_all(c).await)?;
+    let mut sessions: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for (user, session) in links {
+        sessions.entry(user).or_default().push(session);
+    }
+    rows.into_iter()
+        .map(|(id, role, capacity)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Database(format!("user {id} has role {role:?}")))?;
+            Ok(MemberFacts {
+                id,
+                role,
+                active: true,
+                capacity,
+                sessions: sessions.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 /// Conversations assigned to `user_id` and not resolved: what capacity counts.
 pub async fn open_load_in(tx: &mut Tx, user_id: i64) -> Result<i64> {
     let n: i64 = on_tx!(tx, c => sqlx::query_scalar(
