@@ -84,13 +84,12 @@ impl Period {
     /// The whole UTC days inside the period, `[first, end)` (empty when there are none),
     /// which the daily rollups answer; the rest is read from the rows themselves.
     pub fn whole_utc_days(&self) -> (i64, i64) {
-        let first = self.from_ms.div_euclid(DAY_MS) * DAY_MS
-            + if self.from_ms.rem_euclid(DAY_MS) == 0 {
-                0
-            } else {
-                DAY_MS
-            };
-        let end = self.to_ms.div_euclid(DAY_MS) * DAY_MS;
+        // Saturating: a bot's metrics take any instants from outside, i64's ends included.
+        let first = match self.from_ms.rem_euclid(DAY_MS) {
+            0 => self.from_ms,
+            r => self.from_ms.saturating_add(DAY_MS - r),
+        };
+        let end = self.to_ms.saturating_sub(self.to_ms.rem_euclid(DAY_MS));
         if first >= end {
             (self.from_ms, self.from_ms)
         } else {
@@ -254,6 +253,19 @@ mod tests {
 
     fn ms(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn whole_days_hold_at_the_ends_of_time() {
+        let p = Period {
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+            tz: chrono_tz::UTC,
+        };
+        let (first, end) = p.whole_utc_days();
+        assert!(i64::MIN < first && first < end && end <= i64::MAX);
+        assert_eq!(end.rem_euclid(DAY_MS), 0);
+        assert_eq!(p.edges(), vec![(i64::MIN, first), (end, i64::MAX)]);
     }
 
     #[test]
