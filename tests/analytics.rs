@@ -9,7 +9,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::api::Api;
 use common::db::{Backend, TestDb};
 use common::in_process::{self, Manual};
 use serde_json::{json, Value};
@@ -35,7 +34,7 @@ fn row<'a>(report: &'a Value, user_id: &Value) -> &'a Value {
 
 /// Every analytics table's rows as text, without ids, sorted: what a rebuild must
 /// reproduce.
-async fn tables(url: &str, backend: Backend) -> BTreeMap<&'static str, Vec<String>> {
+async fn tables(db: &TestDb) -> BTreeMap<&'static str, Vec<String>> {
     let queries = [
         ("analytics_cycles", "SELECT CAST(conversation_id AS TEXT) || '|' || CAST(session_id AS TEXT) || '|' || CAST(started_at AS TEXT) || '|' || COALESCE(CAST(waiting_since AS TEXT), '-') || '|' || COALESCE(CAST(assignee_id AS TEXT), '-') || '|' || COALESCE(CAST(first_response_at AS TEXT), '-') || '|' || COALESCE(CAST(first_responder_id AS TEXT), '-') || '|' || CAST(bot_replied AS TEXT) || '|' || CAST(member_replied AS TEXT) || '|' || COALESCE(CAST(resolved_at AS TEXT), '-') || '|' || COALESCE(CAST(handled_by AS TEXT), '-') || '|' || CAST(auto_resolved AS TEXT) || '|' || COALESCE(CAST(resolution_business_ms AS TEXT), '-') FROM analytics_cycles"),
         ("analytics_responses", "SELECT CAST(conversation_id AS TEXT) || '|' || CAST(user_id AS TEXT) || '|' || CAST(at AS TEXT) || '|' || CAST(wait_ms AS TEXT) || '|' || CAST(wait_business_ms AS TEXT) || '|' || CAST(first AS TEXT) FROM analytics_responses"),
@@ -45,20 +44,7 @@ async fn tables(url: &str, backend: Backend) -> BTreeMap<&'static str, Vec<Strin
     ];
     let mut out = BTreeMap::new();
     for (table, sql) in queries {
-        let mut rows: Vec<String> = match backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-                let r = sqlx::query_scalar(sql).fetch_all(&pool).await.expect(table);
-                pool.close().await;
-                r
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-                let r = sqlx::query_scalar(sql).fetch_all(&pool).await.expect(table);
-                pool.close().await;
-                r
-            }
-        };
+        let mut rows = db.texts(sql).await;
         rows.sort();
         out.insert(table, rows);
     }
@@ -66,30 +52,11 @@ async fn tables(url: &str, backend: Backend) -> BTreeMap<&'static str, Vec<Strin
 }
 
 /// Waits until the projection has read the whole event log.
-async fn caught_up(url: &str, backend: Backend) {
+async fn caught_up(db: &TestDb) {
     let sql = "SELECT CAST((SELECT COALESCE(MAX(id), 0) FROM events) AS TEXT) || '|' || COALESCE((SELECT value FROM hub_meta WHERE key = 'analytics_cursor'), '-')";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let v: String = match backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-                let v = sqlx::query_scalar(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .expect("cursor");
-                pool.close().await;
-                v
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-                let v = sqlx::query_scalar(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .expect("cursor");
-                pool.close().await;
-                v
-            }
-        };
+        let v = db.texts(sql).await.concat();
         let (max, cursor) = v.split_once('|').expect("pair");
         if max == cursor {
             return;
@@ -106,33 +73,11 @@ async fn figures_follow_their_definitions(backend: Backend) {
     // Monday 2026-01-05, 16:30 in London (winter: UTC).
     let clock = Manual::at("2026-01-05T16:30:00Z");
     let set = |at: &str| clock.set(at);
-    let sim = in_process::simulator().await;
-    let db = TestDb::new(backend).await;
     let london = [("TICKHUB_TIME_ZONE".to_string(), "Europe/London".to_string())];
-    let app = in_process::hub(&db.url, sim.addr, &clock, &london).await;
-    let base = format!("http://{}", app.addr);
-    tickhub::demo::create_admin(app.hub.db(), "boss@test.tickhub", "Boss", "password-123")
-        .await
-        .expect("admin");
-    let admin = Api::login(
-        &reqwest::Client::new(),
-        &base,
-        "boss@test.tickhub",
-        "password-123",
-    )
-    .await;
+    let t = in_process::start(backend, &clock, &london, "boss@test.tickhub").await;
+    let (admin, sim, db) = (&t.admin, &t.sim, &t.db);
     let me = admin.get_ok("/api/auth/me").await;
     let boss_id = me["id"].clone();
-    admin
-        .send(
-            reqwest::Method::POST,
-            "/api/sessions",
-            json!({"name": "default"}),
-        )
-        .await;
-    admin
-        .until("/api/sessions/default", |s| s["status"] == "WORKING")
-        .await;
     let hours = json!({"time_zone": "Europe/London",
         "weekly": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
                    "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]},
@@ -449,22 +394,21 @@ async fn figures_follow_their_definitions(backend: Backend) {
     assert_eq!(board["sessions"][0]["status"], "WORKING", "{board}");
 
     // The live rollups are what a rebuild from the stored rows computes.
-    caught_up(&db.url, backend).await;
-    let live = tables(&db.url, backend).await;
+    caught_up(db).await;
+    let live = tables(db).await;
     assert_eq!(live["analytics_cycles"].len(), 2, "{live:?}");
     assert_eq!(live["analytics_responses"].len(), 3, "{live:?}");
-    let facts = tickhub::store::analytics::rebuild(app.hub.db(), clock.now_ms())
+    let facts = tickhub::store::analytics::rebuild(t.app.hub.db(), clock.now_ms())
         .await
         .expect("rebuild");
     assert_eq!(facts, 13, "nine messages, two assignments, two resolves");
-    let rebuilt = tables(&db.url, backend).await;
+    let rebuilt = tables(db).await;
     assert_eq!(live, rebuilt, "a rebuild reproduces the live rollups");
     // And the reports read the same after it.
     let again = admin.get_ok(path).await;
     assert_eq!(again["team"], report["team"], "{again}");
 
-    app.stop().await.expect("a clean stop");
-    sim.server.stop(true).await;
+    t.stop().await;
 }
 
 #[actix_web::test]

@@ -16,30 +16,11 @@ const PRICE: &str = "Shipping is 4.90, free over 50.";
 const HANDING: &str = "A colleague will call you back.";
 
 /// The rollups' rows as text, sorted.
-async fn rollups(url: &str, backend: Backend) -> Vec<String> {
+async fn rollups(db: &TestDb) -> Vec<String> {
     let sql = "SELECT 'day|' || CAST(bot_id AS TEXT) || '|' || CAST(day_ms AS TEXT) || '|' || CAST(trigger_id AS TEXT) || '|' || kind || '|' || reason || '|' || CAST(n AS TEXT) FROM analytics_bot_days
                UNION ALL
                SELECT 'conversation|' || CAST(bot_id AS TEXT) || '|' || CAST(conversation_id AS TEXT) || '|' || CAST(first_at AS TEXT) FROM analytics_bot_conversations";
-    let mut rows: Vec<String> = match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
-            let r = sqlx::query_scalar(sql)
-                .fetch_all(&pool)
-                .await
-                .expect("rows");
-            pool.close().await;
-            r
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            let r = sqlx::query_scalar(sql)
-                .fetch_all(&pool)
-                .await
-                .expect("rows");
-            pool.close().await;
-            r
-        }
-    };
+    let mut rows = db.texts(sql).await;
     rows.sort();
     rows
 }
@@ -53,29 +34,8 @@ async fn report(admin: &Api, query: &str) -> Value {
 async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     // Monday 2026-01-05, 10:00 UTC.
     let clock = Manual::at("2026-01-05T10:00:00Z");
-    let sim = in_process::simulator().await;
-    let db = TestDb::new(backend).await;
-    let app = in_process::hub(&db.url, sim.addr, &clock, &[]).await;
-    tickhub::demo::create_admin(app.hub.db(), "boss@test.tickhub", "Boss", "password-123")
-        .await
-        .expect("admin");
-    let admin = Api::login(
-        &reqwest::Client::new(),
-        &format!("http://{}", app.addr),
-        "boss@test.tickhub",
-        "password-123",
-    )
-    .await;
-    admin
-        .send(
-            reqwest::Method::POST,
-            "/api/sessions",
-            json!({"name": "default"}),
-        )
-        .await;
-    admin
-        .until("/api/sessions/default", |s| s["status"] == "WORKING")
-        .await;
+    let t = in_process::start(backend, &clock, &[], "boss@test.tickhub").await;
+    let (admin, sim, db) = (&t.admin, &t.sim, &t.db);
     let bot = admin
         .send(
             reqwest::Method::POST,
@@ -156,20 +116,19 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     assert_eq!(wednesday["conversations"], 0, "{wednesday}");
 
     // A rebuild from `bot_events` writes the same rows, and the report reads the same.
-    let live = rollups(&db.url, backend).await;
+    let live = rollups(db).await;
     assert!(
         live.iter().any(|r| r.starts_with("day|")),
         "the rollups were written live: {live:?}"
     );
-    tickhub::store::analytics::rebuild(app.hub.db(), clock.now_ms())
+    tickhub::store::analytics::rebuild(t.app.hub.db(), clock.now_ms())
         .await
         .expect("rebuild");
-    assert_eq!(rollups(&db.url, backend).await, live);
+    assert_eq!(rollups(db).await, live);
     let again = report(&admin, "from=2026-01-05&to=2026-01-06&tz=UTC").await;
     assert_eq!(again, utc);
 
-    app.stop().await.expect("a clean stop");
-    sim.server.stop(true).await;
+    t.stop().await;
 }
 
 #[actix_web::test]

@@ -6,36 +6,16 @@
 
 mod common;
 
-use common::api::Api;
 use common::in_process::{self, Manual};
-use common::{Backend, TestDb};
+use common::Backend;
 use serde_json::{json, Value};
 
 async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     // Monday 2026-01-05, 20:00 in London (winter: UTC).
     let clock = Manual::at("2026-01-05T20:00:00Z");
-    let sim = in_process::simulator().await;
-    let db = TestDb::new(b).await;
     let rate = [("TICKHUB_SEND_RATE".to_string(), "50".to_string())];
-    let app = in_process::hub(&db.url, sim.addr, &clock, &rate).await;
-    tickhub::demo::create_admin(app.hub.db(), "clock@test.tickhub", "Clock", "password-123")
-        .await
-        .expect("admin");
-    let api = Api::login(
-        &reqwest::Client::new(),
-        &format!("http://{}", app.addr),
-        "clock@test.tickhub",
-        "password-123",
-    )
-    .await;
-    api.send(
-        reqwest::Method::POST,
-        "/api/sessions",
-        json!({"name": "default"}),
-    )
-    .await;
-    api.until("/api/sessions/default", |s| s["status"] == "WORKING")
-        .await;
+    let t = in_process::start(b, &clock, &rate, "clock@test.tickhub").await;
+    let (api, sim) = (&t.admin, &t.sim);
     let london = api
         .send(
             reqwest::Method::POST,
@@ -151,8 +131,7 @@ async fn schedules_quiet_hours_and_recurrence_follow_the_clock(b: Backend) {
     assert_eq!(next["recurrence"], "daily", "{next}");
     assert_eq!(next["counts"]["total"], 0, "planned when it starts: {next}");
 
-    app.stop().await.expect("a clean stop");
-    sim.server.stop(true).await;
+    t.stop().await;
 }
 
 #[actix_web::test]

@@ -10,65 +10,27 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Backend, Options, Setup, Socket};
+use common::campaigns::{act, campaign as created, chat, contact_in, wait_campaign, SETTLE};
+use common::{Backend, Setup, Socket};
 use serde_json::{json, Value};
-
-const SETTLE: Duration = Duration::from_secs(60);
 
 /// A hub sending fast, with sessions `default` and `second` working and `third`
 /// registered beside them.
 async fn setup(b: Backend) -> Setup {
-    let s = Setup::with(
-        b,
-        Options {
-            env: vec![("TICKHUB_SEND_RATE".into(), "50".into())],
-            ..Default::default()
-        },
-    )
-    .await;
+    let s = common::campaigns::setup(b).await;
     for name in ["second", "third"] {
         let (code, v) = s.post("/api/sessions", json!({"name": name})).await;
         assert!(code == 201 || code == 200, "{v}");
         s.wait_session_status(name, "WORKING").await;
     }
-    for name in ["default", "second", "third"] {
+    for name in ["second", "third"] {
         s.auto_assign(name, false).await;
     }
     s
 }
 
 async fn contact(s: &Setup, session: &str, phone: &str, tags: &[&str]) -> i64 {
-    let (code, c) = s
-        .post(
-            "/api/contacts",
-            json!({"session": session, "phone": phone, "name": "C", "tags": tags}),
-        )
-        .await;
-    assert_eq!(code, 201, "{c}");
-    c["id"].as_i64().expect("contact id")
-}
-
-fn chat(phone: &str) -> String {
-    format!("{}@c.us", phone.trim_start_matches('+'))
-}
-
-async fn created(s: &Setup, body: Value) -> Value {
-    let (code, c) = s.post("/api/campaigns", body.clone()).await;
-    assert_eq!(code, 201, "{body}: {c}");
-    c
-}
-
-async fn act(s: &Setup, id: &Value, action: &str) -> Value {
-    let (code, c) = s
-        .post(&format!("/api/campaigns/{id}/{action}"), json!({}))
-        .await;
-    assert_eq!(code, 200, "{action}: {c}");
-    c
-}
-
-async fn wait_campaign(s: &Setup, id: &Value, pred: impl Fn(&Value) -> bool) -> Value {
-    s.eventually_within(&format!("/api/campaigns/{id}"), SETTLE, pred)
-        .await
+    contact_in(s, session, phone, "C", tags).await
 }
 
 /// The simulator's sends of `text`: (chat id, session, ms).
@@ -213,25 +175,88 @@ async fn each_recipient_once_from_its_own_session(b: Backend) {
         last - first < 8_000,
         "the sessions sent one after the other: {sent:?}"
     );
-    // The campaigns report lists it under either of its sessions, not under another.
+    // The campaigns report lists it under either of its sessions, not under another,
+    // with that session's share of the recipients.
     for (session, listed) in [("default", true), ("second", true), ("third", false)] {
         let (code, r) = s
             .get(&format!("/api/analytics/campaigns?session={session}"))
             .await;
         assert_eq!(code, 200, "{r}");
-        let found = r["items"]
+        let row = r["items"]
             .as_array()
             .expect("items")
             .iter()
-            .any(|c| c["id"] == id);
-        assert_eq!(found, listed, "{session}: {r}");
+            .find(|c| c["id"] == id);
+        assert_eq!(row.is_some(), listed, "{session}: {r}");
+        if let Some(row) = row {
+            assert_eq!(row["sessions"], json!(["default", "second"]), "{r}");
+            assert_eq!(row["counts"], by[session], "{session}: {r}");
+        }
     }
+    let (code, r) = s.get("/api/analytics/campaigns").await;
+    assert_eq!(code, 200, "{r}");
+    let row = r["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        row["counts"], done["counts"],
+        "unfiltered, the whole campaign: {r}"
+    );
+    let (code, csv) = s.get("/api/analytics/campaigns?format=csv").await;
+    assert_eq!(code, 200, "{csv}");
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(csv.starts_with("id,name,sessions,status,"), "{csv}");
+    assert!(csv.contains(",default;second,completed,"), "{csv}");
     // The report splits the counts the same way.
     let (code, r) = s.get(&format!("/api/campaigns/{id}/report")).await;
     assert_eq!(code, 200, "{r}");
     assert_eq!(r["by_session"], done["by_session"], "{r}");
 }
 both!(each_recipient_once_from_its_own_session);
+
+async fn a_test_message_goes_from_the_session_chosen(b: Backend) {
+    let s = setup(b).await;
+    let a = contact(&s, "default", "+447700962001", &[]).await;
+    let c = created(
+        &s,
+        json!({"name": "T", "sessions": ["default", "second"], "contact_ids": [a],
+               "template": "Try {{contact.first_name | \"friend\"}}"}),
+    )
+    .await;
+    let id = &c["id"];
+    let test = |body: Value| {
+        let s = &s;
+        async move { s.post(&format!("/api/campaigns/{id}/test"), body).await }
+    };
+    let (code, r) = test(json!({"phone": "+447700962101", "session": "second"})).await;
+    assert_eq!(code, 202, "{r}");
+    assert_eq!(r["text"], "Try friend", "{r}");
+    let (code, r) = test(json!({"phone": "+447700962102"})).await;
+    assert_eq!(code, 202, "{r}");
+    // Not one of the campaign's sessions (though registered), or none at all: refused,
+    // nothing sent.
+    for session in ["third", "nowhere"] {
+        let (code, e) = test(json!({"phone": "+447700962103", "session": session})).await;
+        assert_eq!(code, 422, "{session}: {e}");
+        assert_eq!(field(&e), "session", "{e}");
+    }
+    let mut sent = sends(&s, "Try friend").await;
+    sent.sort();
+    let got: Vec<(&str, &str)> = sent.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("447700962101@c.us", "second"),
+            ("447700962102@c.us", "default")
+        ],
+        "the chosen session, else the first; nothing for the refused: {sent:?}"
+    );
+}
+both!(a_test_message_goes_from_the_session_chosen);
 
 async fn sessions_checked_and_each_one_must_be_the_members(b: Backend) {
     let s = setup(b).await;

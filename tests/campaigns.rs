@@ -8,57 +8,12 @@ mod common;
 
 use std::time::Duration;
 
+use common::campaigns::{act, campaign, chat, contact_in, setup, wait_campaign, SETTLE};
 use common::{Backend, Options, Setup};
 use serde_json::{json, Value};
 
-const SETTLE: Duration = Duration::from_secs(60);
-
-async fn setup(b: Backend) -> Setup {
-    let s = Setup::with(
-        b,
-        Options {
-            // Campaigns here send fast; the session's rate caps a campaign's.
-            env: vec![("TICKHUB_SEND_RATE".into(), "50".into())],
-            ..Default::default()
-        },
-    )
-    .await;
-    s.auto_assign("default", false).await;
-    s
-}
-
 async fn contact(s: &Setup, phone: &str, name: &str, tags: &[&str]) -> i64 {
-    let (code, c) = s
-        .post(
-            "/api/contacts",
-            json!({"session": "default", "phone": phone, "name": name, "tags": tags}),
-        )
-        .await;
-    assert_eq!(code, 201, "{c}");
-    c["id"].as_i64().expect("contact id")
-}
-
-fn chat(phone: &str) -> String {
-    format!("{}@c.us", phone.trim_start_matches('+'))
-}
-
-async fn campaign(s: &Setup, body: Value) -> Value {
-    let (code, c) = s.post("/api/campaigns", body.clone()).await;
-    assert_eq!(code, 201, "{body}: {c}");
-    c
-}
-
-async fn act(s: &Setup, id: &Value, action: &str) -> Value {
-    let (code, c) = s
-        .post(&format!("/api/campaigns/{id}/{action}"), json!({}))
-        .await;
-    assert_eq!(code, 200, "{action}: {c}");
-    c
-}
-
-async fn wait_campaign(s: &Setup, id: &Value, pred: impl Fn(&Value) -> bool) -> Value {
-    s.eventually_within(&format!("/api/campaigns/{id}"), SETTLE, pred)
-        .await
+    contact_in(s, "default", phone, name, tags).await
 }
 
 /// The simulator's sends to `chat`.

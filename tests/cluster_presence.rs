@@ -147,3 +147,31 @@ async fn choices_made_while_the_keeper_dies_are_each_announced_once_in_order() {
 
     assert_announced_in_order(&c, &mut sup, &ana, &bea, &mut bea_ws).await;
 }
+
+/// Every node answers a member's status (team lists, the board) from the keeper's logged
+/// decisions, which reach it through the event log: also a decision made while Redis was
+/// away, which pub/sub would have lost for good (nodes then answered the old status until
+/// the member's next change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_answers_the_status_decided_while_redis_was_away() {
+    let mut c = cluster().await;
+    let (_, member_node, observer_node) = roles(&c).await;
+    let (mut sup, ana, mut ana_ws, _bea, _bea_ws) = members(&c, member_node, observer_node).await;
+    let path = format!("/api/team-members/{}?include=presence", ana.id);
+    for i in 0..c.len() {
+        c.api_at(i)
+            .eventually(&path, LONG, |m| m["presence"] == "online")
+            .await;
+    }
+
+    c.redis_stop();
+    choose(&mut ana_ws, "busy").await;
+    sup.read_until(&c, LONG, |f| saw(f, ana.id, "busy")).await;
+    // Redis is still away: each node learns it from the log alone.
+    for i in 0..c.len() {
+        c.api_at(i)
+            .eventually(&path, LONG, |m| m["presence"] == "busy")
+            .await;
+    }
+    c.redis_restart().await;
+}

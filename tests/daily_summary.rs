@@ -7,18 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::api::Api;
 use common::in_process::{self, Manual};
 use common::smtp::Smtp;
-use common::{envelope, inbound_payload, Backend, TestDb};
+use common::{envelope, inbound_payload, Backend};
 use serde_json::json;
 
 async fn summary(b: Backend) {
-    let db = TestDb::new(b).await;
     let smtp = Smtp::start();
     // Monday 2026-01-05, 10:00 in London (winter: UTC).
     let clock = Manual::at("2026-01-05T10:00:00Z");
-    let sim = in_process::simulator().await;
     let mut env = vec![
         ("TICKHUB_SUMMARY_HOUR".to_string(), "8".to_string()),
         (
@@ -27,27 +24,8 @@ async fn summary(b: Backend) {
         ),
     ];
     env.extend(common::smtp::Smtp::env(smtp.port));
-    let app = in_process::hub(&db.url, sim.addr, &clock, &env).await;
-    tickhub::demo::create_admin(app.hub.db(), "boss@summary.test", "Boss", "password-123")
-        .await
-        .expect("admin");
-    let admin = Api::login(
-        &reqwest::Client::new(),
-        &format!("http://{}", app.addr),
-        "boss@summary.test",
-        "password-123",
-    )
-    .await;
-    admin
-        .send(
-            reqwest::Method::POST,
-            "/api/sessions",
-            json!({"name": "default"}),
-        )
-        .await;
-    admin
-        .until("/api/sessions/default", |s| s["status"] == "WORKING")
-        .await;
+    let t = in_process::start(b, &clock, &env, "boss@summary.test").await;
+    let admin = &t.admin;
     admin
         .send(
             reqwest::Method::PATCH,
@@ -168,8 +146,7 @@ async fn summary(b: Backend) {
         .iter()
         .all(|m| !m.subject().contains("summary")));
 
-    app.stop().await.expect("a clean stop");
-    sim.server.stop(true).await;
+    t.stop().await;
 }
 
 #[actix_web::test]

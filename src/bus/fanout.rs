@@ -9,7 +9,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 
 use crate::domain::access::EventFilter;
-use crate::domain::LoggedEvent;
+use crate::domain::{EventKind, LoggedEvent};
 
 /// Events for one subscriber, in seq order: a committed batch's, shared by every subscriber
 /// that may see all of it, or the part of it this one may see. One message per batch
@@ -52,6 +52,9 @@ pub struct Fanout {
     /// Poked when logged events (with a seq) pass through: readers of the log that would
     /// otherwise poll (the outbound webhook dispatcher) wake on it.
     logged: tokio::sync::Notify,
+    /// Told of every event of a kind, whoever may see it: the node's own followers of the
+    /// log (the presence keeper follows `presence.updated`), registered at start.
+    taps: std::sync::RwLock<Vec<(EventKind, Recipient<Deliver>)>>,
 }
 
 /// Counts one agent socket as open until dropped.
@@ -96,6 +99,14 @@ impl Fanout {
     /// waiter: a wake-up that finds nobody waiting is kept for the next).
     pub async fn logged(&self) {
         self.logged.notified().await
+    }
+
+    /// Every event of `kind` that passes through this node, in seq order, goes to `to` too
+    /// (never cut off: taps follow rare kinds).
+    pub fn tap(&self, kind: EventKind, to: Recipient<Deliver>) {
+        if let Ok(mut taps) = self.taps.write() {
+            taps.push((kind, to));
+        }
     }
 
     /// `limit`: the events that may wait in the subscriber's mailbox before it is cut off.
@@ -213,6 +224,15 @@ impl Fanout {
             self.logged.notify_one();
         }
         let all: Arc<[Arc<LoggedEvent>]> = events.into();
+        if let Ok(taps) = self.taps.read() {
+            for (kind, to) in taps.iter() {
+                if all.iter().any(|e| e.kind == *kind) {
+                    let mine: Arc<[Arc<LoggedEvent>]> =
+                        all.iter().filter(|e| e.kind == *kind).cloned().collect();
+                    to.do_send(Deliver(mine));
+                }
+            }
+        }
         let mut cut = Vec::new();
         for sub in self.subscribers.iter() {
             let visible = all

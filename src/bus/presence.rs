@@ -1,8 +1,9 @@
 //! What presence sends between nodes. A member's sockets may be on several nodes; one
 //! node keeps the member's presence (decides and logs transitions) from every node's
-//! socket count for them. Nodes tell the keeper what happens to the member's sockets; the
-//! keeper tells every node what the member's status now is, so `current` answers the same
-//! everywhere.
+//! socket count for them. Nodes tell the keeper what happens to the member's sockets. What
+//! the keeper decided reaches every node as the logged `presence.updated`, through the
+//! event log like any event (each once, in order, also across a Redis outage), so
+//! `current` answers the same everywhere.
 //!
 //! Socket counts travel as each node's absolute count for the member, not as +1/−1, so a
 //! lost or repeated signal is corrected by the next one — what an at-most-once bus (Redis
@@ -38,8 +39,6 @@ pub enum SignalKind {
     /// Cluster mode: a member's choice (or deactivation) was stored; the keeper reads
     /// them (`actors::presence::choices`).
     Chosen,
-    /// From the keeper to every node: the member's status is now this, since `at` (ms).
-    Status(PresenceStatus, i64),
 }
 
 /// Every member with sockets on `node` and how many (a cluster node's periodic snapshot).
@@ -60,8 +59,6 @@ pub trait PresenceLink: Send + Sync + 'static {
     fn register(&self, keeper: Recipient<PresenceSignal>, nodes: Recipient<NodeSockets>);
     /// To the node that keeps `signal.user_id`.
     fn to_keeper(&self, signal: PresenceSignal);
-    /// To every node, this one included.
-    fn to_all(&self, signal: PresenceSignal);
     /// This node's sockets per member, to the keeper (a cluster repeats it every second;
     /// one node has nothing to repeat it to).
     fn snapshot(&self, _node: &Arc<str>, _counts: Vec<(i64, u32)>) {}
@@ -92,10 +89,6 @@ impl PresenceLink for LocalPresenceLink {
     }
 
     fn to_keeper(&self, signal: PresenceSignal) {
-        self.deliver(signal);
-    }
-
-    fn to_all(&self, signal: PresenceSignal) {
         self.deliver(signal);
     }
 }

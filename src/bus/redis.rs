@@ -122,20 +122,6 @@ fn receive(me: &str, seq: &Sequencer, fanout: &Fanout, presence: &RedisPresence,
             }
         }
         Wire::Sockets { .. } => {}
-        Wire::Status {
-            from,
-            user_id,
-            status,
-            at,
-        } if from != me => {
-            if let Some(k) = presence.keeper.get() {
-                k.do_send(PresenceSignal {
-                    user_id,
-                    node: from.into(),
-                    kind: SignalKind::Status(status, at),
-                });
-            }
-        }
         _ => {}
     }
 }
@@ -215,8 +201,6 @@ impl PresenceLink for RedisPresence {
             SignalKind::Set(s) => WireSignal::Set(s),
             SignalKind::Deactivated => WireSignal::Deactivated,
             SignalKind::Chosen => WireSignal::Chosen,
-            // Statuses go to everyone (`to_all`), never to the keeper.
-            SignalKind::Status(..) => return,
         };
         self.link.publish(
             wire::keeper_channel(),
@@ -226,20 +210,6 @@ impl PresenceLink for RedisPresence {
                 signal: signal_kind,
             },
         );
-    }
-
-    fn to_all(&self, signal: PresenceSignal) {
-        if let SignalKind::Status(status, at) = signal.kind {
-            self.link.publish(
-                wire::all_channel(),
-                &Wire::Status {
-                    from: signal.node.to_string(),
-                    user_id: signal.user_id,
-                    status,
-                    at,
-                },
-            );
-        }
     }
 
     fn snapshot(&self, node: &Arc<str>, counts: Vec<(i64, u32)>) {

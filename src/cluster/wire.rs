@@ -61,13 +61,6 @@ pub enum Wire {
         from: String,
         counts: Vec<(i64, u32)>,
     },
-    /// From the keeper: a member's status is now this, since `at` (ms).
-    Status {
-        from: String,
-        user_id: i64,
-        status: PresenceStatus,
-        at: i64,
-    },
     /// Close every socket of a member, on every node.
     Disconnect {
         from: String,
@@ -121,7 +114,7 @@ pub enum Wire {
     },
 }
 
-/// Presence signals as they travel (`bus::SignalKind` without the keeper's own `Status`).
+/// Presence signals as they travel (`bus::SignalKind`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "k", content = "v", rename_all = "snake_case")]
 pub enum WireSignal {
@@ -233,12 +226,6 @@ mod tests {
                 req: 7,
                 ok: true,
                 duplicate: false,
-            },
-            Wire::Status {
-                from: "b".into(),
-                user_id: 3,
-                status: PresenceStatus::Busy,
-                at: 5,
             },
             Wire::Sockets {
                 from: "c".into(),

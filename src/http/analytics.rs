@@ -222,7 +222,8 @@ pub async fn bots(
 struct CampaignCsv<'a> {
     id: i64,
     name: &'a str,
-    session: &'a str,
+    /// Every session it sends over, `;` between them.
+    sessions: String,
     status: &'a str,
     started_at: Option<&'a str>,
     total: i64,
@@ -259,7 +260,7 @@ pub async fn campaigns(
         .map(|c| CampaignCsv {
             id: c.id,
             name: &c.name,
-            session: &c.session,
+            sessions: c.sessions.join(";"),
             status: &c.status,
             started_at: c.started_at.as_deref(),
             total: c.counts.total,

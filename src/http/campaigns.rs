@@ -201,6 +201,9 @@ pub struct TestSend {
     pub phone: String,
     /// Render the message for this contact (default: every variable's fallback).
     pub contact_id: Option<i64>,
+    /// Send it over this one of the campaign's sessions (default: its first), to see
+    /// how it arrives from each of its numbers.
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -373,15 +376,23 @@ pub async fn render(
     request_body = TestSend,
     responses((status = 202, body = TestSent, description = "WAHA took the test message"),
         (status = 502, body = ErrorBody, description = "WAHA refused or could not be reached"),
-        ForbiddenError, NotFoundError, UnprocessableError, JsonBodyErrors, AuthErrors))]
+        (status = 422, body = ErrorBody, description = "a bad phone, a template that renders empty, or a session the campaign does not send over"),
+        ForbiddenError, NotFoundError, JsonBodyErrors, AuthErrors))]
 pub async fn test(
     hub: web::Data<Arc<Hub>>,
     auth: AuthUser,
     id: web::Path<i64>,
     body: Checked<TestSend>,
 ) -> Result<HttpResponse, ApiError> {
+    let ask = body.0;
     let text = hub
-        .test_campaign(&auth.viewer, *id, &body.0.phone, body.0.contact_id)
+        .test_campaign(
+            &auth.viewer,
+            *id,
+            &ask.phone,
+            ask.contact_id,
+            ask.session.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(TestSent { sent: true, text }))
 }

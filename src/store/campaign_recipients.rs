@@ -184,20 +184,22 @@ pub struct Next {
     pub chat_id: String,
 }
 
-/// The session's next recipient (each session's runner sends its own share).
+/// The session's next recipients in order, at most `limit` (each session's runner sends
+/// its own share, reading a few ahead).
 pub async fn next_pending(
     db: &Db,
     campaign_id: i64,
     session_id: i64,
     now: i64,
-) -> Result<Option<Next>> {
-    let row = on_pool!(db, p => sqlx::query_as(
+    limit: i64,
+) -> Result<Vec<Next>> {
+    let rows = on_pool!(db, p => sqlx::query_as(
         "SELECT id, contact_id, chat_id FROM campaign_recipients
          WHERE campaign_id = $1 AND session_id = $3 AND state = 'pending'
            AND (not_before IS NULL OR not_before <= $2)
-         ORDER BY id LIMIT 1")
-        .bind(campaign_id).bind(now).bind(session_id).fetch_optional(p).await)?;
-    Ok(row)
+         ORDER BY id LIMIT $4")
+        .bind(campaign_id).bind(now).bind(session_id).bind(limit).fetch_all(p).await)?;
+    Ok(rows)
 }
 
 /// How many recipients are queued (handed to a session's queue, not yet to WAHA), of
@@ -266,14 +268,27 @@ pub enum Queued {
     Deferred(i64),
     /// Nothing to do: the campaign no longer runs, or the recipient was already handled.
     Stopped,
+    /// Not now: the session's queue holds `MAX_QUEUED` of the campaign's messages not yet
+    /// handed to WAHA (a WAHA that fails holds the campaign back, not the queue's memory).
+    Busy,
 }
 
+/// A campaign's messages queued in one session and not yet handed to WAHA, at most.
+pub const MAX_QUEUED: i64 = 2;
+
+/// What queueing a recipient reads first, in one statement: the campaign's status, the
+/// recipient's state, how many of the campaign's messages wait in the session's queue,
+/// and the contact (`None` fields: erased).
 #[derive(sqlx::FromRow)]
-struct RecipientContact {
+struct Check {
+    status: Option<String>,
+    state: Option<String>,
+    queued: i64,
+    contact_id: Option<i64>,
     name: Option<String>,
     push_name: Option<String>,
     phone: Option<String>,
-    attributes: String,
+    attributes: Option<String>,
     consent: Option<String>,
     erased_at: Option<i64>,
 }
@@ -284,23 +299,30 @@ struct RecipientContact {
 /// the rendered message with its outbox row and marks the recipient queued.
 pub async fn queue(tx: &mut Tx, job: &QueueJob) -> Result<Queued> {
     let now = tx.now;
-    let status: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT status FROM campaigns WHERE id = $1").bind(job.campaign_id).fetch_optional(c).await)?;
-    let state: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-        "SELECT state FROM campaign_recipients WHERE id = $1").bind(job.recipient_id).fetch_optional(c).await)?;
-    if status.as_deref() != Some("running") || state.as_deref() != Some("pending") {
+    let check: Option<Check> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT c.status, r.state,
+                (SELECT COUNT(*) FROM campaign_recipients q
+                 WHERE q.campaign_id = c.id AND q.session_id = $3 AND q.state = 'queued') AS queued,
+                k.id AS contact_id, k.name, k.push_name, k.phone, k.attributes, k.consent, k.erased_at
+         FROM campaigns c
+         JOIN campaign_recipients r ON r.id = $2 AND r.campaign_id = c.id
+         LEFT JOIN contacts k ON k.id = r.contact_id
+         WHERE c.id = $1")
+        .bind(job.campaign_id).bind(job.recipient_id).bind(job.session.id)
+        .fetch_optional(c).await)?;
+    let Some(check) = check else {
+        return Ok(Queued::Stopped);
+    };
+    if check.status.as_deref() != Some("running") || check.state.as_deref() != Some("pending") {
         return Ok(Queued::Stopped);
     }
-    let contact: Option<RecipientContact> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT name, push_name, phone, attributes, consent, erased_at FROM contacts WHERE id = $1")
-        .bind(job.contact_id).fetch_optional(c).await)?;
-    let Some(contact) = contact else {
-        return skip_now(tx, job.recipient_id, skip::ERASED).await;
-    };
-    if contact.erased_at.is_some() {
+    if check.queued >= MAX_QUEUED {
+        return Ok(Queued::Busy);
+    }
+    if check.contact_id.is_none() || check.erased_at.is_some() {
         return skip_now(tx, job.recipient_id, skip::ERASED).await;
     }
-    if contact.consent.as_deref() == Some("opted_out") {
+    if check.consent.as_deref() == Some("opted_out") {
         return skip_now(tx, job.recipient_id, skip::OPTED_OUT).await;
     }
     if let Some(cap) = job.frequency_cap_ms {
@@ -313,8 +335,11 @@ pub async fn queue(tx: &mut Tx, job: &QueueJob) -> Result<Queued> {
             return skip_now(tx, job.recipient_id, skip::FREQUENCY_CAP).await;
         }
     }
-    let attributes: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&contact.attributes).unwrap_or_default();
+    let attributes: serde_json::Map<String, serde_json::Value> = check
+        .attributes
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
     let at = DateTime::<Utc>::from_timestamp_millis(now).unwrap_or_default();
     if let Some(quiet) = job.quiet {
         let tz = attributes
@@ -331,9 +356,9 @@ pub async fn queue(tx: &mut Tx, job: &QueueJob) -> Result<Queued> {
         }
     }
     let vars = ContactVars {
-        name: contact.name,
-        push_name: contact.push_name,
-        phone: contact.phone,
+        name: check.name,
+        push_name: check.push_name,
+        phone: check.phone,
         attributes,
     };
     let text = job.template.render(&Vars::new(&vars, None, None, at));

@@ -10,7 +10,7 @@ use crate::domain::presence::{Choice, PresenceCause};
 use crate::domain::{EventKind, EventScope, PresenceStatus, Role};
 
 /// One transition, as `presence.updated` carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Transition {
     pub user_id: i64,
     pub status: PresenceStatus,

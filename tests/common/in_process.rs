@@ -71,3 +71,58 @@ pub async fn hub(
         .await
         .expect("the hub starts")
 }
+
+/// An in-process hub on a fresh database, beside its simulator, with an admin signed in
+/// and the session `default` WORKING: where the clock tests start.
+pub struct Started {
+    pub admin: super::api::Api,
+    pub app: RunningApp,
+    pub sim: SimHandle,
+    pub db: super::db::TestDb,
+}
+
+/// [`Started`] on `backend` and `clock`, with `env` besides; the admin is `email`.
+pub async fn start(
+    backend: super::db::Backend,
+    clock: &Manual,
+    env: &[(String, String)],
+    email: &str,
+) -> Started {
+    let sim = simulator().await;
+    let db = super::db::TestDb::new(backend).await;
+    let app = hub(&db.url, sim.addr, clock, env).await;
+    tickhub::demo::create_admin(app.hub.db(), email, "Admin", "password-123")
+        .await
+        .expect("admin");
+    let admin = super::api::Api::login(
+        &reqwest::Client::new(),
+        &format!("http://{}", app.addr),
+        email,
+        "password-123",
+    )
+    .await;
+    admin
+        .send(
+            reqwest::Method::POST,
+            "/api/sessions",
+            serde_json::json!({"name": "default"}),
+        )
+        .await;
+    admin
+        .until("/api/sessions/default", |s| s["status"] == "WORKING")
+        .await;
+    Started {
+        admin,
+        app,
+        sim,
+        db,
+    }
+}
+
+impl Started {
+    /// Stops the hub cleanly, then the simulator.
+    pub async fn stop(self) {
+        self.app.stop().await.expect("a clean stop");
+        self.sim.server.stop(true).await;
+    }
+}

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod api;
 pub mod auth;
+pub mod campaigns;
 pub mod cluster;
 pub mod cluster_checks;
 pub mod db;

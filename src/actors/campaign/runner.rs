@@ -3,12 +3,17 @@
 //! recipient at a time, each queued in its conversation's turn (message, outbox row and
 //! the recipient's state in one transaction), at the campaign's randomised pace, so each
 //! session keeps its own pace and two sessions send about twice as fast. The session's
-//! queue sends what it queued, after any member's or bot's reply. It reads the campaign's
-//! status before each recipient, so a pause or a cancel from any node stops it, and it
-//! stops when this node no longer owns the session.
+//! queue sends what it queued, after any member's or bot's reply.
+//!
+//! The runner reads its campaign and session again each second and its next recipients
+//! a few at a time; what it holds may be stale, which is safe: queueing checks the
+//! campaign's status, the recipient's state and the contact again in its transaction, so
+//! a pause or a cancel from any node stops it at the next recipient. It stops when this
+//! node no longer owns the session.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono_tz::Tz;
@@ -21,17 +26,17 @@ use crate::actors::registry::SessionRegistry;
 use crate::actors::services::Services;
 use crate::actors::HubError;
 use crate::domain::bot::template::Template;
-use crate::domain::campaign::{CampaignStatus, Pace};
-use crate::domain::SessionRef;
-use crate::store::campaign_recipients::{self, QueueJob, Queued};
+use crate::domain::campaign::{CampaignStatus, Pace, QuietHours};
+use crate::domain::{Media, SessionRef};
+use crate::store::campaign_recipients::{self, Next, QueueJob, Queued};
 use crate::store::{campaign_flow, campaigns, sessions};
 
-/// Recipients queued and not yet handed to WAHA, at most: the campaign does not run
-/// ahead of the session's queue (a WAHA that fails holds the campaign back, not the
-/// queue's memory).
-const MAX_QUEUED: i64 = 2;
 /// The longest a runner sleeps without looking at its campaign again.
 const LONGEST_WAIT: Duration = Duration::from_secs(30);
+/// How long what the runner read of its campaign and session stands.
+const REREAD: Duration = Duration::from_secs(1);
+/// Recipients read ahead at a time: a few seconds' worth at the fastest pace.
+const READ_AHEAD: i64 = 32;
 
 /// Told to the supervisor when a runner stops: (campaign, session).
 #[derive(Message)]
@@ -51,6 +56,27 @@ pub struct CampaignRunner {
     supervisor: Recipient<RunnerStopped>,
     rng: StdRng,
     step: Option<SpawnHandle>,
+    /// Lent to each step's future and given back with its result.
+    held: Held,
+}
+
+/// What a runner read and keeps between steps.
+#[derive(Default)]
+struct Held {
+    plan: Option<Plan>,
+    /// The session's next recipients, in order.
+    due: VecDeque<Next>,
+}
+
+/// The campaign's sending settings as last read.
+struct Plan {
+    read_at: Instant,
+    pace: Pace,
+    template: Arc<Template>,
+    media: Option<Media>,
+    quiet: Option<QuietHours>,
+    time_zone: Tz,
+    frequency_cap_ms: Option<i64>,
 }
 
 impl CampaignRunner {
@@ -69,6 +95,7 @@ impl CampaignRunner {
             supervisor,
             rng: StdRng::from_os_rng(),
             step: None,
+            held: Held::default(),
         }
     }
 
@@ -83,11 +110,17 @@ impl CampaignRunner {
             self.id,
             self.session.clone(),
         );
+        let mut held = std::mem::take(&mut self.held);
         let span = info_span!("campaign", campaign_id = id, session = %session.name);
-        let fut = async move { step(&services, &registry, id, &session).await }
-            .instrument(span)
-            .into_actor(self)
-            .map(|res, act, ctx| match res {
+        let fut = async move {
+            let res = step(&services, &registry, id, &session, &mut held).await;
+            (res, held)
+        }
+        .instrument(span)
+        .into_actor(self)
+        .map(|(res, held), act, ctx| {
+            act.held = held;
+            match res {
                 Ok(Step::Sent(pace)) => {
                     let gap = pace.gap(&mut act.rng);
                     act.schedule(gap, ctx)
@@ -97,9 +130,11 @@ impl CampaignRunner {
                 Ok(Step::Done) => ctx.stop(),
                 Err(e) => {
                     warn!(campaign_id = act.id, error = %e, "campaign step failed; trying again");
+                    act.held = Held::default();
                     act.schedule(Duration::from_secs(1), ctx)
                 }
-            });
+            }
+        });
         ctx.wait(fut);
     }
 }
@@ -114,24 +149,38 @@ enum Step {
     Done,
 }
 
-async fn step(
+/// Reads the campaign's settings again when they are a second old. False: it no longer
+/// runs here (paused, cancelled, its session unable to send or owned elsewhere).
+async fn plan(
     services: &Services,
     registry: &SessionRegistry,
     id: i64,
     session: &SessionRef,
-) -> Result<Step, HubError> {
+    held: &mut Held,
+) -> Result<bool, HubError> {
+    if !registry.runs_here(session) {
+        return Ok(false);
+    }
+    if held
+        .plan
+        .as_ref()
+        .is_some_and(|p| p.read_at.elapsed() < REREAD)
+    {
+        return Ok(true);
+    }
+    held.plan = None;
     let Some(row) = campaigns::get_for_sending(&services.db, id).await? else {
-        return Ok(Step::Done);
+        return Ok(false);
     };
-    if row.status != CampaignStatus::Running || !registry.runs_here(session) {
-        return Ok(Step::Done);
+    if row.status != CampaignStatus::Running {
+        return Ok(false);
     }
     if let Some(s) = sessions::by_id(&services.db, session.id).await? {
         if session_cannot_send(&s.status) {
             let reason = format!("session {} is {}", s.name, s.status);
             info!(%reason, "pausing the campaign");
             pause(services, id, reason).await?;
-            return Ok(Step::Done);
+            return Ok(false);
         }
     }
     let settings = row.settings();
@@ -139,53 +188,14 @@ async fn step(
         Ok(t) => Arc::new(t),
         Err(e) => {
             pause(services, id, format!("its template does not parse: {e}")).await?;
-            return Ok(Step::Done);
+            return Ok(false);
         }
     };
-    // Each step reads short ranges of the recipients' (campaign, session, state) index,
-    // never the whole campaign: its cost does not grow with the audience.
-    let db = &services.db;
-    let queued = campaign_recipients::queued(db, id, Some(session.id)).await?;
-    if queued >= MAX_QUEUED {
-        return Ok(Step::Wait(Duration::from_millis(250)));
-    }
-    let now = services.now_ms();
-    let Some(next) = campaign_recipients::next_pending(db, id, session.id, now).await? else {
-        let (mut pending, earliest) =
-            campaign_recipients::planned(db, id, Some(session.id)).await?;
-        let mut queued = queued;
-        if !pending && queued == 0 {
-            // This session's share is done: the campaign is, once the other sessions'
-            // shares are too (whichever runner sees it last completes it).
-            pending = campaign_recipients::planned(db, id, None).await?.0;
-            queued = campaign_recipients::queued(db, id, None).await?;
-        }
-        if !pending && queued == 0 {
-            let done = services
-                .writer
-                .run(id, |tx, id| Box::pin(campaign_flow::complete(tx, *id)))
-                .await?;
-            if let Some((_, next)) = done {
-                info!(next_run = ?next, "campaign completed");
-            }
-            return Ok(Step::Done);
-        }
-        let wait = match earliest {
-            Some(at) if pending => Duration::from_millis((at - now).max(1) as u64),
-            // Only queued ones are left (or other sessions' shares): their sends decide
-            // when it is complete.
-            _ => Duration::from_millis(500),
-        };
-        return Ok(Step::Wait(wait));
-    };
-    let job = QueueJob {
-        campaign_id: id,
-        recipient_id: next.id,
-        contact_id: next.contact_id,
-        chat_id: next.chat_id,
-        session: session.clone(),
+    held.plan = Some(Plan {
+        read_at: Instant::now(),
+        pace: settings.pace,
         template,
-        media: settings.media.as_ref().map(|m| crate::domain::Media {
+        media: settings.media.as_ref().map(|m| Media {
             url: Some(m.url.clone()),
             mimetype: Some(m.mimetype.clone()),
             filename: m.filename.clone(),
@@ -193,21 +203,105 @@ async fn step(
         quiet: settings.quiet,
         time_zone: settings.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
         frequency_cap_ms: settings.frequency_cap_hours.map(|h| h * 3_600_000),
+    });
+    Ok(true)
+}
+
+async fn step(
+    services: &Services,
+    registry: &SessionRegistry,
+    id: i64,
+    session: &SessionRef,
+    held: &mut Held,
+) -> Result<Step, HubError> {
+    if !plan(services, registry, id, session, held).await? {
+        return Ok(Step::Done);
+    }
+    let db = &services.db;
+    let now = services.now_ms();
+    if held.due.is_empty() {
+        // Short ranges of the recipients' (campaign, session, state) index, never the
+        // whole campaign: a step's cost does not grow with the audience.
+        held.due = campaign_recipients::next_pending(db, id, session.id, now, READ_AHEAD)
+            .await?
+            .into();
+    }
+    let Some(next) = held.due.pop_front() else {
+        return finish_or_wait(services, id, session, now).await;
     };
+    let Some(p) = held.plan.as_ref() else {
+        return Ok(Step::Again);
+    };
+    let job = QueueJob {
+        campaign_id: id,
+        recipient_id: next.id,
+        contact_id: next.contact_id,
+        chat_id: next.chat_id.clone(),
+        session: session.clone(),
+        template: p.template.clone(),
+        media: p.media.clone(),
+        quiet: p.quiet,
+        time_zone: p.time_zone,
+        frequency_cap_ms: p.frequency_cap_ms,
+    };
+    let pace = p.pace;
     Ok(
         match registry.queue_campaign_recipient(session, job).await? {
             Queued::Queued { outbox_id } => {
                 debug!(recipient = next.id, outbox_id, "queued");
                 metrics::counter!("tickhub_campaign_messages_queued_total").increment(1);
-                Step::Sent(settings.pace)
+                Step::Sent(pace)
             }
             Queued::Skipped(reason) => {
                 debug!(recipient = next.id, reason, "skipped");
                 Step::Again
             }
-            Queued::Deferred(_) | Queued::Stopped => Step::Again,
+            Queued::Busy => {
+                held.due.push_front(next);
+                Step::Wait(Duration::from_millis(250))
+            }
+            Queued::Deferred(_) => Step::Again,
+            Queued::Stopped => {
+                // Paused or cancelled meanwhile, or the recipient handled: look again.
+                held.plan = None;
+                Step::Again
+            }
         },
     )
+}
+
+/// No recipient of this session is due: its share is done (and the campaign, once the
+/// other sessions' are too: whichever runner sees it last completes it), or it waits
+/// for quiet hours to end or for its queued messages to go.
+async fn finish_or_wait(
+    services: &Services,
+    id: i64,
+    session: &SessionRef,
+    now: i64,
+) -> Result<Step, HubError> {
+    let db = &services.db;
+    let (mut pending, earliest) = campaign_recipients::planned(db, id, Some(session.id)).await?;
+    let mut queued = campaign_recipients::queued(db, id, Some(session.id)).await?;
+    if !pending && queued == 0 {
+        pending = campaign_recipients::planned(db, id, None).await?.0;
+        queued = campaign_recipients::queued(db, id, None).await?;
+    }
+    if !pending && queued == 0 {
+        let done = services
+            .writer
+            .run(id, |tx, id| Box::pin(campaign_flow::complete(tx, *id)))
+            .await?;
+        if let Some((_, next)) = done {
+            info!(next_run = ?next, "campaign completed");
+        }
+        return Ok(Step::Done);
+    }
+    Ok(Step::Wait(match earliest {
+        Some(at) if pending => Duration::from_millis((at - now).max(1) as u64),
+        // Only queued ones are left (or other sessions' shares): their sends decide
+        // when it is complete.
+        _ => Duration::from_millis(500),
+    }))
 }
 
 async fn pause(services: &Services, id: i64, reason: String) -> Result<(), HubError> {

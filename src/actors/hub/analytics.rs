@@ -75,9 +75,14 @@ pub struct CampaignsReport {
 pub struct CampaignsReportRow {
     pub id: i64,
     pub name: String,
+    /// Its first session (`sessions[0]`).
     pub session: String,
+    /// Every session it sends over.
+    pub sessions: Vec<String>,
     pub status: String,
     pub started_at: Option<String>,
+    /// Its recipients' outcomes; with `?session=`, of the recipients sent from that
+    /// session only (a campaign over several sessions splits its audience among them).
     pub counts: Counts,
     /// Shares of the recipients a message reached (sent or further): 0–1, `null` before
     /// any was sent.
@@ -286,7 +291,14 @@ impl Hub {
         )
         .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut counts = campaigns::counts(self.db(), &ids).await?;
+        let mut counts = match over {
+            None => campaigns::counts(self.db(), &ids).await?,
+            Some(session) => campaigns::counts_by_session(self.db(), &ids)
+                .await?
+                .into_iter()
+                .map(|(id, mut by)| (id, by.remove(&session).unwrap_or_default()))
+                .collect(),
+        };
         let items = rows
             .into_iter()
             .map(|r| {
@@ -296,6 +308,7 @@ impl Hub {
                     id: r.id,
                     name: r.name,
                     session: r.session,
+                    sessions: r.sessions.into_iter().map(|s| s.name).collect(),
                     status: r.status.as_str().to_string(),
                     started_at: r.started_at.map(rfc3339),
                     delivery_rate: ratio(c.delivered + c.read + c.replied, reached),

@@ -20,7 +20,7 @@ use crate::domain::campaign::{
     CampaignAction, CampaignMedia, CampaignStatus, RecipientState, Recurrence,
 };
 use crate::domain::segment_filter::Filter;
-use crate::domain::{phone, Viewer};
+use crate::domain::{phone, SessionRef, Viewer};
 use crate::store::campaign_recipients::{self, AudienceCount, Funnel, HourPoint, Recipient};
 use crate::store::campaigns::{self, Audience, CampaignRow, Counts};
 use crate::store::{audit, campaign_flow, contacts, segments, sessions};
@@ -527,10 +527,28 @@ impl Hub {
         id: i64,
         phone_raw: &str,
         contact_id: Option<i64>,
+        session: Option<&str>,
     ) -> Result<String, HubError> {
         let row = self.campaign_row(v, id).await?;
         let e164 = phone::normalise(phone_raw, self.config().phone_region)
             .map_err(|e| invalid("phone", e.to_string()))?;
+        let session = match session {
+            None => SessionRef {
+                id: row.session_id,
+                name: row.session.clone(),
+            },
+            Some(name) => row
+                .sessions
+                .iter()
+                .find(|s| s.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    invalid(
+                        "session",
+                        format!("the campaign does not send over {name:?}"),
+                    )
+                })?,
+        };
         let text = match contact_id {
             Some(c) => self.render_template(v, &row.template, c).await?,
             None => {
@@ -547,7 +565,7 @@ impl Hub {
             ));
         }
         let req = crate::waha::client::SendText {
-            session: row.session.clone(),
+            session: session.name.to_string(),
             chat_id: phone::wa_id(&e164),
             text: text.clone(),
             reply_to: None,
@@ -555,7 +573,7 @@ impl Hub {
         };
         self.services.waha.send_text(&req).await?;
         let entry = AuditEntry::new("campaign.test", "campaign", id)
-            .session(row.session_id)
+            .session(session.id)
             .after(json!({"to": e164}));
         self.services
             .writer

@@ -31,9 +31,9 @@ use cluster::{joined, Role};
 
 use super::services::Services;
 use crate::bus::redis::SNAPSHOT_EVERY;
-use crate::bus::{PresenceSignal, SignalKind};
+use crate::bus::{Deliver, PresenceSignal, SignalKind};
 use crate::domain::presence::{Choice, Input, MemberPresence, PresenceCause};
-use crate::domain::PresenceStatus;
+use crate::domain::{EventKind, PresenceStatus};
 use crate::store::presence::{self as log, Outcome, Transition};
 use crate::store::StoreError;
 
@@ -115,6 +115,12 @@ impl Presence {
             .presence()
             .register(keeper.clone().recipient(), keeper.clone().recipient());
         if let Some(cluster) = &services.cluster {
+            // Every node follows the keeper's decisions from the log, which reaches it
+            // whole and in order (the keeper's own node applies them when decided too).
+            services
+                .bus
+                .fanout()
+                .tap(EventKind::PresenceUpdated, keeper.clone().recipient());
             let mut role = cluster.coordinator();
             let to = keeper.clone();
             actix_rt::spawn(async move {
@@ -377,18 +383,10 @@ impl Handler<PresenceSignal> for Keeper {
 
     fn handle(&mut self, s: PresenceSignal, ctx: &mut Self::Context) {
         let user_id = s.user_id;
-        if let SignalKind::Status(status, at) = s.kind {
-            // This node's own transitions are applied when decided.
-            if s.node != self.inner.node {
-                self.inner.set_status(user_id, status, at);
-            }
-            return;
-        }
         if !self.keeping {
             return;
         }
         let input = match s.kind {
-            SignalKind::Status(..) => return,
             SignalKind::Chosen => return self.read_choices(ctx),
             SignalKind::Sockets(n) => {
                 if self.inner.services.cluster.is_some() {
@@ -420,6 +418,36 @@ impl Handler<PresenceSignal> for Keeper {
             SignalKind::Deactivated => Input::Deactivated,
         };
         self.step(user_id, input, ctx);
+    }
+}
+
+/// `presence.updated` as logged (cluster mode: every node follows the log).
+impl Handler<Deliver> for Keeper {
+    type Result = ();
+
+    fn handle(&mut self, d: Deliver, _: &mut Self::Context) {
+        #[derive(serde::Deserialize)]
+        struct Logged {
+            data: Transition,
+        }
+        // A member who does not supervise gets a copy of their own: the supervisors'
+        // copy is the one to follow.
+        for e in d.0.iter().filter(|e| e.scope.supervisors_only) {
+            match serde_json::from_str::<Logged>(e.frame.as_str()) {
+                Ok(Logged { data: t }) => {
+                    // Other nodes follow the log's order. The keeper applied its own
+                    // decisions when it made them: one logged before a later decision
+                    // (by its own clock) is not taken back.
+                    let later = self.inner.since.get(&t.user_id).is_some_and(|s| *s > t.at);
+                    if !(self.keeping && later) {
+                        self.inner.set_status(t.user_id, t.status, t.at);
+                    }
+                }
+                Err(err) => {
+                    warn!(error = %err, seq = ?e.seq, "presence: an unreadable presence.updated")
+                }
+            }
+        }
     }
 }
 
@@ -480,11 +508,6 @@ impl Keeper {
         let at = self.inner.services.now_ms();
         debug!(user_id, %status, %cause, "presence");
         self.inner.set_status(user_id, status, at);
-        self.inner.services.bus.presence().to_all(PresenceSignal {
-            user_id,
-            node: self.inner.node.clone(),
-            kind: SignalKind::Status(status, at),
-        });
         self.queue.push(Outcome {
             transition: Some(Transition {
                 user_id,

@@ -128,6 +128,22 @@ describe("a campaign's page", () => {
     expect((await screen.findByTestId("test-note")).textContent).toBe("Sent to +447700900999");
     expect(calls.find((c) => c.path === "/api/campaigns/5/test")!.body).toEqual({ phone: "+447700900999" });
   });
+
+  test("a campaign over several sessions sends its test from the session chosen", async () => {
+    const calls = mockFetch({
+      "GET /api/campaigns/5": campaign({ status: "draft", session: "default", sessions: ["default", "support"] }),
+      "GET /api/campaigns/5/report": report(),
+      "GET /api/campaigns/5/recipients": { items: [], next_cursor: null },
+      "POST /api/campaigns/5/test": { status: 202, body: { sent: true } },
+    });
+    render(<CampaignPage id={5} />);
+    const form = await screen.findByRole("form", { name: "Send a test" });
+    fireEvent.input(screen.getByLabelText("Send a test to"), { target: { value: "+447700900999" } });
+    fireEvent.change(screen.getByLabelText("from"), { target: { value: "support" } });
+    fireEvent.submit(form);
+    expect((await screen.findByTestId("test-note")).textContent).toBe("Sent to +447700900999 from support");
+    expect(calls.find((c) => c.path === "/api/campaigns/5/test")!.body).toEqual({ phone: "+447700900999", session: "support" });
+  });
 });
 
 describe("the campaign list", () => {

@@ -37,16 +37,17 @@ export function EditCampaign({ id }: { id: number }) {
   return <CampaignBuilder campaign={c} />;
 }
 
-/** Sends the message, rendered for a sample contact of the audience, to one number. */
-function TestSend({ id }: { id: number }) {
+/** Sends the message to one number, over the session chosen when the campaign has several. */
+function TestSend({ id, sessions }: { id: number; sessions: string[] }) {
   const [phone, setPhone] = useState("");
+  const [session, setSession] = useState(sessions[0]);
   const [note, setNote] = useState<string | null>(null);
   const send = async (e: Event) => {
     e.preventDefault();
     setNote(null);
     try {
-      await post(`/api/campaigns/${id}/test`, { phone: phone.trim() });
-      setNote(`Sent to ${phone.trim()}`);
+      await post(`/api/campaigns/${id}/test`, sessions.length > 1 ? { phone: phone.trim(), session } : { phone: phone.trim() });
+      setNote(sessions.length > 1 ? `Sent to ${phone.trim()} from ${session}` : `Sent to ${phone.trim()}`);
     } catch (err) {
       setNote(formatErr(err));
     }
@@ -57,6 +58,16 @@ function TestSend({ id }: { id: number }) {
         Send a test to
         <input type="tel" value={phone} placeholder="+447700900123" onInput={(e) => setPhone(e.currentTarget.value)} />
       </label>
+      {sessions.length > 1 && (
+        <label>
+          from
+          <select value={session} onChange={(e) => setSession(e.currentTarget.value)}>
+            {sessions.map((s) => (
+              <option value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+      )}
       <button type="submit" disabled={!phone.trim()}>
         Send test
       </button>
@@ -218,7 +229,7 @@ export function CampaignPage({ id }: { id: number }) {
         </dl>
         <h3>Message</h3>
         <p class="camp-bubble camp-template">{c.template}</p>
-        {!isFinished(c.status) && <TestSend id={c.id} />}
+        {!isFinished(c.status) && <TestSend id={c.id} sessions={c.sessions?.length ? c.sessions : [c.session]} />}
       </section>
       <div class="camp-side">
         {report && <ReportView id={c.id} report={report} />}

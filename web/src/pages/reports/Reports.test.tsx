@@ -274,6 +274,7 @@ describe("who sees which report", () => {
             id: 7,
             name: "June sale",
             session: "default",
+            sessions: ["default", "support"],
             status: "completed",
             started_at: "2026-05-28T10:00:00Z",
             counts: { total: 10, queued: 0, sent: 2, delivered: 3, read: 3, replied: 1, failed: 1, skipped: 0 },
@@ -287,6 +288,7 @@ describe("who sees which report", () => {
     render(<Reports params={{ tab: "agents" }} />);
     const row = await screen.findByTestId("campaign-7");
     expect(row.textContent).toContain("June sale");
+    expect(row.textContent).toContain("default, support");
     expect(row.textContent).toContain("90 %");
     expect(row.textContent).toContain("40 %");
     expect(screen.queryAllByRole("tab")).toHaveLength(0);

@@ -181,7 +181,7 @@ export function CampaignsView({ report }: { report: CampaignsReport }) {
         <thead>
           <tr>
             <th>Campaign</th>
-            <th>Session</th>
+            <th>Sessions</th>
             <th>Status</th>
             <th>Started</th>
             <th>Recipients</th>
@@ -195,7 +195,7 @@ export function CampaignsView({ report }: { report: CampaignsReport }) {
           {report.items.map((c) => (
             <tr data-testid={`campaign-${c.id}`}>
               <th scope="row">{c.name}</th>
-              <td>{c.session}</td>
+              <td>{(c.sessions ?? [c.session]).join(", ")}</td>
               <td>{c.status}</td>
               <td>{c.started_at ? new Date(c.started_at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "–"}</td>
               <td class="num">{c.counts.total}</td>

@@ -96,9 +96,13 @@ export interface CampaignCounts {
 export interface CampaignRow {
   id: number;
   name: string;
+  /** Its first session. */
   session: string;
+  /** Every session it sends over. */
+  sessions: string[];
   status: string;
   started_at: string | null;
+  /** With a session filter: the share of the recipients sent from that session. */
   counts: CampaignCounts;
   /** 0–1; null before any was sent. */
   delivery_rate: number | null;
