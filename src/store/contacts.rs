@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::contact_filter::{bind_params, Dialect, Sql, CONVERSATION_COUNT, LAST_MESSAGE_AT};
 use super::conversations::{Conversation, SELECT_PREFIX};
 use super::search::Search;
-use super::{id_list, placeholders, Db, Result, Tx};
+use super::{id_list, in_id_list, placeholders, Db, Result, Tx};
 use crate::domain::access::{ContactFilter, ConversationFilter};
 use crate::domain::segment_filter::Filter;
 
@@ -177,10 +177,11 @@ pub async fn list(
 ) -> Result<Vec<Contact>> {
     let search = q.map(|q| Search::new(db, q));
     let mut sql = Sql::new(Dialect::of(db), 4, now);
-    let mut text = select(
+    let mut text = select(&format!(
         "WHERE ($1 IS NULL OR c.id < $1)
-           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))",
-    );
+           AND {}",
+        in_id_list(Dialect::of(db), "c.session_id", "$3")
+    ));
     if let Some(s) = &search {
         let p = sql.bind(super::contact_filter::Param::Text(s.bound().to_string()));
         text.push_str(&format!("\n           AND {}", s.contact("c", &p)));
@@ -208,8 +209,9 @@ pub async fn count(db: &Db, access: &ContactFilter, filter: &Filter, now: i64) -
     let cond = sql.filter(filter);
     let text = format!(
         "SELECT COUNT(*) FROM contacts c
-         WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
-           AND {cond}"
+         WHERE {}
+           AND {cond}",
+        in_id_list(Dialect::of(db), "c.session_id", "$1")
     );
     let n: i64 = on_pool!(db, p => {
         let q = sqlx::query_scalar(sqlx::AssertSqlSafe(text))
@@ -292,9 +294,10 @@ pub async fn conversations(
     let ids = placeholders(5, c.wa_ids.len());
     let text = format!(
         "{SELECT_PREFIX} WHERE (c.contact_id = $1 OR c.chat_id IN ({ids}))
-           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
+           AND {}
            AND ($3 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $3)
-         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $4"
+         ORDER BY c.last_message_at DESC, c.id DESC LIMIT $4",
+        in_id_list(Dialect::of(db), "c.session_id", "$2")
     );
     let rows: Vec<Conversation> = on_pool!(db, p => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(text))
