@@ -11,7 +11,10 @@ use std::{env, fs};
 
 // Every path here must exist: cargo reruns a build script on each build while one of its
 // watched paths is missing (a `web/public` folder, if the app gains one, goes here).
+// `migrations` is here for `sqlx::migrate!`, which embeds the migrations at compile time
+// but cannot tell cargo it read them: a new migration alone would not rebuild the hub.
 const WATCHED: &[&str] = &[
+    "migrations",
     "web/src",
     "web/index.html",
     "web/package.json",

@@ -12,6 +12,7 @@
 //! Both parts say the same thing (a conversation past the window is found by part 2 exactly
 //! when part 1 would have found it), so pages and cursors are those of the plain list.
 
+use super::contact_filter::Dialect;
 use super::conversations::{Conversation, Cursor, Filter, SELECT_PREFIX};
 use super::search::Search;
 use super::{Db, Result};
@@ -77,6 +78,7 @@ impl<'a> Statement<'a> {
 
 /// The statement of `part` for `access` and `f`, after the cursor `after`, `limit` rows.
 fn statement<'a>(
+    d: Dialect,
     f: &'a Filter,
     part: Part<'a>,
     access: &ConversationFilter,
@@ -114,7 +116,16 @@ fn statement<'a>(
         if sessions.is_empty() {
             st.and("1 = 0");
         } else {
-            st.one_of("c.session_id", sessions.iter().map(|&id| Value::Int(id)));
+            // On SQLite a unary plus keeps the viewer's sessions a filter, never a way in:
+            // an agent's branches walk their activity indexes, which SQLite otherwise gave
+            // up for the session's (conversations_session_activity, there for
+            // `?session=`), sorting a whole session to answer a page. PostgreSQL has no
+            // such index and plans better with the plain column.
+            let column = match d {
+                Dialect::Sqlite => "+c.session_id",
+                Dialect::Postgres => "c.session_id",
+            };
+            st.one_of(column, sessions.iter().map(|&id| Value::Int(id)));
         }
     }
     if let Some(me) = access.mine_or_unassigned {
@@ -245,6 +256,7 @@ pub async fn list(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<Vec<Conversation>> {
+    let d = Dialect::of(db);
     // A session outside the viewer's: nothing to read (the statement would walk every
     // visible conversation to find none).
     if let (Some(wanted), Some(allowed)) = (f.session_id, access.sessions.as_deref()) {
@@ -256,7 +268,7 @@ pub async fn list(
         return fetch(
             db,
             SELECT_PREFIX,
-            statement(f, Part::Plain, access, after, limit),
+            statement(d, f, Part::Plain, access, after, limit),
         )
         .await;
     };
@@ -265,27 +277,27 @@ pub async fn list(
     let ends: Vec<(i64, i64)> = fetch(
         db,
         "SELECT c.last_message_at, c.id FROM conversations c ",
-        statement(f, Part::Plain, access, after, SEARCH_WINDOW),
+        statement(d, f, Part::Plain, access, after, SEARCH_WINDOW),
     )
     .await?;
     let end = (ends.len() as i64 == SEARCH_WINDOW)
         .then(|| ends.last().map(|&(at, id)| Cursor { at, id }))
         .flatten();
-    let window = statement(f, Part::Window(&search, end), access, after, limit);
+    let window = statement(d, f, Part::Window(&search, end), access, after, limit);
     let mut found: Vec<Conversation> = fetch(db, SELECT_PREFIX, window).await?;
     let Some(end) = end else { return Ok(found) };
     if found.len() as i64 >= limit {
         return Ok(found);
     }
     let rest = limit - found.len() as i64;
-    let indexed = statement(f, Part::Indexed(&search), access, Some(end), rest);
+    let indexed = statement(d, f, Part::Indexed(&search), access, Some(end), rest);
     found.extend(fetch::<Conversation>(db, SELECT_PREFIX, indexed).await?);
     Ok(found)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{compose, statement, Part, Value};
+    use super::{compose, statement, Dialect, Part, Value};
     use crate::domain::access::ConversationFilter;
     use crate::domain::ConversationStatus;
     use crate::store::conversations::{Cursor, Filter};
@@ -297,7 +309,7 @@ mod tests {
     fn only_the_filters_in_use_are_in_the_statement_numbered_in_turn() {
         let all = ConversationFilter::default();
         let none = Filter::default();
-        let plain = statement(&none, Part::Plain, &all, None, 50);
+        let plain = statement(Dialect::Postgres, &none, Part::Plain, &all, None, 50);
         assert_eq!(plain.filter, "");
         assert_eq!(plain.values, vec![Value::Int(50)]);
         assert_eq!(
@@ -311,7 +323,7 @@ mod tests {
             ..Default::default()
         };
         let after = Some(Cursor { at: 5, id: 6 });
-        let st = statement(&f, Part::Plain, &all, after, 50);
+        let st = statement(Dialect::Postgres, &f, Part::Plain, &all, after, 50);
         for part in [
             "c.status IN ($2, $3)",
             "c.last_message_at < $4 OR (c.last_message_at = $4 AND c.id < $5)",
@@ -326,7 +338,14 @@ mod tests {
             phrase: None,
         };
         let end = Some(Cursor { at: 8, id: 9 });
-        let st = statement(&none, Part::Window(&like, end), &all, None, 50);
+        let st = statement(
+            Dialect::Postgres,
+            &none,
+            Part::Window(&like, end),
+            &all,
+            None,
+            50,
+        );
         assert!(
             st.filter.contains("lower(m.text) LIKE $2 ESCAPE '\\'"),
             "{}",
@@ -338,13 +357,27 @@ mod tests {
             st.filter
         );
         // PostgreSQL: one pattern for everything; SQLite: the FTS phrase beside it
-        let st = statement(&none, Part::Indexed(&like), &all, None, 50);
+        let st = statement(
+            Dialect::Postgres,
+            &none,
+            Part::Indexed(&like),
+            &all,
+            None,
+            50,
+        );
         assert!(st.filter.contains("lower(m.text) LIKE $2") && !st.filter.contains("$3"));
         let phrase = Search {
             like: "%ann%".into(),
             phrase: Some("\"ann\"".into()),
         };
-        let st = statement(&none, Part::Indexed(&phrase), &all, None, 50);
+        let st = statement(
+            Dialect::Sqlite,
+            &none,
+            Part::Indexed(&phrase),
+            &all,
+            None,
+            50,
+        );
         assert!(st.filter.contains("messages_fts MATCH $3"), "{}", st.filter);
         assert!(
             st.filter.contains("lower(c3.chat_id) LIKE $2"),
@@ -360,8 +393,10 @@ mod tests {
             mine_or_unassigned: Some(7),
         };
         let none = Filter::default();
-        let st = statement(&none, Part::Plain, &agent, None, 50);
+        let st = statement(Dialect::Postgres, &none, Part::Plain, &agent, None, 50);
         assert_eq!(st.filter, "WHERE c.session_id IN ($2, $3)");
+        let on_sqlite = statement(Dialect::Sqlite, &none, Part::Plain, &agent, None, 50);
+        assert_eq!(on_sqlite.filter, "WHERE +c.session_id IN ($2, $3)");
         let sql = compose(SELECT, &st);
         assert!(
             sql.contains("AND c.assignee_id = $4")
@@ -373,7 +408,14 @@ mod tests {
             unassigned: true,
             ..Default::default()
         };
-        let st = statement(&unassigned, Part::Plain, &agent, None, 50);
+        let st = statement(
+            Dialect::Postgres,
+            &unassigned,
+            Part::Plain,
+            &agent,
+            None,
+            50,
+        );
         let sql = compose(SELECT, &st);
         assert!(!sql.contains("UNION"), "{sql}");
         assert!(
@@ -384,7 +426,7 @@ mod tests {
             sessions: Some(vec![]),
             mine_or_unassigned: None,
         };
-        let st = statement(&none, Part::Plain, &nobody, None, 50);
+        let st = statement(Dialect::Postgres, &none, Part::Plain, &nobody, None, 50);
         assert_eq!(st.filter, "WHERE 1 = 0");
     }
 }
