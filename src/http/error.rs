@@ -218,6 +218,12 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::ConflictOn(f) => ApiError::ConflictOn(f),
+            StoreError::Unstorable(detail) => {
+                tracing::debug!(%detail, "unstorable text");
+                ApiError::Unprocessable(
+                    "a text holds a character that cannot be stored (U+0000)".into(),
+                )
+            }
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ApiError::UnavailableCode {

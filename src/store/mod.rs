@@ -123,6 +123,10 @@ pub enum StoreError {
     /// A value that clashes with what is stored, with the path of the field that holds it.
     #[error("conflict: {0}")]
     ConflictOn(crate::domain::FieldError),
+    /// A text the database cannot hold (PostgreSQL refuses U+0000 in any text, also in a
+    /// value only looked up): the input's fault, not the database's.
+    #[error("unstorable text: {0}")]
+    Unstorable(String),
     #[error("the writer has stopped")]
     WriterGone,
     /// Cluster mode: this node's hold on the session has been taken over by another node
@@ -156,6 +160,9 @@ impl From<sqlx::Error> for StoreError {
                     code.starts_with("08") || code.starts_with("53") || code.starts_with("57P");
                 if server_away || msg.contains("database is locked") || msg.contains("busy") {
                     StoreError::Unavailable(msg)
+                } else if code == "22021" || code == "22P05" {
+                    // Invalid or untranslatable characters in a bound text.
+                    StoreError::Unstorable(msg)
                 } else if db.is_unique_violation() {
                     // The database's own words name tables and constraints: they go to
                     // the log, the caller gets a plain conflict.
@@ -229,6 +236,10 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// How much of a SQLite database file is memory-mapped (address space, not memory: pages
+/// are loaded as they are read and shared by every connection).
+const MMAP_BYTES: &str = "1073741824";
+
 impl Db {
     pub async fn connect(config: &Config) -> Result<Db> {
         match config.database_kind {
@@ -239,7 +250,12 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Each webhook descends the index pages of messages and conversations.
+                    // SQLite caches 2 MB per connection by default, so on a big database
+                    // those pages were read from the OS again and again; mapped, the
+                    // connections share the OS's copy instead of keeping their own.
+                    .pragma("mmap_size", MMAP_BYTES);
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(10))

@@ -73,7 +73,13 @@ impl Hub {
     pub(super) async fn session_ids(&self, names: &[String]) -> Result<Vec<i64>, HubError> {
         let mut ids = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            let s = sessions::by_name(self.db(), name).await?.ok_or_else(|| {
+            // What cannot be a session's name is not looked up (PostgreSQL refuses a NUL
+            // even in a value it only compares).
+            let found = match crate::domain::session::is_session_name(name) {
+                true => sessions::by_name(self.db(), name).await?,
+                false => None,
+            };
+            let s = found.ok_or_else(|| {
                 invalid(
                     format!("sessions[{i}]"),
                     format!("unknown session {name:?}"),
