@@ -75,7 +75,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let set = |at: &str| clock.set(at);
     let london = [("TICKHUB_TIME_ZONE".to_string(), "Europe/London".to_string())];
     let t = in_process::start(backend, &clock, &london, "boss@test.tickhub").await;
-    let (admin, sim, db) = (&t.admin, &t.sim, &t.db);
+    let (admin, db) = (&t.admin, &t.db);
     let me = admin.get_ok("/api/auth/me").await;
     let boss_id = me["id"].clone();
     let hours = json!({"time_zone": "Europe/London",
@@ -128,19 +128,7 @@ async fn figures_follow_their_definitions(backend: Backend) {
     let mark = admin
         .as_member("mark@test.tickhub", "member-password-1")
         .await;
-    let customer = |from: &'static str, body: &'static str| {
-        let http = admin.http.clone();
-        let url = format!("http://{}/sim/inbound", sim.addr);
-        async move {
-            let r = http
-                .post(url)
-                .json(&json!({"session": "default", "from": from, "body": body}))
-                .send()
-                .await
-                .expect("sim");
-            assert!(r.status().is_success(), "sim inbound: {}", r.status());
-        }
-    };
+    let customer = |from: &'static str, body: &'static str| t.customer_writes(from, body);
 
     // A writes at 16:30 on Monday; the boss gives it to Ann at 16:31.
     customer("447700900001@c.us", "Is my order shipped?").await;

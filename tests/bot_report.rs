@@ -35,7 +35,7 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     // Monday 2026-01-05, 10:00 UTC.
     let clock = Manual::at("2026-01-05T10:00:00Z");
     let t = in_process::start(backend, &clock, &[], "boss@test.tickhub").await;
-    let (admin, sim, db) = (&t.admin, &t.sim, &t.db);
+    let (admin, db) = (&t.admin, &t.db);
     let bot = admin
         .send(
             reqwest::Method::POST,
@@ -58,19 +58,10 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     let metrics = format!("/api/bots/{bot}/metrics?from=0&to=4102444800000");
     let customer = |at: &str, from: &'static str, body: &'static str, matches: i64| {
         clock.set(at);
-        let admin = admin.clone();
-        let url = format!("http://{}/sim/inbound", sim.addr);
-        let metrics = metrics.clone();
+        let (t, metrics) = (&t, metrics.clone());
         async move {
-            let r = admin
-                .http
-                .post(url)
-                .json(&json!({"session": "default", "from": from, "body": body}))
-                .send()
-                .await
-                .expect("sim");
-            assert!(r.status().is_success(), "sim inbound: {}", r.status());
-            admin.until(&metrics, |m| m["matches"] == matches).await;
+            t.customer_writes(from, body).await;
+            t.admin.until(&metrics, |m| m["matches"] == matches).await;
         }
     };
     customer("2026-01-05T10:00:00Z", "447700910001", "price?", 1).await;

@@ -112,17 +112,7 @@ impl Api {
         wait: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let (code, body) = self.get(path).await;
-            if code == 200 && pred(&body) {
-                return body;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("condition never held for {path} within {wait:?}; last {code}: {body}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        super::poll(path, wait, pred, || self.get(path)).await
     }
 
     /// The items of every page of the list at `first` (a path with a query).

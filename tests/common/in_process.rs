@@ -120,6 +120,20 @@ pub async fn start(
 }
 
 impl Started {
+    /// A customer writes `body` from `from` to the session `default`, through the
+    /// simulator (which posts the webhook to the hub).
+    pub async fn customer_writes(&self, from: &str, body: &str) {
+        let r = self
+            .admin
+            .http
+            .post(format!("http://{}/sim/inbound", self.sim.addr))
+            .json(&serde_json::json!({"session": "default", "from": from, "body": body}))
+            .send()
+            .await
+            .expect("sim");
+        assert!(r.status().is_success(), "sim inbound: {}", r.status());
+    }
+
     /// Stops the hub cleanly, then the simulator.
     pub async fn stop(self) {
         self.app.stop().await.expect("a clean stop");

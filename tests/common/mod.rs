@@ -266,17 +266,7 @@ impl Setup {
         wait: Duration,
         pred: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let (code, body) = self.get(path).await;
-            if code == 200 && pred(&body) {
-                return body;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("condition never held for {path} within {wait:?}; last body: {body}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        poll(path, wait, pred, || self.get(path)).await
     }
 
     /// POSTs `body` to `/webhooks/waha` as JSON bytes, with extra headers.
@@ -410,6 +400,31 @@ pub fn assert_error(what: &str, got: (u16, Value), status: u16) {
             .is_some_and(|m| !m.is_empty()),
         "{what}: the error body needs error.message: {body}"
     );
+}
+
+/// Asks `get` (a GET of `path`) every 50 ms until it answers 200 with a body `pred`
+/// accepts, for at most `wait`: what both test clients' `eventually` do.
+pub async fn poll<F, Fut>(
+    path: &str,
+    wait: Duration,
+    pred: impl Fn(&Value) -> bool,
+    get: F,
+) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let (code, body) = get().await;
+        if code == 200 && pred(&body) {
+            return body;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("condition never held for {path} within {wait:?}; last {code}: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
