@@ -89,3 +89,28 @@ async fn duplicate_deliveries_store_once(b: Backend) {
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
 }
 both!(duplicate_deliveries_store_once);
+
+async fn a_nul_in_a_customer_message_is_dropped_not_the_message(b: Backend) {
+    let s = Setup::new(b).await;
+    let mut ws = s.socket(None).await;
+    let id = "false_447700000003@c.us_NUL1";
+    let mut payload = inbound_payload("447700000003@c.us", id, "before\u{0}after");
+    payload["_data"]["notifyName"] = json!("Ann\u{0} Lee");
+    // PostgreSQL cannot hold the NUL: the message would never be applied there (acked,
+    // then left failed in the inbox), so the NUL goes instead, on both databases alike.
+    let (code, ack) = s.webhook(&envelope("message", payload)).await;
+    assert_eq!(
+        (code, ack["status"].as_str()),
+        (200, Some("stored")),
+        "{ack}"
+    );
+    let created = ws.expect("message.created", |d| d["waha_id"] == id).await;
+    let conv_id = created["data"]["conversation_id"].as_i64().unwrap();
+    let stored = s.messages(conv_id).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["text"], "beforeafter");
+    let (code, conv) = s.get(&format!("/api/conversations/{conv_id}")).await;
+    assert_eq!(code, 200, "{conv}");
+    assert_eq!(conv["title"], "Ann Lee");
+}
+both!(a_nul_in_a_customer_message_is_dropped_not_the_message);

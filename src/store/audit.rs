@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{id_list, Db, Result, Tx};
+use super::contact_filter::Dialect;
+use super::{id_list, in_id_list, Db, Result, Tx};
 use crate::domain::access::AuditFilter;
 use crate::domain::audit::{ActionMatch, AuditEntry, AuditQuery, Origin, Via};
 use crate::domain::Viewer;
@@ -126,12 +127,11 @@ pub async fn list(
         Some(ActionMatch::Exact(a)) => (Some(a.as_str()), None),
         Some(ActionMatch::Prefix(p)) => (None, Some(p.as_str())),
     };
-    let rows: Vec<Row> = on_pool!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT id, created_at, actor_id, actor_email, via, action, target_type, target_id,
                 session_id, before, after, ip
            FROM audit_log
-          WHERE ($1 IS NULL OR session_id IS NULL
-                 OR (',' || $1 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
+          WHERE (session_id IS NULL OR {})
             AND ($2 IS NULL OR actor_id = $2)
             AND ($3 IS NULL OR action = $3)
             AND ($4 IS NULL OR substr(action, 1, length($4)) = $4)
@@ -141,7 +141,10 @@ pub async fn list(
             AND ($8 IS NULL OR created_at >= $8)
             AND ($9 IS NULL OR created_at < $9)
             AND ($10 IS NULL OR id < $10)
-          ORDER BY id DESC LIMIT $11")
+          ORDER BY id DESC LIMIT $11",
+        in_id_list(Dialect::of(db), "session_id", "$1")
+    );
+    let rows: Vec<Row> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id_list(access.sessions.as_deref())).bind(q.actor_id).bind(exact).bind(prefix)
         .bind(q.target_type.as_deref()).bind(q.target_id.as_deref()).bind(q.session_id)
         .bind(q.from).bind(q.to).bind(before).bind(limit)

@@ -4,7 +4,8 @@
 
 use serde_json::value::RawValue;
 
-use super::{id_list, Db, Result, StoreError, Tx};
+use super::contact_filter::Dialect;
+use super::{id_list, in_id_list, Db, Result, StoreError, Tx};
 use crate::domain::board::{TallyRow, TeamMember};
 use crate::domain::{ConversationStatus, EventKind, EventScope, Role};
 
@@ -34,12 +35,14 @@ impl From<Row> for TallyRow {
 
 /// The tally of the sessions among `sessions` (`None`: all).
 pub async fn tally_rows(db: &Db, sessions: Option<&[i64]>) -> Result<Vec<TallyRow>> {
-    let rows: Vec<Row> = on_pool!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT session_id, status, assignee_id, COUNT(*) AS n, COUNT(waiting_since) AS waiting,
             MIN(waiting_since) AS oldest
-         FROM conversations
-         WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
-         GROUP BY session_id, status, assignee_id")
+         FROM conversations WHERE {}
+         GROUP BY session_id, status, assignee_id",
+        in_id_list(Dialect::of(db), "session_id", "$1")
+    );
+    let rows: Vec<Row> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id_list(sessions)).fetch_all(p).await)?;
     Ok(rows.into_iter().map(TallyRow::from).collect())
 }

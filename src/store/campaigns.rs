@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{campaign_sessions, id_list, Db, Result, Tx};
+use super::contact_filter::Dialect;
+use super::{campaign_sessions, id_list, in_id_list, Db, Result, Tx};
 use crate::domain::campaign::{
     CampaignMedia, CampaignStatus, Pace, QuietHours, RecipientState, Recurrence,
 };
@@ -204,13 +205,16 @@ pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Option<CampaignRow>> {
     Ok(rows.pop())
 }
 
-/// Within `$n` (a comma-separated list of session ids, or NULL: all): every session of
-/// the campaign is one of them (a campaign is a member's only if all its sessions are).
-fn within_sessions(n: usize) -> String {
+/// Within `$n` (an [`id_list`] of sessions, or NULL: all): every session of the campaign
+/// is one of them (a campaign is a member's only if all its sessions are).
+fn within_sessions(d: Dialect, n: usize) -> String {
+    let p = format!("${n}");
+    // Past `$n IS NULL`, `in_id_list`'s own NULL test is false: its NOT is "not listed".
     format!(
-        "(${n} IS NULL OR ((',' || ${n} || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%')
-           AND NOT EXISTS (SELECT 1 FROM campaign_sessions cs WHERE cs.campaign_id = c.id
-               AND (',' || ${n} || ',') NOT LIKE ('%,' || CAST(cs.session_id AS TEXT) || ',%'))))"
+        "({p} IS NULL OR ({} AND NOT EXISTS (SELECT 1 FROM campaign_sessions cs
+               WHERE cs.campaign_id = c.id AND NOT {})))",
+        in_id_list(d, "c.session_id", &p),
+        in_id_list(d, "cs.session_id", &p)
     )
 }
 
@@ -227,7 +231,7 @@ pub async fn list(
            AND {}
            AND ($3 IS NULL OR c.status = $3)
          ORDER BY c.id DESC LIMIT $4",
-        within_sessions(2)
+        within_sessions(Dialect::of(db), 2)
     );
     let mut rows: Vec<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(before).bind(id_list(sessions)).bind(status.map(|s| s.as_str())).bind(limit)
@@ -252,7 +256,7 @@ pub async fn started_between(
            AND ($4 IS NULL OR EXISTS (SELECT 1 FROM campaign_sessions o
                                       WHERE o.campaign_id = c.id AND o.session_id = $4))
          ORDER BY c.started_at DESC, c.id DESC",
-        within_sessions(3)
+        within_sessions(Dialect::of(db), 3)
     );
     let mut rows: Vec<CampaignRow> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(from).bind(to).bind(id_list(sessions)).bind(over).fetch_all(p).await)?;

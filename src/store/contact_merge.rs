@@ -5,9 +5,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::contact_filter::Dialect;
 use super::contact_writes::{delete, update, ContactChange};
 use super::contacts::{get_in, Contact};
-use super::{id_list, Db, Result, StoreError, Tx};
+use super::{id_list, in_id_list, Db, Result, StoreError, Tx};
 use crate::domain::access::ContactFilter;
 
 /// Contacts that look like one person.
@@ -35,8 +36,10 @@ pub async fn duplicates(
     access: &ContactFilter,
     limit: i64,
 ) -> Result<Vec<DuplicateGroup>> {
-    let visible = "c.erased_at IS NULL AND ($1 IS NULL
-        OR (',' || $1 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))";
+    let visible = format!(
+        "c.erased_at IS NULL AND {}",
+        in_id_list(Dialect::of(db), "c.session_id", "$1")
+    );
     let sql = format!(
         "WITH keyed AS (
             SELECT c.id, 'phone' AS reason, {PHONE_KEY} AS k FROM contacts c WHERE {visible}

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{id_list, Db, Result, Tx};
+use super::{id_list, in_id_list, Db, PerDialect, Result, Tx};
 use crate::domain::access::ConversationFilter;
 use crate::domain::{ConversationFacts, ConversationStatus};
 
@@ -95,10 +95,14 @@ pub async fn get_visible(
     access: &ConversationFilter,
     id: i64,
 ) -> Result<Option<Conversation>> {
-    let row = on_pool!(db, p => sqlx::query_as(select!(
-        "WHERE c.id = $1
-           AND ($2 IS NULL OR (',' || $2 || ',') LIKE ('%,' || CAST(c.session_id AS TEXT) || ',%'))
-           AND ($3 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $3)"))
+    static SQL: PerDialect = PerDialect::new(|d| {
+        format!(
+            "{SELECT_PREFIX}WHERE c.id = $1 AND {}
+               AND ($3 IS NULL OR c.assignee_id IS NULL OR c.assignee_id = $3)",
+            in_id_list(d, "c.session_id", "$2")
+        )
+    });
+    let row = on_pool!(db, p => sqlx::query_as(SQL.of(db))
         .bind(id).bind(id_list(access.sessions.as_deref())).bind(access.mine_or_unassigned)
         .fetch_optional(p).await)?;
     Ok(row)

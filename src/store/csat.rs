@@ -5,10 +5,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contact_filter::Dialect;
 use super::conversations::{self, Conversation};
 use super::handling::{self, Outcome, Refused};
 use super::messages::Message;
-use super::{id_list, outbound, Db, Result, StoreError, Tx};
+use super::{id_list, in_id_list, outbound, Db, Result, StoreError, Tx};
 use crate::domain::{csat, ConversationStatus, Denied, Viewer};
 
 /// A session's CSAT settings, read in the resolving transaction.
@@ -177,13 +178,15 @@ pub async fn scores(
     to: i64,
     sessions: Option<&[i64]>,
 ) -> Result<(Vec<AgentScore>, AgentScore)> {
-    let rows: Vec<Tally> = on_pool!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT agent_id, COUNT(*) AS responses, CAST(SUM(score) AS BIGINT) AS total,
             CAST(SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied
          FROM csat_surveys
-         WHERE state = 'answered' AND answered_at >= $1 AND answered_at < $2
-           AND ($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
-         GROUP BY agent_id ORDER BY agent_id")
+         WHERE state = 'answered' AND answered_at >= $1 AND answered_at < $2 AND {}
+         GROUP BY agent_id ORDER BY agent_id",
+        in_id_list(Dialect::of(db), "session_id", "$3")
+    );
+    let rows: Vec<Tally> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(from).bind(to).bind(id_list(sessions)).fetch_all(p).await)?;
     let all = Tally {
         agent_id: None,

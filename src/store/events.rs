@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::conversations::{self, Conversation};
 use super::messages::{self, Message};
 use super::writer::Conn;
-use super::{id_list, Db, Result, StoreError, Tx};
+use super::{id_list, in_id_list, Db, PerDialect, Result, StoreError, Tx};
 use crate::domain::access::{ConversationEvents, EventFilter};
 use crate::domain::event::{encode, frame};
 use crate::domain::{EventKind, EventScope, LoggedEvent};
@@ -260,17 +260,21 @@ pub async fn replay(
         ConversationEvents::None => (false, None),
         ConversationEvents::Visible { mine_or_unassigned } => (true, *mine_or_unassigned),
     };
-    let rows: Vec<EventRow> = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, type, data FROM events
-         WHERE id > $1 AND id <= $2
-           AND (user_id IS NULL OR user_id = $4)
-           AND (user_id IS NOT NULL OR (
-                (supervisors_only = FALSE OR $5)
-            AND ($6 IS NULL OR session_id IS NULL
-                 OR (',' || $6 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))
-            AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))
-            AND ($9 OR type NOT IN ('campaign.progress', 'template.updated'))))
-         ORDER BY id LIMIT $3")
+    static SQL: PerDialect = PerDialect::new(|d| {
+        format!(
+            "SELECT id, type, data FROM events
+             WHERE id > $1 AND id <= $2
+               AND (user_id IS NULL OR user_id = $4)
+               AND (user_id IS NOT NULL OR (
+                    (supervisors_only = FALSE OR $5)
+                AND (session_id IS NULL OR {})
+                AND (conversation_id IS NULL OR ($7 AND ($8 IS NULL OR assignee_id IS NULL OR assignee_id = $8)))
+                AND ($9 OR type NOT IN ('campaign.progress', 'template.updated'))))
+             ORDER BY id LIMIT $3",
+            in_id_list(d, "session_id", "$6")
+        )
+    });
+    let rows: Vec<EventRow> = on_pool!(db, p => sqlx::query_as(SQL.of(db))
         .bind(since).bind(upto).bind(page)
         .bind(filter.user_id).bind(filter.supervisor).bind(id_list(filter.sessions.as_deref()))
         .bind(conversations).bind(mine).bind(filter.campaigns)

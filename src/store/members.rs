@@ -5,7 +5,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{id_list, Db, Result, StoreError, Tx};
+use super::contact_filter::Dialect;
+use super::{id_list, in_id_list, Db, Result, StoreError, Tx};
 use crate::domain::access::{SessionAccess, Viewer};
 use crate::domain::audit::Origin;
 use crate::domain::hours::WeeklyHours;
@@ -101,9 +102,12 @@ struct SessionOf {
 /// Session names per member of `rows`, admins getting every session.
 async fn with_sessions(db: &Db, rows: Vec<MemberRow>) -> Result<Vec<Member>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let listed: Vec<SessionOf> = on_pool!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT ms.user_id, s.name FROM member_sessions ms JOIN wa_sessions s ON s.id = ms.session_id
-         WHERE (',' || $1 || ',') LIKE ('%,' || CAST(ms.user_id AS TEXT) || ',%') ORDER BY s.name")
+         WHERE {} ORDER BY s.name",
+        in_id_list(Dialect::of(db), "ms.user_id", "$1")
+    );
+    let listed: Vec<SessionOf> = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id_list(Some(&ids))).fetch_all(p).await)?;
     let all: Vec<String> = if rows.iter().any(|r| r.role == Role::Admin) {
         on_pool!(db, p => sqlx::query_scalar("SELECT name FROM wa_sessions ORDER BY name").fetch_all(p).await)?

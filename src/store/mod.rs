@@ -187,9 +187,8 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// A list of ids as one bound text value (`"1,2,3"`), matched in SQL with
-/// `(',' || $n || ',') LIKE ('%,' || CAST(col AS TEXT) || ',%')`: the same statement on
-/// both backends, whatever the list's length. `None` stays `NULL` (no restriction).
+/// A list of ids as one bound text value (`"1,2,3"`), matched in SQL with [`in_id_list`]:
+/// one bound value whatever the list's length. `None` stays `NULL` (no restriction).
 pub(crate) fn id_list(ids: Option<&[i64]>) -> Option<String> {
     ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
@@ -199,7 +198,8 @@ pub(crate) fn id_list(ids: Option<&[i64]>) -> Option<String> {
 /// statement for its values: behind the text form it guessed a viewer's sessions held a
 /// few rows, and an agent's contact search sorted thousands of matches (21 ms) instead of
 /// walking the newest contacts until the page was full (under 1 ms). SQLite's planner
-/// gains nothing from it, so it keeps the text form.
+/// gains nothing from it, so it keeps the text form,
+/// `(',' || p || ',') LIKE ('%,' || CAST(col AS TEXT) || ',%')`.
 pub(crate) fn in_id_list(dialect: contact_filter::Dialect, col: &str, p: &str) -> String {
     match dialect {
         contact_filter::Dialect::Sqlite => {
@@ -209,6 +209,37 @@ pub(crate) fn in_id_list(dialect: contact_filter::Dialect, col: &str, p: &str) -
         }
         contact_filter::Dialect::Postgres => {
             format!("({p} IS NULL OR {col} = ANY(CAST(string_to_array({p}, ',') AS BIGINT[])))")
+        }
+    }
+}
+
+/// A statement whose text differs by dialect only (an [`in_id_list`]), written once for
+/// both on first use: for hot paths, where a `format!` per call would show. The text is
+/// `&'static`, which sqlx takes without copying it.
+#[derive(Debug)]
+pub(crate) struct PerDialect {
+    write: fn(contact_filter::Dialect) -> String,
+    texts: std::sync::OnceLock<[String; 2]>,
+}
+
+impl PerDialect {
+    pub(crate) const fn new(write: fn(contact_filter::Dialect) -> String) -> PerDialect {
+        PerDialect {
+            write,
+            texts: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn of(&'static self, db: &Db) -> &'static str {
+        let [sqlite, postgres] = self.texts.get_or_init(|| {
+            [
+                (self.write)(contact_filter::Dialect::Sqlite),
+                (self.write)(contact_filter::Dialect::Postgres),
+            ]
+        });
+        match contact_filter::Dialect::of(db) {
+            contact_filter::Dialect::Sqlite => sqlite,
+            contact_filter::Dialect::Postgres => postgres,
         }
     }
 }

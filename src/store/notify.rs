@@ -1,7 +1,8 @@
 //! Who gets which email: members' choices (`notification_prefs`), and the emails queued
 //! in the transactions that cause them (docs/notifications.md).
 
-use super::{email, id_list, Db, Result, StoreError, Tx};
+use super::contact_filter::Dialect;
+use super::{email, id_list, in_id_list, Db, Result, StoreError, Tx};
 use crate::domain::notify::{self, EmailKind, HandoffEmail, NotificationPrefs, SummaryFacts};
 use crate::domain::{PresenceStatus, Role};
 
@@ -196,9 +197,6 @@ pub async fn summary_due(db: &Db, day: &str) -> Result<Vec<Subscriber>> {
         .collect()
 }
 
-const IN_SESSIONS: &str =
-    "($3 IS NULL OR (',' || $3 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))";
-
 /// What member `s`'s summary of `[start, end)` says: the day's resolutions and ratings in
 /// their sessions, and what is waiting now.
 pub async fn summary_facts(
@@ -215,24 +213,26 @@ pub async fn summary_facts(
             .bind(s.id).fetch_all(p).await)?),
     };
     let list = id_list(sessions.as_deref());
+    let d = Dialect::of(db);
+    let in_sessions = in_id_list(d, "session_id", "$3");
     let resolved: i64 = on_pool!(db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.resolve'
-         AND created_at >= $1 AND created_at < $2 AND {IN_SESSIONS}")))
+         AND created_at >= $1 AND created_at < $2 AND {in_sessions}")))
         .bind(start).bind(end).bind(list.clone()).fetch_one(p).await)?;
     let resolved_by_me: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.resolve'
          AND created_at >= $1 AND created_at < $2 AND actor_id = $3")
         .bind(start).bind(end).bind(s.id).fetch_one(p).await)?;
-    let waiting_now: i64 = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM conversations WHERE status = 'pending' AND ($1 IS NULL OR
-         (',' || $1 || ',') LIKE ('%,' || CAST(session_id AS TEXT) || ',%'))")
+    let waiting_now: i64 = on_pool!(db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM conversations WHERE status = 'pending' AND {}",
+        in_id_list(d, "session_id", "$1"))))
         .bind(list.clone()).fetch_one(p).await)?;
     let mine_open: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee_id = $1")
         .bind(s.id).fetch_one(p).await)?;
     let csat: (i64, Option<i64>) = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*), CAST(SUM(score) AS BIGINT) FROM csat_surveys WHERE state = 'answered'
-         AND answered_at >= $1 AND answered_at < $2 AND {IN_SESSIONS}")))
+         AND answered_at >= $1 AND answered_at < $2 AND {in_sessions}")))
         .bind(start).bind(end).bind(list.clone()).fetch_one(p).await)?;
     Ok(SummaryFacts {
         day: day.to_string(),

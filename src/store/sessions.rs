@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contact_filter::Dialect;
 use super::{Db, Result, StoreError, Tx};
 use crate::domain::ReplyPolicy;
 
@@ -88,10 +89,12 @@ async fn by_name_on_writer(db: &Db, name: &str) -> Result<WaSession> {
 
 /// The sessions among `ids` (`None`: all), by name.
 pub async fn list_for(db: &Db, ids: Option<&[i64]>) -> Result<Vec<WaSession>> {
-    let rows = on_pool!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT id, name, status, me_id, me_name, wants_running, reply_policy, auto_assign, business_hours, csat_enabled, csat_question, sla_wait_seconds, created_at, updated_at FROM wa_sessions
-         WHERE ($1 IS NULL OR (',' || $1 || ',') LIKE ('%,' || CAST(id AS TEXT) || ',%'))
-         ORDER BY name")
+         WHERE {} ORDER BY name",
+        super::in_id_list(Dialect::of(db), "id", "$1")
+    );
+    let rows = on_pool!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(super::id_list(ids)).fetch_all(p).await)?;
     Ok(rows)
 }

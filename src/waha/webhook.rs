@@ -18,8 +18,26 @@ pub struct Envelope {
     pub session: String,
     #[serde(default)]
     pub me: Option<Me>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "without_nul")]
     pub payload: Value,
+}
+
+/// The payload with U+0000 removed from its strings: PostgreSQL cannot store it in text,
+/// so a customer's message holding one could never be applied (and refusing the webhook
+/// would make WAHA give up on it). Removed on both databases, so the stored text is the
+/// same on each.
+fn without_nul<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            Value::Object(o) => o.values_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = Value::deserialize(d)?;
+    strip(&mut v);
+    Ok(v)
 }
 
 #[derive(Debug, Clone, Deserialize)]
