@@ -103,6 +103,9 @@ pub struct Config {
     pub outbound_timeout: Duration,
     /// Outbound webhooks: how often the dispatcher looks for new events and due retries.
     pub outbound_poll: Duration,
+    /// SQLite: how often new messages are added to the search index
+    /// (`TICKHUB_SEARCH_INDEX_MS`; store::search).
+    pub search_index_every: Duration,
     /// Where team emails go out (`TICKHUB_SMTP_*`); `None`: no emails are sent
     /// (docs/notifications.md).
     pub smtp: Option<SmtpConfig>,
@@ -593,6 +596,7 @@ impl Config {
         let outbound_retry_max = ms("TICKHUB_OUTBOUND_RETRY_MAX_MS", 300_000)?;
         let outbound_timeout = ms("TICKHUB_OUTBOUND_TIMEOUT_MS", 10_000)?;
         let outbound_poll = ms("TICKHUB_OUTBOUND_POLL_MS", 500)?;
+        let search_index_every = ms("TICKHUB_SEARCH_INDEX_MS", 200)?;
         let smtp = smtp(src)?;
         let summary_hour: u32 = parse_num(src, "TICKHUB_SUMMARY_HOUR", 8, "an hour, 0 to 23")?;
         if summary_hour > 23 {
@@ -651,6 +655,7 @@ impl Config {
             outbound_retry_max,
             outbound_timeout,
             outbound_poll,
+            search_index_every,
             smtp,
             summary_hour,
             summary_tz,

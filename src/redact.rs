@@ -74,6 +74,7 @@ impl std::fmt::Debug for Config {
             outbound_retry_max,
             outbound_timeout,
             outbound_poll,
+            search_index_every,
             smtp,
             summary_hour,
             summary_tz,
@@ -126,6 +127,7 @@ impl std::fmt::Debug for Config {
             .field("outbound_retry_max", outbound_retry_max)
             .field("outbound_timeout", outbound_timeout)
             .field("outbound_poll", outbound_poll)
+            .field("search_index_every", search_index_every)
             .field("smtp", smtp)
             .field("summary_hour", summary_hour)
             .field("summary_tz", summary_tz)

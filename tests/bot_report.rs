@@ -71,7 +71,7 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     clock.set("2026-01-08T12:00:00Z");
 
     // Monday and Tuesday in UTC: two whole days, all from the rollups.
-    let utc = report(&admin, "from=2026-01-05&to=2026-01-06&tz=UTC").await;
+    let utc = report(admin, "from=2026-01-05&to=2026-01-06&tz=UTC").await;
     assert_eq!(utc["matches"], 4, "{utc}");
     assert_eq!(utc["conversations"], 2, "{utc}");
     assert_eq!(utc["handoffs"], json!({"trigger": 1}), "{utc}");
@@ -88,21 +88,21 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
     );
     // The same days in Kolkata (+05:30) run from Sunday 18:30 to Tuesday 18:30 UTC: Monday
     // from the rollups, the ends from the events; Tuesday 20:00 UTC is Wednesday there.
-    let kolkata = report(&admin, "from=2026-01-05&to=2026-01-06&tz=Asia/Kolkata").await;
+    let kolkata = report(admin, "from=2026-01-05&to=2026-01-06&tz=Asia/Kolkata").await;
     assert_eq!(kolkata["matches"], 3, "{kolkata}");
     assert_eq!(kolkata["conversations"], 2, "{kolkata}");
     assert_eq!(kolkata["handoffs"], json!({}), "{kolkata}");
     // Tuesday alone in Kolkata holds no whole UTC day: Monday 23:30 and Tuesday 00:30.
     // The bot first took part in the second customer's conversation then; in the
     // first's on Monday 10:00 UTC, before this period.
-    let tuesday = report(&admin, "from=2026-01-06&to=2026-01-06&tz=Asia/Kolkata").await;
+    let tuesday = report(admin, "from=2026-01-06&to=2026-01-06&tz=Asia/Kolkata").await;
     assert_eq!(tuesday["matches"], 2, "{tuesday}");
     assert_eq!(tuesday["conversations"], 1, "{tuesday}");
     // Monday in UTC: both customers wrote (23:30 is still Monday), one match each.
-    let monday = report(&admin, "from=2026-01-05&to=2026-01-05&tz=UTC").await;
+    let monday = report(admin, "from=2026-01-05&to=2026-01-05&tz=UTC").await;
     assert_eq!(monday["matches"], 2, "{monday}");
     assert_eq!(monday["conversations"], 2, "{monday}");
-    let wednesday = report(&admin, "from=2026-01-07&to=2026-01-07&tz=UTC").await;
+    let wednesday = report(admin, "from=2026-01-07&to=2026-01-07&tz=UTC").await;
     assert_eq!(wednesday["matches"], 0, "{wednesday}");
     assert_eq!(wednesday["conversations"], 0, "{wednesday}");
 
@@ -116,7 +116,7 @@ async fn whole_days_and_ragged_ends_agree(backend: Backend) {
         .await
         .expect("rebuild");
     assert_eq!(rollups(db).await, live);
-    let again = report(&admin, "from=2026-01-05&to=2026-01-06&tz=UTC").await;
+    let again = report(admin, "from=2026-01-05&to=2026-01-06&tz=UTC").await;
     assert_eq!(again, utc);
 
     t.stop().await;

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_error, urlencode, Backend, Setup};
+use common::{assert_error, urlencode, Backend, Options, Setup};
 use serde_json::{json, Value};
 
 /// A customer called `name` writes each of `texts` from `chat`; answers the conversation
@@ -391,3 +391,78 @@ async fn several_statuses_at_once(b: Backend) {
     assert!(msg.contains("\"closed\""), "names the bad one: {msg}");
 }
 both!(several_statuses_at_once);
+
+/// The messages SQLite's search index holds that contain `word`, by id.
+async fn indexed(s: &Setup, word: &str) -> Vec<String> {
+    s.db.texts(&format!(
+        "SELECT CAST(rowid AS TEXT) FROM messages_fts WHERE messages_fts MATCH '\"{word}\"'"
+    ))
+    .await
+}
+
+/// A message is found from the moment its webhook is answered. SQLite indexes messages
+/// for search behind the webhooks (held back for an hour here), and a search past the
+/// newest conversations reads the messages the index has not taken yet one by one.
+async fn a_message_is_found_before_the_index_takes_it(b: Backend) {
+    let opts = Options {
+        env: vec![("TICKHUB_SEARCH_INDEX_MS".into(), "3600000".into())],
+        ..Options::default()
+    };
+    let s = Setup::with(b, opts).await;
+    customer(&s, ANN, "Ann Lee", &["my Kingfisher order"]).await;
+    customer(&s, BOB, "Bob Stone", &["a kingfish, not the bird"]).await;
+    newer_conversations(&s).await;
+    if b == Backend::Sqlite {
+        assert!(indexed(&s, "kingfish").await.is_empty(), "indexed already");
+    }
+    let t = s.token.clone();
+    assert_eq!(found(&s, &t, "q=KINGFISHER").await, [ANN]);
+    assert_eq!(found(&s, &t, "q=kingfish").await, [BOB, ANN]);
+    assert!(found(&s, &t, "q=kingfishers").await.is_empty());
+}
+both!(a_message_is_found_before_the_index_takes_it);
+
+/// SQLite's indexer takes each message once, a search finds it through the index, and an
+/// erasure takes it out again, leaving an index that agrees with the messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexer_takes_each_message_and_an_erasure_takes_it_out() {
+    let s = Setup::new(Backend::Sqlite).await;
+    let ann = customer(&s, ANN, "Ann Lee", &["my kingfisher order", "thanks"]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let hits = loop {
+        let hits = indexed(&s, "kingfisher").await;
+        if !hits.is_empty() {
+            break hits;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never indexed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    newer_conversations(&s).await;
+    assert_eq!(found(&s, &s.token, "q=kingfisher").await, [ANN]);
+
+    let contact = ann["contact_id"].as_i64().expect("contact");
+    let (code, erased) = s
+        .post(&format!("/api/contacts/{contact}/erase"), json!({}))
+        .await;
+    assert_eq!(code, 200, "{erased}");
+    assert!(indexed(&s, "kingfisher").await.is_empty());
+    assert!(found(&s, &s.token, "q=kingfisher").await.is_empty());
+    // Once every message is in, the index holds exactly what the messages hold (FTS5
+    // compares the two).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while s
+        .db
+        .texts("SELECT CAST((SELECT MAX(id) FROM messages) - indexed_through AS TEXT) FROM message_search")
+        .await
+        != ["0"]
+    {
+        assert!(tokio::time::Instant::now() < deadline, "backlog stays");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.db.exec(
+        "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+        &[],
+    )
+    .await;
+}

@@ -610,6 +610,9 @@ pub async fn run(a: SeedArgs) -> Result<(), SeedError> {
         .await?;
     pools.exec("COMMIT").await?;
     if sqlite {
+        // the hub indexes new messages for search behind its webhooks; a bulk load's are
+        // indexed here, so that the hub starts with none waiting
+        tickhub::store::search::index_backlog(&db).await?;
         // one file to copy: run.sh's SEED_FROM takes it as it is
         pools.exec("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     } else {

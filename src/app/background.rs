@@ -12,7 +12,7 @@ use super::shutdown::Shutdown;
 use crate::actors::{Hub, Services};
 use crate::domain::SessionRef;
 use crate::http::login_limit::LoginLimiter;
-use crate::store::{events, hook_queue, inbox, secrets, sessions, tokens, StoreError};
+use crate::store::{events, hook_queue, inbox, search, secrets, sessions, tokens, StoreError};
 
 /// How long a stored webhook may wait for its actor before the sweeper hands it over again.
 const SWEEP_AFTER: Duration = Duration::from_secs(10);
@@ -181,6 +181,35 @@ pub async fn project_analytics(services: Arc<Services>, mut shutdown: Shutdown) 
         };
         if !shutdown.sleep(wait).await {
             return;
+        }
+    }
+}
+
+/// Adds stored messages to SQLite's search index behind the webhooks, a batch per writer
+/// transaction, until none wait (store::search). Searches read the ones not yet added
+/// row by row, so this only keeps that tail short.
+pub async fn index_messages(services: Arc<Services>, mut shutdown: Shutdown) {
+    while shutdown.sleep(services.config.search_index_every).await {
+        match search::backlog(&services.db).await {
+            Ok(0) => {}
+            Ok(_) => loop {
+                let added = services
+                    .writer
+                    .run(search::INDEX_BATCH, |tx, n| {
+                        Box::pin(search::index_messages(tx, *n))
+                    })
+                    .await;
+                match added {
+                    // a full batch: more may wait (a start after a bulk load)
+                    Ok(n) if n >= search::INDEX_BATCH as u64 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        warn!(error = %e, "could not add messages to the search index");
+                        break;
+                    }
+                }
+            },
+            Err(e) => warn!(error = %e, "could not read the search index's backlog"),
         }
     }
 }

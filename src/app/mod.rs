@@ -226,7 +226,7 @@ impl AppBuilder {
             }
         });
         let (trigger, shutdown) = shutdown::channel();
-        let tasks = vec![
+        let mut tasks = vec![
             actix_rt::spawn(background::sweep_inbox(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::reconcile_waha(hub.clone(), shutdown.clone())),
             actix_rt::spawn(background::resolve_quiet_bot_conversations(
@@ -257,8 +257,14 @@ impl AppBuilder {
                 services.clone(),
                 shutdown.clone(),
             )),
-            actix_rt::spawn(background::prune(services.clone(), shutdown)),
+            actix_rt::spawn(background::prune(services.clone(), shutdown.clone())),
         ];
+        if matches!(services.db, crate::store::Db::Sqlite { .. }) {
+            tasks.push(actix_rt::spawn(background::index_messages(
+                services.clone(),
+                shutdown,
+            )));
+        }
         info!(%addr, node = %config.node_id, database = ?config.database_kind, cluster = config.redis_url.is_some(), waha = %crate::config::redact_url(config.waha_url.as_str()), "tickhub started");
         Ok(RunningApp {
             addr,

@@ -175,7 +175,7 @@ fn statement<'a>(
                 UNION SELECT c3.id FROM conversations c3
                     WHERE (c3.contact_id IS NULL OR c3.title IS NOT NULL)
                       AND (lower(c3.chat_id) LIKE {p} ESCAPE '\\' OR lower(COALESCE(c3.title, '')) LIKE {p} ESCAPE '\\'))",
-                s.message("m", &t),
+                s.message("m", &t, &p),
                 s.contact("ct", &t),
             ));
         }
@@ -379,6 +379,12 @@ mod tests {
             50,
         );
         assert!(st.filter.contains("messages_fts MATCH $3"), "{}", st.filter);
+        // the messages the indexer has not reached yet, by the pattern
+        assert!(
+            st.filter.contains("indexed_through") && st.filter.contains("AND text LIKE $2"),
+            "{}",
+            st.filter
+        );
         assert!(
             st.filter.contains("lower(c3.chat_id) LIKE $2"),
             "{}",

@@ -87,7 +87,7 @@ pub mod outbox;
 pub mod presence;
 pub mod quick_replies;
 pub mod routing;
-mod search;
+pub mod search;
 pub mod secrets;
 pub mod segments;
 pub mod sessions;

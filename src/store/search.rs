@@ -6,8 +6,13 @@
 //!
 //! The text is matched anywhere in a field, ignoring case, and `%`, `_` and `\` are plain
 //! characters, on both backends.
+//!
+//! SQLite's message index is written behind the webhooks (migration 0028): a background
+//! job adds the messages past a mark a few hundred at a time ([`index_messages`]), and a
+//! search reads the few past the mark row by row, so a message is found from the moment
+//! its webhook is answered.
 
-use super::{contains_pattern, Db};
+use super::{contains_pattern, Db, Result, Tx};
 
 /// One search text, as the backend's statements bind it.
 #[derive(Debug, Clone)]
@@ -49,15 +54,98 @@ impl Search {
         }
     }
 
-    /// True for the message `alias` whose text holds the text bound at `p`.
-    pub fn message(&self, alias: &str, p: &str) -> String {
+    /// True for the message `alias` whose text holds the text: `p` binds [`Search::bound`],
+    /// `like` the `LIKE` pattern (the same placeholder where they are the same value). On
+    /// SQLite the messages not yet in the index are read row by row (a range of the
+    /// primary key past the indexer's mark: at most a second or so of traffic).
+    pub fn message(&self, alias: &str, p: &str, like: &str) -> String {
         match self.phrase {
             Some(_) => format!(
-                "{alias}.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {p})"
+                "{alias}.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {p}
+                    UNION ALL SELECT id FROM messages
+                    WHERE id > (SELECT indexed_through FROM message_search WHERE id = 1)
+                      AND text LIKE {like} ESCAPE '\\')"
             ),
-            None => format!("lower({alias}.text) LIKE {p} ESCAPE '\\'"),
+            None => format!("lower({alias}.text) LIKE {like} ESCAPE '\\'"),
         }
     }
+}
+
+/// Messages the indexer adds per transaction: its share of the writer's time stays a few
+/// milliseconds, and a search's unindexed tail stays short.
+pub const INDEX_BATCH: i64 = 500;
+
+/// How many stored messages are not in the search index yet (always 0 on PostgreSQL,
+/// whose trigram index is written with each message).
+pub async fn backlog(db: &Db) -> Result<i64> {
+    match db {
+        Db::Sqlite { read, .. } => Ok(sqlx::query_scalar(
+            "SELECT COALESCE((SELECT MAX(id) FROM messages), 0) - indexed_through
+             FROM message_search WHERE id = 1",
+        )
+        .fetch_one(read)
+        .await?),
+        Db::Postgres(_) => Ok(0),
+    }
+}
+
+/// Adds up to `limit` messages past the mark to SQLite's search index and moves the mark
+/// past them (one transaction: a message is indexed exactly once). Returns how many.
+pub async fn index_messages(tx: &mut Tx, limit: i64) -> Result<u64> {
+    let super::writer::Conn::Sqlite(t) = &mut tx.conn else {
+        return Ok(0);
+    };
+    let added = sqlx::query(
+        "INSERT INTO messages_fts (rowid, text)
+         SELECT id, text FROM messages
+         WHERE id > (SELECT indexed_through FROM message_search WHERE id = 1)
+         ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .execute(&mut **t)
+    .await?
+    .rows_affected();
+    if added > 0 {
+        sqlx::query(
+            "UPDATE message_search SET indexed_through = (
+                SELECT MAX(id) FROM (SELECT id FROM messages WHERE id > indexed_through
+                                     ORDER BY id LIMIT $1))
+             WHERE id = 1",
+        )
+        .bind(limit)
+        .execute(&mut **t)
+        .await?;
+    }
+    Ok(added)
+}
+
+/// Adds every message past the mark to SQLite's index, then merges it into one segment:
+/// for a bulk load (`loadtest seed`), on its own connection, with no hub running.
+pub async fn index_backlog(db: &Db) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let mut tx = super::writer::begin(db, 0).await?;
+        let n = index_messages(&mut tx, 100_000).await?;
+        if n == 0 {
+            optimize_messages(&mut tx).await?;
+        }
+        super::writer::commit(tx).await?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Merges the message index into one segment (after a bulk load: its merges would
+/// otherwise fall on the next writes).
+async fn optimize_messages(tx: &mut Tx) -> Result<()> {
+    if let super::writer::Conn::Sqlite(t) = &mut tx.conn {
+        sqlx::query("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')")
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -87,6 +175,9 @@ mod tests {
         );
         let s = Search::new(&pg, "Refund");
         assert_eq!(s.bound(), "%refund%");
-        assert_eq!(s.message("m", "$11"), "lower(m.text) LIKE $11 ESCAPE '\\'");
+        assert_eq!(
+            s.message("m", "$11", "$11"),
+            "lower(m.text) LIKE $11 ESCAPE '\\'"
+        );
     }
 }

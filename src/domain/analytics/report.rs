@@ -263,7 +263,7 @@ mod tests {
             tz: chrono_tz::UTC,
         };
         let (first, end) = p.whole_utc_days();
-        assert!(i64::MIN < first && first < end && end <= i64::MAX);
+        assert!(i64::MIN < first && first < end);
         assert_eq!(end.rem_euclid(DAY_MS), 0);
         assert_eq!(p.edges(), vec![(i64::MIN, first), (end, i64::MAX)]);
     }
