@@ -149,6 +149,9 @@ async fn figures_follow_their_definitions(backend: Backend) {
         json!({"text": "Yes, this morning."}),
     )
     .await;
+    // Projected before what follows on the same day, which then adds to stored rows
+    // (their histograms merged with what is read back).
+    caught_up(db).await;
     // B writes at 10:00 and the boss takes it and answers at 10:05 (5 min both ways).
     set("2026-01-06T10:00:00Z");
     customer("447700900002@c.us", "Do you open on Sunday?").await;

@@ -11,7 +11,7 @@ use tracing::warn;
 
 use super::super::writer::Tx;
 use super::super::{id_list, Result};
-use crate::domain::analytics::{Cycle, Fact, FactAt, Projection};
+use crate::domain::analytics::{Cycle, DayKey, Fact, FactAt, Projection};
 use crate::domain::hours::WeeklyHours;
 
 /// The `hub_meta` key holding the id of the last event projected.
@@ -445,22 +445,63 @@ async fn write_facts(tx: &mut Tx, p: &mut Projection, fresh: bool) -> Result<()>
     .await
 }
 
+/// A day row's key as read back: (day, session, user, metric).
+type DayRowKey = (i64, i64, i64, String);
+
+/// The stored histograms of the `keys` rows that exist, a statement per few thousand keys
+/// (a read per key cost a round trip each).
+async fn stored_histograms(tx: &mut Tx, keys: &[&DayKey]) -> Result<HashMap<DayRowKey, String>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(PARAMS_PER_INSERT / 4) {
+        // Only placeholders are formatted into the text; every value is bound.
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                format!(
+                    "(${}, ${}, ${}, ${})",
+                    4 * r + 1,
+                    4 * r + 2,
+                    4 * r + 3,
+                    4 * r + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT day_ms, session_id, user_id, metric, hist FROM analytics_days
+             WHERE (day_ms, session_id, user_id, metric) IN (VALUES {})",
+            tuples.join(", ")
+        );
+        let rows: Vec<(i64, i64, i64, String, String)> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str());
+            }
+            q.fetch_all(c).await
+        })?;
+        found.extend(rows.into_iter().map(|(d, s, u, m, h)| ((d, s, u, m), h)));
+    }
+    Ok(found)
+}
+
 /// Adds `p`'s rollups to the tables and empties them. `fresh`: the tables are empty (a
 /// rebuild), so rows go in without reading what is there.
 async fn write_rollups(tx: &mut Tx, p: &mut Projection, fresh: bool) -> Result<()> {
+    let taken = std::mem::take(&mut p.days);
+    // Histograms add up here, not in SQL: read, merge, write.
+    let stored = match fresh {
+        true => HashMap::new(),
+        false => stored_histograms(tx, &taken.keys().collect::<Vec<_>>()).await?,
+    };
     let mut days = Vec::new();
-    for (k, t) in std::mem::take(&mut p.days) {
+    for (k, t) in taken {
         let mut hist = t.hist;
-        if !fresh {
-            // Histograms add up here, not in SQL: read, merge, write.
-            let old: Option<String> = on_tx!(tx, c => sqlx::query_scalar(
-                "SELECT hist FROM analytics_days
-                 WHERE day_ms = $1 AND session_id = $2 AND user_id = $3 AND metric = $4")
-                .bind(k.day_ms).bind(k.session_id).bind(k.user_id).bind(k.metric.as_str())
-                .fetch_optional(c).await)?;
-            if let Some(old) = &old {
-                hist.merge(&crate::domain::analytics::Histogram::decode(old));
-            }
+        let key = (
+            k.day_ms,
+            k.session_id,
+            k.user_id,
+            k.metric.as_str().to_string(),
+        );
+        if let Some(old) = stored.get(&key) {
+            hist.merge(&crate::domain::analytics::Histogram::decode(old));
         }
         days.push(vec![
             Val::I(k.day_ms),
