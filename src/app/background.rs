@@ -190,7 +190,12 @@ pub async fn project_analytics(services: Arc<Services>, mut shutdown: Shutdown) 
 /// row by row, so this only keeps that tail short.
 pub async fn index_messages(services: Arc<Services>, mut shutdown: Shutdown) {
     while shutdown.sleep(services.config.search_index_every).await {
-        match search::backlog(&services.db).await {
+        let backlog = search::backlog(&services.db).await;
+        if let Ok(n) = &backlog {
+            // what each pass found waiting: steady growth means the index falls behind
+            metrics::gauge!("tickhub_search_backlog").set(*n as f64);
+        }
+        match backlog {
             Ok(0) => {}
             Ok(_) => loop {
                 let added = services

@@ -19,7 +19,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::hooks::parse_events;
-use super::{placeholders, Db, Result, StoreError};
+use super::{placeholder_rows, placeholders, Db, Result, StoreError};
 use crate::domain::hook::{hook_events, status_of, HookEvent, LOG_KINDS};
 use crate::domain::EventKind;
 
@@ -182,12 +182,10 @@ pub async fn copy_batch(db: &Db, now: i64, limit: i64) -> Result<(usize, bool)> 
             }
             let changed: Vec<(String, String)> = changed.into_iter().collect();
             for chunk in changed.chunks(ROWS_PER_INSERT) {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| format!("({})", placeholders(1 + i * 2, 2)))
-                    .collect();
                 let sql = format!(
                     "INSERT INTO webhook_subject_status (subject, status) VALUES {}
-                     ON CONFLICT (subject) DO UPDATE SET status = excluded.status", rows.join(", "));
+                     ON CONFLICT (subject) DO UPDATE SET status = excluded.status",
+                    placeholder_rows(chunk.len(), 2));
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (s, st) in chunk {
                     q = q.bind(s).bind(st);
@@ -315,16 +313,13 @@ pub struct Delivered {
 pub async fn record_delivered(db: &Db, rows: &[Delivered]) -> Result<()> {
     const COLS: usize = 4;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(1 + i * COLS, COLS)))
-            .collect();
         let sql = format!(
             "WITH d(d_id, d_at, d_status, d_response) AS (VALUES {})
              UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
                  last_attempt_at = d.d_at, last_status = d.d_status, last_error = NULL,
                  last_response = d.d_response, delivered_at = d.d_at
              FROM d WHERE webhook_deliveries.id = d.d_id",
-            values.join(", ")
+            placeholder_rows(chunk.len(), COLS)
         );
         on_write_pool!(db, p => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));

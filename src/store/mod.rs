@@ -267,6 +267,15 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `n` rows of `width` placeholders from `$1`: `($1, $2), ($3, $4)` (a multi-row
+/// `VALUES`); only placeholders, never values, so every value is bound.
+pub(crate) fn placeholder_rows(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|r| format!("({})", placeholders(r * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How much of a SQLite database file is memory-mapped (address space, not memory: pages
 /// are loaded as they are read and shared by every connection).
 const MMAP_BYTES: &str = "1073741824";

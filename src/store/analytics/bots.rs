@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::super::writer::{self, Conn};
-use super::super::{Db, Result, Tx};
+use super::super::{placeholder_rows, Db, Result, Tx};
 use crate::domain::analytics::cycle::{floor_to, DAY_MS};
 
 /// Rows per multi-row statement (6 values each: far below either database's limit).
@@ -65,7 +65,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
             "INSERT INTO analytics_bot_days (bot_id, day_ms, trigger_id, kind, reason, n) VALUES {}
              ON CONFLICT (bot_id, day_ms, trigger_id, kind, reason)
              DO UPDATE SET n = analytics_bot_days.n + excluded.n",
-            rows(chunk.len(), 6)
+            placeholder_rows(chunk.len(), 6)
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -82,7 +82,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
             "INSERT INTO analytics_bot_conversations (bot_id, conversation_id, first_at) VALUES {}
              ON CONFLICT (bot_id, conversation_id) DO UPDATE SET first_at = excluded.first_at
              WHERE excluded.first_at < analytics_bot_conversations.first_at",
-            rows(chunk.len(), 3)
+            placeholder_rows(chunk.len(), 3)
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -93,14 +93,6 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
         })?;
     }
     Ok(())
-}
-
-/// `n` rows of `width` placeholders: `($1, $2), ($3, $4)`; only placeholders, never values.
-fn rows(n: usize, width: usize) -> String {
-    (0..n)
-        .map(|r| format!("({})", super::super::placeholders(r * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Recomputes both rollups from `bot_events` (`tickhub analytics-rebuild`). Writers that

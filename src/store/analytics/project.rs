@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tracing::warn;
 
 use super::super::writer::Tx;
-use super::super::{id_list, Result};
+use super::super::{id_list, placeholder_rows, Result};
 use crate::domain::analytics::{Cycle, DayKey, Fact, FactAt, Projection};
 use crate::domain::hours::WeeklyHours;
 
@@ -310,19 +310,10 @@ async fn insert_rows(
     tail: &str,
 ) -> Result<()> {
     for chunk in rows.chunks((PARAMS_PER_INSERT / cols.len()).max(1)) {
-        // Only placeholders are formatted into the text; every value is bound.
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let own: Vec<String> = (1..=cols.len())
-                    .map(|c| format!("${}", r * cols.len() + c))
-                    .collect();
-                format!("({})", own.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {} {tail}",
             cols.join(", "),
-            values.join(", ")
+            placeholder_rows(chunk.len(), cols.len())
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -453,22 +444,10 @@ type DayRowKey = (i64, i64, i64, String);
 async fn stored_histograms(tx: &mut Tx, keys: &[&DayKey]) -> Result<HashMap<DayRowKey, String>> {
     let mut found = HashMap::new();
     for chunk in keys.chunks(PARAMS_PER_INSERT / 4) {
-        // Only placeholders are formatted into the text; every value is bound.
-        let tuples: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                format!(
-                    "(${}, ${}, ${}, ${})",
-                    4 * r + 1,
-                    4 * r + 2,
-                    4 * r + 3,
-                    4 * r + 4
-                )
-            })
-            .collect();
         let sql = format!(
             "SELECT day_ms, session_id, user_id, metric, hist FROM analytics_days
              WHERE (day_ms, session_id, user_id, metric) IN (VALUES {})",
-            tuples.join(", ")
+            placeholder_rows(chunk.len(), 4)
         );
         let rows: Vec<(i64, i64, i64, String, String)> = on_tx!(tx, c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
