@@ -26,6 +26,7 @@ use crate::store::conversations::{self, Conversation};
 use crate::store::events::conversation_scope;
 use crate::store::ingest::{self, Applied, Ingest, Ingested, Known, StoredWebhook};
 use crate::store::messages::Message;
+use crate::store::writer::Stager;
 use crate::store::{inbox, StoreError, Tx, Writer};
 
 const IDLE_AFTER: Duration = Duration::from_secs(300);
@@ -222,9 +223,34 @@ impl ConversationActor {
             + Sync
             + 'static,
     {
+        self.run_with(ctx, input, None, job, then)
+    }
+
+    /// `run`, with what the job offers its batch's stage (`Writer::run_staged`).
+    fn run_with<I, O, F>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        input: I,
+        stager: Option<Stager<I>>,
+        job: F,
+        then: impl FnOnce(&mut Self, Result<O, StoreError>, &mut Context<Self>) + 'static,
+    ) where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
         self.busy = true;
         let writer = self.writer.clone();
-        let fut = async move { writer.run(input, job).await }.instrument(self.span());
+        let fut = async move {
+            match stager {
+                Some(s) => writer.run_staged(input, s, job).await,
+                None => writer.run(input, job).await,
+            }
+        }
+        .instrument(self.span());
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
             act.busy = false;
             then(act, res, ctx);
@@ -250,9 +276,11 @@ impl ConversationActor {
             })
             .collect();
         let n = items.len();
-        self.run(
+        self.run_with(
             ctx,
             (items, self.services.flow()),
+            // the first webhook only: the rest of the batch follows it in the job
+            Some(|(items, _), stage| items.first().is_some_and(|i| stage.offer(i))),
             |tx, (items, flow)| {
                 Box::pin(async move {
                     let mut out = Vec::with_capacity(items.len());

@@ -1,72 +1,218 @@
 //! The hot path on PostgreSQL: a customer's message in a conversation its actor knows.
 //! The message and the conversation's summary in one statement (data-modifying CTEs: one
-//! round trip instead of two); the events follow with the batch. SQLite has no DML in CTEs and no round trips to save, so it takes the general
-//! path in `ingest`.
+//! round trip instead of two); the events follow with the batch. SQLite has no DML in CTEs
+//! and no round trips to save, so it takes the general path in `ingest`.
+//!
+//! A batch's first such message of each conversation is written before its jobs run, all
+//! in one statement (`Stage`): at 1,000 webhooks/s a batch holds a message for each of
+//! several conversations, and a statement each cost a round trip and an executor start on
+//! both sides, as much again as the rows themselves. Each job then takes its row from the
+//! stage instead of writing it.
+
+use std::collections::HashMap;
 
 use super::conversations::Conversation;
-use super::ingest::{new_message, Applied, Ingest, Ingested};
+use super::ingest::{new_message, Applied, Ingest, Ingested, Known};
 use super::writer::Conn;
-use super::{events, Result, Tx};
+use super::{events, Result, StoreError, Tx};
 use crate::domain::chat::raw_message_id;
-use crate::domain::{Change, ConversationStatus};
+use crate::domain::{Change, ConversationStatus, IncomingMessage};
 
-/// `None`: the fast path does not apply, take the general one.
-pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Option<Ingested>> {
+/// The messages a batch writes up front, and what became of each until its job takes it.
+#[derive(Default)]
+pub(crate) struct Stage {
+    messages: Vec<Staged>,
+    /// By (conversation, raw message id): the stored row, or `None` for a duplicate.
+    written: HashMap<(i64, String), Option<StagedRow>>,
+}
+
+struct Staged {
+    conversation_id: i64,
+    session_id: i64,
+    waha_id: String,
+    raw_id: String,
+    direction: &'static str,
+    text: String,
+    status: &'static str,
+    sender: Option<String>,
+    sender_name: Option<String>,
+    media_url: Option<String>,
+    media_mimetype: Option<String>,
+    media_filename: Option<String>,
+    wa_timestamp: Option<i64>,
+    preview: String,
+    title: Option<String>,
+}
+
+impl Stage {
+    /// Stages `item` when it takes the fast path and its conversation has nothing staged
+    /// yet (one statement updates a row once); true when it was staged.
+    pub(crate) fn offer(&mut self, item: &Ingest) -> bool {
+        let Some((known, m)) = fast(item) else {
+            return false;
+        };
+        if self
+            .messages
+            .iter()
+            .any(|s| s.conversation_id == known.conversation_id)
+        {
+            return false;
+        }
+        let new = new_message(m, item.session.id, known.conversation_id);
+        let media = new.media;
+        self.messages.push(Staged {
+            conversation_id: known.conversation_id,
+            session_id: item.session.id,
+            waha_id: m.waha_id.clone(),
+            raw_id: raw_message_id(&m.waha_id).to_owned(),
+            direction: new.direction.as_str(),
+            text: m.text.clone(),
+            status: new.status.as_str(),
+            sender: m.sender.clone(),
+            sender_name: m.sender_name.clone(),
+            media_url: media.and_then(|x| x.url.clone()),
+            media_mimetype: media.and_then(|x| x.mimetype.clone()),
+            media_filename: media.and_then(|x| x.filename.clone()),
+            wa_timestamp: m.wa_timestamp,
+            preview: preview(m),
+            title: m.title().map(str::to_owned),
+        });
+        true
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Written and not taken by a job: a job that staged a message and then did not take
+    /// the fast path would leave it without its events.
+    pub(crate) fn untaken(&self) -> usize {
+        self.written.len()
+    }
+
+    fn take(&mut self, conversation_id: i64, raw_id: &str) -> Option<Option<StagedRow>> {
+        if self.written.is_empty() {
+            return None;
+        }
+        self.written.remove(&(conversation_id, raw_id.to_owned()))
+    }
+}
+
+/// Writes the staged messages and their conversations' summaries in one statement.
+pub(crate) async fn write_stage(tx: &mut Tx) -> Result<()> {
+    let staged = std::mem::take(&mut tx.stage.messages);
+    if staged.is_empty() {
+        return Ok(());
+    }
+    let Conn::Postgres(t) = &mut tx.conn else {
+        return Err(StoreError::Database(
+            "staged messages outside PostgreSQL".into(),
+        ));
+    };
+    let col = |f: fn(&Staged) -> Option<String>| staged.iter().map(f).collect::<Vec<_>>();
+    let rows: Vec<StagedRow> = sqlx::query_as(
+        "WITH i AS (
+            SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                $14::bigint[], $15::text[], $16::text[])
+            AS i(conversation_id, session_id, waha_id, raw_id, direction, text, status, sender,
+                sender_name, media_url, media_mimetype, media_filename, wa_timestamp, preview, title)
+         ), m AS (
+            INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
+                sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
+            SELECT conversation_id, session_id, waha_id, raw_id, direction, text, status, sender,
+                sender_name, media_url, media_mimetype, media_filename, wa_timestamp, $1
+            FROM i
+            ON CONFLICT DO NOTHING RETURNING id, conversation_id
+         ), u AS (
+            UPDATE conversations v SET
+                last_message_at = CASE WHEN $1 > v.last_message_at THEN $1 ELSE v.last_message_at END,
+                last_message_preview = i.preview, unread = v.unread + 1, title = COALESCE(i.title, v.title),
+                updated_at = $1, awaiting_reply_since = COALESCE(v.awaiting_reply_since, $1)
+            FROM m JOIN i ON i.conversation_id = m.conversation_id
+            WHERE v.id = m.conversation_id
+            RETURNING v.id, v.session_id, v.chat_id, v.contact_id, v.is_group, v.title, v.status,
+                v.assignee_id, v.unread, v.last_message_at, v.last_message_preview, v.created_at
+         )
+         SELECT m.id AS message_id, m.conversation_id AS staged_conversation_id, u.*
+         FROM m LEFT JOIN u ON u.id = m.conversation_id",
+    )
+    .bind(tx.now)
+    .bind(staged.iter().map(|s| s.conversation_id).collect::<Vec<_>>())
+    .bind(staged.iter().map(|s| s.session_id).collect::<Vec<_>>())
+    .bind(col(|s| Some(s.waha_id.clone())))
+    .bind(col(|s| Some(s.raw_id.clone())))
+    .bind(col(|s| Some(s.direction.to_owned())))
+    .bind(col(|s| Some(s.text.clone())))
+    .bind(col(|s| Some(s.status.to_owned())))
+    .bind(col(|s| s.sender.clone()))
+    .bind(col(|s| s.sender_name.clone()))
+    .bind(col(|s| s.media_url.clone()))
+    .bind(col(|s| s.media_mimetype.clone()))
+    .bind(col(|s| s.media_filename.clone()))
+    .bind(staged.iter().map(|s| s.wa_timestamp).collect::<Vec<_>>())
+    .bind(col(|s| Some(s.preview.clone())))
+    .bind(col(|s| s.title.clone()))
+    .fetch_all(&mut **t)
+    .await?;
+    metrics::counter!("tickhub_writer_stage_statements_total").increment(1);
+    metrics::counter!("tickhub_writer_staged_messages_total").increment(staged.len() as u64);
+    let mut by_conversation: HashMap<i64, StagedRow> = rows
+        .into_iter()
+        .map(|r| (r.staged_conversation_id, r))
+        .collect();
+    // A message the insert skipped is stored already: a duplicate.
+    tx.stage.written = staged
+        .into_iter()
+        .map(|s| {
+            let row = by_conversation.remove(&s.conversation_id);
+            ((s.conversation_id, s.raw_id), row)
+        })
+        .collect();
+    Ok(())
+}
+
+/// The known conversation and the message when `item` takes the fast path.
+fn fast(item: &Ingest) -> Option<(&Known, &IncomingMessage)> {
     let (Some(known), Change::Message(m)) = (item.known.as_ref(), &item.inbound.change) else {
-        return Ok(None);
+        return None;
     };
     // A name change touches the contact, a group or our own message the counters: the
     // general path knows how.
     if m.from_me || !(m.chat.is_group() || m.sender_name.is_none() || m.sender_name == known.title)
     {
-        return Ok(None);
+        return None;
     }
-    let Conn::Postgres(t) = &mut tx.conn else {
+    Some((known, m))
+}
+
+fn preview(m: &IncomingMessage) -> String {
+    m.preview.chars().take(140).collect()
+}
+
+/// `None`: the fast path does not apply, take the general one.
+pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Option<Ingested>> {
+    let Some((known, m)) = fast(item) else {
         return Ok(None);
     };
+    if !matches!(tx.conn, Conn::Postgres(_)) {
+        return Ok(None);
+    }
     let new = new_message(m, item.session.id, known.conversation_id);
-    let preview: String = m.preview.chars().take(140).collect();
-    let row: FastRow = sqlx::query_as(
-        "WITH m AS (
-            INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
-                sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
-            VALUES ($2, $1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $3)
-            ON CONFLICT DO NOTHING RETURNING id
-         ), c AS (
-            UPDATE conversations SET
-                last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END,
-                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3,
-                awaiting_reply_since = COALESCE(awaiting_reply_since, $3)
-            WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
-            RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
-                last_message_at, last_message_preview, created_at
-         )
-         SELECT (SELECT id FROM m) AS message_id,
-            c.id, c.session_id, c.chat_id, c.contact_id, c.is_group, c.title, c.status, c.assignee_id,
-            c.unread, c.last_message_at, c.last_message_preview, c.created_at
-         FROM (SELECT 1) AS one LEFT JOIN c ON TRUE",
-    )
-    .bind(item.session.id)
-    .bind(known.conversation_id)
-    .bind(tx.now)
-    .bind(new.waha_id)
-    .bind(new.waha_id.map(raw_message_id))
-    .bind(new.direction.as_str())
-    .bind(new.text)
-    .bind(new.status.as_str())
-    .bind(new.sender)
-    .bind(new.sender_name)
-    .bind(new.media.and_then(|x| x.url.as_deref()))
-    .bind(new.media.and_then(|x| x.mimetype.as_deref()))
-    .bind(new.media.and_then(|x| x.filename.as_deref()))
-    .bind(new.wa_timestamp)
-    .bind(&preview)
-    .bind(m.title())
-    .fetch_one(&mut **t)
-    .await?;
+    let (message_id, row) = match tx
+        .stage
+        .take(known.conversation_id, raw_message_id(&m.waha_id))
+    {
+        Some(Some(staged)) => (Some(staged.message_id), staged.row),
+        Some(None) => (None, ConversationRow::default()),
+        None => {
+            let r = write_one(tx, item, m, known.conversation_id).await?;
+            (r.message_id, r.row)
+        }
+    };
     // No message id: the message is stored already (messages have no inbox row, see
     // `ingest`).
-    let Some(message_id) = row.message_id else {
+    let Some(message_id) = message_id else {
         return Ok(Some(Ingested::Duplicate));
     };
     let Some(id) = row.id else {
@@ -100,9 +246,78 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     }))))
 }
 
+/// The single statement, for a message the batch did not stage.
+async fn write_one(
+    tx: &mut Tx,
+    item: &Ingest,
+    m: &IncomingMessage,
+    conversation_id: i64,
+) -> Result<FastRow> {
+    let now = tx.now;
+    let Conn::Postgres(t) = &mut tx.conn else {
+        return Err(StoreError::Database(
+            "the fast path outside PostgreSQL".into(),
+        ));
+    };
+    let new = new_message(m, item.session.id, conversation_id);
+    Ok(sqlx::query_as(
+        "WITH m AS (
+            INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
+                sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
+            VALUES ($2, $1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $3)
+            ON CONFLICT DO NOTHING RETURNING id
+         ), c AS (
+            UPDATE conversations SET
+                last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END,
+                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3,
+                awaiting_reply_since = COALESCE(awaiting_reply_since, $3)
+            WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
+            RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
+                last_message_at, last_message_preview, created_at
+         )
+         SELECT (SELECT id FROM m) AS message_id,
+            c.id, c.session_id, c.chat_id, c.contact_id, c.is_group, c.title, c.status, c.assignee_id,
+            c.unread, c.last_message_at, c.last_message_preview, c.created_at
+         FROM (SELECT 1) AS one LEFT JOIN c ON TRUE",
+    )
+    .bind(item.session.id)
+    .bind(conversation_id)
+    .bind(now)
+    .bind(new.waha_id)
+    .bind(new.waha_id.map(raw_message_id))
+    .bind(new.direction.as_str())
+    .bind(new.text)
+    .bind(new.status.as_str())
+    .bind(new.sender)
+    .bind(new.sender_name)
+    .bind(new.media.and_then(|x| x.url.as_deref()))
+    .bind(new.media.and_then(|x| x.mimetype.as_deref()))
+    .bind(new.media.and_then(|x| x.filename.as_deref()))
+    .bind(new.wa_timestamp)
+    .bind(preview(m))
+    .bind(m.title())
+    .fetch_one(&mut **t)
+    .await?)
+}
+
 #[derive(sqlx::FromRow)]
 struct FastRow {
     message_id: Option<i64>,
+    #[sqlx(flatten)]
+    row: ConversationRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct StagedRow {
+    message_id: i64,
+    staged_conversation_id: i64,
+    #[sqlx(flatten)]
+    row: ConversationRow,
+}
+
+/// The conversation as the update left it (all `None` when it is gone).
+#[derive(sqlx::FromRow, Default)]
+struct ConversationRow {
     id: Option<i64>,
     session_id: Option<i64>,
     chat_id: Option<String>,

@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
+use super::ingest_pg::Stage;
 use super::{Db, Result, StoreError};
 use crate::domain::clock::SharedClock;
 use crate::domain::LoggedEvent;
@@ -59,6 +60,8 @@ pub struct Tx {
     /// Bot events recorded in this transaction, added to the bots report's rollups when
     /// it ends.
     pub(crate) bot_facts: super::analytics::bots::Facts,
+    /// Customers' messages written for the batch's jobs before they run (PostgreSQL).
+    pub(crate) stage: super::ingest_pg::Stage,
 }
 
 /// Cluster mode: the owner's hold on a WhatsApp session. A job that carries one commits
@@ -71,12 +74,18 @@ pub struct Fence {
 
 trait Job: Send {
     fn fence(&self) -> Option<Fence>;
+    /// Offers the job's first write to the batch's stage; true when it took it.
+    fn stage(&self, stage: &mut Stage) -> bool;
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>>;
     fn finish(self: Box<Self>, outcome: Result<()>);
 }
 
+/// What a job offers the stage of its batch (`Writer::run_staged`).
+pub(crate) type Stager<I> = fn(&I, &mut Stage) -> bool;
+
 struct TypedJob<I, O, F> {
     fence: Option<Fence>,
+    stager: Option<Stager<I>>,
     input: I,
     f: F,
     out: Option<O>,
@@ -91,6 +100,10 @@ where
 {
     fn fence(&self) -> Option<Fence> {
         self.fence
+    }
+
+    fn stage(&self, stage: &mut Stage) -> bool {
+        self.stager.is_some_and(|f| f(&self.input, stage))
     }
 
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<()>> {
@@ -213,12 +226,33 @@ impl Writer {
         O: Send + 'static,
         F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
     {
+        self.submit(input, None, f).await
+    }
+
+    /// `run`, with `stager` offering the job's first write to its batch's stage: written
+    /// with the other jobs' in one statement before any job runs, then taken by `f`.
+    pub(crate) async fn run_staged<I, O, F>(&self, input: I, stager: Stager<I>, f: F) -> Result<O>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
+    {
+        self.submit(input, Some(stager), f).await
+    }
+
+    async fn submit<I, O, F>(&self, input: I, stager: Option<Stager<I>>, f: F) -> Result<O>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O>> + Send + Sync + 'static,
+    {
         if *self.control.closing.borrow() {
             return Err(StoreError::WriterGone);
         }
         let (reply, rx) = oneshot::channel();
         let job = Box::new(TypedJob {
             fence: self.fence,
+            stager,
             input,
             f,
             out: None,
@@ -246,6 +280,7 @@ pub(crate) async fn begin(db: &Db, now: i64) -> Result<Tx> {
         pending: Vec::new(),
         bots_checked: Vec::new(),
         bot_facts: Default::default(),
+        stage: Default::default(),
     })
 }
 
@@ -294,6 +329,10 @@ async fn finish_batch(shared: &Shared, mut tx: Tx) -> Result<()> {
 /// Runs jobs in one transaction and commits it.
 async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
     let mut tx = begin(&shared.db, shared.clock.now_ms()).await?;
+    if let Err(e) = write_stage(&mut tx, jobs).await {
+        rollback(tx).await;
+        return Err(e);
+    }
     let mut fences: Vec<Fence> = Vec::new();
     for job in jobs.iter_mut() {
         if let Some(f) = job.fence() {
@@ -306,11 +345,40 @@ async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
             return Err(e);
         }
     }
+    if tx.stage.untaken() > 0 {
+        rollback(tx).await;
+        return Err(StoreError::Database(
+            "a staged message was not taken by its job".into(),
+        ));
+    }
     if let Err(e) = check_fences(&mut tx, &fences).await {
         rollback(tx).await;
         return Err(e);
     }
     finish_batch(shared, tx).await
+}
+
+/// PostgreSQL: writes what the jobs staged, and puts the jobs that staged first, so that
+/// each writes the rest of its work (and logs its events) straight after its staged rows,
+/// before any other job of the batch touches them. Jobs of one batch were queued
+/// concurrently, so any order among them is one they could have had.
+async fn write_stage(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<()> {
+    if !matches!(tx.conn, Conn::Postgres(_)) {
+        return Ok(());
+    }
+    let staged: Vec<bool> = jobs.iter().map(|j| j.stage(&mut tx.stage)).collect();
+    if tx.stage.is_empty() {
+        return Ok(());
+    }
+    // a stable partition: staged jobs first, each group in queue order
+    let mut front = 0;
+    for (i, took) in staged.into_iter().enumerate() {
+        if took {
+            jobs[front..=i].rotate_right(1);
+            front += 1;
+        }
+    }
+    super::ingest_pg::write_stage(tx).await
 }
 
 /// Refuses the batch when a session it writes for has a newer owner. The share lock holds
