@@ -142,17 +142,13 @@ async fn insert_sqlite(
 ) -> Result<Vec<i64>> {
     let mut seqs = Vec::with_capacity(pending.len());
     for chunk in pending.chunks(ROWS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
-        // Only placeholders are formatted into the text; every value is bound.
+        // Anonymous `?`s, bound in order: SQLite finds a numbered parameter's name by a
+        // scan of all of them, so binding 2,048 `$n`s took half the writer's time at
+        // thousands of webhooks a second. Only placeholders are formatted into the text.
         let sql = format!(
             "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
              VALUES {} RETURNING id",
-            rows.join(", ")
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
         );
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
         for e in chunk {

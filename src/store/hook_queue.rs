@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::contact_filter::Dialect;
 use super::hooks::parse_events;
 use super::{placeholder_rows, placeholders, Db, Result, StoreError};
 use crate::domain::hook::{hook_events, status_of, HookEvent, LOG_KINDS};
@@ -185,7 +186,7 @@ pub async fn copy_batch(db: &Db, now: i64, limit: i64) -> Result<(usize, bool)> 
                 let sql = format!(
                     "INSERT INTO webhook_subject_status (subject, status) VALUES {}
                      ON CONFLICT (subject) DO UPDATE SET status = excluded.status",
-                    placeholder_rows(chunk.len(), 2));
+                    placeholder_rows(Dialect::of(db), chunk.len(), 2));
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (s, st) in chunk {
                     q = q.bind(s).bind(st);
@@ -319,7 +320,7 @@ pub async fn record_delivered(db: &Db, rows: &[Delivered]) -> Result<()> {
                  last_attempt_at = d.d_at, last_status = d.d_status, last_error = NULL,
                  last_response = d.d_response, delivered_at = d.d_at
              FROM d WHERE webhook_deliveries.id = d.d_id",
-            placeholder_rows(chunk.len(), COLS)
+            placeholder_rows(Dialect::of(db), chunk.len(), COLS)
         );
         on_write_pool!(db, p => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));

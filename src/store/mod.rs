@@ -267,13 +267,21 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// `n` rows of `width` placeholders from `$1`: `($1, $2), ($3, $4)` (a multi-row
-/// `VALUES`); only placeholders, never values, so every value is bound.
-pub(crate) fn placeholder_rows(n: usize, width: usize) -> String {
-    (0..n)
-        .map(|r| format!("({})", placeholders(r * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `n` rows of `width` placeholders (a multi-row `VALUES`), bound in order: `($1, $2),
+/// ($3, $4)` on PostgreSQL, anonymous `(?, ?), (?, ?)` on SQLite, which finds a numbered
+/// parameter's name by a scan of them all (quadratic in a statement of thousands). Only
+/// placeholders, never values, so every value is bound.
+pub(crate) fn placeholder_rows(dialect: contact_filter::Dialect, n: usize, width: usize) -> String {
+    match dialect {
+        contact_filter::Dialect::Sqlite => {
+            let row = format!("({})", vec!["?"; width].join(", "));
+            vec![row; n].join(", ")
+        }
+        contact_filter::Dialect::Postgres => (0..n)
+            .map(|r| format!("({})", placeholders(r * width + 1, width)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// How much of a SQLite database file is memory-mapped (address space, not memory: pages
@@ -353,11 +361,21 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use super::contains_pattern;
+    use super::contact_filter::Dialect;
+    use super::{contains_pattern, placeholder_rows};
 
     #[test]
     fn search_text_matches_only_itself() {
         assert_eq!(contains_pattern("Hi"), "%hi%");
         assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn placeholder_rows_number_on_postgres_only() {
+        assert_eq!(
+            placeholder_rows(Dialect::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(placeholder_rows(Dialect::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }

@@ -64,6 +64,15 @@ pub struct Tx {
     pub(crate) stage: super::ingest_pg::Stage,
 }
 
+impl Tx {
+    pub(crate) fn dialect(&self) -> super::contact_filter::Dialect {
+        match self.conn {
+            Conn::Sqlite(_) => super::contact_filter::Dialect::Sqlite,
+            Conn::Postgres(_) => super::contact_filter::Dialect::Postgres,
+        }
+    }
+}
+
 /// Cluster mode: the owner's hold on a WhatsApp session. A job that carries one commits
 /// only while the session's stored token is still this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

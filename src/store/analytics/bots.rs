@@ -65,7 +65,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
             "INSERT INTO analytics_bot_days (bot_id, day_ms, trigger_id, kind, reason, n) VALUES {}
              ON CONFLICT (bot_id, day_ms, trigger_id, kind, reason)
              DO UPDATE SET n = analytics_bot_days.n + excluded.n",
-            placeholder_rows(chunk.len(), 6)
+            placeholder_rows(tx.dialect(), chunk.len(), 6)
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -82,7 +82,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<()> {
             "INSERT INTO analytics_bot_conversations (bot_id, conversation_id, first_at) VALUES {}
              ON CONFLICT (bot_id, conversation_id) DO UPDATE SET first_at = excluded.first_at
              WHERE excluded.first_at < analytics_bot_conversations.first_at",
-            placeholder_rows(chunk.len(), 3)
+            placeholder_rows(tx.dialect(), chunk.len(), 3)
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

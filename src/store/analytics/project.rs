@@ -313,7 +313,7 @@ async fn insert_rows(
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {} {tail}",
             cols.join(", "),
-            placeholder_rows(chunk.len(), cols.len())
+            placeholder_rows(tx.dialect(), chunk.len(), cols.len())
         );
         on_tx!(tx, c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -447,7 +447,7 @@ async fn stored_histograms(tx: &mut Tx, keys: &[&DayKey]) -> Result<HashMap<DayR
         let sql = format!(
             "SELECT day_ms, session_id, user_id, metric, hist FROM analytics_days
              WHERE (day_ms, session_id, user_id, metric) IN (VALUES {})",
-            placeholder_rows(chunk.len(), 4)
+            placeholder_rows(tx.dialect(), chunk.len(), 4)
         );
         let rows: Vec<(i64, i64, i64, String, String)> = on_tx!(tx, c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
