@@ -118,8 +118,8 @@ async fn a_nul_in_a_customer_message_is_dropped_not_the_message(b: Backend) {
 both!(a_nul_in_a_customer_message_is_dropped_not_the_message);
 
 /// Many conversations at once, each with two messages and a repeated delivery in flight:
-/// on PostgreSQL the writer stores the first message of each conversation in a batch with
-/// the batch's others in one statement, and the job takes its row from there. Each message
+/// the writer stores the first message of each conversation in a batch with the batch's
+/// others at once (its stage), and the job takes its rows from there. Each message
 /// is stored and announced once, in its conversation's order, with the right counts.
 async fn concurrent_conversations_store_each_message_once(b: Backend) {
     const CHATS: usize = 12;
@@ -180,18 +180,16 @@ async fn concurrent_conversations_store_each_message_once(b: Backend) {
             "stored once each: {stored:?}"
         );
         sent += 2 * CHATS;
-        // PostgreSQL: until a batch has carried several conversations' messages in one
-        // statement (concurrent jobs almost always meet in the first round)
-        if b == Backend::Sqlite || rounds == 10 || several_per_statement(&s).await {
+        // until a batch has carried several conversations' messages in one stage
+        // (concurrent jobs almost always meet in the first round)
+        if rounds == 10 || several_per_statement(&s).await {
             break;
         }
     }
-    if b == Backend::Postgres {
-        assert!(
-            several_per_statement(&s).await,
-            "no batch wrote several conversations' messages together"
-        );
-    }
+    assert!(
+        several_per_statement(&s).await,
+        "no batch wrote several conversations' messages together"
+    );
 
     // The marker comes after everything above: what was announced before it is complete.
     let marker = s.customer_writes("447799999999@c.us", "marker").await;

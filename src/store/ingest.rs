@@ -70,7 +70,7 @@ pub async fn ingest(tx: &mut Tx, item: &Ingest, flow: &Flow) -> Result<Ingested>
         Change::Message(_) => flow.bots.for_session(tx, item.session.id).await?,
         _ => None,
     };
-    if let Some(done) = super::ingest_pg::customer_message(tx, item).await? {
+    if let Some(done) = super::ingest_fast::customer_message(tx, item).await? {
         return Ok(match done {
             Ingested::Stored(applied) => {
                 Ingested::Stored(Box::new(follow(tx, flow, bot.as_ref(), *applied).await?))

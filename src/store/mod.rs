@@ -1,8 +1,8 @@
 //! Durable state behind one interface for SQLite (embedded default) and PostgreSQL:
 //! one file per aggregate (reads and the statements that change it), and transaction
 //! scripts over domain types for what the actors do (`ingest` for what arrives from
-//! WhatsApp, `outbound` for what the business sends); PostgreSQL-only SQL sits in its own
-//! file (`ingest_pg`).
+//! WhatsApp, `outbound` for what the business sends); the hot path's statements, written a
+//! batch at a time, sit in their own file (`ingest_fast`).
 //!
 //! Queries are written once with `$n` placeholders, which both backends accept, and run on
 //! whichever pool is configured through the `on_pool!`/`on_tx!` macros. Writes that log
@@ -77,7 +77,7 @@ pub mod hooks;
 pub mod imports;
 pub mod inbox;
 pub mod ingest;
-mod ingest_pg;
+mod ingest_fast;
 pub mod members;
 pub mod messages;
 pub mod notes;

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::ingest_pg::Stage;
+use super::ingest_fast::Stage;
 use super::{Db, Result, StoreError};
 use crate::domain::clock::SharedClock;
 use crate::domain::LoggedEvent;
@@ -60,8 +60,8 @@ pub struct Tx {
     /// Bot events recorded in this transaction, added to the bots report's rollups when
     /// it ends.
     pub(crate) bot_facts: super::analytics::bots::Facts,
-    /// Customers' messages written for the batch's jobs before they run (PostgreSQL).
-    pub(crate) stage: super::ingest_pg::Stage,
+    /// Customers' messages written for the batch's jobs before they run.
+    pub(crate) stage: super::ingest_fast::Stage,
 }
 
 impl Tx {
@@ -367,14 +367,11 @@ async fn run_batch(shared: &Shared, jobs: &mut [Box<dyn Job>]) -> Result<()> {
     finish_batch(shared, tx).await
 }
 
-/// PostgreSQL: writes what the jobs staged, and puts the jobs that staged first, so that
+/// Writes what the jobs staged, and puts the jobs that staged first, so that
 /// each writes the rest of its work (and logs its events) straight after its staged rows,
 /// before any other job of the batch touches them. Jobs of one batch were queued
 /// concurrently, so any order among them is one they could have had.
 async fn write_stage(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<()> {
-    if !matches!(tx.conn, Conn::Postgres(_)) {
-        return Ok(());
-    }
     let staged: Vec<bool> = jobs.iter().map(|j| j.stage(&mut tx.stage)).collect();
     if tx.stage.is_empty() {
         return Ok(());
@@ -387,7 +384,7 @@ async fn write_stage(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<()> {
             front += 1;
         }
     }
-    super::ingest_pg::write_stage(tx).await
+    super::ingest_fast::write_stage(tx).await
 }
 
 /// Refuses the batch when a session it writes for has a newer owner. The share lock holds

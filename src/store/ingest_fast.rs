@@ -1,20 +1,21 @@
-//! The hot path on PostgreSQL: a customer's message in a conversation its actor knows.
-//! The message and the conversation's summary in one statement (data-modifying CTEs: one
-//! round trip instead of two); the events follow with the batch. SQLite has no DML in CTEs
-//! and no round trips to save, so it takes the general path in `ingest`.
+//! The hot path: a customer's message in a conversation its actor knows.
 //!
 //! A batch's first such message of each conversation is written before its jobs run, all
-//! in one statement (`Stage`): at 1,000 webhooks/s a batch holds a message for each of
-//! several conversations, and a statement each cost a round trip and an executor start on
-//! both sides, as much again as the rows themselves. Each job then takes its row from the
-//! stage instead of writing it.
+//! of them at once (`Stage`): one statement on PostgreSQL (data-modifying CTEs), two on
+//! SQLite (the messages, then the conversations' summaries). At 1,000 webhooks/s a batch
+//! holds a message for each of several conversations, and a statement or two each cost a
+//! round trip (PostgreSQL) or a hop to SQLite's thread and back, as much again as the rows
+//! themselves. Each job then takes its rows from the stage instead of writing them; the
+//! events follow with the batch. A message the stage did not take is one statement on
+//! PostgreSQL and the general path of `ingest` on SQLite.
 
 use std::collections::HashMap;
 
+use super::contact_filter::Dialect;
 use super::conversations::Conversation;
 use super::ingest::{new_message, Applied, Ingest, Ingested, Known};
 use super::writer::Conn;
-use super::{events, Result, StoreError, Tx};
+use super::{events, placeholder_rows, Result, StoreError, Tx};
 use crate::domain::chat::raw_message_id;
 use crate::domain::{Change, ConversationStatus, IncomingMessage};
 
@@ -98,17 +99,40 @@ impl Stage {
     }
 }
 
-/// Writes the staged messages and their conversations' summaries in one statement.
+/// Writes the staged messages and their conversations' summaries (one statement on
+/// PostgreSQL, two on SQLite).
 pub(crate) async fn write_stage(tx: &mut Tx) -> Result<()> {
     let staged = std::mem::take(&mut tx.stage.messages);
     if staged.is_empty() {
         return Ok(());
     }
-    let Conn::Postgres(t) = &mut tx.conn else {
-        return Err(StoreError::Database(
-            "staged messages outside PostgreSQL".into(),
-        ));
+    let now = tx.now;
+    let rows = match &mut tx.conn {
+        Conn::Postgres(t) => stage_postgres(t, &staged, now).await?,
+        Conn::Sqlite(t) => stage_sqlite(t, &staged, now).await?,
     };
+    metrics::counter!("tickhub_writer_stage_statements_total").increment(1);
+    metrics::counter!("tickhub_writer_staged_messages_total").increment(staged.len() as u64);
+    let mut by_conversation: HashMap<i64, StagedRow> = rows
+        .into_iter()
+        .map(|r| (r.staged_conversation_id, r))
+        .collect();
+    // A message the insert skipped is stored already: a duplicate.
+    tx.stage.written = staged
+        .into_iter()
+        .map(|s| {
+            let row = by_conversation.remove(&s.conversation_id);
+            ((s.conversation_id, s.raw_id), row)
+        })
+        .collect();
+    Ok(())
+}
+
+async fn stage_postgres(
+    t: &mut sqlx::PgConnection,
+    staged: &[Staged],
+    now: i64,
+) -> Result<Vec<StagedRow>> {
     let col = |f: fn(&Staged) -> Option<String>| staged.iter().map(f).collect::<Vec<_>>();
     let rows: Vec<StagedRow> = sqlx::query_as(
         "WITH i AS (
@@ -137,7 +161,7 @@ pub(crate) async fn write_stage(tx: &mut Tx) -> Result<()> {
          SELECT m.id AS message_id, m.conversation_id AS staged_conversation_id, u.*
          FROM m LEFT JOIN u ON u.id = m.conversation_id",
     )
-    .bind(tx.now)
+    .bind(now)
     .bind(staged.iter().map(|s| s.conversation_id).collect::<Vec<_>>())
     .bind(staged.iter().map(|s| s.session_id).collect::<Vec<_>>())
     .bind(col(|s| Some(s.waha_id.clone())))
@@ -153,23 +177,83 @@ pub(crate) async fn write_stage(tx: &mut Tx) -> Result<()> {
     .bind(staged.iter().map(|s| s.wa_timestamp).collect::<Vec<_>>())
     .bind(col(|s| Some(s.preview.clone())))
     .bind(col(|s| s.title.clone()))
-    .fetch_all(&mut **t)
+    .fetch_all(&mut *t)
     .await?;
-    metrics::counter!("tickhub_writer_stage_statements_total").increment(1);
-    metrics::counter!("tickhub_writer_staged_messages_total").increment(staged.len() as u64);
-    let mut by_conversation: HashMap<i64, StagedRow> = rows
-        .into_iter()
-        .map(|r| (r.staged_conversation_id, r))
+    Ok(rows)
+}
+
+/// SQLite: the messages in one statement, then the summaries of the conversations whose
+/// message was new in another (no DML in CTEs), both with anonymous placeholders.
+async fn stage_sqlite(
+    t: &mut sqlx::SqliteConnection,
+    staged: &[Staged],
+    now: i64,
+) -> Result<Vec<StagedRow>> {
+    let sql = format!(
+        "INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
+            sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id, conversation_id",
+        placeholder_rows(Dialect::Sqlite, staged.len(), 14)
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for s in staged {
+        q = q
+            .bind(s.conversation_id)
+            .bind(s.session_id)
+            .bind(&s.waha_id)
+            .bind(&s.raw_id)
+            .bind(s.direction)
+            .bind(&s.text)
+            .bind(s.status)
+            .bind(&s.sender)
+            .bind(&s.sender_name)
+            .bind(&s.media_url)
+            .bind(&s.media_mimetype)
+            .bind(&s.media_filename)
+            .bind(s.wa_timestamp)
+            .bind(now);
+    }
+    let inserted = q.fetch_all(&mut *t).await?;
+    if inserted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let new: Vec<&Staged> = staged
+        .iter()
+        .filter(|s| inserted.iter().any(|(_, c)| *c == s.conversation_id))
         .collect();
-    // A message the insert skipped is stored already: a duplicate.
-    tx.stage.written = staged
+    let sql = format!(
+        "WITH i(c_id, c_preview, c_title, c_now) AS (VALUES {})
+         UPDATE conversations SET
+            last_message_at = CASE WHEN i.c_now > last_message_at THEN i.c_now ELSE last_message_at END,
+            last_message_preview = i.c_preview, unread = unread + 1, title = COALESCE(i.c_title, title),
+            updated_at = i.c_now, awaiting_reply_since = COALESCE(awaiting_reply_since, i.c_now)
+         FROM i WHERE conversations.id = i.c_id
+         RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
+            last_message_at, last_message_preview, created_at",
+        placeholder_rows(Dialect::Sqlite, new.len(), 4)
+    );
+    let mut q = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql));
+    for s in &new {
+        q = q
+            .bind(s.conversation_id)
+            .bind(&s.preview)
+            .bind(&s.title)
+            .bind(now);
+    }
+    let mut conversations: HashMap<i64, ConversationRow> = q
+        .fetch_all(&mut *t)
+        .await?
         .into_iter()
-        .map(|s| {
-            let row = by_conversation.remove(&s.conversation_id);
-            ((s.conversation_id, s.raw_id), row)
+        .filter_map(|c| Some((c.id?, c)))
+        .collect();
+    Ok(inserted
+        .into_iter()
+        .map(|(message_id, conversation)| StagedRow {
+            message_id,
+            staged_conversation_id: conversation,
+            row: conversations.remove(&conversation).unwrap_or_default(),
         })
-        .collect();
-    Ok(())
+        .collect())
 }
 
 /// The known conversation and the message when `item` takes the fast path.
@@ -195,9 +279,6 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     let Some((known, m)) = fast(item) else {
         return Ok(None);
     };
-    if !matches!(tx.conn, Conn::Postgres(_)) {
-        return Ok(None);
-    }
     let new = new_message(m, item.session.id, known.conversation_id);
     let (message_id, row) = match tx
         .stage
@@ -205,6 +286,8 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
     {
         Some(Some(staged)) => (Some(staged.message_id), staged.row),
         Some(None) => (None, ConversationRow::default()),
+        // SQLite has no round trips to save for one message: the general path
+        None if matches!(tx.conn, Conn::Sqlite(_)) => return Ok(None),
         None => {
             let r = write_one(tx, item, m, known.conversation_id).await?;
             (r.message_id, r.row)
