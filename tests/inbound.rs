@@ -233,12 +233,7 @@ both!(concurrent_conversations_store_each_message_once);
 
 /// The writer's counters: more messages staged than statements that wrote them.
 async fn several_per_statement(s: &Setup) -> bool {
-    let text = reqwest::get(format!("{}/metrics", s.hub.url))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap_or_default();
+    let text = s.metrics().await;
     let counter = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())

@@ -467,17 +467,8 @@ async fn the_indexer_takes_each_message_and_an_erasure_takes_it_out() {
     .await;
     // and the gauge operators watch says so after the indexer's next look
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !metrics(&s).await.contains("tickhub_search_backlog 0\n") {
+    while !s.metrics().await.contains("tickhub_search_backlog 0\n") {
         assert!(tokio::time::Instant::now() < deadline, "no backlog gauge");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn metrics(s: &Setup) -> String {
-    reqwest::get(format!("{}/metrics", s.hub.url))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap_or_default()
 }

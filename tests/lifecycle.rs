@@ -156,13 +156,7 @@ async fn a_poison_webhook_is_given_up_and_shown(b: Backend) {
     // again (its gauge reports the failed row only from a sweep after the give-up).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let text = reqwest::get(format!("{}/metrics", s.hub.url))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .unwrap_or_default();
-        if text.contains("tickhub_inbox_failed 1") {
+        if s.metrics().await.contains("tickhub_inbox_failed 1") {
             break;
         }
         assert!(

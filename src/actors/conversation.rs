@@ -208,26 +208,9 @@ impl ConversationActor {
         }
     }
 
-    /// Runs one writer job; `then` sees its result on the actor.
+    /// Runs one writer job, with what it offers its batch's stage if anything
+    /// (`Writer::run_staged`); `then` sees its result on the actor.
     fn run<I, O, F>(
-        &mut self,
-        ctx: &mut Context<Self>,
-        input: I,
-        job: F,
-        then: impl FnOnce(&mut Self, Result<O, StoreError>, &mut Context<Self>) + 'static,
-    ) where
-        I: Send + Sync + 'static,
-        O: Send + 'static,
-        F: for<'a> Fn(&'a mut Tx, &'a I) -> BoxFuture<'a, Result<O, StoreError>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        self.run_with(ctx, input, None, job, then)
-    }
-
-    /// `run`, with what the job offers its batch's stage (`Writer::run_staged`).
-    fn run_with<I, O, F>(
         &mut self,
         ctx: &mut Context<Self>,
         input: I,
@@ -276,7 +259,7 @@ impl ConversationActor {
             })
             .collect();
         let n = items.len();
-        self.run_with(
+        self.run(
             ctx,
             (items, self.services.flow()),
             // the first webhook only: the rest of the batch follows it in the job
@@ -353,6 +336,7 @@ impl ConversationActor {
         self.run(
             ctx,
             items,
+            None,
             |tx, items| Box::pin(ingest::store_unapplied(tx, items)),
             move |act, res, ctx| {
                 let ids = match res {
@@ -400,6 +384,7 @@ impl ConversationActor {
         self.run(
             ctx,
             (w, self.services.flow()),
+            None,
             |tx, (w, flow)| Box::pin(ingest::apply_stored(tx, w, flow)),
             |act, res, ctx| match res {
                 Ok(applied) => {
@@ -434,6 +419,7 @@ impl ConversationActor {
         self.run(
             ctx,
             (inbox_id, error),
+            None,
             |tx, (id, err)| Box::pin(inbox::record_failure(tx, *id, err)),
             move |act, res, ctx| {
                 let attempts = match res {

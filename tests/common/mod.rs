@@ -288,6 +288,19 @@ impl Setup {
         status_json(req.send().await.expect("POST /webhooks/waha")).await
     }
 
+    /// The hub's `/metrics` text (empty when it does not answer).
+    pub async fn metrics(&self) -> String {
+        match self
+            .http
+            .get(format!("{}/metrics", self.hub.url))
+            .send()
+            .await
+        {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// POSTs a webhook envelope as WAHA does (without HMAC headers).
     pub async fn webhook(&self, body: &Value) -> (u16, Value) {
         self.webhook_with(body.to_string().as_bytes(), "application/json", &[])
