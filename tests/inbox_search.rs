@@ -179,6 +179,51 @@ async fn newer_conversations(s: &Setup) {
     .await;
 }
 
+/// A text the newest conversations hold often (a common name): past the window the search
+/// walks on along the list on PostgreSQL; the pages are still the plain list's.
+async fn a_common_text_past_the_window_pages_like_the_list(b: Backend) {
+    let s = Setup::new(b).await;
+    s.auto_assign("default", false).await;
+    customer(&s, ANN, "Ann Lee", &["ask for mr silva please"]).await;
+    let bob = customer(&s, BOB, "Bob Stone", &["Where is my parcel?"]).await;
+    customer(&s, CARLA, "Carla", &["hello"]).await;
+    // Bob's contact only (not his conversation's own fields) holds the name
+    let notes = format!(
+        "UPDATE contacts SET notes = 'Knows the Silva account' WHERE id = {}",
+        bob["contact_id"].as_i64().expect("contact")
+    );
+    s.db.exec(&notes, &[&notes]).await;
+    newer_conversations(&s).await;
+    // one newer conversation in 25 has the name in its title: 10 in the window of 250,
+    // 2 past it, then Bob's contact and Ann's message further down (each of the three
+    // ways a conversation holds a text)
+    let titles = "UPDATE conversations SET title = 'Silva Trading'
+        WHERE last_message_at > 4000000000000 AND (last_message_at - 4000000000000) % 25 = 0";
+    s.db.exec(titles, &[titles]).await;
+    let titled: Vec<String> = (1..=12)
+        .rev()
+        .map(|k| format!("5511000{}@c.us", 10000 + 25 * k))
+        .collect();
+    let mut want: Vec<&str> = titled.iter().map(String::as_str).collect();
+    want.extend([BOB, ANN]);
+    let t = s.token.clone();
+    assert_eq!(found(&s, &t, "q=SILVA&limit=50").await, want);
+    // a page that ends past the window, then the next from its cursor
+    assert_eq!(found(&s, &t, "q=silva&limit=11").await, want[..11]);
+    let (_, first) = s.get("/api/conversations?q=silva&limit=11").await;
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    assert_eq!(
+        found(
+            &s,
+            &t,
+            &format!("q=silva&limit=11&cursor={}", urlencode(cursor))
+        )
+        .await,
+        want[11..]
+    );
+}
+both!(a_common_text_past_the_window_pages_like_the_list);
+
 async fn searches_past_the_newest_conversations_use_the_indexes(b: Backend) {
     let s = Setup::new(b).await;
     s.auto_assign("default", false).await;

@@ -7,7 +7,10 @@
 //!    index): a text found in many conversations fills the page there;
 //! 2. when the window did not fill the page, the rest comes from the text search indexes
 //!    ([`Search`]): the few messages and contacts holding the text name their
-//!    conversations, and only those are sorted.
+//!    conversations, and only those are sorted. On PostgreSQL a text the window found
+//!    several times (a common name) instead walks on along the list, each conversation
+//!    checked against the sets of messages and contacts holding it: sorting thousands of
+//!    named conversations took a hundred milliseconds where the walk stops at the page.
 //!
 //! Both parts say the same thing (a conversation past the window is found by part 2 exactly
 //! when part 1 would have found it), so pages and cursors are those of the plain list.
@@ -23,6 +26,11 @@ use crate::domain::access::ConversationFilter;
 /// conversations or more still fills a page of 50 there.
 const SEARCH_WINDOW: i64 = 250;
 
+/// Matches in the window from which a search past it walks the list (PostgreSQL): about
+/// one conversation in a hundred holds the text, so a page of 50 is some thousands of
+/// conversations down, and the sets it is checked against are large.
+const DENSE_FROM: usize = 3;
+
 /// Which statement of the list.
 #[derive(Clone, Copy)]
 enum Part<'a> {
@@ -33,6 +41,9 @@ enum Part<'a> {
     Window(&'a Search, Option<Cursor>),
     /// The search's conversations from the indexes (past the window: the cursor).
     Indexed(&'a Search),
+    /// The same conversations as `Indexed`, found by walking the list on and checking each
+    /// against the sets the indexes give (PostgreSQL, a common text).
+    Dense(&'a Search),
 }
 
 /// A value bound to a statement, in the order of its placeholders.
@@ -155,6 +166,19 @@ fn statement<'a>(
                     AND ct.search_text LIKE {p} ESCAPE '\\' LIMIT 1 OFFSET 0)
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id
                     AND lower(m.text) LIKE {p} ESCAPE '\\' LIMIT 1 OFFSET 0))"
+            ));
+        }
+        Part::Dense(s) => {
+            let p = st.bind(Value::Text(&s.like));
+            // `Indexed`'s three sources as semi-joins: each becomes a hashed set the walk
+            // along the activity index checks
+            st.and(&format!(
+                "(c.id IN (SELECT m.conversation_id FROM messages m WHERE {})
+                OR c.contact_id IN (SELECT ct.id FROM contacts ct WHERE {})
+                OR ((c.contact_id IS NULL OR c.title IS NOT NULL)
+                    AND (lower(c.chat_id) LIKE {p} ESCAPE '\\' OR lower(COALESCE(c.title, '')) LIKE {p} ESCAPE '\\')))",
+                s.message("m", &p, &p),
+                s.contact("ct", &p),
             ));
         }
         Part::Indexed(s) => {
@@ -290,7 +314,12 @@ pub async fn list(
         return Ok(found);
     }
     let rest = limit - found.len() as i64;
-    let indexed = statement(d, f, Part::Indexed(&search), access, Some(end), rest);
+    let part = if d == Dialect::Postgres && found.len() >= DENSE_FROM {
+        Part::Dense(&search)
+    } else {
+        Part::Indexed(&search)
+    };
+    let indexed = statement(d, f, part, access, Some(end), rest);
     found.extend(fetch::<Conversation>(db, SELECT_PREFIX, indexed).await?);
     Ok(found)
 }
