@@ -6,10 +6,11 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::contact_filter::Dialect;
 use super::conversations::{self, Conversation};
 use super::messages::{self, Message};
 use super::writer::Conn;
-use super::{id_list, in_id_list, Db, PerDialect, Result, StoreError, Tx};
+use super::{id_list, in_id_list, placeholder_rows, Db, PerDialect, Result, StoreError, Tx};
 use crate::domain::access::{ConversationEvents, EventFilter};
 use crate::domain::event::{encode, frame};
 use crate::domain::{EventKind, EventScope, LoggedEvent};
@@ -142,13 +143,10 @@ async fn insert_sqlite(
 ) -> Result<Vec<i64>> {
     let mut seqs = Vec::with_capacity(pending.len());
     for chunk in pending.chunks(ROWS_PER_INSERT) {
-        // Anonymous `?`s, bound in order: SQLite finds a numbered parameter's name by a
-        // scan of all of them, so binding 2,048 `$n`s took half the writer's time at
-        // thousands of webhooks a second. Only placeholders are formatted into the text.
         let sql = format!(
             "INSERT INTO events (type, session_id, conversation_id, assignee_id, user_id, supervisors_only, data, created_at)
              VALUES {} RETURNING id",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            placeholder_rows(Dialect::Sqlite, chunk.len(), 8)
         );
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
         for e in chunk {

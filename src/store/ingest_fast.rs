@@ -15,7 +15,7 @@ use super::contact_filter::Dialect;
 use super::conversations::Conversation;
 use super::ingest::{new_message, Applied, Ingest, Ingested, Known};
 use super::writer::Conn;
-use super::{events, placeholder_rows, Result, StoreError, Tx};
+use super::{events, placeholder_rows, Result, Tx};
 use crate::domain::chat::raw_message_id;
 use crate::domain::{Change, ConversationStatus, IncomingMessage};
 
@@ -45,6 +45,30 @@ struct Staged {
     title: Option<String>,
 }
 
+impl Staged {
+    fn of(item: &Ingest, known: &Known, m: &IncomingMessage) -> Staged {
+        let new = new_message(m, item.session.id, known.conversation_id);
+        let media = new.media;
+        Staged {
+            conversation_id: known.conversation_id,
+            session_id: item.session.id,
+            waha_id: m.waha_id.clone(),
+            raw_id: raw_message_id(&m.waha_id).to_owned(),
+            direction: new.direction.as_str(),
+            text: m.text.clone(),
+            status: new.status.as_str(),
+            sender: m.sender.clone(),
+            sender_name: m.sender_name.clone(),
+            media_url: media.and_then(|x| x.url.clone()),
+            media_mimetype: media.and_then(|x| x.mimetype.clone()),
+            media_filename: media.and_then(|x| x.filename.clone()),
+            wa_timestamp: m.wa_timestamp,
+            preview: m.preview.chars().take(140).collect(),
+            title: m.title().map(str::to_owned),
+        }
+    }
+}
+
 impl Stage {
     /// Stages `item` when it takes the fast path and its conversation has nothing staged
     /// yet (one statement updates a row once); true when it was staged.
@@ -59,25 +83,7 @@ impl Stage {
         {
             return false;
         }
-        let new = new_message(m, item.session.id, known.conversation_id);
-        let media = new.media;
-        self.messages.push(Staged {
-            conversation_id: known.conversation_id,
-            session_id: item.session.id,
-            waha_id: m.waha_id.clone(),
-            raw_id: raw_message_id(&m.waha_id).to_owned(),
-            direction: new.direction.as_str(),
-            text: m.text.clone(),
-            status: new.status.as_str(),
-            sender: m.sender.clone(),
-            sender_name: m.sender_name.clone(),
-            media_url: media.and_then(|x| x.url.clone()),
-            media_mimetype: media.and_then(|x| x.mimetype.clone()),
-            media_filename: media.and_then(|x| x.filename.clone()),
-            wa_timestamp: m.wa_timestamp,
-            preview: preview(m),
-            title: m.title().map(str::to_owned),
-        });
+        self.messages.push(Staged::of(item, known, m));
         true
     }
 
@@ -270,10 +276,6 @@ fn fast(item: &Ingest) -> Option<(&Known, &IncomingMessage)> {
     Some((known, m))
 }
 
-fn preview(m: &IncomingMessage) -> String {
-    m.preview.chars().take(140).collect()
-}
-
 /// `None`: the fast path does not apply, take the general one.
 pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Option<Ingested>> {
     let Some((known, m)) = fast(item) else {
@@ -288,9 +290,17 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
         Some(None) => (None, ConversationRow::default()),
         // SQLite has no round trips to save for one message: the general path
         None if matches!(tx.conn, Conn::Sqlite(_)) => return Ok(None),
+        // PostgreSQL: the stage's statement for this one message
         None => {
-            let r = write_one(tx, item, m, known.conversation_id).await?;
-            (r.message_id, r.row)
+            let now = tx.now;
+            let Conn::Postgres(t) = &mut tx.conn else {
+                return Ok(None);
+            };
+            let one = [Staged::of(item, known, m)];
+            match stage_postgres(t, &one, now).await?.pop() {
+                Some(staged) => (Some(staged.message_id), staged.row),
+                None => (None, ConversationRow::default()),
+            }
         }
     };
     // No message id: the message is stored already (messages have no inbox row, see
@@ -327,67 +337,6 @@ pub(super) async fn customer_message(tx: &mut Tx, item: &Ingest) -> Result<Optio
         new_message: Some((msg, m.author())),
         ..Applied::default()
     }))))
-}
-
-/// The single statement, for a message the batch did not stage.
-async fn write_one(
-    tx: &mut Tx,
-    item: &Ingest,
-    m: &IncomingMessage,
-    conversation_id: i64,
-) -> Result<FastRow> {
-    let now = tx.now;
-    let Conn::Postgres(t) = &mut tx.conn else {
-        return Err(StoreError::Database(
-            "the fast path outside PostgreSQL".into(),
-        ));
-    };
-    let new = new_message(m, item.session.id, conversation_id);
-    Ok(sqlx::query_as(
-        "WITH m AS (
-            INSERT INTO messages (conversation_id, session_id, waha_id, raw_id, direction, text, status,
-                sender, sender_name, media_url, media_mimetype, media_filename, wa_timestamp, created_at)
-            VALUES ($2, $1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $3)
-            ON CONFLICT DO NOTHING RETURNING id
-         ), c AS (
-            UPDATE conversations SET
-                last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END,
-                last_message_preview = $15, unread = unread + 1, title = COALESCE($16, title), updated_at = $3,
-                awaiting_reply_since = COALESCE(awaiting_reply_since, $3)
-            WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
-            RETURNING id, session_id, chat_id, contact_id, is_group, title, status, assignee_id, unread,
-                last_message_at, last_message_preview, created_at
-         )
-         SELECT (SELECT id FROM m) AS message_id,
-            c.id, c.session_id, c.chat_id, c.contact_id, c.is_group, c.title, c.status, c.assignee_id,
-            c.unread, c.last_message_at, c.last_message_preview, c.created_at
-         FROM (SELECT 1) AS one LEFT JOIN c ON TRUE",
-    )
-    .bind(item.session.id)
-    .bind(conversation_id)
-    .bind(now)
-    .bind(new.waha_id)
-    .bind(new.waha_id.map(raw_message_id))
-    .bind(new.direction.as_str())
-    .bind(new.text)
-    .bind(new.status.as_str())
-    .bind(new.sender)
-    .bind(new.sender_name)
-    .bind(new.media.and_then(|x| x.url.as_deref()))
-    .bind(new.media.and_then(|x| x.mimetype.as_deref()))
-    .bind(new.media.and_then(|x| x.filename.as_deref()))
-    .bind(new.wa_timestamp)
-    .bind(preview(m))
-    .bind(m.title())
-    .fetch_one(&mut **t)
-    .await?)
-}
-
-#[derive(sqlx::FromRow)]
-struct FastRow {
-    message_id: Option<i64>,
-    #[sqlx(flatten)]
-    row: ConversationRow,
 }
 
 #[derive(sqlx::FromRow)]
