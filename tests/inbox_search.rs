@@ -9,9 +9,11 @@ use std::time::Duration;
 use common::{assert_error, urlencode, Backend, Options, Setup};
 use serde_json::{json, Value};
 
-/// A customer called `name` writes each of `texts` from `chat`; answers the conversation
-/// once the last one is stored.
+/// A customer called `name` writes each of `texts` from `chat`, each once the one before
+/// is stored (the simulator delivers in the background, so two sent at once may arrive in
+/// either order); answers the conversation.
 async fn customer(s: &Setup, chat: &str, name: &str, texts: &[&str]) -> Value {
+    let mut conversation = Value::Null;
     for text in texts {
         s.sim
             .control_created(
@@ -19,17 +21,18 @@ async fn customer(s: &Setup, chat: &str, name: &str, texts: &[&str]) -> Value {
                 json!({"session": "default", "from": chat, "body": text, "notify_name": name}),
             )
             .await;
-    }
-    let last = texts.last().expect("a text").to_string();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let c = s.conversation_for(chat).await;
-        if c["last_message_preview"] == last.as_str() {
-            return c;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let c = s.conversation_for(chat).await;
+            if c["last_message_preview"] == *text {
+                conversation = c;
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{chat}: {c}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{chat}: {c}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    conversation
 }
 
 /// The chat ids a list answers, in its order.
