@@ -221,6 +221,7 @@ pub struct Due {
     pub data: String,
     pub created_at: i64,
     pub attempts: i64,
+    pub next_attempt_at: i64,
     pub url: String,
     pub secret: String,
 }
@@ -251,11 +252,13 @@ impl Due {
 /// Active subscriptions whose oldest pending delivery is due at `now`.
 pub async fn due_subscriptions(db: &Db, now: i64) -> Result<Vec<i64>> {
     let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT d.subscription_id FROM webhook_deliveries d
-         JOIN webhook_subscriptions s ON s.id = d.subscription_id
-         WHERE s.active AND d.id IN (
-             SELECT MIN(id) FROM webhook_deliveries WHERE status = 'pending' GROUP BY subscription_id)
-           AND d.next_attempt_at <= $1")
+        // One seek of the queue index per subscription: grouping the pending rows read
+        // the whole delivery log (a sequential scan at every wake-up, 0.8 ms at 30,000
+        // rows, growing with the log).
+        "SELECT s.id FROM webhook_subscriptions s
+         WHERE s.active AND (SELECT d.next_attempt_at FROM webhook_deliveries d
+             WHERE d.subscription_id = s.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) <= $1
+         ORDER BY s.id")
         .bind(now).fetch_all(p).await)?;
     Ok(ids)
 }
@@ -264,22 +267,18 @@ pub async fn due_subscriptions(db: &Db, now: i64) -> Result<Vec<i64>> {
 /// is due (a delivery waiting for its retry holds back the later ones).
 pub async fn next_of(db: &Db, subscription_id: i64, now: i64, limit: i64) -> Result<Vec<Due>> {
     let rows: Vec<Due> = on_pool!(db, p => sqlx::query_as(
-        "SELECT d.id, d.subscription_id, d.event, d.data, d.created_at, d.attempts, s.url, s.secret
+        "SELECT d.id, d.subscription_id, d.event, d.data, d.created_at, d.attempts, d.next_attempt_at,
+            s.url, s.secret
          FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
          WHERE d.subscription_id = $1 AND d.status = 'pending' AND s.active
          ORDER BY d.id LIMIT $2")
         .bind(subscription_id).bind(limit).fetch_all(p).await)?;
     // Later rows may not be due yet by their own time, but order says they follow the
     // first: only the head's time counts.
-    match rows.first() {
-        Some(head) => {
-            let at: i64 = on_pool!(db, p => sqlx::query_scalar(
-                "SELECT next_attempt_at FROM webhook_deliveries WHERE id = $1")
-                .bind(head.id).fetch_one(p).await)?;
-            Ok(if at <= now { rows } else { Vec::new() })
-        }
-        None => Ok(rows),
-    }
+    Ok(match rows.first() {
+        Some(head) if head.next_attempt_at > now => Vec::new(),
+        _ => rows,
+    })
 }
 
 /// A failed attempt.
