@@ -9,6 +9,9 @@
 #      WAHA, its three acks); the same way for an agent's reply is measured beside it
 #      (replies posted at the same 10 a second for REPLY_SECONDS, default 30), so that the
 #      difference is the campaign's own overhead.
+# With CALLGRIND=1 the hub runs under callgrind, and each phase also counts the hub's
+# instructions (repeatable, whatever else the machine does; slow, so use a small CONTACTS).
+# SETTLE_SECONDS (default 2): the wait after each phase's setup and after the replies.
 # Needs curl and jq. Prints one JSON line with the figures.
 
 campaign_bench() {
@@ -28,6 +31,17 @@ campaign_bench() {
         fi
     }
     cpu_ticks() { awk '{print $14 + $15}' "/proc/$HUB_PID/stat"; }
+    # Under CALLGRIND=1 (run.sh started the hub under callgrind): `ir_mark` zeroes the
+    # count, `ir_since` prints the instructions the hub ran since (all its threads, user
+    # space: SQLite's work is in it, PostgreSQL's and the kernel's are not).
+    ir_mark() { [[ -z "${CALLGRIND:-}" ]] || callgrind_control --zero "$HUB_PID" >/dev/null 2>&1; }
+    ir_since() {
+        [[ -n "${CALLGRIND:-}" ]] || { echo 0; return; }
+        callgrind_control --dump=phase "$HUB_PID" >/dev/null 2>&1
+        # (run in a subshell by `$(…)`: the newest dump, not a counter)
+        awk '/^totals:/ {print $2; exit}' "$(ls -v "$TMP"/callgrind.out.* | tail -n 1)"
+    }
+    local settle="${SETTLE_SECONDS:-2}"
     now_ms() { date +%s%3N; }
 
     api POST /api/sessions '{"name": "default"}' >/dev/null || die "registering the session failed"
@@ -60,9 +74,12 @@ campaign_bench() {
 
     # The hub's idle CPU (presence, the supervisor's look, pings), to subtract.
     local idle0 idle1
+    ir_mark
     idle0=$(cpu_ticks)
     sleep "$idle_secs"
     idle1=$(cpu_ticks)
+    local idle_ir
+    idle_ir=$(ir_since)
 
     # Baseline: an agent's replies at the campaign's pace, the same way to WhatsApp.
     local reply_secs="${REPLY_SECONDS:-30}" conv r0 r1 replies=0
@@ -74,6 +91,8 @@ campaign_bench() {
         sleep 0.1
     done
     [[ -n "$conv" ]] || die "no conversation for the reply baseline"
+    sleep "$settle" # the customer's message and its acks, out of the count
+    ir_mark
     r0=$(cpu_ticks)
     local end=$(( $(now_ms) + reply_secs * 1000 )) posts=()
     while [[ $(now_ms) -lt $end ]]; do
@@ -84,12 +103,18 @@ campaign_bench() {
     done
     # (Only these: a bare `wait` would wait for the hub and the simulator too.)
     wait "${posts[@]}"
-    sleep 2 # the last replies' acks
+    sleep "$settle" # the last replies' acks
     r1=$(cpu_ticks)
-    local reply_us
-    reply_us=$(awk -v c="$((r1 - r0))" -v i="$((idle1 - idle0))" -v s="$((reply_secs + 2))" -v is="$idle_secs" -v m="$replies" -v t="$tck" \
+    local reply_ir reply_us reply_ir_per=0
+    reply_ir=$(ir_since)
+    reply_us=$(awk -v c="$((r1 - r0))" -v i="$((idle1 - idle0))" -v s="$((reply_secs + settle))" -v is="$idle_secs" -v m="$replies" -v t="$tck" \
         'BEGIN { printf "%.0f", ((c - i * s / is) / t) / m * 1e6 }')
     echo "campaign: baseline, $replies agent replies in $reply_secs s; hub CPU per reply $reply_us µs (idle subtracted)" >&2
+    if [[ -n "${CALLGRIND:-}" ]]; then
+        reply_ir_per=$(awk -v c="$reply_ir" -v i="$idle_ir" -v s="$((reply_secs + settle))" -v is="$idle_secs" -v m="$replies" \
+            'BEGIN { printf "%.0f", (c - i * s / is) / m }')
+        echo "campaign: instructions per reply $reply_ir_per (idle subtracted)" >&2
+    fi
 
     echo 5 >"/proc/$HUB_PID/clear_refs" 2>/dev/null || echo "campaign: cannot reset VmHWM; the peak includes the import" >&2
     local planned plan_ms peak_kb
@@ -101,10 +126,14 @@ campaign_bench() {
     echo "campaign: $planned recipients planned in $plan_ms ms, peak RSS $((peak_kb / 1024)) MiB" >&2
 
     local c0 c1 sent0 sent1
+    sleep "$settle" # the planning's own work, out of the count
     sent0=$(api GET "/api/campaigns/$camp" | jq '.counts.total - .counts.queued - .counts.skipped')
+    ir_mark
     c0=$(cpu_ticks)
     sleep "$secs"
     c1=$(cpu_ticks)
+    local send_ir
+    send_ir=$(ir_since)
     sent1=$(api GET "/api/campaigns/$camp" | jq '.counts.total - .counts.queued - .counts.skipped')
     api POST "/api/campaigns/$camp/cancel" >/dev/null || true
     local msgs=$((sent1 - sent0))
@@ -113,6 +142,13 @@ campaign_bench() {
     us=$(awk -v c="$((c1 - c0))" -v i="$((idle1 - idle0))" -v s="$secs" -v is="$idle_secs" -v m="$msgs" -v t="$tck" \
         'BEGIN { printf "%.0f", ((c - i * s / is) / t) / m * 1e6 }')
     echo "campaign: $msgs messages in $secs s; hub CPU per message $us µs (idle subtracted)" >&2
-    printf '{"db":"%s","contacts":%s,"planned":%s,"plan_ms":%s,"peak_rss_mib":%s,"messages":%s,"seconds":%s,"cpu_us_per_message":%s,"cpu_us_per_reply":%s,"campaign_overhead_us":%s}\n' \
-        "$DB" "$n" "$planned" "$plan_ms" "$((peak_kb / 1024))" "$msgs" "$secs" "$us" "$reply_us" "$((us - reply_us))"
+    local send_ir_per=0
+    if [[ -n "${CALLGRIND:-}" ]]; then
+        send_ir_per=$(awk -v c="$send_ir" -v i="$idle_ir" -v s="$secs" -v is="$idle_secs" -v m="$msgs" \
+            'BEGIN { printf "%.0f", (c - i * s / is) / m }')
+        echo "campaign: instructions per message $send_ir_per (idle subtracted)" >&2
+    fi
+    printf '{"db":"%s","contacts":%s,"planned":%s,"plan_ms":%s,"peak_rss_mib":%s,"messages":%s,"seconds":%s,"cpu_us_per_message":%s,"cpu_us_per_reply":%s,"campaign_overhead_us":%s,"ir_per_message":%s,"ir_per_reply":%s,"campaign_overhead_ir":%s}\n' \
+        "$DB" "$n" "$planned" "$plan_ms" "$((peak_kb / 1024))" "$msgs" "$secs" "$us" "$reply_us" "$((us - reply_us))" \
+        "$send_ir_per" "$reply_ir_per" "$((send_ir_per - reply_ir_per))"
 }

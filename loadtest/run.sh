@@ -24,11 +24,14 @@
 #   BENCH_PORT (8091)  SIM_PORT (3999)  RUST_LOG (warn)
 #   SKIP_BUILD=1         do not run cargo build
 #   TICKHUB_BIN          hub binary (default $CARGO_TARGET_DIR or target, then release/tickhub)
-#   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end
+#   KEEP_LOGS=DIR        copy the hub and simulator logs there at the end (and, with CALLGRIND=1,
+#                        each phase's callgrind dump, for callgrind_annotate)
 #   TICKHUB_SECRET_KEY   the hub's key for secrets at rest (default: a throwaway one per run;
 #                        `--hook-sink` stores its subscription's secret with it)
 #   REPORT_CPU=1         print the CPU seconds the run's load cost: the hub, PostgreSQL's processes
 #                        (DB=postgres) and the driver (with its --hook-sink, if any)
+#   CALLGRIND=1          `campaign` only: run the hub under valgrind's callgrind and count the
+#                        instructions of each phase (deterministic, unlike its CPU time)
 #   TICKHUB_SEND_RATE    the hub's sends per second per session (its default, 5, is far below a
 #                        bot answering 1,000 webhooks/s: a --bot run at that rate sets e.g. 5000)
 # loadtest always gets --sim-url (the simulator started here), which --bot needs.
@@ -72,6 +75,7 @@ cleanup() {
     done
     if [[ -n "${KEEP_LOGS:-}" ]]; then
         mkdir -p "$KEEP_LOGS" && cp "$TMP"/*.log "$KEEP_LOGS"/ 2>/dev/null || true
+        cp "$TMP"/callgrind.out.* "$KEEP_LOGS"/ 2>/dev/null || true
     fi
     rm -rf "$TMP"
     exit "$rc"
@@ -160,11 +164,20 @@ if [[ -z "${SEED_FROM:-}" ]]; then
         >"$TMP/create-admin.log" 2>&1 || { show_log create-admin.log; die "tickhub create-admin failed"; }
 fi
 
-"$TICKHUB_BIN" serve >"$TMP/serve.log" 2>&1 &
+READY_TENTHS=300 # 30 s
+if [[ -n "${CALLGRIND:-}" ]]; then
+    command -v callgrind_control >/dev/null || die "CALLGRIND=1 needs valgrind"
+    # Counting starts at each phase of the benchmark (`callgrind_control --zero`).
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
+        "$TICKHUB_BIN" serve >"$TMP/serve.log" 2>&1 &
+    READY_TENTHS=3000
+else
+    "$TICKHUB_BIN" serve >"$TMP/serve.log" 2>&1 &
+fi
 HUB_PID=$!
 
 ready=0
-for _ in $(seq 1 300); do # up to 30 s
+for _ in $(seq 1 "$READY_TENTHS"); do
     if ! kill -0 "$HUB_PID" 2>/dev/null; then
         show_log serve.log
         die "tickhub serve exited during startup"
@@ -175,7 +188,7 @@ for _ in $(seq 1 300); do # up to 30 s
     fi
     sleep 0.1
 done
-[[ $ready == 1 ]] || { show_log serve.log; die "GET /readyz did not answer 200 within 30 s"; }
+[[ $ready == 1 ]] || { show_log serve.log; die "GET /readyz did not answer 200 within $((READY_TENTHS / 10)) s"; }
 kill -0 "$SIM_PID" 2>/dev/null || { show_log waha-sim.log; die "tickhub waha-sim exited"; }
 
 # ---------------------------------------------------------------- load

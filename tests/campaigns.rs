@@ -818,3 +818,73 @@ async fn media_goes_with_the_caption(b: Backend) {
     }
 }
 both!(media_goes_with_the_caption);
+
+/// The router's drains of a queue that ended with its head finding nobody.
+async fn blocked_drains(s: &Setup) -> u64 {
+    let text = s.metrics().await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("tickhub_router_drains_total{stop=\"blocked\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn blocked_drains_reach(s: &Setup, n: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let now = blocked_drains(s).await;
+        if now >= n {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "blocked drains stayed at {now}, below {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A campaign's new conversations start resolved with nobody assigned: they free nobody's
+/// capacity, so a queue whose head found nobody is not offered again for each message
+/// sent (it was, once per campaign message: a drain's queries each time).
+async fn campaign_conversations_leave_a_blocked_queue_alone(b: Backend) {
+    let s = setup(b).await;
+    // The session's only agent never connects: whoever waits finds nobody.
+    let agent = s.member("ana.queue@acme.test", "agent", &["default"]).await;
+    s.auto_assign("default", true).await;
+    s.customer_writes("447700920000@c.us", "anyone there?")
+        .await;
+    let before = blocked_drains_reach(&s, 1).await;
+
+    let mut ids = Vec::new();
+    for n in 1..=4 {
+        ids.push(contact(&s, &format!("+4477009200{n:02}"), &format!("P{n}"), &[]).await);
+    }
+    let c = campaign(
+        &s,
+        json!({"name": "Quiet queue", "session": "default", "contact_ids": ids,
+               "template": "Hello {{contact.name}}", "rate_per_minute": 600, "jitter": 0}),
+    )
+    .await;
+    act(&s, &c["id"], "start").await;
+    wait_campaign(&s, &c["id"], |c| c["status"] == "completed").await;
+
+    // The marker: a member's settings changed, so every queue is offered once more; the
+    // router handles events in order, so that drain comes after any the campaign caused.
+    let (code, m) = s
+        .patch(
+            &format!("/api/team-members/{}", agent.id),
+            json!({"capacity": 3}),
+        )
+        .await;
+    assert_eq!(code, 200, "{m}");
+    blocked_drains_reach(&s, before + 1).await;
+    assert_eq!(
+        blocked_drains(&s).await,
+        before + 1,
+        "the campaign's conversations drained the blocked queue again"
+    );
+    // The customer still waits, unassigned.
+    let conv = s.conversation_for("447700920000@c.us").await;
+    assert_eq!(conv["assignee_id"], Value::Null, "{conv}");
+}
+both!(campaign_conversations_leave_a_blocked_queue_alone);

@@ -131,6 +131,16 @@ enum Stop {
     Off,
 }
 
+impl Stop {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stop::Empty => "empty",
+            Stop::Blocked => "blocked",
+            Stop::Off => "off",
+        }
+    }
+}
+
 /// A session's drains.
 #[derive(Debug, Default)]
 struct SessionState {
@@ -215,6 +225,9 @@ impl RouterActor {
         st.running = false;
         let again = std::mem::take(&mut st.again);
         let changed = std::mem::take(&mut st.again_changed);
+        if let Ok(stop) = &res {
+            metrics::counter!("tickhub_router_drains_total", "stop" => stop.as_str()).increment(1);
+        }
         match res {
             Ok(Stop::Blocked | Stop::Off) => {
                 // A conversation that began to wait meanwhile is behind the head: it
@@ -328,7 +341,11 @@ impl RouterActor {
                     && b.status != ConversationStatus::Resolved
                     && (now.assignee != b.assignee || now.status == ConversationStatus::Resolved)
             }
-            None => now.status == ConversationStatus::Resolved,
+            // Unseen before: only a resolve that keeps its assignee can have freed
+            // capacity (a resolve keeps the assignee; a conversation resolved with nobody
+            // held nobody's: a campaign's new conversation, the bot's own resolve). Taken
+            // as freed, each campaign message sent the router over every blocked queue.
+            None => now.status == ConversationStatus::Resolved && now.assignee.is_some(),
         };
         if freed {
             return self.changed_everywhere(ctx);
