@@ -12,6 +12,8 @@
 #   RUNS           timed requests per report (default 5)
 #   BOTS, BOT_EVENTS  bots and what they did over the year, for the bots report
 #                  (default 10 bots, 5 M bot events over the seeded conversations)
+#   CAMPAIGNS, RECIPIENTS  campaigns over the year and the recipients of each, for the
+#                  campaigns report (default 200 campaigns of 10,000: 2 M recipients)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -21,6 +23,8 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 RUNS=${RUNS:-5}
 BOTS=${BOTS:-10}
 BOT_EVENTS=${BOT_EVENTS:-5000000}
+CAMPAIGNS=${CAMPAIGNS:-200}
+RECIPIENTS=${RECIPIENTS:-10000}
 DB=tickhub_analytics_bench
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 say() { echo "[analytics-bench] $*" >&2; }
@@ -63,6 +67,42 @@ FROM span, generate_series(0, $BOT_EVENTS - 1) e,
 ANALYZE bot_events;
 SQL
 say "bot events seeded in $SECONDS s"
+
+# The campaigns' part of the year: CAMPAIGNS campaigns spread evenly over it, taking turns
+# over the sessions, each to the first RECIPIENTS contacts of its session, every recipient
+# in a final state (read, delivered, sent, replied, failed, skipped), for the campaigns
+# report (it counts each campaign's recipients by state).
+say "seeding $CAMPAIGNS campaigns of up to $RECIPIENTS recipients each"
+SECONDS=0
+psql "$URL" -q -v ON_ERROR_STOP=1 <<SQL
+WITH span AS (SELECT (EXTRACT(EPOCH FROM now()) * 1000)::bigint - 365::bigint * 86400000 AS year_ago),
+     sessions AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n, COUNT(*) OVER () AS total
+                  FROM wa_sessions)
+INSERT INTO campaigns (name, session_id, template, status, time_zone, rate_per_minute, jitter,
+                       created_at, updated_at, started_at, completed_at)
+SELECT 'Bench campaign ' || k, s.id, 'Hi {{contact.name}}', 'completed', 'UTC', 600, 0,
+       t.at, t.at, t.at, t.at + 3600000
+FROM span
+CROSS JOIN generate_series(1, $CAMPAIGNS) k
+JOIN sessions s ON s.n = k % s.total
+CROSS JOIN LATERAL (SELECT span.year_ago + k * (365::bigint * 86400000 / ($CAMPAIGNS + 1)) AS at) t;
+INSERT INTO campaign_sessions (campaign_id, session_id, position)
+SELECT id, session_id, 0 FROM campaigns;
+INSERT INTO campaign_recipients (campaign_id, contact_id, chat_id, state, reason, session_id,
+                                 sent_at, created_at, updated_at)
+SELECT c.id, ct.id, ct.chat_id, st.state,
+       CASE WHEN st.state IN ('failed', 'skipped') THEN 'bench' END, c.session_id,
+       CASE WHEN st.state NOT IN ('failed', 'skipped') THEN c.started_at + 1000 END,
+       c.started_at, c.started_at + 1000
+FROM campaigns c
+CROSS JOIN LATERAL (SELECT id, chat_id FROM contacts WHERE session_id = c.session_id
+                    ORDER BY id LIMIT $RECIPIENTS) ct
+CROSS JOIN LATERAL (SELECT (ARRAY['read', 'read', 'delivered', 'sent', 'replied', 'failed', 'skipped'])
+                           [1 + (ct.id % 7)::int] AS state) st;
+ANALYZE campaigns;
+ANALYZE campaign_recipients;
+SQL
+say "campaigns seeded in $SECONDS s: $(psql "$URL" -qAt -c 'SELECT COUNT(*) FROM campaign_recipients') recipients"
 
 say "rebuilding the analytics tables"
 /usr/bin/time -f "[analytics-bench] rebuild: %e s, peak RSS %M KiB" \

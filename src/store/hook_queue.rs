@@ -28,7 +28,7 @@ const CURSOR_KEY: &str = "outbound_scanned_through";
 /// The advisory lock copies take on PostgreSQL ("thhooks" in ASCII).
 const COPY_LOCK: i64 = 0x0074_6868_6f6f_6b73;
 /// Each row of a multi-row insert binds this many values.
-const DELIVERY_COLS: usize = 5;
+const DELIVERY_COLS: usize = 6;
 const ROWS_PER_INSERT: usize = 200;
 
 #[derive(sqlx::FromRow)]
@@ -168,16 +168,14 @@ pub async fn copy_batch(db: &Db, now: i64, limit: i64) -> Result<(usize, bool)> 
                 }
             }
             for chunk in deliveries.chunks(ROWS_PER_INSERT) {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| format!("({}, 'pending', 0, $1)", placeholders(2 + i * DELIVERY_COLS, DELIVERY_COLS)))
-                    .collect();
+                // (`status` and `attempts` start at their defaults, 'pending' and 0.)
                 let sql = format!(
-                    "INSERT INTO webhook_deliveries (subscription_id, event_id, event, data, created_at, status, attempts, next_attempt_at)
-                     VALUES {}", rows.join(", "));
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+                    "INSERT INTO webhook_deliveries (subscription_id, event_id, event, data, created_at, next_attempt_at)
+                     VALUES {}", placeholder_rows(Dialect::of(db), chunk.len(), DELIVERY_COLS));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for d in chunk {
                     q = q.bind(d.subscription_id).bind(d.event_id).bind(d.event.as_str())
-                        .bind(&d.data).bind(d.created_at);
+                        .bind(&d.data).bind(d.created_at).bind(now);
                 }
                 q.execute(&mut *tx).await?;
             }
